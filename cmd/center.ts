@@ -1,0 +1,102 @@
+// `cvs-issue center serve`: the national issuance centre. It accepts only relays whose client
+// certificate chains to the centre CA and names a registered operator.
+
+import { Command } from 'commander';
+import { createCenterService, type CallerIdentity } from '../core/center-service.ts';
+import { AppError } from '../core/errors.ts';
+import { parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice } from '../core/messages.ts';
+import type { Clock } from '../core/ports.ts';
+import { jsonHandler } from '../drivers/http/json-api.ts';
+import { startMutualTlsServer, type IncomingRequest, type RunningServer } from '../drivers/http/server.ts';
+import { renderCertificatePdf } from '../drivers/pdf/certificate-pdf.ts';
+import { createCardVerifier } from '../drivers/pki/verify.ts';
+import { createBuiltInDirectory, createCenterStore, openCenterDatabase } from '../drivers/store/center-store.ts';
+import { loadConfig, parseListen, type LoadedConfig } from './config.ts';
+import { isNationalHoliday, sha256Hex, systemClock, systemRandom } from './deps.ts';
+import type { Io } from './io.ts';
+import { waitForShutdown } from './serve.ts';
+
+const HEADER_STORE = 'x-cvs-store-id';
+const HEADER_KIOSK = 'x-cvs-kiosk-id';
+export const RELAY_HEADERS = { store: HEADER_STORE, kiosk: HEADER_KIOSK };
+
+/** The relay's certificate names its operator (O) and role (OU=relay); the kiosk comes from its headers. */
+function callerOf(request: IncomingRequest): CallerIdentity {
+  const operatorId = request.peer.subject.O;
+  if (!operatorId || request.peer.subject.OU !== 'relay') {
+    throw new AppError('unauthorized', 'center.not_a_relay', 'only operator relays may call the centre');
+  }
+  const storeId = request.headers[HEADER_STORE];
+  const kioskId = request.headers[HEADER_KIOSK];
+  if (!storeId || !kioskId) throw new AppError('input', 'center.no_kiosk', 'the relay did not name the kiosk');
+  return { operatorId, storeId, kioskId };
+}
+
+export interface StartedCenter {
+  server: RunningServer;
+  close(): Promise<void>;
+}
+
+export async function startCenter(loaded: LoadedConfig, options: { listen?: string; clock?: Clock; log?: (line: string) => void }): Promise<StartedCenter> {
+  const config = loaded.config.center;
+  const db = openCenterDatabase(loaded.resolve(config.databaseFile));
+  const service = createCenterService({
+    clock: options.clock ?? systemClock,
+    random: systemRandom,
+    store: createCenterStore(db),
+    directory: createBuiltInDirectory(db),
+    verifier: createCardVerifier({ caCertificatePem: loaded.read(config.jpkiCaFile), crlPem: loaded.read(config.jpkiCrlFile) }),
+    isHoliday: isNationalHoliday,
+    renderCertificate: renderCertificatePdf,
+    sha256Hex,
+  });
+  const log = options.log ?? (() => undefined);
+  const handler = jsonHandler(
+    {
+      '/v1/auth/challenge': (body, request) => service.issueChallenge(callerOf(request), parseChallengeRequest(body)),
+      '/v1/auth/verify': (body, request) => service.authenticate(callerOf(request), parseAuthenticateRequest(body)),
+      '/v1/certificates': (body, request) => service.requestCertificate(callerOf(request), parseCertificateRequest(body)),
+      '/v1/completions': (body, request) => service.recordCompletion(callerOf(request), parseCompletionNotice(body)),
+    },
+    (code, path) => log(`center: ${path} refused: ${code}`),
+  );
+  const { host, port } = parseListen(options.listen ?? config.listen, 'center.listen');
+  let server: RunningServer;
+  try {
+    server = await startMutualTlsServer({
+      host,
+      port,
+      keyPem: loaded.read(config.tls.keyFile),
+      certificatePem: loaded.read(config.tls.certificateFile),
+      clientCaPem: loaded.read(config.tls.caFile),
+      handler,
+      maxBodyBytes: 64 * 1024,
+      onTlsError: (reason) => log(`center: TLS connection refused: ${reason}`),
+    });
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return {
+    server,
+    async close() {
+      await server.close();
+      db.close();
+    },
+  };
+}
+
+export function makeCenterCommand(io: Io): Command {
+  const center = new Command('center').description('the national certificate issuance centre');
+  center
+    .command('serve')
+    .description('serve relays over mutual TLS until interrupted')
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .option('--listen <host:port>', 'listen address (port 0 picks a free port); default from the deployment')
+    .action(async (options: { dir: string; listen?: string }) => {
+      const started = await startCenter(loadConfig(options.dir), { listen: options.listen, log: (line) => io.err(`${line}\n`) });
+      io.out(`center listening on ${started.server.url}\n`);
+      await waitForShutdown(() => started.close());
+    });
+  return center;
+}

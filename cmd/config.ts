@@ -1,0 +1,130 @@
+// The deployment file that `init` writes and every serve/run command reads. Paths inside it are
+// relative to the file's own directory, so a deployment folder can be moved as a whole.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { AppError, inputError } from '../core/errors.ts';
+
+export const CONFIG_FILE_NAME = 'cvs-issue.json';
+export const CONFIG_VERSION = 1;
+
+export interface TlsFiles {
+  keyFile: string;
+  certificateFile: string;
+  /** CA certificates this party trusts for its peers. */
+  caFile: string;
+}
+
+export interface CenterConfig {
+  listen: string;
+  databaseFile: string;
+  tls: TlsFiles;
+  jpkiCaFile: string;
+  jpkiCrlFile: string;
+}
+
+export interface RelayConfig {
+  operatorId: string;
+  operatorName: string;
+  listen: string;
+  databaseFile: string;
+  centerUrl: string;
+  /** Server side toward kiosks: store-CA server certificate, trusting the store CA. */
+  kioskTls: TlsFiles;
+  /** Client side toward the centre: relay client certificate, trusting the centre CA. */
+  centerTls: TlsFiles;
+}
+
+export interface KioskConfig {
+  kioskId: string;
+  storeId: string;
+  storeName: string;
+  operatorId: string;
+  databaseFile: string;
+  relayUrl: string;
+  tls: TlsFiles;
+  printerDirectory: string;
+}
+
+export interface DeploymentConfig {
+  version: number;
+  center: CenterConfig;
+  relays: RelayConfig[];
+  kiosks: KioskConfig[];
+  cardsDirectory: string;
+}
+
+export interface LoadedConfig {
+  file: string;
+  directory: string;
+  config: DeploymentConfig;
+  /** Absolute path of a file named in the config. */
+  resolve(relative: string): string;
+  read(relative: string): string;
+}
+
+export function configPathFor(directory: string): string {
+  return path.join(directory, CONFIG_FILE_NAME);
+}
+
+export function loadConfig(directory: string): LoadedConfig {
+  const file = configPathFor(directory);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new AppError('usage', 'config.missing', `no deployment found (run "cvs-issue init --dir ${directory}" first)`, file);
+  }
+  let config: DeploymentConfig;
+  try {
+    config = JSON.parse(text) as DeploymentConfig;
+  } catch {
+    throw inputError('config.bad_json', 'the deployment file is not valid JSON', file);
+  }
+  if (config.version !== CONFIG_VERSION || !config.center || !Array.isArray(config.relays) || !Array.isArray(config.kiosks)) {
+    throw inputError('config.bad_shape', `expected a version ${CONFIG_VERSION} deployment with center, relays and kiosks`, file);
+  }
+  const base = path.dirname(path.resolve(file));
+  const resolve = (relative: string) => path.resolve(base, relative);
+  return {
+    file,
+    directory: base,
+    config,
+    resolve,
+    read(relative: string): string {
+      try {
+        return fs.readFileSync(resolve(relative), 'utf8');
+      } catch {
+        throw inputError('config.file_missing', 'a file named in the deployment is missing', resolve(relative));
+      }
+    },
+  };
+}
+
+export function writeConfig(directory: string, config: DeploymentConfig): string {
+  const file = configPathFor(directory);
+  fs.writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  return file;
+}
+
+export function findRelay(loaded: LoadedConfig, operatorId?: string): RelayConfig {
+  const relays = loaded.config.relays;
+  const relay = operatorId ? relays.find((candidate) => candidate.operatorId === operatorId) : relays[0];
+  if (!relay) throw new AppError('usage', 'config.no_relay', `no relay for operator "${operatorId ?? '(any)'}" in the deployment`, loaded.file);
+  return relay;
+}
+
+export function findKiosk(loaded: LoadedConfig, kioskId?: string): KioskConfig {
+  const kiosks = loaded.config.kiosks;
+  const kiosk = kioskId ? kiosks.find((candidate) => candidate.kioskId === kioskId) : kiosks[0];
+  if (!kiosk) throw new AppError('usage', 'config.no_kiosk', `no kiosk "${kioskId ?? '(any)'}" in the deployment`, loaded.file);
+  return kiosk;
+}
+
+/** "127.0.0.1:8443" → host and port; port 0 lets the system choose. */
+export function parseListen(listen: string, where: string): { host: string; port: number } {
+  const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/.exec(listen);
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port > 65535) throw new AppError('usage', 'config.bad_listen', `"${listen}" is not HOST:PORT`, where);
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}

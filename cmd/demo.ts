@@ -1,0 +1,216 @@
+// `cvs-issue demo`: the whole service on embedded defaults. init, centre and relay on free ports,
+// scripted residents at three kiosks in two stores, then a check that the centre's records equal
+// what the kiosks issued and what the operator's relay recorded.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Command } from 'commander';
+import { AppError, usageError } from '../core/errors.ts';
+import { JST_OFFSET_MS, formatJstIso } from '../core/jst.ts';
+import type { Clock } from '../core/ports.ts';
+import { matchRecords } from '../core/record-match.ts';
+import { assertCenterOpen } from '../core/service-hours.ts';
+import { listHandlingRecords } from '../drivers/store/center-store.ts';
+import { openDatabase } from '../drivers/store/database.ts';
+import { startCenter } from './center.ts';
+import { loadConfig, type LoadedConfig } from './config.ts';
+import { offsetClock, systemClock } from './deps.ts';
+import { runInit } from './init.ts';
+import type { Io } from './io.ts';
+import { openKiosk, runScriptedSessions, type SessionReport } from './kiosk.ts';
+import type { ScriptedSession } from './kiosk-script.ts';
+import { startRelay } from './relay.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const DEMO_HOUR_JST = 10;
+
+/** The demo's sessions per kiosk: two issuances of different types and copies, a wrong PIN then the
+ * right one, and refused cards (expired, revoked, municipality not participating, moved out). */
+export const DEMO_SCRIPT: Record<string, ScriptedSession[]> = {
+  K0001: [
+    { card: 'card-r001', pins: ['1234'], certificateType: 'juminhyo', copies: 2, cash: [1000], expect: 'issued' },
+    { card: 'card-r002', pins: ['0000', '2580'], certificateType: 'inkan', copies: 1, cash: [100, 100, 100], expect: 'issued' },
+    { card: 'card-r005', pins: ['5555'], certificateType: 'juminhyo', copies: 1, cash: [500], expect: 'refused' },
+  ],
+  K0002: [
+    { card: 'card-r006', pins: ['6666'], certificateType: 'juminhyo', copies: 1, cash: [500], expect: 'refused' },
+    { card: 'card-r007', pins: ['7777'], certificateType: 'juminhyo', copies: 1, cash: [500], expect: 'refused' },
+  ],
+  K0003: [
+    { card: 'card-r003', pins: ['1111'], certificateType: 'koseki-zenbu', copies: 1, cash: [500], expect: 'issued' },
+    { card: 'card-r004', pins: ['4321'], certificateType: 'juminhyo-kisai', copies: 3, cash: [1000], expect: 'issued' },
+    { card: 'card-r008', pins: ['8888'], certificateType: 'juminhyo', copies: 1, cash: [500], expect: 'refused' },
+  ],
+};
+
+/** 10:00 JST on the first day from `fromMs` on which the centre is open. */
+export function nextBusinessMorning(fromMs: number): number {
+  const jstMidnight = Math.floor((fromMs + JST_OFFSET_MS) / DAY_MS) * DAY_MS - JST_OFFSET_MS;
+  for (let day = 0; day < 10; day += 1) {
+    const candidate = jstMidnight + day * DAY_MS + DEMO_HOUR_JST * 60 * 60 * 1000;
+    try {
+      assertCenterOpen(candidate);
+      return candidate;
+    } catch {
+      // closed that day (year end): try the next one
+    }
+  }
+  throw new AppError('internal', 'demo.no_business_day', 'no business day found within ten days');
+}
+
+export interface DemoSummary {
+  dir: string;
+  businessTime: string;
+  issued: number;
+  documents: number;
+  feesYen: number;
+  refused: number;
+  cancelled: number;
+  refunded: number;
+  unexpected: number;
+  reconciled: boolean;
+  auditVerified: boolean;
+  outboxPending: number;
+  issuanceMs: { count: number; averageMs: number; maxMs: number };
+  sessions: { kioskId: string; card: string; outcome: string; code?: string; certificateType?: string; copies?: number; feeYen?: number }[];
+  printsDirectory: string;
+}
+
+interface TimedReport extends SessionReport {
+  kioskId: string;
+  elapsedMs: number;
+}
+
+async function runKioskSessions(loaded: LoadedConfig, clock: Clock, relayUrl: string): Promise<{ reports: TimedReport[]; pending: number }> {
+  const reports: TimedReport[] = [];
+  let pending = 0;
+  for (const [kioskId, sessions] of Object.entries(DEMO_SCRIPT)) {
+    const kiosk = openKiosk(loaded, { kioskId, relayUrl, clock });
+    try {
+      for (const session of sessions) {
+        const startedMs = performance.now();
+        const [report] = await runScriptedSessions(kiosk, loaded, [session]);
+        reports.push({ ...report!, kioskId, elapsedMs: performance.now() - startedMs });
+      }
+      pending += (await kiosk.flushOutbox()).pending;
+    } finally {
+      await kiosk.close();
+    }
+  }
+  return { reports, pending };
+}
+
+/** The centre's records must equal the relay's, and both must equal what the kiosks issued. */
+function checkReconciled(loaded: LoadedConfig, reports: TimedReport[]): boolean {
+  const read = (file: string) => {
+    const db = openDatabase(loaded.resolve(file));
+    try {
+      return listHandlingRecords(db);
+    } finally {
+      db.close();
+    }
+  };
+  const centerRecords = read(loaded.config.center.databaseFile);
+  const relayRecords = read(loaded.config.relays[0]!.databaseFile);
+  const issuedByKiosks = new Map(reports.flatMap((report) => (report.result.outcome === 'issued' ? [[report.result.requestId, report.result.copies] as const] : [])));
+  const centerIssued = centerRecords.filter((record) => record.copies > 0);
+  return (
+    matchRecords(centerRecords, relayRecords).differences.length === 0 &&
+    centerIssued.length === issuedByKiosks.size &&
+    centerIssued.every((record) => issuedByKiosks.get(record.issuanceId) === record.copies)
+  );
+}
+
+function summarize(dir: string, businessMs: number, reports: TimedReport[], pending: number, reconciled: boolean, loaded: LoadedConfig): DemoSummary {
+  const issuedReports = reports.filter((report) => report.result.outcome === 'issued');
+  const times = issuedReports.map((report) => report.elapsedMs);
+  return {
+    dir,
+    businessTime: formatJstIso(businessMs),
+    issued: issuedReports.length,
+    documents: issuedReports.reduce((sum, report) => sum + (report.result.outcome === 'issued' ? report.result.copies : 0), 0),
+    feesYen: issuedReports.reduce((sum, report) => sum + (report.result.outcome === 'issued' ? report.result.feeYen : 0), 0),
+    refused: reports.filter((report) => report.result.outcome === 'refused').length,
+    cancelled: reports.filter((report) => report.result.outcome === 'cancelled').length,
+    refunded: reports.filter((report) => report.result.outcome === 'refunded').length,
+    unexpected: reports.filter((report) => report.expected && report.expected !== report.result.outcome).length,
+    reconciled,
+    auditVerified: false,
+    outboxPending: pending,
+    issuanceMs: {
+      count: times.length,
+      averageMs: times.length ? Math.round(times.reduce((a, b) => a + b, 0) / times.length) : 0,
+      maxMs: Math.round(Math.max(0, ...times)),
+    },
+    sessions: reports.map(({ kioskId, card, result }) => ({
+      kioskId,
+      card,
+      outcome: result.outcome,
+      ...(result.outcome === 'refused' || result.outcome === 'refunded' ? { code: result.code } : {}),
+      ...(result.outcome === 'issued' ? { certificateType: result.certificateType, copies: result.copies, feeYen: result.feeYen } : {}),
+    })),
+    printsDirectory: loaded.resolve('prints'),
+  };
+}
+
+export async function runDemo(options: { dir?: string; force?: boolean; at?: string; log?: (line: string) => void }): Promise<DemoSummary> {
+  const dir = options.dir ? path.resolve(options.dir) : fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-issue-demo-'));
+  let businessMs: number;
+  if (options.at) {
+    businessMs = Date.parse(options.at);
+    if (!Number.isFinite(businessMs) || !/[zZ]|[+-]\d{2}:\d{2}$/.test(options.at)) throw usageError(`--at "${options.at}" is not an ISO time with an offset`);
+  } else {
+    businessMs = nextBusinessMorning(systemClock.nowMs());
+  }
+  runInit({ dir, force: options.force, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, systemClock.nowMs());
+  const loaded = loadConfig(dir);
+  const clock = offsetClock(businessMs);
+  const center = await startCenter(loaded, { clock, log: options.log });
+  try {
+    const relay = await startRelay(loaded, { clock, centerUrl: center.server.url, log: options.log });
+    try {
+      const { reports, pending } = await runKioskSessions(loaded, clock, relay.server.url);
+      return summarize(dir, businessMs, reports, pending, checkReconciled(loaded, reports), loaded);
+    } finally {
+      await relay.close();
+    }
+  } finally {
+    await center.close();
+  }
+}
+
+function printSummary(io: Io, summary: DemoSummary): void {
+  io.out(`cvs-issue demo — business time ${summary.businessTime}\n`);
+  io.out(`deployment: ${summary.dir}\n\n`);
+  for (const session of summary.sessions) {
+    const detail =
+      session.outcome === 'issued'
+        ? `${session.certificateType} ×${session.copies}, ${session.feeYen} yen`
+        : session.code ?? '';
+    io.out(`  ${session.kioskId}  ${session.card.padEnd(10)} ${session.outcome.padEnd(9)} ${detail}\n`);
+  }
+  io.out(`\nissued ${summary.issued} transactions, ${summary.documents} documents, ${summary.feesYen} yen in fees\n`);
+  io.out(`refused ${summary.refused}, cancelled ${summary.cancelled}, refunded ${summary.refunded}\n`);
+  io.out(`centre records equal the kiosks' and the relay's: ${summary.reconciled ? 'yes' : 'NO'}\n`);
+  io.out(`one issuance took ${summary.issuanceMs.averageMs} ms on average (max ${summary.issuanceMs.maxMs} ms)\n`);
+  io.out(`printed certificates and receipts: ${summary.printsDirectory}\n`);
+}
+
+export function makeDemoCommand(io: Io): Command {
+  return new Command('demo')
+    .description('run the whole service on embedded defaults and print a summary')
+    .option('--dir <dir>', 'deployment directory (default: a new temporary directory)')
+    .option('--force', 'replace a deployment already in --dir')
+    .option('--at <iso-time>', 'business time the services run at (default: 10:00 JST on the next day the centre is open)')
+    .option('--json', 'print the summary as one JSON object')
+    .action(async (options: { dir?: string; force?: boolean; at?: string; json?: boolean }) => {
+      const summary = await runDemo({ ...options, log: options.json ? undefined : (line) => io.err(`${line}\n`) });
+      if (options.json) io.out(`${JSON.stringify(summary, null, 2)}\n`);
+      else printSummary(io, summary);
+      if (summary.unexpected > 0 || !summary.reconciled) {
+        throw new AppError('differences', 'demo.differences', 'the demo found differences (see the summary above)');
+      }
+    });
+}

@@ -1,0 +1,228 @@
+// `cvs-issue init --dir DIR`: a ready deployment. Three PKIs (centre, each operator's store CA, the
+// JPKI test authentication CA with its CRL), test cards for the fixture residents, the databases
+// of every role, and the deployment file the serve/run commands read.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { AppError } from '../core/errors.ts';
+import { writeCardFile } from '../drivers/card/card-file.ts';
+import { canonicalSerialHex } from '../drivers/pki/subject.ts';
+import { certificateDerFromPem, createCertificateAuthority, createCrl, issueCertificate, type KeyAndCertificate } from '../drivers/pki/issue.ts';
+import { X509Certificate } from 'node:crypto';
+import { openCenterDatabase, saveMunicipality, saveOperator, saveResident } from '../drivers/store/center-store.ts';
+import { openKioskDatabase } from '../drivers/store/kiosk-store.ts';
+import { openRelayDatabase, saveKiosk } from '../drivers/store/relay-store.ts';
+import { CONFIG_FILE_NAME, CONFIG_VERSION, writeConfig, type DeploymentConfig, type KioskConfig, type RelayConfig, type TlsFiles } from './config.ts';
+import { fixtureMunicipalities, fixtureOperators, fixtureResidents, type FixtureOperator, type FixtureResident } from './fixtures.ts';
+import type { Io } from './io.ts';
+
+export interface InitOptions {
+  dir: string;
+  force?: boolean;
+  /** Listen addresses; demo and tests pass 127.0.0.1:0. */
+  centerListen?: string;
+  relayListen?: string;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const YEAR_MS = 365 * DAY_MS;
+/** The deployment's own material: what --force may remove, and nothing else. */
+const GENERATED = [CONFIG_FILE_NAME, 'pki', 'cards', 'kiosks', 'prints', 'center.db', 'relay.db'];
+const SERVER_NAMES = { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] };
+
+function writePrivate(file: string, content: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(file, content, { mode: 0o600 });
+}
+
+function prepareDirectory(dir: string, force: boolean): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const existing = fs.readdirSync(dir).filter((name) => GENERATED.includes(name) || /^relay-.+\.db(-wal|-shm)?$/.test(name) || /^(center|relay)\.db-(wal|shm)$/.test(name));
+  if (existing.length === 0) return;
+  if (!force) {
+    throw new AppError('usage', 'init.exists', `a deployment is already there (${existing[0]}); use --force to replace it`, dir);
+  }
+  for (const name of existing) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+}
+
+interface PkiWriter {
+  save(relative: string, material: KeyAndCertificate): TlsFiles & { material: KeyAndCertificate };
+}
+
+function pkiWriter(dir: string): PkiWriter {
+  return {
+    save(relative, material) {
+      const keyFile = `${relative}.key.pem`;
+      const certificateFile = `${relative}.cert.pem`;
+      if (material.keyPem) writePrivate(path.join(dir, keyFile), material.keyPem);
+      writePrivate(path.join(dir, certificateFile), material.certificatePem);
+      return { keyFile, certificateFile, caFile: '', material };
+    },
+  };
+}
+
+function validity(nowMs: number, kind: 'valid' | 'expired' | 'revoked' | 'authority'): { validFrom: Date; validTo: Date } {
+  if (kind === 'authority') return { validFrom: new Date(nowMs - DAY_MS), validTo: new Date(nowMs + 10 * YEAR_MS) };
+  if (kind === 'expired') return { validFrom: new Date(nowMs - 5 * YEAR_MS), validTo: new Date(nowMs - 30 * DAY_MS) };
+  return { validFrom: new Date(nowMs - 30 * DAY_MS), validTo: new Date(nowMs + 5 * YEAR_MS) };
+}
+
+function serialOf(certificatePem: string): string {
+  return canonicalSerialHex(new X509Certificate(certificatePem).serialNumber);
+}
+
+function makeCards(dir: string, nowMs: number, residents: FixtureResident[]) {
+  const jpki = createCertificateAuthority({ subject: { commonName: 'JPKI User Authentication CA (test)', organization: 'J-LIS test', country: 'JP' }, ...validity(nowMs, 'authority') });
+  const saved = pkiWriter(dir).save('pki/jpki/auth-ca', jpki);
+  fs.mkdirSync(path.join(dir, 'cards'), { recursive: true, mode: 0o700 });
+  const revoked: { serialHex: string; revokedAt: Date }[] = [];
+  const serials = new Map<string, string>();
+  for (const { resident, card } of residents) {
+    const issued = issueCertificate(jpki, {
+      subject: { commonName: `JPKI auth ${card.cardId}`, country: 'JP' },
+      usage: 'card-auth',
+      ...validity(nowMs, card.validity),
+    });
+    const serialHex = serialOf(issued.certificatePem);
+    serials.set(resident.residentId, serialHex);
+    if (card.validity === 'revoked') revoked.push({ serialHex, revokedAt: new Date(nowMs - DAY_MS) });
+    writeCardFile(path.join(dir, 'cards', `${card.cardId}.json`), {
+      version: 1,
+      cardId: card.cardId,
+      kind: card.kind,
+      authCertificateDerBase64: Buffer.from(certificateDerFromPem(issued.certificatePem)).toString('base64'),
+      authPrivateKeyPem: issued.keyPem,
+      pin: card.pin,
+      pinTriesLeft: 3,
+    });
+  }
+  const crl = createCrl(jpki, { revoked, thisUpdate: new Date(nowMs - 60 * 60 * 1000), nextUpdate: new Date(nowMs + 90 * DAY_MS), crlNumber: 1 });
+  writePrivate(path.join(dir, 'pki/jpki/auth.crl.pem'), crl);
+  return { caFile: saved.certificateFile, crlFile: 'pki/jpki/auth.crl.pem', serials };
+}
+
+function makeOperator(dir: string, nowMs: number, centerCa: KeyAndCertificate, centerCaFile: string, operator: FixtureOperator, index: number, options: InitOptions) {
+  const pki = pkiWriter(dir);
+  const base = `pki/operators/${operator.operatorId}`;
+  const relayClient = pki.save(`${base}/relay-client`, issueCertificate(centerCa, {
+    subject: { commonName: `relay.${operator.operatorId}`, organization: operator.operatorId, organizationalUnit: 'relay' },
+    usage: 'client',
+    ...validity(nowMs, 'valid'),
+  }));
+  const storeCa = createCertificateAuthority({ subject: { commonName: `${operator.operatorId} Store CA (test)`, organization: operator.operatorId }, ...validity(nowMs, 'authority') });
+  const storeCaFiles = pki.save(`${base}/store-ca`, storeCa);
+  const relayServer = pki.save(`${base}/relay-server`, issueCertificate(storeCa, {
+    subject: { commonName: `relay.${operator.operatorId}`, organization: operator.operatorId, organizationalUnit: 'relay' },
+    usage: 'server',
+    ...SERVER_NAMES,
+    ...validity(nowMs, 'valid'),
+  }));
+  const listen = index === 0 && options.relayListen ? options.relayListen : operator.relayListen;
+  const relay: RelayConfig = {
+    operatorId: operator.operatorId,
+    operatorName: operator.name,
+    listen,
+    databaseFile: index === 0 ? 'relay.db' : `relay-${operator.operatorId}.db`,
+    centerUrl: '',
+    kioskTls: { keyFile: relayServer.keyFile, certificateFile: relayServer.certificateFile, caFile: storeCaFiles.certificateFile },
+    centerTls: { keyFile: relayClient.keyFile, certificateFile: relayClient.certificateFile, caFile: centerCaFile },
+  };
+  const kiosks: KioskConfig[] = [];
+  for (const store of operator.stores) {
+    for (const kioskId of store.kiosks) {
+      const files = pki.save(`${base}/kiosks/${kioskId}`, issueCertificate(storeCa, {
+        subject: { commonName: kioskId, organization: operator.operatorId, organizationalUnit: store.storeId },
+        usage: 'client',
+        ...validity(nowMs, 'valid'),
+      }));
+      kiosks.push({
+        kioskId,
+        storeId: store.storeId,
+        storeName: store.storeName,
+        operatorId: operator.operatorId,
+        databaseFile: `kiosks/${kioskId}.db`,
+        relayUrl: `https://${listen}`,
+        tls: { keyFile: files.keyFile, certificateFile: files.certificateFile, caFile: storeCaFiles.certificateFile },
+        printerDirectory: `prints/${kioskId}`,
+      });
+    }
+  }
+  return { relay, kiosks };
+}
+
+function fillDatabases(dir: string, config: DeploymentConfig, serials: Map<string, string>, operators: FixtureOperator[]): void {
+  const center = openCenterDatabase(path.join(dir, config.center.databaseFile));
+  center.transaction(() => {
+    for (const operator of operators) saveOperator(center, operator.operatorId, operator.name);
+    for (const municipality of fixtureMunicipalities()) saveMunicipality(center, municipality);
+    for (const { resident } of fixtureResidents()) saveResident(center, resident, serials.get(resident.residentId) ?? null);
+  });
+  center.close();
+  for (const [index, relay] of config.relays.entries()) {
+    const db = openRelayDatabase(path.join(dir, relay.databaseFile));
+    const operator = operators[index]!;
+    db.transaction(() => {
+      for (const store of operator.stores) {
+        for (const kioskId of store.kiosks) saveKiosk(db, { kioskId, storeId: store.storeId, storeName: store.storeName, active: true });
+      }
+    });
+    db.close();
+  }
+  fs.mkdirSync(path.join(dir, 'kiosks'), { recursive: true, mode: 0o700 });
+  for (const kiosk of config.kiosks) openKioskDatabase(path.join(dir, kiosk.databaseFile)).close();
+}
+
+export function runInit(options: InitOptions, nowMs: number): { dir: string; configFile: string; config: DeploymentConfig } {
+  const dir = path.resolve(options.dir);
+  prepareDirectory(dir, Boolean(options.force));
+  const operators = fixtureOperators();
+  const residents = fixtureResidents();
+  fixtureMunicipalities();
+
+  const pki = pkiWriter(dir);
+  const centerCa = createCertificateAuthority({ subject: { commonName: 'Certificate Issuance Centre CA (test)', organization: 'J-LIS test', country: 'JP' }, ...validity(nowMs, 'authority') });
+  const centerCaFiles = pki.save('pki/center/ca', centerCa);
+  const centerServer = pki.save('pki/center/server', issueCertificate(centerCa, {
+    subject: { commonName: 'center.cvs-issue.test', organization: 'J-LIS test', organizationalUnit: 'center' },
+    usage: 'server',
+    ...SERVER_NAMES,
+    ...validity(nowMs, 'valid'),
+  }));
+  const cards = makeCards(dir, nowMs, residents);
+  const centerListen = options.centerListen ?? '127.0.0.1:8443';
+  const parts = operators.map((operator, index) => makeOperator(dir, nowMs, centerCa, centerCaFiles.certificateFile, operator, index, options));
+  const config: DeploymentConfig = {
+    version: CONFIG_VERSION,
+    center: {
+      listen: centerListen,
+      databaseFile: 'center.db',
+      tls: { keyFile: centerServer.keyFile, certificateFile: centerServer.certificateFile, caFile: centerCaFiles.certificateFile },
+      jpkiCaFile: cards.caFile,
+      jpkiCrlFile: cards.crlFile,
+    },
+    relays: parts.map((part) => ({ ...part.relay, centerUrl: `https://${centerListen}` })),
+    kiosks: parts.flatMap((part) => part.kiosks),
+    cardsDirectory: 'cards',
+  };
+  fillDatabases(dir, config, cards.serials, operators);
+  const configFile = writeConfig(dir, config);
+  return { dir, configFile, config };
+}
+
+export function makeInitCommand(io: Io, clock: () => number): Command {
+  return new Command('init')
+    .description('create a ready deployment: PKI, test cards, databases and a config file')
+    .requiredOption('--dir <dir>', 'directory to create the deployment in')
+    .option('--force', 'replace an existing deployment in DIR')
+    .option('--center-listen <host:port>', 'address the centre will listen on', '127.0.0.1:8443')
+    .option('--relay-listen <host:port>', "address the first operator's relay will listen on", '127.0.0.1:9443')
+    .action((options: InitOptions) => {
+      const result = runInit(options, clock());
+      io.out(`deployment created in ${result.dir}\n`);
+      io.out(`  config: ${result.configFile}\n`);
+      io.out(`  relays: ${result.config.relays.map((relay) => `${relay.operatorId}@${relay.listen}`).join(', ')}\n`);
+      io.out(`  kiosks: ${result.config.kiosks.map((kiosk) => kiosk.kioskId).join(', ')}\n`);
+      io.out(`  cards:  ${fixtureResidents().length} test cards in ${path.join(result.dir, result.config.cardsDirectory)}\n`);
+    });
+}

@@ -1,0 +1,242 @@
+// `cvs-issue kiosk run`: one kiosk in a store. It talks only to its operator's relay, prints into a
+// folder, and keeps its completion notices in a local outbox until the centre acknowledges them.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline/promises';
+import { Command } from 'commander';
+import { isCertificateType } from '../core/certificate-types.ts';
+import { AppError, usageError } from '../core/errors.ts';
+import { runKioskTransaction, type KioskGateway, type KioskInput, type TransactionResult } from '../core/kiosk-transaction.ts';
+import type { Clock, Denomination } from '../core/ports.ts';
+import { SimulatedCardReader } from '../drivers/card/simulated-reader.ts';
+import { SimulatedCashUnit } from '../drivers/cash/simulated-cash-unit.ts';
+import { createMutualTlsClient, type HttpClient } from '../drivers/http/client.ts';
+import { callJson } from '../drivers/http/json-api.ts';
+import { renderVoidNoticePdf } from '../drivers/pdf/certificate-pdf.ts';
+import { renderReceiptPdf } from '../drivers/pdf/receipt-pdf.ts';
+import { FolderPrinter } from '../drivers/printer/folder-printer.ts';
+import { createKioskStore, openKioskDatabase, type KioskStore } from '../drivers/store/kiosk-store.ts';
+import { findKiosk, loadConfig, type KioskConfig, type LoadedConfig } from './config.ts';
+import { sha256, systemClock, systemRandom } from './deps.ts';
+import type { Io } from './io.ts';
+import { readKioskScript, scriptedInput, type ScriptedSession } from './kiosk-script.ts';
+
+/** Notices sent per flush: bounded so a long outage drains in steps, oldest first. */
+const OUTBOX_BATCH = 100;
+
+function gatewayFor(client: HttpClient, kioskId: string): KioskGateway {
+  return {
+    challenge: () => callJson(client, '/v1/auth/challenge', { kioskId }),
+    authenticate: (request) => callJson(client, '/v1/auth/verify', { ...request, kioskId }),
+    requestCertificate: (request) => callJson(client, '/v1/certificates', { ...request, kioskId }),
+    sendCompletion: (notice) => callJson(client, '/v1/completions', notice),
+  };
+}
+
+export interface Kiosk {
+  config: KioskConfig;
+  store: KioskStore;
+  printer: FolderPrinter;
+  cash: SimulatedCashUnit;
+  /** Places the card, runs one transaction with the given resident, then flushes the outbox. */
+  serve(cardFile: string, input: KioskInput): Promise<TransactionResult>;
+  /** Sends pending completion notices; returns how many were acknowledged and how many remain. */
+  flushOutbox(): Promise<{ acknowledged: number; pending: number }>;
+  close(): Promise<void>;
+}
+
+export function openKiosk(
+  loaded: LoadedConfig,
+  options: { kioskId?: string; relayUrl?: string; clock?: Clock; show?: (text: string) => void },
+): Kiosk {
+  const config = findKiosk(loaded, options.kioskId);
+  const clock = options.clock ?? systemClock;
+  const db = openKioskDatabase(loaded.resolve(config.databaseFile));
+  const store = createKioskStore(db);
+  const client = createMutualTlsClient({
+    baseUrl: options.relayUrl ?? config.relayUrl,
+    caPem: loaded.read(config.tls.caFile),
+    certificatePem: loaded.read(config.tls.certificateFile),
+    keyPem: loaded.read(config.tls.keyFile),
+    timeoutMs: 20_000,
+  });
+  const gateway = gatewayFor(client, config.kioskId);
+  const reader = new SimulatedCardReader(`${config.kioskId} simulated reader`);
+  const printer = new FolderPrinter({ directory: loaded.resolve(config.printerDirectory) });
+  const cash = new SimulatedCashUnit();
+  const show = options.show ?? (() => undefined);
+
+  async function flushOutbox(): Promise<{ acknowledged: number; pending: number }> {
+    let acknowledged = 0;
+    const pending = store.pendingNotices(OUTBOX_BATCH);
+    for (const { notice } of pending) {
+      try {
+        await gateway.sendCompletion(notice);
+        store.markAcknowledged(notice.issuanceId, clock.nowMs());
+        acknowledged += 1;
+      } catch (error) {
+        store.markAttemptFailed(notice.issuanceId, error instanceof AppError ? error.code : 'internal');
+        if (error instanceof AppError && error.kind === 'unavailable') break;
+      }
+    }
+    return { acknowledged, pending: store.pendingNotices(OUTBOX_BATCH).length };
+  }
+
+  return {
+    config,
+    store,
+    printer,
+    cash,
+    async serve(cardFile, input) {
+      reader.place(cardFile);
+      try {
+        return await runKioskTransaction(
+          {
+            identity: { kioskId: config.kioskId, storeId: config.storeId, storeName: config.storeName },
+            clock,
+            random: systemRandom,
+            reader,
+            cash,
+            printer,
+            gateway,
+            ledger: store,
+            screen: { show },
+            sha256,
+            renderReceipt: renderReceiptPdf,
+            renderVoidNotice: renderVoidNoticePdf,
+          },
+          input,
+        );
+      } finally {
+        reader.remove();
+        await flushOutbox();
+      }
+    },
+    flushOutbox,
+    async close() {
+      await client.close();
+      db.close();
+    },
+  };
+}
+
+export function cardFilePath(loaded: LoadedConfig, card: string): string {
+  const inDeployment = loaded.resolve(path.join(loaded.config.cardsDirectory, `${card}.json`));
+  return fs.existsSync(inDeployment) ? inDeployment : path.resolve(card);
+}
+
+export interface SessionReport {
+  card: string;
+  result: TransactionResult;
+  expected?: ScriptedSession['expect'];
+}
+
+export async function runScriptedSessions(kiosk: Kiosk, loaded: LoadedConfig, sessions: ScriptedSession[]): Promise<SessionReport[]> {
+  const reports: SessionReport[] = [];
+  for (const session of sessions) {
+    const result = await kiosk.serve(cardFilePath(loaded, session.card), scriptedInput(session));
+    reports.push({ card: session.card, result, expected: session.expect });
+  }
+  return reports;
+}
+
+function describeResult(report: SessionReport): string {
+  const { result } = report;
+  switch (result.outcome) {
+    case 'issued':
+      return `issued ${result.certificateType} ×${result.copies} (${result.feeYen} yen, change ${result.changeYen} yen)`;
+    case 'refunded':
+      return `refunded ${result.refundedYen} yen after ${result.code}`;
+    case 'refused':
+      return `refused: ${result.code}`;
+    case 'cancelled':
+      return 'cancelled';
+  }
+}
+
+/** The terminal as the kiosk's touch screen, for a person at the keyboard. */
+function terminalInput(lines: readline.Interface): KioskInput {
+  return {
+    async enterPin(triesLeft) {
+      const pin = (await lines.question(`暗証番号（数字4桁、残り${triesLeft}回、空欄で中止）> `)).trim();
+      return pin === '' ? undefined : pin;
+    },
+    async chooseCertificate(menu) {
+      menu.forEach((item, index) => lines.write(`  ${index + 1}. ${item.title}  ${item.unitFeeYen}円/通  （${item.hoursText}）\n`));
+      const picked = Number((await lines.question('番号を選んでください（空欄で中止）> ')).trim());
+      const item = menu[picked - 1];
+      if (!item) return undefined;
+      const copies = Number((await lines.question(`通数（1〜${item.maxCopies}）> `)).trim());
+      if (!isCertificateType(item.certificateType) || !Number.isSafeInteger(copies)) return undefined;
+      return { certificateType: item.certificateType, copies };
+    },
+    async nextCash(feeYen, insertedYen) {
+      const answer = (await lines.question(`投入する金額（10,50,100,500,1000,2000,5000,10000円、残り${feeYen - insertedYen}円、空欄で中止）> `)).trim();
+      return answer === '' ? undefined : (Number(answer) as Denomination);
+    },
+  };
+}
+
+async function runInteractive(kiosk: Kiosk, loaded: LoadedConfig, io: Io): Promise<void> {
+  const lines = readline.createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    for (;;) {
+      const card = (await lines.question(`カードを置いてください（カードID、例: card-r001。空欄で終了）> `)).trim();
+      if (card === '') return;
+      const report = { card, result: await kiosk.serve(cardFilePath(loaded, card), terminalInput(lines)) };
+      io.err(`[${kiosk.config.kioskId}] ${describeResult(report)}\n`);
+    }
+  } finally {
+    lines.close();
+  }
+}
+
+interface KioskRunOptions {
+  dir: string;
+  kiosk?: string;
+  relayUrl?: string;
+  script?: string;
+  json?: boolean;
+}
+
+export function makeKioskCommand(io: Io): Command {
+  const kiosk = new Command('kiosk').description('a kiosk terminal in a store');
+  kiosk
+    .command('run')
+    .description('run the kiosk: scripted with --script FILE, otherwise interactively on this terminal')
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .option('--kiosk <id>', 'which kiosk of the deployment (default: the first)')
+    .option('--relay-url <url>', "the operator's relay, e.g. https://127.0.0.1:9443; default from the deployment")
+    .option('--script <file>', 'JSON scenario: { "sessions": [ { "card", "pins", "certificateType", "copies", "cash", "expect" } ] }')
+    .option('--json', 'print the session results as JSON')
+    .action(async (options: KioskRunOptions) => {
+      const loaded = loadConfig(options.dir);
+      const script = options.script ? readKioskScript(options.script) : undefined;
+      if (!script && options.json) throw usageError('--json needs --script');
+      const opened = openKiosk(loaded, {
+        kioskId: options.kiosk,
+        relayUrl: options.relayUrl,
+        show: options.json ? undefined : (text) => io.err(`  ${text}\n`),
+      });
+      try {
+        await opened.flushOutbox();
+        if (!script) return await runInteractive(opened, loaded, io);
+        const reports = await runScriptedSessions(opened, loaded, script.sessions);
+        const outbox = await opened.flushOutbox();
+        if (options.json) {
+          io.out(`${JSON.stringify({ kioskId: opened.config.kioskId, sessions: reports, outboxPending: outbox.pending }, null, 2)}\n`);
+        } else {
+          for (const report of reports) io.out(`[${opened.config.kioskId}] ${report.card}: ${describeResult(report)}\n`);
+          if (outbox.pending > 0) io.out(`[${opened.config.kioskId}] ${outbox.pending} completion notice(s) wait in the outbox\n`);
+        }
+        const unexpected = reports.filter((report) => report.expected && report.expected !== report.result.outcome);
+        if (unexpected.length > 0) {
+          throw new AppError('differences', 'kiosk.unexpected_outcome', `${unexpected.length} session(s) ended differently than the script expected`, options.script);
+        }
+      } finally {
+        await opened.close();
+      }
+    });
+  return kiosk;
+}

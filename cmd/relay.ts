@@ -1,0 +1,114 @@
+// `cvs-issue relay serve`: the operator's DMZ relay. Kiosks in, centre out, nothing else.
+
+import { Command } from 'commander';
+import { AppError } from '../core/errors.ts';
+import type { Clock } from '../core/ports.ts';
+import { createRelayService, RELAYED_PATHS, type CenterUpstream, type KioskCertificateIdentity } from '../core/relay-service.ts';
+import { createMutualTlsClient } from '../drivers/http/client.ts';
+import { errorResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
+import { startMutualTlsServer, type IncomingRequest, type OutgoingResponse, type RunningServer } from '../drivers/http/server.ts';
+import { createRelayStore, openRelayDatabase } from '../drivers/store/relay-store.ts';
+import { RELAY_HEADERS } from './center.ts';
+import { findRelay, loadConfig, parseListen, type LoadedConfig } from './config.ts';
+import { systemClock } from './deps.ts';
+import type { Io } from './io.ts';
+import { waitForShutdown } from './serve.ts';
+
+/** The kiosk certificate: CN = kiosk id, OU = store id, O = operator id. */
+function kioskIdentityOf(request: IncomingRequest): KioskCertificateIdentity {
+  const { CN, OU, O } = request.peer.subject;
+  if (!CN || !OU || !O) throw new AppError('unauthorized', 'relay.kiosk_certificate', 'the client certificate does not name a kiosk');
+  return { kioskId: CN, storeId: OU, operatorId: O };
+}
+
+export interface StartedRelay {
+  server: RunningServer;
+  operatorId: string;
+  close(): Promise<void>;
+}
+
+export async function startRelay(
+  loaded: LoadedConfig,
+  options: { operatorId?: string; listen?: string; centerUrl?: string; clock?: Clock; log?: (line: string) => void },
+): Promise<StartedRelay> {
+  const config = findRelay(loaded, options.operatorId);
+  const log = options.log ?? (() => undefined);
+  const db = openRelayDatabase(loaded.resolve(config.databaseFile));
+  const client = createMutualTlsClient({
+    baseUrl: options.centerUrl ?? config.centerUrl,
+    caPem: loaded.read(config.centerTls.caFile),
+    certificatePem: loaded.read(config.centerTls.certificateFile),
+    keyPem: loaded.read(config.centerTls.keyFile),
+    timeoutMs: 15_000,
+  });
+  const upstream: CenterUpstream = {
+    async post(path, body, kiosk) {
+      return client.postJson(path, body, { [RELAY_HEADERS.store]: kiosk.storeId, [RELAY_HEADERS.kiosk]: kiosk.kioskId });
+    },
+  };
+  const service = createRelayService({ operatorId: config.operatorId, clock: options.clock ?? systemClock, store: createRelayStore(db), upstream });
+
+  async function handle(request: IncomingRequest): Promise<OutgoingResponse> {
+    if (request.method !== 'POST' || !(RELAYED_PATHS as readonly string[]).includes(request.path)) {
+      return errorResponse(new AppError('not-found', 'relay.no_route', `no such endpoint: ${request.method} ${request.path}`));
+    }
+    try {
+      const identity = kioskIdentityOf(request);
+      const answer = await service.forward(request.path, parseJsonBody(request.body), identity);
+      return jsonResponse(answer.status, answer.json);
+    } catch (error) {
+      log(`relay: ${request.path} failed: ${error instanceof AppError ? error.code : 'internal'}`);
+      return errorResponse(error);
+    }
+  }
+
+  const { host, port } = parseListen(options.listen ?? config.listen, 'relay.listen');
+  let server: RunningServer;
+  try {
+    server = await startMutualTlsServer({
+      host,
+      port,
+      keyPem: loaded.read(config.kioskTls.keyFile),
+      certificatePem: loaded.read(config.kioskTls.certificateFile),
+      clientCaPem: loaded.read(config.kioskTls.caFile),
+      handler: handle,
+      maxBodyBytes: 64 * 1024,
+      onTlsError: (reason) => log(`relay: kiosk connection refused: ${reason}`),
+    });
+  } catch (error) {
+    await client.close();
+    db.close();
+    throw error;
+  }
+  return {
+    server,
+    operatorId: config.operatorId,
+    async close() {
+      await server.close();
+      await client.close();
+      db.close();
+    },
+  };
+}
+
+export function makeRelayCommand(io: Io): Command {
+  const relay = new Command('relay').description("the operator's DMZ relay between kiosks and the centre");
+  relay
+    .command('serve')
+    .description('relay kiosk requests to the centre over mutual TLS until interrupted')
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .option('--operator <id>', 'operator whose relay to run (default: the first in the deployment)')
+    .option('--listen <host:port>', 'listen address (port 0 picks a free port); default from the deployment')
+    .option('--center-url <url>', 'the centre, e.g. https://127.0.0.1:8443; default from the deployment')
+    .action(async (options: { dir: string; operator?: string; listen?: string; centerUrl?: string }) => {
+      const started = await startRelay(loadConfig(options.dir), {
+        operatorId: options.operator,
+        listen: options.listen,
+        centerUrl: options.centerUrl,
+        log: (line) => io.err(`${line}\n`),
+      });
+      io.out(`relay ${started.operatorId} listening on ${started.server.url}\n`);
+      await waitForShutdown(() => started.close());
+    });
+  return relay;
+}

@@ -1,0 +1,348 @@
+// The national centre's use cases: challenges, card authentication, certificate data bound to one
+// request, and completion notices recorded exactly once. Transport-free: the HTTP adapter calls these.
+
+import { CERTIFICATE_TITLES, isKosekiType, type CertificateType } from './certificate-types.ts';
+import { AppError } from './errors.ts';
+import { formatUtcIso, formatWarekiDate } from './jst.ts';
+import type {
+  AuthenticateRequest,
+  AuthenticateResponse,
+  CertificateData,
+  CertificateRequest,
+  ChallengeRequest,
+  ChallengeResponse,
+  CompletionAck,
+  CompletionNotice,
+  MenuItem,
+} from './messages.ts';
+import { DEFAULT_MAX_COPIES_PER_TYPE, findOffer, type Municipality } from './municipality.ts';
+import type { Clock, RandomSource } from './ports.ts';
+import { assertEligible, certificateContent, type CertificateContent, type Resident } from './resident.ts';
+import { assertCenterOpen, isTypeAvailable, typeHoursText, type HolidayLookup } from './service-hours.ts';
+import { base64Decode, base64Encode, concatBytes, hexEncode, utf8Encode } from './bytes.ts';
+
+export const CHALLENGE_BYTES = 32;
+export const CHALLENGE_TTL_MS = 60_000;
+export const SESSION_TTL_MS = 5 * 60_000;
+
+/** Who is calling, as proven by TLS: the relay's operator, and the kiosk the relay vouches for. */
+export interface CallerIdentity {
+  operatorId: string;
+  storeId: string;
+  kioskId: string;
+}
+
+export interface StoredChallenge {
+  challengeId: string;
+  operatorId: string;
+  kioskId: string;
+  challenge: Uint8Array;
+  expiresAtMs: number;
+}
+
+export interface StoredSession {
+  sessionToken: string;
+  operatorId: string;
+  kioskId: string;
+  residentId: string;
+  residentRef: string;
+  municipalityCode: string;
+  expiresAtMs: number;
+}
+
+export interface StoredRequest {
+  requestId: string;
+  sessionToken: string;
+  operatorId: string;
+  storeId: string;
+  kioskId: string;
+  municipalityCode: string;
+  certificateType: CertificateType;
+  copies: number;
+  unitFeeYen: number;
+  contentSha256: string;
+  createdAtMs: number;
+}
+
+export interface HandlingRecord {
+  issuanceId: string;
+  issuedAt: string;
+  operatorId: string;
+  storeId: string;
+  kioskId: string;
+  municipalityCode: string;
+  certificateType: CertificateType;
+  copies: number;
+  feeYen: number;
+}
+
+export type RecordResult = 'inserted' | 'duplicate' | 'conflict';
+
+export interface CenterStore {
+  saveChallenge(challenge: StoredChallenge): void;
+  /** Returns the challenge and marks it used in one step; undefined when unknown or already used. */
+  takeChallenge(challengeId: string): StoredChallenge | undefined;
+  saveSession(session: StoredSession): void;
+  findSession(sessionToken: string): StoredSession | undefined;
+  /** Saves a request; false when requestId is already taken. */
+  saveRequest(request: StoredRequest): boolean;
+  findRequest(requestId: string): StoredRequest | undefined;
+  recordCompletion(record: HandlingRecord): RecordResult;
+  isOperatorRegistered(operatorId: string): boolean;
+}
+
+/** The municipalities' side: residents by card, and their certificates (built-in or remote). */
+export interface MunicipalityDirectory {
+  findMunicipality(code: string): Municipality | undefined;
+  findResidentByCardSerial(serialHex: string): Resident | undefined;
+  findResident(residentId: string): Resident | undefined;
+}
+
+export type CardProblem = 'malformed' | 'untrusted' | 'not-yet-valid' | 'expired' | 'revoked' | 'crl-stale';
+
+export interface CardCertificateVerifier {
+  check(certificateDer: Uint8Array, atMs: number): { ok: true; certificate: { serialHex: string } } | { ok: false; problem: CardProblem };
+  verifySignature(certificateDer: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean;
+}
+
+export interface CenterDependencies {
+  clock: Clock;
+  random: RandomSource;
+  store: CenterStore;
+  directory: MunicipalityDirectory;
+  verifier: CardCertificateVerifier;
+  isHoliday: HolidayLookup;
+  renderCertificate(content: CertificateContent): Promise<Uint8Array>;
+  sha256Hex(data: Uint8Array): string;
+}
+
+const CARD_REFUSALS: Record<CardProblem, [string, string]> = {
+  malformed: ['card.unreadable', 'the card certificate could not be read'],
+  untrusted: ['card.untrusted', 'the card certificate is not from the JPKI authority'],
+  'not-yet-valid': ['card.not_yet_valid', 'the card certificate is not valid yet'],
+  expired: ['card.expired', 'the card certificate has expired'],
+  revoked: ['card.revoked', 'the card certificate has been revoked'],
+  'crl-stale': ['center.crl_stale', 'the revocation list is out of date'],
+};
+
+/** The bytes a card signs: challenge ‖ kiosk id (SPEC.md §2 step 3). */
+export function signedChallengeBytes(challenge: Uint8Array, kioskId: string): Uint8Array {
+  return concatBytes(challenge, utf8Encode(kioskId));
+}
+
+function randomId(random: RandomSource, byteLength = 16): string {
+  return hexEncode(random.bytes(byteLength));
+}
+
+export function createCenterService(deps: CenterDependencies) {
+  const { clock, store, directory } = deps;
+
+  function assertKiosk(caller: CallerIdentity, kioskId: string): void {
+    if (caller.kioskId !== kioskId) {
+      throw new AppError('unauthorized', 'center.kiosk_mismatch', 'the kiosk id does not match the relayed kiosk certificate');
+    }
+    if (!store.isOperatorRegistered(caller.operatorId)) {
+      throw new AppError('unauthorized', 'center.operator_unknown', 'the operator is not registered at the centre');
+    }
+  }
+
+  function liveSession(caller: CallerIdentity, sessionToken: string, nowMs: number): StoredSession {
+    const session = store.findSession(sessionToken);
+    if (!session || session.kioskId !== caller.kioskId || session.operatorId !== caller.operatorId) {
+      throw new AppError('refused', 'session.unknown', 'the session is unknown; authenticate again');
+    }
+    if (nowMs >= session.expiresAtMs) {
+      throw new AppError('refused', 'session.expired', 'the session has expired; authenticate again');
+    }
+    return session;
+  }
+
+  function menuFor(municipality: Municipality, nowMs: number): MenuItem[] {
+    return municipality.offers.map((offer) => ({
+      certificateType: offer.type,
+      title: CERTIFICATE_TITLES[offer.type],
+      unitFeeYen: offer.unitFeeYen,
+      maxCopies: municipality.maxCopiesPerType || DEFAULT_MAX_COPIES_PER_TYPE,
+      available: isTypeAvailable(offer.hours, nowMs, deps.isHoliday),
+      hoursText: typeHoursText(offer.hours),
+    }));
+  }
+
+  function participatingMunicipality(code: string): Municipality {
+    const municipality = directory.findMunicipality(code);
+    if (!municipality || !municipality.participating) {
+      throw new AppError('refused', 'municipality.not_participating', 'the municipality does not offer kiosk issuance');
+    }
+    return municipality;
+  }
+
+  return {
+    issueChallenge(caller: CallerIdentity, request: ChallengeRequest): ChallengeResponse {
+      assertKiosk(caller, request.kioskId);
+      const nowMs = clock.nowMs();
+      assertCenterOpen(nowMs);
+      const challenge: StoredChallenge = {
+        challengeId: randomId(deps.random),
+        operatorId: caller.operatorId,
+        kioskId: caller.kioskId,
+        challenge: deps.random.bytes(CHALLENGE_BYTES),
+        expiresAtMs: nowMs + CHALLENGE_TTL_MS,
+      };
+      store.saveChallenge(challenge);
+      return {
+        challengeId: challenge.challengeId,
+        challengeBase64: base64Encode(challenge.challenge),
+        expiresAt: formatUtcIso(challenge.expiresAtMs),
+      };
+    },
+
+    authenticate(caller: CallerIdentity, request: AuthenticateRequest): AuthenticateResponse {
+      assertKiosk(caller, request.kioskId);
+      const nowMs = clock.nowMs();
+      const challenge = store.takeChallenge(request.challengeId);
+      if (!challenge || challenge.kioskId !== caller.kioskId || challenge.operatorId !== caller.operatorId) {
+        throw new AppError('refused', 'auth.challenge_unknown', 'the challenge is unknown or was already used');
+      }
+      if (nowMs >= challenge.expiresAtMs) {
+        throw new AppError('refused', 'auth.challenge_expired', 'the challenge has expired');
+      }
+      const certificateDer = base64Decode(request.certificateDerBase64);
+      const check = deps.verifier.check(certificateDer, nowMs);
+      if (!check.ok) {
+        const [code, message] = CARD_REFUSALS[check.problem];
+        throw new AppError('refused', code, message);
+      }
+      const signed = signedChallengeBytes(challenge.challenge, caller.kioskId);
+      if (!deps.verifier.verifySignature(certificateDer, signed, base64Decode(request.signatureBase64))) {
+        throw new AppError('refused', 'auth.bad_signature', 'the card signature does not verify');
+      }
+      const resident = directory.findResidentByCardSerial(check.certificate.serialHex);
+      if (!resident) {
+        throw new AppError('refused', 'municipality.not_participating', 'the municipality does not offer kiosk issuance');
+      }
+      const municipality = participatingMunicipality(resident.municipalityCode);
+      assertCenterOpen(nowMs);
+      assertEligible(resident, nowMs);
+      const session: StoredSession = {
+        sessionToken: randomId(deps.random, 24),
+        operatorId: caller.operatorId,
+        kioskId: caller.kioskId,
+        residentId: resident.residentId,
+        residentRef: randomId(deps.random, 8),
+        municipalityCode: municipality.code,
+        expiresAtMs: nowMs + SESSION_TTL_MS,
+      };
+      store.saveSession(session);
+      return {
+        sessionToken: session.sessionToken,
+        residentRef: session.residentRef,
+        municipality: { code: municipality.code, name: municipality.name },
+        menu: menuFor(municipality, nowMs),
+        expiresAt: formatUtcIso(session.expiresAtMs),
+      };
+    },
+
+    async requestCertificate(caller: CallerIdentity, request: CertificateRequest): Promise<CertificateData> {
+      assertKiosk(caller, request.kioskId);
+      const nowMs = clock.nowMs();
+      const session = liveSession(caller, request.sessionToken, nowMs);
+      assertCenterOpen(nowMs);
+      const resident = directory.findResident(session.residentId);
+      if (!resident) throw new AppError('refused', 'session.unknown', 'the resident record is no longer available');
+      const municipality = issuingMunicipality(resident, request.certificateType, session.municipalityCode);
+      const offer = findOffer(municipality, request.certificateType);
+      if (!offer) {
+        throw new AppError('refused', 'request.type_not_offered', 'the municipality does not issue this certificate at kiosks');
+      }
+      const maxCopies = municipality.maxCopiesPerType || DEFAULT_MAX_COPIES_PER_TYPE;
+      if (request.copies > maxCopies) {
+        throw new AppError('refused', 'request.too_many_copies', `at most ${maxCopies} copies per certificate type`);
+      }
+      if (!isTypeAvailable(offer.hours, nowMs, deps.isHoliday)) {
+        throw new AppError('refused', 'hours.municipality_closed', `this certificate is issued ${typeHoursText(offer.hours)} JST`);
+      }
+      assertEligible(resident, nowMs);
+      const pdf = await deps.renderCertificate(
+        certificateContent({
+          resident,
+          type: request.certificateType,
+          mayorTitle: municipality.mayorTitle,
+          requestId: request.requestId,
+          kioskId: caller.kioskId,
+          atMs: nowMs,
+          issuedOnText: formatWarekiDate(nowMs),
+        }),
+      );
+      const contentSha256 = deps.sha256Hex(pdf);
+      const saved = store.saveRequest({
+        requestId: request.requestId,
+        sessionToken: session.sessionToken,
+        operatorId: caller.operatorId,
+        storeId: caller.storeId,
+        kioskId: caller.kioskId,
+        municipalityCode: municipality.code,
+        certificateType: request.certificateType,
+        copies: request.copies,
+        unitFeeYen: offer.unitFeeYen,
+        contentSha256,
+        createdAtMs: nowMs,
+      });
+      if (!saved) {
+        throw new AppError('conflict', 'request.duplicate_id', 'the request id was already used');
+      }
+      return {
+        requestId: request.requestId,
+        kioskId: caller.kioskId,
+        residentRef: session.residentRef,
+        certificateType: request.certificateType,
+        copies: request.copies,
+        unitFeeYen: offer.unitFeeYen,
+        feeYen: offer.unitFeeYen * request.copies,
+        municipalityCode: municipality.code,
+        municipalityName: municipality.name,
+        contentSha256,
+        pdfBase64: base64Encode(pdf),
+      };
+    },
+
+    recordCompletion(caller: CallerIdentity, notice: CompletionNotice): CompletionAck {
+      assertKiosk(caller, notice.kioskId);
+      const request = store.findRequest(notice.issuanceId);
+      if (!request || request.kioskId !== caller.kioskId || request.operatorId !== caller.operatorId) {
+        throw new AppError('refused', 'completion.unknown_request', 'no certificate data was issued for this id to this kiosk');
+      }
+      const expectedCopies = notice.outcome === 'issued' ? request.copies : 0;
+      if (
+        notice.copies !== expectedCopies ||
+        notice.feeYen !== request.unitFeeYen * expectedCopies ||
+        notice.certificateType !== request.certificateType ||
+        notice.municipalityCode !== request.municipalityCode ||
+        notice.storeId !== request.storeId
+      ) {
+        throw new AppError('input', 'completion.inconsistent', 'the notice does not match the issued request', notice.issuanceId);
+      }
+      const result = store.recordCompletion({
+        issuanceId: notice.issuanceId,
+        issuedAt: formatUtcIso(Date.parse(notice.issuedAt)),
+        operatorId: caller.operatorId,
+        storeId: notice.storeId,
+        kioskId: notice.kioskId,
+        municipalityCode: notice.municipalityCode,
+        certificateType: notice.certificateType,
+        copies: notice.copies,
+        feeYen: notice.feeYen,
+      });
+      if (result === 'conflict') {
+        throw new AppError('conflict', 'completion.conflict', 'a different notice was already recorded for this id', notice.issuanceId);
+      }
+      return { issuanceId: notice.issuanceId, duplicate: result === 'duplicate' };
+    },
+  };
+
+  function issuingMunicipality(resident: Resident, type: CertificateType, residenceCode: string): Municipality {
+    const code = isKosekiType(type) || type === 'fuhyo' ? (resident.honsekiCode ?? residenceCode) : residenceCode;
+    return participatingMunicipality(code);
+  }
+}
+
+export type CenterService = ReturnType<typeof createCenterService>;

@@ -1,0 +1,317 @@
+// One resident at one kiosk, from card to completion notice (SPEC.md §2). Every step that touches
+// the world goes through a port, so the same flow runs against real hardware, simulators and scripts.
+
+import { CERTIFICATE_TITLES, type CertificateType } from './certificate-types.ts';
+import { base64Decode, base64Encode, hexEncode } from './bytes.ts';
+import { signedChallengeBytes } from './center-service.ts';
+import { AppError } from './errors.ts';
+import { formatJstDateTime, formatUtcIso } from './jst.ts';
+import { digestInfoForSha256, JpkiCard } from './jpki.ts';
+import type {
+  AuthenticateRequest,
+  AuthenticateResponse,
+  CertificateData,
+  CertificateRequest,
+  ChallengeResponse,
+  CompletionAck,
+  CompletionNotice,
+  CompletionOutcome,
+  MenuItem,
+} from './messages.ts';
+import type { CardReader, CashUnit, Clock, Denomination, Printer, RandomSource } from './ports.ts';
+import { refusalText, SCREEN } from './screen-text.ts';
+
+/** The kiosk's view of the relay. Refusals arrive as AppError with the centre's code. */
+export interface KioskGateway {
+  challenge(): Promise<ChallengeResponse>;
+  authenticate(request: Omit<AuthenticateRequest, 'kioskId'>): Promise<AuthenticateResponse>;
+  requestCertificate(request: Omit<CertificateRequest, 'kioskId'>): Promise<CertificateData>;
+  sendCompletion(notice: CompletionNotice): Promise<CompletionAck>;
+}
+
+/** What the resident does: the terminal, a touch screen, or a script. undefined means "cancel". */
+export interface KioskInput {
+  enterPin(triesLeft: number): Promise<string | undefined>;
+  chooseCertificate(menu: MenuItem[]): Promise<{ certificateType: CertificateType; copies: number } | undefined>;
+  nextCash(feeYen: number, insertedYen: number): Promise<Denomination | undefined>;
+}
+
+export interface KioskScreen {
+  show(text: string): void;
+}
+
+export interface Receipt {
+  storeName: string;
+  storeId: string;
+  kioskId: string;
+  requestId: string;
+  certificateTitle: string;
+  copies: number;
+  unitFeeYen: number;
+  feeYen: number;
+  paidYen: number;
+  changeYen: number;
+  issuedAtText: string;
+  municipalityName: string;
+  createdAtMs: number;
+}
+
+export interface KioskTransactionRecord {
+  requestId: string;
+  issuedAtMs: number;
+  municipalityCode: string;
+  certificateType: CertificateType;
+  copies: number;
+  feeYen: number;
+  outcome: CompletionOutcome;
+}
+
+export interface KioskLedger {
+  /** Writes the local record and queues the completion notice in the outbox, atomically. */
+  recordTransaction(record: KioskTransactionRecord, notice: CompletionNotice): void;
+}
+
+export interface KioskIdentity {
+  kioskId: string;
+  storeId: string;
+  storeName: string;
+}
+
+export interface KioskDependencies {
+  identity: KioskIdentity;
+  clock: Clock;
+  random: RandomSource;
+  reader: CardReader;
+  cash: CashUnit;
+  printer: Printer;
+  gateway: KioskGateway;
+  ledger: KioskLedger;
+  screen: KioskScreen;
+  sha256(data: Uint8Array): Uint8Array;
+  renderReceipt(receipt: Receipt): Promise<Uint8Array>;
+  renderVoidNotice(input: { requestId: string; kioskId: string; copies: number; createdAtMs: number }): Promise<Uint8Array>;
+}
+
+export type TransactionResult =
+  | { outcome: 'issued'; requestId: string; certificateType: CertificateType; copies: number; feeYen: number; changeYen: number }
+  | { outcome: 'refunded'; requestId: string; code: string; refundedYen: number }
+  | { outcome: 'refused'; code: string; wrongPins: number }
+  | { outcome: 'cancelled'; wrongPins: number };
+
+class Cancelled extends Error {}
+
+/** Throws a refusal unless the certificate data is exactly what this kiosk asked for, for this resident. */
+export function assertBinding(
+  expected: { requestId: string; kioskId: string; residentRef: string; certificateType: CertificateType; copies: number },
+  data: CertificateData,
+  pdfSha256: Uint8Array,
+): void {
+  const bound =
+    data.requestId === expected.requestId &&
+    data.kioskId === expected.kioskId &&
+    data.residentRef === expected.residentRef &&
+    data.certificateType === expected.certificateType &&
+    data.copies === expected.copies &&
+    data.feeYen === data.unitFeeYen * data.copies &&
+    hexEncode(pdfSha256) === data.contentSha256;
+  if (!bound) {
+    throw new AppError('refused', 'binding.mismatch', 'the certificate data is not bound to this request');
+  }
+}
+
+export async function runKioskTransaction(deps: KioskDependencies, input: KioskInput): Promise<TransactionResult> {
+  const { screen } = deps;
+  let wrongPins = 0;
+  let pdf: Uint8Array | undefined;
+  try {
+    screen.show(SCREEN.welcome);
+    const card = new JpkiCard(await deps.reader.connect());
+    await card.selectApplet();
+    await card.readCardKind();
+    const certificateDer = await card.readAuthCertificate();
+    wrongPins = await unlockCard(card, input, screen);
+
+    screen.show(SCREEN.authenticating);
+    const session = await authenticate(deps, card, certificateDer);
+    await deps.reader.disconnect();
+
+    screen.show(SCREEN.menu);
+    const choice = await input.chooseCertificate(session.menu.filter((item) => item.available));
+    if (!choice) throw new Cancelled();
+    assertChoice(session.menu, choice);
+
+    const requestId = hexEncode(deps.random.bytes(16));
+    const data = await deps.gateway.requestCertificate({
+      sessionToken: session.sessionToken,
+      requestId,
+      certificateType: choice.certificateType,
+      copies: choice.copies,
+    });
+    pdf = base64Decode(data.pdfBase64);
+    assertBinding({ requestId, kioskId: deps.identity.kioskId, residentRef: session.residentRef, ...choice }, data, deps.sha256(pdf));
+    screen.show(SCREEN.fee(CERTIFICATE_TITLES[data.certificateType], data.copies, data.feeYen));
+    return await payPrintAndRecord(deps, input, data, pdf);
+  } catch (error) {
+    if (error instanceof Cancelled) {
+      screen.show(SCREEN.cancelled);
+      return { outcome: 'cancelled', wrongPins };
+    }
+    if (error instanceof AppError && error.kind !== 'internal') {
+      screen.show(refusalText(error.code));
+      return { outcome: 'refused', code: error.code, wrongPins };
+    }
+    throw error;
+  } finally {
+    pdf?.fill(0);
+    await deps.reader.disconnect().catch(() => undefined);
+  }
+}
+
+async function unlockCard(card: JpkiCard, input: KioskInput, screen: KioskScreen): Promise<number> {
+  let wrongPins = 0;
+  let triesLeft = await card.authPinTriesLeft();
+  for (;;) {
+    if (triesLeft <= 0) throw new AppError('refused', 'card.locked', 'the PIN is locked');
+    screen.show(SCREEN.enterPin);
+    const pin = await input.enterPin(triesLeft);
+    if (pin === undefined) throw new Cancelled();
+    const result = await card.verifyAuthPin(pin);
+    if (result.ok) return wrongPins;
+    wrongPins += 1;
+    triesLeft = result.triesLeft;
+    if (triesLeft > 0) screen.show(SCREEN.wrongPin(triesLeft));
+  }
+}
+
+async function authenticate(deps: KioskDependencies, card: JpkiCard, certificateDer: Uint8Array): Promise<AuthenticateResponse> {
+  const challenge = await deps.gateway.challenge();
+  const signed = signedChallengeBytes(base64Decode(challenge.challengeBase64), deps.identity.kioskId);
+  const signature = await card.signAuth(digestInfoForSha256(deps.sha256(signed)));
+  return deps.gateway.authenticate({
+    challengeId: challenge.challengeId,
+    certificateDerBase64: base64Encode(certificateDer),
+    signatureBase64: base64Encode(signature),
+  });
+}
+
+function assertChoice(menu: MenuItem[], choice: { certificateType: CertificateType; copies: number }): void {
+  const item = menu.find((entry) => entry.certificateType === choice.certificateType);
+  if (!item) throw new AppError('refused', 'request.type_not_offered', 'not on the menu');
+  if (!item.available) throw new AppError('refused', 'hours.municipality_closed', 'not available now');
+  if (!Number.isSafeInteger(choice.copies) || choice.copies < 1 || choice.copies > item.maxCopies) {
+    throw new AppError('refused', 'request.too_many_copies', `copies must be 1..${item.maxCopies}`);
+  }
+}
+
+async function collectCash(deps: KioskDependencies, input: KioskInput, feeYen: number): Promise<void> {
+  while (deps.cash.insertedYen() < feeYen) {
+    deps.screen.show(SCREEN.insertCash(feeYen, deps.cash.insertedYen()));
+    const money = await input.nextCash(feeYen, deps.cash.insertedYen());
+    if (money === undefined) throw new Cancelled();
+    try {
+      await deps.cash.insert(money);
+    } catch (error) {
+      // A note the acceptor hands back is not a failed transaction: say so and keep taking cash.
+      if (!(error instanceof AppError && error.code === 'cash.rejected')) throw error;
+      deps.screen.show(refusalText(error.code));
+    }
+  }
+}
+
+async function payPrintAndRecord(
+  deps: KioskDependencies,
+  input: KioskInput,
+  data: CertificateData,
+  pdf: Uint8Array,
+): Promise<TransactionResult> {
+  const notice = (outcome: CompletionOutcome, atMs: number): CompletionNotice => ({
+    issuanceId: data.requestId,
+    issuedAt: formatUtcIso(atMs),
+    storeId: deps.identity.storeId,
+    kioskId: deps.identity.kioskId,
+    municipalityCode: data.municipalityCode,
+    certificateType: data.certificateType,
+    copies: outcome === 'issued' ? data.copies : 0,
+    feeYen: outcome === 'issued' ? data.feeYen : 0,
+    outcome,
+  });
+  try {
+    await collectCash(deps, input, data.feeYen);
+  } catch (error) {
+    await refundAndRecord(deps, data, notice, 0);
+    throw error;
+  }
+  let printed = 0;
+  try {
+    for (let copy = 1; copy <= data.copies; copy += 1) {
+      deps.screen.show(SCREEN.printing(copy, data.copies));
+      await deps.printer.print({ kind: 'certificate', requestId: data.requestId, copyNumber: copy, pdf });
+      printed = copy;
+    }
+  } catch (error) {
+    const refundedYen = await refundAndRecord(deps, data, notice, printed);
+    const code = error instanceof AppError ? error.code : 'printer.fault';
+    deps.screen.show(refusalText(code));
+    deps.screen.show(SCREEN.refunded(refundedYen));
+    return { outcome: 'refunded', requestId: data.requestId, code, refundedYen };
+  }
+  pdf.fill(0);
+  const paidYen = deps.cash.insertedYen();
+  const { changeYen } = await deps.cash.settle(data.feeYen);
+  const issuedAtMs = deps.clock.nowMs();
+  deps.ledger.recordTransaction(transactionRecord(data, 'issued', issuedAtMs), notice('issued', issuedAtMs));
+  if (changeYen > 0) deps.screen.show(SCREEN.change(changeYen));
+  await printReceipt(deps, data, paidYen, changeYen, issuedAtMs);
+  deps.screen.show(SCREEN.done);
+  return { outcome: 'issued', requestId: data.requestId, certificateType: data.certificateType, copies: data.copies, feeYen: data.feeYen, changeYen };
+}
+
+function transactionRecord(data: CertificateData, outcome: CompletionOutcome, atMs: number): KioskTransactionRecord {
+  const issued = outcome === 'issued';
+  return {
+    requestId: data.requestId,
+    issuedAtMs: atMs,
+    municipalityCode: data.municipalityCode,
+    certificateType: data.certificateType,
+    copies: issued ? data.copies : 0,
+    feeYen: issued ? data.feeYen : 0,
+    outcome,
+  };
+}
+
+/** Misprint or cancel after data arrived (C§9): refund everything, void printed copies, notice says 0. */
+async function refundAndRecord(
+  deps: KioskDependencies,
+  data: CertificateData,
+  notice: (outcome: CompletionOutcome, atMs: number) => CompletionNotice,
+  printedCopies: number,
+): Promise<number> {
+  const { refundedYen } = await deps.cash.refundAll();
+  const atMs = deps.clock.nowMs();
+  deps.ledger.recordTransaction(transactionRecord(data, 'refunded', atMs), notice('refunded', atMs));
+  if (printedCopies > 0) {
+    const voidPdf = await deps.renderVoidNotice({ requestId: data.requestId, kioskId: deps.identity.kioskId, copies: printedCopies, createdAtMs: atMs });
+    await deps.printer.print({ kind: 'void-notice', requestId: data.requestId, pdf: voidPdf }).catch(() => undefined);
+  }
+  return refundedYen;
+}
+
+async function printReceipt(deps: KioskDependencies, data: CertificateData, paidYen: number, changeYen: number, atMs: number): Promise<void> {
+  const pdf = await deps.renderReceipt({
+    storeName: deps.identity.storeName,
+    storeId: deps.identity.storeId,
+    kioskId: deps.identity.kioskId,
+    requestId: data.requestId,
+    certificateTitle: CERTIFICATE_TITLES[data.certificateType],
+    copies: data.copies,
+    unitFeeYen: data.unitFeeYen,
+    feeYen: data.feeYen,
+    paidYen,
+    changeYen,
+    issuedAtText: formatJstDateTime(atMs),
+    municipalityName: data.municipalityName,
+    createdAtMs: atMs,
+  });
+  // The certificates are out and paid for; a receipt jam is a fault to report, not a refund.
+  await deps.printer.print({ kind: 'receipt', requestId: data.requestId, pdf }).catch(() => undefined);
+}

@@ -1,0 +1,159 @@
+// Residents as the municipality knows them, who may use the kiosk service, and what their
+// certificates say. Personal data lives only here and in the municipality's store; it never reaches
+// a log or an error message.
+
+import { CERTIFICATE_TITLES, type CertificateType } from './certificate-types.ts';
+import { AppError } from './errors.ts';
+import { jstParts } from './jst.ts';
+
+export type ResidentStatus = 'active' | 'moved-out';
+
+export interface Resident {
+  residentId: string;
+  municipalityCode: string;
+  /** 本籍地 municipality when registered there (for 戸籍). */
+  honsekiCode?: string;
+  status: ResidentStatus;
+  /** 支援措置 (DV and stalking protection): no kiosk issuance. */
+  supportMeasure: boolean;
+  name: string;
+  kana: string;
+  birthDate: string; // YYYY-MM-DD
+  sex: '男' | '女';
+  address: string;
+  householder: string;
+  relationship: string;
+  residentSince: string; // YYYY-MM-DD
+  honseki?: string;
+  headOfFamily?: string;
+  sealRegistrationNumber?: string;
+  taxableIncomeYen?: number;
+  residentTaxYen?: number;
+}
+
+export const MINIMUM_AGE_YEARS = 15;
+/** Longer names do not fit the kiosk layout and are issued at the counter (Spec§8-2). */
+export const MAXIMUM_NAME_LENGTH = 30;
+
+export function ageOn(birthDate: string, atMs: number): number {
+  const today = jstParts(atMs);
+  const [year, month, day] = birthDate.split('-').map(Number) as [number, number, number];
+  const hadBirthday = today.month > month || (today.month === month && today.day >= day);
+  return today.year - year - (hadBirthday ? 0 : 1);
+}
+
+/** Throws a refusal naming the rule (never the person) when the resident cannot use a kiosk. */
+export function assertEligible(resident: Resident, atMs: number): void {
+  if (resident.status !== 'active') {
+    throw new AppError('refused', 'resident.moved_out', 'the resident record is not active in this municipality');
+  }
+  if (resident.supportMeasure) {
+    throw new AppError('refused', 'resident.support_measure', 'issuance at kiosks is suspended for this record');
+  }
+  if (ageOn(resident.birthDate, atMs) < MINIMUM_AGE_YEARS) {
+    throw new AppError('refused', 'resident.under_age', `the service is for residents aged ${MINIMUM_AGE_YEARS} or over`);
+  }
+  if ([...resident.name].length > MAXIMUM_NAME_LENGTH) {
+    throw new AppError('refused', 'resident.name_too_long', 'the name does not fit the kiosk certificate layout');
+  }
+}
+
+export interface CertificateField {
+  label: string;
+  value: string;
+}
+
+export interface CertificateContent {
+  title: string;
+  municipalityName: string;
+  fields: CertificateField[];
+  certifiedText: string;
+  issuedOnText: string;
+  requestId: string;
+  kioskId: string;
+  createdAtMs: number;
+}
+
+function japaneseDate(isoDate: string): string {
+  const [year, month, day] = isoDate.split('-').map(Number);
+  return `${year}年${month}月${day}日`;
+}
+
+function fieldsFor(resident: Resident, type: CertificateType): CertificateField[] {
+  const identity = [
+    { label: '氏名', value: resident.name },
+    { label: 'ふりがな', value: resident.kana },
+    { label: '生年月日', value: japaneseDate(resident.birthDate) },
+  ];
+  switch (type) {
+    case 'juminhyo':
+    case 'juminhyo-kisai':
+      return [
+        ...identity,
+        { label: '性別', value: resident.sex },
+        { label: '住所', value: resident.address },
+        { label: '世帯主', value: resident.householder },
+        { label: '続柄', value: resident.relationship },
+        { label: '住民となった日', value: japaneseDate(resident.residentSince) },
+      ];
+    case 'inkan':
+      return [
+        ...identity,
+        { label: '住所', value: resident.address },
+        { label: '登録番号', value: resident.sealRegistrationNumber ?? '' },
+      ];
+    case 'koseki-zenbu':
+    case 'koseki-kojin':
+      return [
+        { label: '本籍', value: resident.honseki ?? '' },
+        { label: '筆頭者', value: resident.headOfFamily ?? resident.name },
+        ...identity,
+        { label: '性別', value: resident.sex },
+      ];
+    case 'fuhyo':
+      return [
+        { label: '本籍', value: resident.honseki ?? '' },
+        ...identity,
+        { label: '住所', value: resident.address },
+        { label: '住所を定めた日', value: japaneseDate(resident.residentSince) },
+      ];
+    case 'shotoku-kazei':
+      return [
+        ...identity,
+        { label: '住所', value: resident.address },
+        { label: '総所得金額', value: `${(resident.taxableIncomeYen ?? 0).toLocaleString('en-US')}円` },
+        { label: '市町村民税額', value: `${(resident.residentTaxYen ?? 0).toLocaleString('en-US')}円` },
+      ];
+  }
+}
+
+const CERTIFIED_TEXT: Record<CertificateType, string> = {
+  juminhyo: 'この写しは、住民票の原本と相違ないことを証明する。',
+  'juminhyo-kisai': '上記の事項は、住民票に記載されている事項と相違ないことを証明する。',
+  inkan: 'この写しは、登録された印影と相違ないことを証明する。',
+  'koseki-zenbu': 'これは、戸籍に記録されている事項の全部を証明した書面である。',
+  'koseki-kojin': 'これは、戸籍中の一部の者について記録されている事項を証明した書面である。',
+  fuhyo: 'この写しは、戸籍の附票の原本と相違ないことを証明する。',
+  'shotoku-kazei': '上記のとおり相違ないことを証明する。',
+};
+
+export function certificateContent(input: {
+  resident: Resident;
+  type: CertificateType;
+  mayorTitle: string;
+  requestId: string;
+  kioskId: string;
+  atMs: number;
+  issuedOnText: string;
+}): CertificateContent {
+  return {
+    title: CERTIFICATE_TITLES[input.type],
+    municipalityName: input.mayorTitle,
+    fields: fieldsFor(input.resident, input.type),
+    certifiedText: CERTIFIED_TEXT[input.type],
+    issuedOnText: input.issuedOnText,
+    requestId: input.requestId,
+    kioskId: input.kioskId,
+    createdAtMs: input.atMs,
+  };
+}

@@ -1,0 +1,57 @@
+// Service hours (Spec§7, Spec§8): the centre's daily window and year-end closure, narrowed per
+// municipality and certificate type. All in JST.
+
+import { AppError } from './errors.ts';
+import { jstParts, type JstParts } from './jst.ts';
+import { formatClockMinutes, type DailyWindow, type TypeHours } from './municipality.ts';
+
+export const CENTER_WINDOW: DailyWindow = { startMinute: 6 * 60 + 30, endMinute: 23 * 60 };
+
+/** A national holiday lookup by JST date (YYYY-MM-DD); the shell backs it with a maintained package. */
+export type HolidayLookup = (dateIso: string) => boolean;
+
+export interface MaintenanceWindow {
+  startMs: number;
+  endMs: number;
+}
+
+function isYearEndClosure(parts: JstParts): boolean {
+  return (parts.month === 12 && parts.day >= 29) || (parts.month === 1 && parts.day <= 3);
+}
+
+function inWindow(parts: JstParts, window: DailyWindow): boolean {
+  return parts.minuteOfDay >= window.startMinute && parts.minuteOfDay < window.endMinute;
+}
+
+export function windowText(window: DailyWindow): string {
+  return `${formatClockMinutes(window.startMinute)}〜${formatClockMinutes(window.endMinute)}`;
+}
+
+/** Throws a refusal when the centre is closed at atMs. */
+export function assertCenterOpen(atMs: number, maintenance: readonly MaintenanceWindow[] = []): void {
+  const parts = jstParts(atMs);
+  if (isYearEndClosure(parts)) {
+    throw new AppError('refused', 'hours.center_closed', 'the service is closed from 12/29 to 1/3');
+  }
+  if (!inWindow(parts, CENTER_WINDOW)) {
+    throw new AppError('refused', 'hours.center_closed', `the service is open ${windowText(CENTER_WINDOW)} JST`);
+  }
+  if (maintenance.some((window) => atMs >= window.startMs && atMs < window.endMs)) {
+    throw new AppError('refused', 'hours.maintenance', 'the service is stopped for maintenance');
+  }
+}
+
+/** True when a municipality issues a type with these hours at atMs (the centre's hours apart). */
+export function isTypeAvailable(hours: TypeHours | undefined, atMs: number, isHoliday: HolidayLookup): boolean {
+  if (!hours) return true;
+  const parts = jstParts(atMs);
+  if (hours.weekdaysOnly && (parts.weekday === 0 || parts.weekday === 6)) return false;
+  if (hours.closedOnHolidays && (isYearEndClosure(parts) || isHoliday(parts.dateIso))) return false;
+  return inWindow(parts, hours.window);
+}
+
+export function typeHoursText(hours: TypeHours | undefined): string {
+  const window = hours ? hours.window : CENTER_WINDOW;
+  const days = hours?.weekdaysOnly ? (hours.closedOnHolidays ? '平日' : '月〜金') : '毎日';
+  return `${days} ${windowText(window)}`;
+}

@@ -1,0 +1,124 @@
+// A real card reader through PC/SC, using the optional npm package "smartcard" 3.x (N-API; works on
+// Node, Bun and in the compiled binary). It is loaded only when a kiosk connects, so installs and
+// builds without libpcsclite keep working and only asking for a real reader fails.
+
+import { createRequire } from 'node:module';
+import { AppError } from '../../core/errors.ts';
+import type { CardChannel, CardReader } from '../../core/ports.ts';
+
+/** The slice of smartcard 3.x's low-level API this driver uses (see its README: Context, Reader, Card). */
+interface SmartcardModule {
+  Context: new () => PcscContext;
+  SCARD_SHARE_SHARED: number;
+  SCARD_PROTOCOL_T0: number;
+  SCARD_PROTOCOL_T1: number;
+  SCARD_RESET_CARD: number;
+  SCARD_STATE_PRESENT: number;
+}
+
+interface PcscContext {
+  listReaders(): PcscReader[];
+  close(): void;
+}
+
+interface PcscReader {
+  readonly name: string;
+  readonly state: number;
+  connect(shareMode?: number, protocol?: number): Promise<PcscCard>;
+}
+
+interface PcscCard {
+  transmit(command: Buffer, options?: { autoGetResponse?: boolean }): Promise<Buffer>;
+  disconnect(disposition?: number): void;
+}
+
+export interface PcscCardReaderOptions {
+  /** The npm package to load; only tests name another one, to prove the missing-package message. */
+  moduleName?: string;
+}
+
+export class PcscCardReader implements CardReader {
+  /** The PC/SC reader name (e.g. "Virtual PCD 00 00"); empty means the first reader found. */
+  readonly name: string;
+  private readonly moduleName: string;
+  private session: { context: PcscContext; card: PcscCard; smartcard: SmartcardModule } | undefined;
+
+  constructor(name: string, options: PcscCardReaderOptions = {}) {
+    this.name = name;
+    this.moduleName = options.moduleName ?? 'smartcard';
+  }
+
+  async connect(): Promise<CardChannel> {
+    await this.disconnect();
+    const smartcard = this.loadSmartcard();
+    const context = new smartcard.Context();
+    try {
+      const reader = this.findReader(context);
+      if ((reader.state & smartcard.SCARD_STATE_PRESENT) === 0) throw new AppError('refused', 'card.absent', 'no card on the reader');
+      const card = await reader
+        .connect(smartcard.SCARD_SHARE_SHARED, smartcard.SCARD_PROTOCOL_T0 | smartcard.SCARD_PROTOCOL_T1)
+        .catch((error: unknown) => {
+          throw translateError(error, 'card did not answer the reader');
+        });
+      this.session = { context, card, smartcard };
+      return { transmit: (command) => transmit(card, command) };
+    } catch (error) {
+      context.close();
+      throw error;
+    }
+  }
+
+  /** Resets the card on the way out, so a verified PIN never outlives this customer's session. */
+  async disconnect(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    if (session === undefined) return;
+    try {
+      session.card.disconnect(session.smartcard.SCARD_RESET_CARD);
+    } finally {
+      session.context.close();
+    }
+  }
+
+  private findReader(context: PcscContext): PcscReader {
+    const readers = context.listReaders();
+    const reader = this.name === '' ? readers[0] : readers.find((candidate) => candidate.name === this.name);
+    if (reader === undefined) {
+      const wanted = this.name === '' ? 'any PC/SC reader' : `the PC/SC reader "${this.name}"`;
+      throw new AppError('unavailable', 'card.reader_missing', `cannot find ${wanted}`);
+    }
+    return reader;
+  }
+
+  private loadSmartcard(): SmartcardModule {
+    const require = createRequire(import.meta.url);
+    try {
+      return require(this.moduleName) as SmartcardModule;
+    } catch {
+      // Missing package and missing libpcsclite (the addon fails to load) need the same fix.
+      throw new AppError(
+        'input',
+        'card.pcsc_unavailable',
+        'PC/SC support is not installed: install libpcsclite and the npm package "smartcard"',
+      );
+    }
+  }
+}
+
+async function transmit(card: PcscCard, command: Uint8Array): Promise<Uint8Array> {
+  try {
+    // T=0 cards answer 61 xx / 6C xx; the library turns those into the full answer.
+    const response = await card.transmit(Buffer.from(command), { autoGetResponse: true });
+    return new Uint8Array(response);
+  } catch (error) {
+    throw translateError(error, 'card did not answer');
+  }
+}
+
+function translateError(error: unknown, message: string): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof Error && error.name === 'CardRemovedError') {
+    return new AppError('refused', 'card.absent', 'the card was removed from the reader');
+  }
+  return new AppError('refused', 'card.unreadable', message);
+}

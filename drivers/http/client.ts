@@ -1,0 +1,219 @@
+// Mutual-TLS HTTP client for Node (undici Agent) and Bun (fetch with `tls`). In Bun undici is a
+// shim over fetch that ignores the Agent's TLS options (FACTS.md), so each runtime gets its own path.
+
+import { Agent, request as undiciRequest } from 'undici';
+import { AppError } from '../../core/errors.ts';
+
+export interface MutualTlsClientOptions {
+  baseUrl: string;
+  caPem: string;
+  /** This client's certificate and key; an empty certificate presents none (tests of refusal). */
+  certificatePem: string;
+  keyPem: string;
+  /** Default 10000; covers connecting, the handshake, and reading the whole response. */
+  timeoutMs?: number;
+  /** Default 16 MiB. */
+  maxResponseBytes?: number;
+}
+
+export interface ClientResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+export interface HttpClient {
+  request(method: string, path: string, body?: Uint8Array | string, headers?: Record<string, string>): Promise<ClientResponse>;
+  postJson<T = unknown>(path: string, value: unknown, headers?: Record<string, string>): Promise<{ status: number; json: T }>;
+  close(): Promise<void>;
+}
+
+/** One HTTP exchange on a given runtime; the abort signal carries the overall deadline. */
+interface Exchange {
+  send(url: string, init: ExchangeInit): Promise<ClientResponse>;
+  close(): Promise<void>;
+}
+
+interface ExchangeInit {
+  method: string;
+  headers: Record<string, string>;
+  body: Uint8Array | string | undefined;
+  signal: AbortSignal;
+  maxResponseBytes: number;
+}
+
+const defaultTimeoutMs = 10_000;
+const defaultMaxResponseBytes = 16 * 1024 * 1024;
+const keepAliveTimeoutMs = 30_000;
+
+export function createMutualTlsClient(options: MutualTlsClientOptions): HttpClient {
+  const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
+  const maxResponseBytes = options.maxResponseBytes ?? defaultMaxResponseBytes;
+  const baseUrl = new URL(options.baseUrl);
+  const exchange = typeof Bun !== 'undefined' ? bunExchange(options) : undiciExchange(options, timeoutMs);
+
+  const request: HttpClient['request'] = async (method, path, body, headers = {}) => {
+    const url = new URL(path, baseUrl).toString();
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    try {
+      return await exchange.send(url, { method, headers, body, signal: deadline.signal, maxResponseBytes });
+    } catch (error) {
+      throw transportError(error, baseUrl.host, deadline.signal.aborted);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  return {
+    request,
+    async postJson<T>(path: string, value: unknown, headers: Record<string, string> = {}) {
+      const response = await request('POST', path, JSON.stringify(value), {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        ...headers,
+      });
+      return { status: response.status, json: parseJson<T>(response.body, baseUrl.host) };
+    },
+    close: () => exchange.close(),
+  };
+}
+
+function undiciExchange(options: MutualTlsClientOptions, timeoutMs: number): Exchange {
+  const agent = new Agent({
+    connect: { ...tlsCredentials(options), timeout: timeoutMs },
+    keepAliveTimeout: keepAliveTimeoutMs,
+  });
+  return {
+    async send(url, init) {
+      const response = await undiciRequest(url, {
+        method: init.method,
+        headers: init.headers,
+        body: init.body,
+        dispatcher: agent,
+        signal: init.signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(response.headers)) {
+        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      }
+      const body = await readLimited(response.body, init.maxResponseBytes);
+      return { status: response.statusCode, headers, body };
+    },
+    close: () => agent.close(),
+  };
+}
+
+function bunExchange(options: MutualTlsClientOptions): Exchange {
+  const tls = tlsCredentials(options);
+  return {
+    async send(url, init) {
+      const response = await fetch(url, {
+        method: init.method,
+        headers: init.headers,
+        body: init.body,
+        signal: init.signal,
+        tls,
+      });
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, name) => {
+        headers[name] = value;
+      });
+      const body = response.body === null ? new Uint8Array() : await readLimited(response.body, init.maxResponseBytes);
+      return { status: response.status, headers, body };
+    },
+    // Bun's fetch pools connections itself; there is nothing of ours to release.
+    close: async () => undefined,
+  };
+}
+
+/** An empty certificate means "present none": only useful to prove that servers refuse such clients. */
+function tlsCredentials(options: MutualTlsClientOptions): { ca: string; cert?: string; key?: string } {
+  if (options.certificatePem === '') return { ca: options.caPem };
+  return { ca: options.caPem, cert: options.certificatePem, key: options.keyPem };
+}
+
+class ResponseTooLarge extends Error {}
+
+/** Leaving the loop early (the throw) makes either runtime's stream cancel and release the socket. */
+async function readLimited(chunks: AsyncIterable<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let receivedBytes = 0;
+  for await (const chunk of chunks) {
+    receivedBytes += chunk.byteLength;
+    if (receivedBytes > maxBytes) throw new ResponseTooLarge();
+    parts.push(chunk);
+  }
+  return concatenate(parts, receivedBytes);
+}
+
+function concatenate(parts: readonly Uint8Array[], totalBytes: number): Uint8Array {
+  if (parts.length === 1 && parts[0] !== undefined) return parts[0];
+  const whole = new Uint8Array(totalBytes);
+  let offset = 0;
+  for (const part of parts) {
+    whole.set(part, offset);
+    offset += part.byteLength;
+  }
+  return whole;
+}
+
+function parseJson<T>(body: Uint8Array, host: string): T {
+  try {
+    return JSON.parse(new TextDecoder().decode(body)) as T;
+  } catch {
+    throw new AppError('unavailable', 'transport.bad_response', `response from ${host} is not JSON`);
+  }
+}
+
+const timeoutCodes = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+/** The peer sent a TLS alert or broke the handshake protocol. */
+const handshakeRefusedPattern = /ALERT|HANDSHAKE|^EPROTO$|^ERR_SSL_/i;
+/** Our side could not verify the server's certificate chain or name. */
+const serverUntrustedPattern = /CERT|UNABLE_TO_VERIFY|SELF_SIGNED|ALTNAME/i;
+const closedCodes = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'ConnectionClosed', 'EPIPE']);
+
+/** Maps whatever either runtime threw to a stable code; the message names the peer, never the payload. */
+function transportError(error: unknown, host: string, deadlinePassed: boolean): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof ResponseTooLarge) {
+    return new AppError('unavailable', 'transport.too_large', `response from ${host} exceeds the size limit`);
+  }
+  const codes = errorCodes(error);
+  if (deadlinePassed || codes.some((code) => timeoutCodes.has(code) || code === 'TimeoutError')) {
+    return new AppError('unavailable', 'transport.timeout', `no answer from ${host} in time`);
+  }
+  const refusedCode = codes.find((code) => handshakeRefusedPattern.test(code));
+  if (refusedCode !== undefined) {
+    return new AppError('unavailable', 'transport.unreachable', `TLS handshake refused by ${host} (${refusedCode})`);
+  }
+  const untrustedCode = codes.find((code) => serverUntrustedPattern.test(code));
+  if (untrustedCode !== undefined) {
+    return new AppError('unavailable', 'transport.unreachable', `certificate of ${host} is not trusted (${untrustedCode})`);
+  }
+  const reason = codes[0] ?? 'unknown error';
+  if (closedCodes.has(reason)) {
+    // With TLS 1.3 a server refuses a client certificate after the client thinks the handshake is done.
+    return new AppError(
+      'unavailable',
+      'transport.unreachable',
+      `${host} closed the connection without an answer (${reason}); was the client certificate refused?`,
+    );
+  }
+  return new AppError('unavailable', 'transport.unreachable', `cannot reach ${host} (${reason})`);
+}
+
+/** Codes from the error and its causes, outermost first; Node nests the socket error in `cause`. */
+function errorCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth += 1) {
+    const { code, name } = current as { code?: unknown; name?: unknown };
+    if (typeof code === 'string') codes.push(code);
+    if (typeof name === 'string' && name !== 'Error' && name !== 'TypeError') codes.push(name);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return codes;
+}

@@ -1,0 +1,72 @@
+// JSON over the mutual-TLS transport: one error handler turns typed errors into statuses on the way
+// out, and statuses back into typed errors on the way in.
+
+import { AppError, httpStatusFor, type ErrorKind } from '../../core/errors.ts';
+import type { ErrorBody } from '../../core/messages.ts';
+import type { HttpClient } from './client.ts';
+import type { IncomingRequest, OutgoingResponse, RequestHandler } from './server.ts';
+
+export type JsonRoute = (body: unknown, request: IncomingRequest) => Promise<unknown> | unknown;
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+
+export function jsonResponse(status: number, value: unknown): OutgoingResponse {
+  return { status, headers: JSON_HEADERS, body: JSON.stringify(value) };
+}
+
+export function errorResponse(error: unknown): OutgoingResponse {
+  const status = httpStatusFor(error);
+  const body: ErrorBody =
+    error instanceof AppError && error.kind !== 'internal'
+      ? { error: { code: error.code, message: error.summary() } }
+      : { error: { code: 'internal', message: 'internal error' } };
+  return jsonResponse(status, body);
+}
+
+export function parseJsonBody(body: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+  } catch {
+    throw new AppError('input', 'request.bad_json', 'the request body is not valid UTF-8 JSON');
+  }
+}
+
+/**
+ * A handler for POST routes with JSON bodies. `onError` sees every failure (for fault logs); it is
+ * given the code only, never the body, so no personal data can leak into a log through it.
+ */
+export function jsonHandler(routes: Record<string, JsonRoute>, onError?: (code: string, path: string) => void): RequestHandler {
+  return async (request) => {
+    const route = routes[request.path];
+    if (!route) return errorResponse(new AppError('not-found', 'http.no_route', `no such endpoint: ${request.path}`));
+    if (request.method !== 'POST') {
+      return { ...errorResponse(new AppError('input', 'http.method', 'use POST')), status: 405 };
+    }
+    try {
+      return jsonResponse(200, await route(parseJsonBody(request.body), request));
+    } catch (error) {
+      onError?.(error instanceof AppError ? error.code : 'internal', request.path);
+      return errorResponse(error);
+    }
+  };
+}
+
+function kindForStatus(status: number): ErrorKind {
+  if (status === 400 || status === 413) return 'input';
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'refused';
+  if (status === 404) return 'not-found';
+  if (status === 409) return 'conflict';
+  if (status === 503) return 'unavailable';
+  return 'internal';
+}
+
+/** POSTs JSON and returns the 200 body, or throws the peer's typed error. */
+export async function callJson<T>(client: HttpClient, path: string, value: unknown, headers?: Record<string, string>): Promise<T> {
+  const { status, json } = await client.postJson<unknown>(path, value, headers);
+  if (status === 200) return json as T;
+  const error = (json as Partial<ErrorBody> | undefined)?.error;
+  const code = typeof error?.code === 'string' ? error.code : `http.${status}`;
+  const message = typeof error?.message === 'string' ? error.message : `the peer answered HTTP ${status}`;
+  throw new AppError(kindForStatus(status), code, message);
+}

@@ -1,0 +1,229 @@
+// HTTPS server that requires a client certificate and hands it to the handler, on Node and Bun.
+// Bun's https.createServer enforces requestCert but hides the peer certificate (FACTS.md), so TLS
+// is terminated by tls.createServer and each authorised socket is passed to a plain http.Server.
+
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { createServer as createTlsServer, type PeerCertificate as TlsPeerCertificate, type TLSSocket } from 'node:tls';
+
+export interface PeerCertificate {
+  subject: Record<string, string>;
+  issuer: Record<string, string>;
+  serialNumber: string;
+  fingerprint256: string;
+  raw: Uint8Array;
+}
+
+export interface IncomingRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: Uint8Array;
+  peer: PeerCertificate;
+}
+
+export interface OutgoingResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body: Uint8Array | string;
+}
+
+export type RequestHandler = (request: IncomingRequest) => Promise<OutgoingResponse>;
+
+export interface MutualTlsServerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  keyPem: string;
+  certificatePem: string;
+  /** CAs whose client certificates are accepted. */
+  clientCaPem: string | string[];
+  handler: RequestHandler;
+  /** Default 1 MiB; a larger body is answered 413. */
+  maxBodyBytes?: number;
+  /** Default 30000; covers reading the body and running the handler. */
+  requestTimeoutMs?: number;
+  /** Called for each refused handshake, for logs and audit. */
+  onTlsError?: (reason: string, remoteAddress: string | undefined) => void;
+}
+
+export interface RunningServer {
+  host: string;
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+const defaultMaxBodyBytes = 1024 * 1024;
+const defaultRequestTimeoutMs = 30_000;
+
+export function startMutualTlsServer(options: MutualTlsServerOptions): Promise<RunningServer> {
+  const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
+  const requestTimeoutMs = options.requestTimeoutMs ?? defaultRequestTimeoutMs;
+  const openSockets = new Set<Socket>();
+  const httpServer = createHttpServer((request, response) => {
+    void serveRequest(request, response, options.handler, maxBodyBytes, requestTimeoutMs);
+  });
+  const tlsServer = createTlsServer(
+    {
+      key: options.keyPem,
+      cert: options.certificatePem,
+      ca: options.clientCaPem,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: Math.min(requestTimeoutMs, 10_000),
+    },
+    (socket) => {
+      track(openSockets, socket);
+      // Backstop for a peer that stalls mid-headers, which the per-request timer never sees;
+      // twice the request limit so the timer's 503 always goes first.
+      socket.setTimeout(requestTimeoutMs * 2, () => socket.destroy());
+      httpServer.emit('connection', socket);
+    },
+  );
+  tlsServer.on('connection', (socket: Socket) => track(openSockets, socket));
+  tlsServer.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
+    // Node destroys a socket with an untrusted certificate without an error of its own; the
+    // verification result is on the socket, and says more than the ECONNRESET that follows.
+    const reason = socket.authorizationError ?? error.code ?? error.message;
+    options.onTlsError?.(String(reason), socket.remoteAddress);
+  });
+
+  return new Promise((resolve, reject) => {
+    tlsServer.once('error', reject);
+    tlsServer.listen(options.port, options.host, () => {
+      tlsServer.off('error', reject);
+      const address = tlsServer.address();
+      const port = typeof address === 'object' && address !== null ? address.port : options.port;
+      const hostInUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
+      resolve({
+        host: options.host,
+        port,
+        url: `https://${hostInUrl}:${port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            tlsServer.close(() => done());
+            // Keep-alive sockets would otherwise hold the process open until they idle out.
+            for (const socket of openSockets) socket.destroy();
+            openSockets.clear();
+          }),
+      });
+    });
+  });
+}
+
+function track(openSockets: Set<Socket>, socket: Socket): void {
+  openSockets.add(socket);
+  socket.once('close', () => openSockets.delete(socket));
+}
+
+async function serveRequest(
+  request: IncomingMessage,
+  response: ServerResponse,
+  handler: RequestHandler,
+  maxBodyBytes: number,
+  requestTimeoutMs: number,
+): Promise<void> {
+  const socket = request.socket as TLSSocket;
+  if (!socket.authorized) {
+    // rejectUnauthorized should make this unreachable; never trust a certificate that was not verified.
+    writeError(response, 403, 'unauthorized', 'client certificate not verified', { connection: 'close' });
+    return;
+  }
+  const timer = setTimeout(() => {
+    // Connection: close rather than destroy(): Bun drops a response still queued on a destroyed socket.
+    writeError(response, 503, 'timeout', 'request took too long', { connection: 'close' });
+  }, requestTimeoutMs);
+  response.once('close', () => clearTimeout(timer));
+  try {
+    const body = await readBody(request, maxBodyBytes);
+    if (body === undefined) {
+      writeError(response, 413, 'too_large', `request body exceeds ${maxBodyBytes} bytes`);
+      return;
+    }
+    const outgoing = await handler({
+      method: request.method ?? 'GET',
+      path: request.url ?? '/',
+      headers: flattenHeaders(request.headers),
+      body,
+      peer: peerCertificateOf(socket),
+    });
+    writeResponse(response, outgoing);
+  } catch {
+    writeError(response, 500, 'internal', 'internal error');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Resolves to undefined when the body is too large; the rest is drained so the 413 reaches the client. */
+function readBody(request: IncomingMessage, maxBodyBytes: number): Promise<Uint8Array | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let receivedBytes = 0;
+    request.on('data', (chunk: Buffer) => {
+      receivedBytes += chunk.length;
+      if (receivedBytes <= maxBodyBytes) chunks.push(chunk);
+    });
+    request.once('end', () => resolve(receivedBytes > maxBodyBytes ? undefined : Buffer.concat(chunks)));
+    request.once('error', reject);
+  });
+}
+
+function writeResponse(response: ServerResponse, outgoing: OutgoingResponse): void {
+  if (response.headersSent) return;
+  const body = typeof outgoing.body === 'string' ? Buffer.from(outgoing.body, 'utf8') : outgoing.body;
+  response.writeHead(outgoing.status, { ...outgoing.headers, 'content-length': String(body.byteLength) });
+  response.end(body);
+}
+
+function writeError(
+  response: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  writeResponse(response, {
+    status,
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ error: { code, message } }),
+  });
+}
+
+function flattenHeaders(headers: IncomingMessage['headers']): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return flat;
+}
+
+/** One parse per connection: keep-alive requests share the socket and its certificate. */
+const peerBySocket = new WeakMap<TLSSocket, PeerCertificate>();
+
+function peerCertificateOf(socket: TLSSocket): PeerCertificate {
+  let peer = peerBySocket.get(socket);
+  if (peer === undefined) {
+    const certificate: TlsPeerCertificate = socket.getPeerCertificate(false);
+    peer = {
+      subject: flattenNameFields(certificate.subject),
+      issuer: flattenNameFields(certificate.issuer),
+      serialNumber: certificate.serialNumber,
+      fingerprint256: certificate.fingerprint256,
+      raw: new Uint8Array(certificate.raw),
+    };
+    peerBySocket.set(socket, peer);
+  }
+  return peer;
+}
+
+/** A name may repeat a field (two OUs); Node then gives an array. Join so the shape stays flat. */
+function flattenNameFields(fields: object | undefined): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(fields ?? {})) {
+    flat[name] = Array.isArray(value) ? value.join(', ') : String(value);
+  }
+  return flat;
+}

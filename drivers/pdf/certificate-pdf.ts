@@ -1,0 +1,258 @@
+// Certificates (住民票の写し, 印鑑登録証明書 …) and the 「返金済・無効」 slip printed after a misprint,
+// as A4 PDFs. Everything is drawn at fixed positions with one font, so the same input gives the
+// same bytes on Node and in the Bun binary.
+
+import { AppError } from '../../core/errors.ts';
+import { finishDocument, openDocument } from './pdf-document.ts';
+
+export interface CertificateField {
+  label: string;
+  value: string;
+}
+
+export interface CertificateDocument {
+  /** e.g. 住民票の写し */
+  title: string;
+  /** e.g. 千代田区長; the seal reads 「千代田区長之印」. */
+  municipalityName: string;
+  /** 氏名, 生年月日, 住所, 世帯主, 本籍 …; values may hold 髙﨑𠮷 and line breaks. */
+  fields: CertificateField[];
+  /** e.g. この写しは、住民票の原本と相違ないことを証明する。 */
+  certifiedText: string;
+  /** Already formatted by the caller, e.g. 令和8年11月27日. */
+  issuedOnText: string;
+  requestId: string;
+  kioskId: string;
+  /** Becomes the PDF's CreationDate and ModDate. */
+  createdAtMs: number;
+}
+
+export interface VoidNotice {
+  requestId: string;
+  kioskId: string;
+  copies: number;
+  createdAtMs: number;
+}
+
+type Pdf = PDFKit.PDFDocument;
+
+const pageWidth = 595.28;
+const pageHeight = 841.89;
+const marginX = 60;
+const contentWidth = pageWidth - 2 * marginX;
+const tableTop = 150;
+/** Rows must end above this so the certification, date and seal fit on the last page. */
+const tableBottom = 790;
+const closingHeight = 190;
+const labelWidth = 100;
+const cellPadding = 7;
+const minimumRowHeight = 28;
+const textColour = '#111111';
+const sealColour = '#c8161d';
+const patternColour = '#cfdcea';
+
+export async function renderCertificatePdf(document: CertificateDocument): Promise<Uint8Array> {
+  const pdf = await openDocument({
+    sizePoints: [pageWidth, pageHeight],
+    title: document.title,
+    createdAtMs: document.createdAtMs,
+  });
+  drawSecurityPattern(pdf);
+  drawTitle(pdf, document.title);
+  let y = drawFieldTable(pdf, document.fields);
+  if (y + closingHeight > tableBottom) {
+    addPatternedPage(pdf);
+    y = tableTop;
+  }
+  drawClosing(pdf, document, y);
+  drawFooters(pdf, `交付番号 ${document.requestId}　端末番号 ${document.kioskId}`);
+  return finishDocument(pdf);
+}
+
+export async function renderVoidNoticePdf(options: VoidNotice): Promise<Uint8Array> {
+  if (!Number.isSafeInteger(options.copies) || options.copies < 1) {
+    throw new AppError('internal', 'pdf.bad_amount', 'void notice copies must be a whole number ≥ 1', options.requestId);
+  }
+  const pdf = await openDocument({
+    sizePoints: [pageWidth, pageHeight],
+    title: '返金済・無効',
+    createdAtMs: options.createdAtMs,
+  });
+  pdf.fillColor(sealColour).fontSize(44);
+  pdf.text('返金済・無効', marginX, 150, { width: contentWidth, align: 'center', characterSpacing: 6 });
+  pdf.lineWidth(3).strokeColor(sealColour).rect(marginX + 60, 130, contentWidth - 120, 90).stroke();
+  pdf.fillColor(textColour).fontSize(13);
+  const lines = [
+    '印刷不良のため、この交付は取り消されました。',
+    '手数料は返金済みです。',
+    'この用紙及び同時に印刷された証明書は無効です。',
+    '',
+    `交付番号　${options.requestId}`,
+    `端末番号　${options.kioskId}`,
+    `無効とした部数　${options.copies}部`,
+  ];
+  pdf.text(lines.join('\n'), marginX + 20, 270, { width: contentWidth - 40, lineGap: 6 });
+  return finishDocument(pdf);
+}
+
+function addPatternedPage(pdf: Pdf): void {
+  pdf.addPage({ size: [pageWidth, pageHeight], margin: 0 });
+  drawSecurityPattern(pdf);
+}
+
+/**
+ * Fine interlaced waves in a pale colour, like the guilloché of real certificate paper: they make a
+ * photocopy look different from the original while staying out of the way of the text. Drawn as
+ * one path of Bézier half-waves so a page costs a few hundred operators, not thousands.
+ */
+function drawSecurityPattern(pdf: Pdf): void {
+  const wavelength = 36;
+  const amplitude = 5;
+  const spacing = 9;
+  pdf.save().lineWidth(0.3).strokeColor(patternColour);
+  for (let baseline = -amplitude; baseline < pageHeight + amplitude; baseline += spacing) {
+    for (const phase of [1, -1]) {
+      addWave(pdf, baseline, wavelength, amplitude * phase);
+    }
+  }
+  pdf.stroke();
+  pdf.lineWidth(1.2).rect(24, 24, pageWidth - 48, pageHeight - 48).stroke();
+  pdf.lineWidth(0.4).rect(29, 29, pageWidth - 58, pageHeight - 58).stroke();
+  pdf.restore();
+}
+
+function addWave(pdf: Pdf, baseline: number, wavelength: number, amplitude: number): void {
+  const half = wavelength / 2;
+  // Control points at 0.3642 of a half-wave give a close cubic fit of a sine arch.
+  const control = half * 0.3642;
+  pdf.moveTo(0, baseline);
+  let sign = 1;
+  for (let x = 0; x < pageWidth; x += half) {
+    const peak = baseline - 1.27 * amplitude * sign;
+    pdf.bezierCurveTo(x + control, peak, x + half - control, peak, x + half, baseline);
+    sign = -sign;
+  }
+}
+
+function drawTitle(pdf: Pdf, title: string): void {
+  pdf.fillColor(textColour).strokeColor(textColour).lineWidth(0.6).fontSize(28);
+  // One font weight is embedded (each weight adds ~7.7 MB to the binary); stroking the fill
+  // thickens the title to a bold look instead.
+  pdf.text(title, marginX, 70, { width: contentWidth, align: 'center', characterSpacing: 8, fill: true, stroke: true });
+}
+
+/** Draws the bordered label/value table, continuing on new pages if needed; returns the y below it. */
+function drawFieldTable(pdf: Pdf, fields: CertificateField[]): number {
+  const valueWidth = contentWidth - labelWidth - 2 * cellPadding;
+  let y = tableTop;
+  pdf.fontSize(11.5);
+  for (const field of fields) {
+    const valueHeight = pdf.heightOfString(field.value, { width: valueWidth, lineGap: 2 });
+    const labelHeight = pdf.heightOfString(field.label, labelOptions(field.label));
+    const rowHeight = Math.max(minimumRowHeight, Math.max(valueHeight, labelHeight) + 2 * cellPadding);
+    if (y + rowHeight > tableBottom) {
+      closeTable(pdf, y);
+      addPatternedPage(pdf);
+      y = tableTop;
+    }
+    drawRow(pdf, field, y, rowHeight, valueWidth);
+    y += rowHeight;
+  }
+  closeTable(pdf, y);
+  return y;
+}
+
+function drawRow(pdf: Pdf, field: CertificateField, y: number, rowHeight: number, valueWidth: number): void {
+  pdf.save().fillColor('#f1f4f8', 0.9).rect(marginX, y, labelWidth, rowHeight).fill().restore();
+  pdf.lineWidth(0.7).strokeColor(textColour);
+  pdf.rect(marginX, y, contentWidth, rowHeight).stroke();
+  pdf.moveTo(marginX + labelWidth, y).lineTo(marginX + labelWidth, y + rowHeight).stroke();
+  pdf.fillColor(textColour).fontSize(11.5);
+  const options = labelOptions(field.label);
+  const labelY = y + (rowHeight - pdf.heightOfString(field.label, options)) / 2;
+  pdf.text(field.label, marginX + options.characterSpacing, labelY, options);
+  pdf.text(field.value, marginX + labelWidth + cellPadding, y + cellPadding, { width: valueWidth, lineGap: 2 });
+}
+
+/**
+ * Short labels (氏名, 住所) are spread out as on printed forms; long ones are set solid. pdfkit
+ * counts the spacing after the last character too, hence the narrower box shifted right.
+ */
+function labelOptions(label: string): PDFKit.Mixins.TextOptions & { characterSpacing: number } {
+  const characterSpacing = Array.from(label).length <= 4 ? 4 : 0;
+  return { width: labelWidth - 2 * characterSpacing, align: 'center', characterSpacing, lineGap: 2 };
+}
+
+/** A heavier outer line around the table, as on printed certificates. */
+function closeTable(pdf: Pdf, bottom: number): void {
+  pdf.lineWidth(1.4).strokeColor(textColour).moveTo(marginX, bottom).lineTo(marginX + contentWidth, bottom).stroke();
+}
+
+function drawClosing(pdf: Pdf, document: CertificateDocument, top: number): void {
+  pdf.fillColor(textColour).fontSize(12);
+  pdf.text(document.certifiedText, marginX + 12, top + 28, { width: contentWidth - 24, lineGap: 3 });
+  pdf.text(document.issuedOnText, marginX + 12, pdf.y + 18, { lineBreak: false });
+  const mayorY = pdf.y + 36;
+  pdf.fontSize(17).lineWidth(0.3);
+  const sealSize = 64;
+  const sealX = marginX + contentWidth - sealSize - 6;
+  pdf.text(document.municipalityName, marginX, mayorY, {
+    width: sealX - marginX - 24,
+    align: 'right',
+    characterSpacing: 6,
+    fill: true,
+    stroke: true,
+  });
+  drawSeal(pdf, `${document.municipalityName}之印`, sealX, mayorY - (sealSize - 17) / 2 - 4, sealSize);
+}
+
+/**
+ * A square official seal: a red double frame with the characters in vertical columns read right to
+ * left, each column stretched to the full height, as 角印 are carved.
+ */
+function drawSeal(pdf: Pdf, text: string, x: number, y: number, size: number): void {
+  const characters = Array.from(text);
+  const columnCount = Math.max(1, Math.ceil(Math.sqrt(characters.length)));
+  const columns = splitIntoColumns(characters, columnCount);
+  const inset = 6;
+  const columnWidth = (size - 2 * inset) / columnCount;
+  pdf.save().fillOpacity(0.88).strokeOpacity(0.88).strokeColor(sealColour).fillColor(sealColour);
+  pdf.lineWidth(2.4).rect(x, y, size, size).stroke();
+  pdf.lineWidth(0.6).rect(x + 3, y + 3, size - 6, size - 6).stroke();
+  // Carved seals have thick strokes; outlining the regular glyphs thickens them.
+  pdf.lineWidth(0.5);
+  columns.forEach((column, index) => {
+    const cellHeight = (size - 2 * inset) / column.length;
+    const fontSize = Math.min(columnWidth, cellHeight) * 0.92;
+    const columnX = x + size - inset - (index + 1) * columnWidth;
+    pdf.fontSize(fontSize);
+    column.forEach((character, row) => {
+      const cellY = y + inset + row * cellHeight + (cellHeight - fontSize) / 2 - fontSize * 0.08;
+      pdf.text(character, columnX + (columnWidth - fontSize) / 2, cellY, { lineBreak: false, fill: true, stroke: true });
+    });
+  });
+  pdf.restore();
+}
+
+/** Splits characters into columns whose lengths differ by at most one, longer columns first. */
+function splitIntoColumns(characters: string[], columnCount: number): string[][] {
+  const columns: string[][] = [];
+  let start = 0;
+  for (let index = 0; index < columnCount; index += 1) {
+    const length = Math.ceil((characters.length - start) / (columnCount - index));
+    columns.push(characters.slice(start, start + length));
+    start += length;
+  }
+  return columns.filter((column) => column.length > 0);
+}
+
+/** The request and kiosk in small type on every page, with the page number when there are several. */
+function drawFooters(pdf: Pdf, footerText: string): void {
+  const range = pdf.bufferedPageRange();
+  for (let index = range.start; index < range.start + range.count; index += 1) {
+    pdf.switchToPage(index);
+    const pageText = range.count > 1 ? `　${index - range.start + 1}／${range.count}` : '';
+    pdf.fillColor('#444444').fontSize(8);
+    pdf.text(`${footerText}${pageText}`, marginX, pageHeight - 52, { lineBreak: false });
+  }
+}

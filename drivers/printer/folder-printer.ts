@@ -1,0 +1,92 @@
+// A printer whose "paper" is a folder a person can open: each job becomes one PDF file. Faults can
+// be injected by page number; a failed job leaves no file, as a jammed sheet never reaches the tray.
+
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppError } from '../../core/errors.ts';
+import type { Printer, PrintJob } from '../../core/ports.ts';
+
+export interface FolderPrinterFaults {
+  /** The printer jams when it reaches this page (1-based, counted over the printer's lifetime). */
+  jamOnPage?: number;
+  /** Paper runs out after this many pages: the job that would print page N+1 fails. */
+  paperOutAfterPages?: number;
+  /** A hardware fault when this page is reached. */
+  faultOnPage?: number;
+}
+
+export interface FolderPrinterOptions {
+  directory: string;
+  faults?: FolderPrinterFaults;
+}
+
+/** Counts page objects in a PDF (`/Type /Page`, not `/Pages`); good enough for pdfkit's output. */
+export function countPdfPages(pdf: Uint8Array): number {
+  const text = new TextDecoder('latin1').decode(pdf);
+  return text.match(/\/Type\s*\/Page(?![a-zA-Z])/g)?.length ?? 0;
+}
+
+export function printFileName(job: PrintJob): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(job.requestId) || job.requestId.startsWith('.')) {
+    throw new AppError('internal', 'printer.job_invalid', 'print job request id is not safe as a file name');
+  }
+  const copy = job.copyNumber === undefined ? '' : `-copy${job.copyNumber}`;
+  return `${job.requestId}-${job.kind}${copy}.pdf`;
+}
+
+export class FolderPrinter implements Printer {
+  private readonly directory: string;
+  private readonly faults: FolderPrinterFaults;
+  private pagesPrinted = 0;
+  private readonly files: string[] = [];
+
+  constructor(options: FolderPrinterOptions) {
+    this.directory = options.directory;
+    this.faults = options.faults ?? {};
+  }
+
+  async print(job: PrintJob): Promise<{ pages: number }> {
+    const fileName = printFileName(job);
+    const pages = countPdfPages(job.pdf);
+    if (pages === 0) throw new AppError('internal', 'printer.job_invalid', 'print job holds no PDF pages');
+    mkdirSync(this.directory, { recursive: true });
+    const finalPath = join(this.directory, fileName);
+    const temporaryPath = join(this.directory, `.${fileName}.${randomBytes(6).toString('hex')}.tmp`);
+    writeFileSync(temporaryPath, job.pdf);
+    try {
+      this.feedPages(pages);
+    } catch (error) {
+      rmSync(temporaryPath, { force: true });
+      throw error;
+    }
+    renameSync(temporaryPath, finalPath);
+    this.files.push(finalPath);
+    return { pages };
+  }
+
+  /** Paths of the files printed so far, in order. */
+  printedFiles(): string[] {
+    return [...this.files];
+  }
+
+  pageCount(): number {
+    return this.pagesPrinted;
+  }
+
+  /**
+   * Pages that went through before a fault still count: they used paper. A jammed or faulted sheet
+   * counts too, so those faults strike once and a retry goes through; running out of paper lasts.
+   */
+  private feedPages(pages: number): void {
+    for (let page = 1; page <= pages; page++) {
+      const pageNumber = this.pagesPrinted + 1;
+      if (this.faults.paperOutAfterPages !== undefined && pageNumber > this.faults.paperOutAfterPages) {
+        throw new AppError('refused', 'printer.paper_out', 'the printer is out of paper');
+      }
+      this.pagesPrinted = pageNumber;
+      if (this.faults.jamOnPage === pageNumber) throw new AppError('refused', 'printer.jam', `the printer jammed on page ${pageNumber}`);
+      if (this.faults.faultOnPage === pageNumber) throw new AppError('refused', 'printer.fault', `the printer failed on page ${pageNumber}`);
+    }
+  }
+}

@@ -1,0 +1,204 @@
+// The centre's SQLite store: challenges, sessions, requests, handling records, and the built-in
+// municipality directory (municipalities and residents).
+
+import type {
+  CenterStore,
+  HandlingRecord,
+  MunicipalityDirectory,
+  RecordResult,
+  StoredChallenge,
+  StoredRequest,
+  StoredSession,
+} from '../../core/center-service.ts';
+import type { CertificateType } from '../../core/certificate-types.ts';
+import type { Municipality } from '../../core/municipality.ts';
+import type { Resident } from '../../core/resident.ts';
+import type { Database } from './database.ts';
+import { migrate } from './migrate.ts';
+import { CENTER_MIGRATIONS } from './schema.ts';
+import { openDatabase } from './database.ts';
+
+export function openCenterDatabase(path: string): Database {
+  const db = openDatabase(path);
+  migrate(db, 'center', CENTER_MIGRATIONS);
+  return db;
+}
+
+interface RequestRow {
+  request_id: string;
+  session_token: string;
+  operator_id: string;
+  store_id: string;
+  kiosk_id: string;
+  municipality_code: string;
+  certificate_type: string;
+  copies: number;
+  unit_fee_yen: number;
+  content_sha256: string;
+  created_at_ms: number;
+}
+
+interface HandlingRow {
+  issuance_id: string;
+  issued_at: string;
+  operator_id: string;
+  store_id: string;
+  kiosk_id: string;
+  municipality_code: string;
+  certificate_type: string;
+  copies: number;
+  fee_yen: number;
+}
+
+export function handlingRecordFromRow(row: HandlingRow): HandlingRecord {
+  return {
+    issuanceId: row.issuance_id,
+    issuedAt: row.issued_at,
+    operatorId: row.operator_id,
+    storeId: row.store_id,
+    kioskId: row.kiosk_id,
+    municipalityCode: row.municipality_code,
+    certificateType: row.certificate_type as CertificateType,
+    copies: row.copies,
+    feeYen: row.fee_yen,
+  };
+}
+
+function sameRecord(left: HandlingRecord, right: HandlingRecord): boolean {
+  return (Object.keys(left) as (keyof HandlingRecord)[]).every((key) => left[key] === right[key]);
+}
+
+/** Inserts a handling record once; a repeat of the same record is a duplicate, a different one a conflict. */
+export function insertHandlingRecord(db: Database, record: HandlingRecord, extra: Record<string, string> = {}): RecordResult {
+  return db.transaction(() => {
+    const existing = db.get<HandlingRow>(`SELECT * FROM handling_records WHERE issuance_id = :id`, { id: record.issuanceId });
+    if (existing) return sameRecord(handlingRecordFromRow(existing), record) ? 'duplicate' : 'conflict';
+    const extraColumns = Object.keys(extra);
+    db.run(
+      `INSERT INTO handling_records (issuance_id, issued_at, operator_id, store_id, kiosk_id, municipality_code, certificate_type, copies, fee_yen${extraColumns.map((c) => `, ${c}`).join('')})
+       VALUES (:issuanceId, :issuedAt, :operatorId, :storeId, :kioskId, :municipalityCode, :certificateType, :copies, :feeYen${extraColumns.map((c) => `, :${c}`).join('')})`,
+      { ...record, ...extra },
+    );
+    return 'inserted';
+  });
+}
+
+export function listHandlingRecords(db: Database): HandlingRecord[] {
+  return db.all<HandlingRow>('SELECT * FROM handling_records ORDER BY issued_at, issuance_id').map(handlingRecordFromRow);
+}
+
+export function createCenterStore(db: Database): CenterStore {
+  return {
+    saveChallenge(challenge: StoredChallenge): void {
+      db.run(
+        `INSERT INTO challenges (challenge_id, operator_id, kiosk_id, challenge, expires_at_ms)
+         VALUES (:challengeId, :operatorId, :kioskId, :challenge, :expiresAtMs)`,
+        { ...challenge },
+      );
+    },
+    takeChallenge(challengeId: string): StoredChallenge | undefined {
+      return db.transaction(() => {
+        const row = db.get<{ challenge_id: string; operator_id: string; kiosk_id: string; challenge: Uint8Array; expires_at_ms: number }>(
+          'SELECT * FROM challenges WHERE challenge_id = :challengeId AND used = 0',
+          { challengeId },
+        );
+        if (!row) return undefined;
+        db.run('UPDATE challenges SET used = 1 WHERE challenge_id = :challengeId', { challengeId });
+        return {
+          challengeId: row.challenge_id,
+          operatorId: row.operator_id,
+          kioskId: row.kiosk_id,
+          challenge: new Uint8Array(row.challenge),
+          expiresAtMs: row.expires_at_ms,
+        };
+      });
+    },
+    saveSession(session: StoredSession): void {
+      db.run(
+        `INSERT INTO sessions (session_token, operator_id, kiosk_id, resident_id, resident_ref, municipality_code, expires_at_ms)
+         VALUES (:sessionToken, :operatorId, :kioskId, :residentId, :residentRef, :municipalityCode, :expiresAtMs)`,
+        { ...session },
+      );
+    },
+    findSession(sessionToken: string): StoredSession | undefined {
+      const row = db.get<Record<string, string | number>>('SELECT * FROM sessions WHERE session_token = :sessionToken', { sessionToken });
+      if (!row) return undefined;
+      return {
+        sessionToken: String(row.session_token),
+        operatorId: String(row.operator_id),
+        kioskId: String(row.kiosk_id),
+        residentId: String(row.resident_id),
+        residentRef: String(row.resident_ref),
+        municipalityCode: String(row.municipality_code),
+        expiresAtMs: Number(row.expires_at_ms),
+      };
+    },
+    saveRequest(request: StoredRequest): boolean {
+      const result = db.run(
+        `INSERT OR IGNORE INTO requests (request_id, session_token, operator_id, store_id, kiosk_id, municipality_code, certificate_type, copies, unit_fee_yen, content_sha256, created_at_ms)
+         VALUES (:requestId, :sessionToken, :operatorId, :storeId, :kioskId, :municipalityCode, :certificateType, :copies, :unitFeeYen, :contentSha256, :createdAtMs)`,
+        { ...request },
+      );
+      return result.changes === 1;
+    },
+    findRequest(requestId: string): StoredRequest | undefined {
+      const row = db.get<RequestRow>('SELECT * FROM requests WHERE request_id = :requestId', { requestId });
+      if (!row) return undefined;
+      return {
+        requestId: row.request_id,
+        sessionToken: row.session_token,
+        operatorId: row.operator_id,
+        storeId: row.store_id,
+        kioskId: row.kiosk_id,
+        municipalityCode: row.municipality_code,
+        certificateType: row.certificate_type as CertificateType,
+        copies: row.copies,
+        unitFeeYen: row.unit_fee_yen,
+        contentSha256: row.content_sha256,
+        createdAtMs: row.created_at_ms,
+      };
+    },
+    recordCompletion(record: HandlingRecord): RecordResult {
+      return insertHandlingRecord(db, record);
+    },
+    isOperatorRegistered(operatorId: string): boolean {
+      return db.get('SELECT 1 AS found FROM operators WHERE operator_id = :operatorId', { operatorId }) !== undefined;
+    },
+  };
+}
+
+/** The built-in municipality back end: the centre's own tables. */
+export function createBuiltInDirectory(db: Database): MunicipalityDirectory {
+  const parseResident = (row: { record: string } | undefined): Resident | undefined =>
+    row ? (JSON.parse(row.record) as Resident) : undefined;
+  return {
+    findMunicipality(code: string): Municipality | undefined {
+      const row = db.get<{ definition: string }>('SELECT definition FROM municipalities WHERE code = :code', { code });
+      return row ? (JSON.parse(row.definition) as Municipality) : undefined;
+    },
+    findResidentByCardSerial(serialHex: string): Resident | undefined {
+      return parseResident(db.get('SELECT record FROM residents WHERE card_serial_hex = :serialHex', { serialHex }));
+    },
+    findResident(residentId: string): Resident | undefined {
+      return parseResident(db.get('SELECT record FROM residents WHERE resident_id = :residentId', { residentId }));
+    },
+  };
+}
+
+export function saveMunicipality(db: Database, municipality: Municipality): void {
+  db.run('INSERT OR REPLACE INTO municipalities (code, definition) VALUES (:code, :definition)', {
+    code: municipality.code,
+    definition: JSON.stringify(municipality),
+  });
+}
+
+export function saveResident(db: Database, resident: Resident, cardSerialHex: string | null): void {
+  db.run(
+    'INSERT OR REPLACE INTO residents (resident_id, municipality_code, card_serial_hex, record) VALUES (:residentId, :municipalityCode, :cardSerialHex, :record)',
+    { residentId: resident.residentId, municipalityCode: resident.municipalityCode, cardSerialHex, record: JSON.stringify(resident) },
+  );
+}
+
+export function saveOperator(db: Database, operatorId: string, name: string): void {
+  db.run('INSERT OR REPLACE INTO operators (operator_id, name) VALUES (:operatorId, :name)', { operatorId, name });
+}

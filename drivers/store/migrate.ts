@@ -1,0 +1,89 @@
+// Versioned schema migrations. A database belongs to one role (center, relay or kiosk) for life,
+// so a kiosk's file can never be upgraded into a centre's by a mistyped path.
+
+import { AppError } from '../../core/errors.ts';
+import type { Database } from './database.ts';
+
+export type StoreRole = 'center' | 'relay' | 'kiosk';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const bookkeepingSql = `
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+`;
+
+export function migrate(db: Database, role: StoreRole, migrations: readonly Migration[]): { applied: number[] } {
+  requireAscendingVersions(migrations);
+  db.transaction(() => {
+    db.exec(bookkeepingSql);
+    claimRole(db, role);
+  });
+  const known = new Set(db.all<{ version: number }>('SELECT version FROM schema_migrations').map((row) => row.version));
+  refuseNewerSchema(db, migrations);
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    if (known.has(migration.version)) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (:version, :name, :appliedAt)', {
+        version: migration.version,
+        name: migration.name,
+        appliedAt: new Date().toISOString(),
+      });
+    });
+    applied.push(migration.version);
+  }
+  return { applied };
+}
+
+/** A bad list is our bug, not the operator's: applying out of order would corrupt the schema. */
+function requireAscendingVersions(migrations: readonly Migration[]): void {
+  let previous = 0;
+  for (const migration of migrations) {
+    if (!Number.isInteger(migration.version) || migration.version <= previous) {
+      throw new AppError(
+        'internal',
+        'store.bad_migrations',
+        `migration versions must be positive integers in ascending order (at ${migration.name})`,
+      );
+    }
+    previous = migration.version;
+  }
+}
+
+function claimRole(db: Database, role: StoreRole): void {
+  const row = db.get<{ value: string | null }>("SELECT value FROM meta WHERE key = 'role'");
+  if (row === undefined) {
+    db.run("INSERT INTO meta (key, value) VALUES ('role', :role)", { role });
+    return;
+  }
+  if (row.value !== role) {
+    throw new AppError(
+      'input',
+      'store.wrong_role',
+      `database ${db.path} belongs to a ${String(row.value)}, not a ${role}`,
+    );
+  }
+}
+
+function refuseNewerSchema(db: Database, migrations: readonly Migration[]): void {
+  const newest = db.get<{ version: number | null }>('SELECT MAX(version) AS version FROM schema_migrations');
+  const knownNewest = migrations.at(-1)?.version ?? 0;
+  const databaseNewest = newest?.version ?? 0;
+  if (databaseNewest > knownNewest) {
+    throw new AppError(
+      'input',
+      'store.too_new',
+      `database ${db.path} has schema version ${databaseNewest}; this program knows up to ${knownNewest}`,
+    );
+  }
+}

@@ -1,0 +1,134 @@
+// The schema of each role's database, as versioned migrations. Times are UTC ISO-8601 text or
+// epoch milliseconds (columns ending in _ms); money is integer yen.
+
+import type { Migration } from './migrate.ts';
+
+export const CENTER_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'municipalities, residents, operators, challenges, sessions, requests, handling records',
+    sql: `
+      CREATE TABLE operators (
+        operator_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE municipalities (
+        code TEXT PRIMARY KEY,
+        definition TEXT NOT NULL -- JSON: core/municipality.ts Municipality
+      ) STRICT;
+      CREATE TABLE residents (
+        resident_id TEXT PRIMARY KEY,
+        municipality_code TEXT NOT NULL,
+        card_serial_hex TEXT UNIQUE,
+        record TEXT NOT NULL -- JSON: core/resident.ts Resident (personal data: this file is 0600)
+      ) STRICT;
+      CREATE TABLE challenges (
+        challenge_id TEXT PRIMARY KEY,
+        operator_id TEXT NOT NULL,
+        kiosk_id TEXT NOT NULL,
+        challenge BLOB NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        used INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+      CREATE TABLE sessions (
+        session_token TEXT PRIMARY KEY,
+        operator_id TEXT NOT NULL,
+        kiosk_id TEXT NOT NULL,
+        resident_id TEXT NOT NULL,
+        resident_ref TEXT NOT NULL,
+        municipality_code TEXT NOT NULL,
+        expires_at_ms INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE requests (
+        request_id TEXT PRIMARY KEY,
+        session_token TEXT NOT NULL,
+        operator_id TEXT NOT NULL,
+        store_id TEXT NOT NULL,
+        kiosk_id TEXT NOT NULL,
+        municipality_code TEXT NOT NULL,
+        certificate_type TEXT NOT NULL,
+        copies INTEGER NOT NULL,
+        unit_fee_yen INTEGER NOT NULL,
+        content_sha256 TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE handling_records (
+        issuance_id TEXT PRIMARY KEY,
+        issued_at TEXT NOT NULL,
+        operator_id TEXT NOT NULL,
+        store_id TEXT NOT NULL,
+        kiosk_id TEXT NOT NULL,
+        municipality_code TEXT NOT NULL,
+        certificate_type TEXT NOT NULL,
+        copies INTEGER NOT NULL CHECK (copies >= 0),
+        fee_yen INTEGER NOT NULL CHECK (fee_yen >= 0)
+      ) STRICT;
+      CREATE INDEX handling_records_issued_at ON handling_records (issued_at);
+      -- Handling records are append-only: corrections arrive as new notices, never as edits.
+      CREATE TRIGGER handling_records_no_update BEFORE UPDATE ON handling_records
+        BEGIN SELECT RAISE(ABORT, 'handling records are append-only'); END;
+      CREATE TRIGGER handling_records_no_delete BEFORE DELETE ON handling_records
+        BEGIN SELECT RAISE(ABORT, 'handling records are append-only'); END;
+    `,
+  },
+];
+
+export const RELAY_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'kiosks and operator-side handling records',
+    sql: `
+      CREATE TABLE kiosks (
+        kiosk_id TEXT PRIMARY KEY,
+        store_id TEXT NOT NULL,
+        store_name TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        last_seen_at TEXT
+      ) STRICT;
+      CREATE TABLE handling_records (
+        issuance_id TEXT PRIMARY KEY,
+        issued_at TEXT NOT NULL,
+        operator_id TEXT NOT NULL,
+        store_id TEXT NOT NULL,
+        kiosk_id TEXT NOT NULL,
+        municipality_code TEXT NOT NULL,
+        certificate_type TEXT NOT NULL,
+        copies INTEGER NOT NULL CHECK (copies >= 0),
+        fee_yen INTEGER NOT NULL CHECK (fee_yen >= 0),
+        received_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX relay_handling_records_issued_at ON handling_records (issued_at);
+      CREATE TRIGGER relay_handling_records_no_update BEFORE UPDATE ON handling_records
+        BEGIN SELECT RAISE(ABORT, 'handling records are append-only'); END;
+      CREATE TRIGGER relay_handling_records_no_delete BEFORE DELETE ON handling_records
+        BEGIN SELECT RAISE(ABORT, 'handling records are append-only'); END;
+    `,
+  },
+];
+
+export const KIOSK_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'transactions and completion-notice outbox',
+    sql: `
+      CREATE TABLE transactions (
+        request_id TEXT PRIMARY KEY,
+        issued_at TEXT NOT NULL,
+        municipality_code TEXT NOT NULL,
+        certificate_type TEXT NOT NULL,
+        copies INTEGER NOT NULL CHECK (copies >= 0),
+        fee_yen INTEGER NOT NULL CHECK (fee_yen >= 0),
+        outcome TEXT NOT NULL CHECK (outcome IN ('issued', 'refunded'))
+      ) STRICT;
+      CREATE TABLE outbox (
+        issuance_id TEXT PRIMARY KEY,
+        notice TEXT NOT NULL, -- JSON CompletionNotice: ids, codes and counts only, no personal data
+        created_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        acknowledged_at TEXT
+      ) STRICT;
+      CREATE INDEX outbox_pending ON outbox (acknowledged_at, created_at);
+    `,
+  },
+];

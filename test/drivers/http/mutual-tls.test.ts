@@ -1,0 +1,209 @@
+// Proves the mutual-TLS server admits only clients with a certificate from its CA, shows the handler who they are, and that both ends fail with stable codes.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { AppError } from '../../../core/errors.ts';
+import { createMutualTlsClient, type HttpClient, type MutualTlsClientOptions } from '../../../drivers/http/client.ts';
+import {
+  startMutualTlsServer,
+  type IncomingRequest,
+  type RequestHandler,
+  type RunningServer,
+} from '../../../drivers/http/server.ts';
+import { createTestCertificateAuthority, type IssuedCertificate } from './tls-fixture.ts';
+
+const trustedAuthority = createTestCertificateAuthority({ commonName: 'Test Centre CA', organization: 'cvs-issue test' });
+const foreignAuthority = createTestCertificateAuthority({ commonName: 'Foreign CA' });
+const serverCertificate = trustedAuthority.issue({ commonName: 'centre.localhost' });
+const kioskCertificate = trustedAuthority.issue({
+  commonName: 'kiosk-0042',
+  organization: 'Example Convenience',
+  organizationalUnit: 'store-1234',
+});
+const foreignCertificate = foreignAuthority.issue({ commonName: 'kiosk-impostor' });
+
+const echoHandler: RequestHandler = async (request) => ({
+  status: 200,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({
+    method: request.method,
+    path: request.path,
+    contentType: request.headers['content-type'],
+    bodyText: new TextDecoder().decode(request.body),
+    subject: request.peer.subject,
+    issuerCommonName: request.peer.issuer.CN,
+    hasRawCertificate: request.peer.raw.byteLength > 0,
+    fingerprintShape: /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/.test(request.peer.fingerprint256),
+  }),
+});
+
+/** Routes by path so one server covers success, failure and a request that never gets an answer. */
+const routes: Record<string, RequestHandler> = {
+  '/echo': echoHandler,
+  '/fail': async () => {
+    throw new Error('secret detail that must not leak');
+  },
+  '/hang': () => new Promise(() => undefined),
+};
+
+function clientOptions(server: RunningServer, certificate: IssuedCertificate): MutualTlsClientOptions {
+  return {
+    baseUrl: server.url,
+    caPem: trustedAuthority.certificatePem,
+    certificatePem: certificate.certificatePem,
+    keyPem: certificate.keyPem,
+  };
+}
+
+function isUnavailable(error: unknown): boolean {
+  return error instanceof AppError && error.kind === 'unavailable' && error.code === 'transport.unreachable';
+}
+
+describe('mutual TLS server and client', () => {
+  let server: RunningServer;
+  let client: HttpClient;
+  const refusedHandshakes: string[] = [];
+
+  before(async () => {
+    server = await startMutualTlsServer({
+      host: '127.0.0.1',
+      port: 0,
+      keyPem: serverCertificate.keyPem,
+      certificatePem: serverCertificate.certificatePem,
+      clientCaPem: trustedAuthority.certificatePem,
+      maxBodyBytes: 1024,
+      handler: (request: IncomingRequest) => (routes[request.path] ?? echoHandler)(request),
+      onTlsError: (reason) => refusedHandshakes.push(reason),
+    });
+    client = createMutualTlsClient(clientOptions(server, kioskCertificate));
+  });
+  after(async () => {
+    await client.close();
+    await server.close();
+  });
+
+  it('serves a client whose certificate the CA issued and shows the handler its subject', async () => {
+    assert.match(server.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const { status, json } = await client.postJson<Record<string, unknown>>('/echo', { hello: 'こんにちは' });
+    assert.equal(status, 200);
+    assert.deepEqual(json, {
+      method: 'POST',
+      path: '/echo',
+      contentType: 'application/json',
+      bodyText: '{"hello":"こんにちは"}',
+      subject: { CN: 'kiosk-0042', O: 'Example Convenience', OU: 'store-1234' },
+      issuerCommonName: 'Test Centre CA',
+      hasRawCertificate: true,
+      fingerprintShape: true,
+    });
+  });
+
+  it('reuses the connection for a second request', async () => {
+    const response = await client.request('GET', '/echo');
+    assert.equal(response.status, 200);
+    assert.equal(response.headers['content-type'], 'application/json');
+  });
+
+  it('refuses a client that presents no certificate', async () => {
+    const anonymous = createMutualTlsClient({ ...clientOptions(server, kioskCertificate), certificatePem: '', keyPem: '' });
+    try {
+      await assert.rejects(anonymous.request('GET', '/echo'), isUnavailable);
+    } finally {
+      await anonymous.close();
+    }
+  });
+
+  it('refuses a client whose certificate a foreign CA issued', async () => {
+    const impostor = createMutualTlsClient(clientOptions(server, foreignCertificate));
+    try {
+      await assert.rejects(impostor.request('GET', '/echo'), isUnavailable);
+    } finally {
+      await impostor.close();
+    }
+    assert.ok(refusedHandshakes.length >= 1);
+  });
+
+  it('refuses a server whose certificate the client does not trust', async () => {
+    const wary = createMutualTlsClient({ ...clientOptions(server, kioskCertificate), caPem: foreignAuthority.certificatePem });
+    try {
+      await assert.rejects(wary.request('GET', '/echo'), isUnavailable);
+    } finally {
+      await wary.close();
+    }
+  });
+
+  it('stops reading a response larger than the client allows', async () => {
+    const frugal = createMutualTlsClient({ ...clientOptions(server, kioskCertificate), maxResponseBytes: 16 });
+    try {
+      await assert.rejects(
+        frugal.request('GET', '/echo'),
+        (error: unknown) => error instanceof AppError && error.code === 'transport.too_large',
+      );
+    } finally {
+      await frugal.close();
+    }
+  });
+
+  it('answers 413 with a JSON error when the body is too large', async () => {
+    const response = await client.request('POST', '/echo', new Uint8Array(4096));
+    assert.equal(response.status, 413);
+    assert.equal((JSON.parse(new TextDecoder().decode(response.body)) as { error: { code: string } }).error.code, 'too_large');
+  });
+
+  it('answers 500 with a generic JSON error when the handler throws', async () => {
+    const response = await client.request('GET', '/fail');
+    assert.equal(response.status, 500);
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(response.body)), {
+      error: { code: 'internal', message: 'internal error' },
+    });
+  });
+
+  it('gives up with transport.timeout when the server never answers', async () => {
+    const impatient = createMutualTlsClient({ ...clientOptions(server, kioskCertificate), timeoutMs: 300 });
+    try {
+      await assert.rejects(
+        impatient.request('GET', '/hang'),
+        (error: unknown) => error instanceof AppError && error.code === 'transport.timeout' && !error.message.includes('/hang'),
+      );
+    } finally {
+      await impatient.close();
+    }
+  });
+
+  it('answers 503 when the handler outlives the server request timeout', async () => {
+    const strict = await startMutualTlsServer({
+      host: '127.0.0.1',
+      port: 0,
+      keyPem: serverCertificate.keyPem,
+      certificatePem: serverCertificate.certificatePem,
+      clientCaPem: [foreignAuthority.certificatePem, trustedAuthority.certificatePem],
+      requestTimeoutMs: 200,
+      handler: routes['/hang'] ?? echoHandler,
+    });
+    const patient = createMutualTlsClient(clientOptions(strict, kioskCertificate));
+    try {
+      const response = await patient.request('GET', '/hang');
+      assert.equal(response.status, 503);
+    } finally {
+      await patient.close();
+      await strict.close();
+    }
+  });
+
+  it('fails with transport.unreachable when nothing listens', async () => {
+    const idle = await startMutualTlsServer({
+      host: '127.0.0.1',
+      port: 0,
+      keyPem: serverCertificate.keyPem,
+      certificatePem: serverCertificate.certificatePem,
+      clientCaPem: trustedAuthority.certificatePem,
+      handler: echoHandler,
+    });
+    await idle.close();
+    const orphan = createMutualTlsClient(clientOptions(idle, kioskCertificate));
+    try {
+      await assert.rejects(orphan.request('GET', '/echo'), isUnavailable);
+    } finally {
+      await orphan.close();
+    }
+  });
+});
