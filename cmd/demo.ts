@@ -8,7 +8,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command } from 'commander';
 import { AppError, usageError } from '../core/errors.ts';
-import { JST_OFFSET_MS, formatJstIso } from '../core/jst.ts';
+import { JST_OFFSET_MS, formatJstIso, parseIsoInstant } from '../core/jst.ts';
 import type { Clock } from '../core/ports.ts';
 import { matchRecords } from '../core/record-match.ts';
 import { assertCenterOpen } from '../core/service-hours.ts';
@@ -156,14 +156,9 @@ function summarize(dir: string, businessMs: number, reports: TimedReport[], pend
 }
 
 export async function runDemo(options: { dir?: string; force?: boolean; at?: string; log?: (line: string) => void }): Promise<DemoSummary> {
+  const businessMs = options.at === undefined ? nextBusinessMorning(systemClock.nowMs()) : parseIsoInstant(options.at);
+  if (businessMs === undefined) throw usageError(`--at "${options.at}" is not an ISO time with an offset`);
   const dir = options.dir ? path.resolve(options.dir) : fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-issue-demo-'));
-  let businessMs: number;
-  if (options.at) {
-    businessMs = Date.parse(options.at);
-    if (!Number.isFinite(businessMs) || !/[zZ]|[+-]\d{2}:\d{2}$/.test(options.at)) throw usageError(`--at "${options.at}" is not an ISO time with an offset`);
-  } else {
-    businessMs = nextBusinessMorning(systemClock.nowMs());
-  }
   runInit({ dir, force: options.force, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, systemClock.nowMs());
   const loaded = loadConfig(dir);
   const clock = offsetClock(businessMs);

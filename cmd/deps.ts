@@ -2,6 +2,8 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import holidayJp from '@holiday-jp/holiday_jp';
+import { usageError } from '../core/errors.ts';
+import { parseIsoInstant } from '../core/jst.ts';
 import type { Clock, RandomSource } from '../core/ports.ts';
 import type { HolidayLookup } from '../core/service-hours.ts';
 
@@ -26,4 +28,18 @@ export const isNationalHoliday: HolidayLookup = (dateIso) => holidays[dateIso] !
 export function offsetClock(startMs: number, realClock: Clock = systemClock): Clock {
   const offsetMs = startMs - realClock.nowMs();
   return { nowMs: () => realClock.nowMs() + offsetMs };
+}
+
+/**
+ * The services' clock. CVS_ISSUE_TIME=2026-11-30T10:00:00+09:00 starts it at that instant (it then
+ * runs at the real rate): for demos, field tests and end-to-end tests outside service hours.
+ */
+export function processClock(environment: NodeJS.ProcessEnv = process.env): Clock {
+  const start = environment.CVS_ISSUE_TIME;
+  if (!start) return systemClock;
+  const startMs = parseIsoInstant(start);
+  if (startMs === undefined) {
+    throw usageError(`CVS_ISSUE_TIME="${start}" is not an ISO time with an offset`);
+  }
+  return offsetClock(startMs);
 }

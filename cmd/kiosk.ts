@@ -18,7 +18,7 @@ import { renderReceiptPdf } from '../drivers/pdf/receipt-pdf.ts';
 import { FolderPrinter } from '../drivers/printer/folder-printer.ts';
 import { createKioskStore, openKioskDatabase, type KioskStore } from '../drivers/store/kiosk-store.ts';
 import { findKiosk, loadConfig, type KioskConfig, type LoadedConfig } from './config.ts';
-import { sha256, systemClock, systemRandom } from './deps.ts';
+import { processClock, sha256, systemClock, systemRandom } from './deps.ts';
 import type { Io } from './io.ts';
 import { readKioskScript, scriptedInput, type ScriptedSession } from './kiosk-script.ts';
 
@@ -217,6 +217,7 @@ export function makeKioskCommand(io: Io): Command {
       const opened = openKiosk(loaded, {
         kioskId: options.kiosk,
         relayUrl: options.relayUrl,
+        clock: processClock(),
         show: options.json ? undefined : (text) => io.err(`  ${text}\n`),
       });
       try {

@@ -10,7 +10,7 @@ import { startMutualTlsServer, type IncomingRequest, type OutgoingResponse, type
 import { createRelayStore, openRelayDatabase } from '../drivers/store/relay-store.ts';
 import { RELAY_HEADERS } from './center.ts';
 import { findRelay, loadConfig, parseListen, type LoadedConfig } from './config.ts';
-import { systemClock } from './deps.ts';
+import { processClock, systemClock } from './deps.ts';
 import type { Io } from './io.ts';
 import { waitForShutdown } from './serve.ts';
 
@@ -105,6 +105,7 @@ export function makeRelayCommand(io: Io): Command {
         operatorId: options.operator,
         listen: options.listen,
         centerUrl: options.centerUrl,
+        clock: processClock(),
         log: (line) => io.err(`${line}\n`),
       });
       io.out(`relay ${started.operatorId} listening on ${started.server.url}\n`);

@@ -130,6 +130,10 @@ export function signedChallengeBytes(challenge: Uint8Array, kioskId: string): Ui
   return concatBytes(challenge, utf8Encode(kioskId));
 }
 
+function isIssuedByHonseki(type: CertificateType): boolean {
+  return isKosekiType(type) || type === 'fuhyo';
+}
+
 function randomId(random: RandomSource, byteLength = 16): string {
   return hexEncode(random.bytes(byteLength));
 }
@@ -157,15 +161,28 @@ export function createCenterService(deps: CenterDependencies) {
     return session;
   }
 
-  function menuFor(municipality: Municipality, nowMs: number): MenuItem[] {
-    return municipality.offers.map((offer) => ({
-      certificateType: offer.type,
-      title: CERTIFICATE_TITLES[offer.type],
-      unitFeeYen: offer.unitFeeYen,
-      maxCopies: municipality.maxCopiesPerType || DEFAULT_MAX_COPIES_PER_TYPE,
-      available: isTypeAvailable(offer.hours, nowMs, deps.isHoliday),
-      hoursText: typeHoursText(offer.hours),
-    }));
+  function menuItems(municipality: Municipality, nowMs: number, include: (type: CertificateType) => boolean): MenuItem[] {
+    return municipality.offers
+      .filter((offer) => include(offer.type))
+      .map((offer) => ({
+        certificateType: offer.type,
+        title: CERTIFICATE_TITLES[offer.type],
+        unitFeeYen: offer.unitFeeYen,
+        maxCopies: municipality.maxCopiesPerType || DEFAULT_MAX_COPIES_PER_TYPE,
+        available: isTypeAvailable(offer.hours, nowMs, deps.isHoliday),
+        hoursText: typeHoursText(offer.hours),
+      }));
+  }
+
+  /** 戸籍 and 附票 come from the 本籍地 when it is elsewhere: its offers, fees, limits and hours. */
+  function menuFor(resident: Resident, residence: Municipality, nowMs: number): MenuItem[] {
+    const honsekiCode = resident.honsekiCode ?? residence.code;
+    if (honsekiCode === residence.code) return menuItems(residence, nowMs, () => true);
+    const honseki = directory.findMunicipality(honsekiCode);
+    return [
+      ...menuItems(residence, nowMs, (type) => !isIssuedByHonseki(type)),
+      ...(honseki?.participating ? menuItems(honseki, nowMs, isIssuedByHonseki) : []),
+    ];
   }
 
   function participatingMunicipality(code: string): Municipality {
@@ -237,7 +254,7 @@ export function createCenterService(deps: CenterDependencies) {
         sessionToken: session.sessionToken,
         residentRef: session.residentRef,
         municipality: { code: municipality.code, name: municipality.name },
-        menu: menuFor(municipality, nowMs),
+        menu: menuFor(resident, municipality, nowMs),
         expiresAt: formatUtcIso(session.expiresAtMs),
       };
     },
@@ -340,7 +357,7 @@ export function createCenterService(deps: CenterDependencies) {
   };
 
   function issuingMunicipality(resident: Resident, type: CertificateType, residenceCode: string): Municipality {
-    const code = isKosekiType(type) || type === 'fuhyo' ? (resident.honsekiCode ?? residenceCode) : residenceCode;
+    const code = isIssuedByHonseki(type) ? (resident.honsekiCode ?? residenceCode) : residenceCode;
     return participatingMunicipality(code);
   }
 }

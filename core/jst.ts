@@ -45,14 +45,19 @@ export function formatUtcIso(epochMs: number): string {
   return new Date(epochMs).toISOString();
 }
 
-const REIWA_FIRST_YEAR = 2019;
+/** Eras by their first JST day, newest first: 令和 began 2019-05-01, so 2019-04-30 is still 平成31年. */
+const ERAS = [
+  { name: '令和', firstDateIso: '2019-05-01', firstYear: 2019 },
+  { name: '平成', firstDateIso: '1989-01-08', firstYear: 1989 },
+] as const;
 
 /** 令和8年11月27日: how certificates and receipts print the date. */
 export function formatWarekiDate(epochMs: number): string {
-  const { year, month, day } = jstParts(epochMs);
-  if (year >= REIWA_FIRST_YEAR) {
-    const eraYear = year - REIWA_FIRST_YEAR + 1;
-    return `令和${eraYear === 1 ? '元' : eraYear}年${month}月${day}日`;
+  const { year, month, day, dateIso } = jstParts(epochMs);
+  const era = ERAS.find((candidate) => dateIso >= candidate.firstDateIso);
+  if (era) {
+    const eraYear = year - era.firstYear + 1;
+    return `${era.name}${eraYear === 1 ? '元' : eraYear}年${month}月${day}日`;
   }
   return `${year}年${month}月${day}日`;
 }
@@ -65,4 +70,13 @@ export function formatJstDateTime(epochMs: number): string {
 
 export function pad2(value: number): string {
   return value < 10 ? `0${value}` : String(value);
+}
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?([zZ]|[+-]\d{2}:\d{2})$/;
+
+/** Epoch ms of an ISO 8601 time that carries its offset; undefined for anything else. */
+export function parseIsoInstant(text: string): number | undefined {
+  if (!ISO_INSTANT.test(text)) return undefined;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? ms : undefined;
 }

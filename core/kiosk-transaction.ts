@@ -121,7 +121,8 @@ export function assertBinding(
 
 export async function runKioskTransaction(deps: KioskDependencies, input: KioskInput): Promise<TransactionResult> {
   const { screen } = deps;
-  let wrongPins = 0;
+  // Counted as they happen, so a lock or a cancel at the PIN prompt still reports the wrong tries.
+  const pins = { wrong: 0 };
   let pdf: Uint8Array | undefined;
   try {
     screen.show(SCREEN.welcome);
@@ -129,7 +130,7 @@ export async function runKioskTransaction(deps: KioskDependencies, input: KioskI
     await card.selectApplet();
     await card.readCardKind();
     const certificateDer = await card.readAuthCertificate();
-    wrongPins = await unlockCard(card, input, screen);
+    await unlockCard(card, input, screen, pins);
 
     screen.show(SCREEN.authenticating);
     const session = await authenticate(deps, card, certificateDer);
@@ -154,11 +155,11 @@ export async function runKioskTransaction(deps: KioskDependencies, input: KioskI
   } catch (error) {
     if (error instanceof Cancelled) {
       screen.show(SCREEN.cancelled);
-      return { outcome: 'cancelled', wrongPins };
+      return { outcome: 'cancelled', wrongPins: pins.wrong };
     }
     if (error instanceof AppError && error.kind !== 'internal') {
       screen.show(refusalText(error.code));
-      return { outcome: 'refused', code: error.code, wrongPins };
+      return { outcome: 'refused', code: error.code, wrongPins: pins.wrong };
     }
     throw error;
   } finally {
@@ -167,8 +168,7 @@ export async function runKioskTransaction(deps: KioskDependencies, input: KioskI
   }
 }
 
-async function unlockCard(card: JpkiCard, input: KioskInput, screen: KioskScreen): Promise<number> {
-  let wrongPins = 0;
+async function unlockCard(card: JpkiCard, input: KioskInput, screen: KioskScreen, pins: { wrong: number }): Promise<void> {
   let triesLeft = await card.authPinTriesLeft();
   for (;;) {
     if (triesLeft <= 0) throw new AppError('refused', 'card.locked', 'the PIN is locked');
@@ -176,8 +176,8 @@ async function unlockCard(card: JpkiCard, input: KioskInput, screen: KioskScreen
     const pin = await input.enterPin(triesLeft);
     if (pin === undefined) throw new Cancelled();
     const result = await card.verifyAuthPin(pin);
-    if (result.ok) return wrongPins;
-    wrongPins += 1;
+    if (result.ok) return;
+    pins.wrong += 1;
     triesLeft = result.triesLeft;
     if (triesLeft > 0) screen.show(SCREEN.wrongPin(triesLeft));
   }
@@ -249,21 +249,37 @@ async function payPrintAndRecord(
       printed = copy;
     }
   } catch (error) {
-    const refundedYen = await refundAndRecord(deps, data, notice, printed);
-    const code = error instanceof AppError ? error.code : 'printer.fault';
-    deps.screen.show(refusalText(code));
-    deps.screen.show(SCREEN.refunded(refundedYen));
-    return { outcome: 'refunded', requestId: data.requestId, code, refundedYen };
+    return abortAfterPrinting(deps, data, notice, printed, error instanceof AppError ? error.code : 'printer.fault');
   }
   pdf.fill(0);
   const paidYen = deps.cash.insertedYen();
-  const { changeYen } = await deps.cash.settle(data.feeYen);
+  let changeYen: number;
+  try {
+    ({ changeYen } = await deps.cash.settle(data.feeYen));
+  } catch (error) {
+    // The unit kept nothing (no change to pay, or a fault), so the printed copies are unpaid: void
+    // them and return the money, as for a misprint, rather than leave cash and copies in limbo.
+    return abortAfterPrinting(deps, data, notice, data.copies, error instanceof AppError ? error.code : 'cash.fault');
+  }
   const issuedAtMs = deps.clock.nowMs();
   deps.ledger.recordTransaction(transactionRecord(data, 'issued', issuedAtMs), notice('issued', issuedAtMs));
   if (changeYen > 0) deps.screen.show(SCREEN.change(changeYen));
   await printReceipt(deps, data, paidYen, changeYen, issuedAtMs);
   deps.screen.show(SCREEN.done);
   return { outcome: 'issued', requestId: data.requestId, certificateType: data.certificateType, copies: data.copies, feeYen: data.feeYen, changeYen };
+}
+
+async function abortAfterPrinting(
+  deps: KioskDependencies,
+  data: CertificateData,
+  notice: (outcome: CompletionOutcome, atMs: number) => CompletionNotice,
+  printedCopies: number,
+  code: string,
+): Promise<TransactionResult> {
+  const refundedYen = await refundAndRecord(deps, data, notice, printedCopies);
+  deps.screen.show(refusalText(code));
+  deps.screen.show(SCREEN.refunded(refundedYen));
+  return { outcome: 'refunded', requestId: data.requestId, code, refundedYen };
 }
 
 function transactionRecord(data: CertificateData, outcome: CompletionOutcome, atMs: number): KioskTransactionRecord {

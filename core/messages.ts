@@ -113,8 +113,29 @@ export function integerField(body: Json, field: string, minimum: number, maximum
 
 const ID = /^[A-Za-z0-9._-]{1,64}$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,3})?(?:Z|[+-](\d{2}):(\d{2}))$/;
 const MUNICIPALITY_CODE = /^[0-9]{6}$/;
+
+/** An ISO 8601 instant with offset that names a real time: Date.parse would roll 02-30 into March. */
+function isoTimeField(body: Json, field: string): string {
+  const value = stringField(body, field, ISO_TIME);
+  const parts = ISO_TIME.exec(value)!.slice(1).map((part) => Number(part ?? 0));
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, offsetHour = 0, offsetMinute = 0] = parts;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const real =
+    month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth &&
+    hour <= 23 && minute <= 59 && second <= 59 && offsetHour <= 23 && offsetMinute <= 59;
+  if (!real) throw inputError('request.bad_field', `field "${field}" is not a real date and time`, field);
+  return value;
+}
+
+/** Padded base64 that atob accepts: without the length check "abcde" passes and throws later, outside
+ * the parser. A grouped regex would say the same but overflows the regex stack on a large PDF. */
+function base64Field(body: Json, field: string): string {
+  const value = stringField(body, field, BASE64);
+  if (value.length % 4 !== 0) throw inputError('request.bad_field', `field "${field}" is not padded base64`, field);
+  return value;
+}
 
 function certificateTypeField(body: Json): CertificateType {
   const value = body.certificateType;
@@ -134,8 +155,8 @@ export function parseAuthenticateRequest(value: unknown): AuthenticateRequest {
   return {
     kioskId: stringField(body, 'kioskId', ID),
     challengeId: stringField(body, 'challengeId', ID),
-    certificateDerBase64: stringField(body, 'certificateDerBase64', BASE64),
-    signatureBase64: stringField(body, 'signatureBase64', BASE64),
+    certificateDerBase64: base64Field(body, 'certificateDerBase64'),
+    signatureBase64: base64Field(body, 'signatureBase64'),
   };
 }
 
@@ -158,7 +179,7 @@ export function parseCompletionNotice(value: unknown): CompletionNotice {
   }
   return {
     issuanceId: stringField(body, 'issuanceId', ID),
-    issuedAt: stringField(body, 'issuedAt', ISO_TIME),
+    issuedAt: isoTimeField(body, 'issuedAt'),
     storeId: stringField(body, 'storeId', ID),
     kioskId: stringField(body, 'kioskId', ID),
     municipalityCode: stringField(body, 'municipalityCode', MUNICIPALITY_CODE),
@@ -182,6 +203,6 @@ export function parseCertificateData(value: unknown): CertificateData {
     municipalityCode: stringField(body, 'municipalityCode', MUNICIPALITY_CODE),
     municipalityName: stringField(body, 'municipalityName'),
     contentSha256: stringField(body, 'contentSha256', /^[0-9a-f]{64}$/),
-    pdfBase64: stringField(body, 'pdfBase64', /^[A-Za-z0-9+/]+={0,2}$/),
+    pdfBase64: base64Field(body, 'pdfBase64'),
   };
 }

@@ -1,0 +1,90 @@
+// Proves what a person at a terminal sees from the command line: every command listed, one clear
+// line and the documented exit code for bad input, and an init that never overwrites by accident.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { main } from '../../cmd/cvs-issue.ts';
+import { bufferIo } from '../../cmd/io.ts';
+
+async function run(...argv: string[]) {
+  const io = bufferIo();
+  const code = await main(argv, io);
+  return { code, stdout: io.stdout(), stderr: io.stderr() };
+}
+
+describe('cvs-issue command line', () => {
+  let dir: string;
+
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-cli-'));
+  });
+
+  after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists every command in --help and exits 0', async () => {
+    const result = await run('--help');
+    assert.equal(result.code, 0);
+    for (const command of ['init', 'demo', 'kiosk', 'relay', 'center', 'reconcile', 'invoice', 'audit-log']) {
+      assert.match(result.stdout, new RegExp(`^  ${command}\\b`, 'm'), `--help lists ${command}`);
+    }
+  });
+
+  it('exits 2 with one line for an unknown subcommand', async () => {
+    const result = await run('frobnicate');
+    assert.equal(result.code, 2);
+    assert.equal(result.stderr.trim().split('\n').length >= 1, true);
+    assert.match(result.stderr, /unknown command 'frobnicate'/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+  });
+
+  it('exits 2 for an unknown flag and for a missing required option', async () => {
+    assert.equal((await run('init', '--dir', dir, '--frob')).code, 2);
+    const missing = await run('center', 'serve');
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--dir/);
+  });
+
+  it('says plainly that a command of a later issue is not available yet, exit 2', async () => {
+    const result = await run('reconcile', '--month', '2026-11');
+    assert.equal(result.code, 2);
+    assert.equal(result.stderr, 'cvs-issue: "reconcile" is not available in this version yet (issue #4)\n');
+  });
+
+  it('creates a deployment with owner-only databases and keys, and refuses to overwrite it', async () => {
+    const deployment = path.join(dir, 'deployment');
+    const first = await run('init', '--dir', deployment);
+    assert.equal(first.code, 0, first.stderr);
+    for (const file of ['cvs-issue.json', 'center.db', 'relay.db', 'kiosks/K0001.db', 'pki/center/ca.key.pem', 'cards/card-r001.json']) {
+      const mode = fs.statSync(path.join(deployment, file)).mode & 0o777;
+      assert.equal(mode, 0o600, `${file} is owner-only`);
+    }
+    const before = fs.readFileSync(path.join(deployment, 'cvs-issue.json'), 'utf8');
+    const second = await run('init', '--dir', deployment);
+    assert.equal(second.code, 2);
+    assert.match(second.stderr, /already there .*--force/);
+    assert.equal(fs.readFileSync(path.join(deployment, 'cvs-issue.json'), 'utf8'), before);
+    const forced = await run('init', '--dir', deployment, '--force');
+    assert.equal(forced.code, 0, forced.stderr);
+  });
+
+  it('names the file and the field of a broken kiosk script, exit 2', async () => {
+    const deployment = path.join(dir, 'for-script');
+    assert.equal((await run('init', '--dir', deployment)).code, 0);
+    const script = path.join(dir, 'bad-script.json');
+    fs.writeFileSync(script, JSON.stringify({ sessions: [{ card: 'card-r001', pins: ['1234'], certificateType: 'passport' }] }));
+    const result = await run('kiosk', 'run', '--dir', deployment, '--script', script);
+    assert.equal(result.code, 2);
+    assert.equal(result.stderr, `cvs-issue: ${script}: sessions[0].certificateType: field "certificateType" is not a known certificate type\n`);
+  });
+
+  it('tells a person to run init first when the deployment is missing, exit 2', async () => {
+    const result = await run('relay', 'serve', '--dir', path.join(dir, 'nowhere'));
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /run "cvs-issue init --dir/);
+  });
+});

@@ -1,0 +1,184 @@
+// Proves the three roles work end to end over real mutual TLS, and that the network shape holds:
+// only registered kiosks reach the relay, and only a relay's certificate reaches the centre.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { AppError } from '../../core/errors.ts';
+import { createMutualTlsClient } from '../../drivers/http/client.ts';
+import { callJson } from '../../drivers/http/json-api.ts';
+import { createCertificateAuthority, issueCertificate } from '../../drivers/pki/issue.ts';
+import { listHandlingRecords } from '../../drivers/store/center-store.ts';
+import { openDatabase } from '../../drivers/store/database.ts';
+import { startCenter, type StartedCenter } from '../../cmd/center.ts';
+import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
+import { nextBusinessMorning } from '../../cmd/demo.ts';
+import { offsetClock } from '../../cmd/deps.ts';
+import { runInit } from '../../cmd/init.ts';
+import { openKiosk, runScriptedSessions } from '../../cmd/kiosk.ts';
+import { startRelay, type StartedRelay } from '../../cmd/relay.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+describe('centre, relay and kiosk over mutual TLS', () => {
+  let dir: string;
+  let loaded: LoadedConfig;
+  let center: StartedCenter;
+  let relay: StartedRelay;
+  const clock = offsetClock(nextBusinessMorning(Date.now()));
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-roles-'));
+    runInit({ dir, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, Date.now());
+    loaded = loadConfig(dir);
+    center = await startCenter(loaded, { clock });
+    relay = await startRelay(loaded, { clock, centerUrl: center.server.url });
+  });
+
+  after(async () => {
+    await relay?.close();
+    await center?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  function clientWith(baseUrl: string, files: { caFile: string; certificateFile?: string; keyFile?: string }, pem?: { certificatePem: string; keyPem: string }) {
+    return createMutualTlsClient({
+      baseUrl,
+      caPem: loaded.read(files.caFile),
+      certificatePem: pem ? pem.certificatePem : files.certificateFile ? loaded.read(files.certificateFile) : '',
+      keyPem: pem ? pem.keyPem : files.keyFile ? loaded.read(files.keyFile) : '',
+      timeoutMs: 5000,
+    });
+  }
+
+  async function challengeThrough(client: ReturnType<typeof clientWith>, kioskId = 'K0001'): Promise<unknown> {
+    try {
+      return await callJson(client, '/v1/auth/challenge', { kioskId });
+    } finally {
+      await client.close();
+    }
+  }
+
+  it('issues a certificate from card to completion notice, recorded once at the centre and at the relay', async () => {
+    const kiosk = openKiosk(loaded, { kioskId: 'K0001', relayUrl: relay.server.url, clock });
+    try {
+      const [report] = await runScriptedSessions(kiosk, loaded, [
+        { card: 'card-r001', pins: ['1234'], certificateType: 'juminhyo', copies: 2, cash: [1000] },
+      ]);
+      assert.equal(report!.result.outcome, 'issued');
+      assert.equal((await kiosk.flushOutbox()).pending, 0);
+      const printed = kiosk.printer.printedFiles().map((file) => path.basename(file).replace(/^[0-9a-f]+-/, ''));
+      assert.deepEqual(printed.sort(), ['certificate-copy1.pdf', 'certificate-copy2.pdf', 'receipt.pdf']);
+    } finally {
+      await kiosk.close();
+    }
+    for (const file of [loaded.config.center.databaseFile, loaded.config.relays[0]!.databaseFile]) {
+      const db = openDatabase(loaded.resolve(file));
+      const records = listHandlingRecords(db);
+      db.close();
+      assert.equal(records.length, 1);
+      assert.deepEqual({ ...records[0], issuanceId: 'x', issuedAt: 'x' }, {
+        issuanceId: 'x', issuedAt: 'x', operatorId: 'OP01', storeId: 'S0001', kioskId: 'K0001',
+        municipalityCode: '131016', certificateType: 'juminhyo', copies: 2, feeYen: 400,
+      });
+    }
+  });
+
+  it('lets a registered kiosk reach the relay', async () => {
+    const kiosk = loaded.config.kiosks[0]!;
+    const answer = (await challengeThrough(clientWith(relay.server.url, kiosk.tls))) as { challengeId: string };
+    assert.match(answer.challengeId, /^[0-9a-f]{32}$/);
+  });
+
+  it('refuses a kiosk with no client certificate at the TLS handshake', async () => {
+    const kiosk = loaded.config.kiosks[0]!;
+    await assert.rejects(challengeThrough(clientWith(relay.server.url, { caFile: kiosk.tls.caFile })), (error: unknown) =>
+      error instanceof AppError && error.kind === 'unavailable',
+    );
+  });
+
+  it('refuses a kiosk whose certificate comes from another CA', async () => {
+    const now = Date.now();
+    const foreignCa = createCertificateAuthority({ subject: { commonName: 'Foreign CA' }, validFrom: new Date(now - DAY_MS), validTo: new Date(now + DAY_MS) });
+    const impostor = issueCertificate(foreignCa, {
+      subject: { commonName: 'K0001', organizationalUnit: 'S0001', organization: 'OP01' },
+      usage: 'client',
+      validFrom: new Date(now - DAY_MS),
+      validTo: new Date(now + DAY_MS),
+    });
+    const kiosk = loaded.config.kiosks[0]!;
+    await assert.rejects(challengeThrough(clientWith(relay.server.url, { caFile: kiosk.tls.caFile }, impostor)), (error: unknown) =>
+      error instanceof AppError && error.kind === 'unavailable',
+    );
+  });
+
+  it("refuses another operator's kiosk at this operator's relay", async () => {
+    const otherKiosk = loaded.config.kiosks.find((kiosk) => kiosk.operatorId === 'OP02')!;
+    const files = { ...otherKiosk.tls, caFile: loaded.config.kiosks[0]!.tls.caFile };
+    await assert.rejects(challengeThrough(clientWith(relay.server.url, files), otherKiosk.kioskId), (error: unknown) =>
+      error instanceof AppError && error.kind === 'unavailable',
+    );
+  });
+
+  it('refuses a kiosk certificate from the right CA that is not registered', async () => {
+    const now = Date.now();
+    const storeCa = {
+      keyPem: loaded.read('pki/operators/OP01/store-ca.key.pem'),
+      certificatePem: loaded.read('pki/operators/OP01/store-ca.cert.pem'),
+    };
+    const unregistered = issueCertificate(storeCa, {
+      subject: { commonName: 'K9999', organizationalUnit: 'S0001', organization: 'OP01' },
+      usage: 'client',
+      validFrom: new Date(now - DAY_MS),
+      validTo: new Date(now + DAY_MS),
+    });
+    const kiosk = loaded.config.kiosks[0]!;
+    await assert.rejects(challengeThrough(clientWith(relay.server.url, { caFile: kiosk.tls.caFile }, unregistered), 'K9999'), (error: unknown) =>
+      error instanceof AppError && error.code === 'relay.kiosk_unregistered',
+    );
+  });
+
+  it('refuses a kiosk that tries to reach the centre directly', async () => {
+    const kiosk = loaded.config.kiosks[0]!;
+    const files = { ...kiosk.tls, caFile: loaded.config.center.tls.caFile };
+    await assert.rejects(challengeThrough(clientWith(center.server.url, files)), (error: unknown) =>
+      error instanceof AppError && error.kind === 'unavailable',
+    );
+  });
+
+  it("accepts the relay's certificate at the centre and nothing else from the centre CA", async () => {
+    const relayConfig = loaded.config.relays[0]!;
+    const asRelay = createMutualTlsClient({
+      baseUrl: center.server.url,
+      caPem: loaded.read(relayConfig.centerTls.caFile),
+      certificatePem: loaded.read(relayConfig.centerTls.certificateFile),
+      keyPem: loaded.read(relayConfig.centerTls.keyFile),
+    });
+    try {
+      const answer = await callJson<{ challengeId: string }>(asRelay, '/v1/auth/challenge', { kioskId: 'K0001' }, { 'x-cvs-store-id': 'S0001', 'x-cvs-kiosk-id': 'K0001' });
+      assert.match(answer.challengeId, /^[0-9a-f]{32}$/);
+    } finally {
+      await asRelay.close();
+    }
+    const centerTls = loaded.config.center.tls;
+    const now = Date.now();
+    const centerCa = { keyPem: loaded.read('pki/center/ca.key.pem'), certificatePem: loaded.read(centerTls.caFile) };
+    const notARelay = issueCertificate(centerCa, {
+      subject: { commonName: 'someone', organization: 'OP01', organizationalUnit: 'operations' },
+      usage: 'client',
+      validFrom: new Date(now - DAY_MS),
+      validTo: new Date(now + DAY_MS),
+    });
+    const client = createMutualTlsClient({ baseUrl: center.server.url, caPem: loaded.read(centerTls.caFile), ...notARelay, certificatePem: notARelay.certificatePem });
+    try {
+      await assert.rejects(
+        callJson(client, '/v1/auth/challenge', { kioskId: 'K0001' }, { 'x-cvs-store-id': 'S0001', 'x-cvs-kiosk-id': 'K0001' }),
+        (error: unknown) => error instanceof AppError && error.code === 'center.not_a_relay',
+      );
+    } finally {
+      await client.close();
+    }
+  });
+});
