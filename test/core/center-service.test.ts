@@ -1,0 +1,480 @@
+// Proves the centre authenticates a card only with a fresh, single-use challenge of the same kiosk and a good certificate and signature, issues certificate data from the right municipality within its rules, and records each completion notice exactly once.
+import { createHash } from 'node:crypto';
+import { beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CertificateType } from '../../core/certificate-types.ts';
+import {
+  CHALLENGE_TTL_MS,
+  createCenterService,
+  signedChallengeBytes,
+  type CallerIdentity,
+  type CardCertificateVerifier,
+  type CardProblem,
+  type CenterStore,
+  type CenterService,
+  type HandlingRecord,
+  type MunicipalityDirectory,
+  type RecordResult,
+  type StoredChallenge,
+  type StoredRequest,
+  type StoredSession,
+} from '../../core/center-service.ts';
+import { AppError } from '../../core/errors.ts';
+import type { AuthenticateResponse, CompletionNotice } from '../../core/messages.ts';
+import type { Municipality, TypeHours } from '../../core/municipality.ts';
+import type { CertificateContent, Resident } from '../../core/resident.ts';
+
+const at = (iso: string) => Date.parse(iso);
+const MONDAY_MORNING = at('2026-11-02T10:00:00+09:00');
+
+const WEEKDAYS_NINE_TO_FIVE: TypeHours = { window: { startMinute: 540, endMinute: 1020 }, weekdaysOnly: true, closedOnHolidays: true };
+
+const MUNICIPALITIES: Municipality[] = [
+  {
+    code: '131016',
+    name: '千代田区',
+    mayorTitle: '千代田区長',
+    participating: true,
+    maxCopiesPerType: 3,
+    offers: [
+      { type: 'juminhyo', unitFeeYen: 300 },
+      { type: 'inkan', unitFeeYen: 300 },
+      { type: 'koseki-zenbu', unitFeeYen: 450, hours: WEEKDAYS_NINE_TO_FIVE },
+    ],
+  },
+  {
+    code: '372013',
+    name: '高松市',
+    mayorTitle: '高松市長',
+    participating: true,
+    maxCopiesPerType: 10,
+    offers: [
+      { type: 'juminhyo', unitFeeYen: 200 },
+      { type: 'koseki-zenbu', unitFeeYen: 350, hours: WEEKDAYS_NINE_TO_FIVE },
+      { type: 'fuhyo', unitFeeYen: 250 },
+    ],
+  },
+  { code: '141003', name: '横浜市', mayorTitle: '横浜市長', participating: false, maxCopiesPerType: 10, offers: [{ type: 'juminhyo', unitFeeYen: 300 }] },
+];
+
+function resident(residentId: string, overrides: Partial<Resident> = {}): Resident {
+  return {
+    residentId,
+    municipalityCode: '131016',
+    status: 'active',
+    supportMeasure: false,
+    name: '髙橋 一郎',
+    kana: 'たかはし いちろう',
+    birthDate: '1980-04-01',
+    sex: '男',
+    address: '東京都千代田区一番町1番地',
+    householder: '髙橋 一郎',
+    relationship: '世帯主',
+    residentSince: '2010-04-01',
+    ...overrides,
+  };
+}
+
+/** Card serial → resident. */
+const RESIDENTS: Record<string, Resident> = {
+  aa01: resident('R1', { honsekiCode: '372013', honseki: '香川県高松市番町1丁目8番地' }),
+  aa02: resident('R2', { municipalityCode: '141003' }),
+  aa03: resident('R3', { status: 'moved-out' }),
+  aa04: resident('R4'),
+};
+
+function memoryStore(operators: string[]): CenterStore & { completions: Map<string, HandlingRecord> } {
+  const challenges = new Map<string, StoredChallenge & { used: boolean }>();
+  const sessions = new Map<string, StoredSession>();
+  const requests = new Map<string, StoredRequest>();
+  const completions = new Map<string, HandlingRecord>();
+  return {
+    completions,
+    saveChallenge: (challenge) => void challenges.set(challenge.challengeId, { ...challenge, used: false }),
+    takeChallenge(challengeId) {
+      const found = challenges.get(challengeId);
+      if (!found || found.used) return undefined;
+      found.used = true;
+      const { used: _used, ...challenge } = found;
+      return challenge;
+    },
+    saveSession: (session) => void sessions.set(session.sessionToken, session),
+    findSession: (sessionToken) => sessions.get(sessionToken),
+    saveRequest(request) {
+      if (requests.has(request.requestId)) return false;
+      requests.set(request.requestId, request);
+      return true;
+    },
+    findRequest: (requestId) => requests.get(requestId),
+    recordCompletion(record): RecordResult {
+      const existing = completions.get(record.issuanceId);
+      if (!existing) {
+        completions.set(record.issuanceId, record);
+        return 'inserted';
+      }
+      return JSON.stringify(existing) === JSON.stringify(record) ? 'duplicate' : 'conflict';
+    },
+    isOperatorRegistered: (operatorId) => operators.includes(operatorId),
+  };
+}
+
+const directory: MunicipalityDirectory = {
+  findMunicipality: (code) => MUNICIPALITIES.find((municipality) => municipality.code === code),
+  findResidentByCardSerial: (serialHex) => RESIDENTS[serialHex],
+  findResident: (residentId) => Object.values(RESIDENTS).find((candidate) => candidate.residentId === residentId),
+};
+
+/** A card certificate here is the text "serial:<hex>" or "problem:<CardProblem>"; a signature is "signed:" + hex of the data. */
+const verifier: CardCertificateVerifier = {
+  check(certificateDer) {
+    const text = Buffer.from(certificateDer).toString();
+    if (text.startsWith('problem:')) return { ok: false, problem: text.slice('problem:'.length) as CardProblem };
+    return { ok: true, certificate: { serialHex: text.slice('serial:'.length) } };
+  },
+  verifySignature(certificateDer, data, signature) {
+    return Buffer.from(signature).toString() === `signed:${Buffer.from(data).toString('hex')}`;
+  },
+};
+
+const KIOSK_A: CallerIdentity = { operatorId: 'op-1', storeId: 'store-01', kioskId: 'kiosk-a' };
+const KIOSK_B: CallerIdentity = { operatorId: 'op-1', storeId: 'store-02', kioskId: 'kiosk-b' };
+
+interface World {
+  service: CenterService;
+  store: ReturnType<typeof memoryStore>;
+  clock: { nowMs: number };
+  rendered: CertificateContent[];
+}
+
+function makeWorld(): World {
+  const clock = { nowMs: MONDAY_MORNING };
+  let counter = 0;
+  const store = memoryStore(['op-1']);
+  const rendered: CertificateContent[] = [];
+  const service = createCenterService({
+    clock: { nowMs: () => clock.nowMs },
+    random: {
+      bytes: (length) => {
+        counter += 1;
+        return new Uint8Array(length).fill(counter & 0xff);
+      },
+    },
+    store,
+    directory,
+    verifier,
+    isHoliday: () => false,
+    renderCertificate: async (content) => {
+      rendered.push(content);
+      return new TextEncoder().encode(`%PDF ${content.title} ${content.municipalityName} ${content.requestId}`);
+    },
+    sha256Hex: (data) => createHash('sha256').update(data).digest('hex'),
+  });
+  return { service, store, clock, rendered };
+}
+
+const base64 = (text: string) => Buffer.from(text).toString('base64');
+
+/** What a kiosk sends after its card signed the challenge; `sign` lets a test spoil the signature. */
+function authenticateBody(caller: CallerIdentity, challenge: { challengeId: string; challengeBase64: string }, certificate: string, sign = true) {
+  const signed = signedChallengeBytes(new Uint8Array(Buffer.from(challenge.challengeBase64, 'base64')), caller.kioskId);
+  return {
+    kioskId: caller.kioskId,
+    challengeId: challenge.challengeId,
+    certificateDerBase64: base64(certificate),
+    signatureBase64: base64(`signed:${Buffer.from(signed).toString('hex')}${sign ? '' : '00'}`),
+  };
+}
+
+function logIn(world: World, serialHex: string, caller: CallerIdentity = KIOSK_A): AuthenticateResponse {
+  const challenge = world.service.issueChallenge(caller, { kioskId: caller.kioskId });
+  return world.service.authenticate(caller, authenticateBody(caller, challenge, `serial:${serialHex}`));
+}
+
+function refusedWith(action: () => unknown, kind: AppError['kind'], code: string): void {
+  assert.throws(action, (error: unknown) => {
+    assert.ok(error instanceof AppError, `expected AppError, got ${String(error)}`);
+    assert.deepEqual({ kind: error.kind, code: error.code }, { kind, code });
+    return true;
+  });
+}
+
+async function rejectsWith(action: () => Promise<unknown>, kind: AppError['kind'], code: string): Promise<void> {
+  await assert.rejects(action, (error: unknown) => {
+    assert.ok(error instanceof AppError, `expected AppError, got ${String(error)}`);
+    assert.deepEqual({ kind: error.kind, code: error.code }, { kind, code });
+    return true;
+  });
+}
+
+describe('centre: challenges and authentication', () => {
+  let world: World;
+  beforeEach(() => {
+    world = makeWorld();
+  });
+
+  it('issues a challenge that expires a minute later', () => {
+    const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
+    assert.equal(challenge.expiresAt, new Date(MONDAY_MORNING + CHALLENGE_TTL_MS).toISOString());
+    assert.equal(Buffer.from(challenge.challengeBase64, 'base64').length, 32);
+  });
+
+  it('authenticates a resident and offers the menu, 戸籍 and 附票 from the 本籍地', () => {
+    const response = logIn(world, 'aa01');
+    assert.deepEqual(response.municipality, { code: '131016', name: '千代田区' });
+    assert.equal(response.expiresAt, new Date(MONDAY_MORNING + 5 * 60_000).toISOString());
+    assert.deepEqual(response.menu, [
+      { certificateType: 'juminhyo', title: '住民票の写し', unitFeeYen: 300, maxCopies: 3, available: true, hoursText: '毎日 06:30〜23:00' },
+      { certificateType: 'inkan', title: '印鑑登録証明書', unitFeeYen: 300, maxCopies: 3, available: true, hoursText: '毎日 06:30〜23:00' },
+      { certificateType: 'koseki-zenbu', title: '戸籍全部事項証明書', unitFeeYen: 350, maxCopies: 10, available: true, hoursText: '平日 09:00〜17:00' },
+      { certificateType: 'fuhyo', title: '戸籍の附票の写し', unitFeeYen: 250, maxCopies: 10, available: true, hoursText: '毎日 06:30〜23:00' },
+    ]);
+  });
+
+  it('offers the residence menu unchanged when the 本籍地 is not registered', () => {
+    const types = logIn(world, 'aa04').menu.map((item) => [item.certificateType, item.unitFeeYen]);
+    assert.deepEqual(types, [
+      ['juminhyo', 300],
+      ['inkan', 300],
+      ['koseki-zenbu', 450],
+    ]);
+  });
+
+  it('refuses a second authentication with the same challenge', () => {
+    const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
+    const body = authenticateBody(KIOSK_A, challenge, 'serial:aa01');
+    world.service.authenticate(KIOSK_A, body);
+    refusedWith(() => world.service.authenticate(KIOSK_A, body), 'refused', 'auth.challenge_unknown');
+  });
+
+  it('refuses an expired challenge, and it stays used', () => {
+    const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
+    const body = authenticateBody(KIOSK_A, challenge, 'serial:aa01');
+    world.clock.nowMs += CHALLENGE_TTL_MS;
+    refusedWith(() => world.service.authenticate(KIOSK_A, body), 'refused', 'auth.challenge_expired');
+    world.clock.nowMs = MONDAY_MORNING;
+    refusedWith(() => world.service.authenticate(KIOSK_A, body), 'refused', 'auth.challenge_unknown');
+  });
+
+  it('accepts a challenge one millisecond before it expires', () => {
+    const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
+    world.clock.nowMs += CHALLENGE_TTL_MS - 1;
+    assert.equal(world.service.authenticate(KIOSK_A, authenticateBody(KIOSK_A, challenge, 'serial:aa01')).municipality.code, '131016');
+  });
+
+  it("refuses another kiosk's challenge", () => {
+    const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
+    refusedWith(
+      () => world.service.authenticate(KIOSK_B, authenticateBody(KIOSK_B, challenge, 'serial:aa01')),
+      'refused',
+      'auth.challenge_unknown',
+    );
+  });
+
+  it('refuses a kiosk id that differs from the relayed certificate, and an unknown operator', () => {
+    refusedWith(() => world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-b' }), 'unauthorized', 'center.kiosk_mismatch');
+    refusedWith(
+      () => world.service.issueChallenge({ ...KIOSK_A, operatorId: 'op-unknown' }, { kioskId: 'kiosk-a' }),
+      'unauthorized',
+      'center.operator_unknown',
+    );
+  });
+
+  const problems: [CardProblem, string][] = [
+    ['malformed', 'card.unreadable'],
+    ['untrusted', 'card.untrusted'],
+    ['not-yet-valid', 'card.not_yet_valid'],
+    ['expired', 'card.expired'],
+    ['revoked', 'card.revoked'],
+    ['crl-stale', 'center.crl_stale'],
+  ];
+  for (const [problem, code] of problems) {
+    it(`refuses a card whose certificate is ${problem} with ${code}`, () => {
+      const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
+      refusedWith(() => world.service.authenticate(KIOSK_A, authenticateBody(KIOSK_A, challenge, `problem:${problem}`)), 'refused', code);
+    });
+  }
+
+  it('refuses a signature that does not verify', () => {
+    const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
+    refusedWith(
+      () => world.service.authenticate(KIOSK_A, authenticateBody(KIOSK_A, challenge, 'serial:aa01', false)),
+      'refused',
+      'auth.bad_signature',
+    );
+  });
+
+  it('refuses a signature over another kiosk id (the card signed for kiosk-b)', () => {
+    const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
+    const signedForB = authenticateBody(KIOSK_B, challenge, 'serial:aa01');
+    refusedWith(() => world.service.authenticate(KIOSK_A, { ...signedForB, kioskId: 'kiosk-a' }), 'refused', 'auth.bad_signature');
+  });
+
+  it('refuses a resident of a non-participating municipality, and a card no municipality knows', () => {
+    refusedWith(() => logIn(world, 'aa02'), 'refused', 'municipality.not_participating');
+    refusedWith(() => logIn(world, 'ffff'), 'refused', 'municipality.not_participating');
+  });
+
+  it('refuses a resident who moved out', () => {
+    refusedWith(() => logIn(world, 'aa03'), 'refused', 'resident.moved_out');
+  });
+
+  it('is closed at 23:30 JST: no challenge, and no authentication with one issued before 23:00', () => {
+    world.clock.nowMs = at('2026-11-02T22:59:30+09:00');
+    const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
+    world.clock.nowMs = at('2026-11-02T23:00:00+09:00');
+    refusedWith(() => world.service.authenticate(KIOSK_A, authenticateBody(KIOSK_A, challenge, 'serial:aa01')), 'refused', 'hours.center_closed');
+    world.clock.nowMs = at('2026-11-02T23:30:00+09:00');
+    refusedWith(() => world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' }), 'refused', 'hours.center_closed');
+  });
+});
+
+describe('centre: certificate requests', () => {
+  let world: World;
+  let sessionToken: string;
+  let residentRef: string;
+  beforeEach(() => {
+    world = makeWorld();
+    ({ sessionToken, residentRef } = logIn(world, 'aa01'));
+  });
+
+  const request = (certificateType: CertificateType, copies: number, requestId = 'req-1') => ({
+    kioskId: 'kiosk-a',
+    sessionToken,
+    requestId,
+    certificateType,
+    copies,
+  });
+
+  it('returns a 住民票 from the 住所地, bound to the request, kiosk and resident', async () => {
+    const data = await world.service.requestCertificate(KIOSK_A, request('juminhyo', 2));
+    const pdf = new TextEncoder().encode('%PDF 住民票の写し 千代田区長 req-1');
+    assert.deepEqual(data, {
+      requestId: 'req-1',
+      kioskId: 'kiosk-a',
+      residentRef,
+      certificateType: 'juminhyo',
+      copies: 2,
+      unitFeeYen: 300,
+      feeYen: 600,
+      municipalityCode: '131016',
+      municipalityName: '千代田区',
+      contentSha256: createHash('sha256').update(pdf).digest('hex'),
+      pdfBase64: Buffer.from(pdf).toString('base64'),
+    });
+    assert.equal(world.rendered[0]!.issuedOnText, '令和8年11月2日');
+  });
+
+  it('sends 戸籍 to the 本籍地 municipality and charges its fee', async () => {
+    const data = await world.service.requestCertificate(KIOSK_A, request('koseki-zenbu', 2));
+    assert.deepEqual(
+      { code: data.municipalityCode, name: data.municipalityName, unitFeeYen: data.unitFeeYen, feeYen: data.feeYen },
+      { code: '372013', name: '高松市', unitFeeYen: 350, feeYen: 700 },
+    );
+    assert.equal(world.rendered[0]!.municipalityName, '高松市長');
+  });
+
+  it('refuses more copies than the municipality allows', async () => {
+    await rejectsWith(() => world.service.requestCertificate(KIOSK_A, request('juminhyo', 4)), 'refused', 'request.too_many_copies');
+    assert.equal((await world.service.requestCertificate(KIOSK_A, request('juminhyo', 3))).copies, 3);
+  });
+
+  it('refuses a type the municipality does not offer at kiosks', async () => {
+    await rejectsWith(() => world.service.requestCertificate(KIOSK_A, request('shotoku-kazei', 1)), 'refused', 'request.type_not_offered');
+  });
+
+  it('refuses a type outside its own hours while the centre is open', async () => {
+    world.clock.nowMs = at('2026-11-02T17:00:00+09:00');
+    ({ sessionToken } = logIn(world, 'aa01'));
+    await rejectsWith(() => world.service.requestCertificate(KIOSK_A, request('koseki-zenbu', 1)), 'refused', 'hours.municipality_closed');
+    assert.equal((await world.service.requestCertificate(KIOSK_A, request('juminhyo', 1))).municipalityCode, '131016');
+  });
+
+  it('refuses a request id that was already used, as a conflict', async () => {
+    await world.service.requestCertificate(KIOSK_A, request('juminhyo', 1));
+    await rejectsWith(() => world.service.requestCertificate(KIOSK_A, request('inkan', 1)), 'conflict', 'request.duplicate_id');
+  });
+
+  it("refuses another kiosk's session and an expired one", async () => {
+    await rejectsWith(() => world.service.requestCertificate(KIOSK_B, { ...request('juminhyo', 1), kioskId: 'kiosk-b' }), 'refused', 'session.unknown');
+    world.clock.nowMs += 5 * 60_000;
+    await rejectsWith(() => world.service.requestCertificate(KIOSK_A, request('juminhyo', 1)), 'refused', 'session.expired');
+  });
+});
+
+describe('centre: completion notices', () => {
+  let world: World;
+  beforeEach(async () => {
+    world = makeWorld();
+    const { sessionToken } = logIn(world, 'aa01');
+    await world.service.requestCertificate(KIOSK_A, { kioskId: 'kiosk-a', sessionToken, requestId: 'req-1', certificateType: 'juminhyo', copies: 2 });
+  });
+
+  const issued: CompletionNotice = {
+    issuanceId: 'req-1',
+    issuedAt: '2026-11-02T10:01:00+09:00',
+    storeId: 'store-01',
+    kioskId: 'kiosk-a',
+    municipalityCode: '131016',
+    certificateType: 'juminhyo',
+    copies: 2,
+    feeYen: 600,
+    outcome: 'issued',
+  };
+
+  it('records a notice once, in UTC, and acknowledges an exact repeat as a duplicate', () => {
+    assert.deepEqual(world.service.recordCompletion(KIOSK_A, issued), { issuanceId: 'req-1', duplicate: false });
+    assert.deepEqual(world.service.recordCompletion(KIOSK_A, issued), { issuanceId: 'req-1', duplicate: true });
+    // The same instant written in UTC is the same notice.
+    assert.deepEqual(world.service.recordCompletion(KIOSK_A, { ...issued, issuedAt: '2026-11-02T01:01:00Z' }), { issuanceId: 'req-1', duplicate: true });
+    assert.deepEqual([...world.store.completions.values()], [
+      {
+        issuanceId: 'req-1',
+        issuedAt: '2026-11-02T01:01:00.000Z',
+        operatorId: 'op-1',
+        storeId: 'store-01',
+        kioskId: 'kiosk-a',
+        municipalityCode: '131016',
+        certificateType: 'juminhyo',
+        copies: 2,
+        feeYen: 600,
+      },
+    ]);
+  });
+
+  it('refuses a different notice for an id already recorded, as a conflict', () => {
+    world.service.recordCompletion(KIOSK_A, issued);
+    refusedWith(() => world.service.recordCompletion(KIOSK_A, { ...issued, issuedAt: '2026-11-02T10:02:00+09:00' }), 'conflict', 'completion.conflict');
+    refusedWith(() => world.service.recordCompletion(KIOSK_A, { ...issued, copies: 0, feeYen: 0, outcome: 'refunded' }), 'conflict', 'completion.conflict');
+  });
+
+  it('rejects a notice whose copies, fee, type, municipality or store disagree with the request', () => {
+    const wrong: Partial<CompletionNotice>[] = [
+      { copies: 1, feeYen: 300 },
+      { feeYen: 500 },
+      { copies: 0 },
+      { certificateType: 'inkan' },
+      { municipalityCode: '372013' },
+      { storeId: 'store-02' },
+      { outcome: 'refunded' },
+    ];
+    for (const overrides of wrong) {
+      refusedWith(() => world.service.recordCompletion(KIOSK_A, { ...issued, ...overrides }), 'input', 'completion.inconsistent');
+    }
+    assert.equal(world.store.completions.size, 0);
+  });
+
+  it('accepts a refunded notice with 0 copies and 0 yen', () => {
+    const refunded: CompletionNotice = { ...issued, copies: 0, feeYen: 0, outcome: 'refunded' };
+    assert.deepEqual(world.service.recordCompletion(KIOSK_A, refunded), { issuanceId: 'req-1', duplicate: false });
+    assert.deepEqual(
+      { copies: world.store.completions.get('req-1')!.copies, feeYen: world.store.completions.get('req-1')!.feeYen },
+      { copies: 0, feeYen: 0 },
+    );
+  });
+
+  it('refuses a notice from an unknown operator, another kiosk, or for an unknown request', () => {
+    refusedWith(() => world.service.recordCompletion({ ...KIOSK_A, operatorId: 'op-unknown' }, issued), 'unauthorized', 'center.operator_unknown');
+    refusedWith(() => world.service.recordCompletion(KIOSK_B, { ...issued, kioskId: 'kiosk-b' }), 'refused', 'completion.unknown_request');
+    refusedWith(() => world.service.recordCompletion(KIOSK_A, { ...issued, issuanceId: 'req-404' }), 'refused', 'completion.unknown_request');
+  });
+});
