@@ -71,6 +71,27 @@ export const CENTER_MIGRATIONS: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'handling records are append-only'); END;
     `,
   },
+  {
+    version: 2,
+    name: 'confirmed months lock their handling records',
+    sql: `
+      CREATE TABLE confirmed_months (
+        month TEXT PRIMARY KEY, -- YYYY-MM of the JST issuance date
+        confirmed_at TEXT NOT NULL,
+        records INTEGER NOT NULL,
+        documents INTEGER NOT NULL,
+        fees_yen INTEGER NOT NULL
+      ) STRICT;
+      CREATE TRIGGER confirmed_months_no_update BEFORE UPDATE ON confirmed_months
+        BEGIN SELECT RAISE(ABORT, 'a confirmed month cannot be changed'); END;
+      CREATE TRIGGER confirmed_months_no_delete BEFORE DELETE ON confirmed_months
+        BEGIN SELECT RAISE(ABORT, 'a confirmed month cannot be changed'); END;
+      -- The database itself refuses records of a confirmed month, even from outside the application.
+      CREATE TRIGGER handling_records_month_confirmed BEFORE INSERT ON handling_records
+        WHEN EXISTS (SELECT 1 FROM confirmed_months WHERE month = strftime('%Y-%m', NEW.issued_at, '+9 hours'))
+        BEGIN SELECT RAISE(ABORT, 'the month of this record is confirmed'); END;
+    `,
+  },
 ];
 
 export const RELAY_MIGRATIONS: readonly Migration[] = [
@@ -104,6 +125,23 @@ export const RELAY_MIGRATIONS: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'handling records are append-only'); END;
     `,
   },
+  {
+    version: 2,
+    name: 'store business days: the cash each kiosk took',
+    sql: `
+      CREATE TABLE store_days (
+        kiosk_id TEXT NOT NULL,
+        store_id TEXT NOT NULL,
+        business_date TEXT NOT NULL, -- JST YYYY-MM-DD
+        cash_yen INTEGER NOT NULL CHECK (cash_yen >= 0),
+        transactions INTEGER NOT NULL CHECK (transactions >= 0),
+        documents INTEGER NOT NULL CHECK (documents >= 0),
+        closed_at TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (kiosk_id, business_date)
+      ) STRICT;
+    `,
+  },
 ];
 
 export const KIOSK_MIGRATIONS: readonly Migration[] = [
@@ -129,6 +167,20 @@ export const KIOSK_MIGRATIONS: readonly Migration[] = [
         acknowledged_at TEXT
       ) STRICT;
       CREATE INDEX outbox_pending ON outbox (acknowledged_at, created_at);
+    `,
+  },
+  {
+    version: 2,
+    name: 'store business day closes',
+    sql: `
+      CREATE TABLE day_closes (
+        business_date TEXT PRIMARY KEY, -- JST YYYY-MM-DD
+        cash_yen INTEGER NOT NULL CHECK (cash_yen >= 0),
+        transactions INTEGER NOT NULL CHECK (transactions >= 0),
+        documents INTEGER NOT NULL CHECK (documents >= 0),
+        closed_at TEXT NOT NULL,
+        acknowledged_at TEXT
+      ) STRICT;
     `,
   },
 ];
