@@ -10,8 +10,9 @@ import { jsonHandler } from '../drivers/http/json-api.ts';
 import { startMutualTlsServer, type IncomingRequest, type RunningServer } from '../drivers/http/server.ts';
 import { renderCertificatePdf } from '../drivers/pdf/certificate-pdf.ts';
 import { createCardVerifier } from '../drivers/pki/verify.ts';
+import { auditOrigin } from '../drivers/store/audit-log.ts';
 import { createBuiltInDirectory, createCenterStore, openCenterDatabase } from '../drivers/store/center-store.ts';
-import { loadConfig, parseListen, type LoadedConfig } from './config.ts';
+import { loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
 import { isNationalHoliday, processClock, sha256Hex, systemClock, systemRandom } from './deps.ts';
 import type { Io } from './io.ts';
 import { waitForShutdown } from './serve.ts';
@@ -39,11 +40,14 @@ export interface StartedCenter {
 
 export async function startCenter(loaded: LoadedConfig, options: { listen?: string; clock?: Clock; log?: (line: string) => void }): Promise<StartedCenter> {
   const config = loaded.config.center;
+  const clock = options.clock ?? systemClock;
   const db = openCenterDatabase(loaded.resolve(config.databaseFile));
+  const audit = openRoleAuditLog(db, loaded, config, auditOrigin('center'), clock);
   const service = createCenterService({
-    clock: options.clock ?? systemClock,
+    clock,
+    audit,
     random: systemRandom,
-    store: createCenterStore(db),
+    store: createCenterStore(db, audit),
     directory: createBuiltInDirectory(db),
     verifier: createCardVerifier({ caCertificatePem: loaded.read(config.jpkiCaFile), crlPem: loaded.read(config.jpkiCrlFile) }),
     isHoliday: isNationalHoliday,

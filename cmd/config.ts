@@ -4,6 +4,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError, inputError } from '../core/errors.ts';
+import type { Clock } from '../core/ports.ts';
+import { AuditLog } from '../drivers/store/audit-log.ts';
+import type { Database } from '../drivers/store/database.ts';
 
 export const CONFIG_FILE_NAME = 'cvs-issue.json';
 export const CONFIG_VERSION = 1;
@@ -15,7 +18,13 @@ export interface TlsFiles {
   caFile: string;
 }
 
-export interface CenterConfig {
+/** A role's audit log signing key (Ed25519, PEM, owner-only) and its public verifier key (C2SP vkey). */
+export interface AuditKeyConfig {
+  auditKeyFile: string;
+  auditVerifierKey: string;
+}
+
+export interface CenterConfig extends AuditKeyConfig {
   listen: string;
   databaseFile: string;
   tls: TlsFiles;
@@ -23,7 +32,7 @@ export interface CenterConfig {
   jpkiCrlFile: string;
 }
 
-export interface RelayConfig {
+export interface RelayConfig extends AuditKeyConfig {
   operatorId: string;
   operatorName: string;
   listen: string;
@@ -35,7 +44,7 @@ export interface RelayConfig {
   centerTls: TlsFiles;
 }
 
-export interface KioskConfig {
+export interface KioskConfig extends AuditKeyConfig {
   kioskId: string;
   storeId: string;
   storeName: string;
@@ -127,4 +136,16 @@ export function parseListen(listen: string, where: string): { host: string; port
   const port = match ? Number(match[2]) : NaN;
   if (!match || port > 65535) throw new AppError('usage', 'config.bad_listen', `"${listen}" is not HOST:PORT`, where);
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/**
+ * Opens a role's audit log with its signing key, refusing a key that does not match the verifier
+ * key the deployment names (a swapped key file would otherwise sign a forged history).
+ */
+export function openRoleAuditLog(db: Database, loaded: LoadedConfig, role: AuditKeyConfig, origin: string, clock: Clock): AuditLog {
+  const log = new AuditLog(db, { origin, privateKeyPem: loaded.read(role.auditKeyFile), clock });
+  if (log.verifierKey !== role.auditVerifierKey) {
+    throw new AppError('input', 'config.audit_key_mismatch', 'the audit key file does not match the deployment\'s verifier key', loaded.resolve(role.auditKeyFile));
+  }
+  return log;
 }

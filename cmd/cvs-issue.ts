@@ -4,6 +4,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { AppError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeFor } from '../core/errors.ts';
+import { makeAuditLogCommand } from './audit-log.ts';
 import { makeCenterCommand } from './center.ts';
 import { systemClock } from './deps.ts';
 import { makeDemoCommand } from './demo.ts';
@@ -49,7 +50,7 @@ export function buildProgram(io: Io): Command {
     .addCommand(makeCenterCommand(io))
     .addCommand(makePendingCommand('reconcile', "match the centre's and the operator's records for a month", 4))
     .addCommand(makePendingCommand('invoice', 'settle a month: fees, commission, deadlines, interest', 4))
-    .addCommand(makePendingCommand('audit-log', 'show, verify and prove the tamper-evident audit log', 3));
+    .addCommand(makeAuditLogCommand(io));
   configureTree(program, io);
   return program;
 }

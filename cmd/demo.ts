@@ -13,7 +13,10 @@ import type { Clock } from '../core/ports.ts';
 import { matchRecords } from '../core/record-match.ts';
 import { assertCenterOpen } from '../core/service-hours.ts';
 import { listHandlingRecords } from '../drivers/store/center-store.ts';
-import { openDatabase } from '../drivers/store/database.ts';
+import type { StoredCheckpoint } from '../core/audit-verify.ts';
+import { auditOrigin, noteVerifierFromKey, verifyStoredLog } from '../drivers/store/audit-log.ts';
+import { withDatabase } from '../drivers/store/database.ts';
+import { witnessedCheckpoints } from '../drivers/store/relay-store.ts';
 import { startCenter } from './center.ts';
 import { loadConfig, type LoadedConfig } from './config.ts';
 import { offsetClock, systemClock } from './deps.ts';
@@ -104,14 +107,7 @@ async function runKioskSessions(loaded: LoadedConfig, clock: Clock, relayUrl: st
 
 /** The centre's records must equal the relay's, and both must equal what the kiosks issued. */
 function checkReconciled(loaded: LoadedConfig, reports: TimedReport[]): boolean {
-  const read = (file: string) => {
-    const db = openDatabase(loaded.resolve(file));
-    try {
-      return listHandlingRecords(db);
-    } finally {
-      db.close();
-    }
-  };
+  const read = (file: string) => withDatabase(loaded.resolve(file), listHandlingRecords);
   const centerRecords = read(loaded.config.center.databaseFile);
   const relayRecords = read(loaded.config.relays[0]!.databaseFile);
   const issuedByKiosks = new Map(reports.flatMap((report) => (report.result.outcome === 'issued' ? [[report.result.requestId, report.result.copies] as const] : [])));
@@ -123,7 +119,22 @@ function checkReconciled(loaded: LoadedConfig, reports: TimedReport[]): boolean 
   );
 }
 
-function summarize(dir: string, businessMs: number, reports: TimedReport[], pending: number, reconciled: boolean, loaded: LoadedConfig): DemoSummary {
+/** Every role's audit log, recomputed and checked against its signed and witnessed checkpoints. */
+function verifyAllAuditLogs(loaded: LoadedConfig): boolean {
+  const { center, relays, kiosks } = loaded.config;
+  const logs = [
+    { file: center.databaseFile, origin: auditOrigin('center'), key: center.auditVerifierKey, witnessed: [] as StoredCheckpoint[] },
+    ...relays.map((relay) => ({ file: relay.databaseFile, origin: auditOrigin('relay', relay.operatorId), key: relay.auditVerifierKey, witnessed: [] as StoredCheckpoint[] })),
+    ...kiosks.map((kiosk) => {
+      const relay = relays.find((candidate) => candidate.operatorId === kiosk.operatorId)!;
+      const witnessed = withDatabase(loaded.resolve(relay.databaseFile), (db) => witnessedCheckpoints(db, kiosk.kioskId));
+      return { file: kiosk.databaseFile, origin: auditOrigin('kiosk', kiosk.kioskId), key: kiosk.auditVerifierKey, witnessed };
+    }),
+  ];
+  return logs.every((log) => withDatabase(loaded.resolve(log.file), (db) => verifyStoredLog(db, log.origin, [noteVerifierFromKey(log.key)], log.witnessed).ok));
+}
+
+function summarize(dir: string, businessMs: number, reports: TimedReport[], pending: number, reconciled: boolean, auditVerified: boolean, loaded: LoadedConfig): DemoSummary {
   const issuedReports = reports.filter((report) => report.result.outcome === 'issued');
   const times = issuedReports.map((report) => report.elapsedMs);
   return {
@@ -137,7 +148,7 @@ function summarize(dir: string, businessMs: number, reports: TimedReport[], pend
     refunded: reports.filter((report) => report.result.outcome === 'refunded').length,
     unexpected: reports.filter((report) => report.expected && report.expected !== report.result.outcome).length,
     reconciled,
-    auditVerified: false,
+    auditVerified,
     outboxPending: pending,
     issuanceMs: {
       count: times.length,
@@ -167,7 +178,7 @@ export async function runDemo(options: { dir?: string; force?: boolean; at?: str
     const relay = await startRelay(loaded, { clock, centerUrl: center.server.url, log: options.log });
     try {
       const { reports, pending } = await runKioskSessions(loaded, clock, relay.server.url);
-      return summarize(dir, businessMs, reports, pending, checkReconciled(loaded, reports), loaded);
+      return summarize(dir, businessMs, reports, pending, checkReconciled(loaded, reports), verifyAllAuditLogs(loaded), loaded);
     } finally {
       await relay.close();
     }
@@ -189,6 +200,7 @@ function printSummary(io: Io, summary: DemoSummary): void {
   io.out(`\nissued ${summary.issued} transactions, ${summary.documents} documents, ${summary.feesYen} yen in fees\n`);
   io.out(`refused ${summary.refused}, cancelled ${summary.cancelled}, refunded ${summary.refunded}\n`);
   io.out(`centre records equal the kiosks' and the relay's: ${summary.reconciled ? 'yes' : 'NO'}\n`);
+  io.out(`every role's audit log verifies: ${summary.auditVerified ? 'yes' : 'NO'}\n`);
   io.out(`one issuance took ${summary.issuanceMs.averageMs} ms on average (max ${summary.issuanceMs.maxMs} ms)\n`);
   io.out(`printed certificates and receipts: ${summary.printsDirectory}\n`);
 }
@@ -204,7 +216,7 @@ export function makeDemoCommand(io: Io): Command {
       const summary = await runDemo({ ...options, log: options.json ? undefined : (line) => io.err(`${line}\n`) });
       if (options.json) io.out(`${JSON.stringify(summary, null, 2)}\n`);
       else printSummary(io, summary);
-      if (summary.unexpected > 0 || !summary.reconciled) {
+      if (summary.unexpected > 0 || !summary.reconciled || !summary.auditVerified) {
         throw new AppError('differences', 'demo.differences', 'the demo found differences (see the summary above)');
       }
     });

@@ -1,6 +1,6 @@
 // The one place that picks real drivers: clock, randomness, hashing, holidays, PDF rendering.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import holidayJp from '@holiday-jp/holiday_jp';
 import { usageError } from '../core/errors.ts';
 import { parseIsoInstant } from '../core/jst.ts';
@@ -11,13 +11,7 @@ export const systemClock: Clock = { nowMs: () => Date.now() };
 
 export const systemRandom: RandomSource = { bytes: (length) => new Uint8Array(randomBytes(length)) };
 
-export function sha256(data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(data).digest());
-}
-
-export function sha256Hex(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
+export { sha256, sha256Hex } from '../drivers/crypto/sha256.ts';
 
 const holidays = holidayJp.holidays as Record<string, unknown>;
 

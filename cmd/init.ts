@@ -7,13 +7,15 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { AppError } from '../core/errors.ts';
 import { writeCardFile } from '../drivers/card/card-file.ts';
+import { generateEd25519KeyPair } from '../drivers/pki/ed25519.ts';
 import { canonicalSerialHex } from '../drivers/pki/subject.ts';
+import { auditOrigin, verifierKeyForPrivateKey } from '../drivers/store/audit-log.ts';
 import { certificateDerFromPem, createCertificateAuthority, createCrl, issueCertificate, type KeyAndCertificate } from '../drivers/pki/issue.ts';
 import { X509Certificate } from 'node:crypto';
 import { openCenterDatabase, saveMunicipality, saveOperator, saveResident } from '../drivers/store/center-store.ts';
 import { openKioskDatabase } from '../drivers/store/kiosk-store.ts';
 import { openRelayDatabase, saveKiosk } from '../drivers/store/relay-store.ts';
-import { CONFIG_FILE_NAME, CONFIG_VERSION, writeConfig, type DeploymentConfig, type KioskConfig, type RelayConfig, type TlsFiles } from './config.ts';
+import { CONFIG_FILE_NAME, CONFIG_VERSION, writeConfig, type AuditKeyConfig, type DeploymentConfig, type KioskConfig, type RelayConfig, type TlsFiles } from './config.ts';
 import { fixtureMunicipalities, fixtureOperators, fixtureResidents, type FixtureOperator, type FixtureResident } from './fixtures.ts';
 import type { Io } from './io.ts';
 
@@ -60,6 +62,13 @@ function pkiWriter(dir: string): PkiWriter {
       return { keyFile, certificateFile, caFile: '', material };
     },
   };
+}
+
+/** A role's Ed25519 audit key, owner-only, and the verifier key the deployment publishes for it. */
+function makeAuditKey(dir: string, origin: string, file: string): AuditKeyConfig {
+  const keys = generateEd25519KeyPair();
+  writePrivate(path.join(dir, file), keys.privateKeyPem);
+  return { auditKeyFile: file, auditVerifierKey: verifierKeyForPrivateKey(origin, keys.privateKeyPem) };
 }
 
 function validity(nowMs: number, kind: 'valid' | 'expired' | 'revoked' | 'authority'): { validFrom: Date; validTo: Date } {
@@ -120,6 +129,7 @@ function makeOperator(dir: string, nowMs: number, centerCa: KeyAndCertificate, c
   }));
   const listen = index === 0 && options.relayListen ? options.relayListen : operator.relayListen;
   const relay: RelayConfig = {
+    ...makeAuditKey(dir, auditOrigin('relay', operator.operatorId), `pki/audit/relay-${operator.operatorId}.key.pem`),
     operatorId: operator.operatorId,
     operatorName: operator.name,
     listen,
@@ -137,6 +147,7 @@ function makeOperator(dir: string, nowMs: number, centerCa: KeyAndCertificate, c
         ...validity(nowMs, 'valid'),
       }));
       kiosks.push({
+        ...makeAuditKey(dir, auditOrigin('kiosk', kioskId), `pki/audit/kiosk-${kioskId}.key.pem`),
         kioskId,
         storeId: store.storeId,
         storeName: store.storeName,
@@ -164,7 +175,10 @@ function fillDatabases(dir: string, config: DeploymentConfig, serials: Map<strin
     const operator = operators[index]!;
     db.transaction(() => {
       for (const store of operator.stores) {
-        for (const kioskId of store.kiosks) saveKiosk(db, { kioskId, storeId: store.storeId, storeName: store.storeName, active: true });
+        for (const kioskId of store.kiosks) {
+          const auditKey = config.kiosks.find((kiosk) => kiosk.kioskId === kioskId)!.auditVerifierKey;
+          saveKiosk(db, { kioskId, storeId: store.storeId, storeName: store.storeName, active: true, auditKey });
+        }
       }
     });
     db.close();
@@ -195,6 +209,7 @@ export function runInit(options: InitOptions, nowMs: number): { dir: string; con
   const config: DeploymentConfig = {
     version: CONFIG_VERSION,
     center: {
+      ...makeAuditKey(dir, auditOrigin('center'), 'pki/audit/center.key.pem'),
       listen: centerListen,
       databaseFile: 'center.db',
       tls: { keyFile: centerServer.keyFile, certificateFile: centerServer.certificateFile, caFile: centerCaFiles.certificateFile },

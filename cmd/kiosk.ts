@@ -17,7 +17,11 @@ import { renderVoidNoticePdf } from '../drivers/pdf/certificate-pdf.ts';
 import { renderReceiptPdf } from '../drivers/pdf/receipt-pdf.ts';
 import { FolderPrinter } from '../drivers/printer/folder-printer.ts';
 import { createKioskStore, openKioskDatabase, type KioskStore } from '../drivers/store/kiosk-store.ts';
-import { findKiosk, loadConfig, type KioskConfig, type LoadedConfig } from './config.ts';
+import { findKiosk, loadConfig, openRoleAuditLog, type KioskConfig, type LoadedConfig } from './config.ts';
+import { hexEncode } from '../core/bytes.ts';
+import { consistencyProof } from '../core/merkle.ts';
+import { HEARTBEAT_PATH, type HeartbeatResponse } from '../core/relay-service.ts';
+import { auditHasher, auditOrigin, latestCheckpoint, readLeafHashes } from '../drivers/store/audit-log.ts';
 import { processClock, sha256, systemClock, systemRandom } from './deps.ts';
 import type { Io } from './io.ts';
 import { readKioskScript, scriptedInput, type ScriptedSession } from './kiosk-script.ts';
@@ -53,7 +57,8 @@ export function openKiosk(
   const config = findKiosk(loaded, options.kioskId);
   const clock = options.clock ?? systemClock;
   const db = openKioskDatabase(loaded.resolve(config.databaseFile));
-  const store = createKioskStore(db);
+  const audit = openRoleAuditLog(db, loaded, config, auditOrigin('kiosk', config.kioskId), clock);
+  const store = createKioskStore(db, audit);
   const client = createMutualTlsClient({
     baseUrl: options.relayUrl ?? config.relayUrl,
     caPem: loaded.read(config.tls.caFile),
@@ -72,6 +77,7 @@ export function openKiosk(
     const pending = store.pendingNotices(OUTBOX_BATCH);
     for (const { notice } of pending) {
       try {
+        audit.append({ kind: 'notice.sent', data: { issuanceId: notice.issuanceId } });
         await gateway.sendCompletion(notice);
         store.markAcknowledged(notice.issuanceId, clock.nowMs());
         acknowledged += 1;
@@ -80,7 +86,28 @@ export function openKiosk(
         if (error instanceof AppError && error.kind === 'unavailable') break;
       }
     }
+    await sendHeartbeat();
     return { acknowledged, pending: store.pendingNotices(OUTBOX_BATCH).length };
+  }
+
+  /** The relay witnesses our latest checkpoint, with a proof that it extends the one it saw before. */
+  async function sendHeartbeat(): Promise<void> {
+    const latest = latestCheckpoint(db);
+    if (!latest) return;
+    const fromSize = store.lastWitnessedSize();
+    const proof = fromSize > 0 && fromSize < latest.size ? consistencyProof(auditHasher, readLeafHashes(db, latest.size), fromSize, latest.size) : [];
+    try {
+      const answer = await callJson<HeartbeatResponse>(client, HEARTBEAT_PATH, {
+        kioskId: config.kioskId,
+        checkpointNote: latest.note,
+        fromSize,
+        consistencyProof: proof.map(hexEncode),
+      });
+      store.markWitnessed(answer.witnessedSize, clock.nowMs());
+    } catch (error) {
+      if (error instanceof AppError && error.kind === 'unavailable') return; // next heartbeat will carry it
+      audit.append({ kind: 'fault', data: { code: error instanceof AppError ? error.code : 'internal' } });
+    }
   }
 
   return {
@@ -101,6 +128,7 @@ export function openKiosk(
             printer,
             gateway,
             ledger: store,
+            audit,
             screen: { show },
             sha256,
             renderReceipt: renderReceiptPdf,

@@ -3,13 +3,14 @@
 import { Command } from 'commander';
 import { AppError } from '../core/errors.ts';
 import type { Clock } from '../core/ports.ts';
-import { createRelayService, RELAYED_PATHS, type CenterUpstream, type KioskCertificateIdentity } from '../core/relay-service.ts';
+import { createRelayService, HEARTBEAT_PATH, RELAYED_PATHS, type CenterUpstream, type KioskCertificateIdentity } from '../core/relay-service.ts';
 import { createMutualTlsClient } from '../drivers/http/client.ts';
 import { errorResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
 import { startMutualTlsServer, type IncomingRequest, type OutgoingResponse, type RunningServer } from '../drivers/http/server.ts';
 import { createRelayStore, openRelayDatabase } from '../drivers/store/relay-store.ts';
 import { RELAY_HEADERS } from './center.ts';
-import { findRelay, loadConfig, parseListen, type LoadedConfig } from './config.ts';
+import { findRelay, loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
+import { auditHasher, auditOrigin, noteVerifierFromKey } from '../drivers/store/audit-log.ts';
 import { processClock, systemClock } from './deps.ts';
 import type { Io } from './io.ts';
 import { waitForShutdown } from './serve.ts';
@@ -46,9 +47,26 @@ export async function startRelay(
       return client.postJson(path, body, { [RELAY_HEADERS.store]: kiosk.storeId, [RELAY_HEADERS.kiosk]: kiosk.kioskId });
     },
   };
-  const service = createRelayService({ operatorId: config.operatorId, clock: options.clock ?? systemClock, store: createRelayStore(db), upstream });
+  const clock = options.clock ?? systemClock;
+  const audit = openRoleAuditLog(db, loaded, config, auditOrigin('relay', config.operatorId), clock);
+  const service = createRelayService({
+    operatorId: config.operatorId,
+    clock,
+    store: createRelayStore(db, audit),
+    upstream,
+    audit,
+    witness: { hasher: auditHasher, noteVerifierFor: noteVerifierFromKey },
+  });
 
   async function handle(request: IncomingRequest): Promise<OutgoingResponse> {
+    if (request.method === 'POST' && request.path === HEARTBEAT_PATH) {
+      try {
+        return jsonResponse(200, service.heartbeat(kioskIdentityOf(request), parseJsonBody(request.body)));
+      } catch (error) {
+        log(`relay: heartbeat refused: ${error instanceof AppError ? error.code : 'internal'}`);
+        return errorResponse(error);
+      }
+    }
     if (request.method !== 'POST' || !(RELAYED_PATHS as readonly string[]).includes(request.path)) {
       return errorResponse(new AppError('not-found', 'relay.no_route', `no such endpoint: ${request.method} ${request.path}`));
     }
@@ -73,7 +91,10 @@ export async function startRelay(
       clientCaPem: loaded.read(config.kioskTls.caFile),
       handler: handle,
       maxBodyBytes: 64 * 1024,
-      onTlsError: (reason) => log(`relay: kiosk connection refused: ${reason}`),
+      onTlsError: (reason, remoteAddress) => {
+        log(`relay: kiosk connection refused: ${reason}`);
+        audit.append({ kind: 'connection.refused', data: { reason: reason.slice(0, 200), remoteAddress: remoteAddress ?? null } });
+      },
     });
   } catch (error) {
     await client.close();

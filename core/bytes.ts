@@ -30,6 +30,13 @@ export function hexEncode(bytes: Uint8Array): string {
   return out;
 }
 
+/** Lowercase or uppercase hex of even length; callers validate the text first. */
+export function hexDecode(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length >> 1);
+  for (let index = 0; index < bytes.length; index += 1) bytes[index] = parseInt(text.slice(index * 2, index * 2 + 2), 16);
+  return bytes;
+}
+
 const CHUNK = 0x8000;
 
 export function base64Encode(bytes: Uint8Array): string {

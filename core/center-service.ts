@@ -2,6 +2,7 @@
 // request, and completion notices recorded exactly once. Transport-free: the HTTP adapter calls these.
 
 import { CERTIFICATE_TITLES, isKosekiType, type CertificateType } from './certificate-types.ts';
+import type { AuditSink } from './audit-entry.ts';
 import { AppError } from './errors.ts';
 import { formatUtcIso, formatWarekiDate } from './jst.ts';
 import type {
@@ -107,6 +108,8 @@ export interface CardCertificateVerifier {
 
 export interface CenterDependencies {
   clock: Clock;
+  /** Decisions that change no other table (refusals, accepted logins); the store logs its own writes. */
+  audit: AuditSink;
   random: RandomSource;
   store: CenterStore;
   directory: MunicipalityDirectory;
@@ -214,147 +217,181 @@ export function createCenterService(deps: CenterDependencies) {
     },
 
     authenticate(caller: CallerIdentity, request: AuthenticateRequest): AuthenticateResponse {
-      assertKiosk(caller, request.kioskId);
-      const nowMs = clock.nowMs();
-      const challenge = store.takeChallenge(request.challengeId);
-      if (!challenge || challenge.kioskId !== caller.kioskId || challenge.operatorId !== caller.operatorId) {
-        throw new AppError('refused', 'auth.challenge_unknown', 'the challenge is unknown or was already used');
+      try {
+        const response = authenticate(caller, request);
+        deps.audit.append({ kind: 'auth.accepted', data: { operatorId: caller.operatorId, kioskId: caller.kioskId, residentRef: response.residentRef, municipalityCode: response.municipality.code } });
+        return response;
+      } catch (error) {
+        auditRefusal('auth.refused', caller, error);
+        throw error;
       }
-      if (nowMs >= challenge.expiresAtMs) {
-        throw new AppError('refused', 'auth.challenge_expired', 'the challenge has expired');
-      }
-      const certificateDer = base64Decode(request.certificateDerBase64);
-      const check = deps.verifier.check(certificateDer, nowMs);
-      if (!check.ok) {
-        const [code, message] = CARD_REFUSALS[check.problem];
-        throw new AppError('refused', code, message);
-      }
-      const signed = signedChallengeBytes(challenge.challenge, caller.kioskId);
-      if (!deps.verifier.verifySignature(certificateDer, signed, base64Decode(request.signatureBase64))) {
-        throw new AppError('refused', 'auth.bad_signature', 'the card signature does not verify');
-      }
-      const resident = directory.findResidentByCardSerial(check.certificate.serialHex);
-      if (!resident) {
-        throw new AppError('refused', 'municipality.not_participating', 'the municipality does not offer kiosk issuance');
-      }
-      const municipality = participatingMunicipality(resident.municipalityCode);
-      assertCenterOpen(nowMs);
-      assertEligible(resident, nowMs);
-      const session: StoredSession = {
-        sessionToken: randomId(deps.random, 24),
-        operatorId: caller.operatorId,
-        kioskId: caller.kioskId,
-        residentId: resident.residentId,
-        residentRef: randomId(deps.random, 8),
-        municipalityCode: municipality.code,
-        expiresAtMs: nowMs + SESSION_TTL_MS,
-      };
-      store.saveSession(session);
-      return {
-        sessionToken: session.sessionToken,
-        residentRef: session.residentRef,
-        municipality: { code: municipality.code, name: municipality.name },
-        menu: menuFor(resident, municipality, nowMs),
-        expiresAt: formatUtcIso(session.expiresAtMs),
-      };
     },
 
     async requestCertificate(caller: CallerIdentity, request: CertificateRequest): Promise<CertificateData> {
-      assertKiosk(caller, request.kioskId);
-      const nowMs = clock.nowMs();
-      const session = liveSession(caller, request.sessionToken, nowMs);
-      assertCenterOpen(nowMs);
-      const resident = directory.findResident(session.residentId);
-      if (!resident) throw new AppError('refused', 'session.unknown', 'the resident record is no longer available');
-      const municipality = issuingMunicipality(resident, request.certificateType, session.municipalityCode);
-      const offer = findOffer(municipality, request.certificateType);
-      if (!offer) {
-        throw new AppError('refused', 'request.type_not_offered', 'the municipality does not issue this certificate at kiosks');
+      try {
+        return await requestCertificate(caller, request);
+      } catch (error) {
+        auditRefusal('certificate.refused', caller, error);
+        throw error;
       }
-      const maxCopies = municipality.maxCopiesPerType || DEFAULT_MAX_COPIES_PER_TYPE;
-      if (request.copies > maxCopies) {
-        throw new AppError('refused', 'request.too_many_copies', `at most ${maxCopies} copies per certificate type`);
-      }
-      if (!isTypeAvailable(offer.hours, nowMs, deps.isHoliday)) {
-        throw new AppError('refused', 'hours.municipality_closed', `this certificate is issued ${typeHoursText(offer.hours)} JST`);
-      }
-      assertEligible(resident, nowMs);
-      const pdf = await deps.renderCertificate(
-        certificateContent({
-          resident,
-          type: request.certificateType,
-          mayorTitle: municipality.mayorTitle,
-          requestId: request.requestId,
-          kioskId: caller.kioskId,
-          atMs: nowMs,
-          issuedOnText: formatWarekiDate(nowMs),
-        }),
-      );
-      const contentSha256 = deps.sha256Hex(pdf);
-      const saved = store.saveRequest({
-        requestId: request.requestId,
-        sessionToken: session.sessionToken,
-        operatorId: caller.operatorId,
-        storeId: caller.storeId,
-        kioskId: caller.kioskId,
-        municipalityCode: municipality.code,
-        certificateType: request.certificateType,
-        copies: request.copies,
-        unitFeeYen: offer.unitFeeYen,
-        contentSha256,
-        createdAtMs: nowMs,
-      });
-      if (!saved) {
-        throw new AppError('conflict', 'request.duplicate_id', 'the request id was already used');
-      }
-      return {
-        requestId: request.requestId,
-        kioskId: caller.kioskId,
-        residentRef: session.residentRef,
-        certificateType: request.certificateType,
-        copies: request.copies,
-        unitFeeYen: offer.unitFeeYen,
-        feeYen: offer.unitFeeYen * request.copies,
-        municipalityCode: municipality.code,
-        municipalityName: municipality.name,
-        contentSha256,
-        pdfBase64: base64Encode(pdf),
-      };
     },
 
     recordCompletion(caller: CallerIdentity, notice: CompletionNotice): CompletionAck {
-      assertKiosk(caller, notice.kioskId);
-      const request = store.findRequest(notice.issuanceId);
-      if (!request || request.kioskId !== caller.kioskId || request.operatorId !== caller.operatorId) {
-        throw new AppError('refused', 'completion.unknown_request', 'no certificate data was issued for this id to this kiosk');
+      try {
+        return recordCompletion(caller, notice);
+      } catch (error) {
+        auditRefusal('completion.refused', caller, error);
+        throw error;
       }
-      const expectedCopies = notice.outcome === 'issued' ? request.copies : 0;
-      if (
-        notice.copies !== expectedCopies ||
-        notice.feeYen !== request.unitFeeYen * expectedCopies ||
-        notice.certificateType !== request.certificateType ||
-        notice.municipalityCode !== request.municipalityCode ||
-        notice.storeId !== request.storeId
-      ) {
-        throw new AppError('input', 'completion.inconsistent', 'the notice does not match the issued request', notice.issuanceId);
-      }
-      const result = store.recordCompletion({
-        issuanceId: notice.issuanceId,
-        issuedAt: formatUtcIso(Date.parse(notice.issuedAt)),
-        operatorId: caller.operatorId,
-        storeId: notice.storeId,
-        kioskId: notice.kioskId,
-        municipalityCode: notice.municipalityCode,
-        certificateType: notice.certificateType,
-        copies: notice.copies,
-        feeYen: notice.feeYen,
-      });
-      if (result === 'conflict') {
-        throw new AppError('conflict', 'completion.conflict', 'a different notice was already recorded for this id', notice.issuanceId);
-      }
-      return { issuanceId: notice.issuanceId, duplicate: result === 'duplicate' };
     },
   };
+
+  function auditRefusal(kind: string, caller: CallerIdentity, error: unknown): void {
+    const code = error instanceof AppError ? error.code : 'internal';
+    deps.audit.append({ kind, data: { operatorId: caller.operatorId, kioskId: caller.kioskId, code } });
+  }
+
+  function authenticate(caller: CallerIdentity, request: AuthenticateRequest): AuthenticateResponse {
+    assertKiosk(caller, request.kioskId);
+    const nowMs = clock.nowMs();
+    const challenge = store.takeChallenge(request.challengeId);
+    if (!challenge || challenge.kioskId !== caller.kioskId || challenge.operatorId !== caller.operatorId) {
+      throw new AppError('refused', 'auth.challenge_unknown', 'the challenge is unknown or was already used');
+    }
+    if (nowMs >= challenge.expiresAtMs) {
+      throw new AppError('refused', 'auth.challenge_expired', 'the challenge has expired');
+    }
+    const certificateDer = base64Decode(request.certificateDerBase64);
+    const check = deps.verifier.check(certificateDer, nowMs);
+    if (!check.ok) {
+      const [code, message] = CARD_REFUSALS[check.problem];
+      throw new AppError('refused', code, message);
+    }
+    const signed = signedChallengeBytes(challenge.challenge, caller.kioskId);
+    if (!deps.verifier.verifySignature(certificateDer, signed, base64Decode(request.signatureBase64))) {
+      throw new AppError('refused', 'auth.bad_signature', 'the card signature does not verify');
+    }
+    const resident = directory.findResidentByCardSerial(check.certificate.serialHex);
+    if (!resident) {
+      throw new AppError('refused', 'municipality.not_participating', 'the municipality does not offer kiosk issuance');
+    }
+    const municipality = participatingMunicipality(resident.municipalityCode);
+    assertCenterOpen(nowMs);
+    assertEligible(resident, nowMs);
+    const session: StoredSession = {
+      sessionToken: randomId(deps.random, 24),
+      operatorId: caller.operatorId,
+      kioskId: caller.kioskId,
+      residentId: resident.residentId,
+      residentRef: randomId(deps.random, 8),
+      municipalityCode: municipality.code,
+      expiresAtMs: nowMs + SESSION_TTL_MS,
+    };
+    store.saveSession(session);
+    return {
+      sessionToken: session.sessionToken,
+      residentRef: session.residentRef,
+      municipality: { code: municipality.code, name: municipality.name },
+      menu: menuFor(resident, municipality, nowMs),
+      expiresAt: formatUtcIso(session.expiresAtMs),
+    };
+  }
+
+  async function requestCertificate(caller: CallerIdentity, request: CertificateRequest): Promise<CertificateData> {
+    assertKiosk(caller, request.kioskId);
+    const nowMs = clock.nowMs();
+    const session = liveSession(caller, request.sessionToken, nowMs);
+    assertCenterOpen(nowMs);
+    const resident = directory.findResident(session.residentId);
+    if (!resident) throw new AppError('refused', 'session.unknown', 'the resident record is no longer available');
+    const municipality = issuingMunicipality(resident, request.certificateType, session.municipalityCode);
+    const offer = findOffer(municipality, request.certificateType);
+    if (!offer) {
+      throw new AppError('refused', 'request.type_not_offered', 'the municipality does not issue this certificate at kiosks');
+    }
+    const maxCopies = municipality.maxCopiesPerType || DEFAULT_MAX_COPIES_PER_TYPE;
+    if (request.copies > maxCopies) {
+      throw new AppError('refused', 'request.too_many_copies', `at most ${maxCopies} copies per certificate type`);
+    }
+    if (!isTypeAvailable(offer.hours, nowMs, deps.isHoliday)) {
+      throw new AppError('refused', 'hours.municipality_closed', `this certificate is issued ${typeHoursText(offer.hours)} JST`);
+    }
+    assertEligible(resident, nowMs);
+    const pdf = await deps.renderCertificate(
+      certificateContent({
+        resident,
+        type: request.certificateType,
+        mayorTitle: municipality.mayorTitle,
+        requestId: request.requestId,
+        kioskId: caller.kioskId,
+        atMs: nowMs,
+        issuedOnText: formatWarekiDate(nowMs),
+      }),
+    );
+    const contentSha256 = deps.sha256Hex(pdf);
+    const saved = store.saveRequest({
+      requestId: request.requestId,
+      sessionToken: session.sessionToken,
+      operatorId: caller.operatorId,
+      storeId: caller.storeId,
+      kioskId: caller.kioskId,
+      municipalityCode: municipality.code,
+      certificateType: request.certificateType,
+      copies: request.copies,
+      unitFeeYen: offer.unitFeeYen,
+      contentSha256,
+      createdAtMs: nowMs,
+    });
+    if (!saved) {
+      throw new AppError('conflict', 'request.duplicate_id', 'the request id was already used');
+    }
+    return {
+      requestId: request.requestId,
+      kioskId: caller.kioskId,
+      residentRef: session.residentRef,
+      certificateType: request.certificateType,
+      copies: request.copies,
+      unitFeeYen: offer.unitFeeYen,
+      feeYen: offer.unitFeeYen * request.copies,
+      municipalityCode: municipality.code,
+      municipalityName: municipality.name,
+      contentSha256,
+      pdfBase64: base64Encode(pdf),
+    };
+  }
+
+  function recordCompletion(caller: CallerIdentity, notice: CompletionNotice): CompletionAck {
+    assertKiosk(caller, notice.kioskId);
+    const request = store.findRequest(notice.issuanceId);
+    if (!request || request.kioskId !== caller.kioskId || request.operatorId !== caller.operatorId) {
+      throw new AppError('refused', 'completion.unknown_request', 'no certificate data was issued for this id to this kiosk');
+    }
+    const expectedCopies = notice.outcome === 'issued' ? request.copies : 0;
+    if (
+      notice.copies !== expectedCopies ||
+      notice.feeYen !== request.unitFeeYen * expectedCopies ||
+      notice.certificateType !== request.certificateType ||
+      notice.municipalityCode !== request.municipalityCode ||
+      notice.storeId !== request.storeId
+    ) {
+      throw new AppError('input', 'completion.inconsistent', 'the notice does not match the issued request', notice.issuanceId);
+    }
+    const result = store.recordCompletion({
+      issuanceId: notice.issuanceId,
+      issuedAt: formatUtcIso(Date.parse(notice.issuedAt)),
+      operatorId: caller.operatorId,
+      storeId: notice.storeId,
+      kioskId: notice.kioskId,
+      municipalityCode: notice.municipalityCode,
+      certificateType: notice.certificateType,
+      copies: notice.copies,
+      feeYen: notice.feeYen,
+    });
+    if (result === 'conflict') {
+      throw new AppError('conflict', 'completion.conflict', 'a different notice was already recorded for this id', notice.issuanceId);
+    }
+    return { issuanceId: notice.issuanceId, duplicate: result === 'duplicate' };
+  }
 
   function issuingMunicipality(resident: Resident, type: CertificateType, residenceCode: string): Municipality {
     const code = isIssuedByHonseki(type) ? (resident.honsekiCode ?? residenceCode) : residenceCode;

@@ -4,6 +4,7 @@
 import { CERTIFICATE_TITLES, type CertificateType } from './certificate-types.ts';
 import { base64Decode, base64Encode, hexEncode } from './bytes.ts';
 import { signedChallengeBytes } from './center-service.ts';
+import type { AuditSink } from './audit-entry.ts';
 import { AppError } from './errors.ts';
 import { formatJstDateTime, formatUtcIso } from './jst.ts';
 import { digestInfoForSha256, JpkiCard } from './jpki.ts';
@@ -87,6 +88,8 @@ export interface KioskDependencies {
   gateway: KioskGateway;
   ledger: KioskLedger;
   screen: KioskScreen;
+  /** The kiosk's audit log: every step, pseudonymous ids and codes only (S4-5). */
+  audit: AuditSink;
   sha256(data: Uint8Array): Uint8Array;
   renderReceipt(receipt: Receipt): Promise<Uint8Array>;
   renderVoidNotice(input: { requestId: string; kioskId: string; copies: number; createdAtMs: number }): Promise<Uint8Array>;
@@ -128,12 +131,14 @@ export async function runKioskTransaction(deps: KioskDependencies, input: KioskI
     screen.show(SCREEN.welcome);
     const card = new JpkiCard(await deps.reader.connect());
     await card.selectApplet();
-    await card.readCardKind();
+    const cardKind = await card.readCardKind();
     const certificateDer = await card.readAuthCertificate();
-    await unlockCard(card, input, screen, pins);
+    deps.audit.append({ kind: 'card.read', data: { cardKind } });
+    await unlockCard(card, input, deps, pins);
 
     screen.show(SCREEN.authenticating);
     const session = await authenticate(deps, card, certificateDer);
+    deps.audit.append({ kind: 'auth.accepted', data: { residentRef: session.residentRef, municipalityCode: session.municipality.code, attempt: pins.wrong + 1 } });
     await deps.reader.disconnect();
 
     screen.show(SCREEN.menu);
@@ -142,6 +147,7 @@ export async function runKioskTransaction(deps: KioskDependencies, input: KioskI
     assertChoice(session.menu, choice);
 
     const requestId = hexEncode(deps.random.bytes(16));
+    deps.audit.append({ kind: 'certificate.requested', data: { requestId, residentRef: session.residentRef, certificateType: choice.certificateType, copies: choice.copies } });
     const data = await deps.gateway.requestCertificate({
       sessionToken: session.sessionToken,
       requestId,
@@ -154,21 +160,29 @@ export async function runKioskTransaction(deps: KioskDependencies, input: KioskI
     return await payPrintAndRecord(deps, input, data, pdf);
   } catch (error) {
     if (error instanceof Cancelled) {
+      deps.audit.append({ kind: 'transaction.cancelled', data: { attempt: pins.wrong } });
       screen.show(SCREEN.cancelled);
       return { outcome: 'cancelled', wrongPins: pins.wrong };
     }
     if (error instanceof AppError && error.kind !== 'internal') {
+      deps.audit.append({ kind: 'transaction.refused', data: { code: error.code } });
       screen.show(refusalText(error.code));
       return { outcome: 'refused', code: error.code, wrongPins: pins.wrong };
     }
+    deps.audit.append({ kind: 'fault', data: { code: 'internal' } });
     throw error;
   } finally {
-    pdf?.fill(0);
+    if (pdf) {
+      // Spec§14, S4-2: the certificate data leaves no trace on the kiosk, whatever happened.
+      pdf.fill(0);
+      deps.audit.append({ kind: 'certificate.erased' });
+    }
     await deps.reader.disconnect().catch(() => undefined);
   }
 }
 
-async function unlockCard(card: JpkiCard, input: KioskInput, screen: KioskScreen, pins: { wrong: number }): Promise<void> {
+async function unlockCard(card: JpkiCard, input: KioskInput, deps: KioskDependencies, pins: { wrong: number }): Promise<void> {
+  const { screen } = deps;
   let triesLeft = await card.authPinTriesLeft();
   for (;;) {
     if (triesLeft <= 0) throw new AppError('refused', 'card.locked', 'the PIN is locked');
@@ -178,6 +192,7 @@ async function unlockCard(card: JpkiCard, input: KioskInput, screen: KioskScreen
     const result = await card.verifyAuthPin(pin);
     if (result.ok) return;
     pins.wrong += 1;
+    deps.audit.append({ kind: 'pin.wrong', data: { attempt: pins.wrong } });
     triesLeft = result.triesLeft;
     if (triesLeft > 0) screen.show(SCREEN.wrongPin(triesLeft));
   }
@@ -247,9 +262,12 @@ async function payPrintAndRecord(
       deps.screen.show(SCREEN.printing(copy, data.copies));
       await deps.printer.print({ kind: 'certificate', requestId: data.requestId, copyNumber: copy, pdf });
       printed = copy;
+      deps.audit.append({ kind: 'certificate.printed', data: { requestId: data.requestId, copy } });
     }
   } catch (error) {
-    return abortAfterPrinting(deps, data, notice, printed, error instanceof AppError ? error.code : 'printer.fault');
+    const code = error instanceof AppError ? error.code : 'printer.fault';
+    deps.audit.append({ kind: 'fault', data: { requestId: data.requestId, code } });
+    return abortAfterPrinting(deps, data, notice, printed, code);
   }
   pdf.fill(0);
   const paidYen = deps.cash.insertedYen();
@@ -259,8 +277,11 @@ async function payPrintAndRecord(
   } catch (error) {
     // The unit kept nothing (no change to pay, or a fault), so the printed copies are unpaid: void
     // them and return the money, as for a misprint, rather than leave cash and copies in limbo.
-    return abortAfterPrinting(deps, data, notice, data.copies, error instanceof AppError ? error.code : 'cash.fault');
+    const code = error instanceof AppError ? error.code : 'cash.fault';
+    deps.audit.append({ kind: 'fault', data: { requestId: data.requestId, code } });
+    return abortAfterPrinting(deps, data, notice, data.copies, code);
   }
+  deps.audit.append({ kind: 'payment.taken', data: { requestId: data.requestId, feeYen: data.feeYen, paidYen, changeYen } });
   const issuedAtMs = deps.clock.nowMs();
   deps.ledger.recordTransaction(transactionRecord(data, 'issued', issuedAtMs), notice('issued', issuedAtMs));
   if (changeYen > 0) deps.screen.show(SCREEN.change(changeYen));
@@ -303,11 +324,15 @@ async function refundAndRecord(
   printedCopies: number,
 ): Promise<number> {
   const { refundedYen } = await deps.cash.refundAll();
+  deps.audit.append({ kind: 'payment.refunded', data: { requestId: data.requestId, refundedYen, copies: printedCopies } });
   const atMs = deps.clock.nowMs();
   deps.ledger.recordTransaction(transactionRecord(data, 'refunded', atMs), notice('refunded', atMs));
   if (printedCopies > 0) {
     const voidPdf = await deps.renderVoidNotice({ requestId: data.requestId, kioskId: deps.identity.kioskId, copies: printedCopies, createdAtMs: atMs });
-    await deps.printer.print({ kind: 'void-notice', requestId: data.requestId, pdf: voidPdf }).catch(() => undefined);
+    await deps.printer
+      .print({ kind: 'void-notice', requestId: data.requestId, pdf: voidPdf })
+      .then(() => deps.audit.append({ kind: 'misprint.voided', data: { requestId: data.requestId, copies: printedCopies } }))
+      .catch((error: unknown) => deps.audit.append({ kind: 'fault', data: { requestId: data.requestId, code: error instanceof AppError ? error.code : 'printer.fault' } }));
   }
   return refundedYen;
 }
@@ -329,5 +354,8 @@ async function printReceipt(deps: KioskDependencies, data: CertificateData, paid
     createdAtMs: atMs,
   });
   // The certificates are out and paid for; a receipt jam is a fault to report, not a refund.
-  await deps.printer.print({ kind: 'receipt', requestId: data.requestId, pdf }).catch(() => undefined);
+  await deps.printer
+    .print({ kind: 'receipt', requestId: data.requestId, pdf })
+    .then(() => deps.audit.append({ kind: 'receipt.printed', data: { requestId: data.requestId } }))
+    .catch((error: unknown) => deps.audit.append({ kind: 'fault', data: { requestId: data.requestId, code: error instanceof AppError ? error.code : 'printer.fault' } }));
 }

@@ -5,19 +5,44 @@
 import type { HandlingRecord, RecordResult } from './center-service.ts';
 import { AppError } from './errors.ts';
 import { formatUtcIso } from './jst.ts';
-import { asObject, parseCompletionNotice } from './messages.ts';
+import { asObject, integerField, parseCompletionNotice, stringField } from './messages.ts';
+import type { AuditSink } from './audit-entry.ts';
+import { bytesEqual, hexDecode } from './bytes.ts';
+import { verifyConsistency, type MerkleHasher } from './merkle.ts';
+import { openNote, parseCheckpoint, type Checkpoint, type NoteVerifier } from './signed-note.ts';
 import type { Clock } from './ports.ts';
 
 export interface RegisteredKiosk {
   kioskId: string;
   storeId: string;
   active: boolean;
+  /** C2SP verifier key of the kiosk's audit log: the relay witnesses its checkpoints. */
+  auditKey?: string;
+}
+
+export interface WitnessedCheckpoint {
+  size: number;
+  note: string;
 }
 
 export interface RelayStore {
   findKiosk(kioskId: string): RegisteredKiosk | undefined;
   noteKioskSeen(kioskId: string, atIso: string): void;
   recordOperatorRecord(record: HandlingRecord, receivedAtIso: string): RecordResult;
+  latestWitnessed(kioskId: string): WitnessedCheckpoint | undefined;
+  saveWitnessed(kioskId: string, checkpoint: WitnessedCheckpoint, receivedAtIso: string): void;
+}
+
+/** A kiosk's heartbeat: its latest signed checkpoint and a proof that it extends the last one witnessed. */
+export interface HeartbeatRequest {
+  kioskId: string;
+  checkpointNote: string;
+  fromSize: number;
+  consistencyProof: string[];
+}
+
+export interface HeartbeatResponse {
+  witnessedSize: number;
 }
 
 /** The kiosk as its client certificate names it: CN = kiosk id, OU = store id, O = operator id. */
@@ -38,18 +63,57 @@ export interface CenterUpstream {
 }
 
 export const RELAYED_PATHS = ['/v1/auth/challenge', '/v1/auth/verify', '/v1/certificates', '/v1/completions'] as const;
+export const HEARTBEAT_PATH = '/v1/heartbeat';
 
-export function createRelayService(deps: { operatorId: string; clock: Clock; store: RelayStore; upstream: CenterUpstream }) {
+export interface WitnessCrypto {
+  hasher: MerkleHasher;
+  noteVerifierFor(verifierKey: string): NoteVerifier;
+}
+
+export function createRelayService(deps: { operatorId: string; clock: Clock; store: RelayStore; upstream: CenterUpstream; audit: AuditSink; witness: WitnessCrypto }) {
   function admit(identity: KioskCertificateIdentity): RegisteredKiosk {
     const kiosk = deps.store.findKiosk(identity.kioskId);
     if (!kiosk || !kiosk.active || kiosk.storeId !== identity.storeId || identity.operatorId !== deps.operatorId) {
+      deps.audit.append({ kind: 'kiosk.refused', data: { kioskId: identity.kioskId, storeId: identity.storeId, code: 'relay.kiosk_unregistered' } });
       throw new AppError('unauthorized', 'relay.kiosk_unregistered', 'this kiosk is not registered with the relay', identity.kioskId);
     }
     return kiosk;
   }
 
+  /** Checks a kiosk's checkpoint against what was witnessed before and keeps it (S4-5: caught from outside). */
+  function heartbeat(identity: KioskCertificateIdentity, body: unknown): HeartbeatResponse {
+    const kiosk = admit(identity);
+    const request = parseHeartbeat(body);
+    if (request.kioskId !== kiosk.kioskId) {
+      throw new AppError('input', 'relay.kiosk_mismatch', 'field "kioskId" does not match the kiosk certificate', 'kioskId');
+    }
+    const nowIso = formatUtcIso(deps.clock.nowMs());
+    deps.store.noteKioskSeen(kiosk.kioskId, nowIso);
+    if (!kiosk.auditKey) throw new AppError('refused', 'witness.no_key', 'no audit key is registered for this kiosk');
+    const origin = `cvs-issue/kiosk/${kiosk.kioskId}`;
+    const checkpoint = openKioskCheckpoint(request.checkpointNote, deps.witness.noteVerifierFor(kiosk.auditKey), origin);
+    const previous = deps.store.latestWitnessed(kiosk.kioskId);
+    if (previous) {
+      const before = parseCheckpoint(openNote(previous.note, [deps.witness.noteVerifierFor(kiosk.auditKey)]).body);
+      const consistent =
+        request.fromSize === before.size &&
+        checkpoint.size >= before.size &&
+        (checkpoint.size === before.size
+          ? bytesEqual(checkpoint.rootHash, before.rootHash)
+          : verifyConsistency(deps.witness.hasher, before.size, checkpoint.size, request.consistencyProof.map(hexDecode), before.rootHash, checkpoint.rootHash));
+      if (!consistent) {
+        deps.audit.append({ kind: 'witness.inconsistent', data: { kioskId: kiosk.kioskId, size: checkpoint.size } });
+        throw new AppError('conflict', 'witness.inconsistent', `the kiosk's audit log does not extend the checkpoint witnessed at size ${before.size}`, kiosk.kioskId);
+      }
+      if (checkpoint.size === before.size) return { witnessedSize: before.size };
+    }
+    deps.store.saveWitnessed(kiosk.kioskId, { size: checkpoint.size, note: request.checkpointNote }, nowIso);
+    return { witnessedSize: checkpoint.size };
+  }
+
   return {
     admit,
+    heartbeat,
 
     async forward(path: string, body: unknown, identity: KioskCertificateIdentity): Promise<UpstreamAnswer> {
       if (!(RELAYED_PATHS as readonly string[]).includes(path)) {
@@ -63,7 +127,15 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
         throw new AppError('input', 'relay.kiosk_mismatch', 'field "kioskId" does not match the kiosk certificate', 'kioskId');
       }
       if (path === '/v1/completions') keepOperatorRecord(object, kiosk, nowIso);
-      return deps.upstream.post(path, object, { storeId: kiosk.storeId, kioskId: kiosk.kioskId });
+      let answer: UpstreamAnswer;
+      try {
+        answer = await deps.upstream.post(path, object, { storeId: kiosk.storeId, kioskId: kiosk.kioskId });
+      } catch (error) {
+        deps.audit.append({ kind: 'relay.fault', data: { kioskId: kiosk.kioskId, path, code: error instanceof AppError ? error.code : 'internal' } });
+        throw error;
+      }
+      deps.audit.append({ kind: 'request.forwarded', data: { kioskId: kiosk.kioskId, path, status: answer.status } });
+      return answer;
     },
   };
 
@@ -94,3 +166,28 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
 }
 
 export type RelayService = ReturnType<typeof createRelayService>;
+
+export function parseHeartbeat(value: unknown): HeartbeatRequest {
+  const body = asObject(value, 'body');
+  const proof = body.consistencyProof;
+  if (!Array.isArray(proof) || proof.length > 64 || !proof.every((hash) => typeof hash === 'string' && /^[0-9a-f]{64}$/.test(hash))) {
+    throw new AppError('input', 'request.bad_field', 'field "consistencyProof" must be a list of hex SHA-256 hashes', 'consistencyProof');
+  }
+  return {
+    kioskId: stringField(body, 'kioskId', /^[A-Za-z0-9._-]{1,64}$/),
+    checkpointNote: stringField(body, 'checkpointNote', /^[\s\S]{1,2000}$/),
+    fromSize: integerField(body, 'fromSize', 0, Number.MAX_SAFE_INTEGER),
+    consistencyProof: proof as string[],
+  };
+}
+
+function openKioskCheckpoint(note: string, verifier: NoteVerifier, origin: string): Checkpoint {
+  let checkpoint: Checkpoint;
+  try {
+    checkpoint = parseCheckpoint(openNote(note, [verifier]).body);
+  } catch {
+    throw new AppError('refused', 'witness.bad_signature', "the checkpoint is not signed with the kiosk's audit key");
+  }
+  if (checkpoint.origin !== origin) throw new AppError('refused', 'witness.wrong_origin', 'the checkpoint belongs to another log');
+  return checkpoint;
+}

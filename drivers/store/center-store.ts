@@ -13,6 +13,7 @@ import type {
 import type { CertificateType } from '../../core/certificate-types.ts';
 import type { Municipality } from '../../core/municipality.ts';
 import type { Resident } from '../../core/resident.ts';
+import type { AuditLog } from './audit-log.ts';
 import type { Database } from './database.ts';
 import { migrate } from './migrate.ts';
 import { CENTER_MIGRATIONS } from './schema.ts';
@@ -87,7 +88,16 @@ export function listHandlingRecords(db: Database): HandlingRecord[] {
   return db.all<HandlingRow>('SELECT * FROM handling_records ORDER BY issued_at, issuance_id').map(handlingRecordFromRow);
 }
 
-export function createCenterStore(db: Database): CenterStore {
+export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
+  function insertRequest(request: StoredRequest): boolean {
+    const result = db.run(
+      `INSERT OR IGNORE INTO requests (request_id, session_token, operator_id, store_id, kiosk_id, municipality_code, certificate_type, copies, unit_fee_yen, content_sha256, created_at_ms)
+       VALUES (:requestId, :sessionToken, :operatorId, :storeId, :kioskId, :municipalityCode, :certificateType, :copies, :unitFeeYen, :contentSha256, :createdAtMs)`,
+      { ...request },
+    );
+    return result.changes === 1;
+  }
+
   return {
     saveChallenge(challenge: StoredChallenge): void {
       db.run(
@@ -134,13 +144,13 @@ export function createCenterStore(db: Database): CenterStore {
       };
     },
     saveRequest(request: StoredRequest): boolean {
-      const result = db.run(
-        `INSERT OR IGNORE INTO requests (request_id, session_token, operator_id, store_id, kiosk_id, municipality_code, certificate_type, copies, unit_fee_yen, content_sha256, created_at_ms)
-         VALUES (:requestId, :sessionToken, :operatorId, :storeId, :kioskId, :municipalityCode, :certificateType, :copies, :unitFeeYen, :contentSha256, :createdAtMs)`,
-        { ...request },
-      );
-      return result.changes === 1;
+      const certificateIssued = (saved: boolean) =>
+        saved
+          ? [{ kind: 'certificate.issued', data: { requestId: request.requestId, operatorId: request.operatorId, kioskId: request.kioskId, municipalityCode: request.municipalityCode, certificateType: request.certificateType, copies: request.copies } }]
+          : [];
+      return audit.transaction(certificateIssued, () => insertRequest(request));
     },
+
     findRequest(requestId: string): StoredRequest | undefined {
       const row = db.get<RequestRow>('SELECT * FROM requests WHERE request_id = :requestId', { requestId });
       if (!row) return undefined;
@@ -159,7 +169,11 @@ export function createCenterStore(db: Database): CenterStore {
       };
     },
     recordCompletion(record: HandlingRecord): RecordResult {
-      return insertHandlingRecord(db, record);
+      const noticeEvents = (result: RecordResult) =>
+        result === 'conflict'
+          ? []
+          : [{ kind: 'completion.recorded', data: { issuanceId: record.issuanceId, operatorId: record.operatorId, kioskId: record.kioskId, copies: record.copies, feeYen: record.feeYen, duplicate: result === 'duplicate' } }];
+      return audit.transaction(noticeEvents, () => insertHandlingRecord(db, record));
     },
     isOperatorRegistered(operatorId: string): boolean {
       return db.get('SELECT 1 AS found FROM operators WHERE operator_id = :operatorId', { operatorId }) !== undefined;

@@ -67,7 +67,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database 
   } else {
     native.exec('PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;');
   }
-  return wrap(path, isBun ? 'bun:sqlite' : 'better-sqlite3', native);
+  return wrap(path, isBun ? 'bun:sqlite' : 'better-sqlite3', native, readonly);
 }
 
 function requireParentDirectory(path: string): void {
@@ -122,7 +122,7 @@ function openBetterSqlite3(path: string, readonly: boolean): NativeDatabase {
   return db as unknown as NativeDatabase;
 }
 
-function wrap(path: string, driver: Database['driver'], native: NativeDatabase): Database {
+function wrap(path: string, driver: Database['driver'], native: NativeDatabase, readonly: boolean): Database {
   // Preparing costs more than running a small statement; reuse one per SQL text.
   const statements = new Map<string, NativeStatement>();
   const statementFor = (sql: string): NativeStatement => {
@@ -161,6 +161,15 @@ function wrap(path: string, driver: Database['driver'], native: NativeDatabase):
     transaction: <T>(work: () => T) => runInTransaction(work) as T,
     close: () => {
       statements.clear();
+      // Fold the WAL back into the main file, as better-sqlite3 does and bun:sqlite does not, so a
+      // closed database is one self-contained file (copies, backups, hand inspection).
+      if (!readonly) {
+        try {
+          native.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+        } catch {
+          // another connection holds the database open: its last close will fold the WAL in
+        }
+      }
       native.close();
     },
   };
@@ -177,4 +186,14 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     value !== null &&
     typeof (value as { then?: unknown }).then === 'function'
   );
+}
+
+/** Opens a database for one piece of work and always closes it. */
+export function withDatabase<T>(path: string, work: (db: Database) => T, options: OpenOptions = {}): T {
+  const db = openDatabase(path, options);
+  try {
+    return work(db);
+  } finally {
+    db.close();
+  }
 }

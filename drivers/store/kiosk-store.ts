@@ -4,6 +4,7 @@
 import { formatUtcIso } from '../../core/jst.ts';
 import type { KioskLedger, KioskTransactionRecord } from '../../core/kiosk-transaction.ts';
 import type { CompletionNotice } from '../../core/messages.ts';
+import type { AuditLog } from './audit-log.ts';
 import { openDatabase, type Database } from './database.ts';
 import { migrate } from './migrate.ts';
 import { KIOSK_MIGRATIONS } from './schema.ts';
@@ -24,12 +25,16 @@ export interface KioskStore extends KioskLedger {
   markAcknowledged(issuanceId: string, atMs: number): void;
   markAttemptFailed(issuanceId: string, errorCode: string): void;
   transactions(): KioskTransactionRecord[];
+  /** Largest checkpoint size the relay acknowledged as witnessed; 0 before the first. */
+  lastWitnessedSize(): number;
+  markWitnessed(size: number, atMs: number): void;
 }
 
-export function createKioskStore(db: Database): KioskStore {
+export function createKioskStore(db: Database, audit: AuditLog): KioskStore {
   return {
     recordTransaction(record: KioskTransactionRecord, notice: CompletionNotice): void {
-      db.transaction(() => {
+      const recorded = [{ kind: 'transaction.recorded', data: { requestId: record.requestId, outcome: record.outcome, copies: record.copies, feeYen: record.feeYen } }];
+      audit.transaction(recorded, () => {
         db.run(
           `INSERT INTO transactions (request_id, issued_at, municipality_code, certificate_type, copies, fee_yen, outcome)
            VALUES (:requestId, :issuedAt, :municipalityCode, :certificateType, :copies, :feeYen, :outcome)`,
@@ -59,13 +64,21 @@ export function createKioskStore(db: Database): KioskStore {
         .map((row) => ({ notice: JSON.parse(row.notice) as CompletionNotice, attempts: row.attempts }));
     },
     markAcknowledged(issuanceId: string, atMs: number): void {
-      db.run('UPDATE outbox SET acknowledged_at = :at, attempts = attempts + 1, last_error = NULL WHERE issuance_id = :issuanceId', {
+      audit.transaction([{ kind: 'notice.acknowledged', data: { issuanceId } }], () => db.run('UPDATE outbox SET acknowledged_at = :at, attempts = attempts + 1, last_error = NULL WHERE issuance_id = :issuanceId', {
         issuanceId,
         at: formatUtcIso(atMs),
-      });
+      }));
     },
     markAttemptFailed(issuanceId: string, errorCode: string): void {
-      db.run('UPDATE outbox SET attempts = attempts + 1, last_error = :errorCode WHERE issuance_id = :issuanceId', { issuanceId, errorCode });
+      audit.transaction([{ kind: 'notice.failed', data: { issuanceId, code: errorCode } }], () =>
+        db.run('UPDATE outbox SET attempts = attempts + 1, last_error = :errorCode WHERE issuance_id = :issuanceId', { issuanceId, errorCode }),
+      );
+    },
+    lastWitnessedSize(): number {
+      return db.get<{ size: number }>('SELECT MAX(size) AS size FROM audit_witnessed')?.size ?? 0;
+    },
+    markWitnessed(size: number, atMs: number): void {
+      db.run('INSERT OR IGNORE INTO audit_witnessed (size, acknowledged_at) VALUES (:size, :at)', { size, at: formatUtcIso(atMs) });
     },
     transactions(): KioskTransactionRecord[] {
       return db

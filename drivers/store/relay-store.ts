@@ -2,7 +2,8 @@
 // the completion notices its kiosks send.
 
 import type { HandlingRecord, RecordResult } from '../../core/center-service.ts';
-import type { RegisteredKiosk, RelayStore } from '../../core/relay-service.ts';
+import type { RegisteredKiosk, RelayStore, WitnessedCheckpoint } from '../../core/relay-service.ts';
+import type { AuditLog } from './audit-log.ts';
 import { insertHandlingRecord } from './center-store.ts';
 import { openDatabase, type Database } from './database.ts';
 import { migrate } from './migrate.ts';
@@ -14,25 +15,50 @@ export function openRelayDatabase(path: string): Database {
   return db;
 }
 
-export function saveKiosk(db: Database, kiosk: RegisteredKiosk & { storeName: string }): void {
+export function saveKiosk(db: Database, kiosk: RegisteredKiosk & { storeName: string; auditKey: string }): void {
   db.run(
-    `INSERT INTO kiosks (kiosk_id, store_id, store_name, active) VALUES (:kioskId, :storeId, :storeName, :active)
-     ON CONFLICT (kiosk_id) DO UPDATE SET store_id = excluded.store_id, store_name = excluded.store_name, active = excluded.active`,
-    { kioskId: kiosk.kioskId, storeId: kiosk.storeId, storeName: kiosk.storeName, active: kiosk.active ? 1 : 0 },
+    `INSERT INTO kiosks (kiosk_id, store_id, store_name, active, audit_key) VALUES (:kioskId, :storeId, :storeName, :active, :auditKey)
+     ON CONFLICT (kiosk_id) DO UPDATE SET store_id = excluded.store_id, store_name = excluded.store_name, active = excluded.active, audit_key = excluded.audit_key`,
+    { kioskId: kiosk.kioskId, storeId: kiosk.storeId, storeName: kiosk.storeName, active: kiosk.active ? 1 : 0, auditKey: kiosk.auditKey },
   );
 }
 
-export function createRelayStore(db: Database): RelayStore {
+export function createRelayStore(db: Database, audit: AuditLog): RelayStore {
   return {
     findKiosk(kioskId: string): RegisteredKiosk | undefined {
-      const row = db.get<{ kiosk_id: string; store_id: string; active: number }>('SELECT kiosk_id, store_id, active FROM kiosks WHERE kiosk_id = :kioskId', { kioskId });
-      return row ? { kioskId: row.kiosk_id, storeId: row.store_id, active: row.active === 1 } : undefined;
+      const row = db.get<{ kiosk_id: string; store_id: string; active: number; audit_key: string | null }>(
+        'SELECT kiosk_id, store_id, active, audit_key FROM kiosks WHERE kiosk_id = :kioskId',
+        { kioskId },
+      );
+      return row ? { kioskId: row.kiosk_id, storeId: row.store_id, active: row.active === 1, auditKey: row.audit_key ?? undefined } : undefined;
+    },
+    latestWitnessed(kioskId: string): WitnessedCheckpoint | undefined {
+      return db.get<WitnessedCheckpoint>('SELECT size, note FROM witnessed_checkpoints WHERE kiosk_id = :kioskId ORDER BY size DESC LIMIT 1', { kioskId });
+    },
+    saveWitnessed(kioskId: string, checkpoint: WitnessedCheckpoint, receivedAtIso: string): void {
+      audit.transaction([{ kind: 'witness.checkpoint', data: { kioskId, size: checkpoint.size } }], () =>
+        db.run('INSERT OR IGNORE INTO witnessed_checkpoints (kiosk_id, size, note, received_at) VALUES (:kioskId, :size, :note, :receivedAtIso)', {
+          kioskId,
+          size: checkpoint.size,
+          note: checkpoint.note,
+          receivedAtIso,
+        }),
+      );
     },
     noteKioskSeen(kioskId: string, atIso: string): void {
       db.run('UPDATE kiosks SET last_seen_at = :atIso WHERE kiosk_id = :kioskId', { kioskId, atIso });
     },
     recordOperatorRecord(record: HandlingRecord, receivedAtIso: string): RecordResult {
-      return insertHandlingRecord(db, record, { received_at: receivedAtIso });
+      const recorded = (result: RecordResult) =>
+        result === 'conflict'
+          ? []
+          : [{ kind: 'completion.received', data: { issuanceId: record.issuanceId, kioskId: record.kioskId, copies: record.copies, feeYen: record.feeYen, duplicate: result === 'duplicate' } }];
+      return audit.transaction(recorded, () => insertHandlingRecord(db, record, { received_at: receivedAtIso }));
     },
   };
+}
+
+/** The checkpoints the relay witnessed for one kiosk, oldest first: evidence against a rewritten kiosk log. */
+export function witnessedCheckpoints(db: Database, kioskId: string): WitnessedCheckpoint[] {
+  return db.all<WitnessedCheckpoint>('SELECT size, note FROM witnessed_checkpoints WHERE kiosk_id = :kioskId ORDER BY size', { kioskId });
 }

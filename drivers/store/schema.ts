@@ -3,6 +3,29 @@
 
 import type { Migration } from './migrate.ts';
 
+/** The tamper-evident audit log every role keeps (S4-5, P4): entries, signed checkpoints. */
+const AUDIT_LOG_SQL = `
+  CREATE TABLE audit_entries (
+    idx INTEGER PRIMARY KEY,
+    entry BLOB NOT NULL,     -- the exact bytes hashed: core/audit-entry.ts encodeAuditEntry
+    leaf_hash BLOB NOT NULL  -- SHA-256(0x00 || entry)
+  ) STRICT;
+  CREATE TABLE audit_checkpoints (
+    size INTEGER PRIMARY KEY,
+    note TEXT NOT NULL,      -- C2SP signed note over a tlog-checkpoint
+    created_at TEXT NOT NULL
+  ) STRICT;
+  -- A second line of defence: the Merkle tree and the signatures are the first.
+  CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+`;
+
 export const CENTER_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -92,6 +115,7 @@ export const CENTER_MIGRATIONS: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'the month of this record is confirmed'); END;
     `,
   },
+  { version: 3, name: 'audit log', sql: AUDIT_LOG_SQL },
 ];
 
 export const RELAY_MIGRATIONS: readonly Migration[] = [
@@ -142,6 +166,24 @@ export const RELAY_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    name: 'audit log; kiosk audit keys and the checkpoints the relay witnessed',
+    sql: `${AUDIT_LOG_SQL}
+      ALTER TABLE kiosks ADD COLUMN audit_key TEXT; -- C2SP verifier key of the kiosk's audit log
+      CREATE TABLE witnessed_checkpoints (
+        kiosk_id TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        note TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (kiosk_id, size)
+      ) STRICT;
+      CREATE TRIGGER witnessed_checkpoints_no_update BEFORE UPDATE ON witnessed_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'witnessed checkpoints are append-only'); END;
+      CREATE TRIGGER witnessed_checkpoints_no_delete BEFORE DELETE ON witnessed_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'witnessed checkpoints are append-only'); END;
+    `,
+  },
 ];
 
 export const KIOSK_MIGRATIONS: readonly Migration[] = [
@@ -180,6 +222,16 @@ export const KIOSK_MIGRATIONS: readonly Migration[] = [
         documents INTEGER NOT NULL CHECK (documents >= 0),
         closed_at TEXT NOT NULL,
         acknowledged_at TEXT
+      ) STRICT;
+    `,
+  },
+  {
+    version: 3,
+    name: 'audit log and what the relay has witnessed of it',
+    sql: `${AUDIT_LOG_SQL}
+      CREATE TABLE audit_witnessed (
+        size INTEGER PRIMARY KEY, -- checkpoint sizes the relay acknowledged
+        acknowledged_at TEXT NOT NULL
       ) STRICT;
     `,
   },

@@ -1,4 +1,5 @@
 // Proves the centre authenticates a card only with a fresh, single-use challenge of the same kiosk and a good certificate and signature, issues certificate data from the right municipality within its rules, and records each completion notice exactly once.
+import { discardAudit } from '../../core/audit-entry.ts';
 import { createHash } from 'node:crypto';
 import { beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -153,6 +154,7 @@ function makeWorld(): World {
   const rendered: CertificateContent[] = [];
   const service = createCenterService({
     clock: { nowMs: () => clock.nowMs },
+    audit: discardAudit,
     random: {
       bytes: (length) => {
         counter += 1;

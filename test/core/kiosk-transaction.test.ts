@@ -1,4 +1,5 @@
 // Proves a kiosk transaction, driven against a real in-process centre, a simulated card, cash unit and folder printer, prints only certificate data bound to its own request, takes the fee only when every copy printed, and refunds and voids on every abort.
+import { discardAudit } from '../../core/audit-entry.ts';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -205,6 +206,7 @@ describe('runKioskTransaction', () => {
     const centreStore = memoryCenterStore();
     const centre = createCenterService({
       clock: { nowMs: () => NOW_MS },
+      audit: discardAudit,
       random: counterRandom(1000),
       store: centreStore,
       directory: {
@@ -247,6 +249,7 @@ describe('runKioskTransaction', () => {
       printer,
       gateway,
       ledger,
+      audit: discardAudit,
       screen: { show: (text: string) => void screen.push(text) },
       sha256: (data: Uint8Array) => new Uint8Array(createHash('sha256').update(data).digest()),
       renderReceipt: async (receipt: Receipt) => {
