@@ -113,72 +113,96 @@ function expectedRoots(checkpoints: readonly StoredCheckpoint[], options: Verify
   return roots;
 }
 
-export function verifyAuditLog(rows: Iterable<StoredAuditRow>, checkpoints: readonly StoredCheckpoint[], options: VerifyOptions): AuditVerification {
-  const frontier = new MerkleFrontier(options.hasher);
-  const fail = (problem: AuditProblem): AuditVerification => ({ ok: false, size: frontier.size, rootHash: frontier.root(), checkpointsChecked, problem });
-  let checkpointsChecked = 0;
-  const signed = expectedRoots(checkpoints, options, 'signed');
-  if (!Array.isArray(signed)) return fail(signed);
-  const witnessed = expectedRoots(options.witnessed ?? [], options, 'witnessed');
-  if (!Array.isArray(witnessed)) return fail(witnessed);
-  const expected = [...signed, ...witnessed].sort((left, right) => left.size - right.size);
-  let next = 0;
-  let lastGoodSize = 0;
-  let previousLeaf: Uint8Array | undefined;
+/**
+ * Checks a log entry by entry as its rows arrive (in index order). `push` returns false once a
+ * problem is found; `finish` gives the verdict. O(log n) memory whatever the log's length.
+ */
+export class AuditVerifier {
+  private readonly options: VerifyOptions;
+  private readonly frontier: MerkleFrontier;
+  private readonly expected: ExpectedRoot[] = [];
+  private next = 0;
+  private lastGoodSize = 0;
+  private checkpointsChecked = 0;
+  private previousLeaf: Uint8Array | undefined;
+  /** A checkpoint mismatch only bounds where the change is; the next entry's link usually names it exactly. */
+  private pendingMismatch: AuditProblem | undefined;
+  private problem: AuditProblem | undefined;
 
-  const checkRootsAtCurrentSize = (): AuditProblem | undefined => {
-    while (next < expected.length && expected[next]!.size === frontier.size) {
-      const checkpoint = expected[next]!;
-      if (!bytesEqual(frontier.root(), checkpoint.rootHash)) {
+  constructor(checkpoints: readonly StoredCheckpoint[], options: VerifyOptions) {
+    this.options = options;
+    this.frontier = new MerkleFrontier(options.hasher);
+    const signed = expectedRoots(checkpoints, options, 'signed');
+    const witnessed = expectedRoots(options.witnessed ?? [], options, 'witnessed');
+    if (!Array.isArray(signed)) this.problem = signed;
+    else if (!Array.isArray(witnessed)) this.problem = witnessed;
+    else {
+      this.expected = [...signed, ...witnessed].sort((left, right) => left.size - right.size);
+      this.problem = this.checkRootsAtCurrentSize();
+    }
+  }
+
+  private checkRootsAtCurrentSize(): AuditProblem | undefined {
+    while (this.next < this.expected.length && this.expected[this.next]!.size === this.frontier.size) {
+      const checkpoint = this.expected[this.next]!;
+      if (!bytesEqual(this.frontier.root(), checkpoint.rootHash)) {
+        const from = this.lastGoodSize;
         return {
-          index: lastGoodSize,
-          what: `entries ${lastGoodSize}..${checkpoint.size - 1} do not match the ${checkpoint.source} checkpoint at size ${checkpoint.size}: entry ${lastGoodSize} or a later one was changed`,
+          index: from,
+          what: `entries ${from}..${checkpoint.size - 1} do not match the ${checkpoint.source} checkpoint at size ${checkpoint.size}: entry ${from} or a later one was changed`,
         };
       }
-      checkpointsChecked += 1;
-      lastGoodSize = checkpoint.size;
-      next += 1;
+      this.checkpointsChecked += 1;
+      this.lastGoodSize = checkpoint.size;
+      this.next += 1;
     }
     return undefined;
-  };
+  }
 
-  const atStart = checkRootsAtCurrentSize();
-  if (atStart) return fail(atStart);
-  // A checkpoint mismatch only bounds where the change is; the next entry's link usually names it
-  // exactly, so a mismatch is reported after one more entry has been looked at.
-  let pendingMismatch: AuditProblem | undefined;
-  for (const row of rows) {
-    const expectedIndex = frontier.size;
-    if (pendingMismatch && row.index === expectedIndex) {
-      const leafHash = options.hasher.leafHash(row.entry);
-      const link = bytesEqual(leafHash, row.leafHash) ? describeEntryProblem(row, expectedIndex, previousLeaf) : undefined;
-      return fail(link ?? pendingMismatch);
+  push(index: number, entry: Uint8Array, storedLeafHash: Uint8Array): boolean {
+    if (this.problem) return false;
+    const expectedIndex = this.frontier.size;
+    const row = { index, entry, leafHash: storedLeafHash };
+    if (this.pendingMismatch) {
+      const link =
+        index === expectedIndex && bytesEqual(this.options.hasher.leafHash(entry), storedLeafHash)
+          ? describeEntryProblem(row, expectedIndex, this.previousLeaf)
+          : undefined;
+      this.problem = link ?? this.pendingMismatch;
+      return false;
     }
-    if (pendingMismatch) return fail(pendingMismatch);
-    if (row.index !== expectedIndex) {
-      return fail(
-        row.index > expectedIndex
-          ? { index: expectedIndex, what: `entry ${expectedIndex} is missing` }
-          : { index: row.index, what: `entry ${row.index} appears twice` },
-      );
+    if (index !== expectedIndex) {
+      this.problem =
+        index > expectedIndex ? { index: expectedIndex, what: `entry ${expectedIndex} is missing` } : { index, what: `entry ${index} appears twice` };
+      return false;
     }
-    const leafHash = options.hasher.leafHash(row.entry);
-    if (!bytesEqual(leafHash, row.leafHash)) {
-      return fail({ index: row.index, what: `entry ${row.index} was changed: its bytes do not match its stored hash` });
+    const leafHash = this.options.hasher.leafHash(entry);
+    if (!bytesEqual(leafHash, storedLeafHash)) {
+      this.problem = { index, what: `entry ${index} was changed: its bytes do not match its stored hash` };
+      return false;
     }
-    const problem = describeEntryProblem(row, expectedIndex, previousLeaf);
-    if (problem) return fail(problem);
-    frontier.push(leafHash);
-    previousLeaf = leafHash;
-    pendingMismatch = checkRootsAtCurrentSize();
+    this.problem = describeEntryProblem(row, expectedIndex, this.previousLeaf);
+    if (this.problem) return false;
+    this.frontier.push(leafHash);
+    this.previousLeaf = leafHash;
+    this.pendingMismatch = this.checkRootsAtCurrentSize();
+    return true;
   }
-  if (pendingMismatch) return fail(pendingMismatch);
-  if (next < expected.length) {
-    const checkpoint = expected[next]!;
-    return fail({
-      index: frontier.size,
-      what: `entry ${frontier.size} is missing: the ${checkpoint.source} checkpoint at size ${checkpoint.size} covers entries up to ${checkpoint.size - 1}`,
-    });
+
+  finish(): AuditVerification {
+    let problem = this.problem ?? this.pendingMismatch;
+    if (!problem && this.next < this.expected.length) {
+      const checkpoint = this.expected[this.next]!;
+      const size = this.frontier.size;
+      problem = { index: size, what: `entry ${size} is missing: the ${checkpoint.source} checkpoint at size ${checkpoint.size} covers entries up to ${checkpoint.size - 1}` };
+    }
+    const result = { size: this.frontier.size, rootHash: this.frontier.root(), checkpointsChecked: this.checkpointsChecked };
+    return problem ? { ok: false, ...result, problem } : { ok: true, ...result };
   }
-  return { ok: true, size: frontier.size, rootHash: frontier.root(), checkpointsChecked };
+}
+
+export function verifyAuditLog(rows: Iterable<StoredAuditRow>, checkpoints: readonly StoredCheckpoint[], options: VerifyOptions): AuditVerification {
+  const verifier = new AuditVerifier(checkpoints, options);
+  for (const row of rows) if (!verifier.push(row.index, row.entry, row.leafHash)) break;
+  return verifier.finish();
 }

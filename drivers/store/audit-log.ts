@@ -3,7 +3,7 @@
 // anything that does not extend what was signed before.
 
 import { assertAuditEvent, encodeAuditEntry, FIRST_PREVIOUS, type AuditEvent } from '../../core/audit-entry.ts';
-import { verifyAuditLog, type AuditVerification, type StoredAuditRow, type StoredCheckpoint } from '../../core/audit-verify.ts';
+import { AuditVerifier, type AuditVerification, type StoredCheckpoint } from '../../core/audit-verify.ts';
 import { bytesEqual, hexEncode } from '../../core/bytes.ts';
 import { AppError } from '../../core/errors.ts';
 import { formatUtcIso } from '../../core/jst.ts';
@@ -30,16 +30,6 @@ export function noteVerifierFromKey(verifierKey: string): NoteVerifier {
   return { name: parsed.name, keyId: parsed.keyId, verify: createEd25519Verifier(parsed.publicKey) };
 }
 
-function rowsOf(db: Database): Iterable<StoredAuditRow> {
-  return {
-    *[Symbol.iterator]() {
-      for (const row of db.iterate<{ idx: number; entry: Uint8Array; leaf_hash: Uint8Array }>('SELECT idx, entry, leaf_hash FROM audit_entries ORDER BY idx')) {
-        yield { index: row.idx, entry: row.entry, leafHash: row.leaf_hash };
-      }
-    },
-  };
-}
-
 export function readCheckpoints(db: Database): StoredCheckpoint[] {
   return db.all<StoredCheckpoint>('SELECT size, note FROM audit_checkpoints ORDER BY size');
 }
@@ -50,8 +40,20 @@ export function latestCheckpoint(db: Database): StoredCheckpoint | undefined {
 
 /** Recomputes the whole log; names the first entry that is wrong. */
 export function verifyStoredLog(db: Database, origin: string, verifiers: readonly NoteVerifier[], witnessed: readonly StoredCheckpoint[] = []): AuditVerification {
-  return verifyAuditLog(rowsOf(db), readCheckpoints(db), { hasher: auditHasher, origin, verifiers, witnessed });
+  const verifier = new AuditVerifier(readCheckpoints(db), { hasher: auditHasher, origin, verifiers, witnessed });
+  // Pages by primary key: all() on a page is several times cheaper per row than a row iterator.
+  for (let first = Number.MIN_SAFE_INTEGER; ; first += VERIFY_PAGE_ROWS) {
+    const page = db.all<{ idx: number; entry: Uint8Array; leaf_hash: Uint8Array }>(
+      'SELECT idx, entry, leaf_hash FROM audit_entries WHERE idx >= :first ORDER BY idx LIMIT :limit',
+      { first, limit: VERIFY_PAGE_ROWS },
+    );
+    for (const row of page) if (!verifier.push(row.idx, row.entry, row.leaf_hash)) return verifier.finish();
+    if (page.length < VERIFY_PAGE_ROWS) return verifier.finish();
+    first = page.at(-1)!.idx + 1 - VERIFY_PAGE_ROWS;
+  }
 }
+
+const VERIFY_PAGE_ROWS = 20_000;
 
 export function readLeafHashes(db: Database, size?: number): Uint8Array[] {
   const limit = size ?? Number.MAX_SAFE_INTEGER;
