@@ -19,6 +19,10 @@ import { offsetClock } from '../../cmd/deps.ts';
 import { runInit } from '../../cmd/init.ts';
 import { openKiosk, runScriptedSessions } from '../../cmd/kiosk.ts';
 import { startRelay, type StartedRelay } from '../../cmd/relay.ts';
+import { main } from '../../cmd/cvs-issue.ts';
+import { bufferIo } from '../../cmd/io.ts';
+import { AuditLog, auditOrigin } from '../../drivers/store/audit-log.ts';
+import { withDatabase } from '../../drivers/store/database.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -180,5 +184,23 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     } finally {
       await client.close();
     }
+  });
+
+  it("catches a kiosk log rebuilt by hand with the kiosk's own key, through the relay's witnessed checkpoints", async () => {
+    const kioskConfig = loaded.config.kiosks[0]!;
+    const verifyKiosk = async () => {
+      const io = bufferIo();
+      const code = await main(['audit-log', 'verify', '--dir', dir, '--kiosk', kioskConfig.kioskId], io);
+      return { code, stderr: io.stderr() };
+    };
+    assert.equal((await verifyKiosk()).code, 0);
+    withDatabase(loaded.resolve(kioskConfig.databaseFile), (db) => {
+      db.exec('DROP TRIGGER audit_entries_no_delete; DROP TRIGGER audit_checkpoints_no_delete; DELETE FROM audit_entries; DELETE FROM audit_checkpoints;');
+      const forged = new AuditLog(db, { origin: auditOrigin('kiosk', kioskConfig.kioskId), privateKeyPem: loaded.read(kioskConfig.auditKeyFile), clock });
+      for (let index = 0; index < 30; index += 1) forged.append({ kind: 'card.read', data: { cardKind: 'my-number-card' } });
+    });
+    const result = await verifyKiosk();
+    assert.equal(result.code, 3);
+    assert.match(result.stderr, /witnessed checkpoint at size/);
   });
 });

@@ -85,8 +85,8 @@ describe('the compiled cvs-issue binary', () => {
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(result.stdout);
     assert.deepEqual(
-      { issued: summary.issued, documents: summary.documents, refused: summary.refused, reconciled: summary.reconciled, unexpected: summary.unexpected, outboxPending: summary.outboxPending },
-      { issued: 4, documents: 7, refused: 4, reconciled: true, unexpected: 0, outboxPending: 0 },
+      { issued: summary.issued, documents: summary.documents, refused: summary.refused, reconciled: summary.reconciled, auditVerified: summary.auditVerified, unexpected: summary.unexpected, outboxPending: summary.outboxPending },
+      { issued: 4, documents: 7, refused: 4, reconciled: true, auditVerified: true, unexpected: 0, outboxPending: 0 },
     );
     const printed = fs.readdirSync(path.join(dir, 'prints', 'K0001'));
     assert.equal(printed.filter((name) => name.endsWith('-receipt.pdf')).length, 2);
@@ -115,5 +115,10 @@ describe('the compiled cvs-issue binary', () => {
     assert.equal(report.outboxPending, 0);
     assert.equal(await stop(relay.child), 0);
     assert.equal(await stop(center.child), 0);
+    for (const role of [['--role', 'center'], ['--role', 'relay'], ['--kiosk', 'K0002']]) {
+      const verified = run('audit-log', 'verify', '--dir', dir, ...role);
+      assert.equal(verified.code, 0, verified.stderr);
+      assert.match(verified.stdout, /sound: \d+ entries/);
+    }
   });
 });
