@@ -4,7 +4,7 @@
 import { CERTIFICATE_TITLES, isKosekiType, type CertificateType } from './certificate-types.ts';
 import type { AuditSink } from './audit-entry.ts';
 import { AppError } from './errors.ts';
-import { formatUtcIso, formatWarekiDate } from './jst.ts';
+import { formatUtcIso, formatWarekiDate, jstMonth } from './jst.ts';
 import type {
   AuthenticateRequest,
   AuthenticateResponse,
@@ -90,6 +90,8 @@ export interface CenterStore {
   findRequest(requestId: string): StoredRequest | undefined;
   recordCompletion(record: HandlingRecord): RecordResult;
   isOperatorRegistered(operatorId: string): boolean;
+  /** True once reconcile --confirm has locked the month (YYYY-MM, JST). */
+  isMonthConfirmed(month: string): boolean;
 }
 
 /** The municipalities' side: residents by card, and their certificates (built-in or remote). */
@@ -376,9 +378,14 @@ export function createCenterService(deps: CenterDependencies) {
     ) {
       throw new AppError('input', 'completion.inconsistent', 'the notice does not match the issued request', notice.issuanceId);
     }
+    const issuedAtMs = Date.parse(notice.issuedAt);
+    const month = jstMonth(issuedAtMs);
+    if (store.isMonthConfirmed(month)) {
+      throw new AppError('conflict', 'month.confirmed', `the month ${month} is confirmed: its records can no longer change`, notice.issuanceId);
+    }
     const result = store.recordCompletion({
       issuanceId: notice.issuanceId,
-      issuedAt: formatUtcIso(Date.parse(notice.issuedAt)),
+      issuedAt: formatUtcIso(issuedAtMs),
       operatorId: caller.operatorId,
       storeId: notice.storeId,
       kioskId: notice.kioskId,

@@ -33,6 +33,11 @@ export function jstParts(epochMs: number): JstParts {
   };
 }
 
+/** YYYY-MM of the JST date: the month a record belongs to (Spec§4). */
+export function jstMonth(epochMs: number): string {
+  return jstParts(epochMs).dateIso.slice(0, 7);
+}
+
 /** "2026-11-27T10:15:00+09:00": the way a person in Japan reads a time. */
 export function formatJstIso(epochMs: number): string {
   const parts = jstParts(epochMs);

@@ -175,6 +175,9 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
           : [{ kind: 'completion.recorded', data: { issuanceId: record.issuanceId, operatorId: record.operatorId, kioskId: record.kioskId, copies: record.copies, feeYen: record.feeYen, duplicate: result === 'duplicate' } }];
       return audit.transaction(noticeEvents, () => insertHandlingRecord(db, record));
     },
+    isMonthConfirmed(month: string): boolean {
+      return db.get('SELECT 1 AS found FROM confirmed_months WHERE month = :month', { month }) !== undefined;
+    },
     isOperatorRegistered(operatorId: string): boolean {
       return db.get('SELECT 1 AS found FROM operators WHERE operator_id = :operatorId', { operatorId }) !== undefined;
     },

@@ -84,13 +84,16 @@ const RESIDENTS: Record<string, Resident> = {
   aa04: resident('R4'),
 };
 
-function memoryStore(operators: string[]): CenterStore & { completions: Map<string, HandlingRecord> } {
+function memoryStore(operators: string[]): CenterStore & { completions: Map<string, HandlingRecord>; confirmedMonths: Set<string> } {
   const challenges = new Map<string, StoredChallenge & { used: boolean }>();
   const sessions = new Map<string, StoredSession>();
   const requests = new Map<string, StoredRequest>();
   const completions = new Map<string, HandlingRecord>();
+  const confirmedMonths = new Set<string>();
   return {
     completions,
+    confirmedMonths,
+    isMonthConfirmed: (month) => confirmedMonths.has(month),
     saveChallenge: (challenge) => void challenges.set(challenge.challengeId, { ...challenge, used: false }),
     takeChallenge(challengeId) {
       const found = challenges.get(challengeId);
@@ -441,6 +444,14 @@ describe('centre: completion notices', () => {
         feeYen: 600,
       },
     ]);
+  });
+
+  it('refuses a notice dated in a confirmed month (by its JST date) with a clear error', () => {
+    world.store.confirmedMonths.add('2026-11');
+    refusedWith(() => world.service.recordCompletion(KIOSK_A, issued), 'conflict', 'month.confirmed');
+    // 2026-10-31T15:30Z is already November in JST.
+    refusedWith(() => world.service.recordCompletion(KIOSK_A, { ...issued, issuedAt: '2026-10-31T15:30:00Z' }), 'conflict', 'month.confirmed');
+    assert.equal(world.store.completions.size, 0);
   });
 
   it('refuses a different notice for an id already recorded, as a conflict', () => {

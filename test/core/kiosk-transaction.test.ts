@@ -100,6 +100,7 @@ function memoryCenterStore(): CenterStore & { completions: Map<string, HandlingR
       return JSON.stringify(existing) === JSON.stringify(record) ? 'duplicate' : 'conflict';
     },
     isOperatorRegistered: (operatorId) => operatorId === KIOSK.operatorId,
+    isMonthConfirmed: () => false,
   };
 }
 
