@@ -189,7 +189,15 @@ async function unlockCard(card: JpkiCard, input: KioskInput, deps: KioskDependen
     screen.show(SCREEN.enterPin);
     const pin = await input.enterPin(triesLeft);
     if (pin === undefined) throw new Cancelled();
-    const result = await card.verifyAuthPin(pin);
+    let result: Awaited<ReturnType<JpkiCard['verifyAuthPin']>>;
+    try {
+      result = await card.verifyAuthPin(pin);
+    } catch (error) {
+      // Not four digits: never sent to the card, costs no try; ask again.
+      if (!(error instanceof AppError && error.code === 'card.pin_format')) throw error;
+      screen.show(refusalText(error.code));
+      continue;
+    }
     if (result.ok) return;
     pins.wrong += 1;
     deps.audit.append({ kind: 'pin.wrong', data: { attempt: pins.wrong } });

@@ -363,6 +363,14 @@ describe('runKioskTransaction', () => {
     assert.equal(readCardFile(cardPath).pinTriesLeft, 3);
   });
 
+  it('asks again for a PIN that is not four digits, without spending a try on the card', async () => {
+    const kiosk = makeKiosk();
+    const result = await kiosk.run({ pins: ['12', '12345', PIN], choice: { certificateType: 'inkan', copies: 1 }, cash: [1000] });
+    assert.equal(result.outcome, 'issued');
+    assert.equal(kiosk.screen.filter((line) => line === refusalText('card.pin_format')).length, 2);
+    assert.equal(readCardFile(cardPath).pinTriesLeft, 3);
+  });
+
   it('locks the card after three wrong PINs, and it stays locked for the next transaction', async () => {
     const kiosk = makeKiosk();
     assert.deepEqual(await kiosk.run({ pins: ['0000', '1111', '2222'] }), { outcome: 'refused', code: 'card.locked', wrongPins: 3 });
