@@ -8,7 +8,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command } from 'commander';
 import { AppError, usageError } from '../core/errors.ts';
-import { JST_OFFSET_MS, formatJstIso, parseIsoInstant } from '../core/jst.ts';
+import { JST_OFFSET_MS, formatJstIso, jstParts, parseIsoInstant } from '../core/jst.ts';
 import type { Clock } from '../core/ports.ts';
 import { matchRecords } from '../core/record-match.ts';
 import { assertCenterOpen } from '../core/service-hours.ts';
@@ -97,6 +97,7 @@ async function runKioskSessions(loaded: LoadedConfig, clock: Clock, relayUrl: st
         const [report] = await runScriptedSessions(kiosk, loaded, [session]);
         reports.push({ ...report!, kioskId, elapsedMs: performance.now() - startedMs });
       }
+      kiosk.closeDays(jstParts(clock.nowMs()).dateIso);
       pending += (await kiosk.flushOutbox()).pending;
     } finally {
       await kiosk.close();

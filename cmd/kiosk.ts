@@ -16,11 +16,12 @@ import { callJson } from '../drivers/http/json-api.ts';
 import { renderVoidNoticePdf } from '../drivers/pdf/certificate-pdf.ts';
 import { renderReceiptPdf } from '../drivers/pdf/receipt-pdf.ts';
 import { FolderPrinter } from '../drivers/printer/folder-printer.ts';
-import { createKioskStore, openKioskDatabase, type KioskStore } from '../drivers/store/kiosk-store.ts';
+import { createKioskStore, openKioskDatabase, type DayClose, type KioskStore } from '../drivers/store/kiosk-store.ts';
 import { findKiosk, loadConfig, openRoleAuditLog, type KioskConfig, type LoadedConfig } from './config.ts';
 import { hexEncode } from '../core/bytes.ts';
 import { consistencyProof } from '../core/merkle.ts';
-import { HEARTBEAT_PATH, type HeartbeatResponse } from '../core/relay-service.ts';
+import { jstParts } from '../core/jst.ts';
+import { HEARTBEAT_PATH, STORE_DAY_PATH, type HeartbeatResponse } from '../core/relay-service.ts';
 import { auditHasher, auditOrigin, latestCheckpoint, readLeafHashes } from '../drivers/store/audit-log.ts';
 import { processClock, sha256, systemClock, systemRandom } from './deps.ts';
 import type { Io } from './io.ts';
@@ -45,8 +46,10 @@ export interface Kiosk {
   cash: SimulatedCashUnit;
   /** Places the card, runs one transaction with the given resident, then flushes the outbox. */
   serve(cardFile: string, input: KioskInput): Promise<TransactionResult>;
-  /** Sends pending completion notices; returns how many were acknowledged and how many remain. */
+  /** Sends pending completion notices and day closes, then a heartbeat; returns what was acknowledged and what remains. */
   flushOutbox(): Promise<{ acknowledged: number; pending: number }>;
+  /** Closes the store business day (JST date; default today) and every earlier day left open. */
+  closeDays(businessDate?: string): DayClose[];
   close(): Promise<void>;
 }
 
@@ -86,8 +89,28 @@ export function openKiosk(
         if (error instanceof AppError && error.kind === 'unavailable') break;
       }
     }
+    await sendDayCloses();
     await sendHeartbeat();
     return { acknowledged, pending: store.pendingNotices(OUTBOX_BATCH).length };
+  }
+
+  async function sendDayCloses(): Promise<void> {
+    for (const close of store.unacknowledgedDayCloses()) {
+      try {
+        await callJson(client, STORE_DAY_PATH, { kioskId: config.kioskId, storeId: config.storeId, ...close });
+        store.markDayCloseAcknowledged(close.businessDate, clock.nowMs());
+      } catch (error) {
+        if (error instanceof AppError && error.kind === 'unavailable') return;
+        audit.append({ kind: 'fault', data: { businessDate: close.businessDate, code: error instanceof AppError ? error.code : 'internal' } });
+      }
+    }
+  }
+
+  function closeDays(businessDate?: string): DayClose[] {
+    const today = jstParts(clock.nowMs()).dateIso;
+    const dates = [...store.unclosedDaysBefore(businessDate ?? today)];
+    if (businessDate) dates.push(businessDate);
+    return dates.map((date) => store.closeDay(date, clock.nowMs()));
   }
 
   /** The relay witnesses our latest checkpoint, with a proof that it extends the one it saw before. */
@@ -142,6 +165,7 @@ export function openKiosk(
       }
     },
     flushOutbox,
+    closeDays,
     async close() {
       await client.close();
       db.close();
@@ -249,6 +273,7 @@ export function makeKioskCommand(io: Io): Command {
         show: options.json ? undefined : (text) => io.err(`  ${text}\n`),
       });
       try {
+        opened.closeDays();
         await opened.flushOutbox();
         if (!script) return await runInteractive(opened, loaded, io);
         const reports = await runScriptedSessions(opened, loaded, script.sessions);
@@ -267,5 +292,27 @@ export function makeKioskCommand(io: Io): Command {
         await opened.close();
       }
     });
+  kiosk
+    .command('close-day')
+    .description("close the store business day: total the cash the kiosk took and send it to the relay")
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .option('--kiosk <id>', 'which kiosk of the deployment (default: the first)')
+    .option('--relay-url <url>', "the operator's relay; default from the deployment")
+    .option('--date <yyyy-mm-dd>', 'the JST business date to close (default: today in JST); earlier open days are closed too')
+    .option('--json', 'print the closes as JSON')
+    .action(async (options: { dir: string; kiosk?: string; relayUrl?: string; date?: string; json?: boolean }) => {
+      if (options.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(options.date)) throw usageError(`--date "${options.date}" is not YYYY-MM-DD`);
+      const opened = openKiosk(loadConfig(options.dir), { kioskId: options.kiosk, relayUrl: options.relayUrl, clock: processClock() });
+      try {
+        const closes = opened.closeDays(options.date ?? jstParts(processClock().nowMs()).dateIso);
+        await opened.flushOutbox();
+        const unsent = opened.store.unacknowledgedDayCloses().length;
+        if (options.json) io.out(`${JSON.stringify({ kioskId: opened.config.kioskId, closes, unsent }, null, 2)}\n`);
+        else for (const close of closes) io.out(`[${opened.config.kioskId}] ${close.businessDate}: ${close.transactions} transactions, ${close.documents} documents, ${close.cashYen} yen${unsent ? ' (waiting for the relay)' : ''}\n`);
+      } finally {
+        await opened.close();
+      }
+    });
   return kiosk;
 }
+

@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { AppError } from '../core/errors.ts';
 import type { Clock } from '../core/ports.ts';
-import { createRelayService, HEARTBEAT_PATH, RELAYED_PATHS, type CenterUpstream, type KioskCertificateIdentity } from '../core/relay-service.ts';
+import { createRelayService, HEARTBEAT_PATH, RELAYED_PATHS, STORE_DAY_PATH, type CenterUpstream, type KioskCertificateIdentity } from '../core/relay-service.ts';
 import { createMutualTlsClient } from '../drivers/http/client.ts';
 import { errorResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
 import { startMutualTlsServer, type IncomingRequest, type OutgoingResponse, type RunningServer } from '../drivers/http/server.ts';
@@ -58,12 +58,19 @@ export async function startRelay(
     witness: { hasher: auditHasher, noteVerifierFor: noteVerifierFromKey },
   });
 
+  /** Handled by the relay itself, never forwarded: witnessing and the store's daily cash. */
+  const localRoutes: Record<string, (identity: KioskCertificateIdentity, body: unknown) => unknown> = {
+    [HEARTBEAT_PATH]: service.heartbeat,
+    [STORE_DAY_PATH]: service.storeDay,
+  };
+
   async function handle(request: IncomingRequest): Promise<OutgoingResponse> {
-    if (request.method === 'POST' && request.path === HEARTBEAT_PATH) {
+    const local = localRoutes[request.path];
+    if (request.method === 'POST' && local) {
       try {
-        return jsonResponse(200, service.heartbeat(kioskIdentityOf(request), parseJsonBody(request.body)));
+        return jsonResponse(200, local(kioskIdentityOf(request), parseJsonBody(request.body)));
       } catch (error) {
-        log(`relay: heartbeat refused: ${error instanceof AppError ? error.code : 'internal'}`);
+        log(`relay: ${request.path} refused: ${error instanceof AppError ? error.code : 'internal'}`);
         return errorResponse(error);
       }
     }

@@ -64,6 +64,8 @@ export interface KioskTransactionRecord {
   certificateType: CertificateType;
   copies: number;
   feeYen: number;
+  /** What the cash unit reports it kept: paid minus change; 0 after a refund. */
+  cashKeptYen: number;
   outcome: CompletionOutcome;
 }
 
@@ -291,7 +293,7 @@ async function payPrintAndRecord(
   }
   deps.audit.append({ kind: 'payment.taken', data: { requestId: data.requestId, feeYen: data.feeYen, paidYen, changeYen } });
   const issuedAtMs = deps.clock.nowMs();
-  deps.ledger.recordTransaction(transactionRecord(data, 'issued', issuedAtMs), notice('issued', issuedAtMs));
+  deps.ledger.recordTransaction(transactionRecord(data, 'issued', issuedAtMs, paidYen - changeYen), notice('issued', issuedAtMs));
   if (changeYen > 0) deps.screen.show(SCREEN.change(changeYen));
   await printReceipt(deps, data, paidYen, changeYen, issuedAtMs);
   deps.screen.show(SCREEN.done);
@@ -311,7 +313,7 @@ async function abortAfterPrinting(
   return { outcome: 'refunded', requestId: data.requestId, code, refundedYen };
 }
 
-function transactionRecord(data: CertificateData, outcome: CompletionOutcome, atMs: number): KioskTransactionRecord {
+function transactionRecord(data: CertificateData, outcome: CompletionOutcome, atMs: number, cashKeptYen = 0): KioskTransactionRecord {
   const issued = outcome === 'issued';
   return {
     requestId: data.requestId,
@@ -320,6 +322,7 @@ function transactionRecord(data: CertificateData, outcome: CompletionOutcome, at
     certificateType: data.certificateType,
     copies: issued ? data.copies : 0,
     feeYen: issued ? data.feeYen : 0,
+    cashKeptYen,
     outcome,
   };
 }

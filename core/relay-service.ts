@@ -30,7 +30,20 @@ export interface RelayStore {
   noteKioskSeen(kioskId: string, atIso: string): void;
   recordOperatorRecord(record: HandlingRecord, receivedAtIso: string): RecordResult;
   latestWitnessed(kioskId: string): WitnessedCheckpoint | undefined;
+  /** Keeps a kiosk's store business day; a repeat is a duplicate, different figures a conflict. */
+  saveStoreDay(day: StoreDay, receivedAtIso: string): RecordResult;
   saveWitnessed(kioskId: string, checkpoint: WitnessedCheckpoint, receivedAtIso: string): void;
+}
+
+/** The cash one kiosk took on one store business day (Spec§3-7): the third view of reconciliation. */
+export interface StoreDay {
+  kioskId: string;
+  storeId: string;
+  businessDate: string;
+  cashYen: number;
+  transactions: number;
+  documents: number;
+  closedAt: string;
 }
 
 /** A kiosk's heartbeat: its latest signed checkpoint and a proof that it extends the last one witnessed. */
@@ -64,6 +77,7 @@ export interface CenterUpstream {
 
 export const RELAYED_PATHS = ['/v1/auth/challenge', '/v1/auth/verify', '/v1/certificates', '/v1/completions'] as const;
 export const HEARTBEAT_PATH = '/v1/heartbeat';
+export const STORE_DAY_PATH = '/v1/store-days';
 
 export interface WitnessCrypto {
   hasher: MerkleHasher;
@@ -111,9 +125,24 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
     return { witnessedSize: checkpoint.size };
   }
 
+  /** Kept by the relay for the operator's reconciliation; never forwarded to the centre. */
+  function storeDay(identity: KioskCertificateIdentity, body: unknown): { businessDate: string; duplicate: boolean } {
+    const kiosk = admit(identity);
+    const day = parseStoreDay(body);
+    if (day.kioskId !== kiosk.kioskId || day.storeId !== kiosk.storeId) {
+      throw new AppError('input', 'relay.kiosk_mismatch', 'the store day names another kiosk or store than the certificate', 'kioskId');
+    }
+    const result = deps.store.saveStoreDay(day, formatUtcIso(deps.clock.nowMs()));
+    if (result === 'conflict') {
+      throw new AppError('conflict', 'store_day.conflict', `a different close was already received for ${day.businessDate}`, day.kioskId);
+    }
+    return { businessDate: day.businessDate, duplicate: result === 'duplicate' };
+  }
+
   return {
     admit,
     heartbeat,
+    storeDay,
 
     async forward(path: string, body: unknown, identity: KioskCertificateIdentity): Promise<UpstreamAnswer> {
       if (!(RELAYED_PATHS as readonly string[]).includes(path)) {
@@ -190,4 +219,19 @@ function openKioskCheckpoint(note: string, verifier: NoteVerifier, origin: strin
   }
   if (checkpoint.origin !== origin) throw new AppError('refused', 'witness.wrong_origin', 'the checkpoint belongs to another log');
   return checkpoint;
+}
+
+export function parseStoreDay(value: unknown): StoreDay {
+  const body = asObject(value, 'body');
+  const businessDate = stringField(body, 'businessDate', /^\d{4}-\d{2}-\d{2}$/);
+  if (Number.isNaN(Date.parse(`${businessDate}T00:00:00Z`))) throw new AppError('input', 'request.bad_field', 'field "businessDate" is not a date', 'businessDate');
+  return {
+    kioskId: stringField(body, 'kioskId', /^[A-Za-z0-9._-]{1,64}$/),
+    storeId: stringField(body, 'storeId', /^[A-Za-z0-9._-]{1,64}$/),
+    businessDate,
+    cashYen: integerField(body, 'cashYen', 0, 1_000_000_000),
+    transactions: integerField(body, 'transactions', 0, 1_000_000),
+    documents: integerField(body, 'documents', 0, 10_000_000),
+    closedAt: stringField(body, 'closedAt', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/),
+  };
 }

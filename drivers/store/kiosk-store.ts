@@ -28,6 +28,26 @@ export interface KioskStore extends KioskLedger {
   /** Largest checkpoint size the relay acknowledged as witnessed; 0 before the first. */
   lastWitnessedSize(): number;
   markWitnessed(size: number, atMs: number): void;
+  /** Closes a store business day (JST date) with what the cash unit kept that day; idempotent. */
+  closeDay(businessDate: string, atMs: number): DayClose;
+  /** JST dates before `today` with transactions and no close yet. */
+  unclosedDaysBefore(today: string): string[];
+  unacknowledgedDayCloses(): DayClose[];
+  markDayCloseAcknowledged(businessDate: string, atMs: number): void;
+}
+
+export interface DayClose {
+  businessDate: string;
+  cashYen: number;
+  transactions: number;
+  documents: number;
+  closedAt: string;
+}
+
+/** UTC ISO bounds of a JST calendar date, comparable with the stored issued_at text. */
+function jstDayBounds(businessDate: string): { startIso: string; endIso: string } {
+  const startMs = Date.parse(`${businessDate}T00:00:00+09:00`);
+  return { startIso: new Date(startMs).toISOString(), endIso: new Date(startMs + 24 * 60 * 60 * 1000).toISOString() };
 }
 
 export function createKioskStore(db: Database, audit: AuditLog): KioskStore {
@@ -36,8 +56,8 @@ export function createKioskStore(db: Database, audit: AuditLog): KioskStore {
       const recorded = [{ kind: 'transaction.recorded', data: { requestId: record.requestId, outcome: record.outcome, copies: record.copies, feeYen: record.feeYen } }];
       audit.transaction(recorded, () => {
         db.run(
-          `INSERT INTO transactions (request_id, issued_at, municipality_code, certificate_type, copies, fee_yen, outcome)
-           VALUES (:requestId, :issuedAt, :municipalityCode, :certificateType, :copies, :feeYen, :outcome)`,
+          `INSERT INTO transactions (request_id, issued_at, municipality_code, certificate_type, copies, fee_yen, cash_kept_yen, outcome)
+           VALUES (:requestId, :issuedAt, :municipalityCode, :certificateType, :copies, :feeYen, :cashKeptYen, :outcome)`,
           {
             requestId: record.requestId,
             issuedAt: formatUtcIso(record.issuedAtMs),
@@ -45,6 +65,7 @@ export function createKioskStore(db: Database, audit: AuditLog): KioskStore {
             certificateType: record.certificateType,
             copies: record.copies,
             feeYen: record.feeYen,
+            cashKeptYen: record.cashKeptYen,
             outcome: record.outcome,
           },
         );
@@ -77,12 +98,53 @@ export function createKioskStore(db: Database, audit: AuditLog): KioskStore {
     lastWitnessedSize(): number {
       return db.get<{ size: number }>('SELECT MAX(size) AS size FROM audit_witnessed')?.size ?? 0;
     },
+    closeDay(businessDate: string, atMs: number): DayClose {
+      const existing = db.get<{ business_date: string; cash_yen: number; transactions: number; documents: number; closed_at: string }>(
+        'SELECT * FROM day_closes WHERE business_date = :businessDate',
+        { businessDate },
+      );
+      if (existing) {
+        return { businessDate, cashYen: existing.cash_yen, transactions: existing.transactions, documents: existing.documents, closedAt: existing.closed_at };
+      }
+      const totals = db.get<{ cash: number | null; transactions: number; documents: number | null }>(
+        `SELECT SUM(cash_kept_yen) AS cash, SUM(outcome = 'issued') AS transactions, SUM(copies) AS documents
+         FROM transactions WHERE issued_at >= :startIso AND issued_at < :endIso`,
+        jstDayBounds(businessDate),
+      )!;
+      const close: DayClose = { businessDate, cashYen: totals.cash ?? 0, transactions: totals.transactions ?? 0, documents: totals.documents ?? 0, closedAt: formatUtcIso(atMs) };
+      audit.transaction([{ kind: 'day.closed', data: { businessDate, cashYen: close.cashYen, transactions: close.transactions, documents: close.documents } }], () =>
+        db.run(
+          'INSERT INTO day_closes (business_date, cash_yen, transactions, documents, closed_at) VALUES (:businessDate, :cashYen, :transactions, :documents, :closedAt)',
+          { ...close },
+        ),
+      );
+      return close;
+    },
+    unclosedDaysBefore(today: string): string[] {
+      return db
+        .all<{ business_date: string }>(
+          `SELECT DISTINCT substr(datetime(issued_at, '+9 hours'), 1, 10) AS business_date FROM transactions
+           WHERE business_date < :today AND business_date NOT IN (SELECT business_date FROM day_closes) ORDER BY business_date`,
+          { today },
+        )
+        .map((row) => row.business_date);
+    },
+    unacknowledgedDayCloses(): DayClose[] {
+      return db
+        .all<{ business_date: string; cash_yen: number; transactions: number; documents: number; closed_at: string }>(
+          'SELECT * FROM day_closes WHERE acknowledged_at IS NULL ORDER BY business_date',
+        )
+        .map((row) => ({ businessDate: row.business_date, cashYen: row.cash_yen, transactions: row.transactions, documents: row.documents, closedAt: row.closed_at }));
+    },
+    markDayCloseAcknowledged(businessDate: string, atMs: number): void {
+      db.run('UPDATE day_closes SET acknowledged_at = :at WHERE business_date = :businessDate', { businessDate, at: formatUtcIso(atMs) });
+    },
     markWitnessed(size: number, atMs: number): void {
       db.run('INSERT OR IGNORE INTO audit_witnessed (size, acknowledged_at) VALUES (:size, :at)', { size, at: formatUtcIso(atMs) });
     },
     transactions(): KioskTransactionRecord[] {
       return db
-        .all<{ request_id: string; issued_at: string; municipality_code: string; certificate_type: string; copies: number; fee_yen: number; outcome: string }>(
+        .all<{ request_id: string; issued_at: string; municipality_code: string; certificate_type: string; copies: number; fee_yen: number; cash_kept_yen: number; outcome: string }>(
           'SELECT * FROM transactions ORDER BY issued_at, request_id',
         )
         .map((row) => ({
@@ -92,6 +154,7 @@ export function createKioskStore(db: Database, audit: AuditLog): KioskStore {
           certificateType: row.certificate_type as KioskTransactionRecord['certificateType'],
           copies: row.copies,
           feeYen: row.fee_yen,
+          cashKeptYen: row.cash_kept_yen,
           outcome: row.outcome as KioskTransactionRecord['outcome'],
         }));
     },

@@ -2,7 +2,7 @@
 // the completion notices its kiosks send.
 
 import type { HandlingRecord, RecordResult } from '../../core/center-service.ts';
-import type { RegisteredKiosk, RelayStore, WitnessedCheckpoint } from '../../core/relay-service.ts';
+import type { RegisteredKiosk, RelayStore, StoreDay, WitnessedCheckpoint } from '../../core/relay-service.ts';
 import type { AuditLog } from './audit-log.ts';
 import { insertHandlingRecord } from './center-store.ts';
 import { openDatabase, type Database } from './database.ts';
@@ -34,6 +34,26 @@ export function createRelayStore(db: Database, audit: AuditLog): RelayStore {
     },
     latestWitnessed(kioskId: string): WitnessedCheckpoint | undefined {
       return db.get<WitnessedCheckpoint>('SELECT size, note FROM witnessed_checkpoints WHERE kiosk_id = :kioskId ORDER BY size DESC LIMIT 1', { kioskId });
+    },
+    saveStoreDay(day: StoreDay, receivedAtIso: string): RecordResult {
+      const received = (result: RecordResult) =>
+        result === 'inserted' ? [{ kind: 'store-day.received', data: { kioskId: day.kioskId, storeId: day.storeId, businessDate: day.businessDate, cashYen: day.cashYen } }] : [];
+      return audit.transaction(received, () => {
+        const existing = db.get<{ cash_yen: number; transactions: number; documents: number }>(
+          'SELECT cash_yen, transactions, documents FROM store_days WHERE kiosk_id = :kioskId AND business_date = :businessDate',
+          { kioskId: day.kioskId, businessDate: day.businessDate },
+        );
+        if (existing) {
+          const same = existing.cash_yen === day.cashYen && existing.transactions === day.transactions && existing.documents === day.documents;
+          return same ? 'duplicate' : 'conflict';
+        }
+        db.run(
+          `INSERT INTO store_days (kiosk_id, store_id, business_date, cash_yen, transactions, documents, closed_at, received_at)
+           VALUES (:kioskId, :storeId, :businessDate, :cashYen, :transactions, :documents, :closedAt, :receivedAtIso)`,
+          { ...day, receivedAtIso },
+        );
+        return 'inserted';
+      });
     },
     saveWitnessed(kioskId: string, checkpoint: WitnessedCheckpoint, receivedAtIso: string): void {
       audit.transaction([{ kind: 'witness.checkpoint', data: { kioskId, size: checkpoint.size } }], () =>

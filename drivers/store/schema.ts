@@ -235,4 +235,9 @@ export const KIOSK_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    name: 'the cash the cash unit kept for each transaction',
+    sql: `ALTER TABLE transactions ADD COLUMN cash_kept_yen INTEGER NOT NULL DEFAULT 0 CHECK (cash_kept_yen >= 0);`,
+  },
 ];

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AppError } from '../../core/errors.ts';
+import { jstParts } from '../../core/jst.ts';
 import { createMutualTlsClient } from '../../drivers/http/client.ts';
 import { callJson } from '../../drivers/http/json-api.ts';
 import { createCertificateAuthority, issueCertificate } from '../../drivers/pki/issue.ts';
@@ -75,6 +76,13 @@ describe('centre, relay and kiosk over mutual TLS', () => {
       assert.equal((await kiosk.flushOutbox()).pending, 0);
       const printed = kiosk.printer.printedFiles().map((file) => path.basename(file).replace(/^[0-9a-f]+-/, ''));
       assert.deepEqual(printed.sort(), ['certificate-copy1.pdf', 'certificate-copy2.pdf', 'receipt.pdf']);
+      // The store business day closes with the cash the unit kept, and the relay keeps it.
+      const businessDate = jstParts(clock.nowMs()).dateIso;
+      assert.deepEqual(kiosk.closeDays(businessDate).map(({ closedAt, ...close }) => close), [{ businessDate, cashYen: 400, transactions: 1, documents: 2 }]);
+      await kiosk.flushOutbox();
+      assert.deepEqual(kiosk.store.unacknowledgedDayCloses(), []);
+      const storeDays = withDatabase(loaded.resolve(loaded.config.relays[0]!.databaseFile), (db) => db.all('SELECT kiosk_id, store_id, business_date, cash_yen FROM store_days'));
+      assert.deepEqual(storeDays, [{ kiosk_id: 'K0001', store_id: 'S0001', business_date: businessDate, cash_yen: 400 }]);
     } finally {
       await kiosk.close();
     }

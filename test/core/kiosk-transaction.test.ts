@@ -317,7 +317,7 @@ describe('runKioskTransaction', () => {
     ]);
     assert.deepEqual(kiosk.ledger, [
       {
-        record: { requestId, issuedAtMs: NOW_MS + 60_000, municipalityCode: '131016', certificateType: 'juminhyo', copies: 2, feeYen: 600, outcome: 'issued' },
+        record: { requestId, issuedAtMs: NOW_MS + 60_000, municipalityCode: '131016', certificateType: 'juminhyo', copies: 2, feeYen: 600, cashKeptYen: 600, outcome: 'issued' },
         notice: {
           issuanceId: requestId,
           issuedAt: '2026-11-02T01:01:00.000Z',
