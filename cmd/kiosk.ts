@@ -8,7 +8,8 @@ import { Command } from 'commander';
 import { isCertificateType } from '../core/certificate-types.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { runKioskTransaction, type KioskGateway, type KioskInput, type TransactionResult } from '../core/kiosk-transaction.ts';
-import type { Clock, Denomination } from '../core/ports.ts';
+import type { CardReader, Clock, Denomination } from '../core/ports.ts';
+import { PcscCardReader } from '../drivers/card/pcsc-reader.ts';
 import { SimulatedCardReader } from '../drivers/card/simulated-reader.ts';
 import { SimulatedCashUnit } from '../drivers/cash/simulated-cash-unit.ts';
 import { createMutualTlsClient, type HttpClient } from '../drivers/http/client.ts';
@@ -44,8 +45,10 @@ export interface Kiosk {
   store: KioskStore;
   printer: FolderPrinter;
   cash: SimulatedCashUnit;
-  /** Places the card, runs one transaction with the given resident, then flushes the outbox. */
-  serve(cardFile: string, input: KioskInput): Promise<TransactionResult>;
+  /** True with a PC/SC reader: the card is whatever lies on it, not a card file. */
+  usesRealReader: boolean;
+  /** Places the card (simulated reader), runs one transaction with the given resident, then flushes the outbox. */
+  serve(cardFile: string | undefined, input: KioskInput): Promise<TransactionResult>;
   /** Sends pending completion notices and day closes, then a heartbeat; returns what was acknowledged and what remains. */
   flushOutbox(): Promise<{ acknowledged: number; pending: number }>;
   /** Closes the store business day (JST date; default today) and every earlier day left open. */
@@ -55,10 +58,14 @@ export interface Kiosk {
 
 export function openKiosk(
   loaded: LoadedConfig,
-  options: { kioskId?: string; relayUrl?: string; clock?: Clock; show?: (text: string) => void },
+  options: { kioskId?: string; relayUrl?: string; clock?: Clock; show?: (text: string) => void; pcscReader?: string },
 ): Kiosk {
   const config = findKiosk(loaded, options.kioskId);
   const clock = options.clock ?? systemClock;
+  // The real reader beside the simulated one, behind the same port (FACTS.md: PC/SC via "smartcard").
+  const simulated = options.pcscReader === undefined ? new SimulatedCardReader(`${config.kioskId} simulated reader`) : undefined;
+  const reader: CardReader = simulated ?? new PcscCardReader(options.pcscReader ?? '');
+  if (reader instanceof PcscCardReader) reader.assertAvailable();
   const db = openKioskDatabase(loaded.resolve(config.databaseFile));
   const audit = openRoleAuditLog(db, loaded, config, auditOrigin('kiosk', config.kioskId), clock);
   const store = createKioskStore(db, audit);
@@ -70,7 +77,6 @@ export function openKiosk(
     timeoutMs: 20_000,
   });
   const gateway = gatewayFor(client, config.kioskId);
-  const reader = new SimulatedCardReader(`${config.kioskId} simulated reader`);
   const printer = new FolderPrinter({ directory: loaded.resolve(config.printerDirectory) });
   const cash = new SimulatedCashUnit();
   const show = options.show ?? (() => undefined);
@@ -138,8 +144,12 @@ export function openKiosk(
     store,
     printer,
     cash,
+    usesRealReader: simulated === undefined,
     async serve(cardFile, input) {
-      reader.place(cardFile);
+      if (simulated) {
+        if (cardFile === undefined) throw usageError('the simulated reader needs a card file');
+        simulated.place(cardFile);
+      }
       try {
         return await runKioskTransaction(
           {
@@ -160,7 +170,7 @@ export function openKiosk(
           input,
         );
       } finally {
-        reader.remove();
+        simulated?.remove();
         await flushOutbox();
       }
     },
@@ -234,9 +244,13 @@ async function runInteractive(kiosk: Kiosk, loaded: LoadedConfig, io: Io): Promi
   const lines = readline.createInterface({ input: process.stdin, output: process.stdout });
   try {
     for (;;) {
-      const card = (await lines.question(`カードを置いてください（カードID、例: card-r001。空欄で終了）> `)).trim();
-      if (card === '') return;
-      const report = { card, result: await kiosk.serve(cardFilePath(loaded, card), terminalInput(lines)) };
+      const prompt = kiosk.usesRealReader
+        ? 'カードをカードリーダーに置いて Enter を押してください（q で終了）> '
+        : 'カードを置いてください（カードID、例: card-r001。空欄で終了）> ';
+      const card = (await lines.question(prompt)).trim();
+      if (kiosk.usesRealReader ? card === 'q' : card === '') return;
+      const cardFile = kiosk.usesRealReader ? undefined : cardFilePath(loaded, card);
+      const report = { card: card || 'card', result: await kiosk.serve(cardFile, terminalInput(lines)) };
       io.err(`[${kiosk.config.kioskId}] ${describeResult(report)}\n`);
     }
   } finally {
@@ -246,6 +260,7 @@ async function runInteractive(kiosk: Kiosk, loaded: LoadedConfig, io: Io): Promi
 
 interface KioskRunOptions {
   dir: string;
+  pcsc?: string | boolean;
   kiosk?: string;
   relayUrl?: string;
   script?: string;
@@ -260,6 +275,7 @@ export function makeKioskCommand(io: Io): Command {
     .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
     .option('--kiosk <id>', 'which kiosk of the deployment (default: the first)')
     .option('--relay-url <url>', "the operator's relay, e.g. https://127.0.0.1:9443; default from the deployment")
+    .option('--pcsc [reader]', 'use a real PC/SC card reader (the first one, or the one named) instead of the simulated reader')
     .option('--script <file>', 'JSON scenario: { "sessions": [ { "card", "pins", "certificateType", "copies", "cash", "expect" } ] }')
     .option('--json', 'print the session results as JSON')
     .action(async (options: KioskRunOptions) => {
@@ -270,6 +286,7 @@ export function makeKioskCommand(io: Io): Command {
         kioskId: options.kiosk,
         relayUrl: options.relayUrl,
         clock: processClock(),
+        pcscReader: typeof options.pcsc === 'string' ? options.pcsc : options.pcsc ? '' : undefined,
         show: options.json ? undefined : (text) => io.err(`  ${text}\n`),
       });
       try {

@@ -90,6 +90,11 @@ export class PcscCardReader implements CardReader {
     return reader;
   }
 
+  /** Throws the clear 'card.pcsc_unavailable' error now, at start-up, rather than at the first card. */
+  assertAvailable(): void {
+    this.loadSmartcard();
+  }
+
   private loadSmartcard(): SmartcardModule {
     const require = createRequire(import.meta.url);
     try {

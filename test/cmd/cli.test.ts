@@ -82,6 +82,14 @@ describe('cvs-issue command line', () => {
     assert.equal(result.stderr, `cvs-issue: ${script}: sessions[0].certificateType: field "certificateType" is not a known certificate type\n`);
   });
 
+  it('says clearly, before opening anything, that the real PC/SC reader is not installed, exit 2', async () => {
+    const deployment = path.join(dir, 'for-pcsc');
+    assert.equal((await run('init', '--dir', deployment)).code, 0);
+    const result = await run('kiosk', 'run', '--dir', deployment, '--pcsc');
+    assert.equal(result.code, 2);
+    assert.equal(result.stderr, 'cvs-issue: PC/SC support is not installed: install libpcsclite and the npm package "smartcard"\n');
+  });
+
   it('tells a person to run init first when the deployment is missing, exit 2', async () => {
     const result = await run('relay', 'serve', '--dir', path.join(dir, 'nowhere'));
     assert.equal(result.code, 2);
