@@ -79,6 +79,21 @@ export interface HandlingRecord {
 
 export type RecordResult = 'inserted' | 'duplicate' | 'conflict';
 
+/** The handling record a completion notice makes (Spec§4): both sides build it the same way, in UTC. */
+export function handlingRecordOf(notice: CompletionNotice, operatorId: string): HandlingRecord {
+  return {
+    issuanceId: notice.issuanceId,
+    issuedAt: formatUtcIso(Date.parse(notice.issuedAt)),
+    operatorId,
+    storeId: notice.storeId,
+    kioskId: notice.kioskId,
+    municipalityCode: notice.municipalityCode,
+    certificateType: notice.certificateType,
+    copies: notice.copies,
+    feeYen: notice.feeYen,
+  };
+}
+
 export interface CenterStore {
   saveChallenge(challenge: StoredChallenge): void;
   /** Returns the challenge and marks it used in one step; undefined when unknown or already used. */
@@ -383,17 +398,7 @@ export function createCenterService(deps: CenterDependencies) {
     if (store.isMonthConfirmed(month)) {
       throw new AppError('conflict', 'month.confirmed', `the month ${month} is confirmed: its records can no longer change`, notice.issuanceId);
     }
-    const result = store.recordCompletion({
-      issuanceId: notice.issuanceId,
-      issuedAt: formatUtcIso(issuedAtMs),
-      operatorId: caller.operatorId,
-      storeId: notice.storeId,
-      kioskId: notice.kioskId,
-      municipalityCode: notice.municipalityCode,
-      certificateType: notice.certificateType,
-      copies: notice.copies,
-      feeYen: notice.feeYen,
-    });
+    const result = store.recordCompletion(handlingRecordOf(notice, caller.operatorId));
     if (result === 'conflict') {
       throw new AppError('conflict', 'completion.conflict', 'a different notice was already recorded for this id', notice.issuanceId);
     }

@@ -52,7 +52,9 @@ export interface Receipt {
   feeYen: number;
   paidYen: number;
   changeYen: number;
+  /** Already formatted, e.g. 2026年11月27日 14:05. */
   issuedAtText: string;
+  /** The fee is the municipality's; the store only collects it. */
   municipalityName: string;
   createdAtMs: number;
 }

@@ -2,7 +2,7 @@
 // kiosks by their certificate, pins the kiosk id the centre sees to that certificate, keeps the
 // operator's own handling records, and forwards everything else unchanged.
 
-import type { HandlingRecord, RecordResult } from './center-service.ts';
+import { handlingRecordOf, type HandlingRecord, type RecordResult } from './center-service.ts';
 import { AppError } from './errors.ts';
 import { formatUtcIso } from './jst.ts';
 import { asObject, integerField, parseCompletionNotice, stringField } from './messages.ts';
@@ -174,20 +174,7 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
     if (notice.storeId !== kiosk.storeId) {
       throw new AppError('input', 'relay.store_mismatch', 'field "storeId" does not match the kiosk certificate', 'storeId');
     }
-    const result = deps.store.recordOperatorRecord(
-      {
-        issuanceId: notice.issuanceId,
-        issuedAt: formatUtcIso(Date.parse(notice.issuedAt)),
-        operatorId: deps.operatorId,
-        storeId: notice.storeId,
-        kioskId: notice.kioskId,
-        municipalityCode: notice.municipalityCode,
-        certificateType: notice.certificateType,
-        copies: notice.copies,
-        feeYen: notice.feeYen,
-      },
-      nowIso,
-    );
+    const result = deps.store.recordOperatorRecord(handlingRecordOf(notice, deps.operatorId), nowIso);
     if (result === 'conflict') {
       throw new AppError('conflict', 'completion.conflict', 'a different notice was already recorded for this id', notice.issuanceId);
     }

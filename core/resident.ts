@@ -64,13 +64,18 @@ export interface CertificateField {
 }
 
 export interface CertificateContent {
+  /** e.g. 住民票の写し */
   title: string;
+  /** The certifying mayor, e.g. 千代田区長; the seal reads 「千代田区長之印」. */
   municipalityName: string;
+  /** 氏名, 生年月日, 住所 …; values may hold 髙﨑𠮷. */
   fields: CertificateField[];
   certifiedText: string;
+  /** Already formatted, e.g. 令和8年11月27日. */
   issuedOnText: string;
   requestId: string;
   kioskId: string;
+  /** Becomes the PDF's CreationDate and ModDate, so the same content gives the same bytes. */
   createdAtMs: number;
 }
 

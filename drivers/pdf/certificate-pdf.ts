@@ -3,29 +3,12 @@
 // same bytes on Node and in the Bun binary.
 
 import { AppError } from '../../core/errors.ts';
+import type { CertificateContent, CertificateField } from '../../core/resident.ts';
 import { finishDocument, openDocument } from './pdf-document.ts';
 
-export interface CertificateField {
-  label: string;
-  value: string;
-}
-
-export interface CertificateDocument {
-  /** e.g. 住民票の写し */
-  title: string;
-  /** e.g. 千代田区長; the seal reads 「千代田区長之印」. */
-  municipalityName: string;
-  /** 氏名, 生年月日, 住所, 世帯主, 本籍 …; values may hold 髙﨑𠮷 and line breaks. */
-  fields: CertificateField[];
-  /** e.g. この写しは、住民票の原本と相違ないことを証明する。 */
-  certifiedText: string;
-  /** Already formatted by the caller, e.g. 令和8年11月27日. */
-  issuedOnText: string;
-  requestId: string;
-  kioskId: string;
-  /** Becomes the PDF's CreationDate and ModDate. */
-  createdAtMs: number;
-}
+/** What a certificate says (core/resident.ts builds it); this file only draws it. */
+export type CertificateDocument = CertificateContent;
+export type { CertificateField };
 
 export interface VoidNotice {
   requestId: string;

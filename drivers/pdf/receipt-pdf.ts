@@ -1,25 +1,10 @@
 // The 領収書 the kiosk prints after taking the fee: an 80 mm wide slip like a till receipt.
 
 import { AppError } from '../../core/errors.ts';
+import type { Receipt } from '../../core/kiosk-transaction.ts';
 import { finishDocument, openDocument, pointsPerMillimetre } from './pdf-document.ts';
 
-export interface Receipt {
-  storeName: string;
-  storeId: string;
-  kioskId: string;
-  requestId: string;
-  certificateTitle: string;
-  copies: number;
-  unitFeeYen: number;
-  feeYen: number;
-  paidYen: number;
-  changeYen: number;
-  /** Already formatted by the caller, e.g. 令和8年11月27日 14:05. */
-  issuedAtText: string;
-  /** The fee is the municipality's; the store only collects it. */
-  municipalityName: string;
-  createdAtMs: number;
-}
+export type { Receipt };
 
 type Pdf = PDFKit.PDFDocument;
 

@@ -3,6 +3,13 @@
 
 import type { Migration } from './migrate.ts';
 
+/** Triggers that refuse UPDATE and DELETE on a table: a second line of defence for append-only data. */
+function appendOnly(table: string, message: string): string {
+  return `
+    CREATE TRIGGER ${table}_no_update BEFORE UPDATE ON ${table} BEGIN SELECT RAISE(ABORT, '${message}'); END;
+    CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table} BEGIN SELECT RAISE(ABORT, '${message}'); END;`;
+}
+
 /** The tamper-evident audit log every role keeps (S4-5, P4): entries, signed checkpoints. */
 const AUDIT_LOG_SQL = `
   CREATE TABLE audit_entries (
@@ -16,14 +23,8 @@ const AUDIT_LOG_SQL = `
     created_at TEXT NOT NULL
   ) STRICT;
   -- A second line of defence: the Merkle tree and the signatures are the first.
-  CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-  CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-  CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-  CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  ${appendOnly('audit_entries', 'the audit log is append-only')}
+  ${appendOnly('audit_checkpoints', 'the audit log is append-only')}
 `;
 
 export const CENTER_MIGRATIONS: readonly Migration[] = [
@@ -88,10 +89,7 @@ export const CENTER_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
       CREATE INDEX handling_records_issued_at ON handling_records (issued_at);
       -- Handling records are append-only: corrections arrive as new notices, never as edits.
-      CREATE TRIGGER handling_records_no_update BEFORE UPDATE ON handling_records
-        BEGIN SELECT RAISE(ABORT, 'handling records are append-only'); END;
-      CREATE TRIGGER handling_records_no_delete BEFORE DELETE ON handling_records
-        BEGIN SELECT RAISE(ABORT, 'handling records are append-only'); END;
+      ${appendOnly('handling_records', 'handling records are append-only')}
     `,
   },
   {
@@ -105,10 +103,7 @@ export const CENTER_MIGRATIONS: readonly Migration[] = [
         documents INTEGER NOT NULL,
         fees_yen INTEGER NOT NULL
       ) STRICT;
-      CREATE TRIGGER confirmed_months_no_update BEFORE UPDATE ON confirmed_months
-        BEGIN SELECT RAISE(ABORT, 'a confirmed month cannot be changed'); END;
-      CREATE TRIGGER confirmed_months_no_delete BEFORE DELETE ON confirmed_months
-        BEGIN SELECT RAISE(ABORT, 'a confirmed month cannot be changed'); END;
+      ${appendOnly('confirmed_months', 'a confirmed month cannot be changed')}
       -- The database itself refuses records of a confirmed month, even from outside the application.
       CREATE TRIGGER handling_records_month_confirmed BEFORE INSERT ON handling_records
         WHEN EXISTS (SELECT 1 FROM confirmed_months WHERE month = strftime('%Y-%m', NEW.issued_at, '+9 hours'))
@@ -143,10 +138,7 @@ export const RELAY_MIGRATIONS: readonly Migration[] = [
         received_at TEXT NOT NULL
       ) STRICT;
       CREATE INDEX relay_handling_records_issued_at ON handling_records (issued_at);
-      CREATE TRIGGER relay_handling_records_no_update BEFORE UPDATE ON handling_records
-        BEGIN SELECT RAISE(ABORT, 'handling records are append-only'); END;
-      CREATE TRIGGER relay_handling_records_no_delete BEFORE DELETE ON handling_records
-        BEGIN SELECT RAISE(ABORT, 'handling records are append-only'); END;
+      ${appendOnly('handling_records', 'handling records are append-only')}
     `,
   },
   {
@@ -178,10 +170,7 @@ export const RELAY_MIGRATIONS: readonly Migration[] = [
         received_at TEXT NOT NULL,
         PRIMARY KEY (kiosk_id, size)
       ) STRICT;
-      CREATE TRIGGER witnessed_checkpoints_no_update BEFORE UPDATE ON witnessed_checkpoints
-        BEGIN SELECT RAISE(ABORT, 'witnessed checkpoints are append-only'); END;
-      CREATE TRIGGER witnessed_checkpoints_no_delete BEFORE DELETE ON witnessed_checkpoints
-        BEGIN SELECT RAISE(ABORT, 'witnessed checkpoints are append-only'); END;
+      ${appendOnly('witnessed_checkpoints', 'witnessed checkpoints are append-only')}
     `,
   },
 ];
