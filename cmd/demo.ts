@@ -29,8 +29,9 @@ import { startRelay } from './relay.ts';
 const DAY_MS = 24 * 60 * 60 * 1000;
 const DEMO_HOUR_JST = 10;
 
-/** The demo's sessions per kiosk: two issuances of different types and copies, a wrong PIN then the
- * right one, and refused cards (expired, revoked, municipality not participating, moved out). */
+/** The demo's sessions per kiosk: issuances of different types and copies, a wrong PIN then the
+ * right one, a printer jam on the second copy (refunded, the first copy voided), and refused cards
+ * (expired, revoked, municipality not participating, moved out). */
 export const DEMO_SCRIPT: Record<string, ScriptedSession[]> = {
   K0001: [
     { card: 'card-r001', pins: ['1234'], certificateType: 'juminhyo', copies: 2, cash: [1000], expect: 'issued' },
@@ -38,6 +39,7 @@ export const DEMO_SCRIPT: Record<string, ScriptedSession[]> = {
     { card: 'card-r005', pins: ['5555'], certificateType: 'juminhyo', copies: 1, cash: [500], expect: 'refused' },
   ],
   K0002: [
+    { card: 'card-r002', pins: ['2580'], certificateType: 'koseki-zenbu', copies: 2, cash: [1000], printerJamOnCopy: 2, expect: 'refunded' },
     { card: 'card-r006', pins: ['6666'], certificateType: 'juminhyo', copies: 1, cash: [500], expect: 'refused' },
     { card: 'card-r007', pins: ['7777'], certificateType: 'juminhyo', copies: 1, cash: [500], expect: 'refused' },
   ],

@@ -17,6 +17,8 @@ export interface ScriptedSession {
   copies?: number;
   /** Notes and coins inserted, in order; when they run out before the fee is paid the resident cancels. */
   cash: Denomination[];
+  /** A printer jam on this copy of the certificate (1-based): a misprint, refunded and voided (C§9). */
+  printerJamOnCopy?: number;
   /** What the session should end in; a run whose outcomes differ exits 3. */
   expect?: 'issued' | 'refused' | 'cancelled' | 'refunded';
 }
@@ -46,6 +48,9 @@ function sessionFrom(value: unknown, where: string): ScriptedSession {
   if (!Array.isArray(cash) || !cash.every((yen) => DENOMINATIONS.includes(yen as number))) {
     throw inputError('script.bad', `field "cash" must list notes and coins (${DENOMINATIONS.join(', ')})`, `${where}.cash`);
   }
+  if (raw.printerJamOnCopy !== undefined && !(Number.isSafeInteger(raw.printerJamOnCopy) && (raw.printerJamOnCopy as number) >= 1)) {
+    throw inputError('script.bad', 'field "printerJamOnCopy" must be a copy number of at least 1', `${where}.printerJamOnCopy`);
+  }
   if (raw.expect !== undefined && !OUTCOMES.includes(raw.expect as string)) {
     throw inputError('script.bad', `field "expect" must be one of ${OUTCOMES.join(', ')}`, `${where}.expect`);
   }
@@ -55,6 +60,7 @@ function sessionFrom(value: unknown, where: string): ScriptedSession {
     certificateType: raw.certificateType as CertificateType | undefined,
     copies,
     cash: cash as Denomination[],
+    printerJamOnCopy: raw.printerJamOnCopy as number | undefined,
     expect: raw.expect as ScriptedSession['expect'],
   };
 }

@@ -197,6 +197,8 @@ export interface SessionReport {
 export async function runScriptedSessions(kiosk: Kiosk, loaded: LoadedConfig, sessions: ScriptedSession[]): Promise<SessionReport[]> {
   const reports: SessionReport[] = [];
   for (const session of sessions) {
+    // Each certificate copy is one page, after the pages already printed by this printer.
+    kiosk.printer.injectFaults(session.printerJamOnCopy ? { jamOnPage: kiosk.printer.pageCount() + session.printerJamOnCopy } : {});
     const result = await kiosk.serve(cardFilePath(loaded, session.card), scriptedInput(session));
     reports.push({ card: session.card, result, expected: session.expect });
   }
@@ -276,7 +278,7 @@ export function makeKioskCommand(io: Io): Command {
     .option('--kiosk <id>', 'which kiosk of the deployment (default: the first)')
     .option('--relay-url <url>', "the operator's relay, e.g. https://127.0.0.1:9443; default from the deployment")
     .option('--pcsc [reader]', 'use a real PC/SC card reader (the first one, or the one named) instead of the simulated reader')
-    .option('--script <file>', 'JSON scenario: { "sessions": [ { "card", "pins", "certificateType", "copies", "cash", "expect" } ] }')
+    .option('--script <file>', 'JSON scenario: { "sessions": [ { "card", "pins", "certificateType", "copies", "cash", "printerJamOnCopy", "expect" } ] }')
     .option('--json', 'print the session results as JSON')
     .action(async (options: KioskRunOptions) => {
       const loaded = loadConfig(options.dir);

@@ -37,7 +37,7 @@ export function printFileName(job: PrintJob): string {
 
 export class FolderPrinter implements Printer {
   private readonly directory: string;
-  private readonly faults: FolderPrinterFaults;
+  private faults: FolderPrinterFaults;
   private pagesPrinted = 0;
   private readonly files: string[] = [];
 
@@ -63,6 +63,11 @@ export class FolderPrinter implements Printer {
     renameSync(temporaryPath, finalPath);
     this.files.push(finalPath);
     return { pages };
+  }
+
+  /** Sets the faults to come (page numbers over the printer's lifetime), e.g. from a field test script. */
+  injectFaults(faults: FolderPrinterFaults): void {
+    this.faults = { ...faults };
   }
 
   /** Paths of the files printed so far, in order. */
