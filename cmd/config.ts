@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AppError, inputError } from '../core/errors.ts';
 import type { Clock } from '../core/ports.ts';
+import { createMutualTlsClient, type HttpClient } from '../drivers/http/client.ts';
 import { AuditLog } from '../drivers/store/audit-log.ts';
 import type { Database } from '../drivers/store/database.ts';
 
@@ -148,4 +149,15 @@ export function openRoleAuditLog(db: Database, loaded: LoadedConfig, role: Audit
     throw new AppError('input', 'config.audit_key_mismatch', 'the audit key file does not match the deployment\'s verifier key', loaded.resolve(role.auditKeyFile));
   }
   return log;
+}
+
+/** A mutual-TLS client with this party's certificate, trusting the CA its peer's certificate comes from. */
+export function clientFor(loaded: LoadedConfig, tls: TlsFiles, baseUrl: string, timeoutMs: number): HttpClient {
+  return createMutualTlsClient({
+    baseUrl,
+    caPem: loaded.read(tls.caFile),
+    certificatePem: loaded.read(tls.certificateFile),
+    keyPem: loaded.read(tls.keyFile),
+    timeoutMs,
+  });
 }

@@ -12,13 +12,13 @@ import type { CardReader, Clock, Denomination } from '../core/ports.ts';
 import { PcscCardReader } from '../drivers/card/pcsc-reader.ts';
 import { SimulatedCardReader } from '../drivers/card/simulated-reader.ts';
 import { SimulatedCashUnit } from '../drivers/cash/simulated-cash-unit.ts';
-import { createMutualTlsClient, type HttpClient } from '../drivers/http/client.ts';
+import type { HttpClient } from '../drivers/http/client.ts';
 import { callJson } from '../drivers/http/json-api.ts';
 import { renderVoidNoticePdf } from '../drivers/pdf/certificate-pdf.ts';
 import { renderReceiptPdf } from '../drivers/pdf/receipt-pdf.ts';
 import { FolderPrinter } from '../drivers/printer/folder-printer.ts';
 import { createKioskStore, openKioskDatabase, type DayClose, type KioskStore } from '../drivers/store/kiosk-store.ts';
-import { findKiosk, loadConfig, openRoleAuditLog, type KioskConfig, type LoadedConfig } from './config.ts';
+import { clientFor, findKiosk, loadConfig, openRoleAuditLog, type KioskConfig, type LoadedConfig } from './config.ts';
 import { hexEncode } from '../core/bytes.ts';
 import { consistencyProof } from '../core/merkle.ts';
 import { jstParts } from '../core/jst.ts';
@@ -69,13 +69,7 @@ export function openKiosk(
   const db = openKioskDatabase(loaded.resolve(config.databaseFile));
   const audit = openRoleAuditLog(db, loaded, config, auditOrigin('kiosk', config.kioskId), clock);
   const store = createKioskStore(db, audit);
-  const client = createMutualTlsClient({
-    baseUrl: options.relayUrl ?? config.relayUrl,
-    caPem: loaded.read(config.tls.caFile),
-    certificatePem: loaded.read(config.tls.certificateFile),
-    keyPem: loaded.read(config.tls.keyFile),
-    timeoutMs: 20_000,
-  });
+  const client = clientFor(loaded, config.tls, options.relayUrl ?? config.relayUrl, 20_000);
   const gateway = gatewayFor(client, config.kioskId);
   const printer = new FolderPrinter({ directory: loaded.resolve(config.printerDirectory) });
   const cash = new SimulatedCashUnit();

@@ -4,12 +4,11 @@ import { Command } from 'commander';
 import { AppError } from '../core/errors.ts';
 import type { Clock } from '../core/ports.ts';
 import { createRelayService, HEARTBEAT_PATH, RELAYED_PATHS, STORE_DAY_PATH, type CenterUpstream, type KioskCertificateIdentity } from '../core/relay-service.ts';
-import { createMutualTlsClient } from '../drivers/http/client.ts';
 import { errorResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
 import { startMutualTlsServer, type IncomingRequest, type OutgoingResponse, type RunningServer } from '../drivers/http/server.ts';
 import { createRelayStore, openRelayDatabase } from '../drivers/store/relay-store.ts';
 import { RELAY_HEADERS } from './center.ts';
-import { findRelay, loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
+import { clientFor, findRelay, loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
 import { auditHasher, auditOrigin, noteVerifierFromKey } from '../drivers/store/audit-log.ts';
 import { processClock, systemClock } from './deps.ts';
 import type { Io } from './io.ts';
@@ -35,13 +34,7 @@ export async function startRelay(
   const config = findRelay(loaded, options.operatorId);
   const log = options.log ?? (() => undefined);
   const db = openRelayDatabase(loaded.resolve(config.databaseFile));
-  const client = createMutualTlsClient({
-    baseUrl: options.centerUrl ?? config.centerUrl,
-    caPem: loaded.read(config.centerTls.caFile),
-    certificatePem: loaded.read(config.centerTls.certificateFile),
-    keyPem: loaded.read(config.centerTls.keyFile),
-    timeoutMs: 15_000,
-  });
+  const client = clientFor(loaded, config.centerTls, options.centerUrl ?? config.centerUrl, 15_000);
   const upstream: CenterUpstream = {
     async post(path, body, kiosk) {
       return client.postJson(path, body, { [RELAY_HEADERS.store]: kiosk.storeId, [RELAY_HEADERS.kiosk]: kiosk.kioskId });

@@ -10,6 +10,27 @@ function appendOnly(table: string, message: string): string {
     CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table} BEGIN SELECT RAISE(ABORT, '${message}'); END;`;
 }
 
+/**
+ * Handling records (取扱い実績データ, Spec§4) as both sides keep them: the interchange columns, in
+ * UTC, append-only (corrections arrive as new notices, never as edits).
+ */
+function handlingRecordsTable(extraColumns: string): string {
+  return `
+    CREATE TABLE handling_records (
+      issuance_id TEXT PRIMARY KEY,
+      issued_at TEXT NOT NULL,
+      operator_id TEXT NOT NULL,
+      store_id TEXT NOT NULL,
+      kiosk_id TEXT NOT NULL,
+      municipality_code TEXT NOT NULL,
+      certificate_type TEXT NOT NULL,
+      copies INTEGER NOT NULL CHECK (copies >= 0),
+      fee_yen INTEGER NOT NULL CHECK (fee_yen >= 0)${extraColumns}
+    ) STRICT;
+    CREATE INDEX handling_records_issued_at ON handling_records (issued_at);
+    ${appendOnly('handling_records', 'handling records are append-only')}`;
+}
+
 /** The tamper-evident audit log every role keeps (S4-5, P4): entries, signed checkpoints. */
 const AUDIT_LOG_SQL = `
   CREATE TABLE audit_entries (
@@ -76,20 +97,7 @@ export const CENTER_MIGRATIONS: readonly Migration[] = [
         content_sha256 TEXT NOT NULL,
         created_at_ms INTEGER NOT NULL
       ) STRICT;
-      CREATE TABLE handling_records (
-        issuance_id TEXT PRIMARY KEY,
-        issued_at TEXT NOT NULL,
-        operator_id TEXT NOT NULL,
-        store_id TEXT NOT NULL,
-        kiosk_id TEXT NOT NULL,
-        municipality_code TEXT NOT NULL,
-        certificate_type TEXT NOT NULL,
-        copies INTEGER NOT NULL CHECK (copies >= 0),
-        fee_yen INTEGER NOT NULL CHECK (fee_yen >= 0)
-      ) STRICT;
-      CREATE INDEX handling_records_issued_at ON handling_records (issued_at);
-      -- Handling records are append-only: corrections arrive as new notices, never as edits.
-      ${appendOnly('handling_records', 'handling records are append-only')}
+      ${handlingRecordsTable('')}
     `,
   },
   {
@@ -125,20 +133,7 @@ export const RELAY_MIGRATIONS: readonly Migration[] = [
         active INTEGER NOT NULL DEFAULT 1,
         last_seen_at TEXT
       ) STRICT;
-      CREATE TABLE handling_records (
-        issuance_id TEXT PRIMARY KEY,
-        issued_at TEXT NOT NULL,
-        operator_id TEXT NOT NULL,
-        store_id TEXT NOT NULL,
-        kiosk_id TEXT NOT NULL,
-        municipality_code TEXT NOT NULL,
-        certificate_type TEXT NOT NULL,
-        copies INTEGER NOT NULL CHECK (copies >= 0),
-        fee_yen INTEGER NOT NULL CHECK (fee_yen >= 0),
-        received_at TEXT NOT NULL
-      ) STRICT;
-      CREATE INDEX relay_handling_records_issued_at ON handling_records (issued_at);
-      ${appendOnly('handling_records', 'handling records are append-only')}
+      ${handlingRecordsTable(', received_at TEXT NOT NULL')}
     `,
   },
   {
