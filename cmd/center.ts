@@ -14,6 +14,7 @@ import { auditOrigin } from '../drivers/store/audit-log.ts';
 import { createBuiltInDirectory, createCenterStore, openCenterDatabase } from '../drivers/store/center-store.ts';
 import { loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
 import { isNationalHoliday, processClock, sha256Hex, systemClock, systemRandom } from './deps.ts';
+import { addExportSubcommand } from './export.ts';
 import type { Io } from './io.ts';
 import { waitForShutdown } from './serve.ts';
 
@@ -102,5 +103,6 @@ export function makeCenterCommand(io: Io): Command {
       io.out(`center listening on ${started.server.url}\n`);
       await waitForShutdown(() => started.close());
     });
+  addExportSubcommand(center, 'center', io);
   return center;
 }

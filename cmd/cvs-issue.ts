@@ -9,22 +9,13 @@ import { makeCenterCommand } from './center.ts';
 import { systemClock } from './deps.ts';
 import { makeDemoCommand } from './demo.ts';
 import { makeInitCommand } from './init.ts';
+import { makeInvoiceCommand } from './invoice.ts';
 import { processIo, type Io } from './io.ts';
 import { makeKioskCommand } from './kiosk.ts';
+import { makeReconcileCommand } from './reconcile.ts';
 import { makeRelayCommand } from './relay.ts';
 
 export const VERSION = '0.1.0';
-
-/** Registered so --help shows the whole product; each answers plainly until its issue lands. */
-function makePendingCommand(name: string, description: string, issue: number): Command {
-  return new Command(name)
-    .description(`${description} (not available yet: issue #${issue})`)
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new AppError('usage', 'command.not_available', `"${name}" is not available in this version yet (issue #${issue})`);
-    });
-}
 
 /** commander's addCommand does not pass these down, so every command gets them (STYLE.md). */
 function configureTree(command: Command, io: Io): void {
@@ -48,8 +39,8 @@ export function buildProgram(io: Io): Command {
     .addCommand(makeKioskCommand(io))
     .addCommand(makeRelayCommand(io))
     .addCommand(makeCenterCommand(io))
-    .addCommand(makePendingCommand('reconcile', "match the centre's and the operator's records for a month", 4))
-    .addCommand(makePendingCommand('invoice', 'settle a month: fees, commission, deadlines, interest', 4))
+    .addCommand(makeReconcileCommand(io))
+    .addCommand(makeInvoiceCommand(io))
     .addCommand(makeAuditLogCommand(io));
   configureTree(program, io);
   return program;

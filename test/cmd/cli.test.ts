@@ -49,10 +49,15 @@ describe('cvs-issue command line', () => {
     assert.match(missing.stderr, /--dir/);
   });
 
-  it('says plainly that a command of a later issue is not available yet, exit 2', async () => {
+  it('offers monthly settlement: reconcile and invoice explain their flags, and reconcile without sources exits 2', async () => {
+    for (const [command, flag] of [['reconcile', '--confirm'], ['invoice', '--paid-on']] as const) {
+      const help = await run(command, '--help');
+      assert.equal(help.code, 0);
+      assert.match(help.stdout, new RegExp(flag));
+    }
     const result = await run('reconcile', '--month', '2026-11');
     assert.equal(result.code, 2);
-    assert.equal(result.stderr, 'cvs-issue: "reconcile" is not available in this version yet (issue #4)\n');
+    assert.match(result.stderr, /^cvs-issue: give --center FILE/);
   });
 
   it('creates a deployment with owner-only databases and keys, and refuses to overwrite it', async () => {

@@ -1,0 +1,78 @@
+// `cvs-issue center export` and `cvs-issue relay export`: each side writes its own handling records
+// in the interchange format (SPEC.md §4), so the two can be reconciled from files.
+
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { HANDLING_CSV_HEADER, formatHandlingRow, parseMonth } from '../core/handling-csv.ts';
+import { usageError } from '../core/errors.ts';
+import { jstParts, parseIsoInstant } from '../core/jst.ts';
+import { allRecords, openSettlementDatabase, recordsAroundMonth } from '../drivers/store/settlement-store.ts';
+import { findRelay, loadConfig } from './config.ts';
+import type { Io } from './io.ts';
+
+const FLUSH_CHARACTERS = 1 << 20;
+
+interface ExportOptions {
+  dir?: string;
+  db?: string;
+  operator?: string;
+  month?: string;
+  out?: string;
+}
+
+function databaseOf(role: 'center' | 'relay', options: ExportOptions): string {
+  if (options.db) return options.db;
+  if (!options.dir) throw usageError('give --dir DIR of a deployment or --db FILE');
+  const loaded = loadConfig(options.dir);
+  return loaded.resolve(role === 'center' ? loaded.config.center.databaseFile : findRelay(loaded, options.operator).databaseFile);
+}
+
+/** Writes the records (of the JST month when given) as CSV; returns how many rows were written. */
+export function runExport(role: 'center' | 'relay', options: ExportOptions, io: Io): number {
+  if (options.month !== undefined && parseMonth(options.month) === undefined) throw usageError(`--month "${options.month}" is not YYYY-MM`);
+  const db = openSettlementDatabase(databaseOf(role, options), role);
+  // Written to a temporary name and renamed at the end, so a failed export leaves no half file.
+  const temporary = options.out ? `${options.out}.partial` : undefined;
+  const fd = temporary ? fs.openSync(temporary, 'w', 0o600) : undefined;
+  let pending = `${HANDLING_CSV_HEADER}\n`;
+  const flush = () => {
+    if (fd !== undefined) fs.writeSync(fd, pending);
+    else io.out(pending);
+    pending = '';
+  };
+  let rows = 0;
+  try {
+    const records = options.month ? recordsAroundMonth(db, options.month) : allRecords(db);
+    for (const record of records) {
+      if (options.month) {
+        const epochMs = parseIsoInstant(record.issuedAt);
+        const parts = epochMs === undefined ? undefined : jstParts(epochMs);
+        if (!parts || parts.dateIso.slice(0, 7) !== options.month) continue;
+      }
+      pending += formatHandlingRow(record);
+      rows += 1;
+      if (pending.length > FLUSH_CHARACTERS) flush();
+    }
+    flush();
+  } finally {
+    db.close();
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+  if (temporary && options.out) fs.renameSync(temporary, options.out);
+  return rows;
+}
+
+export function addExportSubcommand(parent: Command, role: 'center' | 'relay', io: Io): void {
+  const command = parent
+    .command('export')
+    .description(`write the ${role === 'center' ? "centre's" : "operator's"} handling records as CSV (issuance_id,issued_at,…,fee_yen)`)
+    .option('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .option('--db <file>', `the ${role} database instead of the deployment's`)
+    .option('--month <YYYY-MM>', 'only records of this JST month')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .action((options: ExportOptions) => {
+      const rows = runExport(role, options, io);
+      if (options.out) io.err(`${rows} records written to ${options.out}\n`);
+    });
+  if (role === 'relay') command.option('--operator <id>', 'which relay of the deployment (default: the first)');
+}

@@ -1,0 +1,217 @@
+// `cvs-issue reconcile`: the centre's handling records against the operator's for one JST month
+// (SPEC.md §4), from files or databases; with --confirm, locks a month that reconciles cleanly.
+// Exit 0 agrees, 3 differs, 2 bad input; the report is printed before the exit code is decided.
+
+import { Command } from 'commander';
+import Table from 'cli-table3';
+import { monthDeadlines, jstDateOf, type Deadlines } from '../core/deadlines.ts';
+import { AppError, usageError } from '../core/errors.ts';
+import { RowProblems } from '../core/handling-csv.ts';
+import type { Clock } from '../core/ports.ts';
+import { createReconciler, isClean, type ReconcileResult, type StoreDay } from '../core/reconcile.ts';
+import { confirmMonth, findConfirmedMonth, listStoreDays, openSettlementDatabase, type ConfirmedMonth } from '../drivers/store/settlement-store.ts';
+import { findRelay, loadConfig } from './config.ts';
+import { isNationalHoliday, processClock } from './deps.ts';
+import type { Io } from './io.ts';
+import {
+  chalkFor,
+  createProgress,
+  describeSource,
+  estimateRows,
+  failOnProblems,
+  readSource,
+  readStoreDaysFile,
+  resolveMonth,
+  type RecordSource,
+} from './settlement-sources.ts';
+
+export interface ReconcileOptions {
+  month?: string;
+  dir?: string;
+  center?: string;
+  centerDb?: string;
+  operator?: string;
+  operatorDb?: string;
+  operatorId?: string;
+  storeDays?: string;
+  confirm?: boolean;
+  json?: boolean;
+  csv?: boolean;
+}
+
+export interface ReconcileReport extends ReconcileResult {
+  deadlines: Pick<Deadlines, 'reconcileBy' | 'confirmBy'>;
+  warnings: string[];
+  sources: { center: string; operator: string };
+  confirmed: ConfirmedMonth | null;
+}
+
+function pickSources(options: ReconcileOptions): { center: RecordSource; operator: RecordSource } {
+  if (options.center && options.centerDb) throw usageError('give --center or --center-db, not both');
+  if (options.operator && options.operatorDb) throw usageError('give --operator or --operator-db, not both');
+  const loaded = options.dir ? loadConfig(options.dir) : undefined;
+  const needDir = (flag: string) => {
+    if (!loaded) throw usageError(`give ${flag} FILE, its -db variant, or --dir DIR of a deployment`);
+    return loaded;
+  };
+  const center: RecordSource = options.center
+    ? { kind: 'file', path: options.center }
+    : { kind: 'db', role: 'center', path: options.centerDb ?? needDir('--center').resolve(needDir('--center').config.center.databaseFile) };
+  const operator: RecordSource = options.operator
+    ? { kind: 'file', path: options.operator }
+    : { kind: 'db', role: 'relay', path: options.operatorDb ?? needDir('--operator').resolve(findRelay(needDir('--operator'), options.operatorId).databaseFile) };
+  return { center, operator };
+}
+
+function storeDaysFor(options: ReconcileOptions, operator: RecordSource, month: string): StoreDay[] {
+  if (options.storeDays) return readStoreDaysFile(options.storeDays);
+  if (operator.kind !== 'db') return [];
+  const db = openSettlementDatabase(operator.path, 'relay');
+  try {
+    return listStoreDays(db, month);
+  } finally {
+    db.close();
+  }
+}
+
+function deadlineWarnings(deadlines: ReconcileReport['deadlines'], todayIso: string, clean: boolean): string[] {
+  const warnings: string[] = [];
+  if (todayIso > deadlines.reconcileBy) warnings.push(`the reconcile-by date ${deadlines.reconcileBy} has passed`);
+  if (todayIso > deadlines.confirmBy) warnings.push(`the confirm-by date ${deadlines.confirmBy} has passed${clean ? '' : ' and the month does not reconcile'}`);
+  return warnings;
+}
+
+export function runReconcile(options: ReconcileOptions, io: Io, clock: Clock): ReconcileReport {
+  if (options.json && options.csv) throw usageError('give --json or --csv, not both');
+  const { month, monthKey } = resolveMonth(options.month, clock);
+  const sources = pickSources(options);
+  if (options.confirm && sources.center.kind !== 'db') throw usageError('--confirm locks the month in the centre database: give --center-db or --dir, not --center');
+  const progress = createProgress(io, io.stdoutIsTty && !options.json && !options.csv);
+  const problems = new RowProblems();
+  const reconciler = createReconciler({ monthKey, expectedRows: estimateRows(sources.center), storeDays: storeDaysFor(options, sources.operator, month) });
+  readSource(sources.center, month, (bytes, row) => reconciler.addCenter(bytes, row), problems, progress);
+  readSource(sources.operator, month, (bytes, row) => reconciler.addOperator(bytes, row), problems, progress);
+  progress.done();
+  failOnProblems(io, problems);
+  const result = reconciler.finish();
+  const deadlines = monthDeadlines(monthKey, isNationalHoliday);
+  const clean = isClean(result);
+  const report: ReconcileReport = {
+    ...result,
+    deadlines: { reconcileBy: deadlines.reconcileBy, confirmBy: deadlines.confirmBy },
+    warnings: deadlineWarnings(deadlines, jstDateOf(clock.nowMs()), clean),
+    sources: { center: describeSource(sources.center), operator: describeSource(sources.operator) },
+    confirmed: null,
+  };
+  if (options.confirm && clean && sources.center.kind === 'db') report.confirmed = confirm(sources.center.path, report, clock);
+  return report;
+}
+
+/** Locks the month; running it again for a confirmed month reports the existing confirmation. */
+function confirm(centerDb: string, report: ReconcileReport, clock: Clock): ConfirmedMonth {
+  const db = openSettlementDatabase(centerDb, 'center');
+  try {
+    return db.transaction(() => {
+      const existing = findConfirmedMonth(db, report.month);
+      if (existing) return existing;
+      const confirmed: ConfirmedMonth = {
+        month: report.month,
+        confirmedAt: new Date(clock.nowMs()).toISOString(),
+        records: report.center.records,
+        documents: report.center.documents,
+        feesYen: report.center.feesYen,
+      };
+      confirmMonth(db, confirmed);
+      return confirmed;
+    });
+  } finally {
+    db.close();
+  }
+}
+
+const CSV_HEADER = 'kind,issuance_id,side,fields,store_id,kiosk_id,business_date,cash_yen,fees_yen';
+
+export function formatReconcileCsv(report: ReconcileReport): string {
+  const lines = [CSV_HEADER];
+  for (const difference of report.differences) {
+    lines.push([difference.kind, difference.issuanceId, difference.side ?? '', (difference.fields ?? []).join(';'), '', '', '', '', ''].join(','));
+  }
+  for (const day of report.storeDays?.differences ?? []) {
+    lines.push(['store-day', '', '', '', day.storeId, day.kioskId, day.businessDate, day.cashYen ?? '', day.feesYen].join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const SHOWN_DIFFERENCES = 100;
+
+function formatReconcileText(report: ReconcileReport, io: Io): string {
+  const chalk = chalkFor(io);
+  const clean = isClean(report);
+  const out: string[] = [];
+  const title = `Reconciliation ${report.month}: ${clean ? chalk.green('all records agree') : chalk.red(`${report.differences.length + (report.storeDays?.differences.length ?? 0)} differences`)}`;
+  out.push(title);
+  const counts: Array<[string, number]> = [
+    ['matched', report.matched],
+    ['missing at centre', report.missingAtCenter],
+    ['missing at operator', report.missingAtOperator],
+    ['mismatched', report.mismatched],
+    ['duplicated ids', report.duplicates],
+  ];
+  if (io.stdoutIsTty) {
+    const table = new Table({ head: ['', 'records'], style: { head: io.color ? ['cyan'] : [] } });
+    for (const [label, value] of counts) table.push([label, value === 0 || label === 'matched' ? String(value) : chalk.red(String(value))]);
+    out.push(table.toString());
+  } else {
+    for (const [label, value] of counts) out.push(`  ${label}: ${value}`);
+  }
+  out.push(`centre: ${report.center.records} records, ${report.center.documents} documents, ¥${report.center.feesYen}; operator: ${report.operator.records} records, ${report.operator.documents} documents, ¥${report.operator.feesYen}`);
+  if (report.differences.length > 0) {
+    const shown = report.differences.slice(0, SHOWN_DIFFERENCES);
+    if (io.stdoutIsTty) {
+      const table = new Table({ head: ['issuance id', 'difference', 'detail'], style: { head: io.color ? ['cyan'] : [] } });
+      for (const difference of shown) table.push([difference.issuanceId, difference.kind, difference.fields?.join(', ') ?? difference.side ?? '']);
+      out.push(table.toString());
+    } else {
+      for (const difference of shown) out.push(`  ${difference.kind} ${difference.issuanceId}${difference.fields ? ` (${difference.fields.join(', ')})` : difference.side ? ` (${difference.side})` : ''}`);
+    }
+    if (report.differences.length > shown.length) out.push(`  … ${report.differences.length - shown.length} more (use --json or --csv for all)`);
+  }
+  if (report.storeDays) {
+    out.push(`store business days: ${report.storeDays.days} closes, ${report.storeDays.differences.length} where cash ≠ fees`);
+    for (const day of report.storeDays.differences.slice(0, SHOWN_DIFFERENCES)) {
+      out.push(`  ${day.businessDate} ${day.storeId}/${day.kioskId}: cash ${day.cashYen === null ? 'not reported' : `¥${day.cashYen}`}, fees ¥${day.feesYen}`);
+    }
+  }
+  out.push(`reconcile by ${report.deadlines.reconcileBy}, confirm by ${report.deadlines.confirmBy}`);
+  for (const warning of report.warnings) out.push(chalk.yellow(`warning: ${warning}`));
+  if (report.confirmed) out.push(chalk.green(`month ${report.confirmed.month} confirmed at ${report.confirmed.confirmedAt}: its records can no longer change`));
+  return `${out.join('\n')}\n`;
+}
+
+export function makeReconcileCommand(io: Io, clock: Clock = processClock()): Command {
+  return new Command('reconcile')
+    .description("match the centre's and the operator's records for a month")
+    .option('--month <YYYY-MM>', 'JST month to reconcile (default: the previous month, for cron)')
+    .option('--dir <dir>', 'deployment made by "cvs-issue init": default source of both databases')
+    .option('--center <file>', "the centre's records as handling-record CSV")
+    .option('--center-db <file>', "the centre's database (center.db)")
+    .option('--operator <file>', "the operator's records as handling-record CSV")
+    .option('--operator-db <file>', "the operator's relay database (relay.db)")
+    .option('--operator-id <id>', 'which relay of the deployment (with --dir)')
+    .option('--store-days <file>', 'cash per store business day: CSV store_id,kiosk_id,business_date,cash_yen')
+    .option('--confirm', 'lock the month in the centre database when it reconciles cleanly')
+    .option('--json', 'print the report as JSON')
+    .option('--csv', 'print the differences as CSV')
+    .addHelpText('after', '\nExit codes: 0 everything agrees, 3 differences found, 2 bad input (each malformed row as FILE:LINE: problem).')
+    .action((options: ReconcileOptions) => {
+      const report = runReconcile(options, io, clock);
+      if (options.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
+      else if (options.csv) io.out(formatReconcileCsv(report));
+      else io.out(formatReconcileText(report, io));
+      if (options.csv) for (const warning of report.warnings) io.err(`cvs-issue: warning: ${warning}\n`);
+      if (!isClean(report)) {
+        const notConfirmed = options.confirm ? '; the month was not confirmed' : '';
+        throw new AppError('differences', 'reconcile.differences', `${report.month} does not reconcile${notConfirmed}`);
+      }
+    });
+}

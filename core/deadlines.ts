@@ -1,0 +1,91 @@
+// The month's deadlines (SPEC.md §3, Spec§4, C§13-3): reconcile by the 8th and confirm by the 9th
+// of the next month (moved earlier off J-LIS holidays), invoice by the 15th, pay by the 20th (moved
+// later off bank holidays). National holidays come from a maintained package through the lookup.
+
+import { formatMonth } from './handling-csv.ts';
+import { JST_OFFSET_MS } from './jst.ts';
+import type { HolidayLookup } from './service-hours.ts';
+
+export interface Deadlines {
+  reconcileBy: string;
+  confirmBy: string;
+  invoiceBy: string;
+  payBy: string;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function dateOf(epochDays: number): { iso: string; weekday: number; monthDay: string } {
+  const date = new Date(epochDays * DAY_MS);
+  const iso = date.toISOString().slice(0, 10);
+  return { iso, weekday: date.getUTCDay(), monthDay: iso.slice(5) };
+}
+
+function epochDaysOf(year: number, month: number, day: number): number {
+  return Date.UTC(year, month - 1, day) / DAY_MS;
+}
+
+/** 行政機関の休日: Saturdays, Sundays, national holidays and 12/29–1/3. */
+export function isJlisHoliday(dateIso: string, isNationalHoliday: HolidayLookup): boolean {
+  const { weekday, monthDay } = dateOf(Date.parse(`${dateIso}T00:00:00Z`) / DAY_MS);
+  return weekday === 0 || weekday === 6 || isNationalHoliday(dateIso) || monthDay >= '12-29' || monthDay <= '01-03';
+}
+
+/** 銀行の休日: Saturdays, Sundays, national holidays and 12/31–1/3. */
+export function isBankHoliday(dateIso: string, isNationalHoliday: HolidayLookup): boolean {
+  const { weekday, monthDay } = dateOf(Date.parse(`${dateIso}T00:00:00Z`) / DAY_MS);
+  return weekday === 0 || weekday === 6 || isNationalHoliday(dateIso) || monthDay >= '12-31' || monthDay <= '01-03';
+}
+
+/** From a day, step by ±1 while the day is a holiday; ten years of holidays never make a 30-day run. */
+function shiftOffHolidays(epochDays: number, step: -1 | 1, isHoliday: (dateIso: string) => boolean): string {
+  let day = epochDays;
+  for (let guard = 0; guard < 30 && isHoliday(dateOf(day).iso); guard += 1) day += step;
+  return dateOf(day).iso;
+}
+
+/** Deadlines of month M (year × 12 + month − 1), all in month M+1. */
+export function monthDeadlines(monthKey: number, isNationalHoliday: HolidayLookup): Deadlines {
+  const next = monthKey + 1;
+  const year = Math.floor(next / 12);
+  const month = (next % 12) + 1;
+  const jlis = (dateIso: string) => isJlisHoliday(dateIso, isNationalHoliday);
+  const bank = (dateIso: string) => isBankHoliday(dateIso, isNationalHoliday);
+  return {
+    reconcileBy: shiftOffHolidays(epochDaysOf(year, month, 8), -1, jlis),
+    confirmBy: shiftOffHolidays(epochDaysOf(year, month, 9), -1, jlis),
+    invoiceBy: dateOf(epochDaysOf(year, month, 15)).iso,
+    payBy: shiftOffHolidays(epochDaysOf(year, month, 20), 1, bank),
+  };
+}
+
+/** The JST calendar date of an instant, YYYY-MM-DD. */
+export function jstDateOf(epochMs: number): string {
+  return new Date(epochMs + JST_OFFSET_MS).toISOString().slice(0, 10);
+}
+
+/** The month before the JST month of an instant: what a cron run on the 1st settles. */
+export function previousJstMonth(epochMs: number): string {
+  const [year, month] = jstDateOf(epochMs).split('-').map(Number) as [number, number];
+  return formatMonth(year * 12 + month - 2);
+}
+
+/** Whole calendar days from one ISO date to another (positive when `to` is later). */
+export function daysBetween(fromIso: string, toIso: string): number {
+  return Math.round((Date.parse(`${toIso}T00:00:00Z`) - Date.parse(`${fromIso}T00:00:00Z`)) / DAY_MS);
+}
+
+/** ISO date plus a number of calendar days. */
+export function addDays(dateIso: string, days: number): string {
+  return dateOf(Date.parse(`${dateIso}T00:00:00Z`) / DAY_MS + days).iso;
+}
+
+const ISO_DATE = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/;
+
+/** True for a real calendar date written YYYY-MM-DD. */
+export function isIsoDate(text: string): boolean {
+  const match = ISO_DATE.exec(text);
+  if (!match) return false;
+  const epochMs = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+  return new Date(epochMs).toISOString().slice(0, 10) === text;
+}

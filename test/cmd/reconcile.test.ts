@@ -1,0 +1,162 @@
+// Proves `cvs-issue reconcile` as a user sees it: exit 0 when the month agrees, 3 with the report on stdout when it differs, 2 with FILE:LINE lines and no report for malformed input; databases, store-day cash, CSV output, and --confirm locking the month in the database itself.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { HandlingRecord } from '../../core/center-service.ts';
+import { HANDLING_CSV_HEADER, formatHandlingRow } from '../../core/handling-csv.ts';
+import { main } from '../../cmd/cvs-issue.ts';
+import { bufferIo } from '../../cmd/io.ts';
+import { insertHandlingRecord, openCenterDatabase } from '../../drivers/store/center-store.ts';
+import { openRelayDatabase } from '../../drivers/store/relay-store.ts';
+
+async function run(...argv: string[]) {
+  const io = bufferIo();
+  const code = await main(argv, io);
+  return { code, stdout: io.stdout(), stderr: io.stderr() };
+}
+
+function record(issuanceId: string, overrides: Partial<HandlingRecord> = {}): HandlingRecord {
+  return {
+    issuanceId,
+    issuedAt: '2026-11-02T01:00:00.000Z',
+    operatorId: 'OP001',
+    storeId: 'S0001',
+    kioskId: 'K0001',
+    municipalityCode: '131016',
+    certificateType: 'juminhyo',
+    copies: 1,
+    feeYen: 200,
+    ...overrides,
+  };
+}
+
+describe('cvs-issue reconcile', () => {
+  let dir: string;
+  const file = (name: string, records: HandlingRecord[], extra = '') => {
+    const target = path.join(dir, name);
+    fs.writeFileSync(target, `${HANDLING_CSV_HEADER}\n${records.map(formatHandlingRow).join('')}${extra}`);
+    return target;
+  };
+
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-reconcile-'));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('exits 0 with the JSON report and deadlines when both files agree', async () => {
+    const records = [record('A'), record('B', { issuedAt: '2026-10-31T15:00:00Z' }), record('OLD', { issuedAt: '2026-10-31T14:59:59Z' })];
+    const result = await run('reconcile', '--month', '2026-11', '--center', file('c1.csv', records), '--operator', file('o1.csv', records.slice(0, 2)), '--json');
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout);
+    assert.deepEqual(
+      { month: report.month, matched: report.matched, missingAtCenter: report.missingAtCenter, missingAtOperator: report.missingAtOperator, mismatched: report.mismatched, duplicates: report.duplicates, differences: report.differences },
+      { month: '2026-11', matched: 2, missingAtCenter: 0, missingAtOperator: 0, mismatched: 0, duplicates: 0, differences: [] },
+    );
+    assert.deepEqual(report.deadlines, { reconcileBy: '2026-12-08', confirmBy: '2026-12-09' });
+  });
+
+  it('exits 3 and still prints the whole report when the sides differ', async () => {
+    const center = file('c2.csv', [record('A'), record('B'), record('C')]);
+    const operator = file('o2.csv', [record('A', { feeYen: 250 }), record('C'), record('C'), record('D')]);
+    const result = await run('reconcile', '--month', '2026-11', '--center', center, '--operator', operator, '--json');
+    assert.equal(result.code, 3);
+    assert.deepEqual(JSON.parse(result.stdout).differences, [
+      { issuanceId: 'A', kind: 'mismatch', fields: ['feeYen'] },
+      { issuanceId: 'B', kind: 'missing-at-operator' },
+      { issuanceId: 'C', kind: 'duplicate', side: 'operator' },
+      { issuanceId: 'D', kind: 'missing-at-center' },
+    ]);
+    assert.match(result.stderr, /2026-11 does not reconcile/);
+    const csv = await run('reconcile', '--month', '2026-11', '--center', center, '--operator', operator, '--csv');
+    assert.equal(csv.code, 3);
+    assert.equal(csv.stdout.split('\n')[0], 'kind,issuance_id,side,fields,store_id,kiosk_id,business_date,cash_yen,fees_yen');
+    assert.match(csv.stdout, /^mismatch,A,,feeYen,/m);
+    const text = await run('reconcile', '--month', '2026-11', '--center', center, '--operator', operator);
+    assert.match(text.stdout, /missing at centre: 1/);
+  });
+
+  it('exits 2 naming every malformed row as FILE:LINE, and writes no report', async () => {
+    const center = file('c3.csv', [record('A')], 'B,2026-11-02T10:00:00+09:00,OP001,S1,K1,131017,juminhyo,1,200\nC,2026-11-31T10:00:00+09:00,OP001,S1,K1,131016,juminhyo,1,200\n');
+    const operator = file('o3.csv', [record('A')], 'D,2026-11-02T10:00:00+09:00,OP001,S1,K1,131016,passport,-1,200\n');
+    const result = await run('reconcile', '--month', '2026-11', '--center', center, '--operator', operator, '--json');
+    assert.equal(result.code, 2);
+    assert.equal(result.stdout, '');
+    assert.deepEqual(result.stderr.trim().split('\n'), [
+      `${center}:3: municipality_code "131017" has a wrong check digit`,
+      `${center}:4: issued_at "2026-11-31T10:00:00+09:00" is not an ISO 8601 time with an offset (2026-11-02T10:15:00+09:00)`,
+      `${operator}:3: certificate_type "passport" is not a known certificate type`,
+      'cvs-issue: 3 malformed rows: nothing was written',
+    ]);
+  });
+
+  it('reads both databases, checks store-day cash, and --confirm locks a clean month in the database', async () => {
+    const centerDb = path.join(dir, 'center.db');
+    const relayDb = path.join(dir, 'relay.db');
+    const center = openCenterDatabase(centerDb);
+    const relay = openRelayDatabase(relayDb);
+    for (const entry of [record('A'), record('B', { copies: 2, feeYen: 400 })]) {
+      insertHandlingRecord(center, entry);
+      insertHandlingRecord(relay, entry, { received_at: '2026-11-02T01:00:01.000Z' });
+    }
+    relay.run(
+      `INSERT INTO store_days (kiosk_id, store_id, business_date, cash_yen, transactions, documents, closed_at, received_at)
+       VALUES ('K0001', 'S0001', '2026-11-02', 500, 2, 3, '2026-11-02T14:00:00.000Z', '2026-11-02T14:00:01.000Z')`,
+    );
+    relay.close();
+    const short = await run('reconcile', '--month', '2026-11', '--center-db', centerDb, '--operator-db', relayDb, '--json', '--confirm');
+    assert.equal(short.code, 3);
+    assert.deepEqual(JSON.parse(short.stdout).storeDays, {
+      days: 1,
+      differences: [{ storeId: 'S0001', kioskId: 'K0001', businessDate: '2026-11-02', cashYen: 500, feesYen: 600, differenceYen: -100 }],
+    });
+    assert.equal(JSON.parse(short.stdout).confirmed, null);
+    const cash = path.join(dir, 'days.csv');
+    fs.writeFileSync(cash, 'store_id,kiosk_id,business_date,cash_yen\nS0001,K0001,2026-11-02,600\n');
+    const confirmed = await run('reconcile', '--month', '2026-11', '--center-db', centerDb, '--operator-db', relayDb, '--store-days', cash, '--json', '--confirm');
+    assert.equal(confirmed.code, 0, confirmed.stderr);
+    assert.deepEqual({ ...JSON.parse(confirmed.stdout).confirmed, confirmedAt: 'x' }, { month: '2026-11', confirmedAt: 'x', records: 2, documents: 3, feesYen: 600 });
+    assert.throws(
+      () => center.run(`INSERT INTO handling_records (issuance_id, issued_at, operator_id, store_id, kiosk_id, municipality_code, certificate_type, copies, fee_yen)
+                       VALUES ('LATE', '2026-11-30T14:00:00.000Z', 'OP001', 'S0001', 'K0001', '131016', 'juminhyo', 1, 200)`),
+      /the month of this record is confirmed/,
+    );
+    center.run(`INSERT INTO handling_records (issuance_id, issued_at, operator_id, store_id, kiosk_id, municipality_code, certificate_type, copies, fee_yen)
+                VALUES ('NEXT', '2026-11-30T15:00:00.000Z', 'OP001', 'S0001', 'K0001', '131016', 'juminhyo', 1, 200)`);
+    center.close();
+    const again = await run('reconcile', '--month', '2026-11', '--center-db', centerDb, '--operator-db', relayDb, '--store-days', cash, '--json', '--confirm');
+    assert.equal(again.code, 0);
+    assert.equal(JSON.parse(again.stdout).confirmed.confirmedAt, JSON.parse(confirmed.stdout).confirmed.confirmedAt);
+    const exported = path.join(dir, 'center-export.csv');
+    const exportRun = await run('center', 'export', '--db', centerDb, '--month', '2026-11', '--out', exported);
+    assert.equal(exportRun.code, 0, exportRun.stderr);
+    assert.equal(fs.readFileSync(exported, 'utf8'), `${HANDLING_CSV_HEADER}\n${[record('A'), record('B', { copies: 2, feeYen: 400 })].map(formatHandlingRow).join('')}`);
+    const relayExport = await run('relay', 'export', '--db', relayDb);
+    assert.equal(relayExport.stdout.trim().split('\n').length, 3);
+    const fromFiles = await run('reconcile', '--month', '2026-11', '--center', exported, '--operator', exported, '--json');
+    assert.equal(JSON.parse(fromFiles.stdout).matched, 2);
+  });
+
+  it('refuses --confirm without the centre database, and a bad month, with exit 2', async () => {
+    const records = file('c5.csv', [record('A')]);
+    assert.equal((await run('reconcile', '--month', '2026-11', '--center', records, '--operator', records, '--confirm')).code, 2);
+    assert.equal((await run('reconcile', '--month', '2026-13', '--center', records, '--operator', records)).code, 2);
+    assert.equal((await run('reconcile', '--month', '2026-11', '--center', path.join(dir, 'nope.csv'), '--operator', records)).code, 2);
+  });
+
+  it('settles the previous JST month when cron gives no --month', async () => {
+    const records = file('c6.csv', [record('A', { issuedAt: '2026-10-15T01:00:00.000Z' })]);
+    const saved = process.env.CVS_ISSUE_TIME;
+    process.env.CVS_ISSUE_TIME = '2026-11-01T00:30:00+09:00';
+    try {
+      const result = await run('reconcile', '--center', records, '--operator', records, '--json');
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(JSON.parse(result.stdout).month, '2026-10');
+      assert.equal(JSON.parse(result.stdout).matched, 1);
+    } finally {
+      if (saved === undefined) delete process.env.CVS_ISSUE_TIME;
+      else process.env.CVS_ISSUE_TIME = saved;
+    }
+  });
+});
