@@ -236,8 +236,13 @@ function terminalInput(lines: readline.Interface): KioskInput {
   };
 }
 
+/** Between residents the kiosk still reports in, so the relay can tell a quiet kiosk from a dead one. */
+const HEARTBEAT_INTERVAL_MS = 60_000;
+
 async function runInteractive(kiosk: Kiosk, loaded: LoadedConfig, io: Io): Promise<void> {
   const lines = readline.createInterface({ input: process.stdin, output: process.stdout });
+  const heartbeat = setInterval(() => void kiosk.flushOutbox().catch(() => undefined), HEARTBEAT_INTERVAL_MS);
+  heartbeat.unref();
   try {
     for (;;) {
       const prompt = kiosk.usesRealReader
@@ -250,6 +255,7 @@ async function runInteractive(kiosk: Kiosk, loaded: LoadedConfig, io: Io): Promi
       io.err(`[${kiosk.config.kioskId}] ${describeResult(report)}\n`);
     }
   } finally {
+    clearInterval(heartbeat);
     lines.close();
   }
 }

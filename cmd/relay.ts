@@ -1,12 +1,16 @@
 // `cvs-issue relay serve`: the operator's DMZ relay. Kiosks in, centre out, nothing else.
 
+import chalk from 'chalk';
+import Table from 'cli-table3';
 import { Command } from 'commander';
-import { AppError } from '../core/errors.ts';
+import { AppError, usageError } from '../core/errors.ts';
+import { formatJstIso } from '../core/jst.ts';
 import type { Clock } from '../core/ports.ts';
 import { createRelayService, HEARTBEAT_PATH, RELAYED_PATHS, STORE_DAY_PATH, type CenterUpstream, type KioskCertificateIdentity } from '../core/relay-service.ts';
 import { errorResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
 import { startMutualTlsServer, type IncomingRequest, type OutgoingResponse, type RunningServer } from '../drivers/http/server.ts';
-import { createRelayStore, openRelayDatabase } from '../drivers/store/relay-store.ts';
+import { withDatabase } from '../drivers/store/database.ts';
+import { createRelayStore, kioskStatuses, openRelayDatabase } from '../drivers/store/relay-store.ts';
 import { RELAY_HEADERS } from './center.ts';
 import { clientFor, findRelay, loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
 import { auditHasher, auditOrigin, noteVerifierFromKey } from '../drivers/store/audit-log.ts';
@@ -131,6 +135,34 @@ export function makeRelayCommand(io: Io): Command {
       });
       io.out(`relay ${started.operatorId} listening on ${started.server.url}\n`);
       await waitForShutdown(() => started.close());
+    });
+  relay
+    .command('status')
+    .description('registered kiosks: last heard from, audit checkpoint witnessed, last store day closed')
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .option('--operator <id>', 'whose relay (default: the first in the deployment)')
+    .option('--down-after-minutes <n>', 'a kiosk not heard from for this long is shown as down', '15')
+    .option('--json', 'print JSON')
+    .action((options: { dir: string; operator?: string; downAfterMinutes: string; json?: boolean }) => {
+      const downAfterMinutes = Number(options.downAfterMinutes);
+      if (!Number.isSafeInteger(downAfterMinutes) || downAfterMinutes <= 0) throw usageError('--down-after-minutes must be a whole number above 0');
+      const loaded = loadConfig(options.dir);
+      const config = findRelay(loaded, options.operator);
+      const nowMs = processClock().nowMs();
+      const rows = withDatabase(loaded.resolve(config.databaseFile), kioskStatuses, { readonly: true }).map((row) => ({
+        ...row,
+        down: row.active && (row.lastSeenAt === null || nowMs - Date.parse(row.lastSeenAt) > downAfterMinutes * 60_000),
+      }));
+      if (options.json) {
+        io.out(`${JSON.stringify({ operatorId: config.operatorId, kiosks: rows }, null, 2)}\n`);
+        return;
+      }
+      const table = new Table({ head: ['kiosk', 'store', 'state', 'last seen (JST)', 'audit witnessed', 'last day closed'], style: { head: io.color ? ['cyan'] : [], border: io.color ? ['grey'] : [] } });
+      for (const row of rows) {
+        const state = !row.active ? 'inactive' : row.down ? 'DOWN' : 'up';
+        table.push([row.kioskId, `${row.storeId} ${row.storeName}`, io.color && row.down ? chalk.red(state) : state, row.lastSeenAt ? formatJstIso(Date.parse(row.lastSeenAt)) : 'never', row.witnessedSize ?? '-', row.lastClosedDay ?? '-']);
+      }
+      io.out(`relay ${config.operatorId}\n${table.toString()}\n`);
     });
   return relay;
 }

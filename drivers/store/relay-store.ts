@@ -82,3 +82,33 @@ export function createRelayStore(db: Database, audit: AuditLog): RelayStore {
 export function witnessedCheckpoints(db: Database, kioskId: string): WitnessedCheckpoint[] {
   return db.all<WitnessedCheckpoint>('SELECT size, note FROM witnessed_checkpoints WHERE kiosk_id = :kioskId ORDER BY size', { kioskId });
 }
+
+export interface KioskStatusRow {
+  kioskId: string;
+  storeId: string;
+  storeName: string;
+  active: boolean;
+  lastSeenAt: string | null;
+  witnessedSize: number | null;
+  lastClosedDay: string | null;
+}
+
+/** Every registered kiosk with when it was last heard from: what a technician looks at first. */
+export function kioskStatuses(db: Database): KioskStatusRow[] {
+  return db
+    .all<{ kiosk_id: string; store_id: string; store_name: string; active: number; last_seen_at: string | null; witnessed: number | null; closed: string | null }>(
+      `SELECT k.kiosk_id, k.store_id, k.store_name, k.active, k.last_seen_at,
+              (SELECT MAX(size) FROM witnessed_checkpoints w WHERE w.kiosk_id = k.kiosk_id) AS witnessed,
+              (SELECT MAX(business_date) FROM store_days d WHERE d.kiosk_id = k.kiosk_id) AS closed
+       FROM kiosks k ORDER BY k.store_id, k.kiosk_id`,
+    )
+    .map((row) => ({
+      kioskId: row.kiosk_id,
+      storeId: row.store_id,
+      storeName: row.store_name,
+      active: row.active === 1,
+      lastSeenAt: row.last_seen_at,
+      witnessedSize: row.witnessed,
+      lastClosedDay: row.closed,
+    }));
+}

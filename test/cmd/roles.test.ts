@@ -194,6 +194,16 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     }
   });
 
+  it('shows a technician which kiosks reported in, what the relay witnessed and which day they closed', async () => {
+    const io = bufferIo();
+    assert.equal(await main(['relay', 'status', '--dir', dir, '--json'], io), 0, io.stderr());
+    const status = JSON.parse(io.stdout()) as { operatorId: string; kiosks: { kioskId: string; lastSeenAt: string | null; witnessedSize: number | null; lastClosedDay: string | null }[] };
+    const first = status.kiosks.find((kiosk) => kiosk.kioskId === 'K0001')!;
+    assert.equal(status.operatorId, 'OP01');
+    assert.ok(first.lastSeenAt !== null && (first.witnessedSize ?? 0) > 0 && first.lastClosedDay === jstParts(clock.nowMs()).dateIso);
+    assert.equal(status.kiosks.find((kiosk) => kiosk.kioskId === 'K0003')!.lastSeenAt, null);
+  });
+
   it("catches a kiosk log rebuilt by hand with the kiosk's own key, through the relay's witnessed checkpoints", async () => {
     const kioskConfig = loaded.config.kiosks[0]!;
     const verifyKiosk = async () => {
