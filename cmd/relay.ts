@@ -15,6 +15,7 @@ import { RELAY_HEADERS } from './center.ts';
 import { clientFor, findRelay, loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
 import { auditHasher, auditOrigin, noteVerifierFromKey } from '../drivers/store/audit-log.ts';
 import { processClock, systemClock } from './deps.ts';
+import { addExportSubcommand } from './export.ts';
 import type { Io } from './io.ts';
 import { waitForShutdown } from './serve.ts';
 
@@ -164,5 +165,6 @@ export function makeRelayCommand(io: Io): Command {
       }
       io.out(`relay ${config.operatorId}\n${table.toString()}\n`);
     });
+  addExportSubcommand(relay, 'relay', io);
   return relay;
 }
