@@ -10,7 +10,8 @@ import { RowProblems } from '../core/handling-csv.ts';
 import type { Clock } from '../core/ports.ts';
 import { createReconciler, isClean, type ReconcileResult, type StoreDay } from '../core/reconcile.ts';
 import { confirmMonth, findConfirmedMonth, listStoreDays, openSettlementDatabase, type ConfirmedMonth } from '../drivers/store/settlement-store.ts';
-import { findRelay, loadConfig } from './config.ts';
+import { findRelay, loadConfig, openRoleAuditLog, type LoadedConfig } from './config.ts';
+import { auditOrigin } from '../drivers/store/audit-log.ts';
 import { isNationalHoliday, processClock } from './deps.ts';
 import type { Io } from './io.ts';
 import {
@@ -85,7 +86,9 @@ export function runReconcile(options: ReconcileOptions, io: Io, clock: Clock): R
   if (options.json && options.csv) throw usageError('give --json or --csv, not both');
   const { month, monthKey } = resolveMonth(options.month, clock);
   const sources = pickSources(options);
-  if (options.confirm && sources.center.kind !== 'db') throw usageError('--confirm locks the month in the centre database: give --center-db or --dir, not --center');
+  if (options.confirm && (sources.center.kind !== 'db' || !options.dir || options.centerDb)) {
+    throw usageError("--confirm locks the month in the centre's database and signs it into the centre's audit log: give --dir, not --center or --center-db");
+  }
   const progress = createProgress(io, io.stdoutIsTty && !options.json && !options.csv);
   const problems = new RowProblems();
   const reconciler = createReconciler({ monthKey, expectedRows: estimateRows(sources.center), storeDays: storeDaysFor(options, sources.operator, month) });
@@ -103,27 +106,31 @@ export function runReconcile(options: ReconcileOptions, io: Io, clock: Clock): R
     sources: { center: describeSource(sources.center), operator: describeSource(sources.operator) },
     confirmed: null,
   };
-  if (options.confirm && clean && sources.center.kind === 'db') report.confirmed = confirm(sources.center.path, report, clock);
+  if (options.confirm && clean && options.dir) report.confirmed = confirm(loadConfig(options.dir), report, clock);
   return report;
 }
 
-/** Locks the month; running it again for a confirmed month reports the existing confirmation. */
-function confirm(centerDb: string, report: ReconcileReport, clock: Clock): ConfirmedMonth {
-  const db = openSettlementDatabase(centerDb, 'center');
+/**
+ * Locks the month, in the same transaction as the centre's audit entry that records it; running it
+ * again for a confirmed month reports the existing confirmation.
+ */
+function confirm(loaded: LoadedConfig, report: ReconcileReport, clock: Clock): ConfirmedMonth {
+  const center = loaded.config.center;
+  const db = openSettlementDatabase(loaded.resolve(center.databaseFile), 'center');
   try {
-    return db.transaction(() => {
-      const existing = findConfirmedMonth(db, report.month);
-      if (existing) return existing;
-      const confirmed: ConfirmedMonth = {
-        month: report.month,
-        confirmedAt: new Date(clock.nowMs()).toISOString(),
-        records: report.center.records,
-        documents: report.center.documents,
-        feesYen: report.center.feesYen,
-      };
-      confirmMonth(db, confirmed);
-      return confirmed;
-    });
+    const audit = openRoleAuditLog(db, loaded, center, auditOrigin('center'), clock);
+    const existing = findConfirmedMonth(db, report.month);
+    if (existing) return existing;
+    const confirmed: ConfirmedMonth = {
+      month: report.month,
+      confirmedAt: new Date(clock.nowMs()).toISOString(),
+      records: report.center.records,
+      documents: report.center.documents,
+      feesYen: report.center.feesYen,
+    };
+    const event = { kind: 'month.confirmed', data: { month: confirmed.month, records: confirmed.records, documents: confirmed.documents, feeYen: confirmed.feesYen } };
+    audit.transaction([event], () => confirmMonth(db, confirmed));
+    return confirmed;
   } finally {
     db.close();
   }

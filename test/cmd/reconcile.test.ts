@@ -8,6 +8,7 @@ import type { HandlingRecord } from '../../core/center-service.ts';
 import { HANDLING_CSV_HEADER, formatHandlingRow } from '../../core/handling-csv.ts';
 import { main } from '../../cmd/cvs-issue.ts';
 import { bufferIo } from '../../cmd/io.ts';
+import { runInit } from '../../cmd/init.ts';
 import { insertHandlingRecord, openCenterDatabase } from '../../drivers/store/center-store.ts';
 import { openRelayDatabase } from '../../drivers/store/relay-store.ts';
 
@@ -91,9 +92,11 @@ describe('cvs-issue reconcile', () => {
     ]);
   });
 
-  it('reads both databases, checks store-day cash, and --confirm locks a clean month in the database', async () => {
-    const centerDb = path.join(dir, 'center.db');
-    const relayDb = path.join(dir, 'relay.db');
+  it('reads both databases, checks store-day cash, and --confirm locks a clean month in the database and the audit log', async () => {
+    const deployment = path.join(dir, 'deployment');
+    runInit({ dir: deployment }, Date.now());
+    const centerDb = path.join(deployment, 'center.db');
+    const relayDb = path.join(deployment, 'relay.db');
     const center = openCenterDatabase(centerDb);
     const relay = openRelayDatabase(relayDb);
     for (const entry of [record('A'), record('B', { copies: 2, feeYen: 400 })]) {
@@ -105,7 +108,7 @@ describe('cvs-issue reconcile', () => {
        VALUES ('K0001', 'S0001', '2026-11-02', 500, 2, 3, '2026-11-02T14:00:00.000Z', '2026-11-02T14:00:01.000Z')`,
     );
     relay.close();
-    const short = await run('reconcile', '--month', '2026-11', '--center-db', centerDb, '--operator-db', relayDb, '--json', '--confirm');
+    const short = await run('reconcile', '--month', '2026-11', '--dir', deployment, '--json', '--confirm');
     assert.equal(short.code, 3);
     assert.deepEqual(JSON.parse(short.stdout).storeDays, {
       days: 1,
@@ -114,8 +117,16 @@ describe('cvs-issue reconcile', () => {
     assert.equal(JSON.parse(short.stdout).confirmed, null);
     const cash = path.join(dir, 'days.csv');
     fs.writeFileSync(cash, 'store_id,kiosk_id,business_date,cash_yen\nS0001,K0001,2026-11-02,600\n');
-    const confirmed = await run('reconcile', '--month', '2026-11', '--center-db', centerDb, '--operator-db', relayDb, '--store-days', cash, '--json', '--confirm');
+    const withoutKey = await run('reconcile', '--month', '2026-11', '--center-db', centerDb, '--operator-db', relayDb, '--store-days', cash, '--confirm');
+    assert.equal(withoutKey.code, 2);
+    assert.match(withoutKey.stderr, /--confirm .* give --dir/);
+    const confirmed = await run('reconcile', '--month', '2026-11', '--dir', deployment, '--store-days', cash, '--json', '--confirm');
     assert.equal(confirmed.code, 0, confirmed.stderr);
+    const logged = await run('audit-log', 'show', '--dir', deployment, '--role', 'center', '--kind', 'month', '--json');
+    assert.deepEqual(JSON.parse(logged.stdout).entries.map((entry: { kind: string; data: unknown }) => [entry.kind, entry.data]), [
+      ['month.confirmed', { month: '2026-11', records: 2, documents: 3, feeYen: 600 }],
+    ]);
+    assert.equal((await run('audit-log', 'verify', '--dir', deployment, '--role', 'center')).code, 0);
     assert.deepEqual({ ...JSON.parse(confirmed.stdout).confirmed, confirmedAt: 'x' }, { month: '2026-11', confirmedAt: 'x', records: 2, documents: 3, feesYen: 600 });
     assert.throws(
       () => center.run(`INSERT INTO handling_records (issuance_id, issued_at, operator_id, store_id, kiosk_id, municipality_code, certificate_type, copies, fee_yen)
@@ -125,7 +136,7 @@ describe('cvs-issue reconcile', () => {
     center.run(`INSERT INTO handling_records (issuance_id, issued_at, operator_id, store_id, kiosk_id, municipality_code, certificate_type, copies, fee_yen)
                 VALUES ('NEXT', '2026-11-30T15:00:00.000Z', 'OP001', 'S0001', 'K0001', '131016', 'juminhyo', 1, 200)`);
     center.close();
-    const again = await run('reconcile', '--month', '2026-11', '--center-db', centerDb, '--operator-db', relayDb, '--store-days', cash, '--json', '--confirm');
+    const again = await run('reconcile', '--month', '2026-11', '--dir', deployment, '--store-days', cash, '--json', '--confirm');
     assert.equal(again.code, 0);
     assert.equal(JSON.parse(again.stdout).confirmed.confirmedAt, JSON.parse(confirmed.stdout).confirmed.confirmedAt);
     const exported = path.join(dir, 'center-export.csv');
