@@ -3,7 +3,6 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline/promises';
 import { Command } from 'commander';
 import { isCertificateType } from '../core/certificate-types.ts';
 import { AppError, usageError } from '../core/errors.ts';
@@ -26,6 +25,7 @@ import { HEARTBEAT_PATH, STORE_DAY_PATH, type HeartbeatResponse } from '../core/
 import { auditHasher, auditOrigin, latestCheckpoint, readLeafHashes } from '../drivers/store/audit-log.ts';
 import { processClock, sha256, systemClock, systemRandom } from './deps.ts';
 import type { Io } from './io.ts';
+import { createTerminal, type Terminal } from './terminal.ts';
 import { readKioskScript, scriptedInput, type ScriptedSession } from './kiosk-script.ts';
 
 /** Notices sent per flush: bounded so a long outage drains in steps, oldest first. */
@@ -213,25 +213,24 @@ function describeResult(report: SessionReport): string {
   }
 }
 
-/** The terminal as the kiosk's touch screen, for a person at the keyboard. */
-function terminalInput(lines: readline.Interface): KioskInput {
+/** The terminal as the kiosk's touch screen, for a person at the keyboard. An empty answer cancels. */
+function terminalInput(terminal: Terminal): KioskInput {
+  const answerOrCancel = (answer: string | undefined) => (answer === undefined || answer === '' ? undefined : answer);
   return {
     async enterPin(triesLeft) {
-      const pin = (await lines.question(`暗証番号（数字4桁、残り${triesLeft}回、空欄で中止）> `)).trim();
-      return pin === '' ? undefined : pin;
+      return answerOrCancel(await terminal.ask(`暗証番号（数字4桁、残り${triesLeft}回、空欄で中止）> `));
     },
     async chooseCertificate(menu) {
-      menu.forEach((item, index) => lines.write(`  ${index + 1}. ${item.title}  ${item.unitFeeYen}円/通  （${item.hoursText}）\n`));
-      const picked = Number((await lines.question('番号を選んでください（空欄で中止）> ')).trim());
-      const item = menu[picked - 1];
+      menu.forEach((item, index) => terminal.say(`  ${index + 1}. ${item.title}  ${item.unitFeeYen}円/通  （${item.hoursText}）\n`));
+      const item = menu[Number(answerOrCancel(await terminal.ask('番号を選んでください（空欄で中止）> '))) - 1];
       if (!item) return undefined;
-      const copies = Number((await lines.question(`通数（1〜${item.maxCopies}）> `)).trim());
-      if (!isCertificateType(item.certificateType) || !Number.isSafeInteger(copies)) return undefined;
+      const copies = Number(answerOrCancel(await terminal.ask(`通数（1〜${item.maxCopies}）> `)));
+      if (!Number.isSafeInteger(copies)) return undefined;
       return { certificateType: item.certificateType, copies };
     },
     async nextCash(feeYen, insertedYen) {
-      const answer = (await lines.question(`投入する金額（10,50,100,500,1000,2000,5000,10000円、残り${feeYen - insertedYen}円、空欄で中止）> `)).trim();
-      return answer === '' ? undefined : (Number(answer) as Denomination);
+      const answer = answerOrCancel(await terminal.ask(`投入する金額（10,50,100,500,1000,2000,5000,10000円、残り${feeYen - insertedYen}円、空欄で中止）> `));
+      return answer === undefined ? undefined : (Number(answer) as Denomination);
     },
   };
 }
@@ -240,7 +239,7 @@ function terminalInput(lines: readline.Interface): KioskInput {
 const HEARTBEAT_INTERVAL_MS = 60_000;
 
 async function runInteractive(kiosk: Kiosk, loaded: LoadedConfig, io: Io): Promise<void> {
-  const lines = readline.createInterface({ input: process.stdin, output: process.stdout });
+  const terminal = createTerminal(io.stdin, io.out);
   const heartbeat = setInterval(() => void kiosk.flushOutbox().catch(() => undefined), HEARTBEAT_INTERVAL_MS);
   heartbeat.unref();
   try {
@@ -248,15 +247,15 @@ async function runInteractive(kiosk: Kiosk, loaded: LoadedConfig, io: Io): Promi
       const prompt = kiosk.usesRealReader
         ? 'カードをカードリーダーに置いて Enter を押してください（q で終了）> '
         : 'カードを置いてください（カードID、例: card-r001。空欄で終了）> ';
-      const card = (await lines.question(prompt)).trim();
-      if (kiosk.usesRealReader ? card === 'q' : card === '') return;
+      const card = await terminal.ask(prompt);
+      if (card === undefined || (kiosk.usesRealReader ? card === 'q' : card === '')) return;
       const cardFile = kiosk.usesRealReader ? undefined : cardFilePath(loaded, card);
-      const report = { card: card || 'card', result: await kiosk.serve(cardFile, terminalInput(lines)) };
+      const report = { card: card || 'card', result: await kiosk.serve(cardFile, terminalInput(terminal)) };
       io.err(`[${kiosk.config.kioskId}] ${describeResult(report)}\n`);
     }
   } finally {
     clearInterval(heartbeat);
-    lines.close();
+    terminal.close();
   }
 }
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { AppError } from '../../core/errors.ts';
 import { jstParts } from '../../core/jst.ts';
@@ -192,6 +193,17 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     } finally {
       await client.close();
     }
+  });
+
+  it('serves a person at the terminal in Japanese: card, a wrong PIN, the menu, cash; the end of input stops the kiosk', async () => {
+    const typed = Readable.from(['card-r003\n', '0000\n', '1111\n', '1\n', '1\n', '500\n', '\n']);
+    const io = bufferIo(typed);
+    const code = await main(['kiosk', 'run', '--dir', dir, '--kiosk', 'K0002', '--relay-url', relay.server.url], io);
+    assert.equal(code, 0, io.stderr());
+    assert.match(io.stdout(), /暗証番号（数字4桁、残り3回、空欄で中止）> 暗証番号（数字4桁、残り2回/);
+    assert.match(io.stdout(), /1\. 住民票の写し  200円\/通/);
+    assert.match(io.stderr(), /暗証番号が違います。あと2回間違えるとロックされます。/);
+    assert.match(io.stderr(), /\[K0002\] issued juminhyo ×1 \(200 yen, change 300 yen\)/);
   });
 
   it('shows a technician which kiosks reported in, what the relay witnessed and which day they closed', async () => {
