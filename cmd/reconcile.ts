@@ -2,6 +2,7 @@
 // (SPEC.md §4), from files or databases; with --confirm, locks a month that reconciles cleanly.
 // Exit 0 agrees, 3 differs, 2 bad input; the report is printed before the exit code is decided.
 
+import path from 'node:path';
 import { Command } from 'commander';
 import Table from 'cli-table3';
 import { monthDeadlines, jstDateOf, type Deadlines } from '../core/deadlines.ts';
@@ -9,6 +10,7 @@ import { AppError, usageError } from '../core/errors.ts';
 import { RowProblems } from '../core/handling-csv.ts';
 import type { Clock } from '../core/ports.ts';
 import { createReconciler, isClean, type ReconcileResult, type StoreDay } from '../core/reconcile.ts';
+import { canParseInWorker, readHandlingCsvFilesInWorker } from '../drivers/csv/parallel-reader.ts';
 import { confirmMonth, findConfirmedMonth, listStoreDays, openSettlementDatabase, type ConfirmedMonth } from '../drivers/store/settlement-store.ts';
 import { findRelay, loadConfig, openRoleAuditLog, type LoadedConfig } from './config.ts';
 import { auditOrigin } from '../drivers/store/audit-log.ts';
@@ -82,7 +84,7 @@ function deadlineWarnings(deadlines: ReconcileReport['deadlines'], todayIso: str
   return warnings;
 }
 
-export function runReconcile(options: ReconcileOptions, io: Io, clock: Clock): ReconcileReport {
+export async function runReconcile(options: ReconcileOptions, io: Io, clock: Clock): Promise<ReconcileReport> {
   if (options.json && options.csv) throw usageError('give --json or --csv, not both');
   const { month, monthKey } = resolveMonth(options.month, clock);
   const sources = pickSources(options);
@@ -92,8 +94,19 @@ export function runReconcile(options: ReconcileOptions, io: Io, clock: Clock): R
   const progress = createProgress(io, io.stdoutIsTty && !options.json && !options.csv);
   const problems = new RowProblems();
   const reconciler = createReconciler({ monthKey, expectedRows: estimateRows(sources.center), storeDays: storeDaysFor(options, sources.operator, month) });
-  readSource(sources.center, month, (bytes, row) => reconciler.addCenter(bytes, row), problems, progress);
-  readSource(sources.operator, month, (bytes, row) => reconciler.addOperator(bytes, row), problems, progress);
+  if (sources.center.kind === 'file' && sources.operator.kind === 'file' && canParseInWorker()) {
+    // Two files: one core parses while the other matches (the rows arrive in the same order).
+    const files = [sources.center.path, sources.operator.path];
+    await readHandlingCsvFilesInWorker({
+      files: files.map((file) => ({ path: file, label: file })),
+      onRow: (file, bytes, row) => (file === 0 ? reconciler.addCenter(bytes, row) : reconciler.addOperator(bytes, row)),
+      problems,
+      onProgress: (file, read) => progress.update(path.basename(files[file]!), read),
+    });
+  } else {
+    readSource(sources.center, month, (bytes, row) => reconciler.addCenter(bytes, row), problems, progress);
+    readSource(sources.operator, month, (bytes, row) => reconciler.addOperator(bytes, row), problems, progress);
+  }
   progress.done();
   failOnProblems(io, problems);
   const result = reconciler.finish();
@@ -210,8 +223,8 @@ export function makeReconcileCommand(io: Io, clock: Clock = processClock()): Com
     .option('--json', 'print the report as JSON')
     .option('--csv', 'print the differences as CSV')
     .addHelpText('after', '\nExit codes: 0 everything agrees, 3 differences found, 2 bad input (each malformed row as FILE:LINE: problem).')
-    .action((options: ReconcileOptions) => {
-      const report = runReconcile(options, io, clock);
+    .action(async (options: ReconcileOptions) => {
+      const report = await runReconcile(options, io, clock);
       if (options.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
       else if (options.csv) io.out(formatReconcileCsv(report));
       else io.out(formatReconcileText(report, io));

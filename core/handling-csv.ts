@@ -324,6 +324,12 @@ export class RowProblems {
     if (this.messages.length < this.limit) this.messages.push(`${where}: ${problem}`);
   }
 
+  /** Takes in what another reader found (a parse worker's), keeping the same limit. */
+  absorb(messages: readonly string[], count: number): void {
+    for (const message of messages) if (this.messages.length < this.limit) this.messages.push(message);
+    this.count += count;
+  }
+
   /** The kept lines, and how many more there were. */
   lines(): string[] {
     const more = this.count - this.messages.length;

@@ -80,7 +80,14 @@ const FNV_PRIME = 0x01000193;
 
 function hashBytes(bytes: Uint8Array, start: number, end: number): number {
   let hash = FNV_OFFSET;
-  for (let position = start; position < end; position += 1) hash = Math.imul(hash ^ bytes[position]!, FNV_PRIME);
+  let position = start;
+  // Four bytes a round: a quarter of the multiplications of byte-wise FNV on ~20-byte ids.
+  for (; position + 4 <= end; position += 4) {
+    const word = bytes[position]! | (bytes[position + 1]! << 8) | (bytes[position + 2]! << 16) | (bytes[position + 3]! << 24);
+    hash = Math.imul(hash ^ word, FNV_PRIME);
+    hash ^= hash >>> 15;
+  }
+  for (; position < end; position += 1) hash = Math.imul(hash ^ bytes[position]!, FNV_PRIME);
   // murmur3's finaliser spreads FNV's weak low bits over the table index.
   hash ^= hash >>> 16;
   hash = Math.imul(hash, 0x85ebca6b);

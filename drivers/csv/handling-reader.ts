@@ -23,6 +23,11 @@ export interface ReadOptions {
   /** Name used in "FILE:LINE" messages; defaults to the path. */
   label?: string;
   onProgress?(progress: ReadProgress): void;
+  /**
+   * Called when the rows given to onRow since the last call are complete: they all lie in
+   * bytes[0, usedBytes), which is overwritten right after (a parse worker copies it out here).
+   */
+  onChunk?(bytes: Uint8Array, usedBytes: number): void;
   /** Read size; tests make it small to cross chunk boundaries. */
   chunkBytes?: number;
 }
@@ -87,6 +92,7 @@ function readLines(fd: number, totalBytes: number, label: string, options: ReadO
     bytesRead += read;
     if (read === 0) {
       if (carried > 0) handleLine(0, carried);
+      options.onChunk?.(buffer, carried);
       break;
     }
     let start = 0;
@@ -96,6 +102,7 @@ function readLines(fd: number, totalBytes: number, label: string, options: ReadO
       handleLine(start, newline);
       start = newline + 1;
     }
+    options.onChunk?.(buffer, start);
     carried = end - start;
     if (carried === buffer.length) throw new AppError('input', 'csv.line_too_long', `a line is longer than ${buffer.length} bytes`, `${label}:${lineNumber + 1}`);
     buffer.copyWithin(0, start, end);
