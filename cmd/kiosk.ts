@@ -4,7 +4,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { isCertificateType } from '../core/certificate-types.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { runKioskTransaction, type KioskGateway, type KioskInput, type TransactionResult } from '../core/kiosk-transaction.ts';
 import type { CardReader, Clock, Denomination } from '../core/ports.ts';

@@ -7,23 +7,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { main } from '../../cmd/cvs-issue.ts';
-import { bufferIo } from '../../cmd/io.ts';
 import { generateEd25519KeyPair } from '../../drivers/pki/ed25519.ts';
 import { AuditLog, auditHasher, auditOrigin, verifierKeyForPrivateKey } from '../../drivers/store/audit-log.ts';
 import { openDatabase, withDatabase, type Database } from '../../drivers/store/database.ts';
 import { migrate } from '../../drivers/store/migrate.ts';
 import { KIOSK_MIGRATIONS } from '../../drivers/store/schema.ts';
+import { run } from './cli-fixture.ts';
 
 const TRANSACTIONS = 8;
 const ENTRIES_PER_TRANSACTION = 3;
 const SIZE = TRANSACTIONS * ENTRIES_PER_TRANSACTION;
-
-async function run(...argv: string[]) {
-  const io = bufferIo();
-  const code = await main(argv, io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-}
 
 function dropTriggers(db: Database): void {
   db.exec('DROP TRIGGER audit_entries_no_update; DROP TRIGGER audit_entries_no_delete;');

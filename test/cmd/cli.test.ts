@@ -6,14 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { main } from '../../cmd/cvs-issue.ts';
-import { bufferIo } from '../../cmd/io.ts';
-
-async function run(...argv: string[]) {
-  const io = bufferIo();
-  const code = await main(argv, io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-}
+import { run } from './cli-fixture.ts';
 
 describe('cvs-issue command line', () => {
   let dir: string;

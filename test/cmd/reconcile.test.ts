@@ -6,32 +6,10 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { HandlingRecord } from '../../core/center-service.ts';
 import { HANDLING_CSV_HEADER, formatHandlingRow } from '../../core/handling-csv.ts';
-import { main } from '../../cmd/cvs-issue.ts';
-import { bufferIo } from '../../cmd/io.ts';
 import { runInit } from '../../cmd/init.ts';
 import { insertHandlingRecord, openCenterDatabase } from '../../drivers/store/center-store.ts';
 import { openRelayDatabase } from '../../drivers/store/relay-store.ts';
-
-async function run(...argv: string[]) {
-  const io = bufferIo();
-  const code = await main(argv, io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-}
-
-function record(issuanceId: string, overrides: Partial<HandlingRecord> = {}): HandlingRecord {
-  return {
-    issuanceId,
-    issuedAt: '2026-11-02T01:00:00.000Z',
-    operatorId: 'OP001',
-    storeId: 'S0001',
-    kioskId: 'K0001',
-    municipalityCode: '131016',
-    certificateType: 'juminhyo',
-    copies: 1,
-    feeYen: 200,
-    ...overrides,
-  };
-}
+import { run, handlingRecord as record } from './cli-fixture.ts';
 
 describe('cvs-issue reconcile', () => {
   let dir: string;
