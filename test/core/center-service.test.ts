@@ -11,19 +11,14 @@ import {
   type CallerIdentity,
   type CardCertificateVerifier,
   type CardProblem,
-  type CenterStore,
   type CenterService,
-  type HandlingRecord,
   type MunicipalityDirectory,
-  type RecordResult,
-  type StoredChallenge,
-  type StoredRequest,
-  type StoredSession,
 } from '../../core/center-service.ts';
 import { AppError } from '../../core/errors.ts';
 import type { AuthenticateResponse, CompletionNotice } from '../../core/messages.ts';
 import type { Municipality, TypeHours } from '../../core/municipality.ts';
 import type { CertificateContent, Resident } from '../../core/resident.ts';
+import { memoryCenterStore, type MemoryCenterStore } from './center-fixture.ts';
 
 const at = (iso: string) => Date.parse(iso);
 const MONDAY_MORNING = at('2026-11-02T10:00:00+09:00');
@@ -84,44 +79,6 @@ const RESIDENTS: Record<string, Resident> = {
   aa04: resident('R4'),
 };
 
-function memoryStore(operators: string[]): CenterStore & { completions: Map<string, HandlingRecord>; confirmedMonths: Set<string> } {
-  const challenges = new Map<string, StoredChallenge & { used: boolean }>();
-  const sessions = new Map<string, StoredSession>();
-  const requests = new Map<string, StoredRequest>();
-  const completions = new Map<string, HandlingRecord>();
-  const confirmedMonths = new Set<string>();
-  return {
-    completions,
-    confirmedMonths,
-    isMonthConfirmed: (month) => confirmedMonths.has(month),
-    saveChallenge: (challenge) => void challenges.set(challenge.challengeId, { ...challenge, used: false }),
-    takeChallenge(challengeId) {
-      const found = challenges.get(challengeId);
-      if (!found || found.used) return undefined;
-      found.used = true;
-      const { used: _used, ...challenge } = found;
-      return challenge;
-    },
-    saveSession: (session) => void sessions.set(session.sessionToken, session),
-    findSession: (sessionToken) => sessions.get(sessionToken),
-    saveRequest(request) {
-      if (requests.has(request.requestId)) return false;
-      requests.set(request.requestId, request);
-      return true;
-    },
-    findRequest: (requestId) => requests.get(requestId),
-    recordCompletion(record): RecordResult {
-      const existing = completions.get(record.issuanceId);
-      if (!existing) {
-        completions.set(record.issuanceId, record);
-        return 'inserted';
-      }
-      return JSON.stringify(existing) === JSON.stringify(record) ? 'duplicate' : 'conflict';
-    },
-    isOperatorRegistered: (operatorId) => operators.includes(operatorId),
-  };
-}
-
 const directory: MunicipalityDirectory = {
   findMunicipality: (code) => MUNICIPALITIES.find((municipality) => municipality.code === code),
   findResidentByCardSerial: (serialHex) => RESIDENTS[serialHex],
@@ -145,7 +102,7 @@ const KIOSK_B: CallerIdentity = { operatorId: 'op-1', storeId: 'store-02', kiosk
 
 interface World {
   service: CenterService;
-  store: ReturnType<typeof memoryStore>;
+  store: MemoryCenterStore;
   clock: { nowMs: number };
   rendered: CertificateContent[];
 }
@@ -153,7 +110,7 @@ interface World {
 function makeWorld(): World {
   const clock = { nowMs: MONDAY_MORNING };
   let counter = 0;
-  const store = memoryStore(['op-1']);
+  const store = memoryCenterStore(['op-1']);
   const rendered: CertificateContent[] = [];
   const service = createCenterService({
     clock: { nowMs: () => clock.nowMs },

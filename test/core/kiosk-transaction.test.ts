@@ -9,11 +9,6 @@ import assert from 'node:assert/strict';
 import {
   createCenterService,
   type CallerIdentity,
-  type CenterStore,
-  type HandlingRecord,
-  type StoredChallenge,
-  type StoredRequest,
-  type StoredSession,
 } from '../../core/center-service.ts';
 import type { CertificateType } from '../../core/certificate-types.ts';
 import {
@@ -36,6 +31,7 @@ import { SimulatedCashUnit, type SimulatedCashUnitOptions } from '../../drivers/
 import { createCertificateAuthority, createCrl, issueCertificate, type KeyAndCertificate } from '../../drivers/pki/issue.ts';
 import { createCardVerifier } from '../../drivers/pki/verify.ts';
 import { FolderPrinter, type FolderPrinterFaults } from '../../drivers/printer/folder-printer.ts';
+import { memoryCenterStore } from './center-fixture.ts';
 
 const NOW_MS = Date.parse('2026-11-02T10:00:00+09:00');
 const CARD_SERIAL_HEX = '1a2b3c';
@@ -72,36 +68,6 @@ const RESIDENT: Resident = {
 /** One page as the folder printer counts pages; the label tells the jobs apart. */
 function stubPdf(label: string): Uint8Array {
   return new TextEncoder().encode(`%PDF-1.4\n1 0 obj << /Type /Page >> endobj\n% ${label}\n%%EOF\n`);
-}
-
-function memoryCenterStore(): CenterStore & { completions: Map<string, HandlingRecord> } {
-  const challenges = new Map<string, StoredChallenge>();
-  const sessions = new Map<string, StoredSession>();
-  const requests = new Map<string, StoredRequest>();
-  const completions = new Map<string, HandlingRecord>();
-  return {
-    completions,
-    saveChallenge: (challenge) => void challenges.set(challenge.challengeId, challenge),
-    takeChallenge(challengeId) {
-      const challenge = challenges.get(challengeId);
-      challenges.delete(challengeId);
-      return challenge;
-    },
-    saveSession: (session) => void sessions.set(session.sessionToken, session),
-    findSession: (sessionToken) => sessions.get(sessionToken),
-    saveRequest: (request) => !requests.has(request.requestId) && Boolean(requests.set(request.requestId, request)),
-    findRequest: (requestId) => requests.get(requestId),
-    recordCompletion(record) {
-      const existing = completions.get(record.issuanceId);
-      if (!existing) {
-        completions.set(record.issuanceId, record);
-        return 'inserted';
-      }
-      return JSON.stringify(existing) === JSON.stringify(record) ? 'duplicate' : 'conflict';
-    },
-    isOperatorRegistered: (operatorId) => operatorId === KIOSK.operatorId,
-    isMonthConfirmed: () => false,
-  };
 }
 
 function counterRandom(seed: number) {
@@ -204,7 +170,7 @@ describe('runKioskTransaction', () => {
       tamper?: (data: CertificateData) => CertificateData;
     } = {},
   ): Kiosk {
-    const centreStore = memoryCenterStore();
+    const centreStore = memoryCenterStore([KIOSK.operatorId]);
     const centre = createCenterService({
       clock: { nowMs: () => NOW_MS },
       audit: discardAudit,

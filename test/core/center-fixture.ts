@@ -1,0 +1,44 @@
+// Test helper: the centre's store in memory, behaving like the SQLite one (single-use challenges,
+// request ids taken once, completion notices recorded once).
+
+import type { CenterStore, HandlingRecord, RecordResult, StoredChallenge, StoredRequest, StoredSession } from '../../core/center-service.ts';
+
+export type MemoryCenterStore = CenterStore & { completions: Map<string, HandlingRecord>; confirmedMonths: Set<string> };
+
+export function memoryCenterStore(operators: string[]): MemoryCenterStore {
+  const challenges = new Map<string, StoredChallenge & { used: boolean }>();
+  const sessions = new Map<string, StoredSession>();
+  const requests = new Map<string, StoredRequest>();
+  const completions = new Map<string, HandlingRecord>();
+  const confirmedMonths = new Set<string>();
+  return {
+    completions,
+    confirmedMonths,
+    isMonthConfirmed: (month) => confirmedMonths.has(month),
+    saveChallenge: (challenge) => void challenges.set(challenge.challengeId, { ...challenge, used: false }),
+    takeChallenge(challengeId) {
+      const found = challenges.get(challengeId);
+      if (!found || found.used) return undefined;
+      found.used = true;
+      const { used: _used, ...challenge } = found;
+      return challenge;
+    },
+    saveSession: (session) => void sessions.set(session.sessionToken, session),
+    findSession: (sessionToken) => sessions.get(sessionToken),
+    saveRequest(request) {
+      if (requests.has(request.requestId)) return false;
+      requests.set(request.requestId, request);
+      return true;
+    },
+    findRequest: (requestId) => requests.get(requestId),
+    recordCompletion(record): RecordResult {
+      const existing = completions.get(record.issuanceId);
+      if (!existing) {
+        completions.set(record.issuanceId, record);
+        return 'inserted';
+      }
+      return JSON.stringify(existing) === JSON.stringify(record) ? 'duplicate' : 'conflict';
+    },
+    isOperatorRegistered: (operatorId) => operators.includes(operatorId),
+  };
+}
