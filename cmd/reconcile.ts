@@ -100,6 +100,7 @@ export async function runReconcile(options: ReconcileOptions, io: Io, clock: Clo
     await readHandlingCsvFilesInWorker({
       files: files.map((file) => ({ path: file, label: file })),
       onRow: (file, bytes, row) => (file === 0 ? reconciler.addCenter(bytes, row) : reconciler.addOperator(bytes, row)),
+      onAhead: (_file, idHash) => reconciler.touchCenter(idHash),
       problems,
       onProgress: (file, read) => progress.update(path.basename(files[file]!), read),
     });

@@ -47,6 +47,8 @@ export interface RowScratch {
   typeIndex: number;
   copies: number;
   feeYen: number;
+  /** The issuance id's hash when a parse worker computed it already; 0 means "not computed". */
+  idHash: number;
 }
 
 export function createRowScratch(): RowScratch {
@@ -59,6 +61,7 @@ export function createRowScratch(): RowScratch {
     typeIndex: 0,
     copies: 0,
     feeYen: 0,
+    idHash: 0,
   };
 }
 

@@ -5,11 +5,12 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { AppError } from '../../core/errors.ts';
-import { FIELD_COUNT, RowProblems, type RowScratch } from '../../core/handling-csv.ts';
+import { FIELD_COUNT, FIELD_ISSUANCE_ID, RowProblems, type RowScratch } from '../../core/handling-csv.ts';
+import { hashBytes } from '../../core/reconcile.ts';
 import { readHandlingCsv } from './handling-reader.ts';
 
 /** Per row: field starts and ends, then the six parsed numbers; each fits 32 bits (offsets within a chunk, at most 9-digit integers). */
-export const ROW_VALUES = FIELD_COUNT * 2 + 6;
+export const ROW_VALUES = FIELD_COUNT * 2 + 7;
 export const SLOT_COUNT = 3;
 export const CHUNK_BYTES = 8 * 1024 * 1024;
 /**
@@ -51,7 +52,8 @@ export type ParseWorkerMessage =
   | { type: 'file-done'; file: number; rows: number }
   | { type: 'error'; kind: AppError['kind']; code: string; message: string; where?: string };
 
-export function packRow(row: RowScratch, values: Int32Array, at: number): void {
+/** The worker hashes the id too: that is work the matching thread then does not do. */
+export function packRow(row: RowScratch, bytes: Uint8Array, values: Int32Array, at: number): void {
   for (let field = 0; field < FIELD_COUNT; field += 1) {
     values[at + field] = row.fieldStart[field]!;
     values[at + FIELD_COUNT + field] = row.fieldEnd[field]!;
@@ -63,6 +65,7 @@ export function packRow(row: RowScratch, values: Int32Array, at: number): void {
   values[numbers + 3] = row.typeIndex;
   values[numbers + 4] = row.copies;
   values[numbers + 5] = row.feeYen;
+  values[numbers + 6] = hashBytes(bytes, row.fieldStart[FIELD_ISSUANCE_ID]!, row.fieldEnd[FIELD_ISSUANCE_ID]!) | 0;
 }
 
 export function unpackRow(values: Int32Array, at: number, row: RowScratch): void {
@@ -77,6 +80,11 @@ export function unpackRow(values: Int32Array, at: number, row: RowScratch): void
   row.typeIndex = values[numbers + 3]!;
   row.copies = values[numbers + 4]!;
   row.feeYen = values[numbers + 5]!;
+  row.idHash = values[numbers + 6]! >>> 0;
+}
+
+export function hashAt(values: Int32Array, row: number): number {
+  return values[row * ROW_VALUES + FIELD_COUNT * 2 + 6]! >>> 0;
 }
 
 function parseFiles(input: ParseWorkerInput, post: (message: ParseWorkerMessage) => void): void {
@@ -91,9 +99,9 @@ function parseFiles(input: ParseWorkerInput, post: (message: ParseWorkerMessage)
       label,
       problems,
       chunkBytes: CHUNK_BYTES,
-      onRow(_bytes, row) {
+      onRow(bytes, row) {
         if (rows === MAX_ROWS_PER_CHUNK) throw new AppError('internal', 'csv.chunk_rows', 'more rows in one chunk than a well-formed file can hold');
-        packRow(row, values, rows * ROW_VALUES);
+        packRow(row, bytes, values, rows * ROW_VALUES);
         rows += 1;
       },
       onProgress(read) {
