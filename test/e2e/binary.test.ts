@@ -94,6 +94,16 @@ describe('the compiled cvs-issue binary', () => {
     assert.equal(fs.readFileSync(certificate).subarray(0, 5).toString(), '%PDF-');
     const pdftotext = spawnSync('pdftotext', [certificate, '-'], { encoding: 'utf8' });
     if (pdftotext.status === 0) assert.match(pdftotext.stdout, /住民票の写し|印鑑登録証明書/);
+
+    // Settlement from the binary alone: both sides exported to CSV, reconciled by the parse worker.
+    const month = summary.businessTime.slice(0, 7);
+    for (const role of ['center', 'relay']) {
+      const exported = run(role, 'export', '--dir', dir, '--month', month, '--out', path.join(work, `${role}.csv`));
+      assert.equal(exported.code, 0, exported.stderr);
+    }
+    const reconciled = run('reconcile', '--month', month, '--center', path.join(work, 'center.csv'), '--operator', path.join(work, 'relay.csv'), '--json');
+    assert.equal(reconciled.code, 0, reconciled.stderr);
+    assert.deepEqual(JSON.parse(reconciled.stdout).matched, 5);
   });
 
   it('runs centre, relay and a scripted kiosk as separate processes', async () => {
