@@ -11,7 +11,8 @@ import { generateEd25519KeyPair } from '../drivers/pki/ed25519.ts';
 import { canonicalSerialHex } from '../drivers/pki/subject.ts';
 import { auditOrigin, verifierKeyForPrivateKey } from '../drivers/store/audit-log.ts';
 import { certificateDerFromPem, createCertificateAuthority, createCrl, issueCertificate, type KeyAndCertificate } from '../drivers/pki/issue.ts';
-import { X509Certificate } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { hashPassword } from '../drivers/crypto/password.ts';
 import { openCenterDatabase, saveMunicipality, saveOperator, saveResident } from '../drivers/store/center-store.ts';
 import { openKioskDatabase } from '../drivers/store/kiosk-store.ts';
 import { openRelayDatabase, saveKiosk } from '../drivers/store/relay-store.ts';
@@ -162,7 +163,7 @@ function makeOperator(dir: string, nowMs: number, centerCa: KeyAndCertificate, c
   return { relay, kiosks };
 }
 
-function fillDatabases(dir: string, config: DeploymentConfig, serials: Map<string, string>, operators: FixtureOperator[]): void {
+function fillDatabases(dir: string, config: DeploymentConfig, serials: Map<string, string>, operators: FixtureOperator[], nowMs: number): void {
   const center = openCenterDatabase(path.join(dir, config.center.databaseFile));
   center.transaction(() => {
     for (const operator of operators) saveOperator(center, operator.operatorId, operator.name);
@@ -184,7 +185,18 @@ function fillDatabases(dir: string, config: DeploymentConfig, serials: Map<strin
     db.close();
   }
   fs.mkdirSync(path.join(dir, 'kiosks'), { recursive: true, mode: 0o700 });
-  for (const kiosk of config.kiosks) openKioskDatabase(path.join(dir, kiosk.databaseFile)).close();
+  for (const kiosk of config.kiosks) {
+    // The first maintenance password goes to an owner-only file for the operator to hand over;
+    // the kiosk keeps only its slow hash. Change it with `kiosk maintenance --change-password`.
+    const password = randomBytes(12).toString('base64url');
+    writePrivate(path.join(dir, 'pki', 'maintenance', `${kiosk.kioskId}.txt`), `${password}\n`);
+    const db = openKioskDatabase(path.join(dir, kiosk.databaseFile));
+    try {
+      db.run("INSERT INTO maintenance_credential (id, password_hash, changed_at) VALUES (1, :hash, :at)", { hash: hashPassword(password), at: new Date(nowMs).toISOString() });
+    } finally {
+      db.close();
+    }
+  }
 }
 
 export function runInit(options: InitOptions, nowMs: number): { dir: string; configFile: string; config: DeploymentConfig } {
@@ -220,7 +232,7 @@ export function runInit(options: InitOptions, nowMs: number): { dir: string; con
     kiosks: parts.flatMap((part) => part.kiosks),
     cardsDirectory: 'cards',
   };
-  fillDatabases(dir, config, cards.serials, operators);
+  fillDatabases(dir, config, cards.serials, operators, nowMs);
   const configFile = writeConfig(dir, config);
   return { dir, configFile, config };
 }

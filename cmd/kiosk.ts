@@ -19,7 +19,9 @@ import { createKioskStore, openKioskDatabase, type DayClose, type KioskStore } f
 import { clientFor, findKiosk, loadConfig, openRoleAuditLog, type KioskConfig, type LoadedConfig } from './config.ts';
 import { hexEncode } from '../core/bytes.ts';
 import { consistencyProof } from '../core/merkle.ts';
-import { jstParts } from '../core/jst.ts';
+import { formatJstIso, jstParts } from '../core/jst.ts';
+import { decideLogin, isLocked, LOCKOUT_MS, passwordProblem } from '../core/maintenance.ts';
+import { hashPassword, verifyPassword } from '../drivers/crypto/password.ts';
 import { HEARTBEAT_PATH, STORE_DAY_PATH, type HeartbeatResponse } from '../core/relay-service.ts';
 import { auditHasher, auditOrigin, latestCheckpoint, readLeafHashes } from '../drivers/store/audit-log.ts';
 import { processClock, sha256, systemClock, systemRandom } from './deps.ts';
@@ -310,6 +312,33 @@ export function makeKioskCommand(io: Io): Command {
       }
     });
   kiosk
+    .command('maintenance')
+    .description('maintenance mode (S4-4): unlock with the maintenance password (first line of standard input) and show the kiosk state')
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .option('--kiosk <id>', 'which kiosk of the deployment (default: the first)')
+    .option('--change-password', 'then set a new maintenance password, read from the second line of standard input')
+    .option('--json', 'print the state as JSON')
+    .action(async (options: { dir: string; kiosk?: string; changePassword?: boolean; json?: boolean }) => {
+      const opened = openKiosk(loadConfig(options.dir), { kioskId: options.kiosk, clock: processClock() });
+      const terminal = createTerminal(io.stdin, io.err);
+      try {
+        await unlockMaintenance(opened, await terminal.ask('保守用パスワード> '), processClock());
+        if (options.changePassword) {
+          const next = (await terminal.ask('新しい保守用パスワード> ')) ?? '';
+          const problem = passwordProblem(next);
+          if (problem) throw usageError(problem);
+          opened.store.setMaintenancePassword(hashPassword(next), processClock().nowMs());
+          io.err('the maintenance password was changed\n');
+        }
+        const state = maintenanceState(opened);
+        if (options.json) io.out(`${JSON.stringify(state, null, 2)}\n`);
+        else for (const [name, value] of Object.entries(state)) io.out(`${name}: ${value ?? '-'}\n`);
+      } finally {
+        terminal.close();
+        await opened.close();
+      }
+    });
+  kiosk
     .command('close-day')
     .description("close the store business day: total the cash the kiosk took and send it to the relay")
     .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
@@ -333,3 +362,35 @@ export function makeKioskCommand(io: Io): Command {
   return kiosk;
 }
 
+
+/** Checks the maintenance password against its slow hash, with lockout (core/maintenance.ts); every attempt is audited. */
+export async function unlockMaintenance(kiosk: Kiosk, password: string | undefined, clock: Clock): Promise<void> {
+  const credential = kiosk.store.maintenanceCredential();
+  if (!credential) throw new AppError('usage', 'maintenance.not_set', 'no maintenance password is set for this kiosk (init sets one)');
+  const nowMs = clock.nowMs();
+  const matches = !isLocked(credential, nowMs) && password !== undefined && verifyPassword(password, credential.passwordHash);
+  const decision = decideLogin(credential, nowMs, matches);
+  kiosk.store.recordMaintenanceLogin(decision.outcome, decision.next);
+  if (decision.outcome === 'locked') {
+    throw new AppError('refused', 'maintenance.locked', `maintenance is locked after repeated wrong passwords until ${formatJstIso(decision.lockedUntilMs)}`);
+  }
+  if (decision.outcome === 'rejected') {
+    throw new AppError('refused', 'maintenance.rejected', `wrong maintenance password (${decision.attemptsLeft} more tries before a ${LOCKOUT_MS / 60_000}-minute lock)`);
+  }
+}
+
+/** What a technician needs at a glance; no personal data, no certificate content. */
+function maintenanceState(kiosk: Kiosk): Record<string, string | number | null> {
+  const transactions = kiosk.store.transactions();
+  const last = transactions.at(-1);
+  return {
+    kioskId: kiosk.config.kioskId,
+    storeId: kiosk.config.storeId,
+    transactions: transactions.length,
+    lastTransactionAt: last ? formatJstIso(last.issuedAtMs) : null,
+    outboxPending: kiosk.store.pendingNotices(1000).length,
+    dayClosesUnsent: kiosk.store.unacknowledgedDayCloses().length,
+    auditWitnessedSize: kiosk.store.lastWitnessedSize(),
+    printerDirectory: kiosk.printer.directoryPath(),
+  };
+}

@@ -70,6 +70,11 @@ export class FolderPrinter implements Printer {
     this.faults = { ...faults };
   }
 
+  /** The folder the "paper" goes to. */
+  directoryPath(): string {
+    return this.directory;
+  }
+
   /** Paths of the files printed so far, in order. */
   printedFiles(): string[] {
     return [...this.files];

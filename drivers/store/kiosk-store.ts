@@ -3,6 +3,7 @@
 
 import { formatUtcIso } from '../../core/jst.ts';
 import type { KioskLedger, KioskTransactionRecord } from '../../core/kiosk-transaction.ts';
+import type { LoginState } from '../../core/maintenance.ts';
 import type { CompletionNotice } from '../../core/messages.ts';
 import type { AuditLog } from './audit-log.ts';
 import { openDatabase, type Database } from './database.ts';
@@ -34,6 +35,14 @@ export interface KioskStore extends KioskLedger {
   unclosedDaysBefore(today: string): string[];
   unacknowledgedDayCloses(): DayClose[];
   markDayCloseAcknowledged(businessDate: string, atMs: number): void;
+  maintenanceCredential(): MaintenanceCredential | undefined;
+  /** Records a login attempt's outcome and the lockout state it leaves, with its audit entry. */
+  recordMaintenanceLogin(outcome: 'accepted' | 'rejected' | 'locked', state: LoginState): void;
+  setMaintenancePassword(passwordHash: string, atMs: number): void;
+}
+
+export interface MaintenanceCredential extends LoginState {
+  passwordHash: string;
 }
 
 export interface DayClose {
@@ -138,6 +147,24 @@ export function createKioskStore(db: Database, audit: AuditLog): KioskStore {
     },
     markDayCloseAcknowledged(businessDate: string, atMs: number): void {
       db.run('UPDATE day_closes SET acknowledged_at = :at WHERE business_date = :businessDate', { businessDate, at: formatUtcIso(atMs) });
+    },
+    maintenanceCredential(): MaintenanceCredential | undefined {
+      const row = db.get<{ password_hash: string; failures: number; locked_until_ms: number }>('SELECT * FROM maintenance_credential WHERE id = 1');
+      return row ? { passwordHash: row.password_hash, failures: row.failures, lockedUntilMs: row.locked_until_ms } : undefined;
+    },
+    recordMaintenanceLogin(outcome, state): void {
+      audit.transaction([{ kind: 'maintenance.login', data: { outcome } }], () =>
+        db.run('UPDATE maintenance_credential SET failures = :failures, locked_until_ms = :lockedUntilMs WHERE id = 1', { ...state }),
+      );
+    },
+    setMaintenancePassword(passwordHash: string, atMs: number): void {
+      audit.transaction([{ kind: 'maintenance.password-changed' }], () =>
+        db.run(
+          `INSERT INTO maintenance_credential (id, password_hash, changed_at) VALUES (1, :passwordHash, :changedAt)
+           ON CONFLICT (id) DO UPDATE SET password_hash = excluded.password_hash, failures = 0, locked_until_ms = 0, changed_at = excluded.changed_at`,
+          { passwordHash, changedAt: formatUtcIso(atMs) },
+        ),
+      );
     },
     markWitnessed(size: number, atMs: number): void {
       db.run('INSERT OR IGNORE INTO audit_witnessed (size, acknowledged_at) VALUES (:size, :at)', { size, at: formatUtcIso(atMs) });

@@ -224,4 +224,17 @@ export const KIOSK_MIGRATIONS: readonly Migration[] = [
     name: 'the cash the cash unit kept for each transaction',
     sql: `ALTER TABLE transactions ADD COLUMN cash_kept_yen INTEGER NOT NULL DEFAULT 0 CHECK (cash_kept_yen >= 0);`,
   },
+  {
+    version: 5,
+    name: 'maintenance password (slow salted hash) and its lockout',
+    sql: `
+      CREATE TABLE maintenance_credential (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        password_hash TEXT NOT NULL, -- scrypt$N$r$p$salt$hash, never the password
+        failures INTEGER NOT NULL DEFAULT 0,
+        locked_until_ms INTEGER NOT NULL DEFAULT 0,
+        changed_at TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

@@ -1,12 +1,18 @@
 // Test helpers for the command line: run the program in-process with buffered output, and make
 // handling records with sensible defaults.
 
+import { Readable } from 'node:stream';
 import { main } from '../../cmd/cvs-issue.ts';
 import { bufferIo } from '../../cmd/io.ts';
 import type { HandlingRecord } from '../../core/center-service.ts';
 
 export async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const io = bufferIo();
+  return runWithInput([], ...argv);
+}
+
+/** Runs the program with these lines on standard input. */
+export async function runWithInput(lines: string[], ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const io = bufferIo(Readable.from(lines.map((line) => `${line}\n`)));
   const code = await main(argv, io);
   return { code, stdout: io.stdout(), stderr: io.stderr() };
 }

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { run } from './cli-fixture.ts';
+import { run, runWithInput } from './cli-fixture.ts';
 
 describe('cvs-issue command line', () => {
   let dir: string;
@@ -86,6 +86,34 @@ describe('cvs-issue command line', () => {
     const result = await run('kiosk', 'run', '--dir', deployment, '--pcsc');
     assert.equal(result.code, 2);
     assert.equal(result.stderr, 'cvs-issue: PC/SC support is not installed: install libpcsclite and the npm package "smartcard"\n');
+  });
+
+  it('unlocks maintenance only with the password, locks after five wrong ones, and audits every attempt', async () => {
+    const deployment = path.join(dir, 'for-maintenance');
+    assert.equal((await run('init', '--dir', deployment)).code, 0);
+    const password = fs.readFileSync(path.join(deployment, 'pki/maintenance/K0001.txt'), 'utf8').trim();
+    assert.equal(fs.statSync(path.join(deployment, 'pki/maintenance/K0001.txt')).mode & 0o777, 0o600);
+
+    const opened = await runWithInput([password], 'kiosk', 'maintenance', '--dir', deployment, '--json');
+    assert.equal(opened.code, 0, opened.stderr);
+    assert.deepEqual(JSON.parse(opened.stdout).kioskId, 'K0001');
+
+    const wrong = await runWithInput(['not the password'], 'kiosk', 'maintenance', '--dir', deployment);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /wrong maintenance password \(4 more tries/);
+    assert.doesNotMatch(wrong.stderr, /not the password/);
+
+    for (let attempt = 0; attempt < 4; attempt += 1) await runWithInput(['still wrong'], 'kiosk', 'maintenance', '--dir', deployment);
+    const locked = await runWithInput([password], 'kiosk', 'maintenance', '--dir', deployment);
+    assert.equal(locked.code, 1);
+    assert.match(locked.stderr, /maintenance is locked after repeated wrong passwords until/);
+
+    const logins = await run('audit-log', 'show', '--dir', deployment, '--kiosk', 'K0001', '--kind', 'maintenance', '--json');
+    assert.deepEqual(
+      JSON.parse(logins.stdout).entries.map((entry: { data: { outcome: string } }) => entry.data.outcome),
+      ['accepted', 'rejected', 'rejected', 'rejected', 'rejected', 'locked', 'locked'],
+    );
+    assert.doesNotMatch(logins.stdout, new RegExp(password));
   });
 
   it('tells a person to run init first when the deployment is missing, exit 2', async () => {
