@@ -4,7 +4,7 @@
 import { Command } from 'commander';
 import { createCenterService, type CallerIdentity } from '../core/center-service.ts';
 import { AppError } from '../core/errors.ts';
-import { parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice } from '../core/messages.ts';
+import { parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice } from '../core/messages.ts';
 import type { Clock } from '../core/ports.ts';
 import { jsonHandler } from '../drivers/http/json-api.ts';
 import { startMutualTlsServer, type IncomingRequest, type RunningServer } from '../drivers/http/server.ts';
@@ -62,6 +62,7 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
       '/v1/auth/verify': (body, request) => service.authenticate(callerOf(request), parseAuthenticateRequest(body)),
       '/v1/certificates': (body, request) => service.requestCertificate(callerOf(request), parseCertificateRequest(body)),
       '/v1/completions': (body, request) => service.recordCompletion(callerOf(request), parseCompletionNotice(body)),
+      '/v1/corrections': (body, request) => service.recordCorrection(callerOf(request), parseCorrectionNotice(body)),
     },
     (code, path) => log(`center: ${path} refused: ${code}`),
   );

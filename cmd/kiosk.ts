@@ -15,11 +15,13 @@ import { callJson } from '../drivers/http/json-api.ts';
 import { renderVoidNoticePdf } from '../drivers/pdf/certificate-pdf.ts';
 import { renderReceiptPdf } from '../drivers/pdf/receipt-pdf.ts';
 import { FolderPrinter } from '../drivers/printer/folder-printer.ts';
-import { createKioskStore, openKioskDatabase, type DayClose, type KioskStore } from '../drivers/store/kiosk-store.ts';
+import { createKioskStore, openKioskDatabase, outboxKey, type DayClose, type KioskStore } from '../drivers/store/kiosk-store.ts';
 import { clientFor, findKiosk, loadConfig, openRoleAuditLog, type KioskConfig, type LoadedConfig } from './config.ts';
 import { hexEncode } from '../core/bytes.ts';
 import { consistencyProof } from '../core/merkle.ts';
+import { correctionFor } from '../core/correction.ts';
 import { formatJstIso, jstParts } from '../core/jst.ts';
+import { CORRECTION_REASONS, type CorrectionReason } from '../core/messages.ts';
 import { decideLogin, isLocked, LOCKOUT_MS, passwordProblem } from '../core/maintenance.ts';
 import { hashPassword, verifyPassword } from '../drivers/crypto/password.ts';
 import { HEARTBEAT_PATH, STORE_DAY_PATH, type HeartbeatResponse } from '../core/relay-service.ts';
@@ -38,6 +40,7 @@ function gatewayFor(client: HttpClient, kioskId: string): KioskGateway {
     authenticate: (request) => callJson(client, '/v1/auth/verify', { ...request, kioskId }),
     requestCertificate: (request) => callJson(client, '/v1/certificates', { ...request, kioskId }),
     sendCompletion: (notice) => callJson(client, '/v1/completions', notice),
+    sendCorrection: (notice) => callJson(client, '/v1/corrections', notice),
   };
 }
 
@@ -80,13 +83,14 @@ export function openKiosk(
     let acknowledged = 0;
     const pending = store.pendingNotices(OUTBOX_BATCH);
     for (const { notice } of pending) {
+      const key = outboxKey(notice);
       try {
         audit.append({ kind: 'notice.sent', data: { issuanceId: notice.issuanceId } });
-        await gateway.sendCompletion(notice);
-        store.markAcknowledged(notice.issuanceId, clock.nowMs());
+        await ('correctionId' in notice ? gateway.sendCorrection(notice) : gateway.sendCompletion(notice));
+        store.markAcknowledged(key, clock.nowMs());
         acknowledged += 1;
       } catch (error) {
-        store.markAttemptFailed(notice.issuanceId, error instanceof AppError ? error.code : 'internal');
+        store.markAttemptFailed(key, error instanceof AppError ? error.code : 'internal');
         if (error instanceof AppError && error.kind === 'unavailable') break;
       }
     }
@@ -335,6 +339,40 @@ export function makeKioskCommand(io: Io): Command {
         else for (const [name, value] of Object.entries(state)) io.out(`${name}: ${value ?? '-'}\n`);
       } finally {
         terminal.close();
+        await opened.close();
+      }
+    });
+  kiosk
+    .command('correct')
+    .description('send a correction notice (Spec§13-2): the documents an issuance really produced, after its completion notice')
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .option('--kiosk <id>', 'which kiosk of the deployment (default: the first)')
+    .option('--relay-url <url>', "the operator's relay; default from the deployment")
+    .requiredOption('--issuance <id>', 'the issuance (request) id to correct')
+    .requiredOption('--copies <n>', 'documents really issued: fewer than recorded')
+    .requiredOption('--reason <code>', CORRECTION_REASONS.join(' | '))
+    .option('--json', 'print the correction as JSON')
+    .action(async (options: { dir: string; kiosk?: string; relayUrl?: string; issuance: string; copies: string; reason: string; json?: boolean }) => {
+      if (!/^[0-9]{1,2}$/.test(options.copies)) throw usageError('--copies must be a whole number');
+      if (!(CORRECTION_REASONS as readonly string[]).includes(options.reason)) throw usageError(`--reason must be one of ${CORRECTION_REASONS.join(', ')}`);
+      const clock = processClock();
+      const opened = openKiosk(loadConfig(options.dir), { kioskId: options.kiosk, relayUrl: options.relayUrl, clock });
+      try {
+        const notice = correctionFor({
+          transaction: opened.store.transactions().find((transaction) => transaction.requestId === options.issuance),
+          identity: opened.config,
+          issuanceId: options.issuance,
+          copies: Number(options.copies),
+          reason: options.reason as CorrectionReason,
+          correctionId: hexEncode(systemRandom.bytes(16)),
+          atMs: clock.nowMs(),
+        });
+        opened.store.queueCorrection(notice);
+        await opened.flushOutbox();
+        const sent = !opened.store.pendingNotices(1000).some(({ notice: pending }) => outboxKey(pending) === notice.correctionId);
+        if (options.json) io.out(`${JSON.stringify({ ...notice, sent }, null, 2)}\n`);
+        else io.out(`correction ${notice.correctionId} for ${notice.issuanceId}: ${notice.copies} documents, ${notice.feeYen} yen (${sent ? 'acknowledged by the centre' : 'waiting in the outbox'})\n`);
+      } finally {
         await opened.close();
       }
     });

@@ -14,6 +14,8 @@ import type {
   ChallengeResponse,
   CompletionAck,
   CompletionNotice,
+  CorrectionNotice,
+  CorrectionReason,
   MenuItem,
 } from './messages.ts';
 import { DEFAULT_MAX_COPIES_PER_TYPE, findOffer, type Municipality } from './municipality.ts';
@@ -79,6 +81,27 @@ export interface HandlingRecord {
 
 export type RecordResult = 'inserted' | 'duplicate' | 'conflict';
 
+/** A correction as both sides keep it (UTC time); the record it corrects is never edited. */
+export interface HandlingCorrection {
+  correctionId: string;
+  issuanceId: string;
+  correctedAt: string;
+  copies: number;
+  feeYen: number;
+  reason: CorrectionReason;
+}
+
+export function handlingCorrectionOf(notice: CorrectionNotice): HandlingCorrection {
+  return {
+    correctionId: notice.correctionId,
+    issuanceId: notice.issuanceId,
+    correctedAt: formatUtcIso(Date.parse(notice.correctedAt)),
+    copies: notice.copies,
+    feeYen: notice.feeYen,
+    reason: notice.reason,
+  };
+}
+
 /** The handling record a completion notice makes (Spec§4): both sides build it the same way, in UTC. */
 export function handlingRecordOf(notice: CompletionNotice, operatorId: string): HandlingRecord {
   return {
@@ -104,6 +127,9 @@ export interface CenterStore {
   saveRequest(request: StoredRequest): boolean;
   findRequest(requestId: string): StoredRequest | undefined;
   recordCompletion(record: HandlingRecord): RecordResult;
+  findHandlingRecord(issuanceId: string): HandlingRecord | undefined;
+  /** Appends a correction once; a repeat is a duplicate, another with the same id a conflict. */
+  recordCorrection(correction: HandlingCorrection): RecordResult;
   isOperatorRegistered(operatorId: string): boolean;
   /** True once reconcile --confirm has locked the month (YYYY-MM, JST). */
   isMonthConfirmed(month: string): boolean;
@@ -261,6 +287,15 @@ export function createCenterService(deps: CenterDependencies) {
         throw error;
       }
     },
+
+    recordCorrection(caller: CallerIdentity, notice: CorrectionNotice): CompletionAck {
+      try {
+        return recordCorrection(caller, notice);
+      } catch (error) {
+        auditRefusal('correction.refused', caller, error);
+        throw error;
+      }
+    },
   };
 
   function auditRefusal(kind: string, caller: CallerIdentity, error: unknown): void {
@@ -401,6 +436,28 @@ export function createCenterService(deps: CenterDependencies) {
     const result = store.recordCompletion(handlingRecordOf(notice, caller.operatorId));
     if (result === 'conflict') {
       throw new AppError('conflict', 'completion.conflict', 'a different notice was already recorded for this id', notice.issuanceId);
+    }
+    return { issuanceId: notice.issuanceId, duplicate: result === 'duplicate' };
+  }
+
+  /** Spec§13-2: the issuance's copies and fee as they really were, within what was requested. */
+  function recordCorrection(caller: CallerIdentity, notice: CorrectionNotice): CompletionAck {
+    assertKiosk(caller, notice.kioskId);
+    const request = store.findRequest(notice.issuanceId);
+    const original = store.findHandlingRecord(notice.issuanceId);
+    if (!request || !original || original.kioskId !== caller.kioskId || original.operatorId !== caller.operatorId) {
+      throw new AppError('refused', 'correction.unknown_record', 'no completion notice was recorded for this id from this kiosk', notice.issuanceId);
+    }
+    const month = jstMonth(Date.parse(original.issuedAt));
+    if (store.isMonthConfirmed(month)) {
+      throw new AppError('conflict', 'month.confirmed', `the month ${month} is confirmed: its records can no longer change`, notice.issuanceId);
+    }
+    if (notice.storeId !== original.storeId || notice.copies > request.copies || notice.feeYen !== request.unitFeeYen * notice.copies) {
+      throw new AppError('input', 'correction.inconsistent', 'the correction does not fit the issued request', notice.issuanceId);
+    }
+    const result = store.recordCorrection(handlingCorrectionOf(notice));
+    if (result === 'conflict') {
+      throw new AppError('conflict', 'correction.conflict', 'a different correction was already recorded with this id', notice.correctionId);
     }
     return { issuanceId: notice.issuanceId, duplicate: result === 'duplicate' };
   }

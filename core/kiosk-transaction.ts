@@ -17,6 +17,7 @@ import type {
   CompletionAck,
   CompletionNotice,
   CompletionOutcome,
+  CorrectionNotice,
   MenuItem,
 } from './messages.ts';
 import type { CardReader, CashUnit, Clock, Denomination, Printer, RandomSource } from './ports.ts';
@@ -28,6 +29,7 @@ export interface KioskGateway {
   authenticate(request: Omit<AuthenticateRequest, 'kioskId'>): Promise<AuthenticateResponse>;
   requestCertificate(request: Omit<CertificateRequest, 'kioskId'>): Promise<CertificateData>;
   sendCompletion(notice: CompletionNotice): Promise<CompletionAck>;
+  sendCorrection(notice: CorrectionNotice): Promise<CompletionAck>;
 }
 
 /** What the resident does: the terminal, a touch screen, or a script. undefined means "cancel". */

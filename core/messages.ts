@@ -77,6 +77,22 @@ export interface CompletionNotice {
   outcome: CompletionOutcome;
 }
 
+/** Why a record is corrected after its completion notice (Spec§13-2): codes, never free text. */
+export const CORRECTION_REASONS = ['copies-miscounted', 'misprint-found', 'refunded-after-notice'] as const;
+export type CorrectionReason = (typeof CORRECTION_REASONS)[number];
+
+/** A correction notice: the issuance's copies and fee as they really were. */
+export interface CorrectionNotice {
+  correctionId: string;
+  issuanceId: string;
+  correctedAt: string;
+  storeId: string;
+  kioskId: string;
+  copies: number;
+  feeYen: number;
+  reason: CorrectionReason;
+}
+
 export interface CompletionAck {
   issuanceId: string;
   duplicate: boolean;
@@ -204,5 +220,23 @@ export function parseCertificateData(value: unknown): CertificateData {
     municipalityName: stringField(body, 'municipalityName'),
     contentSha256: stringField(body, 'contentSha256', /^[0-9a-f]{64}$/),
     pdfBase64: base64Field(body, 'pdfBase64'),
+  };
+}
+
+export function parseCorrectionNotice(value: unknown): CorrectionNotice {
+  const body = asObject(value, 'body');
+  const reason = body.reason;
+  if (!(CORRECTION_REASONS as readonly unknown[]).includes(reason)) {
+    throw inputError('request.bad_field', `field "reason" must be one of ${CORRECTION_REASONS.join(', ')}`, 'reason');
+  }
+  return {
+    correctionId: stringField(body, 'correctionId', ID),
+    issuanceId: stringField(body, 'issuanceId', ID),
+    correctedAt: isoTimeField(body, 'correctedAt'),
+    storeId: stringField(body, 'storeId', ID),
+    kioskId: stringField(body, 'kioskId', ID),
+    copies: integerField(body, 'copies', 0, 99),
+    feeYen: integerField(body, 'feeYen', 0, 10_000_000),
+    reason: reason as CorrectionReason,
   };
 }

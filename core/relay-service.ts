@@ -2,10 +2,10 @@
 // kiosks by their certificate, pins the kiosk id the centre sees to that certificate, keeps the
 // operator's own handling records, and forwards everything else unchanged.
 
-import { handlingRecordOf, type HandlingRecord, type RecordResult } from './center-service.ts';
+import { handlingCorrectionOf, handlingRecordOf, type HandlingCorrection, type HandlingRecord, type RecordResult } from './center-service.ts';
 import { AppError } from './errors.ts';
 import { formatUtcIso } from './jst.ts';
-import { asObject, integerField, parseCompletionNotice, stringField } from './messages.ts';
+import { asObject, integerField, parseCompletionNotice, parseCorrectionNotice, stringField } from './messages.ts';
 import type { AuditSink } from './audit-entry.ts';
 import { bytesEqual, hexDecode } from './bytes.ts';
 import { verifyConsistency, type MerkleHasher } from './merkle.ts';
@@ -29,6 +29,7 @@ export interface RelayStore {
   findKiosk(kioskId: string): RegisteredKiosk | undefined;
   noteKioskSeen(kioskId: string, atIso: string): void;
   recordOperatorRecord(record: HandlingRecord, receivedAtIso: string): RecordResult;
+  recordOperatorCorrection(correction: HandlingCorrection): RecordResult;
   latestWitnessed(kioskId: string): WitnessedCheckpoint | undefined;
   /** Keeps a kiosk's store business day; a repeat is a duplicate, different figures a conflict. */
   saveStoreDay(day: StoreDay, receivedAtIso: string): RecordResult;
@@ -75,7 +76,7 @@ export interface CenterUpstream {
   post(path: string, body: unknown, kiosk: { storeId: string; kioskId: string }): Promise<UpstreamAnswer>;
 }
 
-export const RELAYED_PATHS = ['/v1/auth/challenge', '/v1/auth/verify', '/v1/certificates', '/v1/completions'] as const;
+export const RELAYED_PATHS = ['/v1/auth/challenge', '/v1/auth/verify', '/v1/certificates', '/v1/completions', '/v1/corrections'] as const;
 export const HEARTBEAT_PATH = '/v1/heartbeat';
 export const STORE_DAY_PATH = '/v1/store-days';
 
@@ -156,6 +157,7 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
         throw new AppError('input', 'relay.kiosk_mismatch', 'field "kioskId" does not match the kiosk certificate', 'kioskId');
       }
       if (path === '/v1/completions') keepOperatorRecord(object, kiosk, nowIso);
+      if (path === '/v1/corrections') keepOperatorCorrection(object, kiosk);
       let answer: UpstreamAnswer;
       try {
         answer = await deps.upstream.post(path, object, { storeId: kiosk.storeId, kioskId: kiosk.kioskId });
@@ -167,6 +169,18 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
       return answer;
     },
   };
+
+  /** Corrections change the operator's view too (Spec§13-2); a correction the relay cannot place is refused. */
+  function keepOperatorCorrection(body: Record<string, unknown>, kiosk: RegisteredKiosk): void {
+    const notice = parseCorrectionNotice(body);
+    if (notice.storeId !== kiosk.storeId) {
+      throw new AppError('input', 'relay.store_mismatch', 'field "storeId" does not match the kiosk certificate', 'storeId');
+    }
+    const result = deps.store.recordOperatorCorrection(handlingCorrectionOf(notice));
+    if (result === 'conflict') {
+      throw new AppError('conflict', 'correction.conflict', 'a different correction was already recorded with this id', notice.correctionId);
+    }
+  }
 
   /** The operator's view of the month (Spec§4-2): recorded before forwarding, so it exists even if the centre is down. */
   function keepOperatorRecord(body: Record<string, unknown>, kiosk: RegisteredKiosk, nowIso: string): void {

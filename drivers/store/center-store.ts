@@ -3,6 +3,7 @@
 
 import type {
   CenterStore,
+  HandlingCorrection,
   HandlingRecord,
   MunicipalityDirectory,
   RecordResult,
@@ -13,6 +14,7 @@ import type {
 import type { CertificateType } from '../../core/certificate-types.ts';
 import type { Municipality } from '../../core/municipality.ts';
 import type { Resident } from '../../core/resident.ts';
+import { AppError } from '../../core/errors.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { Database } from './database.ts';
 import { migrate } from './migrate.ts';
@@ -84,8 +86,31 @@ export function insertHandlingRecord(db: Database, record: HandlingRecord, extra
   });
 }
 
+/** Appends a correction once: a repeat is a duplicate, a different one under the same id a conflict. */
+export function insertCorrection(db: Database, correction: HandlingCorrection): RecordResult {
+  return db.transaction(() => {
+    const existing = db.get<{ issuance_id: string; corrected_at: string; copies: number; fee_yen: number; reason: string }>(
+      'SELECT * FROM handling_corrections WHERE correction_id = :correctionId',
+      { correctionId: correction.correctionId },
+    );
+    if (!db.get('SELECT 1 AS found FROM handling_records WHERE issuance_id = :issuanceId', { issuanceId: correction.issuanceId })) {
+      throw new AppError('refused', 'correction.unknown_record', 'no completion notice was recorded for this id', correction.issuanceId);
+    }
+    if (existing) {
+      const same = existing.issuance_id === correction.issuanceId && existing.corrected_at === correction.correctedAt && existing.copies === correction.copies && existing.fee_yen === correction.feeYen && existing.reason === correction.reason;
+      return same ? 'duplicate' : 'conflict';
+    }
+    db.run(
+      `INSERT INTO handling_corrections (correction_id, issuance_id, corrected_at, copies, fee_yen, reason)
+       VALUES (:correctionId, :issuanceId, :correctedAt, :copies, :feeYen, :reason)`,
+      { ...correction },
+    );
+    return 'inserted';
+  });
+}
+
 export function listHandlingRecords(db: Database): HandlingRecord[] {
-  return db.all<HandlingRow>('SELECT * FROM handling_records ORDER BY issued_at, issuance_id').map(handlingRecordFromRow);
+  return db.all<HandlingRow>('SELECT * FROM effective_handling_records ORDER BY issued_at, issuance_id').map(handlingRecordFromRow);
 }
 
 export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
@@ -174,6 +199,17 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
           ? []
           : [{ kind: 'completion.recorded', data: { issuanceId: record.issuanceId, operatorId: record.operatorId, kioskId: record.kioskId, copies: record.copies, feeYen: record.feeYen, duplicate: result === 'duplicate' } }];
       return audit.transaction(noticeEvents, () => insertHandlingRecord(db, record));
+    },
+    findHandlingRecord(issuanceId: string): HandlingRecord | undefined {
+      const row = db.get<HandlingRow>('SELECT * FROM handling_records WHERE issuance_id = :issuanceId', { issuanceId });
+      return row ? handlingRecordFromRow(row) : undefined;
+    },
+    recordCorrection(correction: HandlingCorrection): RecordResult {
+      const recorded = (result: RecordResult) =>
+        result === 'conflict'
+          ? []
+          : [{ kind: 'correction.recorded', data: { issuanceId: correction.issuanceId, copies: correction.copies, feeYen: correction.feeYen, reason: correction.reason, duplicate: result === 'duplicate' } }];
+      return audit.transaction(recorded, () => insertCorrection(db, correction));
     },
     isMonthConfirmed(month: string): boolean {
       return db.get('SELECT 1 AS found FROM confirmed_months WHERE month = :month', { month }) !== undefined;

@@ -4,7 +4,7 @@
 import { formatUtcIso } from '../../core/jst.ts';
 import type { KioskLedger, KioskTransactionRecord } from '../../core/kiosk-transaction.ts';
 import type { LoginState } from '../../core/maintenance.ts';
-import type { CompletionNotice } from '../../core/messages.ts';
+import type { CompletionNotice, CorrectionNotice } from '../../core/messages.ts';
 import type { AuditLog } from './audit-log.ts';
 import { openDatabase, type Database } from './database.ts';
 import { migrate } from './migrate.ts';
@@ -17,14 +17,21 @@ export function openKioskDatabase(path: string): Database {
 }
 
 export interface PendingNotice {
-  notice: CompletionNotice;
+  notice: CompletionNotice | CorrectionNotice;
   attempts: number;
+}
+
+/** The outbox keeps completion notices under their issuance id and corrections under their own id. */
+export function outboxKey(notice: CompletionNotice | CorrectionNotice): string {
+  return 'correctionId' in notice ? notice.correctionId : notice.issuanceId;
 }
 
 export interface KioskStore extends KioskLedger {
   pendingNotices(limit: number): PendingNotice[];
-  markAcknowledged(issuanceId: string, atMs: number): void;
-  markAttemptFailed(issuanceId: string, errorCode: string): void;
+  /** Queues a correction notice (Spec§13-2) in the outbox, with its audit entry. */
+  queueCorrection(notice: CorrectionNotice): void;
+  markAcknowledged(key: string, atMs: number): void;
+  markAttemptFailed(key: string, errorCode: string): void;
   transactions(): KioskTransactionRecord[];
   /** Largest checkpoint size the relay acknowledged as witnessed; 0 before the first. */
   lastWitnessedSize(): number;
@@ -91,17 +98,25 @@ export function createKioskStore(db: Database, audit: AuditLog): KioskStore {
           'SELECT notice, attempts FROM outbox WHERE acknowledged_at IS NULL ORDER BY created_at, issuance_id LIMIT :limit',
           { limit },
         )
-        .map((row) => ({ notice: JSON.parse(row.notice) as CompletionNotice, attempts: row.attempts }));
+        .map((row) => ({ notice: JSON.parse(row.notice) as CompletionNotice | CorrectionNotice, attempts: row.attempts }));
     },
-    markAcknowledged(issuanceId: string, atMs: number): void {
-      audit.transaction([{ kind: 'notice.acknowledged', data: { issuanceId } }], () => db.run('UPDATE outbox SET acknowledged_at = :at, attempts = attempts + 1, last_error = NULL WHERE issuance_id = :issuanceId', {
-        issuanceId,
-        at: formatUtcIso(atMs),
-      }));
+    queueCorrection(notice: CorrectionNotice): void {
+      audit.transaction([{ kind: 'correction.queued', data: { issuanceId: notice.issuanceId, copies: notice.copies, feeYen: notice.feeYen, reason: notice.reason } }], () =>
+        db.run('INSERT INTO outbox (issuance_id, notice, created_at) VALUES (:key, :notice, :createdAt)', {
+          key: notice.correctionId,
+          notice: JSON.stringify(notice),
+          createdAt: formatUtcIso(Date.parse(notice.correctedAt)),
+        }),
+      );
     },
-    markAttemptFailed(issuanceId: string, errorCode: string): void {
-      audit.transaction([{ kind: 'notice.failed', data: { issuanceId, code: errorCode } }], () =>
-        db.run('UPDATE outbox SET attempts = attempts + 1, last_error = :errorCode WHERE issuance_id = :issuanceId', { issuanceId, errorCode }),
+    markAcknowledged(key: string, atMs: number): void {
+      audit.transaction([{ kind: 'notice.acknowledged', data: { issuanceId: key } }], () =>
+        db.run('UPDATE outbox SET acknowledged_at = :at, attempts = attempts + 1, last_error = NULL WHERE issuance_id = :key', { key, at: formatUtcIso(atMs) }),
+      );
+    },
+    markAttemptFailed(key: string, errorCode: string): void {
+      audit.transaction([{ kind: 'notice.failed', data: { issuanceId: key, code: errorCode } }], () =>
+        db.run('UPDATE outbox SET attempts = attempts + 1, last_error = :errorCode WHERE issuance_id = :key', { key, errorCode }),
       );
     },
     lastWitnessedSize(): number {

@@ -1,10 +1,10 @@
 // The relay's SQLite store: registered kiosks and the operator's own handling records, built from
 // the completion notices its kiosks send.
 
-import type { HandlingRecord, RecordResult } from '../../core/center-service.ts';
+import type { HandlingCorrection, HandlingRecord, RecordResult } from '../../core/center-service.ts';
 import type { RegisteredKiosk, RelayStore, StoreDay, WitnessedCheckpoint } from '../../core/relay-service.ts';
 import type { AuditLog } from './audit-log.ts';
-import { insertHandlingRecord } from './center-store.ts';
+import { insertCorrection, insertHandlingRecord } from './center-store.ts';
 import { openDatabase, type Database } from './database.ts';
 import { migrate } from './migrate.ts';
 import { RELAY_MIGRATIONS } from './schema.ts';
@@ -34,6 +34,11 @@ export function createRelayStore(db: Database, audit: AuditLog): RelayStore {
     },
     latestWitnessed(kioskId: string): WitnessedCheckpoint | undefined {
       return db.get<WitnessedCheckpoint>('SELECT size, note FROM witnessed_checkpoints WHERE kiosk_id = :kioskId ORDER BY size DESC LIMIT 1', { kioskId });
+    },
+    recordOperatorCorrection(correction: HandlingCorrection): RecordResult {
+      const recorded = (result: RecordResult) =>
+        result === 'conflict' ? [] : [{ kind: 'correction.received', data: { issuanceId: correction.issuanceId, copies: correction.copies, feeYen: correction.feeYen, reason: correction.reason, duplicate: result === 'duplicate' } }];
+      return audit.transaction(recorded, () => insertCorrection(db, correction));
     },
     saveStoreDay(day: StoreDay, receivedAtIso: string): RecordResult {
       const received = (result: RecordResult) =>

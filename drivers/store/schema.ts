@@ -31,6 +31,38 @@ function handlingRecordsTable(extraColumns: string): string {
     ${appendOnly('handling_records', 'handling records are append-only')}`;
 }
 
+/**
+ * Correction notices (Spec§13-2): errors found after a completion notice arrive as new rows, never
+ * as edits; the effective record is the original with its latest correction's copies and fee.
+ */
+function correctionsTable(confirmedMonthLock: boolean): string {
+  const lock = confirmedMonthLock
+    ? `CREATE TRIGGER handling_corrections_month_confirmed BEFORE INSERT ON handling_corrections
+         WHEN EXISTS (SELECT 1 FROM confirmed_months c JOIN handling_records h ON h.issuance_id = NEW.issuance_id
+                      WHERE c.month = strftime('%Y-%m', h.issued_at, '+9 hours'))
+         BEGIN SELECT RAISE(ABORT, 'the month of this record is confirmed'); END;`
+    : '';
+  return `
+    CREATE TABLE handling_corrections (
+      correction_id TEXT PRIMARY KEY,
+      issuance_id TEXT NOT NULL REFERENCES handling_records (issuance_id),
+      corrected_at TEXT NOT NULL,
+      copies INTEGER NOT NULL CHECK (copies >= 0),
+      fee_yen INTEGER NOT NULL CHECK (fee_yen >= 0),
+      reason TEXT NOT NULL -- a code (core/messages.ts CORRECTION_REASONS), never free text
+    ) STRICT;
+    CREATE INDEX handling_corrections_issuance ON handling_corrections (issuance_id, corrected_at);
+    ${appendOnly('handling_corrections', 'corrections are append-only')}
+    ${lock}
+    CREATE VIEW effective_handling_records AS
+      SELECT h.issuance_id, h.issued_at, h.operator_id, h.store_id, h.kiosk_id, h.municipality_code, h.certificate_type,
+        COALESCE((SELECT c.copies FROM handling_corrections c WHERE c.issuance_id = h.issuance_id
+                  ORDER BY c.corrected_at DESC, c.correction_id DESC LIMIT 1), h.copies) AS copies,
+        COALESCE((SELECT c.fee_yen FROM handling_corrections c WHERE c.issuance_id = h.issuance_id
+                  ORDER BY c.corrected_at DESC, c.correction_id DESC LIMIT 1), h.fee_yen) AS fee_yen
+      FROM handling_records h;`;
+}
+
 /** The tamper-evident audit log every role keeps (S4-5, P4): entries, signed checkpoints. */
 const AUDIT_LOG_SQL = `
   CREATE TABLE audit_entries (
@@ -119,6 +151,7 @@ export const CENTER_MIGRATIONS: readonly Migration[] = [
     `,
   },
   { version: 3, name: 'audit log', sql: AUDIT_LOG_SQL },
+  { version: 4, name: 'correction notices', sql: correctionsTable(true) },
 ];
 
 export const RELAY_MIGRATIONS: readonly Migration[] = [
@@ -168,6 +201,7 @@ export const RELAY_MIGRATIONS: readonly Migration[] = [
       ${appendOnly('witnessed_checkpoints', 'witnessed checkpoints are append-only')}
     `,
   },
+  { version: 4, name: 'correction notices', sql: correctionsTable(false) },
 ];
 
 export const KIOSK_MIGRATIONS: readonly Migration[] = [

@@ -42,19 +42,19 @@ function widenedRange(month: string): { from: string; to: string } {
   return { from: new Date(startMs - 2 * DAY_MS).toISOString(), to: new Date(endMs + DAY_MS).toISOString() };
 }
 
-/** Every handling record that may belong to the month (see widenedRange), in issued_at order. */
+/** Every handling record that may belong to the month (see widenedRange), as corrected, in issued_at order. */
 export function* recordsAroundMonth(db: Database, month: string): Generator<HandlingRecord> {
   const { from, to } = widenedRange(month);
   const rows = db.iterate<Parameters<typeof handlingRecordFromRow>[0]>(
-    'SELECT * FROM handling_records WHERE issued_at >= :from AND issued_at < :to ORDER BY issued_at, issuance_id',
+    'SELECT * FROM effective_handling_records WHERE issued_at >= :from AND issued_at < :to ORDER BY issued_at, issuance_id',
     { from, to },
   );
   for (const row of rows) yield handlingRecordFromRow(row);
 }
 
-/** All handling records, in issued_at order: for an export without --month. */
+/** All handling records, as corrected, in issued_at order: for an export without --month. */
 export function* allRecords(db: Database): Generator<HandlingRecord> {
-  for (const row of db.iterate<Parameters<typeof handlingRecordFromRow>[0]>('SELECT * FROM handling_records ORDER BY issued_at, issuance_id')) {
+  for (const row of db.iterate<Parameters<typeof handlingRecordFromRow>[0]>('SELECT * FROM effective_handling_records ORDER BY issued_at, issuance_id')) {
     yield handlingRecordFromRow(row);
   }
 }

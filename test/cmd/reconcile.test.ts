@@ -111,6 +111,11 @@ describe('cvs-issue reconcile', () => {
                        VALUES ('LATE', '2026-11-30T14:00:00.000Z', 'OP001', 'S0001', 'K0001', '131016', 'juminhyo', 1, 200)`),
       /the month of this record is confirmed/,
     );
+    assert.throws(
+      () => center.run(`INSERT INTO handling_corrections (correction_id, issuance_id, corrected_at, copies, fee_yen, reason)
+                       VALUES ('FIX', 'A', '2026-12-02T01:00:00.000Z', 0, 0, 'misprint-found')`),
+      /the month of this record is confirmed/,
+    );
     center.run(`INSERT INTO handling_records (issuance_id, issued_at, operator_id, store_id, kiosk_id, municipality_code, certificate_type, copies, fee_yen)
                 VALUES ('NEXT', '2026-11-30T15:00:00.000Z', 'OP001', 'S0001', 'K0001', '131016', 'juminhyo', 1, 200)`);
     center.close();

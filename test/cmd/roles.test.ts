@@ -125,6 +125,23 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     }
   });
 
+  it('sends a correction through the relay: both sides then count the corrected documents and fee', async () => {
+    const firstIssuance = withDatabase(loaded.resolve(loaded.config.kiosks[0]!.databaseFile), (db) =>
+      db.get<{ request_id: string }>("SELECT request_id FROM transactions WHERE outcome = 'issued' AND copies = 2 ORDER BY issued_at LIMIT 1"),
+    )!.request_id;
+    const io = bufferIo();
+    const code = await main(['kiosk', 'correct', '--dir', dir, '--kiosk', 'K0001', '--relay-url', relay.server.url, '--issuance', firstIssuance, '--copies', '1', '--reason', 'misprint-found', '--json'], io);
+    assert.equal(code, 0, io.stderr());
+    assert.deepEqual(JSON.parse(io.stdout()).sent, true);
+    for (const file of [loaded.config.center.databaseFile, loaded.config.relays[0]!.databaseFile]) {
+      const record = withDatabase(loaded.resolve(file), listHandlingRecords).find((candidate) => candidate.issuanceId === firstIssuance);
+      assert.deepEqual({ copies: record?.copies, feeYen: record?.feeYen }, { copies: 1, feeYen: 200 });
+    }
+    const tooMany = bufferIo();
+    assert.equal(await main(['kiosk', 'correct', '--dir', dir, '--kiosk', 'K0001', '--relay-url', relay.server.url, '--issuance', firstIssuance, '--copies', '2', '--reason', 'copies-miscounted'], tooMany), 2);
+    assert.match(tooMany.stderr(), /fewer documents than the 2 issued/);
+  });
+
   it('lets a registered kiosk reach the relay', async () => {
     const kiosk = loaded.config.kiosks[0]!;
     const answer = (await challengeThrough(clientWith(relay.server.url, kiosk.tls))) as { challengeId: string };

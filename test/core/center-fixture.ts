@@ -1,9 +1,9 @@
 // Test helper: the centre's store in memory, behaving like the SQLite one (single-use challenges,
 // request ids taken once, completion notices recorded once).
 
-import type { CenterStore, HandlingRecord, RecordResult, StoredChallenge, StoredRequest, StoredSession } from '../../core/center-service.ts';
+import type { CenterStore, HandlingCorrection, HandlingRecord, RecordResult, StoredChallenge, StoredRequest, StoredSession } from '../../core/center-service.ts';
 
-export type MemoryCenterStore = CenterStore & { completions: Map<string, HandlingRecord>; confirmedMonths: Set<string> };
+export type MemoryCenterStore = CenterStore & { completions: Map<string, HandlingRecord>; corrections: Map<string, HandlingCorrection>; confirmedMonths: Set<string> };
 
 export function memoryCenterStore(operators: string[]): MemoryCenterStore {
   const challenges = new Map<string, StoredChallenge & { used: boolean }>();
@@ -11,8 +11,19 @@ export function memoryCenterStore(operators: string[]): MemoryCenterStore {
   const requests = new Map<string, StoredRequest>();
   const completions = new Map<string, HandlingRecord>();
   const confirmedMonths = new Set<string>();
+  const corrections = new Map<string, HandlingCorrection>();
   return {
     completions,
+    corrections,
+    findHandlingRecord: (issuanceId) => completions.get(issuanceId),
+    recordCorrection(correction): RecordResult {
+      const existing = corrections.get(correction.correctionId);
+      if (!existing) {
+        corrections.set(correction.correctionId, correction);
+        return 'inserted';
+      }
+      return JSON.stringify(existing) === JSON.stringify(correction) ? 'duplicate' : 'conflict';
+    },
     confirmedMonths,
     isMonthConfirmed: (month) => confirmedMonths.has(month),
     saveChallenge: (challenge) => void challenges.set(challenge.challengeId, { ...challenge, used: false }),

@@ -411,6 +411,21 @@ describe('centre: completion notices', () => {
     assert.equal(world.store.completions.size, 0);
   });
 
+  it('records a correction of copies and fee once, within what was requested, and refuses it in a confirmed month', () => {
+    world.service.recordCompletion(KIOSK_A, issued);
+    const correction = { correctionId: 'fix-1', issuanceId: 'req-1', correctedAt: '2026-11-03T09:00:00+09:00', storeId: 'store-01', kioskId: 'kiosk-a', copies: 1, feeYen: 300, reason: 'misprint-found' as const };
+    assert.deepEqual(world.service.recordCorrection(KIOSK_A, correction), { issuanceId: 'req-1', duplicate: false });
+    assert.deepEqual(world.service.recordCorrection(KIOSK_A, correction), { issuanceId: 'req-1', duplicate: true });
+    assert.deepEqual(world.store.corrections.get('fix-1'), { correctionId: 'fix-1', issuanceId: 'req-1', correctedAt: '2026-11-03T00:00:00.000Z', copies: 1, feeYen: 300, reason: 'misprint-found' });
+    refusedWith(() => world.service.recordCorrection(KIOSK_A, { ...correction, copies: 0, feeYen: 0 }), 'conflict', 'correction.conflict');
+    refusedWith(() => world.service.recordCorrection(KIOSK_A, { ...correction, correctionId: 'fix-2', copies: 3, feeYen: 900 }), 'input', 'correction.inconsistent');
+    refusedWith(() => world.service.recordCorrection(KIOSK_A, { ...correction, correctionId: 'fix-3', feeYen: 250 }), 'input', 'correction.inconsistent');
+    refusedWith(() => world.service.recordCorrection(KIOSK_A, { ...correction, correctionId: 'fix-4', issuanceId: 'req-unknown' }), 'refused', 'correction.unknown_record');
+    // A correction dated in December still belongs to the November record: November's lock holds.
+    world.store.confirmedMonths.add('2026-11');
+    refusedWith(() => world.service.recordCorrection(KIOSK_A, { ...correction, correctionId: 'fix-5', correctedAt: '2026-12-01T10:00:00+09:00' }), 'conflict', 'month.confirmed');
+  });
+
   it('refuses a different notice for an id already recorded, as a conflict', () => {
     world.service.recordCompletion(KIOSK_A, issued);
     refusedWith(() => world.service.recordCompletion(KIOSK_A, { ...issued, issuedAt: '2026-11-02T10:02:00+09:00' }), 'conflict', 'completion.conflict');

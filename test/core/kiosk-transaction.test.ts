@@ -20,7 +20,15 @@ import {
   type Receipt,
   type TransactionResult,
 } from '../../core/kiosk-transaction.ts';
-import { parseAuthenticateRequest, parseCertificateData, parseCertificateRequest, parseCompletionNotice, type CertificateData, type CompletionNotice } from '../../core/messages.ts';
+import {
+  parseAuthenticateRequest,
+  parseCertificateData,
+  parseCertificateRequest,
+  parseCompletionNotice,
+  parseCorrectionNotice,
+  type CertificateData,
+  type CompletionNotice,
+} from '../../core/messages.ts';
 import type { Municipality } from '../../core/municipality.ts';
 import type { Denomination } from '../../core/ports.ts';
 import type { Resident } from '../../core/resident.ts';
@@ -195,6 +203,7 @@ describe('runKioskTransaction', () => {
         return parseCertificateData(options.tamper ? options.tamper(data) : data);
       },
       sendCompletion: async (notice) => centre.recordCompletion(KIOSK, parseCompletionNotice(JSON.parse(JSON.stringify(notice)))),
+      sendCorrection: async (notice) => centre.recordCorrection(KIOSK, parseCorrectionNotice(JSON.parse(JSON.stringify(notice)))),
     };
     const reader = new SimulatedCardReader('test reader');
     reader.place(cardPath);
