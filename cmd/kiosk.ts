@@ -90,7 +90,10 @@ export function openKiosk(
         store.markAcknowledged(key, clock.nowMs());
         acknowledged += 1;
       } catch (error) {
-        store.markAttemptFailed(key, error instanceof AppError ? error.code : 'internal');
+        const code = error instanceof AppError ? error.code : 'internal';
+        // 400/409 will not change by retrying (bad or conflicting data, a confirmed month); the rest may.
+        if (error instanceof AppError && (error.kind === 'input' || error.kind === 'conflict')) store.markRejected(key, code, clock.nowMs());
+        else store.markAttemptFailed(key, code);
         if (error instanceof AppError && error.kind === 'unavailable') break;
       }
     }
@@ -427,6 +430,7 @@ function maintenanceState(kiosk: Kiosk): Record<string, string | number | null> 
     transactions: transactions.length,
     lastTransactionAt: last ? formatJstIso(last.issuedAtMs) : null,
     outboxPending: kiosk.store.pendingNotices(1000).length,
+    outboxRejected: kiosk.store.rejectedNotices().length,
     dayClosesUnsent: kiosk.store.unacknowledgedDayCloses().length,
     auditWitnessedSize: kiosk.store.lastWitnessedSize(),
     printerDirectory: kiosk.printer.directoryPath(),

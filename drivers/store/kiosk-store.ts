@@ -32,6 +32,9 @@ export interface KioskStore extends KioskLedger {
   queueCorrection(notice: CorrectionNotice): void;
   markAcknowledged(key: string, atMs: number): void;
   markAttemptFailed(key: string, errorCode: string): void;
+  /** The centre refused the notice for good (bad or conflicting data, confirmed month): stop retrying. */
+  markRejected(key: string, errorCode: string, atMs: number): void;
+  rejectedNotices(): { notice: CompletionNotice | CorrectionNotice; errorCode: string }[];
   transactions(): KioskTransactionRecord[];
   /** Largest checkpoint size the relay acknowledged as witnessed; 0 before the first. */
   lastWitnessedSize(): number;
@@ -95,7 +98,7 @@ export function createKioskStore(db: Database, audit: AuditLog): KioskStore {
     pendingNotices(limit: number): PendingNotice[] {
       return db
         .all<{ notice: string; attempts: number }>(
-          'SELECT notice, attempts FROM outbox WHERE acknowledged_at IS NULL ORDER BY created_at, issuance_id LIMIT :limit',
+          'SELECT notice, attempts FROM outbox WHERE acknowledged_at IS NULL AND rejected_at IS NULL ORDER BY created_at, issuance_id LIMIT :limit',
           { limit },
         )
         .map((row) => ({ notice: JSON.parse(row.notice) as CompletionNotice | CorrectionNotice, attempts: row.attempts }));
@@ -118,6 +121,16 @@ export function createKioskStore(db: Database, audit: AuditLog): KioskStore {
       audit.transaction([{ kind: 'notice.failed', data: { issuanceId: key, code: errorCode } }], () =>
         db.run('UPDATE outbox SET attempts = attempts + 1, last_error = :errorCode WHERE issuance_id = :key', { key, errorCode }),
       );
+    },
+    markRejected(key: string, errorCode: string, atMs: number): void {
+      audit.transaction([{ kind: 'notice.rejected', data: { issuanceId: key, code: errorCode } }], () =>
+        db.run('UPDATE outbox SET attempts = attempts + 1, last_error = :errorCode, rejected_at = :at WHERE issuance_id = :key', { key, errorCode, at: formatUtcIso(atMs) }),
+      );
+    },
+    rejectedNotices() {
+      return db
+        .all<{ notice: string; last_error: string }>('SELECT notice, last_error FROM outbox WHERE rejected_at IS NOT NULL ORDER BY created_at, issuance_id')
+        .map((row) => ({ notice: JSON.parse(row.notice) as CompletionNotice | CorrectionNotice, errorCode: row.last_error }));
     },
     lastWitnessedSize(): number {
       return db.get<{ size: number }>('SELECT MAX(size) AS size FROM audit_witnessed')?.size ?? 0;

@@ -271,4 +271,9 @@ export const KIOSK_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 6,
+    name: 'notices the centre refused for good leave the retry queue',
+    sql: `ALTER TABLE outbox ADD COLUMN rejected_at TEXT; -- set when the centre answered 400/409: a person must look`,
+  },
 ];

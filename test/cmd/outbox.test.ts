@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { jstMonth } from '../../core/jst.ts';
 import type { KioskInput } from '../../core/kiosk-transaction.ts';
 import { startCenter, type StartedCenter } from '../../cmd/center.ts';
 import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
@@ -72,6 +73,40 @@ describe('completion notices through a relay outage and a kiosk restart', () => 
       withDatabase(loaded.resolve(restartedKiosk.config.databaseFile), (db) => db.run('UPDATE outbox SET acknowledged_at = NULL'));
       assert.deepEqual(await restartedKiosk.flushOutbox(), { acknowledged: 1, pending: 0 });
       assert.equal(centerRecords().length, 1);
+    } finally {
+      await restartedKiosk.close();
+      await restartedRelay.close();
+    }
+  });
+
+  it('stops retrying a notice the centre refuses for good (its month was confirmed meanwhile) and keeps it for a person', async () => {
+    const relay = await startRelay(loaded, { clock, centerUrl: center.server.url });
+    const kiosk = openKiosk(loaded, { kioskId: 'K0002', relayUrl: relay.server.url, clock });
+    let relayStopped = false;
+    const resident: KioskInput = {
+      enterPin: async () => '4321',
+      chooseCertificate: async () => ({ certificateType: 'juminhyo', copies: 1 }),
+      nextCash: async () => {
+        if (!relayStopped) {
+          relayStopped = true;
+          await relay.close();
+        }
+        return 500;
+      },
+    };
+    assert.equal((await kiosk.serve(cardFilePath(loaded, 'card-r004'), resident)).outcome, 'issued');
+    await kiosk.close();
+    const month = jstMonth(clock.nowMs());
+    withDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) =>
+      db.run("INSERT INTO confirmed_months (month, confirmed_at, records, documents, fees_yen) VALUES (:month, '2026-12-09T00:00:00.000Z', 1, 1, 200)", { month }),
+    );
+
+    const restartedRelay = await startRelay(loaded, { clock, centerUrl: center.server.url });
+    const restartedKiosk = openKiosk(loaded, { kioskId: 'K0002', relayUrl: restartedRelay.server.url, clock });
+    try {
+      assert.deepEqual(await restartedKiosk.flushOutbox(), { acknowledged: 0, pending: 0 });
+      assert.deepEqual(restartedKiosk.store.rejectedNotices().map((rejected) => rejected.errorCode), ['month.confirmed']);
+      assert.deepEqual(await restartedKiosk.flushOutbox(), { acknowledged: 0, pending: 0 });
     } finally {
       await restartedKiosk.close();
       await restartedRelay.close();
