@@ -7,9 +7,9 @@ import { AppError } from './errors.ts';
 import { formatUtcIso } from './jst.ts';
 import { asObject, integerField, parseCompletionNotice, parseCorrectionNotice, stringField } from './messages.ts';
 import type { AuditSink } from './audit-entry.ts';
-import { bytesEqual, hexDecode } from './bytes.ts';
-import { verifyConsistency, type MerkleHasher } from './merkle.ts';
-import { openNote, parseCheckpoint, type Checkpoint, type NoteVerifier } from './signed-note.ts';
+import type { MerkleHasher } from './merkle.ts';
+import type { NoteVerifier } from './signed-note.ts';
+import { parseCheckpointOffer, witness, type CheckpointOffer, type WitnessedCheckpoint } from './witness.ts';
 import type { Clock } from './ports.ts';
 
 export interface RegisteredKiosk {
@@ -20,10 +20,7 @@ export interface RegisteredKiosk {
   auditKey?: string;
 }
 
-export interface WitnessedCheckpoint {
-  size: number;
-  note: string;
-}
+export type { WitnessedCheckpoint } from './witness.ts';
 
 export interface RelayStore {
   findKiosk(kioskId: string): RegisteredKiosk | undefined;
@@ -48,11 +45,8 @@ export interface StoreDay {
 }
 
 /** A kiosk's heartbeat: its latest signed checkpoint and a proof that it extends the last one witnessed. */
-export interface HeartbeatRequest {
+export interface HeartbeatRequest extends CheckpointOffer {
   kioskId: string;
-  checkpointNote: string;
-  fromSize: number;
-  consistencyProof: string[];
 }
 
 export interface HeartbeatResponse {
@@ -105,25 +99,20 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
     const nowIso = formatUtcIso(deps.clock.nowMs());
     deps.store.noteKioskSeen(kiosk.kioskId, nowIso);
     if (!kiosk.auditKey) throw new AppError('refused', 'witness.no_key', 'no audit key is registered for this kiosk');
-    const origin = `cvs-issue/kiosk/${kiosk.kioskId}`;
-    const checkpoint = openKioskCheckpoint(request.checkpointNote, deps.witness.noteVerifierFor(kiosk.auditKey), origin);
-    const previous = deps.store.latestWitnessed(kiosk.kioskId);
-    if (previous) {
-      const before = parseCheckpoint(openNote(previous.note, [deps.witness.noteVerifierFor(kiosk.auditKey)]).body);
-      const consistent =
-        request.fromSize === before.size &&
-        checkpoint.size >= before.size &&
-        (checkpoint.size === before.size
-          ? bytesEqual(checkpoint.rootHash, before.rootHash)
-          : verifyConsistency(deps.witness.hasher, before.size, checkpoint.size, request.consistencyProof.map(hexDecode), before.rootHash, checkpoint.rootHash));
-      if (!consistent) {
-        deps.audit.append({ kind: 'witness.inconsistent', data: { kioskId: kiosk.kioskId, size: checkpoint.size } });
-        throw new AppError('conflict', 'witness.inconsistent', `the kiosk's audit log does not extend the checkpoint witnessed at size ${before.size}`, kiosk.kioskId);
-      }
-      if (checkpoint.size === before.size) return { witnessedSize: before.size };
+    try {
+      const decision = witness({
+        offer: request,
+        previous: deps.store.latestWitnessed(kiosk.kioskId),
+        origin: `cvs-issue/kiosk/${kiosk.kioskId}`,
+        verifier: deps.witness.noteVerifierFor(kiosk.auditKey),
+        hasher: deps.witness.hasher,
+      });
+      if (decision.keep) deps.store.saveWitnessed(kiosk.kioskId, decision.keep, nowIso);
+      return { witnessedSize: decision.witnessedSize };
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'witness.inconsistent') deps.audit.append({ kind: 'witness.inconsistent', data: { kioskId: kiosk.kioskId } });
+      throw error;
     }
-    deps.store.saveWitnessed(kiosk.kioskId, { size: checkpoint.size, note: request.checkpointNote }, nowIso);
-    return { witnessedSize: checkpoint.size };
   }
 
   /** Kept by the relay for the operator's reconciliation; never forwarded to the centre. */
@@ -199,27 +188,7 @@ export type RelayService = ReturnType<typeof createRelayService>;
 
 export function parseHeartbeat(value: unknown): HeartbeatRequest {
   const body = asObject(value, 'body');
-  const proof = body.consistencyProof;
-  if (!Array.isArray(proof) || proof.length > 64 || !proof.every((hash) => typeof hash === 'string' && /^[0-9a-f]{64}$/.test(hash))) {
-    throw new AppError('input', 'request.bad_field', 'field "consistencyProof" must be a list of hex SHA-256 hashes', 'consistencyProof');
-  }
-  return {
-    kioskId: stringField(body, 'kioskId', /^[A-Za-z0-9._-]{1,64}$/),
-    checkpointNote: stringField(body, 'checkpointNote', /^[\s\S]{1,2000}$/),
-    fromSize: integerField(body, 'fromSize', 0, Number.MAX_SAFE_INTEGER),
-    consistencyProof: proof as string[],
-  };
-}
-
-function openKioskCheckpoint(note: string, verifier: NoteVerifier, origin: string): Checkpoint {
-  let checkpoint: Checkpoint;
-  try {
-    checkpoint = parseCheckpoint(openNote(note, [verifier]).body);
-  } catch {
-    throw new AppError('refused', 'witness.bad_signature', "the checkpoint is not signed with the kiosk's audit key");
-  }
-  if (checkpoint.origin !== origin) throw new AppError('refused', 'witness.wrong_origin', 'the checkpoint belongs to another log');
-  return checkpoint;
+  return { kioskId: stringField(body, 'kioskId', /^[A-Za-z0-9._-]{1,64}$/), ...parseCheckpointOffer(body) };
 }
 
 export function parseStoreDay(value: unknown): StoreDay {
