@@ -16,6 +16,7 @@ import { parseIsoInstant } from '../core/jst.ts';
 import { consistencyProof, inclusionProof, verifyConsistency, verifyInclusion } from '../core/merkle.ts';
 import { openNote, parseCheckpoint, type Checkpoint } from '../core/signed-note.ts';
 import { auditHasher, auditOrigin, noteVerifierFromKey, readCheckpoints, readLeafHashes, verifyStoredLog } from '../drivers/store/audit-log.ts';
+import { witnessedRelayCheckpoints } from '../drivers/store/center-store.ts';
 import { withDatabase, type Database } from '../drivers/store/database.ts';
 import { witnessedCheckpoints } from '../drivers/store/relay-store.ts';
 import { findKiosk, findRelay, loadConfig } from './config.ts';
@@ -67,7 +68,12 @@ function resolveTarget(options: TargetOptions): AuditTarget {
   }
   if (role === 'relay') {
     const relay = findRelay(loaded, options.operator);
-    return { databaseFile: loaded.resolve(relay.databaseFile), origin: auditOrigin('relay', relay.operatorId), verifierKey: relay.auditVerifierKey, witnessed: () => [] };
+    return {
+      databaseFile: loaded.resolve(relay.databaseFile),
+      origin: auditOrigin('relay', relay.operatorId),
+      verifierKey: relay.auditVerifierKey,
+      witnessed: () => withReadOnlyDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) => witnessedRelayCheckpoints(db, relay.operatorId)),
+    };
   }
   if (role === 'kiosk') {
     const kiosk = findKiosk(loaded, options.kiosk);

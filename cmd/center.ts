@@ -10,7 +10,8 @@ import { jsonHandler } from '../drivers/http/json-api.ts';
 import { startMutualTlsServer, type IncomingRequest, type RunningServer } from '../drivers/http/server.ts';
 import { renderCertificatePdf } from '../drivers/pdf/certificate-pdf.ts';
 import { createCardVerifier } from '../drivers/pki/verify.ts';
-import { auditOrigin } from '../drivers/store/audit-log.ts';
+import { auditHasher, auditOrigin, noteVerifierFromKey } from '../drivers/store/audit-log.ts';
+import { parseCheckpointOfferBody } from '../core/witness.ts';
 import { createBuiltInDirectory, createCenterStore, openCenterDatabase } from '../drivers/store/center-store.ts';
 import { loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
 import { isNationalHoliday, processClock, sha256Hex, systemClock, systemRandom } from './deps.ts';
@@ -22,12 +23,21 @@ const HEADER_STORE = 'x-cvs-store-id';
 const HEADER_KIOSK = 'x-cvs-kiosk-id';
 export const RELAY_HEADERS = { store: HEADER_STORE, kiosk: HEADER_KIOSK };
 
-/** The relay's certificate names its operator (O) and role (OU=relay); the kiosk comes from its headers. */
-function callerOf(request: IncomingRequest): CallerIdentity {
+/** The relay's heartbeat to the centre, which witnesses the relay's audit log. */
+export const RELAY_HEARTBEAT_PATH = '/v1/relay-heartbeat';
+
+/** The relay's certificate names its operator (O) and role (OU=relay). */
+function relayOperatorOf(request: IncomingRequest): string {
   const operatorId = request.peer.subject.O;
   if (!operatorId || request.peer.subject.OU !== 'relay') {
     throw new AppError('unauthorized', 'center.not_a_relay', 'only operator relays may call the centre');
   }
+  return operatorId;
+}
+
+/** The relay's operator, and the kiosk the relay vouches for in its headers. */
+function callerOf(request: IncomingRequest): CallerIdentity {
+  const operatorId = relayOperatorOf(request);
   const storeId = request.headers[HEADER_STORE];
   const kioskId = request.headers[HEADER_KIOSK];
   if (!storeId || !kioskId) throw new AppError('input', 'center.no_kiosk', 'the relay did not name the kiosk');
@@ -47,6 +57,7 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
   const service = createCenterService({
     clock,
     audit,
+    witness: { hasher: auditHasher, noteVerifierFor: noteVerifierFromKey },
     random: systemRandom,
     store: createCenterStore(db, audit),
     directory: createBuiltInDirectory(db),
@@ -63,6 +74,7 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
       '/v1/certificates': (body, request) => service.requestCertificate(callerOf(request), parseCertificateRequest(body)),
       '/v1/completions': (body, request) => service.recordCompletion(callerOf(request), parseCompletionNotice(body)),
       '/v1/corrections': (body, request) => service.recordCorrection(callerOf(request), parseCorrectionNotice(body)),
+      [RELAY_HEARTBEAT_PATH]: (body, request) => service.witnessRelay(relayOperatorOf(request), parseCheckpointOfferBody(body)),
     },
     (code, path) => log(`center: ${path} refused: ${code}`),
   );

@@ -12,7 +12,7 @@ import { JST_OFFSET_MS, formatJstIso, jstParts, parseIsoInstant } from '../core/
 import type { Clock } from '../core/ports.ts';
 import { matchRecords } from '../core/record-match.ts';
 import { assertCenterOpen } from '../core/service-hours.ts';
-import { listHandlingRecords } from '../drivers/store/center-store.ts';
+import { listHandlingRecords, witnessedRelayCheckpoints } from '../drivers/store/center-store.ts';
 import type { StoredCheckpoint } from '../core/audit-verify.ts';
 import { auditOrigin, noteVerifierFromKey, verifyStoredLog } from '../drivers/store/audit-log.ts';
 import { withDatabase } from '../drivers/store/database.ts';
@@ -127,7 +127,12 @@ function verifyAllAuditLogs(loaded: LoadedConfig): boolean {
   const { center, relays, kiosks } = loaded.config;
   const logs = [
     { file: center.databaseFile, origin: auditOrigin('center'), key: center.auditVerifierKey, witnessed: [] as StoredCheckpoint[] },
-    ...relays.map((relay) => ({ file: relay.databaseFile, origin: auditOrigin('relay', relay.operatorId), key: relay.auditVerifierKey, witnessed: [] as StoredCheckpoint[] })),
+    ...relays.map((relay) => ({
+      file: relay.databaseFile,
+      origin: auditOrigin('relay', relay.operatorId),
+      key: relay.auditVerifierKey,
+      witnessed: withDatabase(loaded.resolve(center.databaseFile), (db) => witnessedRelayCheckpoints(db, relay.operatorId)),
+    })),
     ...kiosks.map((kiosk) => {
       const relay = relays.find((candidate) => candidate.operatorId === kiosk.operatorId)!;
       const witnessed = withDatabase(loaded.resolve(relay.databaseFile), (db) => witnessedCheckpoints(db, kiosk.kioskId));

@@ -166,7 +166,7 @@ function makeOperator(dir: string, nowMs: number, centerCa: KeyAndCertificate, c
 function fillDatabases(dir: string, config: DeploymentConfig, serials: Map<string, string>, operators: FixtureOperator[], nowMs: number): void {
   const center = openCenterDatabase(path.join(dir, config.center.databaseFile));
   center.transaction(() => {
-    for (const operator of operators) saveOperator(center, operator.operatorId, operator.name);
+    for (const [index, operator] of operators.entries()) saveOperator(center, operator.operatorId, operator.name, config.relays[index]!.auditVerifierKey);
     for (const municipality of fixtureMunicipalities()) saveMunicipality(center, municipality);
     for (const { resident } of fixtureResidents()) saveResident(center, resident, serials.get(resident.residentId) ?? null);
   });

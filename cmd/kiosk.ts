@@ -18,14 +18,13 @@ import { FolderPrinter } from '../drivers/printer/folder-printer.ts';
 import { createKioskStore, openKioskDatabase, outboxKey, type DayClose, type KioskStore } from '../drivers/store/kiosk-store.ts';
 import { clientFor, findKiosk, loadConfig, openRoleAuditLog, type KioskConfig, type LoadedConfig } from './config.ts';
 import { hexEncode } from '../core/bytes.ts';
-import { consistencyProof } from '../core/merkle.ts';
 import { correctionFor } from '../core/correction.ts';
 import { formatJstIso, jstParts } from '../core/jst.ts';
 import { CORRECTION_REASONS, type CorrectionReason } from '../core/messages.ts';
 import { decideLogin, isLocked, LOCKOUT_MS, passwordProblem } from '../core/maintenance.ts';
 import { hashPassword, verifyPassword } from '../drivers/crypto/password.ts';
 import { HEARTBEAT_PATH, STORE_DAY_PATH, type HeartbeatResponse } from '../core/relay-service.ts';
-import { auditHasher, auditOrigin, latestCheckpoint, readLeafHashes } from '../drivers/store/audit-log.ts';
+import { auditOrigin, offerCheckpointToWitness } from '../drivers/store/audit-log.ts';
 import { processClock, sha256, systemClock, systemRandom } from './deps.ts';
 import type { Io } from './io.ts';
 import { createTerminal, type Terminal } from './terminal.ts';
@@ -123,20 +122,10 @@ export function openKiosk(
 
   /** The relay witnesses our latest checkpoint, with a proof that it extends the one it saw before. */
   async function sendHeartbeat(): Promise<void> {
-    const latest = latestCheckpoint(db);
-    if (!latest) return;
-    const fromSize = store.lastWitnessedSize();
-    const proof = fromSize > 0 && fromSize < latest.size ? consistencyProof(auditHasher, readLeafHashes(db, latest.size), fromSize, latest.size) : [];
     try {
-      const answer = await callJson<HeartbeatResponse>(client, HEARTBEAT_PATH, {
-        kioskId: config.kioskId,
-        checkpointNote: latest.note,
-        fromSize,
-        consistencyProof: proof.map(hexEncode),
-      });
-      store.markWitnessed(answer.witnessedSize, clock.nowMs());
+      await offerCheckpointToWitness(db, store, (offer) => callJson<HeartbeatResponse>(client, HEARTBEAT_PATH, { kioskId: config.kioskId, ...offer }), clock.nowMs);
     } catch (error) {
-      if (error instanceof AppError && error.kind === 'unavailable') return; // next heartbeat will carry it
+      if (error instanceof AppError && error.kind === 'unavailable') return; // the next heartbeat carries it
       audit.append({ kind: 'fault', data: { code: error instanceof AppError ? error.code : 'internal' } });
     }
   }

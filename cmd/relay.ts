@@ -7,17 +7,19 @@ import { AppError, usageError } from '../core/errors.ts';
 import { formatJstIso } from '../core/jst.ts';
 import type { Clock } from '../core/ports.ts';
 import { createRelayService, HEARTBEAT_PATH, RELAYED_PATHS, STORE_DAY_PATH, type CenterUpstream, type KioskCertificateIdentity } from '../core/relay-service.ts';
-import { errorResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
+import { callJson, errorResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
 import { startMutualTlsServer, type IncomingRequest, type OutgoingResponse, type RunningServer } from '../drivers/http/server.ts';
 import { withDatabase } from '../drivers/store/database.ts';
 import { createRelayStore, kioskStatuses, openRelayDatabase } from '../drivers/store/relay-store.ts';
-import { RELAY_HEADERS } from './center.ts';
+import { RELAY_HEADERS, RELAY_HEARTBEAT_PATH } from './center.ts';
 import { clientFor, findRelay, loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
-import { auditHasher, auditOrigin, noteVerifierFromKey } from '../drivers/store/audit-log.ts';
+import { auditHasher, auditOrigin, noteVerifierFromKey, offerCheckpointToWitness, witnessedSizesIn } from '../drivers/store/audit-log.ts';
 import { processClock, systemClock } from './deps.ts';
 import { addExportSubcommand } from './export.ts';
 import type { Io } from './io.ts';
 import { waitForShutdown } from './serve.ts';
+
+const RELAY_HEARTBEAT_INTERVAL_MS = 60_000;
 
 /** The kiosk certificate: CN = kiosk id, OU = store id, O = operator id. */
 function kioskIdentityOf(request: IncomingRequest): KioskCertificateIdentity {
@@ -29,6 +31,8 @@ function kioskIdentityOf(request: IncomingRequest): KioskCertificateIdentity {
 export interface StartedRelay {
   server: RunningServer;
   operatorId: string;
+  /** Offers the relay log's latest checkpoint to the centre now (it also happens every minute). */
+  heartbeat(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -85,6 +89,26 @@ export async function startRelay(
     }
   }
 
+  /** The centre witnesses this relay's audit log: every minute, and once more on the way down. */
+  const witnessed = witnessedSizesIn(db);
+  let heartbeatRunning = false;
+  async function witnessHeartbeat(): Promise<void> {
+    if (heartbeatRunning) return;
+    heartbeatRunning = true;
+    try {
+      await offerCheckpointToWitness(db, witnessed, (offer) => callJson<{ witnessedSize: number }>(client, RELAY_HEARTBEAT_PATH, offer), clock.nowMs);
+    } catch (error) {
+      if (!(error instanceof AppError && error.kind === 'unavailable')) {
+        log(`relay: the centre refused its heartbeat: ${error instanceof AppError ? error.code : 'internal'}`);
+        audit.append({ kind: 'fault', data: { code: error instanceof AppError ? error.code : 'internal' } });
+      }
+    } finally {
+      heartbeatRunning = false;
+    }
+  }
+  const heartbeat = setInterval(() => void witnessHeartbeat(), RELAY_HEARTBEAT_INTERVAL_MS);
+  heartbeat.unref();
+
   const { host, port } = parseListen(options.listen ?? config.listen, 'relay.listen');
   let server: RunningServer;
   try {
@@ -102,6 +126,7 @@ export async function startRelay(
       },
     });
   } catch (error) {
+    clearInterval(heartbeat);
     await client.close();
     db.close();
     throw error;
@@ -109,8 +134,11 @@ export async function startRelay(
   return {
     server,
     operatorId: config.operatorId,
+    heartbeat: witnessHeartbeat,
     async close() {
+      clearInterval(heartbeat);
       await server.close();
+      await witnessHeartbeat();
       await client.close();
       db.close();
     },

@@ -3,6 +3,9 @@
 
 import { CERTIFICATE_TITLES, isKosekiType, type CertificateType } from './certificate-types.ts';
 import type { AuditSink } from './audit-entry.ts';
+import type { MerkleHasher } from './merkle.ts';
+import type { NoteVerifier } from './signed-note.ts';
+import { witness, type CheckpointOffer, type WitnessedCheckpoint } from './witness.ts';
 import { AppError } from './errors.ts';
 import { formatUtcIso, formatWarekiDate, jstMonth } from './jst.ts';
 import type {
@@ -131,6 +134,9 @@ export interface CenterStore {
   /** Appends a correction once; a repeat is a duplicate, another with the same id a conflict. */
   recordCorrection(correction: HandlingCorrection): RecordResult;
   isOperatorRegistered(operatorId: string): boolean;
+  relayAuditKey(operatorId: string): string | undefined;
+  latestWitnessedRelay(operatorId: string): WitnessedCheckpoint | undefined;
+  saveWitnessedRelay(operatorId: string, checkpoint: WitnessedCheckpoint, receivedAtIso: string): void;
   /** True once reconcile --confirm has locked the month (YYYY-MM, JST). */
   isMonthConfirmed(month: string): boolean;
 }
@@ -151,6 +157,8 @@ export interface CardCertificateVerifier {
 
 export interface CenterDependencies {
   clock: Clock;
+  /** Checks relays' signed checkpoints (S4-5): the centre witnesses every relay's audit log. */
+  witness: { hasher: MerkleHasher; noteVerifierFor(verifierKey: string): NoteVerifier };
   /** Decisions that change no other table (refusals, accepted logins); the store logs its own writes. */
   audit: AuditSink;
   random: RandomSource;
@@ -284,6 +292,28 @@ export function createCenterService(deps: CenterDependencies) {
         return recordCompletion(caller, notice);
       } catch (error) {
         auditRefusal('completion.refused', caller, error);
+        throw error;
+      }
+    },
+
+    /** A relay's heartbeat: its latest checkpoint, kept once it provably extends the last one. */
+    witnessRelay(operatorId: string, offer: CheckpointOffer): { witnessedSize: number } {
+      const auditKey = store.relayAuditKey(operatorId);
+      if (!store.isOperatorRegistered(operatorId) || !auditKey) {
+        throw new AppError('unauthorized', 'center.operator_unknown', 'the operator is not registered at the centre');
+      }
+      try {
+        const decision = witness({
+          offer,
+          previous: store.latestWitnessedRelay(operatorId),
+          origin: `cvs-issue/relay/${operatorId}`,
+          verifier: deps.witness.noteVerifierFor(auditKey),
+          hasher: deps.witness.hasher,
+        });
+        if (decision.keep) store.saveWitnessedRelay(operatorId, decision.keep, formatUtcIso(clock.nowMs()));
+        return { witnessedSize: decision.witnessedSize };
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'witness.inconsistent') deps.audit.append({ kind: 'witness.inconsistent', data: { operatorId } });
         throw error;
       }
     },

@@ -7,7 +7,8 @@ import { AuditVerifier, type AuditVerification, type StoredCheckpoint } from '..
 import { bytesEqual, hexEncode } from '../../core/bytes.ts';
 import { AppError } from '../../core/errors.ts';
 import { formatUtcIso } from '../../core/jst.ts';
-import { createMerkleHasher, MerkleFrontier, type MerkleHasher } from '../../core/merkle.ts';
+import { consistencyProof, createMerkleHasher, MerkleFrontier, type MerkleHasher } from '../../core/merkle.ts';
+import type { CheckpointOffer } from '../../core/witness.ts';
 import type { Clock } from '../../core/ports.ts';
 import { ed25519KeyId, formatCheckpoint, formatVerifierKey, openNote, parseCheckpoint, parseVerifierKey, signNote, type NoteVerifier } from '../../core/signed-note.ts';
 import { createEd25519Signer, createEd25519Verifier, ed25519PublicKeyFromPrivatePem } from '../pki/ed25519.ts';
@@ -156,4 +157,37 @@ export class AuditLog {
     const note = signNote(body, { name: this.origin, keyId: this.keyId, sign: this.sign });
     this.db.run('INSERT INTO audit_checkpoints (size, note, created_at) VALUES (:size, :note, :createdAt)', { size: this.frontier.size, note, createdAt: time });
   }
+}
+
+/** Where a log owner remembers what its witness acknowledged (the audit_witnessed table). */
+export interface WitnessedSizes {
+  lastWitnessedSize(): number;
+  markWitnessed(size: number, atMs: number): void;
+}
+
+export function witnessedSizesIn(db: Database): WitnessedSizes {
+  return {
+    lastWitnessedSize: () => db.get<{ size: number | null }>('SELECT MAX(size) AS size FROM audit_witnessed')?.size ?? 0,
+    markWitnessed: (size, atMs) => {
+      db.run('INSERT OR IGNORE INTO audit_witnessed (size, acknowledged_at) VALUES (:size, :at)', { size, at: new Date(atMs).toISOString() });
+    },
+  };
+}
+
+/**
+ * Offers this log's latest checkpoint to its witness, with a consistency proof from the last size
+ * the witness acknowledged, and records what it acknowledged. Errors are the caller's to judge.
+ */
+export async function offerCheckpointToWitness(
+  db: Database,
+  sizes: WitnessedSizes,
+  post: (offer: CheckpointOffer) => Promise<{ witnessedSize: number }>,
+  nowMs: () => number,
+): Promise<void> {
+  const latest = latestCheckpoint(db);
+  if (!latest) return;
+  const fromSize = sizes.lastWitnessedSize();
+  const proof = fromSize > 0 && fromSize < latest.size ? consistencyProof(auditHasher, readLeafHashes(db, latest.size), fromSize, latest.size) : [];
+  const answer = await post({ checkpointNote: latest.note, fromSize, consistencyProof: proof.map(hexEncode) });
+  sizes.markWitnessed(answer.witnessedSize, nowMs());
 }

@@ -15,6 +15,7 @@ import type { CertificateType } from '../../core/certificate-types.ts';
 import type { Municipality } from '../../core/municipality.ts';
 import type { Resident } from '../../core/resident.ts';
 import { AppError } from '../../core/errors.ts';
+import type { WitnessedCheckpoint } from '../../core/witness.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { Database } from './database.ts';
 import { migrate } from './migrate.ts';
@@ -211,6 +212,22 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
           : [{ kind: 'correction.recorded', data: { issuanceId: correction.issuanceId, copies: correction.copies, feeYen: correction.feeYen, reason: correction.reason, duplicate: result === 'duplicate' } }];
       return audit.transaction(recorded, () => insertCorrection(db, correction));
     },
+    relayAuditKey(operatorId: string): string | undefined {
+      return db.get<{ audit_key: string | null }>('SELECT audit_key FROM operators WHERE operator_id = :operatorId', { operatorId })?.audit_key ?? undefined;
+    },
+    latestWitnessedRelay(operatorId: string): WitnessedCheckpoint | undefined {
+      return db.get<WitnessedCheckpoint>('SELECT size, note FROM witnessed_relay_checkpoints WHERE operator_id = :operatorId ORDER BY size DESC LIMIT 1', { operatorId });
+    },
+    saveWitnessedRelay(operatorId: string, checkpoint: WitnessedCheckpoint, receivedAtIso: string): void {
+      audit.transaction([{ kind: 'witness.checkpoint', data: { operatorId, size: checkpoint.size } }], () =>
+        db.run('INSERT OR IGNORE INTO witnessed_relay_checkpoints (operator_id, size, note, received_at) VALUES (:operatorId, :size, :note, :receivedAtIso)', {
+          operatorId,
+          size: checkpoint.size,
+          note: checkpoint.note,
+          receivedAtIso,
+        }),
+      );
+    },
     isMonthConfirmed(month: string): boolean {
       return db.get('SELECT 1 AS found FROM confirmed_months WHERE month = :month', { month }) !== undefined;
     },
@@ -252,6 +269,11 @@ export function saveResident(db: Database, resident: Resident, cardSerialHex: st
   );
 }
 
-export function saveOperator(db: Database, operatorId: string, name: string): void {
-  db.run('INSERT OR REPLACE INTO operators (operator_id, name) VALUES (:operatorId, :name)', { operatorId, name });
+export function saveOperator(db: Database, operatorId: string, name: string, auditKey: string): void {
+  db.run('INSERT OR REPLACE INTO operators (operator_id, name, audit_key) VALUES (:operatorId, :name, :auditKey)', { operatorId, name, auditKey });
+}
+
+/** The checkpoints the centre witnessed for one operator's relay log, oldest first. */
+export function witnessedRelayCheckpoints(db: Database, operatorId: string): WitnessedCheckpoint[] {
+  return db.all<WitnessedCheckpoint>('SELECT size, note FROM witnessed_relay_checkpoints WHERE operator_id = :operatorId ORDER BY size', { operatorId });
 }

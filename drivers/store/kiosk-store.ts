@@ -5,7 +5,7 @@ import { formatUtcIso } from '../../core/jst.ts';
 import type { KioskLedger, KioskTransactionRecord } from '../../core/kiosk-transaction.ts';
 import type { LoginState } from '../../core/maintenance.ts';
 import type { CompletionNotice, CorrectionNotice } from '../../core/messages.ts';
-import type { AuditLog } from './audit-log.ts';
+import { witnessedSizesIn, type AuditLog, type WitnessedSizes } from './audit-log.ts';
 import { openDatabase, type Database } from './database.ts';
 import { migrate } from './migrate.ts';
 import { KIOSK_MIGRATIONS } from './schema.ts';
@@ -26,7 +26,7 @@ export function outboxKey(notice: CompletionNotice | CorrectionNotice): string {
   return 'correctionId' in notice ? notice.correctionId : notice.issuanceId;
 }
 
-export interface KioskStore extends KioskLedger {
+export interface KioskStore extends KioskLedger, WitnessedSizes {
   pendingNotices(limit: number): PendingNotice[];
   /** Queues a correction notice (Spec§13-2) in the outbox, with its audit entry. */
   queueCorrection(notice: CorrectionNotice): void;
@@ -36,9 +36,6 @@ export interface KioskStore extends KioskLedger {
   markRejected(key: string, errorCode: string, atMs: number): void;
   rejectedNotices(): { notice: CompletionNotice | CorrectionNotice; errorCode: string }[];
   transactions(): KioskTransactionRecord[];
-  /** Largest checkpoint size the relay acknowledged as witnessed; 0 before the first. */
-  lastWitnessedSize(): number;
-  markWitnessed(size: number, atMs: number): void;
   /** Closes a store business day (JST date) with what the cash unit kept that day; idempotent. */
   closeDay(businessDate: string, atMs: number): DayClose;
   /** JST dates before `today` with transactions and no close yet. */
@@ -132,9 +129,7 @@ export function createKioskStore(db: Database, audit: AuditLog): KioskStore {
         .all<{ notice: string; last_error: string }>('SELECT notice, last_error FROM outbox WHERE rejected_at IS NOT NULL ORDER BY created_at, issuance_id')
         .map((row) => ({ notice: JSON.parse(row.notice) as CompletionNotice | CorrectionNotice, errorCode: row.last_error }));
     },
-    lastWitnessedSize(): number {
-      return db.get<{ size: number }>('SELECT MAX(size) AS size FROM audit_witnessed')?.size ?? 0;
-    },
+    ...witnessedSizesIn(db),
     closeDay(businessDate: string, atMs: number): DayClose {
       const existing = db.get<{ business_date: string; cash_yen: number; transactions: number; documents: number; closed_at: string }>(
         'SELECT * FROM day_closes WHERE business_date = :businessDate',
@@ -193,9 +188,6 @@ export function createKioskStore(db: Database, audit: AuditLog): KioskStore {
           { passwordHash, changedAt: formatUtcIso(atMs) },
         ),
       );
-    },
-    markWitnessed(size: number, atMs: number): void {
-      db.run('INSERT OR IGNORE INTO audit_witnessed (size, acknowledged_at) VALUES (:size, :at)', { size, at: formatUtcIso(atMs) });
     },
     transactions(): KioskTransactionRecord[] {
       return db

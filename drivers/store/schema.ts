@@ -152,6 +152,21 @@ export const CENTER_MIGRATIONS: readonly Migration[] = [
   },
   { version: 3, name: 'audit log', sql: AUDIT_LOG_SQL },
   { version: 4, name: 'correction notices', sql: correctionsTable(true) },
+  {
+    version: 5,
+    name: "the relays' audit keys and the checkpoints the centre witnessed",
+    sql: `
+      ALTER TABLE operators ADD COLUMN audit_key TEXT; -- C2SP verifier key of the operator's relay log
+      CREATE TABLE witnessed_relay_checkpoints (
+        operator_id TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        note TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (operator_id, size)
+      ) STRICT;
+      ${appendOnly('witnessed_relay_checkpoints', 'witnessed checkpoints are append-only')}
+    `,
+  },
 ];
 
 export const RELAY_MIGRATIONS: readonly Migration[] = [
@@ -202,6 +217,16 @@ export const RELAY_MIGRATIONS: readonly Migration[] = [
     `,
   },
   { version: 4, name: 'correction notices', sql: correctionsTable(false) },
+  {
+    version: 5,
+    name: 'what the centre has witnessed of the relay log',
+    sql: `
+      CREATE TABLE audit_witnessed (
+        size INTEGER PRIMARY KEY, -- checkpoint sizes the centre acknowledged
+        acknowledged_at TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export const KIOSK_MIGRATIONS: readonly Migration[] = [

@@ -276,4 +276,23 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     assert.equal(result.code, 3);
     assert.match(result.stderr, /witnessed checkpoint at size/);
   });
+
+  it("catches a relay log rebuilt with the relay's own key, through the centre's witnessed checkpoints", async () => {
+    const relayConfig = loaded.config.relays[0]!;
+    await relay.heartbeat();
+    const verifyRelay = async () => {
+      const io = bufferIo();
+      const code = await main(['audit-log', 'verify', '--dir', dir, '--role', 'relay'], io);
+      return { code, stderr: io.stderr() };
+    };
+    assert.equal((await verifyRelay()).code, 0);
+    withDatabase(loaded.resolve(relayConfig.databaseFile), (db) => {
+      db.exec('DROP TRIGGER audit_entries_no_delete; DROP TRIGGER audit_checkpoints_no_delete; DELETE FROM audit_entries; DELETE FROM audit_checkpoints;');
+      const forged = new AuditLog(db, { origin: auditOrigin('relay', relayConfig.operatorId), privateKeyPem: loaded.read(relayConfig.auditKeyFile), clock });
+      for (let index = 0; index < 80; index += 1) forged.append({ kind: 'request.forwarded', data: { kioskId: 'K0001', path: '/v1/completions', status: 200 } });
+    });
+    const result = await verifyRelay();
+    assert.equal(result.code, 3);
+    assert.match(result.stderr, /witnessed checkpoint at size/);
+  });
 });

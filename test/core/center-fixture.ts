@@ -51,5 +51,8 @@ export function memoryCenterStore(operators: string[]): MemoryCenterStore {
       return JSON.stringify(existing) === JSON.stringify(record) ? 'duplicate' : 'conflict';
     },
     isOperatorRegistered: (operatorId) => operators.includes(operatorId),
+    relayAuditKey: () => undefined,
+    latestWitnessedRelay: () => undefined,
+    saveWitnessedRelay: () => undefined,
   };
 }

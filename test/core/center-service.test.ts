@@ -1,5 +1,6 @@
 // Proves the centre authenticates a card only with a fresh, single-use challenge of the same kiosk and a good certificate and signature, issues certificate data from the right municipality within its rules, and records each completion notice exactly once.
 import { discardAudit } from '../../core/audit-entry.ts';
+import { createMerkleHasher } from '../../core/merkle.ts';
 import { createHash } from 'node:crypto';
 import { beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -115,6 +116,7 @@ function makeWorld(): World {
   const service = createCenterService({
     clock: { nowMs: () => clock.nowMs },
     audit: discardAudit,
+    witness: { hasher: createMerkleHasher((data) => new Uint8Array(createHash('sha256').update(data).digest())), noteVerifierFor: () => { throw new Error('no relay keys in this test'); } },
     random: {
       bytes: (length) => {
         counter += 1;

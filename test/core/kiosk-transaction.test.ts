@@ -1,5 +1,6 @@
 // Proves a kiosk transaction, driven against a real in-process centre, a simulated card, cash unit and folder printer, prints only certificate data bound to its own request, takes the fee only when every copy printed, and refunds and voids on every abort.
 import { discardAudit } from '../../core/audit-entry.ts';
+import { createMerkleHasher } from '../../core/merkle.ts';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -182,6 +183,7 @@ describe('runKioskTransaction', () => {
     const centre = createCenterService({
       clock: { nowMs: () => NOW_MS },
       audit: discardAudit,
+      witness: { hasher: createMerkleHasher((data) => new Uint8Array(createHash('sha256').update(data).digest())), noteVerifierFor: () => { throw new Error('no relay keys in this test'); } },
       random: counterRandom(1000),
       store: centreStore,
       directory: {
