@@ -3,7 +3,14 @@
 
 import { Command } from 'commander';
 import { createCenterService, type CallerIdentity } from '../core/center-service.ts';
-import { AppError } from '../core/errors.ts';
+import { AppError, usageError } from '../core/errors.ts';
+import { hexEncode } from '../core/bytes.ts';
+import { formatJstIso, formatUtcIso, parseIsoInstant } from '../core/jst.ts';
+import { isValidMunicipalityCode } from '../core/municipality.ts';
+import type { ServiceNotice } from '../core/service-notices.ts';
+import { withDatabase } from '../drivers/store/database.ts';
+import { migrate } from '../drivers/store/migrate.ts';
+import { CENTER_MIGRATIONS } from '../drivers/store/schema.ts';
 import { parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice } from '../core/messages.ts';
 import type { Clock } from '../core/ports.ts';
 import { jsonHandler } from '../drivers/http/json-api.ts';
@@ -12,7 +19,7 @@ import { renderCertificatePdf } from '../drivers/pdf/certificate-pdf.ts';
 import { createCardVerifier } from '../drivers/pki/verify.ts';
 import { auditHasher, auditOrigin, noteVerifierFromKey } from '../drivers/store/audit-log.ts';
 import { parseCheckpointOfferBody } from '../core/witness.ts';
-import { createBuiltInDirectory, createCenterStore, openCenterDatabase } from '../drivers/store/center-store.ts';
+import { announceNotice, createBuiltInDirectory, createCenterStore, openCenterDatabase } from '../drivers/store/center-store.ts';
 import { loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
 import { isNationalHoliday, processClock, sha256Hex, systemClock, systemRandom } from './deps.ts';
 import { addExportSubcommand } from './export.ts';
@@ -74,6 +81,7 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
       '/v1/certificates': (body, request) => service.requestCertificate(callerOf(request), parseCertificateRequest(body)),
       '/v1/completions': (body, request) => service.recordCompletion(callerOf(request), parseCompletionNotice(body)),
       '/v1/corrections': (body, request) => service.recordCorrection(callerOf(request), parseCorrectionNotice(body)),
+      '/v1/notices': (body, request) => service.currentNotices(callerOf(request), parseChallengeRequest(body)),
       [RELAY_HEARTBEAT_PATH]: (body, request) => service.witnessRelay(relayOperatorOf(request), parseCheckpointOfferBody(body)),
     },
     (code, path) => log(`center: ${path} refused: ${code}`),
@@ -117,5 +125,44 @@ export function makeCenterCommand(io: Io): Command {
       await waitForShutdown(() => started.close());
     });
   addExportSubcommand(center, 'center', io);
+  center
+    .command('notice')
+    .description('announce a maintenance window (the whole service) or a stop (one municipality); kiosks show it, the centre refuses service while it lasts')
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .requiredOption('--kind <kind>', 'maintenance (needs no --municipality) or stop (needs --municipality)')
+    .requiredOption('--from <iso-time>', 'start, e.g. 2026-12-05T01:00:00+09:00')
+    .requiredOption('--to <iso-time>', 'end (exclusive)')
+    .option('--municipality <code>', 'the 6-digit municipality code a stop applies to')
+    .requiredOption('--message <text>', 'what kiosk screens show (Japanese; no personal data)')
+    .action((options: { dir: string; kind: string; from: string; to: string; municipality?: string; message: string }) => {
+      const notice = noticeFromOptions(options);
+      const loaded = loadConfig(options.dir);
+      const clock = processClock();
+      withDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) => {
+        migrate(db, 'center', CENTER_MIGRATIONS);
+        announceNotice(db, openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), clock), notice, formatUtcIso(clock.nowMs()));
+      });
+      io.out(`announced ${notice.kind} ${notice.noticeId}: ${formatJstIso(notice.startsAtMs)} to ${formatJstIso(notice.endsAtMs)}${notice.municipalityCode ? ` for ${notice.municipalityCode}` : ''}\n`);
+    });
   return center;
+}
+
+function noticeFromOptions(options: { kind: string; from: string; to: string; municipality?: string; message: string }): ServiceNotice {
+  if (options.kind !== 'maintenance' && options.kind !== 'stop') throw usageError('--kind must be maintenance or stop');
+  if (options.kind === 'stop' && !options.municipality) throw usageError('a stop needs --municipality CODE');
+  if (options.kind === 'maintenance' && options.municipality) throw usageError('a maintenance window covers the whole service: leave out --municipality');
+  if (options.municipality && !isValidMunicipalityCode(options.municipality)) throw usageError(`--municipality "${options.municipality}" is not a 6-digit code with a valid check digit`);
+  const startsAtMs = parseIsoInstant(options.from);
+  const endsAtMs = parseIsoInstant(options.to);
+  if (startsAtMs === undefined || endsAtMs === undefined) throw usageError('--from and --to must be ISO times with an offset');
+  if (endsAtMs <= startsAtMs) throw usageError('--to must be after --from');
+  if (options.message.trim() === '' || options.message.length > 200) throw usageError('--message must be 1 to 200 characters');
+  return {
+    noticeId: hexEncode(systemRandom.bytes(8)),
+    kind: options.kind,
+    startsAtMs,
+    endsAtMs,
+    ...(options.municipality ? { municipalityCode: options.municipality } : {}),
+    message: options.message.trim(),
+  };
 }

@@ -19,6 +19,7 @@ import { createKioskStore, openKioskDatabase, outboxKey, type DayClose, type Kio
 import { clientFor, findKiosk, loadConfig, openRoleAuditLog, type KioskConfig, type LoadedConfig } from './config.ts';
 import { hexEncode } from '../core/bytes.ts';
 import { correctionFor } from '../core/correction.ts';
+import { inForce, type ServiceNotice } from '../core/service-notices.ts';
 import { formatJstIso, jstParts } from '../core/jst.ts';
 import { CORRECTION_REASONS, type CorrectionReason } from '../core/messages.ts';
 import { decideLogin, isLocked, LOCKOUT_MS, passwordProblem } from '../core/maintenance.ts';
@@ -98,7 +99,18 @@ export function openKiosk(
     }
     await sendDayCloses();
     await sendHeartbeat();
+    await fetchServiceNotices();
     return { acknowledged, pending: store.pendingNotices(OUTBOX_BATCH).length };
+  }
+
+  /** Spec§7-4: the centre's announced windows and stops, shown on the screen before each resident. */
+  let serviceNotices: ServiceNotice[] = [];
+  async function fetchServiceNotices(): Promise<void> {
+    try {
+      serviceNotices = (await callJson<{ notices: ServiceNotice[] }>(client, '/v1/notices', { kioskId: config.kioskId })).notices;
+    } catch {
+      // keep the last known notices; the next flush tries again
+    }
   }
 
   async function sendDayCloses(): Promise<void> {
@@ -141,6 +153,7 @@ export function openKiosk(
         if (cardFile === undefined) throw usageError('the simulated reader needs a card file');
         simulated.place(cardFile);
       }
+      for (const notice of serviceNotices) if (inForce(notice, clock.nowMs())) show(`【お知らせ】${notice.message}`);
       try {
         return await runKioskTransaction(
           {

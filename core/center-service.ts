@@ -6,6 +6,7 @@ import type { AuditSink } from './audit-entry.ts';
 import type { MerkleHasher } from './merkle.ts';
 import type { NoteVerifier } from './signed-note.ts';
 import { witness, type CheckpointOffer, type WitnessedCheckpoint } from './witness.ts';
+import { assertMunicipalityNotStopped, currentAndComing, maintenanceWindows, type ServiceNotice } from './service-notices.ts';
 import { AppError } from './errors.ts';
 import { formatUtcIso, formatWarekiDate, jstMonth } from './jst.ts';
 import type {
@@ -137,6 +138,8 @@ export interface CenterStore {
   relayAuditKey(operatorId: string): string | undefined;
   latestWitnessedRelay(operatorId: string): WitnessedCheckpoint | undefined;
   saveWitnessedRelay(operatorId: string, checkpoint: WitnessedCheckpoint, receivedAtIso: string): void;
+  /** Announced windows and stops that end after this instant. */
+  serviceNotices(fromMs: number): ServiceNotice[];
   /** True once reconcile --confirm has locked the month (YYYY-MM, JST). */
   isMonthConfirmed(month: string): boolean;
 }
@@ -251,7 +254,7 @@ export function createCenterService(deps: CenterDependencies) {
     issueChallenge(caller: CallerIdentity, request: ChallengeRequest): ChallengeResponse {
       assertKiosk(caller, request.kioskId);
       const nowMs = clock.nowMs();
-      assertCenterOpen(nowMs);
+      assertCenterOpen(nowMs, maintenanceWindows(store.serviceNotices(nowMs)));
       const challenge: StoredChallenge = {
         challengeId: randomId(deps.random),
         operatorId: caller.operatorId,
@@ -294,6 +297,13 @@ export function createCenterService(deps: CenterDependencies) {
         auditRefusal('completion.refused', caller, error);
         throw error;
       }
+    },
+
+    /** Spec§7-4, Spec§12: announced windows and stops, routed centre → relay → kiosk screens. */
+    currentNotices(caller: CallerIdentity, request: ChallengeRequest): { notices: ServiceNotice[] } {
+      assertKiosk(caller, request.kioskId);
+      const nowMs = clock.nowMs();
+      return { notices: currentAndComing(store.serviceNotices(nowMs), nowMs) };
     },
 
     /** A relay's heartbeat: its latest checkpoint, kept once it provably extends the last one. */
@@ -358,7 +368,9 @@ export function createCenterService(deps: CenterDependencies) {
       throw new AppError('refused', 'municipality.not_participating', 'the municipality does not offer kiosk issuance');
     }
     const municipality = participatingMunicipality(resident.municipalityCode);
-    assertCenterOpen(nowMs);
+    const notices = store.serviceNotices(nowMs);
+    assertCenterOpen(nowMs, maintenanceWindows(notices));
+    assertMunicipalityNotStopped(notices, nowMs, municipality.code);
     assertEligible(resident, nowMs);
     const session: StoredSession = {
       sessionToken: randomId(deps.random, 24),
@@ -383,10 +395,12 @@ export function createCenterService(deps: CenterDependencies) {
     assertKiosk(caller, request.kioskId);
     const nowMs = clock.nowMs();
     const session = liveSession(caller, request.sessionToken, nowMs);
-    assertCenterOpen(nowMs);
+    const notices = store.serviceNotices(nowMs);
+    assertCenterOpen(nowMs, maintenanceWindows(notices));
     const resident = directory.findResident(session.residentId);
     if (!resident) throw new AppError('refused', 'session.unknown', 'the resident record is no longer available');
     const municipality = issuingMunicipality(resident, request.certificateType, session.municipalityCode);
+    assertMunicipalityNotStopped(notices, nowMs, municipality.code);
     const offer = findOffer(municipality, request.certificateType);
     if (!offer) {
       throw new AppError('refused', 'request.type_not_offered', 'the municipality does not issue this certificate at kiosks');

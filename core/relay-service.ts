@@ -70,7 +70,7 @@ export interface CenterUpstream {
   post(path: string, body: unknown, kiosk: { storeId: string; kioskId: string }): Promise<UpstreamAnswer>;
 }
 
-export const RELAYED_PATHS = ['/v1/auth/challenge', '/v1/auth/verify', '/v1/certificates', '/v1/completions', '/v1/corrections'] as const;
+export const RELAYED_PATHS = ['/v1/auth/challenge', '/v1/auth/verify', '/v1/certificates', '/v1/completions', '/v1/corrections', '/v1/notices'] as const;
 export const HEARTBEAT_PATH = '/v1/heartbeat';
 export const STORE_DAY_PATH = '/v1/store-days';
 

@@ -16,6 +16,7 @@ const REFUSAL_TEXT: Record<string, string> = {
   'hours.center_closed': 'サービス提供時間外です（6:30〜23:00、12月29日〜1月3日を除く）。',
   'hours.maintenance': 'ただいまシステムメンテナンス中のため、ご利用いただけません。',
   'hours.municipality_closed': 'この証明書は現在の時間帯には発行できません。',
+  'municipality.stopped': 'お住まいの市区町村は、ただいまコンビニ交付を停止しています。',
   'resident.moved_out': 'この証明書はキオスク端末では発行できません。市区町村の窓口をご利用ください。',
   'resident.support_measure': 'この証明書はキオスク端末では発行できません。市区町村の窓口をご利用ください。',
   'resident.under_age': 'このサービスは15歳以上の方がご利用いただけます。',

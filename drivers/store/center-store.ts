@@ -16,6 +16,7 @@ import type { Municipality } from '../../core/municipality.ts';
 import type { Resident } from '../../core/resident.ts';
 import { AppError } from '../../core/errors.ts';
 import type { WitnessedCheckpoint } from '../../core/witness.ts';
+import type { NoticeKind, ServiceNotice } from '../../core/service-notices.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { Database } from './database.ts';
 import { migrate } from './migrate.ts';
@@ -212,6 +213,21 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
           : [{ kind: 'correction.recorded', data: { issuanceId: correction.issuanceId, copies: correction.copies, feeYen: correction.feeYen, reason: correction.reason, duplicate: result === 'duplicate' } }];
       return audit.transaction(recorded, () => insertCorrection(db, correction));
     },
+    serviceNotices(fromMs: number): ServiceNotice[] {
+      return db
+        .all<{ notice_id: string; kind: NoticeKind; starts_at_ms: number; ends_at_ms: number; municipality_code: string | null; message: string }>(
+          'SELECT * FROM service_notices WHERE ends_at_ms > :fromMs ORDER BY starts_at_ms',
+          { fromMs },
+        )
+        .map((row) => ({
+          noticeId: row.notice_id,
+          kind: row.kind,
+          startsAtMs: row.starts_at_ms,
+          endsAtMs: row.ends_at_ms,
+          ...(row.municipality_code === null ? {} : { municipalityCode: row.municipality_code }),
+          message: row.message,
+        }));
+    },
     relayAuditKey(operatorId: string): string | undefined {
       return db.get<{ audit_key: string | null }>('SELECT audit_key FROM operators WHERE operator_id = :operatorId', { operatorId })?.audit_key ?? undefined;
     },
@@ -276,4 +292,16 @@ export function saveOperator(db: Database, operatorId: string, name: string, aud
 /** The checkpoints the centre witnessed for one operator's relay log, oldest first. */
 export function witnessedRelayCheckpoints(db: Database, operatorId: string): WitnessedCheckpoint[] {
   return db.all<WitnessedCheckpoint>('SELECT size, note FROM witnessed_relay_checkpoints WHERE operator_id = :operatorId ORDER BY size', { operatorId });
+}
+
+/** Announces a maintenance window or a stop, with its audit entry in the centre's log. */
+export function announceNotice(db: Database, audit: AuditLog, notice: ServiceNotice, atIso: string): void {
+  const event = { kind: 'notice.announced', data: { code: notice.kind, municipalityCode: notice.municipalityCode ?? null } };
+  audit.transaction([event], () =>
+    db.run(
+      `INSERT INTO service_notices (notice_id, kind, starts_at_ms, ends_at_ms, municipality_code, message, created_at)
+       VALUES (:noticeId, :kind, :startsAtMs, :endsAtMs, :municipalityCode, :message, :createdAt)`,
+      { noticeId: notice.noticeId, kind: notice.kind, startsAtMs: notice.startsAtMs, endsAtMs: notice.endsAtMs, municipalityCode: notice.municipalityCode ?? null, message: notice.message, createdAt: atIso },
+    ),
+  );
 }

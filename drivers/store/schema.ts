@@ -167,6 +167,22 @@ export const CENTER_MIGRATIONS: readonly Migration[] = [
       ${appendOnly('witnessed_relay_checkpoints', 'witnessed checkpoints are append-only')}
     `,
   },
+  {
+    version: 6,
+    name: 'announced maintenance windows and stop notices',
+    sql: `
+      CREATE TABLE service_notices (
+        notice_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('maintenance', 'stop')),
+        starts_at_ms INTEGER NOT NULL,
+        ends_at_ms INTEGER NOT NULL CHECK (ends_at_ms > starts_at_ms),
+        municipality_code TEXT, -- null: the whole service
+        message TEXT NOT NULL,  -- shown on kiosk screens; never personal data
+        created_at TEXT NOT NULL
+      ) STRICT;
+      ${appendOnly('service_notices', 'announced notices are append-only')}
+    `,
+  },
 ];
 
 export const RELAY_MIGRATIONS: readonly Migration[] = [

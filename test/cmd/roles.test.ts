@@ -249,6 +249,29 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     assert.match(io.stderr(), /\[K0002\] issued juminhyo ×1 \(200 yen, change 300 yen\)/);
   });
 
+  it('announces a stop for one municipality: its residents are refused and the kiosk shows the notice', async () => {
+    const nowMs = clock.nowMs();
+    const announce = bufferIo();
+    const code = await main(
+      ['center', 'notice', '--dir', dir, '--kind', 'stop', '--municipality', '131016', '--from', new Date(nowMs - 60_000).toISOString(), '--to', new Date(nowMs + 10 * 60_000).toISOString(), '--message', '千代田区のコンビニ交付は臨時停止中です。'],
+      announce,
+    );
+    assert.equal(code, 0, announce.stderr());
+    const screen: string[] = [];
+    const kiosk = openKiosk(loaded, { kioskId: 'K0001', relayUrl: relay.server.url, clock, show: (text) => screen.push(text) });
+    try {
+      await kiosk.flushOutbox();
+      const [report] = await runScriptedSessions(kiosk, loaded, [{ card: 'card-r001', pins: ['1234'], certificateType: 'juminhyo', copies: 1, cash: [500] }]);
+      assert.deepEqual(report!.result, { outcome: 'refused', code: 'municipality.stopped', wrongPins: 0 });
+      assert.ok(screen.includes('【お知らせ】千代田区のコンビニ交付は臨時停止中です。'));
+    } finally {
+      await kiosk.close();
+    }
+    const badStop = bufferIo();
+    assert.equal(await main(['center', 'notice', '--dir', dir, '--kind', 'stop', '--from', '2026-12-01T00:00:00Z', '--to', '2026-12-02T00:00:00Z', '--message', 'x'], badStop), 2);
+    assert.match(badStop.stderr(), /a stop needs --municipality/);
+  });
+
   it('shows a technician which kiosks reported in, what the relay witnessed and which day they closed', async () => {
     const io = bufferIo();
     assert.equal(await main(['relay', 'status', '--dir', dir, '--json'], io), 0, io.stderr());

@@ -52,6 +52,7 @@ export function memoryCenterStore(operators: string[]): MemoryCenterStore {
     },
     isOperatorRegistered: (operatorId) => operators.includes(operatorId),
     relayAuditKey: () => undefined,
+    serviceNotices: () => [],
     latestWitnessedRelay: () => undefined,
     saveWitnessedRelay: () => undefined,
   };

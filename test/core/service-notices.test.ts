@@ -1,0 +1,40 @@
+// Proves how announced notices work (Spec§7-4): a whole-service window closes the centre, a stop
+// refuses one municipality only, and kiosks are told what is in force or still to come.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AppError } from '../../core/errors.ts';
+import { assertCenterOpen } from '../../core/service-hours.ts';
+import { assertMunicipalityNotStopped, currentAndComing, inForce, maintenanceWindows, type ServiceNotice } from '../../core/service-notices.ts';
+
+const TEN_AM_JST = Date.parse('2026-11-30T10:00:00+09:00');
+const HOUR_MS = 60 * 60 * 1000;
+
+const maintenance: ServiceNotice = { noticeId: 'm1', kind: 'maintenance', startsAtMs: TEN_AM_JST, endsAtMs: TEN_AM_JST + HOUR_MS, message: 'システムメンテナンス' };
+const stop: ServiceNotice = { noticeId: 's1', kind: 'stop', startsAtMs: TEN_AM_JST - HOUR_MS, endsAtMs: TEN_AM_JST + 2 * HOUR_MS, municipalityCode: '131016', message: '千代田区は停止中' };
+
+function refusedWith(action: () => void, code: string): void {
+  assert.throws(action, (error: unknown) => error instanceof AppError && error.code === code);
+}
+
+describe('service notices', () => {
+  it('closes the whole service during a maintenance window, start inclusive, end exclusive', () => {
+    const windows = maintenanceWindows([maintenance, stop]);
+    assert.deepEqual(windows, [{ startMs: TEN_AM_JST, endMs: TEN_AM_JST + HOUR_MS }]);
+    assert.doesNotThrow(() => assertCenterOpen(TEN_AM_JST - 1, windows));
+    refusedWith(() => assertCenterOpen(TEN_AM_JST, windows), 'hours.maintenance');
+    assert.doesNotThrow(() => assertCenterOpen(TEN_AM_JST + HOUR_MS, windows));
+  });
+
+  it('stops one municipality and no other', () => {
+    refusedWith(() => assertMunicipalityNotStopped([stop], TEN_AM_JST, '131016'), 'municipality.stopped');
+    assert.doesNotThrow(() => assertMunicipalityNotStopped([stop], TEN_AM_JST, '141003'));
+    assert.doesNotThrow(() => assertMunicipalityNotStopped([stop], TEN_AM_JST + 2 * HOUR_MS, '131016'));
+  });
+
+  it('tells kiosks what is in force or coming, soonest first, and nothing that is over', () => {
+    assert.deepEqual(currentAndComing([maintenance, stop], TEN_AM_JST - 30 * 60 * 1000).map((notice) => notice.noticeId), ['s1', 'm1']);
+    assert.deepEqual(currentAndComing([maintenance, stop], TEN_AM_JST + HOUR_MS).map((notice) => notice.noticeId), ['s1']);
+    assert.equal(inForce(stop, TEN_AM_JST), true);
+  });
+});
