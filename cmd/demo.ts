@@ -8,7 +8,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command } from 'commander';
 import { AppError, usageError } from '../core/errors.ts';
-import { JST_OFFSET_MS, formatJstIso, jstParts, parseIsoInstant } from '../core/jst.ts';
+import { formatJstIso, jstParts, pad2, parseIsoInstant } from '../core/jst.ts';
 import type { Clock } from '../core/ports.ts';
 import { matchRecords } from '../core/record-match.ts';
 import { assertCenterOpen } from '../core/service-hours.ts';
@@ -52,9 +52,8 @@ export const DEMO_SCRIPT: Record<string, ScriptedSession[]> = {
 
 /** 10:00 JST on the first day from `fromMs` on which the centre is open. */
 export function nextBusinessMorning(fromMs: number): number {
-  const jstMidnight = Math.floor((fromMs + JST_OFFSET_MS) / DAY_MS) * DAY_MS - JST_OFFSET_MS;
   for (let day = 0; day < 10; day += 1) {
-    const candidate = jstMidnight + day * DAY_MS + DEMO_HOUR_JST * 60 * 60 * 1000;
+    const candidate = parseIsoInstant(`${jstParts(fromMs + day * DAY_MS).dateIso}T${pad2(DEMO_HOUR_JST)}:00:00+09:00`)!;
     try {
       assertCenterOpen(candidate);
       return candidate;

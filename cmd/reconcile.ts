@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import Table from 'cli-table3';
-import { monthDeadlines, jstDateOf, type Deadlines } from '../core/deadlines.ts';
+import { monthDeadlines, type Deadlines } from '../core/deadlines.ts';
+import { jstParts } from '../core/jst.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { RowProblems } from '../core/handling-csv.ts';
 import type { Clock } from '../core/ports.ts';
@@ -116,7 +117,7 @@ export async function runReconcile(options: ReconcileOptions, io: Io, clock: Clo
   const report: ReconcileReport = {
     ...result,
     deadlines: { reconcileBy: deadlines.reconcileBy, confirmBy: deadlines.confirmBy },
-    warnings: deadlineWarnings(deadlines, jstDateOf(clock.nowMs()), clean),
+    warnings: deadlineWarnings(deadlines, jstParts(clock.nowMs()).dateIso, clean),
     sources: { center: describeSource(sources.center), operator: describeSource(sources.operator) },
     confirmed: null,
   };

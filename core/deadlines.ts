@@ -3,8 +3,8 @@
 // later off bank holidays). National holidays come from a maintained package through the lookup.
 
 import { formatMonth } from './handling-csv.ts';
-import { JST_OFFSET_MS } from './jst.ts';
-import type { HolidayLookup } from './service-hours.ts';
+import { jstParts } from './jst.ts';
+import { isYearEndClosure, type HolidayLookup } from './service-hours.ts';
 
 export interface Deadlines {
   reconcileBy: string;
@@ -27,8 +27,9 @@ function epochDaysOf(year: number, month: number, day: number): number {
 
 /** 行政機関の休日: Saturdays, Sundays, national holidays and 12/29–1/3. */
 export function isJlisHoliday(dateIso: string, isNationalHoliday: HolidayLookup): boolean {
-  const { weekday, monthDay } = dateOf(Date.parse(`${dateIso}T00:00:00Z`) / DAY_MS);
-  return weekday === 0 || weekday === 6 || isNationalHoliday(dateIso) || monthDay >= '12-29' || monthDay <= '01-03';
+  const { weekday } = dateOf(Date.parse(`${dateIso}T00:00:00Z`) / DAY_MS);
+  const [, month, day] = dateIso.split('-').map(Number) as [number, number, number];
+  return weekday === 0 || weekday === 6 || isNationalHoliday(dateIso) || isYearEndClosure(month, day);
 }
 
 /** 銀行の休日: Saturdays, Sundays, national holidays and 12/31–1/3. */
@@ -59,14 +60,9 @@ export function monthDeadlines(monthKey: number, isNationalHoliday: HolidayLooku
   };
 }
 
-/** The JST calendar date of an instant, YYYY-MM-DD. */
-export function jstDateOf(epochMs: number): string {
-  return new Date(epochMs + JST_OFFSET_MS).toISOString().slice(0, 10);
-}
-
 /** The month before the JST month of an instant: what a cron run on the 1st settles. */
 export function previousJstMonth(epochMs: number): string {
-  const [year, month] = jstDateOf(epochMs).split('-').map(Number) as [number, number];
+  const { year, month } = jstParts(epochMs);
   return formatMonth(year * 12 + month - 2);
 }
 

@@ -15,8 +15,9 @@ export interface MaintenanceWindow {
   endMs: number;
 }
 
-function isYearEndClosure(parts: JstParts): boolean {
-  return (parts.month === 12 && parts.day >= 29) || (parts.month === 1 && parts.day <= 3);
+/** 12/29–1/3: the year-end closure of the centre and of every 行政機関 (J-LIS and municipalities). */
+export function isYearEndClosure(month: number, day: number): boolean {
+  return (month === 12 && day >= 29) || (month === 1 && day <= 3);
 }
 
 function inWindow(parts: JstParts, window: DailyWindow): boolean {
@@ -30,7 +31,7 @@ export function windowText(window: DailyWindow): string {
 /** Throws a refusal when the centre is closed at atMs. */
 export function assertCenterOpen(atMs: number, maintenance: readonly MaintenanceWindow[] = []): void {
   const parts = jstParts(atMs);
-  if (isYearEndClosure(parts)) {
+  if (isYearEndClosure(parts.month, parts.day)) {
     throw new AppError('refused', 'hours.center_closed', 'the service is closed from 12/29 to 1/3');
   }
   if (!inWindow(parts, CENTER_WINDOW)) {
@@ -46,7 +47,7 @@ export function isTypeAvailable(hours: TypeHours | undefined, atMs: number, isHo
   if (!hours) return true;
   const parts = jstParts(atMs);
   if (hours.weekdaysOnly && (parts.weekday === 0 || parts.weekday === 6)) return false;
-  if (hours.closedOnHolidays && (isYearEndClosure(parts) || isHoliday(parts.dateIso))) return false;
+  if (hours.closedOnHolidays && (isYearEndClosure(parts.month, parts.day) || isHoliday(parts.dateIso))) return false;
   return inWindow(parts, hours.window);
 }
 

@@ -1,6 +1,7 @@
 // Test helper: the centre's store in memory, behaving like the SQLite one (single-use challenges,
 // request ids taken once, completion notices recorded once).
 
+import type { Resident } from '../../core/resident.ts';
 import type { CenterStore, HandlingCorrection, HandlingRecord, RecordResult, StoredChallenge, StoredRequest, StoredSession } from '../../core/center-service.ts';
 
 export type MemoryCenterStore = CenterStore & { completions: Map<string, HandlingRecord>; corrections: Map<string, HandlingCorrection>; confirmedMonths: Set<string> };
@@ -55,5 +56,24 @@ export function memoryCenterStore(operators: string[]): MemoryCenterStore {
     serviceNotices: () => [],
     latestWitnessedRelay: () => undefined,
     saveWitnessedRelay: () => undefined,
+  };
+}
+
+/** A resident of 千代田区 with a name that needs the full font; override what a test is about. */
+export function testResident(residentId: string, overrides: Partial<Resident> = {}): Resident {
+  return {
+    residentId,
+    municipalityCode: '131016',
+    status: 'active',
+    supportMeasure: false,
+    name: '髙橋 一郎',
+    kana: 'たかはし いちろう',
+    birthDate: '1980-04-01',
+    sex: '男',
+    address: '東京都千代田区一番町1番地',
+    householder: '髙橋 一郎',
+    relationship: '世帯主',
+    residentSince: '2010-04-01',
+    ...overrides,
   };
 }

@@ -19,7 +19,7 @@ import { AppError } from '../../core/errors.ts';
 import type { AuthenticateResponse, CompletionNotice } from '../../core/messages.ts';
 import type { Municipality, TypeHours } from '../../core/municipality.ts';
 import type { CertificateContent, Resident } from '../../core/resident.ts';
-import { memoryCenterStore, type MemoryCenterStore } from './center-fixture.ts';
+import { memoryCenterStore, testResident, type MemoryCenterStore } from './center-fixture.ts';
 
 const at = (iso: string) => Date.parse(iso);
 const MONDAY_MORNING = at('2026-11-02T10:00:00+09:00');
@@ -54,23 +54,7 @@ const MUNICIPALITIES: Municipality[] = [
   { code: '141003', name: '横浜市', mayorTitle: '横浜市長', participating: false, maxCopiesPerType: 10, offers: [{ type: 'juminhyo', unitFeeYen: 300 }] },
 ];
 
-function resident(residentId: string, overrides: Partial<Resident> = {}): Resident {
-  return {
-    residentId,
-    municipalityCode: '131016',
-    status: 'active',
-    supportMeasure: false,
-    name: '髙橋 一郎',
-    kana: 'たかはし いちろう',
-    birthDate: '1980-04-01',
-    sex: '男',
-    address: '東京都千代田区一番町1番地',
-    householder: '髙橋 一郎',
-    relationship: '世帯主',
-    residentSince: '2010-04-01',
-    ...overrides,
-  };
-}
+const resident = testResident;
 
 /** Card serial → resident. */
 const RESIDENTS: Record<string, Resident> = {

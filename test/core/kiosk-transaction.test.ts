@@ -40,7 +40,7 @@ import { SimulatedCashUnit, type SimulatedCashUnitOptions } from '../../drivers/
 import { createCertificateAuthority, createCrl, issueCertificate, type KeyAndCertificate } from '../../drivers/pki/issue.ts';
 import { createCardVerifier } from '../../drivers/pki/verify.ts';
 import { FolderPrinter, type FolderPrinterFaults } from '../../drivers/printer/folder-printer.ts';
-import { memoryCenterStore } from './center-fixture.ts';
+import { memoryCenterStore, testResident } from './center-fixture.ts';
 
 const NOW_MS = Date.parse('2026-11-02T10:00:00+09:00');
 const CARD_SERIAL_HEX = '1a2b3c';
@@ -59,20 +59,7 @@ const CHIYODA: Municipality = {
   ],
 };
 
-const RESIDENT: Resident = {
-  residentId: 'R1',
-  municipalityCode: '131016',
-  status: 'active',
-  supportMeasure: false,
-  name: '髙橋 一郎',
-  kana: 'たかはし いちろう',
-  birthDate: '1980-04-01',
-  sex: '男',
-  address: '東京都千代田区一番町1番地',
-  householder: '髙橋 一郎',
-  relationship: '世帯主',
-  residentSince: '2010-04-01',
-};
+const RESIDENT: Resident = testResident('R1');
 
 /** One page as the folder printer counts pages; the label tells the jobs apart. */
 function stubPdf(label: string): Uint8Array {
