@@ -1,6 +1,7 @@
-// `cvs-issue audit-log`: show, verify, checkpoint, prove, verify-proof and export any role's
-// tamper-evident log. Keys come from the deployment (--dir) or are given (--key): never from the
-// database being checked, which could have been rewritten along with its key.
+// `cvs-issue audit-log`: show, verify, checkpoint, prove, verify-proof, export, witness and cosign
+// any role's tamper-evident log. Keys come from the deployment (--dir) or are given (--key): never
+// from the database being checked, which could have been rewritten along with its key. What a
+// witness holds is read from the witness's own log (docs/audit-log.md), which is checked first.
 
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -9,17 +10,29 @@ import chalk from 'chalk';
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import { decodeAuditEntry, type AuditEntry } from '../core/audit-entry.ts';
-import { verifyAuditLog, type AuditVerification, type StoredAuditRow, type StoredCheckpoint } from '../core/audit-verify.ts';
+import type { AuditVerification, CheckpointEvidence } from '../core/audit-verify.ts';
 import { base64Decode, base64Encode, hexDecode, hexEncode } from '../core/bytes.ts';
 import { AppError, inputError, usageError } from '../core/errors.ts';
 import { parseIsoInstant } from '../core/jst.ts';
-import { consistencyProof, inclusionProof, verifyConsistency, verifyInclusion } from '../core/merkle.ts';
-import { openNote, parseCheckpoint, type Checkpoint } from '../core/signed-note.ts';
-import { auditHasher, auditOrigin, noteVerifierFromKey, readCheckpoints, readLeafHashes, verifyStoredLog } from '../drivers/store/audit-log.ts';
-import { witnessedRelayCheckpoints } from '../drivers/store/center-store.ts';
+import { inclusionProofFromNodes, consistencyProofFromNodes, verifyConsistency, verifyInclusion } from '../core/merkle.ts';
+import { openNote, parseCheckpoint, type Checkpoint, type NoteVerifier } from '../core/signed-note.ts';
+import {
+  auditHasher,
+  auditOrigin,
+  checkpointAtSize,
+  cosignatureKeyForVerifierKey,
+  latestCheckpoint,
+  logSize,
+  noteVerifierFromKey,
+  readCosignatures,
+  storedTreeNodes,
+  verifyStoredLog,
+} from '../drivers/store/audit-log.ts';
 import { withDatabase, type Database } from '../drivers/store/database.ts';
-import { witnessedCheckpoints } from '../drivers/store/relay-store.ts';
-import { findKiosk, findRelay, loadConfig } from './config.ts';
+import { latestHeldCheckpoint } from '../drivers/store/witness-evidence.ts';
+import { exportLog, verifyExportFile } from './audit-export.ts';
+import { addWitnessCommands } from './audit-witness.ts';
+import { findKiosk, findRelay, loadConfig, type LoadedConfig } from './config.ts';
 import type { Io } from './io.ts';
 
 interface TargetOptions {
@@ -31,20 +44,30 @@ interface TargetOptions {
   key?: string;
 }
 
-interface AuditTarget {
+/** A log that holds checkpoints of the target: a relay for a kiosk, the centre for a relay, relays for the centre. */
+interface Witness {
+  name: string;
   databaseFile: string;
   origin: string;
   verifierKey: string;
-  /** For a kiosk in a deployment: the checkpoints its relay witnessed. */
-  witnessed(): StoredCheckpoint[];
+  kind: 'witness.checkpoint' | 'witness.cosigned';
+  /** For cosigning witnesses: the key their cosignatures verify with. */
+  cosignatureKey?: string;
 }
 
-function readKeyOption(key: string): string {
+export interface AuditTarget {
+  databaseFile: string;
+  origin: string;
+  verifierKey: string;
+  witnesses: Witness[];
+}
+
+export function readKeyOption(key: string): string {
   const text = key.startsWith('@') ? readTextFile(key.slice(1)) : key;
   return text.trim();
 }
 
-function readTextFile(file: string): string {
+export function readTextFile(file: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch {
@@ -52,43 +75,48 @@ function readTextFile(file: string): string {
   }
 }
 
-function resolveTarget(options: TargetOptions): AuditTarget {
+function relayWitnessOf(loaded: LoadedConfig, operatorId: string | undefined): Witness {
+  const relay = findRelay(loaded, operatorId);
+  return { name: `relay ${relay.operatorId}`, databaseFile: loaded.resolve(relay.databaseFile), origin: auditOrigin('relay', relay.operatorId), verifierKey: relay.auditVerifierKey, kind: 'witness.checkpoint' };
+}
+
+export function resolveTarget(options: TargetOptions): AuditTarget {
   if (options.db) {
+    if (options.dir || options.role) throw usageError('give either --db FILE --key VKEY or --dir DIR --role ROLE, not both');
     if (!options.key) throw usageError('--db needs --key VKEY (or --key @FILE): the key is never taken from the database itself');
     const verifierKey = readKeyOption(options.key);
     const origin = noteVerifierFromKey(verifierKey).name;
-    return { databaseFile: path.resolve(options.db), origin, verifierKey, witnessed: () => [] };
+    return { databaseFile: path.resolve(options.db), origin, verifierKey, witnesses: [] };
   }
   if (!options.dir) throw usageError('give --dir DIR with --role, or --db FILE with --key');
+  if (options.key) throw usageError('--key goes with --db; with --dir the keys come from the deployment');
   const loaded = loadConfig(options.dir);
   const role = options.role ?? (options.kiosk ? 'kiosk' : undefined);
+  const center = loaded.config.center;
   if (role === 'center') {
-    const center = loaded.config.center;
-    return { databaseFile: loaded.resolve(center.databaseFile), origin: auditOrigin('center'), verifierKey: center.auditVerifierKey, witnessed: () => [] };
-  }
-  if (role === 'relay') {
-    const relay = findRelay(loaded, options.operator);
-    return {
+    const relays: Witness[] = loaded.config.relays.map((relay) => ({
+      name: `relay ${relay.operatorId}`,
       databaseFile: loaded.resolve(relay.databaseFile),
       origin: auditOrigin('relay', relay.operatorId),
       verifierKey: relay.auditVerifierKey,
-      witnessed: () => withReadOnlyDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) => witnessedRelayCheckpoints(db, relay.operatorId)),
-    };
+      kind: 'witness.cosigned',
+      cosignatureKey: cosignatureKeyForVerifierKey(relay.auditVerifierKey),
+    }));
+    return { databaseFile: loaded.resolve(center.databaseFile), origin: auditOrigin('center'), verifierKey: center.auditVerifierKey, witnesses: relays };
+  }
+  if (role === 'relay') {
+    const relay = findRelay(loaded, options.operator);
+    const centre: Witness = { name: 'the centre', databaseFile: loaded.resolve(center.databaseFile), origin: auditOrigin('center'), verifierKey: center.auditVerifierKey, kind: 'witness.checkpoint' };
+    return { databaseFile: loaded.resolve(relay.databaseFile), origin: auditOrigin('relay', relay.operatorId), verifierKey: relay.auditVerifierKey, witnesses: [centre] };
   }
   if (role === 'kiosk') {
     const kiosk = findKiosk(loaded, options.kiosk);
-    const relay = findRelay(loaded, kiosk.operatorId);
-    return {
-      databaseFile: loaded.resolve(kiosk.databaseFile),
-      origin: auditOrigin('kiosk', kiosk.kioskId),
-      verifierKey: kiosk.auditVerifierKey,
-      witnessed: () => withReadOnlyDatabase(loaded.resolve(relay.databaseFile), (db) => witnessedCheckpoints(db, kiosk.kioskId)),
-    };
+    return { databaseFile: loaded.resolve(kiosk.databaseFile), origin: auditOrigin('kiosk', kiosk.kioskId), verifierKey: kiosk.auditVerifierKey, witnesses: [relayWitnessOf(loaded, kiosk.operatorId)] };
   }
   throw usageError('--role must be center, relay or kiosk');
 }
 
-function withReadOnlyDatabase<T>(file: string, work: (db: Database) => T): T {
+export function withReadOnlyDatabase<T>(file: string, work: (db: Database) => T): T {
   if (!fs.existsSync(file)) throw inputError('audit.no_database', 'no such database', file);
   return withDatabase(file, work, { readonly: true });
 }
@@ -131,8 +159,13 @@ function showEntries(options: ShowOptions, io: Io): void {
   const limit = positiveInteger(options.limit, '--limit') ?? Number.MAX_SAFE_INTEGER;
   const entries: AuditEntry[] = [];
   withReadOnlyDatabase(target.databaseFile, (db) => {
-    for (const row of db.iterate<{ entry: Uint8Array }>('SELECT entry FROM audit_entries ORDER BY idx')) {
-      const entry = decodeAuditEntry(row.entry);
+    for (const row of db.iterate<{ idx: number; entry: Uint8Array }>('SELECT idx, entry FROM audit_entries ORDER BY idx')) {
+      let entry: AuditEntry;
+      try {
+        entry = decodeAuditEntry(row.entry);
+      } catch (error) {
+        throw new AppError('differences', 'audit.entry_malformed', `entry ${row.idx} does not follow the entry grammar (${(error as Error).message}); run "cvs-issue audit-log verify"`, target.databaseFile);
+      }
       const atMs = Date.parse(entry.time);
       if (sinceMs !== undefined && atMs < sinceMs) continue;
       if (untilMs !== undefined && atMs >= untilMs) continue;
@@ -151,19 +184,35 @@ function showEntries(options: ShowOptions, io: Io): void {
   io.out(`${target.origin}: ${entries.length} entries\n${table.toString()}\n`);
 }
 
-function reportVerification(io: Io, origin: string, result: AuditVerification, json: boolean | undefined, where: string): void {
+export interface VerifyReport {
+  origin: string;
+  result: AuditVerification;
+  /** What each witness holds, and whether the witness's own log is sound. */
+  witnesses: { name: string; heldSize: number | null; entryIndex: number | null; ok: boolean; problem?: string }[];
+  /** Witness keys given with --witness-key whose cosignature was found and checked. */
+  cosignedBy: string[];
+}
+
+export function reportVerification(io: Io, report: VerifyReport, json: boolean | undefined, where: string): void {
+  const { origin, result } = report;
   const summary = {
     origin,
     ok: result.ok,
     size: result.size,
     rootHash: hexEncode(result.rootHash),
+    coveredSize: result.coveredSize,
     checkpointsChecked: result.checkpointsChecked,
+    witnesses: report.witnesses,
+    cosignedBy: report.cosignedBy,
     ...(result.problem ? { problem: result.problem } : {}),
   };
   if (json) io.out(`${JSON.stringify(summary, null, 2)}\n`);
-  else if (result.ok) io.out(`${origin}: sound: ${result.size} entries, ${result.checkpointsChecked} checkpoints match, root ${summary.rootHash}\n`);
-  else io.out(`${origin}: ${io.color ? chalk.red('TAMPERED') : 'TAMPERED'}: ${result.problem!.what}\n`);
-  if (!result.ok) throw new AppError('differences', 'audit.tampered', result.problem!.what, where);
+  else if (result.ok) {
+    const held = report.witnesses.map((witness) => `${witness.name} holds size ${witness.heldSize ?? 'none'}`);
+    const extra = [...held, ...report.cosignedBy.map((name) => `cosigned by ${name}`)];
+    io.out(`${origin}: sound: ${result.size} entries, ${result.checkpointsChecked} checkpoints match, root ${summary.rootHash}${extra.length ? `; ${extra.join('; ')}` : ''}\n`);
+  } else io.out(`${origin}: ${io.color ? chalk.red('TAMPERED') : 'TAMPERED'}: ${result.problem!.what}\n`);
+  if (!result.ok) throw new AppError('differences', result.problem!.equivocation ? 'audit.equivocation' : 'audit.tampered', result.problem!.what, where);
 }
 
 /**
@@ -178,32 +227,112 @@ function measureHashFloorMs(db: Database): { entries: number; hashOnlyMs: number
   return { entries: entries.length, hashOnlyMs: performance.now() - startedMs };
 }
 
-function verifyTarget(options: TargetOptions & { json?: boolean; export?: string; measure?: boolean }, io: Io): void {
+/** Checks a witness's own log, then reads what it holds of the target. */
+function witnessEvidence(target: AuditTarget): { evidence: CheckpointEvidence[]; verifiers: NoteVerifier[]; reports: VerifyReport['witnesses']; problem?: string } {
+  const evidence: CheckpointEvidence[] = [];
+  const verifiers: NoteVerifier[] = [];
+  const reports: VerifyReport['witnesses'] = [];
+  for (const witness of target.witnesses) {
+    if (!fs.existsSync(witness.databaseFile)) {
+      reports.push({ name: witness.name, heldSize: null, entryIndex: null, ok: true });
+      continue;
+    }
+    const found = withReadOnlyDatabase(witness.databaseFile, (db) => {
+      const own = verifyStoredLog(db, { origin: witness.origin, verifiers: [noteVerifierFromKey(witness.verifierKey)] });
+      return { own, held: own.ok ? latestHeldCheckpoint(db, target.origin, witness.kind) : undefined };
+    });
+    if (!found.own.ok) {
+      const problem = `the log of its witness, ${witness.name}, is not sound: ${found.own.problem!.what}`;
+      reports.push({ name: witness.name, heldSize: null, entryIndex: null, ok: false, problem });
+      return { evidence, verifiers, reports, problem };
+    }
+    reports.push({ name: witness.name, heldSize: found.held?.size ?? null, entryIndex: found.held?.entryIndex ?? null, ok: true });
+    if (found.held) evidence.push({ source: `${witness.name}'s log (entry ${found.held.entryIndex})`, note: found.held.note });
+    if (witness.cosignatureKey) verifiers.push(noteVerifierFromKey(witness.cosignatureKey));
+  }
+  return { evidence, verifiers, reports };
+}
+
+interface VerifyOptions extends TargetOptions {
+  json?: boolean;
+  export?: string;
+  measure?: boolean;
+  thorough?: boolean;
+  witnessKey?: string[];
+}
+
+function witnessKeyVerifiers(keys: string[] | undefined): NoteVerifier[] {
+  return (keys ?? []).map((key) => {
+    const verifier = noteVerifierFromKey(readKeyOption(key));
+    return verifier;
+  });
+}
+
+/** --witness-key: each named witness must have cosigned a checkpoint that the log matches. */
+function requireCosigners(result: AuditVerification, required: NoteVerifier[], evidence: readonly CheckpointEvidence[]): { result: AuditVerification; cosignedBy: string[] } {
+  const cosignedBy: string[] = [];
+  for (const witness of required) {
+    const signed = evidence.some((held) => {
+      try {
+        return openNote(held.note, [witness]).verifiedBy.length > 0;
+      } catch {
+        return false;
+      }
+    });
+    if (signed) cosignedBy.push(witness.name);
+    else if (result.ok) result = { ...result, ok: false, problem: { index: null, what: `no cosignature by the witness ${witness.name} was found for this log` } };
+  }
+  return { result, cosignedBy };
+}
+
+function verifyTarget(options: VerifyOptions, io: Io): void {
+  const required = witnessKeyVerifiers(options.witnessKey);
   if (options.export) {
     if (!options.key) throw usageError('--export needs --key VKEY (or --key @FILE)');
-    const exported = readExport(options.export);
+    if (options.dir || options.db) throw usageError('--export reads a file: give it without --dir or --db');
+    if (options.thorough) throw usageError('--thorough checks a database; an export is checked against its latest checkpoint and cosignatures');
     const verifierKey = readKeyOption(options.key);
-    const origin = noteVerifierFromKey(verifierKey).name;
-    const result = verifyAuditLog(exported.rows, exported.checkpoints, { hasher: auditHasher, origin, verifiers: [noteVerifierFromKey(verifierKey)] });
-    reportVerification(io, origin, result, options.json, options.export);
+    const checked = verifyExportFile(options.export, verifierKey, required);
+    const { result, cosignedBy } = requireCosigners(checked.result, required, checked.evidence);
+    reportVerification(io, { origin: checked.origin, result, witnesses: [], cosignedBy }, options.json, options.export);
     return;
   }
   const target = resolveTarget(options);
-  const witnessed = target.witnessed();
   const startedMs = performance.now();
-  const result = withReadOnlyDatabase(target.databaseFile, (db) => verifyStoredLog(db, target.origin, [noteVerifierFromKey(target.verifierKey)], witnessed));
+  const report = checkTarget(target, { thorough: options.thorough, required });
   const verifyMs = performance.now() - startedMs;
   if (options.measure) {
     const floor = withReadOnlyDatabase(target.databaseFile, measureHashFloorMs);
     io.err(`${JSON.stringify({ entries: floor.entries, verifyMs: Math.round(verifyMs), hashOnlyMs: Math.round(floor.hashOnlyMs), ratio: Number((verifyMs / floor.hashOnlyMs).toFixed(2)) })}\n`);
   }
-  reportVerification(io, target.origin, result, options.json, target.databaseFile);
+  reportVerification(io, report, options.json, target.databaseFile);
 }
 
-function checkpointAt(checkpoints: StoredCheckpoint[], size: number, what: string): StoredCheckpoint {
-  const found = checkpoints.find((checkpoint) => checkpoint.size === size);
-  if (!found) throw usageError(`${what}: no checkpoint was signed at size ${size} (sizes: ${checkpoints.map((c) => c.size).slice(-10).join(', ')} …)`);
-  return found;
+/** Verifies a role's log: its witnesses' logs first, then the log against them and its own signatures. */
+export function checkTarget(target: AuditTarget, options: { thorough?: boolean; required?: NoteVerifier[] } = {}): VerifyReport {
+  const required = options.required ?? [];
+  const held = witnessEvidence(target);
+  if (held.problem) {
+    const result: AuditVerification = { ok: false, size: 0, rootHash: new Uint8Array(32), checkpointsChecked: 0, coveredSize: 0, problem: { index: null, what: held.problem } };
+    return { origin: target.origin, result, witnesses: held.reports, cosignedBy: [] };
+  }
+  const { result: verified, evidence } = withReadOnlyDatabase(target.databaseFile, (db) => {
+    const cosigned = readCosignatures(db).map((stored) => ({ source: `the cosignature by ${stored.witness} at size ${stored.size}`, note: stored.note }));
+    const all = [...held.evidence, ...cosigned];
+    return {
+      evidence: all,
+      result: verifyStoredLog(db, { origin: target.origin, verifiers: [noteVerifierFromKey(target.verifierKey)], witnessVerifiers: [...held.verifiers, ...required], evidence: all, thorough: options.thorough }),
+    };
+  });
+  const { result, cosignedBy } = requireCosigners(verified, required, evidence);
+  return { origin: target.origin, result, witnesses: held.reports, cosignedBy };
+}
+
+function requireCheckpoint(db: Database, size: number, what: string, file: string): string {
+  const found = checkpointAtSize(db, size);
+  if (!found) throw usageError(`${what}: no checkpoint was signed at size ${size} (the latest is at ${latestCheckpoint(db)?.size ?? 'none'})`);
+  if (found.size > logSize(db)) throw inputError('audit.inconsistent', `the checkpoint at size ${size} covers entries the log does not have; run "cvs-issue audit-log verify"`, file);
+  return found.note;
 }
 
 interface ProveOptions extends TargetOptions {
@@ -213,44 +342,28 @@ interface ProveOptions extends TargetOptions {
   to?: string;
 }
 
+/** Proofs read O(log n) stored nodes, whatever the log's length. */
 function proveTarget(options: ProveOptions, io: Io): void {
   const target = resolveTarget(options);
   const proof = withReadOnlyDatabase(target.databaseFile, (db) => {
-    const checkpoints = readCheckpoints(db);
-    const latest = checkpoints.at(-1);
+    const latest = latestCheckpoint(db);
     if (!latest) throw inputError('audit.empty', 'the log has no checkpoint yet', target.databaseFile);
+    const nodes = storedTreeNodes(db);
     if (options.index !== undefined) {
       const index = positiveInteger(options.index, '--index')!;
       const size = positiveInteger(options.size, '--size') ?? latest.size;
-      const checkpoint = checkpointAt(checkpoints, size, '--size');
+      const checkpoint = requireCheckpoint(db, size, '--size', target.databaseFile);
       if (index >= size) throw usageError(`--index ${index} is not below the checkpoint size ${size}`);
-      const leaves = readLeafHashes(db, size);
       const entry = db.get<{ entry: Uint8Array }>('SELECT entry FROM audit_entries WHERE idx = :index', { index })!.entry;
-      return {
-        type: 'inclusion',
-        origin: target.origin,
-        index,
-        size,
-        entryBase64: base64Encode(entry),
-        proof: inclusionProof(auditHasher, leaves, index, size).map(hexEncode),
-        checkpoint: checkpoint.note,
-      };
+      return { type: 'inclusion', origin: target.origin, index, size, entryBase64: base64Encode(entry), proof: inclusionProofFromNodes(auditHasher, nodes, index, size).map(hexEncode), checkpoint };
     }
     if (options.from !== undefined && options.to !== undefined) {
       const fromSize = positiveInteger(options.from, '--from')!;
       const toSize = positiveInteger(options.to, '--to')!;
       if (fromSize < 1 || fromSize > toSize) throw usageError('--from must be at least 1 and not above --to');
-      const fromCheckpoint = checkpointAt(checkpoints, fromSize, '--from');
-      const toCheckpoint = checkpointAt(checkpoints, toSize, '--to');
-      return {
-        type: 'consistency',
-        origin: target.origin,
-        fromSize,
-        toSize,
-        proof: consistencyProof(auditHasher, readLeafHashes(db, toSize), fromSize, toSize).map(hexEncode),
-        fromCheckpoint: fromCheckpoint.note,
-        toCheckpoint: toCheckpoint.note,
-      };
+      const fromCheckpoint = requireCheckpoint(db, fromSize, '--from', target.databaseFile);
+      const toCheckpoint = requireCheckpoint(db, toSize, '--to', target.databaseFile);
+      return { type: 'consistency', origin: target.origin, fromSize, toSize, proof: consistencyProofFromNodes(auditHasher, nodes, fromSize, toSize).map(hexEncode), fromCheckpoint, toCheckpoint };
     }
     throw usageError('give --index N (inclusion) or --from A --to B (consistency)');
   });
@@ -258,7 +371,9 @@ function proveTarget(options: ProveOptions, io: Io): void {
 }
 
 const HEX_HASH = /^[0-9a-f]{64}$/;
+const PROOF_FIELDS = { inclusion: ['type', 'origin', 'index', 'size', 'entryBase64', 'proof', 'checkpoint'], consistency: ['type', 'origin', 'fromSize', 'toSize', 'proof', 'fromCheckpoint', 'toCheckpoint'] };
 
+/** Every unsigned field of a proof must say what the signed checkpoints say; exit 3 otherwise. */
 function verifyProofFile(options: { proof: string; key: string; json?: boolean }, io: Io): void {
   let proof: Record<string, unknown>;
   try {
@@ -267,87 +382,65 @@ function verifyProofFile(options: { proof: string; key: string; json?: boolean }
     if (error instanceof AppError) throw error;
     throw inputError('proof.bad_json', 'the proof file is not valid JSON', options.proof);
   }
+  if (typeof proof !== 'object' || proof === null || (proof.type !== 'inclusion' && proof.type !== 'consistency')) {
+    throw inputError('proof.bad_field', 'field "type" must be "inclusion" or "consistency"', options.proof);
+  }
+  const allowed = PROOF_FIELDS[proof.type];
+  const unknown = Object.keys(proof).find((field) => !allowed.includes(field));
+  if (unknown) throw inputError('proof.bad_field', `field "${unknown}" does not belong in a ${proof.type} proof`, options.proof);
   const verifier = noteVerifierFromKey(readKeyOption(options.key));
+  const contradiction = (what: string): AppError => new AppError('differences', 'proof.contradicts', `the proof's ${what}`, options.proof);
   const hashes = (field: string): Uint8Array[] => {
     const list = proof[field];
-    if (!Array.isArray(list) || !list.every((hash) => typeof hash === 'string' && HEX_HASH.test(hash))) throw inputError('proof.bad_field', `field "${field}" must list hex hashes`, options.proof);
+    if (!Array.isArray(list) || list.length > 64 || !list.every((hash) => typeof hash === 'string' && HEX_HASH.test(hash))) throw inputError('proof.bad_field', `field "${field}" must list hex hashes`, options.proof);
     return list.map((hash) => hexDecode(hash as string));
   };
   const checkpointOf = (field: string): Checkpoint => {
     const note = proof[field];
     if (typeof note !== 'string') throw inputError('proof.bad_field', `field "${field}" must be a signed checkpoint`, options.proof);
+    let checkpoint: Checkpoint;
     try {
-      return parseCheckpoint(openNote(note, [verifier]).body);
+      checkpoint = parseCheckpoint(openNote(note, [verifier]).body);
     } catch {
       throw new AppError('differences', 'proof.bad_checkpoint', `the checkpoint in "${field}" is not signed by this key`, options.proof);
     }
+    if (proof.origin !== checkpoint.origin) throw contradiction(`"origin" (${JSON.stringify(proof.origin)}) is not the signed origin ${checkpoint.origin}`);
+    return checkpoint;
   };
   let ok: boolean;
   let description: string;
   if (proof.type === 'inclusion') {
     const checkpoint = checkpointOf('checkpoint');
+    if (proof.size !== checkpoint.size) throw contradiction(`"size" (${JSON.stringify(proof.size)}) is not the signed size ${checkpoint.size}`);
     if (typeof proof.entryBase64 !== 'string' || !Number.isSafeInteger(proof.index)) throw inputError('proof.bad_field', 'fields "entryBase64" and "index" are required', options.proof);
     const index = proof.index as number;
-    const leafHash = auditHasher.leafHash(base64Decode(proof.entryBase64));
-    ok = proof.size === checkpoint.size && verifyInclusion(auditHasher, leafHash, index, checkpoint.size, hashes('proof'), checkpoint.rootHash);
+    const entry = base64Decode(proof.entryBase64);
+    let recorded: AuditEntry;
+    try {
+      recorded = decodeAuditEntry(entry);
+    } catch (error) {
+      throw new AppError('differences', 'proof.bad_entry', `the entry does not follow the entry grammar: ${(error as Error).message}`, options.proof);
+    }
+    if (recorded.index !== index) throw contradiction(`"index" (${index}) is not the position the entry records (${recorded.index})`);
+    ok = verifyInclusion(auditHasher, auditHasher.leafHash(entry), index, checkpoint.size, hashes('proof'), checkpoint.rootHash);
     description = `entry ${index} is ${ok ? '' : 'NOT '}in ${checkpoint.origin} at size ${checkpoint.size}`;
-  } else if (proof.type === 'consistency') {
+  } else {
     const from = checkpointOf('fromCheckpoint');
     const to = checkpointOf('toCheckpoint');
-    ok = from.origin === to.origin && verifyConsistency(auditHasher, from.size, to.size, hashes('proof'), from.rootHash, to.rootHash);
+    if (proof.fromSize !== from.size) throw contradiction(`"fromSize" (${JSON.stringify(proof.fromSize)}) is not the signed size ${from.size}`);
+    if (proof.toSize !== to.size) throw contradiction(`"toSize" (${JSON.stringify(proof.toSize)}) is not the signed size ${to.size}`);
+    ok = verifyConsistency(auditHasher, from.size, to.size, hashes('proof'), from.rootHash, to.rootHash);
     description = `${to.origin} at size ${to.size} ${ok ? 'extends' : 'does NOT extend'} size ${from.size}`;
-  } else {
-    throw inputError('proof.bad_field', 'field "type" must be "inclusion" or "consistency"', options.proof);
   }
   io.out(options.json ? `${JSON.stringify({ ok, description })}\n` : `${description}\n`);
   if (!ok) throw new AppError('differences', 'proof.failed', description, options.proof);
 }
 
-/** Export: JSON lines, a header, every entry, every checkpoint. Verifiable with `verify --export`. */
-function exportTarget(options: TargetOptions & { out?: string }, io: Io): void {
-  const target = resolveTarget(options);
-  const lines: string[] = [JSON.stringify({ format: 'cvs-issue-audit-export/1', origin: target.origin, verifierKey: target.verifierKey })];
-  withReadOnlyDatabase(target.databaseFile, (db) => {
-    for (const row of db.iterate<{ idx: number; entry: Uint8Array }>('SELECT idx, entry FROM audit_entries ORDER BY idx')) {
-      lines.push(JSON.stringify({ index: row.idx, entryBase64: base64Encode(row.entry) }));
-    }
-    for (const checkpoint of readCheckpoints(db)) lines.push(JSON.stringify({ checkpoint }));
-  });
-  const text = `${lines.join('\n')}\n`;
-  if (!options.out) {
-    io.out(text);
-    return;
-  }
-  const temporary = `${options.out}.partial`;
-  fs.writeFileSync(temporary, text, { mode: 0o600 });
-  fs.renameSync(temporary, options.out);
-  io.err(`exported ${lines.length - 1} lines of ${target.origin} to ${options.out}\n`);
-}
-
-function readExport(file: string): { rows: StoredAuditRow[]; checkpoints: StoredCheckpoint[] } {
-  const rows: StoredAuditRow[] = [];
-  const checkpoints: StoredCheckpoint[] = [];
-  readTextFile(file)
-    .split('\n')
-    .forEach((line, lineIndex) => {
-      if (lineIndex === 0 || line === '') return;
-      let value: { index?: number; entryBase64?: string; checkpoint?: StoredCheckpoint };
-      try {
-        value = JSON.parse(line) as typeof value;
-      } catch {
-        throw inputError('export.bad_line', 'not valid JSON', `${file}:${lineIndex + 1}`);
-      }
-      if (value.checkpoint) checkpoints.push(value.checkpoint);
-      else if (typeof value.index === 'number' && typeof value.entryBase64 === 'string') {
-        const entry = base64Decode(value.entryBase64);
-        rows.push({ index: value.index, entry, leafHash: auditHasher.leafHash(entry) });
-      } else throw inputError('export.bad_line', 'expected an entry or a checkpoint', `${file}:${lineIndex + 1}`);
-    });
-  return { rows, checkpoints };
-}
-
 export function makeAuditLogCommand(io: Io): Command {
-  const audit = new Command('audit-log').description("show, verify and prove any role's tamper-evident audit log");
+  const audit = new Command('audit-log').description("show, verify, prove, export and witness any role's tamper-evident audit log").addHelpText(
+    'after',
+    '\nExit codes: 0 done (verify: sound), 1 unexpected failure, 2 usage or bad input, 3 tampering, equivocation or a failed proof.',
+  );
   addTargetOptions(audit.command('show').description('list entries (filters: --since, --until, --kind, --kiosk)'))
     .option('--since <iso-time>', 'entries at or after this time')
     .option('--until <iso-time>', 'entries before this time')
@@ -355,14 +448,16 @@ export function makeAuditLogCommand(io: Io): Command {
     .option('--limit <n>', 'at most N entries')
     .option('--json', 'print JSON')
     .action((options: ShowOptions) => showEntries(options, io));
-  addTargetOptions(audit.command('verify').description('recompute everything; exit 0 when sound, 3 naming the first bad entry'))
+  addTargetOptions(audit.command('verify').description("recompute everything and check it against the log's signatures and its witnesses; exit 0 when sound, 3 naming the first bad entry"))
     .option('--export <file>', 'verify an export file (with --key) instead of a database')
+    .option('--witness-key <vkey>', "require a valid cosignature by this witness (C2SP cosignature vkey, or @FILE); repeatable", (value: string, previous: string[] = []) => [...previous, value])
+    .option('--thorough', 'also check the signature and root of every stored checkpoint (slow: one signature per transaction)')
     .option('--json', 'print JSON')
     .option('--measure', 'also time the bare SHA-256 work in this process and print both times on stderr')
-    .action((options: TargetOptions & { json?: boolean; export?: string; measure?: boolean }) => verifyTarget(options, io));
+    .action((options: VerifyOptions) => verifyTarget(options, io));
   addTargetOptions(audit.command('checkpoint').description('print the latest signed checkpoint')).action((options: TargetOptions) => {
     const target = resolveTarget(options);
-    const latest = withReadOnlyDatabase(target.databaseFile, (db) => readCheckpoints(db).at(-1));
+    const latest = withReadOnlyDatabase(target.databaseFile, latestCheckpoint);
     if (!latest) throw inputError('audit.empty', 'the log has no checkpoint yet', target.databaseFile);
     io.out(latest.note);
   });
@@ -374,13 +469,14 @@ export function makeAuditLogCommand(io: Io): Command {
     .action((options: ProveOptions) => proveTarget(options, io));
   audit
     .command('verify-proof')
-    .description('check a proof file against its checkpoint and a public key, without the database')
+    .description('check a proof file against its checkpoint and a public key, without the database; exit 3 when it fails or an unsigned field contradicts a signed one')
     .requiredOption('--proof <file>', 'proof JSON from "audit-log prove"')
     .requiredOption('--key <vkey>', "the log's verifier key, or @FILE holding it")
     .option('--json', 'print JSON')
     .action((options: { proof: string; key: string; json?: boolean }) => verifyProofFile(options, io));
-  addTargetOptions(audit.command('export').description('entries and checkpoints as JSON lines, verifiable elsewhere with "verify --export"'))
+  addTargetOptions(audit.command('export').description('header (latest checkpoint, cosignatures), entries and checkpoints as JSON lines, verifiable elsewhere with "verify --export"'))
     .option('--out <file>', 'write to FILE instead of stdout')
-    .action((options: TargetOptions & { out?: string }) => exportTarget(options, io));
+    .action(async (options: TargetOptions & { out?: string }) => exportLog(resolveTarget(options), options.out, io));
+  addWitnessCommands(audit, io);
   return audit;
 }

@@ -17,8 +17,9 @@ import { jsonHandler } from '../drivers/http/json-api.ts';
 import { startMutualTlsServer, type IncomingRequest, type RunningServer } from '../drivers/http/server.ts';
 import { renderCertificatePdf } from '../drivers/pdf/certificate-pdf.ts';
 import { createCardVerifier } from '../drivers/pki/verify.ts';
-import { auditHasher, auditOrigin, noteVerifierFromKey } from '../drivers/store/audit-log.ts';
-import { parseCheckpointOfferBody } from '../core/witness.ts';
+import { auditHasher, auditOrigin, checkpointAtSize, checkpointOffer, cosignatureKeyForVerifierKey, noteVerifierFromKey, saveCosignature } from '../drivers/store/audit-log.ts';
+import { checkCosignedNote, parseRelayHeartbeat } from '../core/witness.ts';
+import { asObject, stringField } from '../core/messages.ts';
 import { announceNotice, createBuiltInDirectory, createCenterStore, openCenterDatabase } from '../drivers/store/center-store.ts';
 import { loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
 import { isNationalHoliday, processClock, sha256Hex, systemClock, systemRandom } from './deps.ts';
@@ -32,6 +33,8 @@ export const RELAY_HEADERS = { store: HEADER_STORE, kiosk: HEADER_KIOSK };
 
 /** The relay's heartbeat to the centre, which witnesses the relay's audit log. */
 export const RELAY_HEARTBEAT_PATH = '/v1/relay-heartbeat';
+/** The relay hands back its cosignature of the centre's checkpoint (C2SP tlog-cosignature). */
+export const RELAY_COSIGNATURE_PATH = '/v1/relay-cosignature';
 
 /** The relay's certificate names its operator (O) and role (OU=relay). */
 function relayOperatorOf(request: IncomingRequest): string {
@@ -65,6 +68,7 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
     clock,
     audit,
     witness: { hasher: auditHasher, noteVerifierFor: noteVerifierFromKey },
+    ownCheckpoint: (fromSize) => checkpointOffer(db, fromSize),
     random: systemRandom,
     store: createCenterStore(db, audit),
     directory: createBuiltInDirectory(db),
@@ -74,6 +78,18 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
     sha256Hex,
   });
   const log = options.log ?? (() => undefined);
+  const centerVerifier = noteVerifierFromKey(config.auditVerifierKey);
+  /** Kept beside the centre's own log, so exports and verify --witness-key carry the relays' word. */
+  function keepRelayCosignature(operatorId: string, body: unknown): { kept: boolean } {
+    const relayKey = loaded.config.relays.find((relay) => relay.operatorId === operatorId)?.auditVerifierKey;
+    if (!relayKey) throw new AppError('unauthorized', 'center.operator_unknown', 'the operator is not registered at the centre');
+    const note = stringField(asObject(body, 'body'), 'note', /^[\s\S]{1,4000}$/);
+    const cosigned = checkCosignedNote(note, centerVerifier, noteVerifierFromKey(cosignatureKeyForVerifierKey(relayKey)), (size) => checkpointAtSize(db, size)?.note);
+    const kept = audit.transaction((saved: boolean) => (saved ? [{ kind: 'cosignature.received', data: { witness: cosigned.witness, size: cosigned.size, timestamp: cosigned.timestamp } }] : []), () =>
+      saveCosignature(db, cosigned, formatUtcIso(clock.nowMs())),
+    );
+    return { kept };
+  }
   const handler = jsonHandler(
     {
       '/v1/auth/challenge': (body, request) => service.issueChallenge(callerOf(request), parseChallengeRequest(body)),
@@ -82,7 +98,8 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
       '/v1/completions': (body, request) => service.recordCompletion(callerOf(request), parseCompletionNotice(body)),
       '/v1/corrections': (body, request) => service.recordCorrection(callerOf(request), parseCorrectionNotice(body)),
       '/v1/notices': (body, request) => service.currentNotices(callerOf(request), parseChallengeRequest(body)),
-      [RELAY_HEARTBEAT_PATH]: (body, request) => service.witnessRelay(relayOperatorOf(request), parseCheckpointOfferBody(body)),
+      [RELAY_HEARTBEAT_PATH]: (body, request) => service.witnessRelay(relayOperatorOf(request), parseRelayHeartbeat(body)),
+      [RELAY_COSIGNATURE_PATH]: (body, request) => keepRelayCosignature(relayOperatorOf(request), body),
     },
     (code, path) => log(`center: ${path} refused: ${code}`),
   );

@@ -12,11 +12,9 @@ import { formatJstIso, jstParts, pad2, parseIsoInstant } from '../core/jst.ts';
 import type { Clock } from '../core/ports.ts';
 import { matchRecords } from '../core/record-match.ts';
 import { assertCenterOpen } from '../core/service-hours.ts';
-import { listHandlingRecords, witnessedRelayCheckpoints } from '../drivers/store/center-store.ts';
-import type { StoredCheckpoint } from '../core/audit-verify.ts';
-import { auditOrigin, noteVerifierFromKey, verifyStoredLog } from '../drivers/store/audit-log.ts';
+import { listHandlingRecords } from '../drivers/store/center-store.ts';
 import { withDatabase } from '../drivers/store/database.ts';
-import { witnessedCheckpoints } from '../drivers/store/relay-store.ts';
+import { checkTarget, resolveTarget } from './audit-log.ts';
 import { startCenter } from './center.ts';
 import { loadConfig, type LoadedConfig } from './config.ts';
 import { offsetClock, systemClock } from './deps.ts';
@@ -121,24 +119,14 @@ function checkReconciled(loaded: LoadedConfig, reports: TimedReport[]): boolean 
   );
 }
 
-/** Every role's audit log, recomputed and checked against its signed and witnessed checkpoints. */
-function verifyAllAuditLogs(loaded: LoadedConfig): boolean {
-  const { center, relays, kiosks } = loaded.config;
-  const logs = [
-    { file: center.databaseFile, origin: auditOrigin('center'), key: center.auditVerifierKey, witnessed: [] as StoredCheckpoint[] },
-    ...relays.map((relay) => ({
-      file: relay.databaseFile,
-      origin: auditOrigin('relay', relay.operatorId),
-      key: relay.auditVerifierKey,
-      witnessed: withDatabase(loaded.resolve(center.databaseFile), (db) => witnessedRelayCheckpoints(db, relay.operatorId)),
-    })),
-    ...kiosks.map((kiosk) => {
-      const relay = relays.find((candidate) => candidate.operatorId === kiosk.operatorId)!;
-      const witnessed = withDatabase(loaded.resolve(relay.databaseFile), (db) => witnessedCheckpoints(db, kiosk.kioskId));
-      return { file: kiosk.databaseFile, origin: auditOrigin('kiosk', kiosk.kioskId), key: kiosk.auditVerifierKey, witnessed };
-    }),
+/** Every role's audit log, as `audit-log verify --dir` checks it: signatures, witnesses' logs and what they hold. */
+function verifyAllAuditLogs(loaded: LoadedConfig, dir: string): boolean {
+  const targets = [
+    resolveTarget({ dir, role: 'center' }),
+    ...loaded.config.relays.map((relay) => resolveTarget({ dir, role: 'relay', operator: relay.operatorId })),
+    ...loaded.config.kiosks.map((kiosk) => resolveTarget({ dir, role: 'kiosk', kiosk: kiosk.kioskId })),
   ];
-  return logs.every((log) => withDatabase(loaded.resolve(log.file), (db) => verifyStoredLog(db, log.origin, [noteVerifierFromKey(log.key)], log.witnessed).ok));
+  return targets.every((target) => checkTarget(target).result.ok);
 }
 
 function summarize(dir: string, businessMs: number, reports: TimedReport[], pending: number, reconciled: boolean, auditVerified: boolean, loaded: LoadedConfig): DemoSummary {
@@ -185,7 +173,7 @@ export async function runDemo(options: { dir?: string; force?: boolean; at?: str
     const relay = await startRelay(loaded, { clock, centerUrl: center.server.url, log: options.log });
     try {
       const { reports, pending } = await runKioskSessions(loaded, clock, relay.server.url);
-      return summarize(dir, businessMs, reports, pending, checkReconciled(loaded, reports), verifyAllAuditLogs(loaded), loaded);
+      return summarize(dir, businessMs, reports, pending, checkReconciled(loaded, reports), verifyAllAuditLogs(loaded, dir), loaded);
     } finally {
       await relay.close();
     }

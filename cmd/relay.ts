@@ -10,10 +10,13 @@ import { createRelayService, HEARTBEAT_PATH, RELAYED_PATHS, STORE_DAY_PATH, type
 import { callJson, errorResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
 import { startMutualTlsServer, type IncomingRequest, type OutgoingResponse, type RunningServer } from '../drivers/http/server.ts';
 import { withDatabase } from '../drivers/store/database.ts';
-import { createRelayStore, kioskStatuses, openRelayDatabase } from '../drivers/store/relay-store.ts';
-import { RELAY_HEADERS, RELAY_HEARTBEAT_PATH } from './center.ts';
+import { createRelayStore, kioskStatuses, latestCosigned, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
+import { RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH } from './center.ts';
+import { parseRelayHeartbeatAnswer, witness, witnessRecordData, type CheckpointOffer } from '../core/witness.ts';
+import { cosignatureLine, noteBody } from '../core/signed-note.ts';
+import { formatUtcIso } from '../core/jst.ts';
 import { clientFor, findRelay, loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
-import { auditHasher, auditOrigin, noteVerifierFromKey, offerCheckpointToWitness, witnessedSizesIn } from '../drivers/store/audit-log.ts';
+import { auditHasher, auditOrigin, noteSignerFor, noteVerifierFromKey, offerCheckpointToWitness, witnessedSizesIn } from '../drivers/store/audit-log.ts';
 import { processClock, systemClock } from './deps.ts';
 import { addExportSubcommand } from './export.ts';
 import type { Io } from './io.ts';
@@ -89,14 +92,48 @@ export async function startRelay(
     }
   }
 
-  /** The centre witnesses this relay's audit log: every minute, and once more on the way down. */
+  /**
+   * The centre witnesses this relay's audit log, every minute and once more on the way down; in
+   * the same exchange the relay witnesses and cosigns the centre's (docs/audit-log.md).
+   */
   const witnessed = witnessedSizesIn(db);
+  const centerOrigin = auditOrigin('center');
+  const centerVerifier = noteVerifierFromKey(loaded.config.center.auditVerifierKey);
+  const cosigner = noteSignerFor(audit.origin, loaded.read(config.auditKeyFile), 'cosignature');
+  async function cosignCenter(offer: CheckpointOffer): Promise<void> {
+    const previous = latestCosigned(db, centerOrigin);
+    let decision: ReturnType<typeof witness>;
+    try {
+      decision = witness({ offer, previous, origin: centerOrigin, verifier: centerVerifier, hasher: auditHasher });
+    } catch (error) {
+      const code = error instanceof AppError ? error.code : 'internal';
+      log(`relay: the centre's audit log failed its witness check: ${code}`);
+      audit.append({ kind: 'witness.inconsistent', data: { origin: centerOrigin, code } });
+      return;
+    }
+    if (!decision.keep) return;
+    const timestamp = Math.floor(clock.nowMs() / 1000);
+    const line = cosignatureLine(noteBody(decision.keep.note), timestamp, cosigner);
+    const cosignedNote = `${decision.keep.note}${line}\n`;
+    const data = { ...witnessRecordData(decision.keep.record), witness: audit.origin, timestamp, cosignature: line.slice(line.lastIndexOf(' ') + 1) };
+    audit.transaction([{ kind: 'witness.cosigned', data }], () => saveCosigned(db, centerOrigin, decision.keep!.size, cosignedNote, formatUtcIso(clock.nowMs())));
+    await callJson(client, RELAY_COSIGNATURE_PATH, { note: cosignedNote });
+  }
   let heartbeatRunning = false;
   async function witnessHeartbeat(): Promise<void> {
     if (heartbeatRunning) return;
     heartbeatRunning = true;
     try {
-      await offerCheckpointToWitness(db, witnessed, (offer) => callJson<{ witnessedSize: number }>(client, RELAY_HEARTBEAT_PATH, offer), clock.nowMs);
+      await offerCheckpointToWitness(
+        db,
+        witnessed,
+        async (offer) => {
+          const answer = parseRelayHeartbeatAnswer(await callJson(client, RELAY_HEARTBEAT_PATH, { ...offer, cosignedSize: latestCosigned(db, centerOrigin)?.size ?? 0 }));
+          if (answer.centerCheckpoint) await cosignCenter(answer.centerCheckpoint);
+          return answer;
+        },
+        clock.nowMs,
+      );
     } catch (error) {
       if (!(error instanceof AppError && error.kind === 'unavailable')) {
         log(`relay: the centre refused its heartbeat: ${error instanceof AppError ? error.code : 'internal'}`);

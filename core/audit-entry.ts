@@ -1,8 +1,13 @@
 // Audit log entries (S4-5, P4, C§8): what happened, when, and where in the log, committing to the
 // entry before. Pseudonymous ids, codes and counts only: never a name, an address, a PIN or any
 // certificate content. The encoded bytes are what the Merkle tree hashes and what the store keeps.
+//
+// The grammar is closed (docs/audit-log.md): a fixed set of top-level fields in a fixed order, a
+// known kind, and for each kind the data fields it may carry, each with its type. The writer
+// refuses anything else and the verifier reads every entry against the same grammar, so an entry
+// smuggled in with a name, a PIN or an extra field fails verification even if it hashes correctly.
 
-import { utf8Decode, utf8Encode } from './bytes.ts';
+import { bytesEqual, utf8Decode, utf8Encode } from './bytes.ts';
 import { AppError } from './errors.ts';
 
 export type AuditValue = string | number | boolean | null;
@@ -16,7 +21,7 @@ export interface AuditEntry {
   index: number;
   /** Hex leaf hash of entry index − 1; 64 zeros for the first entry. */
   previous: string;
-  /** UTC ISO time. */
+  /** UTC ISO time, as formatUtcIso writes it: YYYY-MM-DDTHH:MM:SS.sssZ. */
   time: string;
   kind: string;
   data: Record<string, AuditValue>;
@@ -24,22 +29,112 @@ export interface AuditEntry {
 
 export const FIRST_PREVIOUS = '0'.repeat(64);
 
-/** Field names an entry may carry. A closed list, so personal data cannot slip in by a new field. */
-const ALLOWED_DATA_FIELDS = new Set([
-  'kioskId', 'storeId', 'operatorId', 'requestId', 'issuanceId', 'residentRef', 'municipalityCode', 'certificateType',
-  'copies', 'copy', 'feeYen', 'paidYen', 'changeYen', 'refundedYen', 'outcome', 'code', 'cardKind', 'path', 'month',
-  'records', 'documents', 'duplicate', 'reason', 'size', 'attempt', 'pending', 'businessDate', 'cashYen', 'transactions',
-  'remoteAddress', 'status',
-]);
+type FieldType = 'id' | 'count' | 'yen' | 'flag' | 'code' | 'id?' | 'code?' | 'hash' | 'signature';
+
+/**
+ * Every data field an entry may carry and its type: a closed list, so personal data cannot slip
+ * in by a new field. 'id' and 'code' are short strings, 'count' and 'yen' whole numbers ≥ 0,
+ * 'hash' and 'signature' base64; a '?' allows null.
+ */
+const FIELD_TYPES: Record<string, FieldType> = {
+  kioskId: 'id', storeId: 'id', operatorId: 'id', requestId: 'id', issuanceId: 'id', residentRef: 'id',
+  municipalityCode: 'code?', certificateType: 'code', copies: 'count', copy: 'count', feeYen: 'yen', paidYen: 'yen',
+  changeYen: 'yen', refundedYen: 'yen', outcome: 'code', code: 'code', cardKind: 'code', path: 'code', month: 'code',
+  records: 'count', documents: 'count', duplicate: 'flag', reason: 'code', size: 'count', attempt: 'count',
+  pending: 'count', businessDate: 'code', cashYen: 'yen', transactions: 'count', remoteAddress: 'code?', status: 'count',
+  origin: 'id', rootHash: 'hash', signature: 'signature', cosignature: 'signature', witness: 'id', timestamp: 'count', fromSize: 'count',
+};
+
+/** Each kind and the data fields it may carry (any subset, in any order, each at most once). */
+export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
+  // kiosk
+  'card.read': ['cardKind'],
+  'pin.wrong': ['attempt'],
+  'auth.accepted': ['residentRef', 'municipalityCode', 'attempt', 'operatorId', 'kioskId'],
+  'certificate.requested': ['requestId', 'residentRef', 'certificateType', 'copies'],
+  'certificate.printed': ['requestId', 'copy'],
+  'certificate.erased': [],
+  'payment.taken': ['requestId', 'feeYen', 'paidYen', 'changeYen'],
+  'payment.refunded': ['requestId', 'refundedYen', 'copies'],
+  'misprint.voided': ['requestId', 'copies'],
+  'receipt.printed': ['requestId'],
+  'transaction.cancelled': ['attempt'],
+  'transaction.refused': ['code'],
+  'transaction.recorded': ['requestId', 'outcome', 'copies', 'feeYen'],
+  'notice.sent': ['issuanceId'],
+  'notice.acknowledged': ['issuanceId'],
+  'notice.failed': ['issuanceId', 'code'],
+  'notice.rejected': ['issuanceId', 'code'],
+  'correction.queued': ['issuanceId', 'copies', 'feeYen', 'reason'],
+  'day.closed': ['businessDate', 'cashYen', 'transactions', 'documents'],
+  'maintenance.login': ['outcome'],
+  'maintenance.password-changed': [],
+  fault: ['code', 'requestId', 'businessDate', 'kioskId'],
+  // relay
+  'kiosk.refused': ['kioskId', 'storeId', 'code'],
+  'connection.refused': ['reason', 'remoteAddress'],
+  'request.forwarded': ['kioskId', 'path', 'status'],
+  'relay.fault': ['kioskId', 'path', 'code'],
+  'completion.received': ['issuanceId', 'kioskId', 'copies', 'feeYen', 'duplicate'],
+  'correction.received': ['issuanceId', 'copies', 'feeYen', 'reason', 'duplicate'],
+  'store-day.received': ['kioskId', 'storeId', 'businessDate', 'cashYen'],
+  // centre
+  'auth.refused': ['operatorId', 'kioskId', 'code'],
+  'certificate.issued': ['requestId', 'operatorId', 'kioskId', 'municipalityCode', 'certificateType', 'copies'],
+  'certificate.refused': ['operatorId', 'kioskId', 'code'],
+  'completion.recorded': ['issuanceId', 'operatorId', 'kioskId', 'copies', 'feeYen', 'duplicate'],
+  'completion.refused': ['operatorId', 'kioskId', 'code'],
+  'correction.recorded': ['issuanceId', 'copies', 'feeYen', 'reason', 'duplicate'],
+  'correction.refused': ['operatorId', 'kioskId', 'code'],
+  'notice.announced': ['code', 'municipalityCode'],
+  'month.confirmed': ['month', 'records', 'documents', 'feeYen'],
+  // witnessing (docs/audit-log.md): what a witness accepted, enough to rebuild the signed note
+  'witness.checkpoint': ['kioskId', 'operatorId', 'origin', 'size', 'rootHash', 'signature'],
+  'witness.cosigned': ['origin', 'size', 'rootHash', 'signature', 'witness', 'timestamp', 'cosignature'],
+  'witness.inconsistent': ['kioskId', 'operatorId', 'origin', 'code', 'size'],
+  'cosignature.received': ['witness', 'size', 'timestamp'],
+};
 
 const KIND = /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/;
+const MAX_TEXT_LENGTH = 200;
+const TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{3}Z$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+function valueProblem(field: string, value: unknown): string | undefined {
+  const type = FIELD_TYPES[field];
+  if (type === undefined) return `field "${field}" is not on the allowed list`;
+  if (value === null) return type.endsWith('?') ? undefined : `field "${field}" may not be null`;
+  switch (type) {
+    case 'count':
+    case 'yen':
+      return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && !Object.is(value, -0) ? undefined : `field "${field}" must be a whole number ≥ 0`;
+    case 'flag':
+      return typeof value === 'boolean' ? undefined : `field "${field}" must be true or false`;
+    case 'hash':
+    case 'signature':
+      return typeof value === 'string' && value.length <= MAX_TEXT_LENGTH && BASE64.test(value) ? undefined : `field "${field}" must be base64`;
+    default:
+      return typeof value === 'string' && value.length <= MAX_TEXT_LENGTH ? undefined : `field "${field}" must be text of at most ${MAX_TEXT_LENGTH} characters`;
+  }
+}
+
+/** Why an event does not fit the grammar, or undefined. */
+export function auditEventProblem(kind: unknown, data: unknown): string | undefined {
+  if (typeof kind !== 'string' || !KIND.test(kind)) return `kind "${String(kind)}" is malformed`;
+  const allowed = AUDIT_KINDS[kind];
+  if (!allowed) return `kind "${kind}" is not a known kind`;
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'data must be an object';
+  for (const [field, value] of Object.entries(data)) {
+    if (!allowed.includes(field)) return `field "${field}" is not allowed in a ${kind} entry`;
+    const problem = valueProblem(field, value);
+    if (problem) return problem;
+  }
+  return undefined;
+}
 
 export function assertAuditEvent(event: AuditEvent): void {
-  if (!KIND.test(event.kind)) throw new AppError('internal', 'audit.bad_kind', `audit kind "${event.kind}" is malformed`);
-  for (const [field, value] of Object.entries(event.data ?? {})) {
-    if (!ALLOWED_DATA_FIELDS.has(field)) throw new AppError('internal', 'audit.field_not_allowed', `audit field "${field}" is not on the allowed list`);
-    if (typeof value === 'string' && value.length > 200) throw new AppError('internal', 'audit.value_too_long', `audit field "${field}" is too long`);
-  }
+  const problem = auditEventProblem(event.kind, event.data ?? {});
+  if (problem) throw new AppError('internal', 'audit.bad_event', `audit event refused: ${problem}`);
 }
 
 /** Fixed key order, no whitespace: the same entry always encodes to the same bytes. */
@@ -49,6 +144,17 @@ export function encodeAuditEntry(entry: AuditEntry): Uint8Array {
   );
 }
 
+function isCalendarTime(time: string): boolean {
+  const match = TIME.exec(time);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59;
+}
+
+const TOP_LEVEL_FIELDS = ['v', 'index', 'previous', 'time', 'kind', 'data'];
+
+/** Decodes and checks an entry against the whole grammar; throws naming what is wrong. */
 export function decodeAuditEntry(bytes: Uint8Array): AuditEntry {
   let parsed: unknown;
   try {
@@ -57,15 +163,192 @@ export function decodeAuditEntry(bytes: Uint8Array): AuditEntry {
     throw new AppError('input', 'audit.entry_unreadable', 'the entry is not valid UTF-8 JSON');
   }
   const raw = parsed as Record<string, unknown>;
-  const wellFormed =
-    typeof raw === 'object' && raw !== null && raw.v === 1 &&
-    Number.isSafeInteger(raw.index) && (raw.index as number) >= 0 &&
-    typeof raw.previous === 'string' && /^[0-9a-f]{64}$/.test(raw.previous) &&
-    typeof raw.time === 'string' && typeof raw.kind === 'string' &&
-    typeof raw.data === 'object' && raw.data !== null && !Array.isArray(raw.data);
-  if (!wellFormed) throw new AppError('input', 'audit.entry_malformed', 'the entry lacks a field or has a wrong one');
-  return { index: raw.index as number, previous: raw.previous as string, time: raw.time as string, kind: raw.kind as string, data: raw.data as Record<string, AuditValue> };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw malformed('the entry is not a JSON object');
+  const fields = Object.keys(raw);
+  if (fields.join() !== TOP_LEVEL_FIELDS.join()) throw malformed(`the entry has fields ${fields.join(', ')}; exactly ${TOP_LEVEL_FIELDS.join(', ')} are allowed`);
+  if (raw.v !== 1) throw malformed('field "v" must be 1');
+  if (!Number.isSafeInteger(raw.index) || (raw.index as number) < 0) throw malformed('field "index" must be a whole number ≥ 0');
+  if (typeof raw.previous !== 'string' || !/^[0-9a-f]{64}$/.test(raw.previous)) throw malformed('field "previous" must be 64 lowercase hex digits');
+  if (typeof raw.time !== 'string' || !isCalendarTime(raw.time)) throw malformed('field "time" must be a UTC time YYYY-MM-DDTHH:MM:SS.sssZ');
+  const problem = auditEventProblem(raw.kind, raw.data);
+  if (problem) throw malformed(problem);
+  const entry = { index: raw.index as number, previous: raw.previous, time: raw.time, kind: raw.kind as string, data: raw.data as Record<string, AuditValue> };
+  if (!bytesEqual(encodeAuditEntry(entry), bytes)) throw malformed('the entry is not in canonical form (spacing, escapes or number spelling)');
+  return entry;
 }
+
+function malformed(what: string): AppError {
+  return new AppError('input', 'audit.entry_malformed', what);
+}
+
+// The fast path of the check above. Verifying a million entries cannot afford a JSON parse each,
+// so entries are read byte by byte. It is sound, never complete: it accepts only entries it can
+// prove canonical (ASCII text without escapes) and hands everything else to decodeAuditEntry.
+
+const PREFIX = utf8Encode('{"v":1,"index":');
+const PREVIOUS_KEY = utf8Encode(',"previous":"');
+const TIME_KEY = utf8Encode('","time":"');
+const KIND_KEY = utf8Encode('","kind":"');
+const DATA_KEY = utf8Encode('","data":{');
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const CLOSE = 0x7d;
+const TIME_LENGTH = 24;
+
+interface CompiledKind {
+  fields: Map<string, FieldType>;
+}
+
+const COMPILED_KINDS = new Map<string, CompiledKind>(
+  Object.entries(AUDIT_KINDS).map(([kind, fields]) => [kind, { fields: new Map(fields.map((field) => [field, FIELD_TYPES[field]!])) }]),
+);
+
+function expectBytes(entry: Uint8Array, at: number, literal: Uint8Array): boolean {
+  if (at + literal.length > entry.length) return false;
+  for (let offset = 0; offset < literal.length; offset += 1) if (entry[at + offset] !== literal[offset]) return false;
+  return true;
+}
+
+function asciiText(entry: Uint8Array, start: number, end: number): string {
+  let text = '';
+  for (let at = start; at < end; at += 1) text += String.fromCharCode(entry[at]!);
+  return text;
+}
+
+export interface EntryPosition {
+  index: number;
+  /** Where the 64 hex digits of "previous" start in the entry's bytes. */
+  previousStart: number;
+}
+
+/**
+ * The entry's index and where its "previous" hash is, when the entry is canonical and fits the
+ * grammar; otherwise a description of what is wrong.
+ */
+export function checkEntryBytes(entry: Uint8Array): EntryPosition | { problem: string } {
+  const fast = scanCanonical(entry);
+  if (fast) return fast;
+  try {
+    decodeAuditEntry(entry);
+  } catch (error) {
+    return { problem: (error as Error).message };
+  }
+  // Canonical after all (text with escapes or non-ASCII characters): find the positions by hand.
+  let index = 0;
+  let at = PREFIX.length;
+  while (entry[at]! >= 48 && entry[at]! <= 57) index = index * 10 + entry[at++]! - 48;
+  return { index, previousStart: at + PREVIOUS_KEY.length };
+}
+
+function scanCanonical(entry: Uint8Array): EntryPosition | undefined {
+  if (!expectBytes(entry, 0, PREFIX)) return undefined;
+  let at = PREFIX.length;
+  const digitsStart = at;
+  let index = 0;
+  while (at < entry.length && entry[at]! >= 48 && entry[at]! <= 57) index = index * 10 + entry[at++]! - 48;
+  const digits = at - digitsStart;
+  if (digits === 0 || digits > 15 || (digits > 1 && entry[digitsStart] === 48)) return undefined;
+  if (!expectBytes(entry, at, PREVIOUS_KEY)) return undefined;
+  at += PREVIOUS_KEY.length;
+  const previousStart = at;
+  for (const end = at + 64; at < end; at += 1) {
+    const byte = entry[at];
+    if (byte === undefined || !((byte >= 48 && byte <= 57) || (byte >= 97 && byte <= 102))) return undefined;
+  }
+  if (!expectBytes(entry, at, TIME_KEY)) return undefined;
+  at += TIME_KEY.length;
+  if (!isCalendarTimeAt(entry, at)) return undefined;
+  at += TIME_LENGTH;
+  if (!expectBytes(entry, at, KIND_KEY)) return undefined;
+  at += KIND_KEY.length;
+  const kindStart = at;
+  while (at < entry.length && entry[at] !== QUOTE) at += 1;
+  const kind = COMPILED_KINDS.get(asciiText(entry, kindStart, at));
+  if (!kind) return undefined;
+  if (!expectBytes(entry, at, DATA_KEY)) return undefined;
+  at += DATA_KEY.length;
+  const seen: string[] = [];
+  if (entry[at] !== CLOSE) {
+    for (;;) {
+      if (entry[at] !== QUOTE) return undefined;
+      const nameStart = at + 1;
+      at = nameStart;
+      while (at < entry.length && entry[at] !== QUOTE) at += 1;
+      const field = asciiText(entry, nameStart, at);
+      const type = kind.fields.get(field);
+      if (type === undefined || seen.includes(field)) return undefined;
+      seen.push(field);
+      if (entry[at + 1] !== COLON) return undefined;
+      at = scanValue(entry, at + 2, type);
+      if (at < 0) return undefined;
+      if (entry[at] === COMMA) {
+        at += 1;
+        continue;
+      }
+      if (entry[at] === CLOSE) break;
+      return undefined;
+    }
+  }
+  return at + 2 === entry.length && entry[at + 1] === CLOSE ? { index, previousStart } : undefined;
+}
+
+const TIME_SHAPE = utf8Encode('0000-00-00T00:00:00.000Z');
+const DAYS_IN_MONTH = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** isCalendarTime on the bytes at `at`, without making a string. */
+function isCalendarTimeAt(entry: Uint8Array, at: number): boolean {
+  if (at + TIME_LENGTH > entry.length) return false;
+  for (let offset = 0; offset < TIME_LENGTH; offset += 1) {
+    const byte = entry[at + offset]!;
+    const shape = TIME_SHAPE[offset]!;
+    if (shape === 48 ? byte < 48 || byte > 57 : byte !== shape) return false;
+  }
+  const number = (offset: number, digits: number): number => {
+    let value = 0;
+    for (let digit = 0; digit < digits; digit += 1) value = value * 10 + entry[at + offset + digit]! - 48;
+    return value;
+  };
+  const year = number(0, 4);
+  const month = number(5, 2);
+  const day = number(8, 2);
+  if (month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month]!) return false;
+  if (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0))) return false;
+  return number(11, 2) <= 23 && number(14, 2) <= 59 && number(17, 2) <= 59;
+}
+
+/** Position after a canonical value of this type, or −1 (which sends the entry to the slow path). */
+function scanValue(entry: Uint8Array, start: number, type: FieldType): number {
+  const first = entry[start];
+  if (first === 0x6e /* n */) return type.endsWith('?') && expectBytes(entry, start, NULL) ? start + 4 : -1;
+  if (type === 'flag') {
+    if (expectBytes(entry, start, TRUE)) return start + 4;
+    return expectBytes(entry, start, FALSE) ? start + 5 : -1;
+  }
+  if (type === 'count' || type === 'yen') {
+    let at = start;
+    while (at < entry.length && entry[at]! >= 48 && entry[at]! <= 57) at += 1;
+    const digits = at - start;
+    return digits === 0 || digits > 15 || (digits > 1 && first === 48) ? -1 : at;
+  }
+  if (first !== QUOTE) return -1;
+  let at = start + 1;
+  // Printable ASCII only; anything else (escapes, non-ASCII) is judged by the slow path.
+  while (at < entry.length && entry[at] !== QUOTE) {
+    const byte = entry[at]!;
+    if (byte < 0x20 || byte > 0x7e || byte === BACKSLASH) return -1;
+    at += 1;
+  }
+  const length = at - start - 1;
+  if (at >= entry.length || length > MAX_TEXT_LENGTH) return -1;
+  if ((type === 'hash' || type === 'signature') && !BASE64.test(asciiText(entry, start + 1, at))) return -1;
+  return at + 1;
+}
+
+const NULL = utf8Encode('null');
+const TRUE = utf8Encode('true');
+const FALSE = utf8Encode('false');
 
 /** Where a role's events go; each append is its own transaction with its own signed checkpoint. */
 export interface AuditSink {

@@ -1,11 +1,20 @@
-// Recomputes an audit log from its stored rows and checks it against every signed checkpoint and
-// every checkpoint a witness holds. Names the first entry that was changed, removed, inserted or
-// moved. One pass, O(log n) memory: a 1,000,000-entry log is two SHA-256 per entry plus a scan.
+// Recomputes an audit log from its stored rows and checks it against the evidence that it is the
+// log its owner signed: its own latest signed checkpoint, and every checkpoint a witness holds
+// (witnessed notes signed with the log's key, cosignatures by witness keys). Names the first
+// entry that was changed, removed, inserted, moved, or appended without a signature.
+//
+// Which signatures are checked (docs/audit-log.md, "What verify checks"): the latest checkpoint
+// of the log's own store, every checkpoint given as evidence, and every stored checkpoint at the
+// size of one of those. Older checkpoints of the store are not needed: each is a prefix of the
+// latest, whose root commits to every entry before it. Checking every one would cost a root and
+// a signature per transaction, 100 times the hashing; `thorough` does it on request.
+//
+// One pass, O(log n) memory: a 1,000,000-entry log is two SHA-256 per entry plus a scan.
 
-import { decodeAuditEntry } from './audit-entry.ts';
+import { checkEntryBytes } from './audit-entry.ts';
 import { bytesEqual, utf8Encode } from './bytes.ts';
 import { MerkleFrontier, type MerkleHasher } from './merkle.ts';
-import { openNote, parseCheckpoint, type Checkpoint, type NoteVerifier } from './signed-note.ts';
+import { openNote, parseCheckpoint, type NoteVerifier } from './signed-note.ts';
 
 export interface StoredAuditRow {
   index: number;
@@ -18,10 +27,20 @@ export interface StoredCheckpoint {
   note: string;
 }
 
+/** A checkpoint of this log that someone other than its owner holds. */
+export interface CheckpointEvidence {
+  /** Who holds it, for messages: "relay OP01's log, entry 812". */
+  source: string;
+  /** A signed note: the checkpoint with the log's signature, a witness's cosignature, or both. */
+  note: string;
+}
+
 export interface AuditProblem {
   /** The first entry found wrong, or null when the problem is with a checkpoint itself. */
   index: number | null;
   what: string;
+  /** Set when two signatures by the log's key commit to different trees of the same size. */
+  equivocation?: { size: number; sources: [string, string] };
 }
 
 export interface AuditVerification {
@@ -29,39 +48,30 @@ export interface AuditVerification {
   size: number;
   rootHash: Uint8Array;
   checkpointsChecked: number;
+  /** The largest size some valid signature covers (the log's or a witness's). */
+  coveredSize: number;
   problem?: AuditProblem;
 }
 
 export interface VerifyOptions {
   hasher: MerkleHasher;
   origin: string;
+  /** The log's own key. */
   verifiers: readonly NoteVerifier[];
-  /** Checkpoints of this log that a witness (the relay, for a kiosk) received earlier. */
-  witnessed?: readonly StoredCheckpoint[];
+  /** Cosignature verifiers of the witnesses whose cosignatures count (C2SP tlog-cosignature). */
+  witnessVerifiers?: readonly NoteVerifier[];
+  /** Evidence held outside the log's store. */
+  evidence?: readonly CheckpointEvidence[];
 }
 
 interface ExpectedRoot {
   size: number;
   rootHash: Uint8Array;
   source: string;
-}
-
-const PREFIX = utf8Encode('{"v":1,"index":');
-const PREVIOUS_KEY = utf8Encode(',"previous":"');
-
-/** Reads index and previous straight from the canonical bytes; undefined when they are not canonical. */
-function peekPosition(entry: Uint8Array): { index: number; previousStart: number } | undefined {
-  for (let at = 0; at < PREFIX.length; at += 1) if (entry[at] !== PREFIX[at]) return undefined;
-  let at = PREFIX.length;
-  let index = 0;
-  const digitsStart = at;
-  while (at < entry.length && entry[at]! >= 48 && entry[at]! <= 57) {
-    index = index * 10 + entry[at]! - 48;
-    at += 1;
-  }
-  if (at === digitsStart || at - digitsStart > 15) return undefined;
-  for (let offset = 0; offset < PREVIOUS_KEY.length; offset += 1) if (entry[at + offset] !== PREVIOUS_KEY[offset]) return undefined;
-  return { index, previousStart: at + PREVIOUS_KEY.length };
+  /** Signed with the log's own key (so two of them that differ are an equivocation). */
+  logSigned: boolean;
+  /** The store's latest checkpoint: a mismatch with it locates a changed entry. */
+  local: boolean;
 }
 
 const HEX_DIGITS = utf8Encode('0123456789abcdef');
@@ -76,15 +86,8 @@ function previousMatches(entry: Uint8Array, start: number, previousLeaf: Uint8Ar
 }
 
 function describeEntryProblem(row: StoredAuditRow, expectedIndex: number, previousLeaf: Uint8Array | undefined): AuditProblem | undefined {
-  const position = peekPosition(row.entry);
-  if (!position) {
-    try {
-      decodeAuditEntry(row.entry);
-    } catch (error) {
-      return { index: row.index, what: `entry ${row.index} is unreadable (${(error as Error).message})` };
-    }
-    return { index: row.index, what: `entry ${row.index} is not in canonical form` };
-  }
+  const position = checkEntryBytes(row.entry);
+  if ('problem' in position) return { index: row.index, what: `entry ${row.index} does not follow the entry grammar: ${position.problem}` };
   if (position.index !== expectedIndex) {
     return { index: row.index, what: `entry ${row.index} records position ${position.index}: entries were moved or reordered` };
   }
@@ -96,34 +99,67 @@ function describeEntryProblem(row: StoredAuditRow, expectedIndex: number, previo
   return undefined;
 }
 
-function expectedRoots(checkpoints: readonly StoredCheckpoint[], options: VerifyOptions, source: string): ExpectedRoot[] | AuditProblem {
+/** Opens each note; a note no trusted key signed, or of another log, is a problem of its own. */
+function expectedRoots(
+  notes: readonly { source: string; note: string; local: boolean }[],
+  options: VerifyOptions,
+): ExpectedRoot[] | AuditProblem {
+  const logNames = new Set(options.verifiers.map((verifier) => verifier.name));
   const roots: ExpectedRoot[] = [];
-  for (const stored of checkpoints) {
-    let checkpoint: Checkpoint;
+  for (const { source, note, local } of notes) {
+    let opened: { body: string; verifiedBy: string[] };
     try {
-      checkpoint = parseCheckpoint(openNote(stored.note, options.verifiers).body);
+      opened = openNote(note, [...options.verifiers, ...(local ? [] : options.witnessVerifiers ?? [])]);
     } catch {
-      return { index: null, what: `the ${source} checkpoint at size ${stored.size} does not carry a valid signature of this log's key` };
+      return { index: null, what: `${source} does not carry a valid signature of this log's key${local ? '' : ' or of a trusted witness'}` };
     }
-    if (checkpoint.origin !== options.origin || checkpoint.size !== stored.size) {
-      return { index: null, what: `the ${source} checkpoint at size ${stored.size} belongs to another log or size` };
-    }
-    roots.push({ size: checkpoint.size, rootHash: checkpoint.rootHash, source });
+    const checkpoint = parseCheckpointOrUndefined(opened.body);
+    if (!checkpoint || checkpoint.origin !== options.origin) return { index: null, what: `${source} is a checkpoint of another log` };
+    roots.push({ size: checkpoint.size, rootHash: checkpoint.rootHash, source, logSigned: opened.verifiedBy.some((name) => logNames.has(name)), local });
   }
   return roots;
+}
+
+function parseCheckpointOrUndefined(body: string): ReturnType<typeof parseCheckpoint> | undefined {
+  try {
+    return parseCheckpoint(body);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Two signatures by the log's key over different roots at one size: a forked history. */
+function findEquivocation(roots: readonly ExpectedRoot[]): AuditProblem | undefined {
+  for (let at = 0; at < roots.length; at += 1) {
+    for (let other = at + 1; other < roots.length && roots[other]!.size === roots[at]!.size; other += 1) {
+      const [left, right] = [roots[at]!, roots[other]!];
+      if (left.logSigned && right.logSigned && !bytesEqual(left.rootHash, right.rootHash)) {
+        return {
+          index: null,
+          what: `equivocation: the log's key signed two different trees of size ${left.size}, one in ${left.source}, the other in ${right.source}: its history was forked`,
+          equivocation: { size: left.size, sources: [left.source, right.source] },
+        };
+      }
+    }
+  }
+  return undefined;
 }
 
 /**
  * Checks a log entry by entry as its rows arrive (in index order). `push` returns false once a
  * problem is found; `finish` gives the verdict. O(log n) memory whatever the log's length.
+ *
+ * `checkpoints` are checkpoints from the log's own store, oldest first: at least its latest,
+ * and any others the caller wants checked (the ones at evidence sizes, or all of them).
  */
 export class AuditVerifier {
   private readonly options: VerifyOptions;
   private readonly frontier: MerkleFrontier;
-  private readonly expected: ExpectedRoot[] = [];
+  private expected: ExpectedRoot[] = [];
   private next = 0;
   private lastGoodSize = 0;
   private checkpointsChecked = 0;
+  private coveredSize = 0;
   private previousLeaf: Uint8Array | undefined;
   /** A checkpoint mismatch only bounds where the change is; the next entry's link usually names it exactly. */
   private pendingMismatch: AuditProblem | undefined;
@@ -132,24 +168,35 @@ export class AuditVerifier {
   constructor(checkpoints: readonly StoredCheckpoint[], options: VerifyOptions) {
     this.options = options;
     this.frontier = new MerkleFrontier(options.hasher);
-    const signed = expectedRoots(checkpoints, options, 'signed');
-    const witnessed = expectedRoots(options.witnessed ?? [], options, 'witnessed');
-    if (!Array.isArray(signed)) this.problem = signed;
-    else if (!Array.isArray(witnessed)) this.problem = witnessed;
-    else {
-      this.expected = [...signed, ...witnessed].sort((left, right) => left.size - right.size);
-      this.problem = this.checkRootsAtCurrentSize();
+    const notes = [
+      ...checkpoints.map((stored) => ({ source: `the log's checkpoint at size ${stored.size}`, note: stored.note, local: true })),
+      ...(options.evidence ?? []).map((held) => ({ ...held, local: false })),
+    ];
+    const roots = expectedRoots(notes, options);
+    if (!Array.isArray(roots)) {
+      this.problem = roots;
+      return;
     }
+    const storedSizeMismatch = checkpoints.find((stored, at) => roots[at]!.size !== stored.size);
+    if (storedSizeMismatch) {
+      this.problem = { index: null, what: `the log's checkpoint stored at size ${storedSizeMismatch.size} is signed for another size` };
+      return;
+    }
+    this.expected = roots.sort((left, right) => left.size - right.size || Number(right.local) - Number(left.local));
+    this.coveredSize = this.expected.reduce((largest, root) => Math.max(largest, root.size), 0);
+    this.problem = findEquivocation(this.expected) ?? this.checkRootsAtCurrentSize();
   }
 
   private checkRootsAtCurrentSize(): AuditProblem | undefined {
     while (this.next < this.expected.length && this.expected[this.next]!.size === this.frontier.size) {
       const checkpoint = this.expected[this.next]!;
       if (!bytesEqual(this.frontier.root(), checkpoint.rootHash)) {
-        const from = this.lastGoodSize;
+        const from = checkpoint.local ? this.lastGoodSize : 0;
         return {
           index: from,
-          what: `entries ${from}..${checkpoint.size - 1} do not match the ${checkpoint.source} checkpoint at size ${checkpoint.size}: entry ${from} or a later one was changed`,
+          what: checkpoint.local
+            ? `entries ${from}..${checkpoint.size - 1} do not match ${checkpoint.source}: entry ${from} or a later one was changed`
+            : `entries 0..${checkpoint.size - 1} do not match ${checkpoint.source}: the log was rewritten after it was witnessed`,
         };
       }
       this.checkpointsChecked += 1;
@@ -191,12 +238,19 @@ export class AuditVerifier {
 
   finish(): AuditVerification {
     let problem = this.problem ?? this.pendingMismatch;
+    const size = this.frontier.size;
     if (!problem && this.next < this.expected.length) {
       const checkpoint = this.expected[this.next]!;
-      const size = this.frontier.size;
-      problem = { index: size, what: `entry ${size} is missing: the ${checkpoint.source} checkpoint at size ${checkpoint.size} covers entries up to ${checkpoint.size - 1}` };
+      problem = { index: size, what: `entry ${size} is missing: ${checkpoint.source} covers entries up to ${checkpoint.size - 1}` };
     }
-    const result = { size: this.frontier.size, rootHash: this.frontier.root(), checkpointsChecked: this.checkpointsChecked };
+    if (!problem && size > this.coveredSize) {
+      const first = this.coveredSize;
+      problem = {
+        index: first,
+        what: `entr${size - first === 1 ? 'y' : 'ies'} ${first}${size - first === 1 ? '' : `..${size - 1}`} ${size - first === 1 ? 'is' : 'are'} not covered by any signed checkpoint: appended without the log's key`,
+      };
+    }
+    const result = { size, rootHash: this.frontier.root(), checkpointsChecked: this.checkpointsChecked, coveredSize: this.coveredSize };
     return problem ? { ok: false, ...result, problem } : { ok: true, ...result };
   }
 }

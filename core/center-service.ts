@@ -5,7 +5,7 @@ import { CERTIFICATE_TITLES, isKosekiType, type CertificateType } from './certif
 import type { AuditSink } from './audit-entry.ts';
 import type { MerkleHasher } from './merkle.ts';
 import type { NoteVerifier } from './signed-note.ts';
-import { witness, type CheckpointOffer, type WitnessedCheckpoint } from './witness.ts';
+import { witness, type CheckpointOffer, type RelayHeartbeat, type RelayHeartbeatAnswer, type WitnessedCheckpoint, type WitnessRecord } from './witness.ts';
 import { assertMunicipalityNotStopped, currentAndComing, maintenanceWindows, type ServiceNotice } from './service-notices.ts';
 import { AppError } from './errors.ts';
 import { formatUtcIso, formatWarekiDate, jstMonth } from './jst.ts';
@@ -137,7 +137,7 @@ export interface CenterStore {
   isOperatorRegistered(operatorId: string): boolean;
   relayAuditKey(operatorId: string): string | undefined;
   latestWitnessedRelay(operatorId: string): WitnessedCheckpoint | undefined;
-  saveWitnessedRelay(operatorId: string, checkpoint: WitnessedCheckpoint, receivedAtIso: string): void;
+  saveWitnessedRelay(operatorId: string, checkpoint: WitnessedCheckpoint & { record: WitnessRecord }, receivedAtIso: string): void;
   /** Announced windows and stops that end after this instant. */
   serviceNotices(fromMs: number): ServiceNotice[];
   /** True once reconcile --confirm has locked the month (YYYY-MM, JST). */
@@ -162,6 +162,8 @@ export interface CenterDependencies {
   clock: Clock;
   /** Checks relays' signed checkpoints (S4-5): the centre witnesses every relay's audit log. */
   witness: { hasher: MerkleHasher; noteVerifierFor(verifierKey: string): NoteVerifier };
+  /** The centre's own latest checkpoint with a proof from `fromSize`, for the relays to cosign. */
+  ownCheckpoint?(fromSize: number): CheckpointOffer | undefined;
   /** Decisions that change no other table (refusals, accepted logins); the store logs its own writes. */
   audit: AuditSink;
   random: RandomSource;
@@ -307,7 +309,7 @@ export function createCenterService(deps: CenterDependencies) {
     },
 
     /** A relay's heartbeat: its latest checkpoint, kept once it provably extends the last one. */
-    witnessRelay(operatorId: string, offer: CheckpointOffer): { witnessedSize: number } {
+    witnessRelay(operatorId: string, offer: RelayHeartbeat): RelayHeartbeatAnswer {
       const auditKey = store.relayAuditKey(operatorId);
       if (!store.isOperatorRegistered(operatorId) || !auditKey) {
         throw new AppError('unauthorized', 'center.operator_unknown', 'the operator is not registered at the centre');
@@ -321,9 +323,11 @@ export function createCenterService(deps: CenterDependencies) {
           hasher: deps.witness.hasher,
         });
         if (decision.keep) store.saveWitnessedRelay(operatorId, decision.keep, formatUtcIso(clock.nowMs()));
-        return { witnessedSize: decision.witnessedSize };
+        // The relay cosigns the centre's own log in return (docs/audit-log.md): every log has a witness.
+        const centerCheckpoint = deps.ownCheckpoint?.(offer.cosignedSize);
+        return centerCheckpoint ? { witnessedSize: decision.witnessedSize, centerCheckpoint } : { witnessedSize: decision.witnessedSize };
       } catch (error) {
-        if (error instanceof AppError && error.code === 'witness.inconsistent') deps.audit.append({ kind: 'witness.inconsistent', data: { operatorId } });
+        deps.audit.append({ kind: 'witness.inconsistent', data: { operatorId, code: error instanceof AppError ? error.code : 'internal' } });
         throw error;
       }
     },

@@ -74,12 +74,31 @@ export class MerkleFrontier {
     return this.#size;
   }
 
-  push(leafHash: Uint8Array): void {
+  /** The frontier of a tree of `size` leaves, read from its stored perfect subtree roots. */
+  static fromNodes(hasher: MerkleHasher, nodes: TreeNodes, size: number): MerkleFrontier {
+    const frontier = new MerkleFrontier(hasher);
+    let start = 0;
+    for (const level of setBitsHighToLow(size)) {
+      frontier.#subtreeRoots.push(nodes.node(level, start / 2 ** level));
+      start += 2 ** level;
+    }
+    frontier.#size = size;
+    return frontier;
+  }
+
+  /** Adds a leaf. `onNode` hears of each interior node completed by it: (level, index, hash),
+   * the node at level L and index i covering leaves [i·2^L, (i+1)·2^L). */
+  push(leafHash: Uint8Array, onNode?: (level: number, index: number, hash: Uint8Array) => void): void {
     let node = leafHash;
+    let level = 0;
+    let index = this.#size;
     // Each trailing 1 bit of the old size is a perfect subtree of the same height as the one
     // being carried: merge them, like carrying in binary addition.
     for (let carry = this.#size; carry % 2 === 1; carry = (carry - 1) / 2) {
       node = this.#hasher.nodeHash(this.#subtreeRoots.pop()!, node);
+      level += 1;
+      index = Math.floor(index / 2);
+      onNode?.(level, index, node);
     }
     this.#subtreeRoots.push(node);
     this.#size += 1;
@@ -118,7 +137,7 @@ export function inclusionProof(
     throw new AppError('input', 'merkle.bad_index', `leaf index ${index} is not within a tree of ${size} leaves`);
   }
   const proof: Uint8Array[] = [];
-  appendPath(hasher, leafHashes, index, 0, size, proof);
+  appendPath((start, end) => rangeRoot(hasher, leafHashes, start, end), index, 0, size, proof);
   return proof;
 }
 
@@ -135,8 +154,58 @@ export function consistencyProof(
     throw new AppError('input', 'merkle.bad_size', `cannot prove size ${fromSize} against size ${toSize}`);
   }
   const proof: Uint8Array[] = [];
-  if (fromSize > 0) appendSubproof(hasher, leafHashes, fromSize, 0, toSize, true, proof);
+  if (fromSize > 0) appendSubproof((start, end) => rangeRoot(hasher, leafHashes, start, end), fromSize, 0, toSize, true, proof);
   return proof;
+}
+
+/** Reads a stored tree: level 0 are leaf hashes, level L ≥ 1 the roots of perfect subtrees of
+ * 2^L leaves, node (L, i) covering leaves [i·2^L, (i+1)·2^L). */
+export interface TreeNodes {
+  node(level: number, index: number): Uint8Array;
+}
+
+/** MTH(D[start:end]) from stored nodes: O(log n) reads. `start` must be a multiple of the
+ * largest power of two not above end − start, as every range the RFC recursion asks for is. */
+export function rangeRootFromNodes(hasher: MerkleHasher, nodes: TreeNodes, start: number, end: number): Uint8Array {
+  if (end <= start) return hasher.emptyRoot();
+  const roots: Uint8Array[] = [];
+  let at = start;
+  for (const level of setBitsHighToLow(end - start)) {
+    const width = 2 ** level;
+    if (at % width !== 0) throw new AppError('internal', 'merkle.unaligned', `range ${start}..${end} is not aligned to stored subtrees`);
+    roots.push(nodes.node(level, at / width));
+    at += width;
+  }
+  let node = roots[roots.length - 1]!;
+  for (let index = roots.length - 2; index >= 0; index -= 1) node = hasher.nodeHash(roots[index]!, node);
+  return node;
+}
+
+/** inclusionProof over stored nodes: O(log n) reads. */
+export function inclusionProofFromNodes(hasher: MerkleHasher, nodes: TreeNodes, index: number, size: number): Uint8Array[] {
+  if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
+    throw new AppError('input', 'merkle.bad_index', `leaf index ${index} is not within a tree of ${size} leaves`);
+  }
+  const proof: Uint8Array[] = [];
+  appendPath((start, end) => rangeRootFromNodes(hasher, nodes, start, end), index, 0, size, proof);
+  return proof;
+}
+
+/** consistencyProof over stored nodes: O(log n) reads. */
+export function consistencyProofFromNodes(hasher: MerkleHasher, nodes: TreeNodes, fromSize: number, toSize: number): Uint8Array[] {
+  if (!Number.isSafeInteger(fromSize) || !Number.isSafeInteger(toSize) || fromSize < 0 || fromSize > toSize) {
+    throw new AppError('input', 'merkle.bad_size', `cannot prove size ${fromSize} against size ${toSize}`);
+  }
+  const proof: Uint8Array[] = [];
+  if (fromSize > 0 && fromSize < toSize) appendSubproof((start, end) => rangeRootFromNodes(hasher, nodes, start, end), fromSize, 0, toSize, true, proof);
+  return proof;
+}
+
+/** Exponents of the set bits of n, highest first: the perfect subtrees a tree of n leaves splits into. */
+function setBitsHighToLow(n: number): number[] {
+  const levels: number[] = [];
+  for (let level = 0, rest = n; rest > 0; level += 1, rest = Math.floor(rest / 2)) if (rest % 2 === 1) levels.unshift(level);
+  return levels;
 }
 
 /** RFC 9162 §2.1.3.2. False (never an exception) for any wrong leaf, index, size, root or proof. */
@@ -219,9 +288,10 @@ export function verifyConsistency(
 
 // PATH(m, D[start:end]) appended leaf-side first: recurse into the half holding the leaf, then
 // add the root of the other half.
+type RangeRoot = (start: number, end: number) => Uint8Array;
+
 function appendPath(
-  hasher: MerkleHasher,
-  leafHashes: readonly Uint8Array[],
+  root: RangeRoot,
   index: number,
   start: number,
   end: number,
@@ -230,19 +300,18 @@ function appendPath(
   if (end - start <= 1) return;
   const split = start + largestPowerOfTwoBelow(end - start);
   if (index < split) {
-    appendPath(hasher, leafHashes, index, start, split, proof);
-    proof.push(rangeRoot(hasher, leafHashes, split, end));
+    appendPath(root, index, start, split, proof);
+    proof.push(root(split, end));
   } else {
-    appendPath(hasher, leafHashes, index, split, end, proof);
-    proof.push(rangeRoot(hasher, leafHashes, start, split));
+    appendPath(root, index, split, end, proof);
+    proof.push(root(start, split));
   }
 }
 
 // SUBPROOF(m, D[start:end], b) with m counted from start. `whole` is the RFC's b: true while the
 // old tree's root is itself a node of this subtree's left edge, so the verifier already has it.
 function appendSubproof(
-  hasher: MerkleHasher,
-  leafHashes: readonly Uint8Array[],
+  root: RangeRoot,
   fromSize: number,
   start: number,
   end: number,
@@ -251,16 +320,16 @@ function appendSubproof(
 ): void {
   const size = end - start;
   if (fromSize === size) {
-    if (!whole) proof.push(rangeRoot(hasher, leafHashes, start, end));
+    if (!whole) proof.push(root(start, end));
     return;
   }
   const half = largestPowerOfTwoBelow(size);
   if (fromSize <= half) {
-    appendSubproof(hasher, leafHashes, fromSize, start, start + half, whole, proof);
-    proof.push(rangeRoot(hasher, leafHashes, start + half, end));
+    appendSubproof(root, fromSize, start, start + half, whole, proof);
+    proof.push(root(start + half, end));
   } else {
-    appendSubproof(hasher, leafHashes, fromSize - half, start + half, end, false, proof);
-    proof.push(rangeRoot(hasher, leafHashes, start, start + half));
+    appendSubproof(root, fromSize - half, start + half, end, false, proof);
+    proof.push(root(start, start + half));
   }
 }
 

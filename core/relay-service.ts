@@ -9,7 +9,7 @@ import { asObject, integerField, parseCompletionNotice, parseCorrectionNotice, s
 import type { AuditSink } from './audit-entry.ts';
 import type { MerkleHasher } from './merkle.ts';
 import type { NoteVerifier } from './signed-note.ts';
-import { parseCheckpointOffer, witness, type CheckpointOffer, type WitnessedCheckpoint } from './witness.ts';
+import { parseCheckpointOffer, witness, type CheckpointOffer, type WitnessedCheckpoint, type WitnessRecord } from './witness.ts';
 import type { Clock } from './ports.ts';
 
 export interface RegisteredKiosk {
@@ -30,7 +30,11 @@ export interface RelayStore {
   latestWitnessed(kioskId: string): WitnessedCheckpoint | undefined;
   /** Keeps a kiosk's store business day; a repeat is a duplicate, different figures a conflict. */
   saveStoreDay(day: StoreDay, receivedAtIso: string): RecordResult;
-  saveWitnessed(kioskId: string, checkpoint: WitnessedCheckpoint, receivedAtIso: string): void;
+  saveWitnessed(kioskId: string, checkpoint: WitnessedCheckpoint & { record: WitnessRecord }, receivedAtIso: string): void;
+  /** The kiosk offered the checkpoint already kept: witnessed again, nothing new to record. */
+  noteWitnessed(kioskId: string, atIso: string): void;
+  /** The kiosk's offer was refused; relay status shows it until an offer is accepted. */
+  noteWitnessFailure(kioskId: string, code: string): void;
 }
 
 /** The cash one kiosk took on one store business day (Spec§3-7): the third view of reconciliation. */
@@ -108,9 +112,12 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
         hasher: deps.witness.hasher,
       });
       if (decision.keep) deps.store.saveWitnessed(kiosk.kioskId, decision.keep, nowIso);
+      else deps.store.noteWitnessed(kiosk.kioskId, nowIso);
       return { witnessedSize: decision.witnessedSize };
     } catch (error) {
-      if (error instanceof AppError && error.code === 'witness.inconsistent') deps.audit.append({ kind: 'witness.inconsistent', data: { kioskId: kiosk.kioskId } });
+      const code = error instanceof AppError ? error.code : 'internal';
+      deps.store.noteWitnessFailure(kiosk.kioskId, code);
+      deps.audit.append({ kind: 'witness.inconsistent', data: { kioskId: kiosk.kioskId, code } });
       throw error;
     }
   }

@@ -1,7 +1,7 @@
 // C2SP tlog-checkpoint bodies and C2SP signed notes with Ed25519 keys (c2sp.org/tlog-checkpoint,
 // c2sp.org/signed-note), byte-compatible with Go's golang.org/x/mod/sumdb/note. Pure: hashing,
 // signing and verifying are injected.
-import { base64Decode, base64Encode, bytesEqual, concatBytes, hexEncode, utf8Encode } from './bytes.ts';
+import { base64Decode, base64Encode, bytesEqual, concatBytes, hexEncode, utf8Decode, utf8Encode } from './bytes.ts';
 import { AppError } from './errors.ts';
 import { MERKLE_HASH_BYTES, type Sha256 } from './merkle.ts';
 
@@ -27,6 +27,10 @@ export interface NoteSigner {
 
 const SIGNATURE_PREFIX = '\u2014 '; // EM DASH, SPACE
 const ED25519_TYPE = 0x01;
+/** C2SP tlog-cosignature: Ed25519 cosignatures with a timestamp (cosignature/v1). */
+const COSIGNATURE_TYPE = 0x04;
+const COSIGNATURE_TIMESTAMP_BYTES = 8;
+const ED25519_SIGNATURE_BYTES = 64;
 const KEY_ID_BYTES = 4;
 const ED25519_PUBLIC_KEY_BYTES = 32;
 /** The spec asks verifiers to accept at least 16; Go's note package stops at 100. */
@@ -70,21 +74,33 @@ export function parseCheckpoint(body: string): Checkpoint {
 
 /** SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key)[:4], the key id signed-note recommends for Ed25519. */
 export function ed25519KeyId(name: string, publicKey: Uint8Array, sha256: Sha256): Uint8Array {
-  requirePublicKey(publicKey);
-  return sha256(concatBytes(utf8Encode(name), Uint8Array.of(0x0a, ED25519_TYPE), publicKey)).slice(0, KEY_ID_BYTES);
+  return keyIdOf(name, ED25519_TYPE, publicKey, sha256);
 }
 
-/** The vkey text a verifier is configured with: name+hex(key id)+base64(0x01 ‖ public key). */
-export function formatVerifierKey(name: string, publicKey: Uint8Array, sha256: Sha256): string {
+/** SHA-256(name ‖ 0x0A ‖ 0x04 ‖ public key)[:4]: the key id of a C2SP tlog-cosignature key. */
+export function cosignatureKeyId(name: string, publicKey: Uint8Array, sha256: Sha256): Uint8Array {
+  return keyIdOf(name, COSIGNATURE_TYPE, publicKey, sha256);
+}
+
+function keyIdOf(name: string, type: number, publicKey: Uint8Array, sha256: Sha256): Uint8Array {
+  requirePublicKey(publicKey);
+  return sha256(concatBytes(utf8Encode(name), Uint8Array.of(0x0a, type), publicKey)).slice(0, KEY_ID_BYTES);
+}
+
+export type VerifierKeyType = 'ed25519' | 'cosignature';
+
+/** The vkey text a verifier is configured with: name+hex(key id)+base64(type ‖ public key). */
+export function formatVerifierKey(name: string, publicKey: Uint8Array, sha256: Sha256, type: VerifierKeyType = 'ed25519'): string {
   requireName(name, 'note.bad_verifier_key');
-  const keyId = ed25519KeyId(name, publicKey, sha256);
-  return `${name}+${hexEncode(keyId)}+${base64Encode(concatBytes(Uint8Array.of(ED25519_TYPE), publicKey))}`;
+  const typeByte = type === 'ed25519' ? ED25519_TYPE : COSIGNATURE_TYPE;
+  const keyId = keyIdOf(name, typeByte, publicKey, sha256);
+  return `${name}+${hexEncode(keyId)}+${base64Encode(concatBytes(Uint8Array.of(typeByte), publicKey))}`;
 }
 
 export function parseVerifierKey(
   vkey: string,
   sha256: Sha256,
-): { name: string; keyId: Uint8Array; publicKey: Uint8Array } {
+): { name: string; keyId: Uint8Array; publicKey: Uint8Array; type: VerifierKeyType } {
   // The base64 part may itself contain '+', so split only at the first two.
   const first = vkey.indexOf('+');
   const second = vkey.indexOf('+', first + 1);
@@ -94,13 +110,78 @@ export function parseVerifierKey(
   requireName(name, 'note.bad_verifier_key');
   if (!/^[0-9a-f]{8}$/i.test(keyIdText)) throw badVerifierKey('the key id is not 8 hex digits');
   const keyData = decodeCanonicalBase64(vkey.slice(second + 1));
-  if (!keyData || keyData.length !== 1 + ED25519_PUBLIC_KEY_BYTES || keyData[0] !== ED25519_TYPE) {
-    throw badVerifierKey('the key is not an Ed25519 public key (type 0x01 and 32 bytes)');
+  if (!keyData || keyData.length !== 1 + ED25519_PUBLIC_KEY_BYTES || (keyData[0] !== ED25519_TYPE && keyData[0] !== COSIGNATURE_TYPE)) {
+    throw badVerifierKey('the key is not an Ed25519 public key (type 0x01 or cosignature type 0x04, and 32 bytes)');
   }
   const publicKey = keyData.slice(1);
-  const keyId = ed25519KeyId(name, publicKey, sha256);
+  const keyId = keyIdOf(name, keyData[0], publicKey, sha256);
   if (hexEncode(keyId) !== keyIdText.toLowerCase()) throw badVerifierKey('the key id does not match the key');
-  return { name, keyId, publicKey };
+  return { name, keyId, publicKey, type: keyData[0] === ED25519_TYPE ? 'ed25519' : 'cosignature' };
+}
+
+/** What a cosignature signs: "cosignature/v1", the time, then the whole checkpoint body. */
+export function cosignatureMessage(body: string, timestampSeconds: number): Uint8Array {
+  return utf8Encode(`cosignature/v1\ntime ${timestampSeconds}\n${body}`);
+}
+
+/**
+ * A verifier for cosignature lines by one witness key, usable with openNote: the signature bytes
+ * of such a line are an 8-byte big-endian timestamp and the Ed25519 signature.
+ */
+export function cosignatureVerifier(
+  name: string,
+  keyId: Uint8Array,
+  verifyEd25519: (message: Uint8Array, signature: Uint8Array) => boolean,
+): NoteVerifier {
+  return {
+    name,
+    keyId,
+    verify(message, signature) {
+      if (signature.length !== COSIGNATURE_TIMESTAMP_BYTES + ED25519_SIGNATURE_BYTES) return false;
+      const timestamp = readTimestamp(signature);
+      if (timestamp === undefined) return false;
+      return verifyEd25519(cosignatureMessage(utf8Decode(message), timestamp), signature.slice(COSIGNATURE_TIMESTAMP_BYTES));
+    },
+  };
+}
+
+function readTimestamp(signature: Uint8Array): number | undefined {
+  let value = 0;
+  for (let at = 0; at < COSIGNATURE_TIMESTAMP_BYTES; at += 1) value = value * 256 + signature[at]!;
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+/** The cosignature line a witness adds to a checkpoint note it accepts (C2SP tlog-cosignature). */
+export function cosignatureLine(body: string, timestampSeconds: number, signer: NoteSigner): string {
+  if (!Number.isSafeInteger(timestampSeconds) || timestampSeconds < 0) throw malformed('a cosignature time is whole seconds');
+  requireName(signer.name, 'note.malformed');
+  const timestamp = new Uint8Array(COSIGNATURE_TIMESTAMP_BYTES);
+  for (let at = COSIGNATURE_TIMESTAMP_BYTES - 1, rest = timestampSeconds; at >= 0; at -= 1, rest = Math.floor(rest / 256)) timestamp[at] = rest % 256;
+  const signature = signer.sign(cosignatureMessage(body, timestampSeconds));
+  return `${SIGNATURE_PREFIX}${signer.name} ${base64Encode(concatBytes(signer.keyId, timestamp, signature))}`;
+}
+
+/** A note with one more signature line. */
+export function addSignatureLine(note: string, line: string): string {
+  splitNote(note);
+  parseSignatureLine(line, 'the new signature');
+  return `${note}${line}\n`;
+}
+
+/** The signature lines of a note, as text, with the name and bytes of each. */
+export function signatureLines(note: string): { line: string; name: string; keyId: Uint8Array; signature: Uint8Array }[] {
+  const { signatures, lines } = splitNote(note);
+  return signatures.map((signature, at) => ({ line: lines[at]!, ...signature }));
+}
+
+/** The body of a signed note, unverified: for display and for rebuilding, never for trust. */
+export function noteBody(note: string): string {
+  return splitNote(note).body;
+}
+
+/** The time in a cosignature's bytes (after the key id). */
+export function cosignatureTimestamp(signature: Uint8Array): number | undefined {
+  return signature.length === COSIGNATURE_TIMESTAMP_BYTES + ED25519_SIGNATURE_BYTES ? readTimestamp(signature) : undefined;
 }
 
 /** body + blank line + "— name base64(key id ‖ signature)". The signed message is the body's
@@ -142,7 +223,7 @@ interface NoteSignature {
   signature: Uint8Array;
 }
 
-function splitNote(note: string): { body: string; signatures: NoteSignature[] } {
+function splitNote(note: string): { body: string; signatures: NoteSignature[]; lines: string[] } {
   requireNoteText(note, 'note.malformed');
   if (!note.endsWith('\n')) throw malformed('a signed note must end in a newline');
   // The text ends at the last blank line; everything after it is signature lines.
@@ -152,7 +233,7 @@ function splitNote(note: string): { body: string; signatures: NoteSignature[] } 
   const lines = note.slice(split + 2, -1).split('\n');
   if (lines.length > MAX_SIGNATURES) throw malformed(`a note may carry at most ${MAX_SIGNATURES} signatures`);
   const signatures = lines.map((line, index) => parseSignatureLine(line, `signature ${index + 1}`));
-  return { body, signatures };
+  return { body, signatures, lines };
 }
 
 function parseSignatureLine(line: string, where: string): NoteSignature {

@@ -3,14 +3,27 @@
 // anything that does not extend what was signed before.
 
 import { assertAuditEvent, encodeAuditEntry, FIRST_PREVIOUS, type AuditEvent } from '../../core/audit-entry.ts';
-import { AuditVerifier, type AuditVerification, type StoredCheckpoint } from '../../core/audit-verify.ts';
+import { AuditVerifier, type AuditVerification, type CheckpointEvidence, type StoredCheckpoint } from '../../core/audit-verify.ts';
 import { bytesEqual, hexEncode } from '../../core/bytes.ts';
 import { AppError } from '../../core/errors.ts';
 import { formatUtcIso } from '../../core/jst.ts';
-import { consistencyProof, createMerkleHasher, MerkleFrontier, type MerkleHasher } from '../../core/merkle.ts';
+import { consistencyProofFromNodes, createMerkleHasher, MerkleFrontier, type MerkleHasher, type TreeNodes } from '../../core/merkle.ts';
 import type { CheckpointOffer } from '../../core/witness.ts';
 import type { Clock } from '../../core/ports.ts';
-import { ed25519KeyId, formatCheckpoint, formatVerifierKey, openNote, parseCheckpoint, parseVerifierKey, signNote, type NoteVerifier } from '../../core/signed-note.ts';
+import {
+  cosignatureKeyId,
+  cosignatureVerifier,
+  ed25519KeyId,
+  formatCheckpoint,
+  formatVerifierKey,
+  noteBody,
+  openNote,
+  parseCheckpoint,
+  parseVerifierKey,
+  signNote,
+  type NoteSigner,
+  type NoteVerifier,
+} from '../../core/signed-note.ts';
 import { createEd25519Signer, createEd25519Verifier, ed25519PublicKeyFromPrivatePem } from '../pki/ed25519.ts';
 import { sha256 } from '../crypto/sha256.ts';
 import type { Database } from './database.ts';
@@ -26,9 +39,27 @@ export function verifierKeyForPrivateKey(origin: string, privateKeyPem: string):
   return formatVerifierKey(origin, ed25519PublicKeyFromPrivatePem(privateKeyPem), sha256);
 }
 
+/** The C2SP cosignature verifier key (type 0x04) of a witness holding this private key. */
+export function cosignatureKeyForPrivateKey(name: string, privateKeyPem: string): string {
+  return formatVerifierKey(name, ed25519PublicKeyFromPrivatePem(privateKeyPem), sha256, 'cosignature');
+}
+
+/** The cosignature key of the same Ed25519 key as a log's verifier key: how a relay cosigns. */
+export function cosignatureKeyForVerifierKey(verifierKey: string): string {
+  const parsed = parseVerifierKey(verifierKey, sha256);
+  return formatVerifierKey(parsed.name, parsed.publicKey, sha256, 'cosignature');
+}
+
+/** A verifier for either kind of key: a log's (signed notes) or a witness's (cosignatures). */
 export function noteVerifierFromKey(verifierKey: string): NoteVerifier {
   const parsed = parseVerifierKey(verifierKey, sha256);
-  return { name: parsed.name, keyId: parsed.keyId, verify: createEd25519Verifier(parsed.publicKey) };
+  const verify = createEd25519Verifier(parsed.publicKey);
+  return parsed.type === 'ed25519' ? { name: parsed.name, keyId: parsed.keyId, verify } : cosignatureVerifier(parsed.name, parsed.keyId, verify);
+}
+
+export function noteSignerFor(name: string, privateKeyPem: string, type: 'ed25519' | 'cosignature'): NoteSigner {
+  const publicKey = ed25519PublicKeyFromPrivatePem(privateKeyPem);
+  return { name, keyId: type === 'ed25519' ? ed25519KeyId(name, publicKey, sha256) : cosignatureKeyId(name, publicKey, sha256), sign: createEd25519Signer(privateKeyPem) };
 }
 
 export function readCheckpoints(db: Database): StoredCheckpoint[] {
@@ -39,9 +70,73 @@ export function latestCheckpoint(db: Database): StoredCheckpoint | undefined {
   return db.get<StoredCheckpoint>('SELECT size, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1');
 }
 
+export function checkpointAtSize(db: Database, size: number): StoredCheckpoint | undefined {
+  return db.get<StoredCheckpoint>('SELECT size, note FROM audit_checkpoints WHERE size = :size', { size });
+}
+
+/** Number of entries: one past the highest index (gaps are verify's to find). */
+export function logSize(db: Database): number {
+  const last = db.get<{ idx: number }>('SELECT idx FROM audit_entries ORDER BY idx DESC LIMIT 1');
+  return last ? last.idx + 1 : 0;
+}
+
+/** Cosignatures witnesses gave this log (audit-log cosign, relays' answers), as cosigned notes. */
+export function readCosignatures(db: Database): StoredCosignature[] {
+  return db.all<StoredCosignature>('SELECT size, witness, note FROM audit_cosignatures ORDER BY size, witness');
+}
+
+export interface StoredCosignature {
+  size: number;
+  witness: string;
+  /** The checkpoint body, the log's signature and the witness's cosignature line. */
+  note: string;
+}
+
+/** The stored tree (docs/audit-log.md, audit_nodes): leaf hashes at level 0, subtree roots above. */
+export function storedTreeNodes(db: Database): TreeNodes {
+  return {
+    node(level, index) {
+      const row =
+        level === 0
+          ? db.get<{ hash: Uint8Array }>('SELECT leaf_hash AS hash FROM audit_entries WHERE idx = :index', { index })
+          : db.get<{ hash: Uint8Array }>('SELECT hash FROM audit_nodes WHERE level = :level AND idx = :index', { level, index });
+      if (!row) throw new AppError('differences', 'audit.node_missing', `the audit log's stored tree lacks node ${level}/${index}; run "cvs-issue audit-log verify"`, db.path);
+      return row.hash;
+    },
+  };
+}
+
+export interface StoredVerifyOptions {
+  origin: string;
+  verifiers: readonly NoteVerifier[];
+  witnessVerifiers?: readonly NoteVerifier[];
+  evidence?: readonly CheckpointEvidence[];
+  /** Check every stored checkpoint (signature and root), not only the latest and those at evidence sizes. */
+  thorough?: boolean;
+}
+
+/** The sizes the evidence claims, read without trusting it (the verifier checks the signatures). */
+function evidenceSizes(evidence: readonly CheckpointEvidence[]): number[] {
+  return evidence.flatMap((held) => {
+    try {
+      return [parseCheckpoint(noteBody(held.note)).size];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** Recomputes the whole log; names the first entry that is wrong. */
-export function verifyStoredLog(db: Database, origin: string, verifiers: readonly NoteVerifier[], witnessed: readonly StoredCheckpoint[] = []): AuditVerification {
-  const verifier = new AuditVerifier(readCheckpoints(db), { hasher: auditHasher, origin, verifiers, witnessed });
+export function verifyStoredLog(db: Database, options: StoredVerifyOptions): AuditVerification {
+  const evidence = options.evidence ?? [];
+  let checkpoints: StoredCheckpoint[];
+  if (options.thorough) checkpoints = readCheckpoints(db);
+  else {
+    const latest = latestCheckpoint(db);
+    const atEvidence = [...new Set(evidenceSizes(evidence))].flatMap((size) => checkpointAtSize(db, size) ?? []);
+    checkpoints = [...atEvidence.filter((stored) => stored.size !== latest?.size), ...(latest ? [latest] : [])].sort((left, right) => left.size - right.size);
+  }
+  const verifier = new AuditVerifier(checkpoints, { hasher: auditHasher, origin: options.origin, verifiers: options.verifiers, witnessVerifiers: options.witnessVerifiers, evidence });
   // Pages by primary key: all() on a page is several times cheaper per row than a row iterator.
   for (let first = Number.MIN_SAFE_INTEGER; ; first += VERIFY_PAGE_ROWS) {
     const page = db.all<{ idx: number; entry: Uint8Array; leaf_hash: Uint8Array }>(
@@ -56,9 +151,14 @@ export function verifyStoredLog(db: Database, origin: string, verifiers: readonl
 
 const VERIFY_PAGE_ROWS = 20_000;
 
-export function readLeafHashes(db: Database, size?: number): Uint8Array[] {
-  const limit = size ?? Number.MAX_SAFE_INTEGER;
-  return db.all<{ leaf_hash: Uint8Array }>('SELECT leaf_hash FROM audit_entries WHERE idx < :limit ORDER BY idx', { limit }).map((row) => row.leaf_hash);
+/** Every leaf hash in index order, a page at a time (for rebuilding the stored tree once). */
+function* leafHashPages(db: Database): Generator<Uint8Array[]> {
+  for (let first = 0; ; ) {
+    const page = db.all<{ idx: number; leaf_hash: Uint8Array }>('SELECT idx, leaf_hash FROM audit_entries WHERE idx >= :first ORDER BY idx LIMIT :limit', { first, limit: VERIFY_PAGE_ROWS });
+    if (page.length > 0) yield page.map((row) => row.leaf_hash);
+    if (page.length < VERIFY_PAGE_ROWS) return;
+    first = page.at(-1)!.idx + 1;
+  }
 }
 
 export class AuditLog {
@@ -69,6 +169,7 @@ export class AuditLog {
   private readonly sign: (message: Uint8Array) => Uint8Array;
   private readonly keyId: Uint8Array;
   private readonly noteVerifier: NoteVerifier;
+  private readonly listeners: (() => void)[] = [];
   private frontier = new MerkleFrontier(auditHasher);
   private lastLeaf: Uint8Array | undefined;
 
@@ -88,34 +189,62 @@ export class AuditLog {
     return this.frontier.size;
   }
 
+  /** Called after every committed append: the kiosk offers new entries to its witness at once. */
+  onAppend(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
   /**
-   * Rebuilds the in-memory tree from the database and checks it against the latest signed
-   * checkpoint: a log edited behind our back is refused rather than extended.
+   * Rebuilds the in-memory tree from the stored tree (O(log n) reads) and checks it against the
+   * latest signed checkpoint. A log edited behind our back is refused rather than extended, and
+   * so is a tail no checkpoint covers: signing over it would launder a forgery.
    */
   private reload(): void {
     const latest = latestCheckpoint(this.db);
-    const frontier = new MerkleFrontier(auditHasher);
-    let lastLeaf: Uint8Array | undefined;
-    let latestChecked = latest === undefined || latest.size === 0;
-    for (const leaf of readLeafHashes(this.db)) {
-      frontier.push(leaf);
-      lastLeaf = leaf;
-      if (latest && frontier.size === latest.size) {
-        latestChecked = true;
-        if (!bytesEqual(frontier.root(), this.checkpointRoot(latest))) {
-          throw new AppError('differences', 'audit.inconsistent', `the audit log no longer matches its signed checkpoint at size ${latest.size}; run "cvs-issue audit-log verify"`);
-        }
-      }
+    const size = logSize(this.db);
+    const signedSize = latest?.size ?? 0;
+    if (size > signedSize) {
+      throw new AppError('differences', 'audit.uncovered', `the audit log has entries ${signedSize}..${size - 1} that no signed checkpoint covers; refusing to sign over them; run "cvs-issue audit-log verify"`, this.db.path);
     }
-    if (!latestChecked) {
-      throw new AppError('differences', 'audit.inconsistent', `the audit log is shorter than its signed checkpoint at size ${latest!.size}; run "cvs-issue audit-log verify"`);
+    if (size < signedSize) {
+      throw new AppError('differences', 'audit.inconsistent', `the audit log is shorter than its signed checkpoint at size ${signedSize}; run "cvs-issue audit-log verify"`, this.db.path);
+    }
+    this.ensureStoredTree(size);
+    const frontier = MerkleFrontier.fromNodes(auditHasher, storedTreeNodes(this.db), size);
+    if (latest && size > 0 && !bytesEqual(frontier.root(), this.checkpointRoot(latest))) {
+      throw new AppError('differences', 'audit.inconsistent', `the audit log no longer matches its signed checkpoint at size ${signedSize}; run "cvs-issue audit-log verify"`, this.db.path);
     }
     this.frontier = frontier;
-    this.lastLeaf = lastLeaf;
+    this.lastLeaf = size > 0 ? storedTreeNodes(this.db).node(0, size - 1) : undefined;
+  }
+
+  /** Logs written before the stored tree existed get it once, from their leaf hashes. */
+  private ensureStoredTree(size: number): void {
+    let start = 0;
+    let complete = true;
+    for (let level = 52; level >= 1; level -= 1) {
+      const width = 2 ** level;
+      if (size - start < width) continue;
+      complete &&= this.db.get('SELECT 1 AS found FROM audit_nodes WHERE level = :level AND idx = :index', { level, index: start / width }) !== undefined;
+      start += width;
+    }
+    if (complete) return;
+    const rebuilt = new MerkleFrontier(auditHasher);
+    this.db.transaction(() => {
+      for (const page of leafHashPages(this.db)) for (const leaf of page) rebuilt.push(leaf, (level, index, hash) => this.storeNode(level, index, hash, 'OR IGNORE'));
+    });
+  }
+
+  private storeNode(level: number, index: number, hash: Uint8Array, conflict: '' | 'OR IGNORE' = ''): void {
+    this.db.run(`INSERT ${conflict} INTO audit_nodes (level, idx, hash) VALUES (:level, :index, :hash)`, { level, index, hash });
   }
 
   private checkpointRoot(stored: StoredCheckpoint): Uint8Array {
-    return parseCheckpoint(openNote(stored.note, [this.noteVerifier]).body).rootHash;
+    try {
+      return parseCheckpoint(openNote(stored.note, [this.noteVerifier]).body).rootHash;
+    } catch {
+      throw new AppError('differences', 'audit.inconsistent', `the audit log's checkpoint at size ${stored.size} does not carry its key's signature; run "cvs-issue audit-log verify"`, this.db.path);
+    }
   }
 
   /**
@@ -123,17 +252,22 @@ export class AuditLog {
    * checkpoint for the new size in the same transaction: the event and its record land together.
    */
   transaction<T>(events: AuditEvent[] | ((result: T) => AuditEvent[]), work: () => T): T {
+    let appended = false;
+    let result: T;
     try {
-      return this.db.transaction(() => {
-        const result = work();
-        const list = typeof events === 'function' ? events(result) : events;
+      result = this.db.transaction(() => {
+        const value = work();
+        const list = typeof events === 'function' ? events(value) : events;
         if (list.length > 0) this.appendInTransaction(list);
-        return result;
+        appended = list.length > 0;
+        return value;
       });
     } catch (error) {
       this.reload();
       throw error;
     }
+    if (appended) for (const listener of this.listeners) listener();
+    return result;
   }
 
   append(...events: AuditEvent[]): void {
@@ -141,8 +275,7 @@ export class AuditLog {
   }
 
   private appendInTransaction(events: readonly AuditEvent[]): void {
-    const last = this.db.get<{ idx: number }>('SELECT idx FROM audit_entries ORDER BY idx DESC LIMIT 1');
-    if ((last ? last.idx + 1 : 0) !== this.frontier.size) this.reload(); // another process appended
+    if (logSize(this.db) !== this.frontier.size) this.reload(); // another process appended
     const time = formatUtcIso(this.clock.nowMs());
     for (const event of events) {
       assertAuditEvent(event);
@@ -150,7 +283,7 @@ export class AuditLog {
       const entry = encodeAuditEntry({ index, previous: this.lastLeaf ? hexEncode(this.lastLeaf) : FIRST_PREVIOUS, time, kind: event.kind, data: event.data ?? {} });
       const leafHash = auditHasher.leafHash(entry);
       this.db.run('INSERT INTO audit_entries (idx, entry, leaf_hash) VALUES (:index, :entry, :leafHash)', { index, entry, leafHash });
-      this.frontier.push(leafHash);
+      this.frontier.push(leafHash, (level, nodeIndex, hash) => this.storeNode(level, nodeIndex, hash));
       this.lastLeaf = leafHash;
     }
     const body = formatCheckpoint({ origin: this.origin, size: this.frontier.size, rootHash: this.frontier.root(), extensions: [] });
@@ -184,10 +317,22 @@ export async function offerCheckpointToWitness(
   post: (offer: CheckpointOffer) => Promise<{ witnessedSize: number }>,
   nowMs: () => number,
 ): Promise<void> {
-  const latest = latestCheckpoint(db);
-  if (!latest) return;
-  const fromSize = sizes.lastWitnessedSize();
-  const proof = fromSize > 0 && fromSize < latest.size ? consistencyProof(auditHasher, readLeafHashes(db, latest.size), fromSize, latest.size) : [];
-  const answer = await post({ checkpointNote: latest.note, fromSize, consistencyProof: proof.map(hexEncode) });
+  const offer = checkpointOffer(db, sizes.lastWitnessedSize());
+  if (!offer) return;
+  const answer = await post(offer);
   sizes.markWitnessed(answer.witnessedSize, nowMs());
+}
+
+/** The log's latest checkpoint with a consistency proof from `fromSize` (O(log n) reads). */
+export function checkpointOffer(db: Database, fromSize: number): CheckpointOffer | undefined {
+  const latest = latestCheckpoint(db);
+  if (!latest) return undefined;
+  const from = Math.min(fromSize, latest.size);
+  const proof = from > 0 && from < latest.size ? consistencyProofFromNodes(auditHasher, storedTreeNodes(db), from, latest.size) : [];
+  return { checkpointNote: latest.note, fromSize: from, consistencyProof: proof.map(hexEncode) };
+}
+
+/** Keeps a witness's cosignature of this log's checkpoint (the note already checked by the caller). */
+export function saveCosignature(db: Database, cosignature: StoredCosignature & { timestamp: number }, receivedAtIso: string): boolean {
+  return db.run('INSERT OR IGNORE INTO audit_cosignatures (size, witness, note, timestamp, received_at) VALUES (:size, :witness, :note, :timestamp, :receivedAtIso)', { ...cosignature, receivedAtIso }).changes > 0;
 }

@@ -15,7 +15,7 @@ import type { CertificateType } from '../../core/certificate-types.ts';
 import type { Municipality } from '../../core/municipality.ts';
 import type { Resident } from '../../core/resident.ts';
 import { AppError } from '../../core/errors.ts';
-import type { WitnessedCheckpoint } from '../../core/witness.ts';
+import { witnessRecordData, type WitnessedCheckpoint, type WitnessRecord } from '../../core/witness.ts';
 import type { NoticeKind, ServiceNotice } from '../../core/service-notices.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { Database } from './database.ts';
@@ -234,8 +234,8 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
     latestWitnessedRelay(operatorId: string): WitnessedCheckpoint | undefined {
       return db.get<WitnessedCheckpoint>('SELECT size, note FROM witnessed_relay_checkpoints WHERE operator_id = :operatorId ORDER BY size DESC LIMIT 1', { operatorId });
     },
-    saveWitnessedRelay(operatorId: string, checkpoint: WitnessedCheckpoint, receivedAtIso: string): void {
-      audit.transaction([{ kind: 'witness.checkpoint', data: { operatorId, size: checkpoint.size } }], () =>
+    saveWitnessedRelay(operatorId: string, checkpoint: WitnessedCheckpoint & { record: WitnessRecord }, receivedAtIso: string): void {
+      audit.transaction([{ kind: 'witness.checkpoint', data: { operatorId, ...witnessRecordData(checkpoint.record) } }], () =>
         db.run('INSERT OR IGNORE INTO witnessed_relay_checkpoints (operator_id, size, note, received_at) VALUES (:operatorId, :size, :note, :receivedAtIso)', {
           operatorId,
           size: checkpoint.size,

@@ -4,6 +4,7 @@
 import type { HandlingCorrection, HandlingRecord, RecordResult } from '../../core/center-service.ts';
 import type { RegisteredKiosk, RelayStore, StoreDay, WitnessedCheckpoint } from '../../core/relay-service.ts';
 import type { AuditLog } from './audit-log.ts';
+import { witnessRecordData, type WitnessRecord } from '../../core/witness.ts';
 import { insertCorrection, insertHandlingRecord } from './center-store.ts';
 import { openDatabase, type Database } from './database.ts';
 import { migrate } from './migrate.ts';
@@ -60,15 +61,22 @@ export function createRelayStore(db: Database, audit: AuditLog): RelayStore {
         return 'inserted';
       });
     },
-    saveWitnessed(kioskId: string, checkpoint: WitnessedCheckpoint, receivedAtIso: string): void {
-      audit.transaction([{ kind: 'witness.checkpoint', data: { kioskId, size: checkpoint.size } }], () =>
+    saveWitnessed(kioskId: string, checkpoint: WitnessedCheckpoint & { record: WitnessRecord }, receivedAtIso: string): void {
+      audit.transaction([{ kind: 'witness.checkpoint', data: { kioskId, ...witnessRecordData(checkpoint.record) } }], () => {
         db.run('INSERT OR IGNORE INTO witnessed_checkpoints (kiosk_id, size, note, received_at) VALUES (:kioskId, :size, :note, :receivedAtIso)', {
           kioskId,
           size: checkpoint.size,
           note: checkpoint.note,
           receivedAtIso,
-        }),
-      );
+        });
+        db.run('UPDATE kiosks SET witnessed_at = :receivedAtIso, witness_failure = NULL WHERE kiosk_id = :kioskId', { kioskId, receivedAtIso });
+      });
+    },
+    noteWitnessed(kioskId: string, atIso: string): void {
+      db.run('UPDATE kiosks SET witnessed_at = :atIso, witness_failure = NULL WHERE kiosk_id = :kioskId', { kioskId, atIso });
+    },
+    noteWitnessFailure(kioskId: string, code: string): void {
+      db.run('UPDATE kiosks SET witness_failure = :code WHERE kiosk_id = :kioskId', { kioskId, code });
     },
     noteKioskSeen(kioskId: string, atIso: string): void {
       db.run('UPDATE kiosks SET last_seen_at = :atIso WHERE kiosk_id = :kioskId', { kioskId, atIso });
@@ -95,14 +103,18 @@ export interface KioskStatusRow {
   active: boolean;
   lastSeenAt: string | null;
   witnessedSize: number | null;
+  /** When the relay last accepted (or re-confirmed) the kiosk's checkpoint. */
+  witnessedAt: string | null;
+  /** Why the relay refused the kiosk's last offer (witness.inconsistent, witness.bad_signature …). */
+  witnessFailure: string | null;
   lastClosedDay: string | null;
 }
 
 /** Every registered kiosk with when it was last heard from: what a technician looks at first. */
 export function kioskStatuses(db: Database): KioskStatusRow[] {
   return db
-    .all<{ kiosk_id: string; store_id: string; store_name: string; active: number; last_seen_at: string | null; witnessed: number | null; closed: string | null }>(
-      `SELECT k.kiosk_id, k.store_id, k.store_name, k.active, k.last_seen_at,
+    .all<{ kiosk_id: string; store_id: string; store_name: string; active: number; last_seen_at: string | null; witnessed: number | null; witnessed_at: string | null; witness_failure: string | null; closed: string | null }>(
+      `SELECT k.kiosk_id, k.store_id, k.store_name, k.active, k.last_seen_at, k.witnessed_at, k.witness_failure,
               (SELECT MAX(size) FROM witnessed_checkpoints w WHERE w.kiosk_id = k.kiosk_id) AS witnessed,
               (SELECT MAX(business_date) FROM store_days d WHERE d.kiosk_id = k.kiosk_id) AS closed
        FROM kiosks k ORDER BY k.store_id, k.kiosk_id`,
@@ -114,6 +126,17 @@ export function kioskStatuses(db: Database): KioskStatusRow[] {
       active: row.active === 1,
       lastSeenAt: row.last_seen_at,
       witnessedSize: row.witnessed,
+      witnessedAt: row.witnessed_at,
+      witnessFailure: row.witness_failure,
       lastClosedDay: row.closed,
     }));
+}
+
+/** The last checkpoint of `origin` (the centre's log) this relay cosigned. */
+export function latestCosigned(db: Database, origin: string): WitnessedCheckpoint | undefined {
+  return db.get<WitnessedCheckpoint>('SELECT size, note FROM cosigned_checkpoints WHERE origin = :origin ORDER BY size DESC LIMIT 1', { origin });
+}
+
+export function saveCosigned(db: Database, origin: string, size: number, note: string, cosignedAtIso: string): void {
+  db.run('INSERT OR IGNORE INTO cosigned_checkpoints (origin, size, note, cosigned_at) VALUES (:origin, :size, :note, :cosignedAtIso)', { origin, size, note, cosignedAtIso });
 }

@@ -80,6 +80,29 @@ const AUDIT_LOG_SQL = `
   ${appendOnly('audit_checkpoints', 'the audit log is append-only')}
 `;
 
+/**
+ * The stored Merkle tree (interior nodes of every complete subtree, so proofs and opening a log
+ * read O(log n) rows) and the cosignatures witnesses gave the log (docs/audit-log.md).
+ */
+const AUDIT_TREE_SQL = `
+  CREATE TABLE audit_nodes (
+    level INTEGER NOT NULL CHECK (level >= 1), -- level 0 is audit_entries.leaf_hash
+    idx INTEGER NOT NULL,                      -- covers leaves [idx * 2^level, (idx + 1) * 2^level)
+    hash BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE audit_cosignatures (
+    size INTEGER NOT NULL,
+    witness TEXT NOT NULL,   -- the witness key's name
+    note TEXT NOT NULL,      -- checkpoint body, the log's signature, the witness's cosignature line
+    timestamp INTEGER NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (size, witness)
+  ) STRICT;
+  ${appendOnly('audit_nodes', 'the audit log is append-only')}
+  ${appendOnly('audit_cosignatures', 'cosignatures are append-only')}
+`;
+
 export const CENTER_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -183,6 +206,7 @@ export const CENTER_MIGRATIONS: readonly Migration[] = [
       ${appendOnly('service_notices', 'announced notices are append-only')}
     `,
   },
+  { version: 7, name: 'stored audit tree and cosignatures', sql: AUDIT_TREE_SQL },
 ];
 
 export const RELAY_MIGRATIONS: readonly Migration[] = [
@@ -241,6 +265,22 @@ export const RELAY_MIGRATIONS: readonly Migration[] = [
         size INTEGER PRIMARY KEY, -- checkpoint sizes the centre acknowledged
         acknowledged_at TEXT NOT NULL
       ) STRICT;
+    `,
+  },
+  {
+    version: 6,
+    name: "stored audit tree and cosignatures; the centre checkpoints this relay cosigned; kiosks' witness state",
+    sql: `${AUDIT_TREE_SQL}
+      CREATE TABLE cosigned_checkpoints (
+        origin TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        note TEXT NOT NULL, -- the checkpoint as the log signed it, with this relay's cosignature
+        cosigned_at TEXT NOT NULL,
+        PRIMARY KEY (origin, size)
+      ) STRICT;
+      ${appendOnly('cosigned_checkpoints', 'cosigned checkpoints are append-only')}
+      ALTER TABLE kiosks ADD COLUMN witnessed_at TEXT;    -- when the relay last accepted the kiosk's checkpoint
+      ALTER TABLE kiosks ADD COLUMN witness_failure TEXT; -- code of the last refused offer; cleared by the next accepted one
     `,
   },
 ];
@@ -317,4 +357,5 @@ export const KIOSK_MIGRATIONS: readonly Migration[] = [
     name: 'notices the centre refused for good leave the retry queue',
     sql: `ALTER TABLE outbox ADD COLUMN rejected_at TEXT; -- set when the centre answered 400/409: a person must look`,
   },
+  { version: 7, name: 'stored audit tree and cosignatures', sql: AUDIT_TREE_SQL },
 ];

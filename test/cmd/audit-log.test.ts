@@ -58,8 +58,8 @@ describe('audit-log verify on a tampered kiosk database', () => {
     return file;
   }
 
-  async function verify(file: string) {
-    return run('audit-log', 'verify', '--db', file, '--key', verifierKey);
+  async function verify(file: string, ...flags: string[]) {
+    return run('audit-log', 'verify', '--db', file, '--key', verifierKey, ...flags);
   }
 
   function entryBytes(db: Database, index: number): Uint8Array {
@@ -69,7 +69,10 @@ describe('audit-log verify on a tampered kiosk database', () => {
   it('passes an untouched log, exit 0', async () => {
     const result = await verify(pristine);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, new RegExp(`sound: ${SIZE} entries, ${TRANSACTIONS} checkpoints match`));
+    assert.match(result.stdout, new RegExp(`sound: ${SIZE} entries, 1 checkpoints match`));
+    const thorough = await verify(pristine, '--thorough');
+    assert.equal(thorough.code, 0, thorough.stderr);
+    assert.match(thorough.stdout, new RegExp(`sound: ${SIZE} entries, ${TRANSACTIONS} checkpoints match`));
   });
 
   it('refuses to take the key from the database: --db needs --key', async () => {
@@ -110,7 +113,11 @@ describe('audit-log verify on a tampered kiosk database', () => {
     });
     const result = await verify(file);
     assert.equal(result.code, 3);
-    assert.match(result.stderr, new RegExp(`entries ${SIZE - ENTRIES_PER_TRANSACTION}\\.\\.${last} do not match the signed checkpoint at size ${SIZE}`));
+    assert.match(result.stderr, new RegExp(`entries 0\\.\\.${last} do not match the log's checkpoint at size ${SIZE}`));
+    // Every stored checkpoint narrows it down to the last transaction.
+    const thorough = await verify(file, '--thorough');
+    assert.equal(thorough.code, 3);
+    assert.match(thorough.stderr, new RegExp(`entries ${SIZE - ENTRIES_PER_TRANSACTION}\\.\\.${last} do not match the log's checkpoint at size ${SIZE}`));
   });
 
   it('names a deleted entry', async () => {
@@ -156,7 +163,7 @@ describe('audit-log verify on a tampered kiosk database', () => {
     });
     const result = await verify(file);
     assert.equal(result.code, 3);
-    assert.match(result.stderr, /entry 20 is missing: the signed checkpoint at size 21 covers entries up to 20/);
+    assert.match(result.stderr, /entry 20 is missing: the log's checkpoint at size 24 covers entries up to 23/);
   });
 
   it('refuses to extend a log that no longer matches its checkpoint', () => {
