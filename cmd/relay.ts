@@ -215,18 +215,21 @@ export function makeRelayCommand(io: Io): Command {
       const loaded = loadConfig(options.dir);
       const config = findRelay(loaded, options.operator);
       const nowMs = processClock().nowMs();
-      const rows = withDatabase(loaded.resolve(config.databaseFile), kioskStatuses, { readonly: true }).map((row) => ({
-        ...row,
-        down: row.active && (row.lastSeenAt === null || nowMs - Date.parse(row.lastSeenAt) > downAfterMinutes * 60_000),
-      }));
+      const boundMs = downAfterMinutes * 60_000;
+      const rows = withDatabase(loaded.resolve(config.databaseFile), kioskStatuses, { readonly: true }).map((row) => {
+        const down = row.active && (row.lastSeenAt === null || nowMs - Date.parse(row.lastSeenAt) > boundMs);
+        // A log the relay has not witnessed for as long, or whose last offer failed the witness check, is a problem too.
+        const auditProblem = !row.active ? null : row.witnessFailure ? `witness check failed (${row.witnessFailure})` : row.witnessedAt === null || nowMs - Date.parse(row.witnessedAt) > boundMs ? 'log unwitnessed' : null;
+        return { ...row, down, auditProblem };
+      });
       if (options.json) {
         io.out(`${JSON.stringify({ operatorId: config.operatorId, kiosks: rows }, null, 2)}\n`);
         return;
       }
       const table = new Table({ head: ['kiosk', 'store', 'state', 'last seen (JST)', 'audit witnessed', 'last day closed'], style: { head: io.color ? ['cyan'] : [], border: io.color ? ['grey'] : [] } });
       for (const row of rows) {
-        const state = !row.active ? 'inactive' : row.down ? 'DOWN' : 'up';
-        table.push([row.kioskId, `${row.storeId} ${row.storeName}`, io.color && row.down ? chalk.red(state) : state, row.lastSeenAt ? formatJstIso(Date.parse(row.lastSeenAt)) : 'never', row.witnessedSize ?? '-', row.lastClosedDay ?? '-']);
+        const state = !row.active ? 'inactive' : row.down ? 'DOWN' : row.auditProblem ? `PROBLEM: ${row.auditProblem}` : 'up';
+        table.push([row.kioskId, `${row.storeId} ${row.storeName}`, io.color && (row.down || row.auditProblem) ? chalk.red(state) : state, row.lastSeenAt ? formatJstIso(Date.parse(row.lastSeenAt)) : 'never', row.witnessedSize ?? '-', row.lastClosedDay ?? '-']);
       }
       io.out(`relay ${config.operatorId}\n${table.toString()}\n`);
     });

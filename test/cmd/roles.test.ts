@@ -279,6 +279,8 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     const first = status.kiosks.find((kiosk) => kiosk.kioskId === 'K0001')!;
     assert.equal(status.operatorId, 'OP01');
     assert.ok(first.lastSeenAt !== null && (first.witnessedSize ?? 0) > 0 && first.lastClosedDay === jstParts(clock.nowMs()).dateIso);
+    const audit = first as { witnessedAt?: string | null; witnessFailure?: string | null };
+    assert.ok(audit.witnessedAt !== null && audit.witnessFailure === null, 'witnessed, and no failed witness check');
     assert.deepEqual(status.kiosks.map((kiosk) => kiosk.kioskId), ['K0001', 'K0002', 'K0003'], "only this operator's kiosks");
   });
 
@@ -300,6 +302,35 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     assert.match(result.stderr, /relay OP01's log \(entry \d+\)/);
   });
 
+  it("catches the centre's log cut back, entries and checkpoints, through the relays' cosignatures", async () => {
+    await relay.heartbeat();
+    // On a copy of the whole deployment, so the tests after this one keep a sound centre.
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-cut-'));
+    fs.cpSync(dir, copy, { recursive: true });
+    const copied = loadConfig(copy);
+    const verifyCenter = async () => {
+      const io = bufferIo();
+      const code = await main(['audit-log', 'verify', '--dir', copy, '--role', 'center', '--json'], io);
+      return { code, stdout: io.stdout(), stderr: io.stderr() };
+    };
+    const before = await verifyCenter();
+    assert.equal(before.code, 0, before.stderr);
+    const held = (JSON.parse(before.stdout) as { witnesses: { name: string; heldSize: number | null }[] }).witnesses[0]!;
+    assert.equal(held.name, 'relay OP01');
+    assert.ok((held.heldSize ?? 0) > 2, 'the relay cosigned the centre log');
+    const keep = held.heldSize! - 2;
+    withDatabase(copied.resolve(copied.config.center.databaseFile), (db) => {
+      db.exec(['audit_entries', 'audit_checkpoints', 'audit_nodes', 'audit_cosignatures'].map((table) => `DROP TRIGGER ${table}_no_delete;`).join(' '));
+      db.run('DELETE FROM audit_entries WHERE idx >= :keep', { keep });
+      db.run('DELETE FROM audit_checkpoints WHERE size > :keep', { keep });
+      db.run('DELETE FROM audit_cosignatures');
+    });
+    const after = await verifyCenter();
+    assert.equal(after.code, 3, after.stdout);
+    fs.rmSync(copy, { recursive: true, force: true });
+    assert.match(after.stderr, new RegExp(`entry ${keep} is missing: relay OP01's log \\(entry \\d+\\) covers entries up to ${held.heldSize! - 1}`));
+  });
+
   it("catches a relay log rebuilt with the relay's own key, through the centre's witnessed checkpoints", async () => {
     const relayConfig = loaded.config.relays[0]!;
     await relay.heartbeat();
@@ -318,6 +349,8 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     assert.equal(result.code, 3);
     assert.match(result.stderr, /the centre's log \(entry \d+\)/);
   });
+
+
 });
 
 /** What an insider with the role's key does to start the log afresh: empty every audit table. */
