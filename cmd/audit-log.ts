@@ -35,7 +35,7 @@ import { addWitnessCommands } from './audit-witness.ts';
 import { findKiosk, findRelay, loadConfig, type LoadedConfig } from './config.ts';
 import type { Io } from './io.ts';
 
-interface TargetOptions {
+export interface TargetOptions {
   dir?: string;
   role?: string;
   operator?: string;

@@ -6,14 +6,14 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { AppError, inputError, usageError } from '../core/errors.ts';
-import { base64Encode } from '../core/bytes.ts';
-import { cosignatureLine, noteBody, openNote, parseCheckpoint, signatureLines, cosignatureTimestamp } from '../core/signed-note.ts';
+import { cosignatureLine, noteBody, parseCheckpoint } from '../core/signed-note.ts';
+import { checkCosignedNote } from '../core/witness.ts';
 import { generateEd25519KeyPair } from '../drivers/pki/ed25519.ts';
-import { cosignatureKeyForPrivateKey, checkpointAtSize, noteSignerFor, noteVerifierFromKey } from '../drivers/store/audit-log.ts';
+import { cosignatureKeyForPrivateKey, checkpointAtSize, noteSignerFor, noteVerifierFromKey, saveCosignature } from '../drivers/store/audit-log.ts';
 import { openDatabase } from '../drivers/store/database.ts';
 import { formatUtcIso } from '../core/jst.ts';
 import { verifyExportFile } from './audit-export.ts';
-import { readKeyOption, readTextFile, reportVerification, resolveTarget } from './audit-log.ts';
+import { readKeyOption, readTextFile, reportVerification, resolveTarget, type TargetOptions } from './audit-log.ts';
 import { processClock } from './deps.ts';
 import type { Io } from './io.ts';
 
@@ -95,13 +95,7 @@ function readFirstLine(file: string): string {
   }
 }
 
-interface CosignOptions {
-  dir?: string;
-  role?: string;
-  operator?: string;
-  kiosk?: string;
-  db?: string;
-  key?: string;
+interface CosignOptions extends TargetOptions {
   note: string;
   witnessKey: string;
 }
@@ -111,39 +105,20 @@ function storeCosignature(options: CosignOptions, io: Io): void {
   const target = resolveTarget(options);
   const note = readTextFile(options.note);
   const witness = noteVerifierFromKey(readKeyOption(options.witnessKey));
-  const logVerifier = noteVerifierFromKey(target.verifierKey);
-  let verifiedBy: string[];
-  try {
-    verifiedBy = openNote(note, [logVerifier, witness]).verifiedBy;
-  } catch {
-    throw new AppError('differences', 'cosign.bad_signature', 'the note does not verify with the log key and the witness key', options.note);
-  }
-  if (!verifiedBy.includes(logVerifier.name) || !verifiedBy.includes(witness.name)) {
-    throw new AppError('differences', 'cosign.bad_signature', `the note must carry the log's signature and a cosignature by ${witness.name}`, options.note);
-  }
-  const body = noteBody(note);
-  const checkpoint = parseCheckpoint(body);
-  const line = signatureLines(note).find((signature) => signature.name === witness.name && base64Encode(signature.keyId) === base64Encode(witness.keyId))!;
-  const timestamp = cosignatureTimestamp(line.signature) ?? 0;
   if (!fs.existsSync(target.databaseFile)) throw inputError('audit.no_database', 'no such database', target.databaseFile);
   const db = openDatabase(target.databaseFile);
+  let size: number;
   try {
-    const stored = checkpointAtSize(db, checkpoint.size);
-    if (!stored || noteBody(stored.note) !== body) {
-      throw new AppError('differences', 'cosign.not_this_log', `the log has no checkpoint at size ${checkpoint.size} with this root: the witness saw another history`, options.note);
-    }
-    const kept = `${stored.note}${line.line}\n`;
-    db.run('INSERT OR IGNORE INTO audit_cosignatures (size, witness, note, timestamp, received_at) VALUES (:size, :witness, :note, :timestamp, :receivedAt)', {
-      size: checkpoint.size,
-      witness: witness.name,
-      note: kept,
-      timestamp,
-      receivedAt: formatUtcIso(processClock().nowMs()),
-    });
+    const cosigned = checkCosignedNote(note, noteVerifierFromKey(target.verifierKey), witness, (at) => checkpointAtSize(db, at)?.note);
+    saveCosignature(db, cosigned, formatUtcIso(processClock().nowMs()));
+    size = cosigned.size;
+  } catch (error) {
+    if (error instanceof AppError) throw new AppError('differences', error.code, error.message, options.note);
+    throw error;
   } finally {
     db.close();
   }
-  io.out(`${target.origin}: kept the cosignature by ${witness.name} at size ${checkpoint.size}\n`);
+  io.out(`${target.origin}: kept the cosignature by ${witness.name} at size ${size}\n`);
 }
 
 export function addWitnessCommands(audit: Command, io: Io): void {
