@@ -21,7 +21,7 @@ import { auditHasher, auditOrigin, noteVerifierFromKey } from '../drivers/store/
 import { parseCheckpointOfferBody } from '../core/witness.ts';
 import { announceNotice, createBuiltInDirectory, createCenterStore, openCenterDatabase } from '../drivers/store/center-store.ts';
 import { loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
-import { isNationalHoliday, processClock, sha256Hex, systemClock, systemRandom } from './deps.ts';
+import { checkedProcessClock, isNationalHoliday, processClock, sha256Hex, systemClock, systemRandom } from './deps.ts';
 import { addExportSubcommand } from './export.ts';
 import type { Io } from './io.ts';
 import { waitForShutdown } from './serve.ts';
@@ -120,7 +120,7 @@ export function makeCenterCommand(io: Io): Command {
     .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
     .option('--listen <host:port>', 'listen address (port 0 picks a free port); default from the deployment')
     .action(async (options: { dir: string; listen?: string }) => {
-      const started = await startCenter(loadConfig(options.dir), { listen: options.listen, clock: processClock(), log: (line) => io.err(`${line}\n`) });
+      const started = await startCenter(loadConfig(options.dir), { listen: options.listen, clock: checkedProcessClock(), log: (line) => io.err(`${line}\n`) });
       io.out(`center listening on ${started.server.url}\n`);
       await waitForShutdown(() => started.close());
     });

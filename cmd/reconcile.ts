@@ -10,7 +10,7 @@ import { jstParts } from '../core/jst.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { RowProblems } from '../core/handling-csv.ts';
 import type { Clock } from '../core/ports.ts';
-import { createReconciler, isClean, type ReconcileResult, type StoreDay } from '../core/reconcile.ts';
+import { createReconciler, isClean, type ComparedValues, type ReconcileDifference, type ReconcileResult, type StoreDay } from '../core/reconcile.ts';
 import { canParseInWorker, readHandlingCsvFilesInWorker } from '../drivers/csv/parallel-reader.ts';
 import { confirmMonth, findConfirmedMonth, listStoreDays, openSettlementDatabase, type ConfirmedMonth } from '../drivers/store/settlement-store.ts';
 import { findRelay, loadConfig, openRoleAuditLog, type LoadedConfig } from './config.ts';
@@ -151,15 +151,25 @@ function confirm(loaded: LoadedConfig, report: ReconcileReport, clock: Clock): C
   }
 }
 
-const CSV_HEADER = 'kind,issuance_id,side,fields,store_id,kiosk_id,business_date,cash_yen,fees_yen';
+const CSV_HEADER = 'kind,issuance_id,side,fields,store_id,kiosk_id,business_date,cash_yen,fees_yen,center_values,operator_values';
+
+/** "copies=2;feeYen=400": ids, codes and integers only, so nothing needs quoting. */
+function valuesText(values: ComparedValues | undefined): string {
+  return Object.entries(values ?? {}).map(([field, value]) => `${field}=${value}`).join(';');
+}
+
+/** "copies: centre 2, operator 1; feeYen: centre 400, operator 200" */
+function mismatchText(difference: ReconcileDifference): string {
+  return (difference.fields ?? []).map((field) => `${field}: centre ${difference.center?.[field] ?? ''}, operator ${difference.operator?.[field] ?? ''}`).join('; ');
+}
 
 export function formatReconcileCsv(report: ReconcileReport): string {
   const lines = [CSV_HEADER];
   for (const difference of report.differences) {
-    lines.push([difference.kind, difference.issuanceId, difference.side ?? '', (difference.fields ?? []).join(';'), '', '', '', '', ''].join(','));
+    lines.push([difference.kind, difference.issuanceId, difference.side ?? '', (difference.fields ?? []).join(';'), '', '', '', '', '', valuesText(difference.center), valuesText(difference.operator)].join(','));
   }
   for (const day of report.storeDays?.differences ?? []) {
-    lines.push(['store-day', '', '', '', day.storeId, day.kioskId, day.businessDate, day.cashYen ?? '', day.feesYen].join(','));
+    lines.push(['store-day', '', '', '', day.storeId, day.kioskId, day.businessDate, day.cashYen ?? '', day.feesYen, '', ''].join(','));
   }
   return `${lines.join('\n')}\n`;
 }
@@ -191,10 +201,10 @@ function formatReconcileText(report: ReconcileReport, io: Io): string {
     const shown = report.differences.slice(0, SHOWN_DIFFERENCES);
     if (io.stdoutIsTty) {
       const table = new Table({ head: ['issuance id', 'difference', 'detail'], style: { head: io.color ? ['cyan'] : [] } });
-      for (const difference of shown) table.push([difference.issuanceId, difference.kind, difference.fields?.join(', ') ?? difference.side ?? '']);
+      for (const difference of shown) table.push([difference.issuanceId, difference.kind, difference.fields ? mismatchText(difference) : difference.side ?? '']);
       out.push(table.toString());
     } else {
-      for (const difference of shown) out.push(`  ${difference.kind} ${difference.issuanceId}${difference.fields ? ` (${difference.fields.join(', ')})` : difference.side ? ` (${difference.side})` : ''}`);
+      for (const difference of shown) out.push(`  ${difference.kind} ${difference.issuanceId}${difference.fields ? ` (${mismatchText(difference)})` : difference.side ? ` (${difference.side})` : ''}`);
     }
     if (report.differences.length > shown.length) out.push(`  … ${report.differences.length - shown.length} more (use --json or --csv for all)`);
   }

@@ -14,7 +14,7 @@ import { createRelayStore, kioskStatuses, openRelayDatabase } from '../drivers/s
 import { RELAY_HEADERS, RELAY_HEARTBEAT_PATH } from './center.ts';
 import { clientFor, findRelay, loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
 import { auditHasher, auditOrigin, noteVerifierFromKey, offerCheckpointToWitness, witnessedSizesIn } from '../drivers/store/audit-log.ts';
-import { processClock, systemClock } from './deps.ts';
+import { checkedProcessClock, processClock, systemClock } from './deps.ts';
 import { addExportSubcommand } from './export.ts';
 import type { Io } from './io.ts';
 import { waitForShutdown } from './serve.ts';
@@ -159,7 +159,7 @@ export function makeRelayCommand(io: Io): Command {
         operatorId: options.operator,
         listen: options.listen,
         centerUrl: options.centerUrl,
-        clock: processClock(),
+        clock: checkedProcessClock(),
         log: (line) => io.err(`${line}\n`),
       });
       io.out(`relay ${started.operatorId} listening on ${started.server.url}\n`);

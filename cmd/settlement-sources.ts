@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Chalk, type ChalkInstance } from 'chalk';
 import { previousJstMonth } from '../core/deadlines.ts';
 import { AppError, inputError, usageError } from '../core/errors.ts';
+import { isIsoDate } from '../core/jst.ts';
 import { createRowScratch, formatHandlingRow, parseHandlingRow, parseMonth, type RowProblems, type RowScratch } from '../core/handling-csv.ts';
 import type { StoreDay } from '../core/reconcile.ts';
 import { fileSizeBytes, readHandlingCsv, type ReadProgress } from '../drivers/csv/handling-reader.ts';
@@ -137,8 +138,8 @@ export function readStoreDaysFile(file: string): StoreDay[] {
     if (line === '' && index === lines.length - 2) return;
     const [storeId, kioskId, businessDate, cash, extra] = line.split(',');
     const valid = /^[A-Za-z0-9._-]{1,64}$/;
-    if (extra !== undefined || !storeId || !kioskId || !valid.test(storeId) || !valid.test(kioskId) || !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(businessDate ?? '') || !/^[0-9]{1,12}$/.test(cash ?? '')) {
-      throw inputError('store_days.bad_row', 'expected store_id,kiosk_id,YYYY-MM-DD,cash_yen', `${file}:${index + 2}`);
+    if (extra !== undefined || !storeId || !kioskId || !valid.test(storeId) || !valid.test(kioskId) || !isIsoDate(businessDate ?? '') || !/^[0-9]{1,12}$/.test(cash ?? '')) {
+      throw inputError('store_days.bad_row', 'expected store_id,kiosk_id,YYYY-MM-DD,cash_yen with a real date and whole yen', `${file}:${index + 2}`);
     }
     days.push({ storeId, kioskId, businessDate: businessDate!, cashYen: Number(cash) });
   });

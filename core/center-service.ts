@@ -8,7 +8,7 @@ import type { NoteVerifier } from './signed-note.ts';
 import { witness, type CheckpointOffer, type WitnessedCheckpoint } from './witness.ts';
 import { assertMunicipalityNotStopped, currentAndComing, maintenanceWindows, type ServiceNotice } from './service-notices.ts';
 import { AppError } from './errors.ts';
-import { formatUtcIso, formatWarekiDate, jstMonth } from './jst.ts';
+import { formatUtcIso, formatWarekiDate, jstMonth, parseIsoInstant } from './jst.ts';
 import type {
   AuthenticateRequest,
   AuthenticateResponse,
@@ -95,11 +95,18 @@ export interface HandlingCorrection {
   reason: CorrectionReason;
 }
 
+/** A time the message parser already checked (core/messages.ts): failing here is our bug. */
+export function instantOf(text: string): number {
+  const epochMs = parseIsoInstant(text);
+  if (epochMs === undefined) throw new AppError('internal', 'time.invalid', 'a validated time does not parse');
+  return epochMs;
+}
+
 export function handlingCorrectionOf(notice: CorrectionNotice): HandlingCorrection {
   return {
     correctionId: notice.correctionId,
     issuanceId: notice.issuanceId,
-    correctedAt: formatUtcIso(Date.parse(notice.correctedAt)),
+    correctedAt: formatUtcIso(instantOf(notice.correctedAt)),
     copies: notice.copies,
     feeYen: notice.feeYen,
     reason: notice.reason,
@@ -110,7 +117,7 @@ export function handlingCorrectionOf(notice: CorrectionNotice): HandlingCorrecti
 export function handlingRecordOf(notice: CompletionNotice, operatorId: string): HandlingRecord {
   return {
     issuanceId: notice.issuanceId,
-    issuedAt: formatUtcIso(Date.parse(notice.issuedAt)),
+    issuedAt: formatUtcIso(instantOf(notice.issuedAt)),
     operatorId,
     storeId: notice.storeId,
     kioskId: notice.kioskId,
@@ -472,7 +479,7 @@ export function createCenterService(deps: CenterDependencies) {
     ) {
       throw new AppError('input', 'completion.inconsistent', 'the notice does not match the issued request', notice.issuanceId);
     }
-    const issuedAtMs = Date.parse(notice.issuedAt);
+    const issuedAtMs = instantOf(notice.issuedAt);
     const month = jstMonth(issuedAtMs);
     if (store.isMonthConfirmed(month)) {
       throw new AppError('conflict', 'month.confirmed', `the month ${month} is confirmed: its records can no longer change`, notice.issuanceId);
@@ -492,7 +499,7 @@ export function createCenterService(deps: CenterDependencies) {
     if (!request || !original || original.kioskId !== caller.kioskId || original.operatorId !== caller.operatorId) {
       throw new AppError('refused', 'correction.unknown_record', 'no completion notice was recorded for this id from this kiosk', notice.issuanceId);
     }
-    const month = jstMonth(Date.parse(original.issuedAt));
+    const month = jstMonth(instantOf(original.issuedAt));
     if (store.isMonthConfirmed(month)) {
       throw new AppError('conflict', 'month.confirmed', `the month ${month} is confirmed: its records can no longer change`, notice.issuanceId);
     }

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import type { HandlingRecord } from '../../core/center-service.ts';
 import { AppError } from '../../core/errors.ts';
 import { parseMonth } from '../../core/handling-csv.ts';
+import { isIsoDate } from '../../core/jst.ts';
 import type { StoreDay } from '../../core/reconcile.ts';
 import { handlingRecordFromRow, openCenterDatabase } from './center-store.ts';
 import type { Database } from './database.ts';
@@ -65,7 +66,11 @@ export function listStoreDays(db: Database, month: string): StoreDay[] {
     `SELECT store_id, kiosk_id, business_date, cash_yen FROM store_days WHERE business_date LIKE :pattern ORDER BY business_date, kiosk_id`,
     { pattern: `${month}-%` },
   );
-  return rows.map((row) => ({ storeId: row.store_id, kioskId: row.kiosk_id, businessDate: row.business_date, cashYen: row.cash_yen }));
+  return rows.map((row) => {
+    // A hand-edited row must not land on another day or kiosk (core/reconcile.ts indexes by day).
+    if (!isIsoDate(row.business_date)) throw new AppError('input', 'store_days.bad_date', `business_date "${row.business_date.slice(0, 20)}" of kiosk ${row.kiosk_id} is not a real date`, `${db.path}:store_days`);
+    return { storeId: row.store_id, kioskId: row.kiosk_id, businessDate: row.business_date, cashYen: row.cash_yen };
+  });
 }
 
 export function findConfirmedMonth(db: Database, month: string): ConfirmedMonth | undefined {

@@ -42,7 +42,7 @@ describe('cvs-issue reconcile', () => {
     const result = await run('reconcile', '--month', '2026-11', '--center', center, '--operator', operator, '--json');
     assert.equal(result.code, 3);
     assert.deepEqual(JSON.parse(result.stdout).differences, [
-      { issuanceId: 'A', kind: 'mismatch', fields: ['feeYen'] },
+      { issuanceId: 'A', kind: 'mismatch', fields: ['feeYen'], center: { feeYen: 200 }, operator: { feeYen: 250 } },
       { issuanceId: 'B', kind: 'missing-at-operator' },
       { issuanceId: 'C', kind: 'duplicate', side: 'operator' },
       { issuanceId: 'D', kind: 'missing-at-center' },
@@ -50,10 +50,11 @@ describe('cvs-issue reconcile', () => {
     assert.match(result.stderr, /2026-11 does not reconcile/);
     const csv = await run('reconcile', '--month', '2026-11', '--center', center, '--operator', operator, '--csv');
     assert.equal(csv.code, 3);
-    assert.equal(csv.stdout.split('\n')[0], 'kind,issuance_id,side,fields,store_id,kiosk_id,business_date,cash_yen,fees_yen');
-    assert.match(csv.stdout, /^mismatch,A,,feeYen,/m);
+    assert.equal(csv.stdout.split('\n')[0], 'kind,issuance_id,side,fields,store_id,kiosk_id,business_date,cash_yen,fees_yen,center_values,operator_values');
+    assert.match(csv.stdout, /^mismatch,A,,feeYen,,,,,,feeYen=200,feeYen=250$/m);
     const text = await run('reconcile', '--month', '2026-11', '--center', center, '--operator', operator);
     assert.match(text.stdout, /missing at centre: 1/);
+    assert.match(text.stdout, /mismatch A \(feeYen: centre 200, operator 250\)/);
   });
 
   it('exits 2 naming every malformed row as FILE:LINE, and writes no report', async () => {
