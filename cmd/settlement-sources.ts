@@ -13,7 +13,7 @@ import { createRowScratch, formatHandlingRow, parseHandlingRow, parseMonth, type
 import type { StoreDay } from '../core/reconcile.ts';
 import { fileSizeBytes, readHandlingCsv, type ReadProgress } from '../drivers/csv/handling-reader.ts';
 import type { Database } from '../drivers/store/database.ts';
-import { openSettlementDatabase, recordsAroundMonth, type SettlementRole } from '../drivers/store/settlement-store.ts';
+import { openSettlementDatabase, recordsAroundMonth, type RecordView, type SettlementRole } from '../drivers/store/settlement-store.ts';
 import type { Clock } from '../core/ports.ts';
 import type { Io } from './io.ts';
 
@@ -80,26 +80,26 @@ export interface RowVisitor {
 }
 
 /** Feeds every well-formed row of the source to visit; malformed ones go to problems. */
-export function readSource(source: RecordSource, month: string, visit: RowVisitor, problems: RowProblems, progress: Progress): number {
+export function readSource(source: RecordSource, month: string, visit: RowVisitor, problems: RowProblems, progress: Progress, centreView: RecordView = 'effective_handling_records'): number {
   const label = path.basename(source.path);
   if (source.kind === 'file') {
     return readHandlingCsv(source.path, { onRow: visit, problems, label: source.path, onProgress: (read) => progress.update(label, read)}).rows;
   }
   const db = openSettlementDatabase(source.path, source.role);
   try {
-    return readDatabase(db, source.path, month, visit, problems);
+    return readDatabase(db, source.path, month, visit, problems, source.role === 'center' ? centreView : 'effective_handling_records');
   } finally {
     db.close();
   }
 }
 
-function readDatabase(db: Database, where: string, month: string, visit: RowVisitor, problems: RowProblems): number {
+function readDatabase(db: Database, where: string, month: string, visit: RowVisitor, problems: RowProblems, view: RecordView): number {
   const encoder = new TextEncoder();
   const row = createRowScratch();
   let bytes = new Uint8Array(4096);
   let rows = 0;
   let ordinal = 0;
-  for (const record of recordsAroundMonth(db, month)) {
+  for (const record of recordsAroundMonth(db, month, view)) {
     ordinal += 1;
     const line = formatHandlingRow(record);
     if (line.length * 3 > bytes.length) bytes = new Uint8Array(line.length * 3);

@@ -97,6 +97,8 @@ export interface CorrectionNotice {
 export interface CompletionAck {
   issuanceId: string;
   duplicate: boolean;
+  /** Set when the record's month was confirmed: it is settled as a 過誤調整 line in settleMonth. */
+  adjustment?: { originalMonth: string; settleMonth: string };
 }
 
 export interface ErrorBody {
@@ -235,4 +237,53 @@ export function parseCorrectionNotice(value: unknown): CorrectionNotice {
     feeYen: integerField(body, 'feeYen', 0, 10_000_000),
     reason: reason as CorrectionReason,
   };
+}
+
+/** The operator's reconciliation result for a month, relay → centre (C§3(3), Spec§4-3). */
+export function parseSettlementSubmission(value: unknown): SettlementSubmission {
+  const body = asObject(value, 'body');
+  const month = stringField(body, 'month', /^[0-9]{4}-(0[1-9]|1[0-2])$/);
+  return {
+    month,
+    submittedAt: isoTimeField(body, 'submittedAt'),
+    records: integerField(body, 'records', 0, 100_000_000),
+    documents: integerField(body, 'documents', 0, 1_000_000_000),
+    feesYen: integerField(body, 'feesYen', 0, 1_000_000_000_000),
+  };
+}
+
+/** A handling record the operator supplies from its relay record, for one the centre is missing. */
+export function parseSuppliedRecord(value: unknown, operatorId: string): SuppliedRecord {
+  const body = asObject(value, 'body');
+  return {
+    issuanceId: stringField(body, 'issuanceId', ID),
+    issuedAt: isoTimeField(body, 'issuedAt'),
+    operatorId,
+    storeId: stringField(body, 'storeId', ID),
+    kioskId: stringField(body, 'kioskId', ID),
+    municipalityCode: stringField(body, 'municipalityCode', MUNICIPALITY_CODE),
+    certificateType: certificateTypeField(body),
+    copies: integerField(body, 'copies', 0, 99),
+    feeYen: integerField(body, 'feeYen', 0, 10_000_000),
+  };
+}
+
+export interface SuppliedRecord {
+  issuanceId: string;
+  issuedAt: string;
+  operatorId: string;
+  storeId: string;
+  kioskId: string;
+  municipalityCode: string;
+  certificateType: CertificateType;
+  copies: number;
+  feeYen: number;
+}
+
+export interface SettlementSubmission {
+  month: string;
+  submittedAt: string;
+  records: number;
+  documents: number;
+  feesYen: number;
 }

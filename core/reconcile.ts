@@ -8,9 +8,12 @@ import type { HandlingRecord } from './center-service.ts';
 import { certificateTypeAt, FIELD_ISSUANCE_ID, FIELD_KIOSK_ID, FIELD_STORE_ID, formatMonth, textOf, type RowScratch } from './handling-csv.ts';
 import { AppError } from './errors.ts';
 import { parseIsoDate } from './jst.ts';
-import type { DifferenceKind } from './record-match.ts';
 
-export type { DifferenceKind } from './record-match.ts';
+/**
+ * issued-unnoticed: the centre issued certificate data for a request but no completion notice (nor
+ * a supplied record) ever arrived: paid and printed, or abandoned, nobody can say without asking.
+ */
+export type DifferenceKind = 'missing-at-center' | 'missing-at-operator' | 'mismatch' | 'duplicate' | 'issued-unnoticed';
 
 export type Side = 'center' | 'operator';
 
@@ -28,6 +31,37 @@ export interface ReconcileDifference {
   /** For a mismatch: the differing fields' values on each side, so a person can see who is right. */
   center?: ComparedValues;
   operator?: ComparedValues;
+  /** For issued-unnoticed: the kiosk that asked, when, what was issued, and how long ago. */
+  kioskId?: string;
+  issuedAt?: string;
+  copies?: number;
+  feeYen?: number;
+  ageHours?: number;
+}
+
+/** A request the centre issued certificate data for, with no completion notice yet. */
+export interface UnnoticedRequest {
+  issuanceId: string;
+  storeId: string;
+  kioskId: string;
+  issuedAt: string;
+  copies: number;
+  feeYen: number;
+}
+
+/** Unnoticed requests as differences: per kiosk, oldest first, with their age in whole hours. */
+export function unnoticedDifferences(requests: readonly UnnoticedRequest[], nowMs: number): ReconcileDifference[] {
+  return [...requests]
+    .sort((left, right) => (left.kioskId + left.issuedAt < right.kioskId + right.issuedAt ? -1 : 1))
+    .map((request) => ({
+      issuanceId: request.issuanceId,
+      kind: 'issued-unnoticed' as const,
+      kioskId: request.kioskId,
+      issuedAt: request.issuedAt,
+      copies: request.copies,
+      feeYen: request.feeYen,
+      ageHours: Math.max(0, Math.floor((nowMs - Date.parse(request.issuedAt)) / 3_600_000)),
+    }));
 }
 
 /** Field → value as the side recorded it: municipalityCode, certificateType, storeId, kioskId as text, copies and feeYen in integers. */
