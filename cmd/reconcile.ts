@@ -162,7 +162,10 @@ export async function runReconcile(options: ReconcileOptions, io: Io, clock: Clo
     unnoticed: perKiosk(unnoticed),
     confirmed: null,
   };
-  if (options.confirm && clean && options.dir) report.confirmed = await confirm(loadConfig(options.dir), report, options, clock);
+  // A request issued but not yet noticed does not hold the month back: both sides see it, and its
+  // notice, when it comes, is settled as an adjustment of the next open month (Spec§4-3).
+  const confirmable = report.differences.every((difference) => difference.kind === 'issued-unnoticed') && (report.storeDays === null || report.storeDays.differences.length === 0);
+  if (options.confirm && confirmable && options.dir) report.confirmed = await confirm(loadConfig(options.dir), report, options, clock);
   return report;
 }
 
@@ -292,7 +295,7 @@ export function makeReconcileCommand(io: Io, clock: Clock = processClock()): Com
       else io.out(formatReconcileText(report, io));
       if (options.csv) for (const warning of report.warnings) io.err(`cvs-issue: warning: ${warning}\n`);
       if (!isClean(report)) {
-        const notConfirmed = options.confirm ? '; the month was not confirmed' : '';
+        const notConfirmed = !options.confirm ? '' : report.confirmed ? '; the month was confirmed: a late notice is settled as an adjustment' : '; the month was not confirmed';
         throw new AppError('differences', 'reconcile.differences', `${report.month} does not reconcile${notConfirmed}`);
       }
     });

@@ -29,6 +29,7 @@ export type AdjustmentKind = 'late-notice' | 'supplied';
 /** One 過誤調整 line: a record of `originalMonth` settled in `settleMonth`. */
 export interface SettlementAdjustment {
   issuanceId: string;
+  operatorId: string;
   kind: AdjustmentKind;
   originalMonth: string;
   settleMonth: string;
