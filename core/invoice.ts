@@ -151,6 +151,7 @@ export function createInvoiceAccumulator(monthKey: number, operatorId: string | 
   };
   return {
     addAdjustment(line) {
+      operators.add(line.operatorId);
       if (operatorId !== null && line.operatorId !== operatorId) return;
       totals.adjustments.push(line);
       const typeIndex = CERTIFICATE_TYPES.indexOf(line.certificateType as CertificateType);
