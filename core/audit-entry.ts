@@ -30,8 +30,8 @@ const ALLOWED_DATA_FIELDS = new Set([
   'copies', 'copy', 'feeYen', 'paidYen', 'changeYen', 'refundedYen', 'outcome', 'code', 'cardKind', 'path', 'month',
   'records', 'documents', 'duplicate', 'reason', 'size', 'attempt', 'pending', 'businessDate', 'cashYen', 'transactions',
   'remoteAddress', 'status',
-  // Issue 8 (settlement): the month a 過誤調整 line is settled in, and payment amounts and dates.
-  'settleMonth', 'amountYen', 'paidOn',
+  // Issue 8 (settlement): the month a 過誤調整 line is settled in.
+  'settleMonth',
 ]);
 
 const KIND = /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/;
