@@ -8,10 +8,10 @@ import { hexEncode } from '../core/bytes.ts';
 import { formatJstIso, formatUtcIso, parseIsoInstant } from '../core/jst.ts';
 import { isValidMunicipalityCode } from '../core/municipality.ts';
 import type { ServiceNotice } from '../core/service-notices.ts';
-import { withDatabase } from '../drivers/store/database.ts';
+import { withDatabase, type Database } from '../drivers/store/database.ts';
 import { migrate } from '../drivers/store/migrate.ts';
 import { CENTER_MIGRATIONS } from '../drivers/store/schema.ts';
-import { parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice } from '../core/messages.ts';
+import { parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice, parseSettlementSubmission, parseSuppliedRecord } from '../core/messages.ts';
 import type { Clock } from '../core/ports.ts';
 import { jsonHandler } from '../drivers/http/json-api.ts';
 import { startMutualTlsServer, type IncomingRequest, type RunningServer } from '../drivers/http/server.ts';
@@ -22,7 +22,7 @@ import { checkCosignedNote, parseRelayHeartbeat } from '../core/witness.ts';
 import { asObject, stringField } from '../core/messages.ts';
 import { announceNotice, createBuiltInDirectory, createCenterStore, openCenterDatabase } from '../drivers/store/center-store.ts';
 import { loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
-import { isNationalHoliday, processClock, sha256Hex, systemClock, systemRandom } from './deps.ts';
+import { checkedProcessClock, isNationalHoliday, processClock, sha256Hex, systemClock, systemRandom } from './deps.ts';
 import { addExportSubcommand } from './export.ts';
 import type { Io } from './io.ts';
 import { waitForShutdown } from './serve.ts';
@@ -35,6 +35,10 @@ export const RELAY_HEADERS = { store: HEADER_STORE, kiosk: HEADER_KIOSK };
 export const RELAY_HEARTBEAT_PATH = '/v1/relay-heartbeat';
 /** The relay hands back its cosignature of the centre's checkpoint (C2SP tlog-cosignature). */
 export const RELAY_COSIGNATURE_PATH = '/v1/relay-cosignature';
+/** The operator's reconciliation result, relay → centre (Spec§4-3): the centre agrees or says why not. */
+export const SETTLEMENT_CONFIRM_PATH = '/v1/settlement/confirm';
+/** A record the centre is missing, supplied from the operator's relay record. */
+export const SETTLEMENT_SUPPLY_PATH = '/v1/settlement/supply';
 
 /** The relay's certificate names its operator (O) and role (OU=relay). */
 function relayOperatorOf(request: IncomingRequest): string {
@@ -54,17 +58,10 @@ function callerOf(request: IncomingRequest): CallerIdentity {
   return { operatorId, storeId, kioskId };
 }
 
-export interface StartedCenter {
-  server: RunningServer;
-  close(): Promise<void>;
-}
-
-export async function startCenter(loaded: LoadedConfig, options: { listen?: string; clock?: Clock; log?: (line: string) => void }): Promise<StartedCenter> {
+/** The centre's use cases over its database: for the server, and for `center confirm`. */
+function centerServiceFor(loaded: LoadedConfig, db: Database, clock: Clock, audit = openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), clock)) {
   const config = loaded.config.center;
-  const clock = options.clock ?? systemClock;
-  const db = openCenterDatabase(loaded.resolve(config.databaseFile));
-  const audit = openRoleAuditLog(db, loaded, config, auditOrigin('center'), clock);
-  const service = createCenterService({
+  return createCenterService({
     clock,
     audit,
     witness: { hasher: auditHasher, noteVerifierFor: noteVerifierFromKey },
@@ -77,6 +74,19 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
     renderCertificate: renderCertificatePdf,
     sha256Hex,
   });
+}
+
+export interface StartedCenter {
+  server: RunningServer;
+  close(): Promise<void>;
+}
+
+export async function startCenter(loaded: LoadedConfig, options: { listen?: string; clock?: Clock; log?: (line: string) => void }): Promise<StartedCenter> {
+  const config = loaded.config.center;
+  const clock = options.clock ?? systemClock;
+  const db = openCenterDatabase(loaded.resolve(config.databaseFile));
+  const audit = openRoleAuditLog(db, loaded, config, auditOrigin('center'), clock);
+  const service = centerServiceFor(loaded, db, clock, audit);
   const log = options.log ?? (() => undefined);
   const centerVerifier = noteVerifierFromKey(config.auditVerifierKey);
   /** Kept beside the centre's own log, so exports and verify --witness-key carry the relays' word. */
@@ -100,6 +110,12 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
       '/v1/notices': (body, request) => service.currentNotices(callerOf(request), parseChallengeRequest(body)),
       [RELAY_HEARTBEAT_PATH]: (body, request) => service.witnessRelay(relayOperatorOf(request), parseRelayHeartbeat(body)),
       [RELAY_COSIGNATURE_PATH]: (body, request) => keepRelayCosignature(relayOperatorOf(request), body),
+      [SETTLEMENT_CONFIRM_PATH]: (body, request) => service.submitReconciliation(relayOperatorOf(request), parseSettlementSubmission(body)),
+      [SETTLEMENT_SUPPLY_PATH]: (body, request) => {
+        const operatorId = relayOperatorOf(request);
+        const record = parseSuppliedRecord(body, operatorId);
+        return service.supplyRecord(operatorId, { ...record, issuedAt: formatUtcIso(parseIsoInstant(record.issuedAt)!) });
+      },
     },
     (code, path) => log(`center: ${path} refused: ${code}`),
   );
@@ -137,11 +153,30 @@ export function makeCenterCommand(io: Io): Command {
     .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
     .option('--listen <host:port>', 'listen address (port 0 picks a free port); default from the deployment')
     .action(async (options: { dir: string; listen?: string }) => {
-      const started = await startCenter(loadConfig(options.dir), { listen: options.listen, clock: processClock(), log: (line) => io.err(`${line}\n`) });
+      const started = await startCenter(loadConfig(options.dir), { listen: options.listen, clock: checkedProcessClock(), log: (line) => io.err(`${line}\n`) });
       io.out(`center listening on ${started.server.url}\n`);
       await waitForShutdown(() => started.close());
     });
   addExportSubcommand(center, 'center', io);
+  center
+    .command('confirm')
+    .description("agree the month with what the operator submitted through its relay (Spec§4-3); refused, with the reason, when it has not or the totals differ")
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .requiredOption('--month <YYYY-MM>', 'the JST month')
+    .requiredOption('--operator <id>', 'the operator whose month to confirm')
+    .option('--json', 'print the confirmation as JSON')
+    .addHelpText('after', '\nExit codes: 0 confirmed (or confirmed before), 2 refused: month not ended, future month, not submitted, totals differ.')
+    .action((options: { dir: string; month: string; operator: string; json?: boolean }) => {
+      if (!/^[0-9]{4}-(0[1-9]|1[0-2])$/.test(options.month)) throw usageError(`--month "${options.month}" is not YYYY-MM`);
+      const loaded = loadConfig(options.dir);
+      const clock = processClock();
+      const confirmation = withDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) => {
+        migrate(db, 'center', CENTER_MIGRATIONS);
+        return centerServiceFor(loaded, db, clock).agreeMonth(options.operator, options.month);
+      });
+      if (options.json) io.out(`${JSON.stringify(confirmation, null, 2)}\n`);
+      else io.out(`${confirmation.month} confirmed for ${confirmation.operatorId} at ${formatJstIso(Date.parse(confirmation.confirmedAt))}: ${confirmation.records} records, ${confirmation.documents} documents, ¥${confirmation.feesYen}\n`);
+    });
   center
     .command('notice')
     .description('announce a maintenance window (the whole service) or a stop (one municipality); kiosks show it, the centre refuses service while it lasts')

@@ -8,9 +8,11 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command } from 'commander';
 import { AppError, usageError } from '../core/errors.ts';
-import { formatJstIso, jstParts, pad2, parseIsoInstant } from '../core/jst.ts';
+import { formatJstIso, jstMonth, jstParts, pad2, parseIsoInstant } from '../core/jst.ts';
 import type { Clock } from '../core/ports.ts';
-import { matchRecords } from '../core/record-match.ts';
+import { isClean } from '../core/reconcile.ts';
+import { runReconcile } from './reconcile.ts';
+import { bufferIo } from './io.ts';
 import { assertCenterOpen } from '../core/service-hours.ts';
 import { listHandlingRecords } from '../drivers/store/center-store.ts';
 import { withDatabase } from '../drivers/store/database.ts';
@@ -105,15 +107,18 @@ async function runKioskSessions(loaded: LoadedConfig, clock: Clock, relayUrl: st
   return { reports, pending };
 }
 
-/** The centre's records must equal the relay's, and both must equal what the kiosks issued. */
-function checkReconciled(loaded: LoadedConfig, reports: TimedReport[]): boolean {
-  const read = (file: string) => withDatabase(loaded.resolve(file), listHandlingRecords);
-  const centerRecords = read(loaded.config.center.databaseFile);
-  const relayRecords = read(loaded.config.relays[0]!.databaseFile);
+/**
+ * The product's reconciler over the deployment (centre against relay, the kiosks' cash per store
+ * day, requests never noticed), and the centre's issued records against what the kiosks issued.
+ */
+async function checkReconciled(dir: string, loaded: LoadedConfig, reports: TimedReport[], clock: Clock): Promise<boolean> {
+  const report = await runReconcile({ dir, month: jstMonth(clock.nowMs()) }, bufferIo(), clock);
+  const centerRecords = withDatabase(loaded.resolve(loaded.config.center.databaseFile), listHandlingRecords);
   const issuedByKiosks = new Map(reports.flatMap((report) => (report.result.outcome === 'issued' ? [[report.result.requestId, report.result.copies] as const] : [])));
   const centerIssued = centerRecords.filter((record) => record.copies > 0);
   return (
-    matchRecords(centerRecords, relayRecords).differences.length === 0 &&
+    isClean(report) &&
+    report.storeDays !== null &&
     centerIssued.length === issuedByKiosks.size &&
     centerIssued.every((record) => issuedByKiosks.get(record.issuanceId) === record.copies)
   );
@@ -173,7 +178,7 @@ export async function runDemo(options: { dir?: string; force?: boolean; at?: str
     const relay = await startRelay(loaded, { clock, centerUrl: center.server.url, log: options.log });
     try {
       const { reports, pending } = await runKioskSessions(loaded, clock, relay.server.url);
-      return summarize(dir, businessMs, reports, pending, checkReconciled(loaded, reports), verifyAllAuditLogs(loaded, dir), loaded);
+      return summarize(dir, businessMs, reports, pending, await checkReconciled(dir, loaded, reports, clock), verifyAllAuditLogs(loaded, dir), loaded);
     } finally {
       await relay.close();
     }

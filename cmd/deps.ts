@@ -26,14 +26,33 @@ export function offsetClock(startMs: number, realClock: Clock = systemClock): Cl
 
 /**
  * The services' clock. CVS_ISSUE_TIME=2026-11-30T10:00:00+09:00 starts it at that instant (it then
- * runs at the real rate): for demos, field tests and end-to-end tests outside service hours.
+ * runs at the real rate): for demos, field tests and end-to-end tests outside service hours. A
+ * malformed value is a usage error (exit 2, one line), raised when a command first reads the clock,
+ * so `init --help` or `audit-log verify` never trip over it.
  */
 export function processClock(environment: NodeJS.ProcessEnv = process.env): Clock {
+  let clock: Clock | undefined;
+  return {
+    nowMs: () => {
+      clock ??= clockFromEnvironment(environment);
+      return clock.nowMs();
+    },
+  };
+}
+
+function clockFromEnvironment(environment: NodeJS.ProcessEnv): Clock {
   const start = environment.CVS_ISSUE_TIME;
-  if (!start) return systemClock;
+  if (start === undefined || start === '') return systemClock;
   const startMs = parseIsoInstant(start);
   if (startMs === undefined) {
-    throw usageError(`CVS_ISSUE_TIME="${start}" is not an ISO time with an offset`);
+    throw usageError(`CVS_ISSUE_TIME="${start.slice(0, 40)}" is not a real ISO 8601 time with an offset (2026-11-30T10:00:00+09:00)`);
   }
   return offsetClock(startMs);
+}
+
+/** The process clock, read once now: long-running services fail at start, not inside a request. */
+export function checkedProcessClock(): Clock {
+  const clock = processClock();
+  clock.nowMs();
+  return clock;
 }

@@ -20,13 +20,13 @@ import { clientFor, findKiosk, loadConfig, openRoleAuditLog, type KioskConfig, t
 import { hexEncode } from '../core/bytes.ts';
 import { correctionFor } from '../core/correction.ts';
 import { inForce, type ServiceNotice } from '../core/service-notices.ts';
-import { formatJstIso, jstParts } from '../core/jst.ts';
+import { formatJstIso, isIsoDate, jstParts } from '../core/jst.ts';
 import { CORRECTION_REASONS, type CorrectionReason } from '../core/messages.ts';
 import { decideLogin, isLocked, LOCKOUT_MS, passwordProblem } from '../core/maintenance.ts';
 import { hashPassword, verifyPassword } from '../drivers/crypto/password.ts';
 import { HEARTBEAT_PATH, STORE_DAY_PATH, type HeartbeatResponse } from '../core/relay-service.ts';
 import { auditOrigin, offerCheckpointToWitness } from '../drivers/store/audit-log.ts';
-import { processClock, sha256, systemClock, systemRandom } from './deps.ts';
+import { checkedProcessClock, processClock, sha256, systemClock, systemRandom } from './deps.ts';
 import type { Io } from './io.ts';
 import { createTerminal, type Terminal } from './terminal.ts';
 import { readKioskScript, scriptedInput, type ScriptedSession } from './kiosk-script.ts';
@@ -296,7 +296,7 @@ export function makeKioskCommand(io: Io): Command {
       const opened = openKiosk(loaded, {
         kioskId: options.kiosk,
         relayUrl: options.relayUrl,
-        clock: processClock(),
+        clock: checkedProcessClock(),
         pcscReader: typeof options.pcsc === 'string' ? options.pcsc : options.pcsc ? '' : undefined,
         show: options.json ? undefined : (text) => io.err(`  ${text}\n`),
       });
@@ -390,7 +390,7 @@ export function makeKioskCommand(io: Io): Command {
     .option('--date <yyyy-mm-dd>', 'the JST business date to close (default: today in JST); earlier open days are closed too')
     .option('--json', 'print the closes as JSON')
     .action(async (options: { dir: string; kiosk?: string; relayUrl?: string; date?: string; json?: boolean }) => {
-      if (options.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(options.date)) throw usageError(`--date "${options.date}" is not YYYY-MM-DD`);
+      if (options.date !== undefined && !isIsoDate(options.date)) throw usageError(`--date "${options.date}" is not a real YYYY-MM-DD date`);
       const opened = openKiosk(loadConfig(options.dir), { kioskId: options.kiosk, relayUrl: options.relayUrl, clock: processClock() });
       try {
         const closes = opened.closeDays(options.date ?? jstParts(processClock().nowMs()).dateIso);

@@ -10,10 +10,17 @@ import { jstParts } from '../core/jst.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { RowProblems } from '../core/handling-csv.ts';
 import type { Clock } from '../core/ports.ts';
-import { createReconciler, isClean, type ReconcileResult, type StoreDay } from '../core/reconcile.ts';
+import { adjustmentsSettledIn } from '../drivers/store/center-store.ts';
+import { unnoticedRequests } from '../drivers/store/settlement-store.ts';
+import { adjustmentTotals, type SettlementAdjustment } from '../core/settlement.ts';
+import { createReconciler, isClean, unnoticedDifferences, type ComparedValues, type ReconcileDifference, type ReconcileResult, type StoreDay } from '../core/reconcile.ts';
 import { canParseInWorker, readHandlingCsvFilesInWorker } from '../drivers/csv/parallel-reader.ts';
-import { confirmMonth, findConfirmedMonth, listStoreDays, openSettlementDatabase, type ConfirmedMonth } from '../drivers/store/settlement-store.ts';
-import { findRelay, loadConfig, openRoleAuditLog, type LoadedConfig } from './config.ts';
+import { findRelayConfirmation, listStoreDays, openSettlementDatabase, saveRelayConfirmation, saveRelaySubmission } from '../drivers/store/settlement-store.ts';
+import { clientFor, findRelay, loadConfig, openRoleAuditLog, type LoadedConfig } from './config.ts';
+import { confirmationRefusal, type MonthConfirmation, type SettlementSubmission } from '../core/settlement.ts';
+import { formatUtcIso } from '../core/jst.ts';
+import { callJson } from '../drivers/http/json-api.ts';
+import { SETTLEMENT_CONFIRM_PATH } from './center.ts';
 import { auditOrigin } from '../drivers/store/audit-log.ts';
 import { isNationalHoliday, processClock } from './deps.ts';
 import type { Io } from './io.ts';
@@ -39,15 +46,20 @@ export interface ReconcileOptions {
   operatorId?: string;
   storeDays?: string;
   confirm?: boolean;
+  centerUrl?: string;
   json?: boolean;
   csv?: boolean;
 }
 
 export interface ReconcileReport extends ReconcileResult {
+  /** 過誤調整: records of earlier, confirmed months settled in this one (centre database only). */
+  adjustments: SettlementAdjustment[];
+  /** Issued but never noticed, per kiosk (centre database only); also listed in differences. */
+  unnoticed: Array<{ kioskId: string; requests: number; oldestAgeHours: number }>;
   deadlines: Pick<Deadlines, 'reconcileBy' | 'confirmBy'>;
   warnings: string[];
   sources: { center: string; operator: string };
-  confirmed: ConfirmedMonth | null;
+  confirmed: MonthConfirmation | null;
 }
 
 function pickSources(options: ReconcileOptions): { center: RecordSource; operator: RecordSource } {
@@ -78,6 +90,30 @@ function storeDaysFor(options: ReconcileOptions, operator: RecordSource, month: 
   }
 }
 
+/** What only the centre's database knows: adjustments settled in the month, requests never noticed. */
+function centreOnlyFacts(options: ReconcileOptions, center: RecordSource, month: string, nowMs: number): { adjustments: SettlementAdjustment[]; unnoticed: ReconcileDifference[] } {
+  if (center.kind !== 'db') return { adjustments: [], unnoticed: [] };
+  const operatorId = options.dir ? findRelay(loadConfig(options.dir), options.operatorId).operatorId : null;
+  const db = openSettlementDatabase(center.path, 'center');
+  try {
+    return { adjustments: adjustmentsSettledIn(db, month, operatorId), unnoticed: unnoticedDifferences(unnoticedRequests(db, month, operatorId), nowMs) };
+  } finally {
+    db.close();
+  }
+}
+
+function perKiosk(unnoticed: readonly ReconcileDifference[]): ReconcileReport['unnoticed'] {
+  const byKiosk = new Map<string, { kioskId: string; requests: number; oldestAgeHours: number }>();
+  for (const difference of unnoticed) {
+    const kioskId = difference.kioskId ?? '';
+    const entry = byKiosk.get(kioskId) ?? { kioskId, requests: 0, oldestAgeHours: 0 };
+    entry.requests += 1;
+    entry.oldestAgeHours = Math.max(entry.oldestAgeHours, difference.ageHours ?? 0);
+    byKiosk.set(kioskId, entry);
+  }
+  return [...byKiosk.values()];
+}
+
 function deadlineWarnings(deadlines: ReconcileReport['deadlines'], todayIso: string, clean: boolean): string[] {
   const warnings: string[] = [];
   if (todayIso > deadlines.reconcileBy) warnings.push(`the reconcile-by date ${deadlines.reconcileBy} has passed`);
@@ -90,7 +126,7 @@ export async function runReconcile(options: ReconcileOptions, io: Io, clock: Clo
   const { month, monthKey } = resolveMonth(options.month, clock);
   const sources = pickSources(options);
   if (options.confirm && (sources.center.kind !== 'db' || !options.dir || options.centerDb)) {
-    throw usageError("--confirm locks the month in the centre's database and signs it into the centre's audit log: give --dir, not --center or --center-db");
+    throw usageError("--confirm submits the operator's result through its relay and the centre agrees: give --dir, not --center or --center-db");
   }
   const progress = createProgress(io, io.stdoutIsTty && !options.json && !options.csv);
   const problems = new RowProblems();
@@ -106,12 +142,15 @@ export async function runReconcile(options: ReconcileOptions, io: Io, clock: Clo
       onProgress: (file, read) => progress.update(path.basename(files[file]!), read),
     });
   } else {
-    readSource(sources.center, month, (bytes, row) => reconciler.addCenter(bytes, row), problems, progress);
+    // Every record the month really had, late ones settled as adjustments included (Spec§4-3).
+    readSource(sources.center, month, (bytes, row) => reconciler.addCenter(bytes, row), problems, progress, 'settlement_records');
     readSource(sources.operator, month, (bytes, row) => reconciler.addOperator(bytes, row), problems, progress);
   }
   progress.done();
   failOnProblems(io, problems);
-  const result = reconciler.finish();
+  const reconciled = reconciler.finish();
+  const { adjustments, unnoticed } = centreOnlyFacts(options, sources.center, month, clock.nowMs());
+  const result = { ...reconciled, differences: [...reconciled.differences, ...unnoticed] };
   const deadlines = monthDeadlines(monthKey, isNationalHoliday);
   const clean = isClean(result);
   const report: ReconcileReport = {
@@ -119,47 +158,63 @@ export async function runReconcile(options: ReconcileOptions, io: Io, clock: Clo
     deadlines: { reconcileBy: deadlines.reconcileBy, confirmBy: deadlines.confirmBy },
     warnings: deadlineWarnings(deadlines, jstParts(clock.nowMs()).dateIso, clean),
     sources: { center: describeSource(sources.center), operator: describeSource(sources.operator) },
+    adjustments,
+    unnoticed: perKiosk(unnoticed),
     confirmed: null,
   };
-  if (options.confirm && clean && options.dir) report.confirmed = confirm(loadConfig(options.dir), report, clock);
+  // A request issued but not yet noticed does not hold the month back: both sides see it, and its
+  // notice, when it comes, is settled as an adjustment of the next open month (Spec§4-3).
+  const confirmable = report.differences.every((difference) => difference.kind === 'issued-unnoticed') && (report.storeDays === null || report.storeDays.differences.length === 0);
+  if (options.confirm && confirmable && options.dir) report.confirmed = await confirm(loadConfig(options.dir), report, options, clock);
   return report;
 }
 
 /**
- * Locks the month, in the same transaction as the centre's audit entry that records it; running it
- * again for a confirmed month reports the existing confirmation.
+ * Spec§4-3, C§3(3): the operator submits its result through its relay, signed into the relay's
+ * audit log; the centre agrees (or refuses with the reason) and the relay keeps the lock too. The
+ * month's end is checked here first, so a cron job run too early says why without the network.
  */
-function confirm(loaded: LoadedConfig, report: ReconcileReport, clock: Clock): ConfirmedMonth {
-  const center = loaded.config.center;
-  const db = openSettlementDatabase(loaded.resolve(center.databaseFile), 'center');
+async function confirm(loaded: LoadedConfig, report: ReconcileReport, options: ReconcileOptions, clock: Clock): Promise<MonthConfirmation> {
+  const relay = findRelay(loaded, options.operatorId);
+  const nowMs = clock.nowMs();
+  const submission: SettlementSubmission = { month: report.month, submittedAt: formatUtcIso(nowMs), records: report.operator.records, documents: report.operator.documents, feesYen: report.operator.feesYen };
+  const early = confirmationRefusal({ month: report.month, nowMs, operatorId: relay.operatorId, submission, center: submission });
+  if (early) throw early;
+  const db = openSettlementDatabase(loaded.resolve(relay.databaseFile), 'relay');
+  const client = clientFor(loaded, relay.centerTls, options.centerUrl ?? relay.centerUrl, 15_000);
   try {
-    const audit = openRoleAuditLog(db, loaded, center, auditOrigin('center'), clock);
-    const existing = findConfirmedMonth(db, report.month);
-    if (existing) return existing;
-    const confirmed: ConfirmedMonth = {
-      month: report.month,
-      confirmedAt: new Date(clock.nowMs()).toISOString(),
-      records: report.center.records,
-      documents: report.center.documents,
-      feesYen: report.center.feesYen,
-    };
-    const event = { kind: 'month.confirmed', data: { month: confirmed.month, records: confirmed.records, documents: confirmed.documents, feeYen: confirmed.feesYen } };
-    audit.transaction([event], () => confirmMonth(db, confirmed));
-    return confirmed;
+    const existing = findRelayConfirmation(db, report.month);
+    if (existing) return { ...existing, operatorId: relay.operatorId };
+    const audit = openRoleAuditLog(db, loaded, relay, auditOrigin('relay', relay.operatorId), clock);
+    saveRelaySubmission(db, audit, relay.operatorId, submission);
+    const confirmation = await callJson<MonthConfirmation>(client, SETTLEMENT_CONFIRM_PATH, submission);
+    saveRelayConfirmation(db, audit, confirmation);
+    return confirmation;
   } finally {
+    await client.close();
     db.close();
   }
 }
 
-const CSV_HEADER = 'kind,issuance_id,side,fields,store_id,kiosk_id,business_date,cash_yen,fees_yen';
+const CSV_HEADER = 'kind,issuance_id,side,fields,store_id,kiosk_id,business_date,cash_yen,fees_yen,center_values,operator_values';
+
+/** "copies=2;feeYen=400": ids, codes and integers only, so nothing needs quoting. */
+function valuesText(values: ComparedValues | undefined): string {
+  return Object.entries(values ?? {}).map(([field, value]) => `${field}=${value}`).join(';');
+}
+
+/** "copies: centre 2, operator 1; feeYen: centre 400, operator 200" */
+function mismatchText(difference: ReconcileDifference): string {
+  return (difference.fields ?? []).map((field) => `${field}: centre ${difference.center?.[field] ?? ''}, operator ${difference.operator?.[field] ?? ''}`).join('; ');
+}
 
 export function formatReconcileCsv(report: ReconcileReport): string {
   const lines = [CSV_HEADER];
   for (const difference of report.differences) {
-    lines.push([difference.kind, difference.issuanceId, difference.side ?? '', (difference.fields ?? []).join(';'), '', '', '', '', ''].join(','));
+    lines.push([difference.kind, difference.issuanceId, difference.side ?? '', (difference.fields ?? []).join(';'), '', '', '', '', '', valuesText(difference.center), valuesText(difference.operator)].join(','));
   }
   for (const day of report.storeDays?.differences ?? []) {
-    lines.push(['store-day', '', '', '', day.storeId, day.kioskId, day.businessDate, day.cashYen ?? '', day.feesYen].join(','));
+    lines.push(['store-day', '', '', '', day.storeId, day.kioskId, day.businessDate, day.cashYen ?? '', day.feesYen, '', ''].join(','));
   }
   return `${lines.join('\n')}\n`;
 }
@@ -178,6 +233,7 @@ function formatReconcileText(report: ReconcileReport, io: Io): string {
     ['missing at operator', report.missingAtOperator],
     ['mismatched', report.mismatched],
     ['duplicated ids', report.duplicates],
+    ['issued but unnoticed', report.differences.filter((difference) => difference.kind === 'issued-unnoticed').length],
   ];
   if (io.stdoutIsTty) {
     const table = new Table({ head: ['', 'records'], style: { head: io.color ? ['cyan'] : [] } });
@@ -191,12 +247,18 @@ function formatReconcileText(report: ReconcileReport, io: Io): string {
     const shown = report.differences.slice(0, SHOWN_DIFFERENCES);
     if (io.stdoutIsTty) {
       const table = new Table({ head: ['issuance id', 'difference', 'detail'], style: { head: io.color ? ['cyan'] : [] } });
-      for (const difference of shown) table.push([difference.issuanceId, difference.kind, difference.fields?.join(', ') ?? difference.side ?? '']);
+      for (const difference of shown) table.push([difference.issuanceId, difference.kind, difference.fields ? mismatchText(difference) : difference.side ?? '']);
       out.push(table.toString());
     } else {
-      for (const difference of shown) out.push(`  ${difference.kind} ${difference.issuanceId}${difference.fields ? ` (${difference.fields.join(', ')})` : difference.side ? ` (${difference.side})` : ''}`);
+      for (const difference of shown) out.push(`  ${difference.kind} ${difference.issuanceId}${difference.fields ? ` (${mismatchText(difference)})` : difference.side ? ` (${difference.side})` : ''}`);
     }
     if (report.differences.length > shown.length) out.push(`  … ${report.differences.length - shown.length} more (use --json or --csv for all)`);
+  }
+  for (const kiosk of report.unnoticed) out.push(`issued but unnoticed at ${kiosk.kioskId}: ${kiosk.requests} request(s), the oldest ${kiosk.oldestAgeHours} h ago`);
+  if (report.adjustments.length > 0) {
+    const total = adjustmentTotals(report.adjustments);
+    out.push(`adjustments (過誤調整) settled in ${report.month}: ${total.records} records, ${total.documents} documents, ¥${total.feesYen}`);
+    for (const line of report.adjustments.slice(0, SHOWN_DIFFERENCES)) out.push(`  ${line.kind} ${line.issuanceId} of ${line.originalMonth} (${line.kioskId}): ${line.copies} documents, ¥${line.feeYen}`);
   }
   if (report.storeDays) {
     out.push(`store business days: ${report.storeDays.days} closes, ${report.storeDays.differences.length} where cash ≠ fees`);
@@ -221,7 +283,8 @@ export function makeReconcileCommand(io: Io, clock: Clock = processClock()): Com
     .option('--operator-db <file>', "the operator's relay database (relay.db)")
     .option('--operator-id <id>', 'which relay of the deployment (with --dir)')
     .option('--store-days <file>', 'cash per store business day: CSV store_id,kiosk_id,business_date,cash_yen')
-    .option('--confirm', 'lock the month in the centre database when it reconciles cleanly')
+    .option('--confirm', "submit a clean month to the centre through the operator's relay: both parties' agreement locks it (Spec§4-3)")
+    .option('--center-url <url>', 'with --confirm: the centre, e.g. https://127.0.0.1:8443; default from the deployment')
     .option('--json', 'print the report as JSON')
     .option('--csv', 'print the differences as CSV')
     .addHelpText('after', '\nExit codes: 0 everything agrees, 3 differences found, 2 bad input (each malformed row as FILE:LINE: problem).')
@@ -232,7 +295,7 @@ export function makeReconcileCommand(io: Io, clock: Clock = processClock()): Com
       else io.out(formatReconcileText(report, io));
       if (options.csv) for (const warning of report.warnings) io.err(`cvs-issue: warning: ${warning}\n`);
       if (!isClean(report)) {
-        const notConfirmed = options.confirm ? '; the month was not confirmed' : '';
+        const notConfirmed = !options.confirm ? '' : report.confirmed ? '; the month was confirmed: a late notice is settled as an adjustment' : '; the month was not confirmed';
         throw new AppError('differences', 'reconcile.differences', `${report.month} does not reconcile${notConfirmed}`);
       }
     });

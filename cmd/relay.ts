@@ -11,13 +11,15 @@ import { callJson, errorResponse, jsonResponse, parseJsonBody } from '../drivers
 import { startMutualTlsServer, type IncomingRequest, type OutgoingResponse, type RunningServer } from '../drivers/http/server.ts';
 import { withDatabase } from '../drivers/store/database.ts';
 import { createRelayStore, kioskStatuses, latestCosigned, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
-import { RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH } from './center.ts';
+import { RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_SUPPLY_PATH } from './center.ts';
+import { handlingRecordFromRow } from '../drivers/store/center-store.ts';
+import type { CompletionAck } from '../core/messages.ts';
 import { parseRelayHeartbeatAnswer, witness, witnessRecordData, type CheckpointOffer } from '../core/witness.ts';
 import { cosignatureLine, noteBody } from '../core/signed-note.ts';
 import { formatUtcIso } from '../core/jst.ts';
 import { clientFor, findRelay, loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
 import { auditHasher, auditOrigin, noteSignerFor, noteVerifierFromKey, offerCheckpointToWitness, witnessedSizesIn } from '../drivers/store/audit-log.ts';
-import { processClock, systemClock } from './deps.ts';
+import { checkedProcessClock, processClock, systemClock } from './deps.ts';
 import { addExportSubcommand } from './export.ts';
 import type { Io } from './io.ts';
 import { waitForShutdown } from './serve.ts';
@@ -196,7 +198,7 @@ export function makeRelayCommand(io: Io): Command {
         operatorId: options.operator,
         listen: options.listen,
         centerUrl: options.centerUrl,
-        clock: processClock(),
+        clock: checkedProcessClock(),
         log: (line) => io.err(`${line}\n`),
       });
       io.out(`relay ${started.operatorId} listening on ${started.server.url}\n`);
@@ -232,6 +234,35 @@ export function makeRelayCommand(io: Io): Command {
         table.push([row.kioskId, `${row.storeId} ${row.storeName}`, io.color && (row.down || row.auditProblem) ? chalk.red(state) : state, row.lastSeenAt ? formatJstIso(Date.parse(row.lastSeenAt)) : 'never', row.witnessedSize ?? '-', row.lastClosedDay ?? '-']);
       }
       io.out(`relay ${config.operatorId}\n${table.toString()}\n`);
+    });
+  relay
+    .command('supply')
+    .description("send the centre a handling record it is missing, from this relay's record; the centre accepts it only against certificate data it issued")
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .requiredOption('--issuance <id>', 'the issuance id reconcile reported as missing at the centre')
+    .option('--operator <id>', 'whose relay (default: the first in the deployment)')
+    .option('--center-url <url>', 'the centre, e.g. https://127.0.0.1:8443; default from the deployment')
+    .option('--json', 'print the answer as JSON')
+    .addHelpText('after', '\nExit codes: 0 accepted (in its month, or as an adjustment of the next open month), 1 refused by the centre, 2 no such record here.')
+    .action(async (options: { dir: string; issuance: string; operator?: string; centerUrl?: string; json?: boolean }) => {
+      const loaded = loadConfig(options.dir);
+      const config = findRelay(loaded, options.operator);
+      const clock = processClock();
+      const db = openRelayDatabase(loaded.resolve(config.databaseFile));
+      const client = clientFor(loaded, config.centerTls, options.centerUrl ?? config.centerUrl, 15_000);
+      try {
+        const row = db.get<Parameters<typeof handlingRecordFromRow>[0]>('SELECT * FROM effective_handling_records WHERE issuance_id = :id', { id: options.issuance });
+        if (!row) throw usageError(`this relay has no record of issuance ${options.issuance}`);
+        const { operatorId: _operatorId, ...record } = handlingRecordFromRow(row);
+        const ack = await callJson<CompletionAck>(client, SETTLEMENT_SUPPLY_PATH, record);
+        const audit = openRoleAuditLog(db, loaded, config, auditOrigin('relay', config.operatorId), clock);
+        audit.append({ kind: 'record.supplied', data: { issuanceId: record.issuanceId, kioskId: record.kioskId, copies: record.copies, feeYen: record.feeYen, duplicate: ack.duplicate } });
+        if (options.json) io.out(`${JSON.stringify(ack, null, 2)}\n`);
+        else io.out(`issuance ${ack.issuanceId} supplied to the centre${ack.adjustment ? `: settled in ${ack.adjustment.settleMonth} as an adjustment of ${ack.adjustment.originalMonth}` : ''}${ack.duplicate ? ' (it had it already)' : ''}\n`);
+      } finally {
+        await client.close();
+        db.close();
+      }
     });
   addExportSubcommand(relay, 'relay', io);
   return relay;

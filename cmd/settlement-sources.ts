@@ -8,11 +8,12 @@ import path from 'node:path';
 import { Chalk, type ChalkInstance } from 'chalk';
 import { previousJstMonth } from '../core/deadlines.ts';
 import { AppError, inputError, usageError } from '../core/errors.ts';
+import { isIsoDate } from '../core/jst.ts';
 import { createRowScratch, formatHandlingRow, parseHandlingRow, parseMonth, type RowProblems, type RowScratch } from '../core/handling-csv.ts';
 import type { StoreDay } from '../core/reconcile.ts';
 import { fileSizeBytes, readHandlingCsv, type ReadProgress } from '../drivers/csv/handling-reader.ts';
 import type { Database } from '../drivers/store/database.ts';
-import { openSettlementDatabase, recordsAroundMonth, type SettlementRole } from '../drivers/store/settlement-store.ts';
+import { openSettlementDatabase, recordsAroundMonth, type RecordView, type SettlementRole } from '../drivers/store/settlement-store.ts';
 import type { Clock } from '../core/ports.ts';
 import type { Io } from './io.ts';
 
@@ -79,26 +80,26 @@ export interface RowVisitor {
 }
 
 /** Feeds every well-formed row of the source to visit; malformed ones go to problems. */
-export function readSource(source: RecordSource, month: string, visit: RowVisitor, problems: RowProblems, progress: Progress): number {
+export function readSource(source: RecordSource, month: string, visit: RowVisitor, problems: RowProblems, progress: Progress, centreView: RecordView = 'effective_handling_records'): number {
   const label = path.basename(source.path);
   if (source.kind === 'file') {
     return readHandlingCsv(source.path, { onRow: visit, problems, label: source.path, onProgress: (read) => progress.update(label, read)}).rows;
   }
   const db = openSettlementDatabase(source.path, source.role);
   try {
-    return readDatabase(db, source.path, month, visit, problems);
+    return readDatabase(db, source.path, month, visit, problems, source.role === 'center' ? centreView : 'effective_handling_records');
   } finally {
     db.close();
   }
 }
 
-function readDatabase(db: Database, where: string, month: string, visit: RowVisitor, problems: RowProblems): number {
+function readDatabase(db: Database, where: string, month: string, visit: RowVisitor, problems: RowProblems, view: RecordView): number {
   const encoder = new TextEncoder();
   const row = createRowScratch();
   let bytes = new Uint8Array(4096);
   let rows = 0;
   let ordinal = 0;
-  for (const record of recordsAroundMonth(db, month)) {
+  for (const record of recordsAroundMonth(db, month, view)) {
     ordinal += 1;
     const line = formatHandlingRow(record);
     if (line.length * 3 > bytes.length) bytes = new Uint8Array(line.length * 3);
@@ -137,8 +138,8 @@ export function readStoreDaysFile(file: string): StoreDay[] {
     if (line === '' && index === lines.length - 2) return;
     const [storeId, kioskId, businessDate, cash, extra] = line.split(',');
     const valid = /^[A-Za-z0-9._-]{1,64}$/;
-    if (extra !== undefined || !storeId || !kioskId || !valid.test(storeId) || !valid.test(kioskId) || !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(businessDate ?? '') || !/^[0-9]{1,12}$/.test(cash ?? '')) {
-      throw inputError('store_days.bad_row', 'expected store_id,kiosk_id,YYYY-MM-DD,cash_yen', `${file}:${index + 2}`);
+    if (extra !== undefined || !storeId || !kioskId || !valid.test(storeId) || !valid.test(kioskId) || !isIsoDate(businessDate ?? '') || !/^[0-9]{1,12}$/.test(cash ?? '')) {
+      throw inputError('store_days.bad_row', 'expected store_id,kiosk_id,YYYY-MM-DD,cash_yen with a real date and whole yen', `${file}:${index + 2}`);
     }
     days.push({ storeId, kioskId, businessDate: businessDate!, cashYen: Number(cash) });
   });

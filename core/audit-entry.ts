@@ -43,6 +43,7 @@ const FIELD_TYPES: Record<string, FieldType> = {
   records: 'count', documents: 'count', duplicate: 'flag', reason: 'code', size: 'count', attempt: 'count',
   pending: 'count', businessDate: 'code', cashYen: 'yen', transactions: 'count', remoteAddress: 'code?', status: 'count',
   origin: 'id', rootHash: 'hash', signature: 'signature', cosignature: 'signature', witness: 'id', timestamp: 'count', fromSize: 'count',
+  settleMonth: 'code',
 };
 
 /** Each kind and the data fields it may carry (any subset, in any order, each at most once). */
@@ -87,7 +88,13 @@ export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
   'correction.recorded': ['issuanceId', 'copies', 'feeYen', 'reason', 'duplicate'],
   'correction.refused': ['operatorId', 'kioskId', 'code'],
   'notice.announced': ['code', 'municipalityCode'],
-  'month.confirmed': ['month', 'records', 'documents', 'feeYen'],
+  'month.confirmed': ['month', 'operatorId', 'records', 'documents', 'feeYen'],
+  // settlement (Spec§4-3): the operator's submission, refusals, 過誤調整 lines, supplied records
+  'settlement.submitted': ['month', 'operatorId', 'records', 'documents', 'feeYen'],
+  'confirm.refused': ['month', 'operatorId', 'code'],
+  'adjustment.recorded': ['issuanceId', 'operatorId', 'kioskId', 'code', 'month', 'settleMonth', 'copies', 'feeYen'],
+  'record.supplied': ['issuanceId', 'operatorId', 'kioskId', 'copies', 'feeYen', 'duplicate'],
+  'supply.refused': ['issuanceId', 'operatorId', 'code'],
   // witnessing (docs/audit-log.md): what a witness accepted, enough to rebuild the signed note
   'witness.checkpoint': ['kioskId', 'operatorId', 'origin', 'size', 'rootHash', 'signature'],
   'witness.cosigned': ['origin', 'size', 'rootHash', 'signature', 'witness', 'timestamp', 'cosignature'],

@@ -8,7 +8,8 @@ import type { NoteVerifier } from './signed-note.ts';
 import { witness, type CheckpointOffer, type RelayHeartbeat, type RelayHeartbeatAnswer, type WitnessedCheckpoint, type WitnessRecord } from './witness.ts';
 import { assertMunicipalityNotStopped, currentAndComing, maintenanceWindows, type ServiceNotice } from './service-notices.ts';
 import { AppError } from './errors.ts';
-import { formatUtcIso, formatWarekiDate, jstMonth } from './jst.ts';
+import { confirmationRefusal, nextOpenMonth, type AdjustmentKind, type MonthConfirmation, type MonthTotals, type SettlementAdjustment, type SettlementSubmission } from './settlement.ts';
+import { formatUtcIso, formatWarekiDate, jstMonth, parseIsoInstant } from './jst.ts';
 import type {
   AuthenticateRequest,
   AuthenticateResponse,
@@ -95,11 +96,18 @@ export interface HandlingCorrection {
   reason: CorrectionReason;
 }
 
+/** A time the message parser already checked (core/messages.ts): failing here is our bug. */
+export function instantOf(text: string): number {
+  const epochMs = parseIsoInstant(text);
+  if (epochMs === undefined) throw new AppError('internal', 'time.invalid', 'a validated time does not parse');
+  return epochMs;
+}
+
 export function handlingCorrectionOf(notice: CorrectionNotice): HandlingCorrection {
   return {
     correctionId: notice.correctionId,
     issuanceId: notice.issuanceId,
-    correctedAt: formatUtcIso(Date.parse(notice.correctedAt)),
+    correctedAt: formatUtcIso(instantOf(notice.correctedAt)),
     copies: notice.copies,
     feeYen: notice.feeYen,
     reason: notice.reason,
@@ -110,7 +118,7 @@ export function handlingCorrectionOf(notice: CorrectionNotice): HandlingCorrecti
 export function handlingRecordOf(notice: CompletionNotice, operatorId: string): HandlingRecord {
   return {
     issuanceId: notice.issuanceId,
-    issuedAt: formatUtcIso(Date.parse(notice.issuedAt)),
+    issuedAt: formatUtcIso(instantOf(notice.issuedAt)),
     operatorId,
     storeId: notice.storeId,
     kioskId: notice.kioskId,
@@ -140,8 +148,19 @@ export interface CenterStore {
   saveWitnessedRelay(operatorId: string, checkpoint: WitnessedCheckpoint & { record: WitnessRecord }, receivedAtIso: string): void;
   /** Announced windows and stops that end after this instant. */
   serviceNotices(fromMs: number): ServiceNotice[];
-  /** True once reconcile --confirm has locked the month (YYYY-MM, JST). */
-  isMonthConfirmed(month: string): boolean;
+  /** True once the month (YYYY-MM, JST) is locked for this operator (or, before issue 8, for everyone). */
+  isMonthConfirmed(month: string, operatorId: string): boolean;
+  findAdjustment(issuanceId: string): (SettlementAdjustment & { issuedAt: string; operatorId: string }) | undefined;
+  /** Appends a 過誤調整 line once, with its audit entry; a repeat is a duplicate, a different one a conflict. */
+  recordAdjustment(adjustment: SettlementAdjustment & { issuedAt: string; operatorId: string }, recordedAtIso: string): RecordResult;
+  /** The centre's own totals of an operator's month, as reconcile counts them. */
+  monthTotals(month: string, operatorId: string): MonthTotals;
+  /** Keeps what the operator submitted (append-only), with its audit entry. */
+  saveSubmission(operatorId: string, submission: SettlementSubmission, receivedAtIso: string): void;
+  latestSubmission(month: string, operatorId: string): SettlementSubmission | undefined;
+  findConfirmation(month: string, operatorId: string): MonthConfirmation | undefined;
+  /** Locks the month for the operator, in the same transaction as its audit entry. */
+  confirm(confirmation: MonthConfirmation): void;
 }
 
 /** The municipalities' side: residents by card, and their certificates (built-in or remote). */
@@ -199,6 +218,12 @@ function randomId(random: RandomSource, byteLength = 16): string {
 
 export function createCenterService(deps: CenterDependencies) {
   const { clock, store, directory } = deps;
+
+  function assertOperator(operatorId: string): void {
+    if (!store.isOperatorRegistered(operatorId)) {
+      throw new AppError('unauthorized', 'center.operator_unknown', 'the operator is not registered at the centre');
+    }
+  }
 
   function assertKiosk(caller: CallerIdentity, kioskId: string): void {
     if (caller.kioskId !== kioskId) {
@@ -328,6 +353,28 @@ export function createCenterService(deps: CenterDependencies) {
         return centerCheckpoint ? { witnessedSize: decision.witnessedSize, centerCheckpoint } : { witnessedSize: decision.witnessedSize };
       } catch (error) {
         deps.audit.append({ kind: 'witness.inconsistent', data: { operatorId, code: error instanceof AppError ? error.code : 'internal' } });
+        throw error;
+      }
+    },
+
+    /** Relay → centre: the operator's reconciliation result for a month (Spec§4-3). */
+    submitReconciliation(operatorId: string, submission: SettlementSubmission): MonthConfirmation {
+      assertOperator(operatorId);
+      return confirmMonth(operatorId, submission, submission.month);
+    },
+
+    /** The centre's side agreeing to what the operator submitted before; refused when nothing was. */
+    agreeMonth(operatorId: string, month: string): MonthConfirmation {
+      assertOperator(operatorId);
+      return confirmMonth(operatorId, undefined, month);
+    },
+
+    supplyRecord(operatorId: string, record: HandlingRecord): CompletionAck {
+      assertOperator(operatorId);
+      try {
+        return supplyRecord(operatorId, record);
+      } catch (error) {
+        deps.audit.append({ kind: 'supply.refused', data: { issuanceId: record.issuanceId, operatorId, code: error instanceof AppError ? error.code : 'internal' } });
         throw error;
       }
     },
@@ -476,16 +523,82 @@ export function createCenterService(deps: CenterDependencies) {
     ) {
       throw new AppError('input', 'completion.inconsistent', 'the notice does not match the issued request', notice.issuanceId);
     }
-    const issuedAtMs = Date.parse(notice.issuedAt);
-    const month = jstMonth(issuedAtMs);
-    if (store.isMonthConfirmed(month)) {
-      throw new AppError('conflict', 'month.confirmed', `the month ${month} is confirmed: its records can no longer change`, notice.issuanceId);
+    return recordOrAdjust(handlingRecordOf(notice, caller.operatorId), 'late-notice');
+  }
+
+  /**
+   * Records a handling record in its month, or, when that month is confirmed for the operator, as a
+   * 過誤調整 line settled in the next open month (Spec§4-3): a late notice is never dropped, and
+   * never stuck in a kiosk's outbox.
+   */
+  function recordOrAdjust(record: HandlingRecord, kind: AdjustmentKind): CompletionAck {
+    const month = jstMonth(instantOf(record.issuedAt));
+    const adjusted = store.findAdjustment(record.issuanceId);
+    if (!store.isMonthConfirmed(month, record.operatorId) && !adjusted) {
+      const result = store.recordCompletion(record);
+      if (result === 'conflict') throw new AppError('conflict', 'completion.conflict', 'a different notice was already recorded for this id', record.issuanceId);
+      return { issuanceId: record.issuanceId, duplicate: result === 'duplicate' };
     }
-    const result = store.recordCompletion(handlingRecordOf(notice, caller.operatorId));
-    if (result === 'conflict') {
-      throw new AppError('conflict', 'completion.conflict', 'a different notice was already recorded for this id', notice.issuanceId);
+    const existing = store.findHandlingRecord(record.issuanceId);
+    if (existing) {
+      const same = (Object.keys(record) as (keyof HandlingRecord)[]).every((field) => existing[field] === record[field]);
+      if (!same) throw new AppError('conflict', 'completion.conflict', 'a different notice was already recorded for this id', record.issuanceId);
+      return { issuanceId: record.issuanceId, duplicate: true };
     }
-    return { issuanceId: notice.issuanceId, duplicate: result === 'duplicate' };
+    const settleMonth = adjusted?.settleMonth ?? nextOpenMonth(month, (candidate) => store.isMonthConfirmed(candidate, record.operatorId));
+    const result = store.recordAdjustment(
+      { ...record, kind: adjusted?.kind ?? kind, originalMonth: month, settleMonth },
+      formatUtcIso(clock.nowMs()),
+    );
+    if (result === 'conflict') throw new AppError('conflict', 'completion.conflict', 'a different notice was already recorded for this id', record.issuanceId);
+    return { issuanceId: record.issuanceId, duplicate: result === 'duplicate', adjustment: { originalMonth: month, settleMonth } };
+  }
+
+  /**
+   * A record the centre is missing, supplied from the operator's relay record (Spec§4-2). Accepted
+   * only when it matches certificate data the centre really issued: request, kiosk, store,
+   * municipality, type, copies and fee (or 0 copies, ¥0 for a refund).
+   */
+  function supplyRecord(operatorId: string, record: HandlingRecord): CompletionAck {
+    const request = store.findRequest(record.issuanceId);
+    const issued = record.copies === request?.copies && record.feeYen === request.unitFeeYen * request.copies;
+    const refunded = record.copies === 0 && record.feeYen === 0;
+    if (
+      !request ||
+      request.operatorId !== operatorId ||
+      record.operatorId !== operatorId ||
+      request.kioskId !== record.kioskId ||
+      request.storeId !== record.storeId ||
+      request.municipalityCode !== record.municipalityCode ||
+      request.certificateType !== record.certificateType ||
+      !(issued || refunded)
+    ) {
+      throw new AppError('refused', 'supply.no_matching_request', 'the centre issued no certificate data that matches this record (request, kiosk, store, municipality, type, copies, fee)', record.issuanceId);
+    }
+    const ack = recordOrAdjust(record, 'supplied');
+    deps.audit.append({ kind: 'record.supplied', data: { issuanceId: record.issuanceId, operatorId, kioskId: record.kioskId, copies: record.copies, feeYen: record.feeYen, duplicate: ack.duplicate } });
+    return ack;
+  }
+
+  /**
+   * The operator's reconciliation result arrives through its relay (C§3(3)); the centre keeps it and
+   * agrees when the month has ended and the totals equal its own (Spec§4-3). Anything else is
+   * refused with the reason. A month confirmed before gives that confirmation again.
+   */
+  function confirmMonth(operatorId: string, submission: SettlementSubmission | undefined, month: string): MonthConfirmation {
+    const nowMs = clock.nowMs();
+    const existing = store.findConfirmation(month, operatorId);
+    if (existing) return existing;
+    if (submission) store.saveSubmission(operatorId, submission, formatUtcIso(nowMs));
+    const refusal = confirmationRefusal({ month, nowMs, operatorId, submission: submission ?? store.latestSubmission(month, operatorId), center: store.monthTotals(month, operatorId) });
+    if (refusal) {
+      deps.audit.append({ kind: 'confirm.refused', data: { month, operatorId, code: refusal.code } });
+      throw refusal;
+    }
+    const agreed = submission ?? store.latestSubmission(month, operatorId)!;
+    const confirmation: MonthConfirmation = { month, operatorId, submittedAt: agreed.submittedAt, confirmedAt: formatUtcIso(nowMs), records: agreed.records, documents: agreed.documents, feesYen: agreed.feesYen };
+    store.confirm(confirmation);
+    return confirmation;
   }
 
   /** Spec§13-2: the issuance's copies and fee as they really were, within what was requested. */
@@ -496,8 +609,8 @@ export function createCenterService(deps: CenterDependencies) {
     if (!request || !original || original.kioskId !== caller.kioskId || original.operatorId !== caller.operatorId) {
       throw new AppError('refused', 'correction.unknown_record', 'no completion notice was recorded for this id from this kiosk', notice.issuanceId);
     }
-    const month = jstMonth(Date.parse(original.issuedAt));
-    if (store.isMonthConfirmed(month)) {
+    const month = jstMonth(instantOf(original.issuedAt));
+    if (store.isMonthConfirmed(month, original.operatorId)) {
       throw new AppError('conflict', 'month.confirmed', `the month ${month} is confirmed: its records can no longer change`, notice.issuanceId);
     }
     if (notice.storeId !== original.storeId || notice.copies > request.copies || notice.feeYen !== request.unitFeeYen * notice.copies) {

@@ -2,8 +2,11 @@
 // of the next month (moved earlier off J-LIS holidays), invoice by the 15th, pay by the 20th (moved
 // later off bank holidays). National holidays come from a maintained package through the lookup.
 
+import { AppError } from './errors.ts';
 import { formatMonth } from './handling-csv.ts';
-import { jstParts } from './jst.ts';
+import { isIsoDate, jstParts, parseIsoDate } from './jst.ts';
+
+export { isIsoDate };
 import { isYearEndClosure, type HolidayLookup } from './service-hours.ts';
 
 export interface Deadlines {
@@ -25,16 +28,23 @@ function epochDaysOf(year: number, month: number, day: number): number {
   return Date.UTC(year, month - 1, day) / DAY_MS;
 }
 
+/** Epoch day of a YYYY-MM-DD date; callers pass validated dates, so a bad one is our bug. */
+function epochDayOfIso(dateIso: string): number {
+  const parsed = parseIsoDate(dateIso);
+  if (!parsed) throw new AppError('internal', 'date.invalid', `"${dateIso}" is not a real YYYY-MM-DD date`);
+  return parsed.epochDay;
+}
+
 /** 行政機関の休日: Saturdays, Sundays, national holidays and 12/29–1/3. */
 export function isJlisHoliday(dateIso: string, isNationalHoliday: HolidayLookup): boolean {
-  const { weekday } = dateOf(Date.parse(`${dateIso}T00:00:00Z`) / DAY_MS);
+  const { weekday } = dateOf(epochDayOfIso(dateIso));
   const [, month, day] = dateIso.split('-').map(Number) as [number, number, number];
   return weekday === 0 || weekday === 6 || isNationalHoliday(dateIso) || isYearEndClosure(month, day);
 }
 
 /** 銀行の休日: Saturdays, Sundays, national holidays and 12/31–1/3. */
 export function isBankHoliday(dateIso: string, isNationalHoliday: HolidayLookup): boolean {
-  const { weekday, monthDay } = dateOf(Date.parse(`${dateIso}T00:00:00Z`) / DAY_MS);
+  const { weekday, monthDay } = dateOf(epochDayOfIso(dateIso));
   return weekday === 0 || weekday === 6 || isNationalHoliday(dateIso) || monthDay >= '12-31' || monthDay <= '01-03';
 }
 
@@ -68,20 +78,10 @@ export function previousJstMonth(epochMs: number): string {
 
 /** Whole calendar days from one ISO date to another (positive when `to` is later). */
 export function daysBetween(fromIso: string, toIso: string): number {
-  return Math.round((Date.parse(`${toIso}T00:00:00Z`) - Date.parse(`${fromIso}T00:00:00Z`)) / DAY_MS);
+  return epochDayOfIso(toIso) - epochDayOfIso(fromIso);
 }
 
 /** ISO date plus a number of calendar days. */
 export function addDays(dateIso: string, days: number): string {
-  return dateOf(Date.parse(`${dateIso}T00:00:00Z`) / DAY_MS + days).iso;
-}
-
-const ISO_DATE = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/;
-
-/** True for a real calendar date written YYYY-MM-DD. */
-export function isIsoDate(text: string): boolean {
-  const match = ISO_DATE.exec(text);
-  if (!match) return false;
-  const epochMs = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
-  return new Date(epochMs).toISOString().slice(0, 10) === text;
+  return dateOf(epochDayOfIso(dateIso) + days).iso;
 }

@@ -5,6 +5,7 @@
 
 import { CERTIFICATE_TYPES, type CertificateType } from './certificate-types.ts';
 import type { HandlingRecord } from './center-service.ts';
+import { createInstantParts, daysInMonth, readIsoInstant } from './jst.ts';
 
 export const HANDLING_CSV_HEADER = 'issuance_id,issued_at,operator_id,store_id,kiosk_id,municipality_code,certificate_type,copies,fee_yen';
 
@@ -184,61 +185,19 @@ function findType(bytes: Uint8Array, start: number, end: number): number {
   return -1;
 }
 
-function digitsAt(bytes: Uint8Array, position: number, count: number): number {
-  let value = 0;
-  for (let index = 0; index < count; index += 1) {
-    const digit = bytes[position + index]! - 48;
-    if (digit < 0 || digit > 9) return -1;
-    value = value * 10 + digit;
-  }
-  return value;
-}
+export { daysInMonth } from './jst.ts';
 
-export function daysInMonth(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-}
+/** Reused by every row: the instant parser writes its fields here (no object per row). */
+const instant = createInstantParts();
 
 /**
- * issued_at: YYYY-MM-DDTHH:MM[:SS[.fff]] then Z or ±HH:MM, a real calendar time. Sets the JST month
- * and day: the instant is moved from its own offset to +09:00 by whole minutes, at most two days.
+ * issued_at, by the one instant grammar (core/jst.ts readIsoInstant). Sets the JST month and day:
+ * the instant is moved from its own offset to +09:00 by whole minutes, at most two days.
  */
 function parseIssuedAt(bytes: Uint8Array, start: number, end: number, row: RowScratch): string | undefined {
-  const bad = () => `issued_at ${quoted(bytes, start, end)} is not an ISO 8601 time with an offset (2026-11-02T10:15:00+09:00)`;
-  if (end - start < 17 || bytes[start + 4] !== 45 || bytes[start + 7] !== 45 || bytes[start + 10] !== 84 || bytes[start + 13] !== 58) return bad();
-  const year = digitsAt(bytes, start, 4);
-  const month = digitsAt(bytes, start + 5, 2);
-  let day = digitsAt(bytes, start + 8, 2);
-  const hour = digitsAt(bytes, start + 11, 2);
-  const minute = digitsAt(bytes, start + 14, 2);
-  if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour < 0 || hour > 23 || minute < 0 || minute > 59) return bad();
-  let position = start + 16;
-  if (bytes[position] === 58) {
-    const second = digitsAt(bytes, position + 1, 2);
-    if (position + 3 > end || second < 0 || second > 59) return bad();
-    position += 3;
-    if (bytes[position] === 46) {
-      let digits = 0;
-      position += 1;
-      while (position < end && bytes[position]! >= 48 && bytes[position]! <= 57) {
-        position += 1;
-        digits += 1;
-      }
-      if (digits < 1 || digits > 3) return bad();
-    }
-  }
-  let offsetMinutes = 0;
-  const zone = bytes[position];
-  if (zone === 90 || zone === 122) {
-    if (position + 1 !== end) return bad();
-  } else if ((zone === 43 || zone === 45) && position + 6 === end && bytes[position + 3] === 58) {
-    const offsetHour = digitsAt(bytes, position + 1, 2);
-    const offsetMinute = digitsAt(bytes, position + 4, 2);
-    if (offsetHour < 0 || offsetHour > 23 || offsetMinute < 0 || offsetMinute > 59) return bad();
-    offsetMinutes = (zone === 43 ? 1 : -1) * (offsetHour * 60 + offsetMinute);
-  } else {
-    return bad();
-  }
+  if (!readIsoInstant(bytes, start, end, instant)) return `issued_at ${quoted(bytes, start, end)} is not an ISO 8601 time with an offset (2026-11-02T10:15:00+09:00)`;
+  const { year, month, hour, minute, offsetMinutes } = instant;
+  let day = instant.day;
   let jstYear = year;
   let jstMonth = month;
   if (offsetMinutes !== 9 * 60) {

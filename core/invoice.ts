@@ -8,9 +8,14 @@ import { addDays, type Deadlines } from './deadlines.ts';
 import { FIELD_OPERATOR_ID, FIELD_STORE_ID, formatMonth, type RowScratch } from './handling-csv.ts';
 import type { LateInterest } from './late-interest.ts';
 import { createIdSet, type IdSet } from './reconcile.ts';
+import type { SettlementAdjustment } from './settlement.ts';
 
 export const COMMISSION_PER_DOCUMENT_YEN = 115;
-/** The operator pays the dedicated line's fee within 30 days of the end of the term (C§14). */
+/**
+ * C§14-2, Spec§15-3/4: J-LIS bears the dedicated line's fee. The operator bills J-LIS at the end of
+ * the term, and J-LIS pays within 30 days counted from the day it receives the bill, that day
+ * included: due on receipt + 29 days.
+ */
 export const LINE_FEE_DUE_DAYS = 30;
 
 export interface Figures {
@@ -28,9 +33,16 @@ export interface DedicatedLineTerm {
 }
 
 export interface DedicatedLineFee extends DedicatedLineTerm {
+  /** The bill runs the other way from the monthly invoice: the operator bills J-LIS (Spec§15-3). */
+  billedBy: string | null;
+  billedTo: string;
   amountYen: number;
   billedOn: string;
+  /** The day J-LIS received the bill; by default the day it was issued. */
+  receivedOn: string;
   dueBy: string;
+  /** C§17 late interest owed by J-LIS when it paid after dueBy. */
+  lateInterest?: LateInterest;
   /** True when the term ends in the invoiced month, so the fee is billed with it. */
   billedThisMonth: boolean;
 }
@@ -49,7 +61,18 @@ export interface Invoice extends Figures {
   deadlines: Deadlines;
   lateInterest?: LateInterest;
   dedicatedLine?: DedicatedLineFee;
+  /** 交付件数: transactions of the month that issued documents (refunds excluded), adjustments besides. */
+  issuances: number;
+  /** 過誤調整: records of earlier, confirmed months settled here; already in the totals above. */
+  adjustments?: { lines: SettlementAdjustment[] } & Figures;
+  /** Who bills whom (C§13-2): J-LIS to the operator; names from the centre's database when it was read. */
+  parties: { issuer: { name: string }; billTo: { operatorId: string | null; name: string | null } };
+  /** Municipality names from the centre's database (empty when the records came from a file alone). */
+  municipalityNames: Record<string, string>;
 }
+
+/** 甲 of the contract: the issuer of every monthly invoice. */
+export const ISSUER_NAME = '地方公共団体情報システム機構';
 
 interface Tally {
   records: number;
@@ -71,6 +94,8 @@ function asciiOf(bytes: Uint8Array, start: number, end: number): string {
 
 export interface InvoiceAccumulator {
   add(bytes: Uint8Array, row: RowScratch): void;
+  /** A 過誤調整 line of an earlier, confirmed month settled in this one (Spec§4-3). */
+  addAdjustment(line: SettlementAdjustment): void;
   totals(): InvoiceTotals;
 }
 
@@ -79,11 +104,14 @@ export interface InvoiceTotals {
   operatorId: string | null;
   operators: string[];
   total: Tally;
+  /** 交付件数: transactions that issued documents (a refund issued nothing and is not counted). */
+  issuances: number;
   duplicateRowsIgnored: number;
   otherMonthRows: number;
   byMunicipality: Map<number, Tally>;
   byType: Tally[];
   byStore: Map<string, Tally>;
+  adjustments: SettlementAdjustment[];
 }
 
 const emptyTally = (): Tally => ({ records: 0, documents: 0, feesYen: 0 });
@@ -103,13 +131,36 @@ export function createInvoiceAccumulator(monthKey: number, operatorId: string | 
     operatorId,
     operators: [],
     total: emptyTally(),
+    issuances: 0,
     duplicateRowsIgnored: 0,
     otherMonthRows: 0,
     byMunicipality: new Map(),
     byType: CERTIFICATE_TYPES.map(emptyTally),
     byStore: new Map(),
+    adjustments: [],
+  };
+  const countInto = (municipalityCode: number, typeIndex: number, storeId: string, tally: (target: Tally) => void) => {
+    tally(totals.total);
+    let municipality = totals.byMunicipality.get(municipalityCode);
+    if (!municipality) totals.byMunicipality.set(municipalityCode, (municipality = emptyTally()));
+    tally(municipality);
+    tally(totals.byType[typeIndex]!);
+    let store = totals.byStore.get(storeId);
+    if (!store) totals.byStore.set(storeId, (store = emptyTally()));
+    tally(store);
   };
   return {
+    addAdjustment(line) {
+      operators.add(line.operatorId);
+      if (operatorId !== null && line.operatorId !== operatorId) return;
+      totals.adjustments.push(line);
+      const typeIndex = CERTIFICATE_TYPES.indexOf(line.certificateType as CertificateType);
+      countInto(Number(line.municipalityCode), typeIndex, line.storeId, (tally) => {
+        tally.records += 1;
+        tally.documents += line.copies;
+        tally.feesYen += line.feeYen;
+      });
+    },
     add(bytes, row) {
       if (row.monthKey !== monthKey) {
         totals.otherMonthRows += 1;
@@ -122,15 +173,8 @@ export function createInvoiceAccumulator(monthKey: number, operatorId: string | 
         totals.duplicateRowsIgnored += 1;
         return;
       }
-      count(totals.total, row);
-      let municipality = totals.byMunicipality.get(row.municipalityCode);
-      if (!municipality) totals.byMunicipality.set(row.municipalityCode, (municipality = emptyTally()));
-      count(municipality, row);
-      count(totals.byType[row.typeIndex]!, row);
-      const storeId = asciiOf(bytes, row.fieldStart[FIELD_STORE_ID]!, row.fieldEnd[FIELD_STORE_ID]!);
-      let store = totals.byStore.get(storeId);
-      if (!store) totals.byStore.set(storeId, (store = emptyTally()));
-      count(store, row);
+      if (row.copies > 0) totals.issuances += 1;
+      countInto(row.municipalityCode, row.typeIndex, asciiOf(bytes, row.fieldStart[FIELD_STORE_ID]!, row.fieldEnd[FIELD_STORE_ID]!), (tally) => count(tally, row));
     },
     totals() {
       return { ...totals, operators: [...operators].sort() };
@@ -143,17 +187,30 @@ export function invoiceNumber(month: string, operatorId: string | null): string 
   return `CVS-${month.replace('-', '')}-${operatorId ?? 'ALL'}`;
 }
 
-export function dedicatedLineFee(term: DedicatedLineTerm, month: string): DedicatedLineFee {
+export function dedicatedLineFee(term: DedicatedLineTerm, month: string, bill: { operatorId: string | null; receivedOn?: string; lateInterest?: (amountYen: number, dueBy: string) => LateInterest | undefined }): DedicatedLineFee {
+  const amountYen = term.monthlyFeeYen * term.termMonths;
+  const receivedOn = bill.receivedOn ?? term.termEnd;
+  const dueBy = addDays(receivedOn, LINE_FEE_DUE_DAYS - 1);
+  const lateInterest = bill.lateInterest?.(amountYen, dueBy);
   return {
     ...term,
-    amountYen: term.monthlyFeeYen * term.termMonths,
+    billedBy: bill.operatorId,
+    billedTo: ISSUER_NAME,
+    amountYen,
     billedOn: term.termEnd,
-    dueBy: addDays(term.termEnd, LINE_FEE_DUE_DAYS),
+    receivedOn,
+    dueBy,
+    ...(lateInterest ? { lateInterest } : {}),
     billedThisMonth: term.termEnd.startsWith(`${month}-`),
   };
 }
 
-export function buildInvoice(totals: InvoiceTotals, deadlines: Deadlines, extras: { lateInterest?: LateInterest; dedicatedLine?: DedicatedLineFee } = {}): Invoice {
+export function buildInvoice(
+  totals: InvoiceTotals,
+  deadlines: Deadlines,
+  extras: { lateInterest?: LateInterest; dedicatedLine?: DedicatedLineFee; operatorName?: string | null; municipalityNames?: Record<string, string> } = {},
+): Invoice {
+  const adjustment = totals.adjustments.reduce((sum, line) => ({ records: sum.records + 1, documents: sum.documents + line.copies, feesYen: sum.feesYen + line.feeYen }), emptyTally());
   const byCode = [...totals.byMunicipality.entries()].sort(([left], [right]) => left - right);
   const byStore = [...totals.byStore.entries()].sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0));
   return {
@@ -170,5 +227,9 @@ export function buildInvoice(totals: InvoiceTotals, deadlines: Deadlines, extras
     deadlines,
     ...(extras.lateInterest ? { lateInterest: extras.lateInterest } : {}),
     ...(extras.dedicatedLine ? { dedicatedLine: extras.dedicatedLine } : {}),
+    issuances: totals.issuances + totals.adjustments.filter((line) => line.copies > 0).length,
+    ...(totals.adjustments.length > 0 ? { adjustments: { lines: totals.adjustments, ...figuresOf(adjustment) } } : {}),
+    parties: { issuer: { name: ISSUER_NAME }, billTo: { operatorId: totals.operatorId, name: extras.operatorName ?? null } },
+    municipalityNames: extras.municipalityNames ?? {},
   };
 }

@@ -3,6 +3,7 @@
 
 import { isCertificateType, type CertificateType } from './certificate-types.ts';
 import { inputError } from './errors.ts';
+import { parseIsoInstant } from './jst.ts';
 
 export interface ChallengeRequest {
   kioskId: string;
@@ -96,6 +97,8 @@ export interface CorrectionNotice {
 export interface CompletionAck {
   issuanceId: string;
   duplicate: boolean;
+  /** Set when the record's month was confirmed: it is settled as a 過誤調整 line in settleMonth. */
+  adjustment?: { originalMonth: string; settleMonth: string };
 }
 
 export interface ErrorBody {
@@ -129,19 +132,14 @@ export function integerField(body: Json, field: string, minimum: number, maximum
 
 const ID = /^[A-Za-z0-9._-]{1,64}$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,3})?(?:Z|[+-](\d{2}):(\d{2}))$/;
 const MUNICIPALITY_CODE = /^[0-9]{6}$/;
 
-/** An ISO 8601 instant with offset that names a real time: Date.parse would roll 02-30 into March. */
+/** An ISO 8601 instant with offset that names a real time, by the one grammar (core/jst.ts). */
 function isoTimeField(body: Json, field: string): string {
-  const value = stringField(body, field, ISO_TIME);
-  const parts = ISO_TIME.exec(value)!.slice(1).map((part) => Number(part ?? 0));
-  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, offsetHour = 0, offsetMinute = 0] = parts;
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  const real =
-    month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth &&
-    hour <= 23 && minute <= 59 && second <= 59 && offsetHour <= 23 && offsetMinute <= 59;
-  if (!real) throw inputError('request.bad_field', `field "${field}" is not a real date and time`, field);
+  const value = body[field];
+  if (typeof value !== 'string' || parseIsoInstant(value) === undefined) {
+    throw inputError('request.bad_field', `field "${field}" is missing or not a real ISO 8601 time with an offset`, field);
+  }
   return value;
 }
 
@@ -239,4 +237,53 @@ export function parseCorrectionNotice(value: unknown): CorrectionNotice {
     feeYen: integerField(body, 'feeYen', 0, 10_000_000),
     reason: reason as CorrectionReason,
   };
+}
+
+/** The operator's reconciliation result for a month, relay → centre (C§3(3), Spec§4-3). */
+export function parseSettlementSubmission(value: unknown): SettlementSubmission {
+  const body = asObject(value, 'body');
+  const month = stringField(body, 'month', /^[0-9]{4}-(0[1-9]|1[0-2])$/);
+  return {
+    month,
+    submittedAt: isoTimeField(body, 'submittedAt'),
+    records: integerField(body, 'records', 0, 100_000_000),
+    documents: integerField(body, 'documents', 0, 1_000_000_000),
+    feesYen: integerField(body, 'feesYen', 0, 1_000_000_000_000),
+  };
+}
+
+/** A handling record the operator supplies from its relay record, for one the centre is missing. */
+export function parseSuppliedRecord(value: unknown, operatorId: string): SuppliedRecord {
+  const body = asObject(value, 'body');
+  return {
+    issuanceId: stringField(body, 'issuanceId', ID),
+    issuedAt: isoTimeField(body, 'issuedAt'),
+    operatorId,
+    storeId: stringField(body, 'storeId', ID),
+    kioskId: stringField(body, 'kioskId', ID),
+    municipalityCode: stringField(body, 'municipalityCode', MUNICIPALITY_CODE),
+    certificateType: certificateTypeField(body),
+    copies: integerField(body, 'copies', 0, 99),
+    feeYen: integerField(body, 'feeYen', 0, 10_000_000),
+  };
+}
+
+export interface SuppliedRecord {
+  issuanceId: string;
+  issuedAt: string;
+  operatorId: string;
+  storeId: string;
+  kioskId: string;
+  municipalityCode: string;
+  certificateType: CertificateType;
+  copies: number;
+  feeYen: number;
+}
+
+export interface SettlementSubmission {
+  month: string;
+  submittedAt: string;
+  records: number;
+  documents: number;
+  feesYen: number;
 }

@@ -5,10 +5,15 @@
 // does not have them. No per-row objects or strings; ids become strings only for the differences.
 
 import type { HandlingRecord } from './center-service.ts';
-import { FIELD_ISSUANCE_ID, FIELD_KIOSK_ID, FIELD_STORE_ID, formatMonth, textOf, type RowScratch } from './handling-csv.ts';
-import type { DifferenceKind } from './record-match.ts';
+import { certificateTypeAt, FIELD_ISSUANCE_ID, FIELD_KIOSK_ID, FIELD_STORE_ID, formatMonth, textOf, type RowScratch } from './handling-csv.ts';
+import { AppError } from './errors.ts';
+import { parseIsoDate } from './jst.ts';
 
-export type { DifferenceKind } from './record-match.ts';
+/**
+ * issued-unnoticed: the centre issued certificate data for a request but no completion notice (nor
+ * a supplied record) ever arrived: paid and printed, or abandoned, nobody can say without asking.
+ */
+export type DifferenceKind = 'missing-at-center' | 'missing-at-operator' | 'mismatch' | 'duplicate' | 'issued-unnoticed';
 
 export type Side = 'center' | 'operator';
 
@@ -23,7 +28,44 @@ export interface ReconcileDifference {
   side?: Side;
   /** For a mismatch: what differs. */
   fields?: ComparedField[];
+  /** For a mismatch: the differing fields' values on each side, so a person can see who is right. */
+  center?: ComparedValues;
+  operator?: ComparedValues;
+  /** For issued-unnoticed: the kiosk that asked, when, what was issued, and how long ago. */
+  kioskId?: string;
+  issuedAt?: string;
+  copies?: number;
+  feeYen?: number;
+  ageHours?: number;
 }
+
+/** A request the centre issued certificate data for, with no completion notice yet. */
+export interface UnnoticedRequest {
+  issuanceId: string;
+  storeId: string;
+  kioskId: string;
+  issuedAt: string;
+  copies: number;
+  feeYen: number;
+}
+
+/** Unnoticed requests as differences: per kiosk, oldest first, with their age in whole hours. */
+export function unnoticedDifferences(requests: readonly UnnoticedRequest[], nowMs: number): ReconcileDifference[] {
+  return [...requests]
+    .sort((left, right) => (left.kioskId + left.issuedAt < right.kioskId + right.issuedAt ? -1 : 1))
+    .map((request) => ({
+      issuanceId: request.issuanceId,
+      kind: 'issued-unnoticed' as const,
+      kioskId: request.kioskId,
+      issuedAt: request.issuedAt,
+      copies: request.copies,
+      feeYen: request.feeYen,
+      ageHours: Math.max(0, Math.floor((nowMs - Date.parse(request.issuedAt)) / 3_600_000)),
+    }));
+}
+
+/** Field → value as the side recorded it: municipalityCode, certificateType, storeId, kioskId as text, copies and feeYen in integers. */
+export type ComparedValues = Partial<Record<ComparedField, string | number>>;
 
 export interface SideTotals {
   /** Distinct issuance ids of the month. */
@@ -282,6 +324,24 @@ class RecordTable {
     );
   }
 
+  /** The record's values of these fields, for a mismatch report. */
+  values(index: number, fields: readonly ComparedField[]): ComparedValues {
+    const records = this.records;
+    const base = index * STRIDE;
+    const storeFrom = records[base + R_BYTES_START]! + (records[base + R_PACKED]! & 0xff);
+    const storeLength = records[base + R_NAME_LENGTHS]! & 0xff;
+    const kioskLength = (records[base + R_NAME_LENGTHS]! >>> 8) & 0xff;
+    const all: Record<ComparedField, string | number> = {
+      municipalityCode: String(records[base + R_MUNICIPALITY]!).padStart(6, '0'),
+      certificateType: certificateTypeAt((records[base + R_PACKED]! >>> 8) & 0xff),
+      copies: records[base + R_COPIES]!,
+      feeYen: records[base + R_FEE]!,
+      storeId: textOf(this.arena, storeFrom, storeFrom + storeLength),
+      kioskId: textOf(this.arena, storeFrom + storeLength, storeFrom + storeLength + kioskLength),
+    };
+    return Object.fromEntries(fields.map((field) => [field, all[field]]));
+  }
+
   idText(index: number): string {
     const start = this.records[index * STRIDE + R_BYTES_START]!;
     return textOf(this.arena, start, start + (this.records[index * STRIDE + R_PACKED]! & 0xff));
@@ -339,16 +399,20 @@ class DifferenceLog {
   /** Row in the centre's columns, or in the operator-only columns for missing-at-center. */
   index = new Uint32Array(256);
   fields = new Uint8Array(256);
+  /** For a mismatch: the operator's row in the mismatch columns. */
+  other = new Uint32Array(256);
 
-  push(kind: number, index: number, fields = 0): void {
+  push(kind: number, index: number, fields = 0, other = 0): void {
     if (this.count === this.kind.length) {
       this.kind = grown(this.kind, this.count * 2);
       this.index = grown(this.index, this.count * 2);
       this.fields = grown(this.fields, this.count * 2);
+      this.other = grown(this.other, this.count * 2);
     }
     this.kind[this.count] = kind;
     this.index[this.count] = index;
     this.fields[this.count] = fields;
+    this.other[this.count] = other;
     this.count += 1;
   }
 }
@@ -378,6 +442,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const monthKey = options.monthKey;
   const center = new RecordTable(Math.max(1024, options.expectedRows ?? 0));
   const operatorOnly = new RecordTable(1024);
+  /** The operator's side of each mismatch, kept so the report can show both values. */
+  const operatorMismatched = new RecordTable(1024);
   const names = new NameTable();
   const log = new DifferenceLog();
   const centerTotals = emptyTotals();
@@ -457,7 +523,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         center.setFlag(index, FLAG_SEEN_BY_OPERATOR);
         const fields = center.differingFields(index, bytes, row);
         if (fields === 0) matched += 1;
-        else log.push(KIND_MISMATCH, index, fields);
+        else {
+          const missing = operatorMismatched.find(bytes, idStart, idEnd, hash);
+          log.push(KIND_MISMATCH, index, fields, missing >= 0 ? missing : operatorMismatched.add(bytes, row, hash, missing));
+        }
         count(operatorTotals, row);
         addKioskDayFees(bytes, row);
         return;
@@ -480,7 +549,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       for (let index = 0; index < center.count; index += 1) {
         if ((center.flags(index) & FLAG_SEEN_BY_OPERATOR) === 0) log.push(KIND_MISSING_AT_OPERATOR, index);
       }
-      const differences = materialize(log, center, operatorOnly);
+      const differences = materialize(log, center, operatorOnly, operatorMismatched);
       const tally = (kind: DifferenceKind) => differences.filter((difference) => difference.kind === kind).length;
       return {
         month: formatMonth(monthKey),
@@ -498,7 +567,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   };
 }
 
-function materialize(log: DifferenceLog, center: RecordTable, operatorOnly: RecordTable): ReconcileDifference[] {
+function materialize(log: DifferenceLog, center: RecordTable, operatorOnly: RecordTable, operatorMismatched: RecordTable): ReconcileDifference[] {
   const differences: ReconcileDifference[] = [];
   for (let entry = 0; entry < log.count; entry += 1) {
     const kind = log.kind[entry]!;
@@ -507,7 +576,8 @@ function materialize(log: DifferenceLog, center: RecordTable, operatorOnly: Reco
     else if (kind === KIND_MISSING_AT_OPERATOR) differences.push({ issuanceId: center.idText(index), kind: 'missing-at-operator' });
     else if (kind === KIND_MISMATCH) {
       const mask = log.fields[entry]!;
-      differences.push({ issuanceId: center.idText(index), kind: 'mismatch', fields: COMPARED_FIELDS.filter((_, bit) => (mask & (1 << bit)) !== 0) });
+      const fields = COMPARED_FIELDS.filter((_, bit) => (mask & (1 << bit)) !== 0);
+      differences.push({ issuanceId: center.idText(index), kind: 'mismatch', fields, center: center.values(index, fields), operator: operatorMismatched.values(log.other[entry]!, fields) });
     } else {
       const issuanceId = index >= 0x80000000 ? operatorOnly.idText(index - 0x80000000) : center.idText(index);
       differences.push({ issuanceId, kind: 'duplicate', side: kind === KIND_DUPLICATE_CENTER ? 'center' : 'operator' });
@@ -533,7 +603,10 @@ function checkStoreDays(
   for (const day of ofMonth) {
     const bytes = encoder.encode(day.kioskId);
     const kiosk = names.intern(bytes, 0, bytes.length);
-    const slot = kiosk * 32 + Number(day.businessDate.slice(8, 10));
+    const date = parseIsoDate(day.businessDate);
+    // Bounds-checked: a day 77 would otherwise index into another kiosk's slots.
+    if (!date || day.businessDate.slice(0, 7) !== month) throw new AppError('input', 'store_days.bad_date', `business_date "${day.businessDate}" of kiosk ${day.kioskId} is not a real date of ${month}`);
+    const slot = kiosk * 32 + date.day;
     closed.add(slot);
     const feesYen = kioskDayFees[slot] ?? 0;
     if (feesYen !== day.cashYen) differences.push({ ...day, feesYen, differenceYen: day.cashYen - feesYen });

@@ -4,7 +4,7 @@
 
 import { handlingCorrectionOf, handlingRecordOf, type HandlingCorrection, type HandlingRecord, type RecordResult } from './center-service.ts';
 import { AppError } from './errors.ts';
-import { formatUtcIso } from './jst.ts';
+import { formatUtcIso, isIsoDate, parseIsoInstant } from './jst.ts';
 import { asObject, integerField, parseCompletionNotice, parseCorrectionNotice, stringField } from './messages.ts';
 import type { AuditSink } from './audit-entry.ts';
 import type { MerkleHasher } from './merkle.ts';
@@ -200,8 +200,10 @@ export function parseHeartbeat(value: unknown): HeartbeatRequest {
 
 export function parseStoreDay(value: unknown): StoreDay {
   const body = asObject(value, 'body');
-  const businessDate = stringField(body, 'businessDate', /^\d{4}-\d{2}-\d{2}$/);
-  if (Number.isNaN(Date.parse(`${businessDate}T00:00:00Z`))) throw new AppError('input', 'request.bad_field', 'field "businessDate" is not a date', 'businessDate');
+  const businessDate = stringField(body, 'businessDate', /^.{10}$/);
+  if (!isIsoDate(businessDate)) throw new AppError('input', 'request.bad_field', 'field "businessDate" is not a real YYYY-MM-DD date', 'businessDate');
+  const closedAt = stringField(body, 'closedAt', /^.{1,40}Z$/);
+  if (parseIsoInstant(closedAt) === undefined) throw new AppError('input', 'request.bad_field', 'field "closedAt" is not a real UTC ISO time', 'closedAt');
   return {
     kioskId: stringField(body, 'kioskId', /^[A-Za-z0-9._-]{1,64}$/),
     storeId: stringField(body, 'storeId', /^[A-Za-z0-9._-]{1,64}$/),
@@ -209,6 +211,6 @@ export function parseStoreDay(value: unknown): StoreDay {
     cashYen: integerField(body, 'cashYen', 0, 1_000_000_000),
     transactions: integerField(body, 'transactions', 0, 1_000_000),
     documents: integerField(body, 'documents', 0, 10_000_000),
-    closedAt: stringField(body, 'closedAt', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/),
+    closedAt,
   };
 }

@@ -92,6 +92,9 @@ function readLines(fd: number, totalBytes: number, label: string, options: ReadO
     bytesRead += read;
     if (read === 0) {
       if (carried > 0) handleLine(0, carried);
+      // Found at end of file, so it must be reported before the last chunk goes out: a parse
+      // worker forwards problems with its chunks (finding 4 of issue 8: it dropped this one).
+      if (!sawHeader) problems.add(`${label}:1`, 'the file is empty: no header');
       options.onChunk?.(buffer, carried);
       break;
     }
@@ -108,6 +111,5 @@ function readLines(fd: number, totalBytes: number, label: string, options: ReadO
     buffer.copyWithin(0, start, end);
     options.onProgress?.({ bytesRead, totalBytes, rows });
   }
-  if (!sawHeader) problems.add(`${label}:1`, 'the file is empty: no header');
   return { rows, bytes: bytesRead };
 }

@@ -58,6 +58,7 @@ export function readHandlingCsvFilesInWorker(options: ParallelReadOptions): Prom
       try {
         if (message.type === 'error') return fail(new AppError(message.kind, message.code, message.message, message.where));
         if (message.type === 'file-done') {
+          options.problems.absorb(message.problems, message.problemCount);
           rowsPerFile[message.file] = message.rows;
           finished += 1;
           if (finished === options.files.length) {

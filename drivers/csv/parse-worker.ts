@@ -49,7 +49,7 @@ export interface ParseWorkerInput {
 
 export type ParseWorkerMessage =
   | { type: 'chunk'; file: number; slot: number; usedBytes: number; rows: number; problems: string[]; problemCount: number; bytesRead: number; totalBytes: number }
-  | { type: 'file-done'; file: number; rows: number }
+  | { type: 'file-done'; file: number; rows: number; problems: string[]; problemCount: number }
   | { type: 'error'; kind: AppError['kind']; code: string; message: string; where?: string };
 
 /** The worker hashes the id too: that is work the matching thread then does not do. */
@@ -120,7 +120,8 @@ function parseFiles(input: ParseWorkerInput, post: (message: ParseWorkerMessage)
         problems.count = 0;
       },
     });
-    post({ type: 'file-done', file, rows: summary.rows });
+    // Whatever the reader found after its last chunk still reaches the main thread.
+    post({ type: 'file-done', file, rows: summary.rows, problems: [...problems.messages], problemCount: problems.count });
   }
 }
 

@@ -37,14 +37,15 @@ export async function renderInvoicePdf(invoice: Invoice, names: { operatorName?:
   pdf.fontSize(10);
   pdf.text(`請求番号 ${invoice.invoiceNumber}`, marginX, 90, { width: contentWidth, align: 'right' });
   pdf.text(`発行日 ${japaneseDate(invoice.deadlines.invoiceBy)}`, { width: contentWidth, align: 'right' });
-  pdf.fontSize(13).text(`${names.operatorName ?? invoice.operatorId ?? '各事業者'} 御中`, marginX, 90);
+  pdf.fontSize(13).text(`${names.operatorName ?? invoice.parties.billTo.name ?? invoice.operatorId ?? '各事業者'} 御中`, marginX, 90);
+  pdf.fontSize(10).text(`請求者 ${invoice.parties.issuer.name}`, marginX, 110);
   pdf.fontSize(10).text(`対象期間 ${japaneseMonth(invoice.month)}（日本時間の交付日による）`, marginX, 130);
   let y = 160;
   pdf.fontSize(14).text(`ご請求金額  ${formatYenSuffix(invoice.amountDueYen)}`, marginX, y);
   y = pdf.y + 6;
   pdf.lineWidth(0.8).moveTo(marginX, y).lineTo(marginX + contentWidth, y).stroke();
   y = rows(pdf, y + 10, [
-    ['交付件数', `${invoice.records}件`],
+    ['交付件数', `${invoice.issuances}件`],
     ['交付通数', `${invoice.documents}通`],
     ['証明書交付手数料 合計', formatYenSuffix(invoice.feesYen)],
     [`委託手数料（1通115円・税込）`, `△${formatYenSuffix(invoice.commissionYen)}`],
@@ -60,14 +61,11 @@ export async function renderInvoicePdf(invoice: Invoice, names: { operatorName?:
     const late = invoice.lateInterest;
     y = rows(pdf, y + 10, [[`遅延利息（${japaneseDate(late.paidOn)}支払、${late.daysLate}日、年${late.ratePercent}%）`, formatYenSuffix(late.interestYen)]]);
   }
-  if (invoice.dedicatedLine) {
-    const line = invoice.dedicatedLine;
-    y = rows(pdf, y + 10, [
-      [`専用回線料（月額${formatYenSuffix(line.monthlyFeeYen)}×${line.termMonths}か月、期間末${japaneseDate(line.termEnd)}）`, formatYenSuffix(line.amountYen)],
-      ['専用回線料 お支払期限', `${japaneseDate(line.dueBy)}${line.billedThisMonth ? '' : '（当月請求なし）'}`],
-    ]);
+  if (invoice.adjustments) {
+    const adjustments = invoice.adjustments;
+    y = rows(pdf, y + 10, [[`うち過誤調整（前月以前確定分 ${adjustments.records}件・${adjustments.documents}通）`, formatYenSuffix(adjustments.amountDueYen)]]);
   }
-  y = section(pdf, y + 14, '市区町村別内訳', invoice.byMunicipality.map((entry) => [`${entry.municipalityCode} ${names.municipalityName?.(entry.municipalityCode) ?? ''}`.trim(), `${entry.documents}通`, formatYenSuffix(entry.feesYen), formatYenSuffix(entry.amountDueYen)]));
+  y = section(pdf, y + 14, '市区町村別内訳', invoice.byMunicipality.map((entry) => [`${entry.municipalityCode} ${names.municipalityName?.(entry.municipalityCode) ?? invoice.municipalityNames[entry.municipalityCode] ?? ''}`.trim(), `${entry.documents}通`, formatYenSuffix(entry.feesYen), formatYenSuffix(entry.amountDueYen)]));
   y = section(pdf, y + 14, '証明書種別内訳', invoice.byCertificateType.map((entry) => [CERTIFICATE_TITLES[entry.certificateType], `${entry.documents}通`, formatYenSuffix(entry.feesYen), formatYenSuffix(entry.amountDueYen)]));
   const stores = invoice.byStore.slice(0, STORES_SHOWN).map((entry) => [entry.storeId, `${entry.documents}通`, formatYenSuffix(entry.feesYen), formatYenSuffix(entry.amountDueYen)]);
   if (invoice.byStore.length > STORES_SHOWN) stores.push([`ほか${invoice.byStore.length - STORES_SHOWN}店舗`, '', '', '']);

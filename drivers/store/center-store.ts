@@ -16,6 +16,9 @@ import type { Municipality } from '../../core/municipality.ts';
 import type { Resident } from '../../core/resident.ts';
 import { AppError } from '../../core/errors.ts';
 import { witnessRecordData, type WitnessedCheckpoint, type WitnessRecord } from '../../core/witness.ts';
+import { jstMonth } from '../../core/jst.ts';
+import type { AdjustmentKind, SettlementAdjustment } from '../../core/settlement.ts';
+import { recordsAroundMonth } from './settlement-store.ts';
 import type { NoticeKind, ServiceNotice } from '../../core/service-notices.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { Database } from './database.ts';
@@ -67,6 +70,56 @@ export function handlingRecordFromRow(row: HandlingRow): HandlingRecord {
     copies: row.copies,
     feeYen: row.fee_yen,
   };
+}
+
+interface AdjustmentRow extends HandlingRow {
+  kind: string;
+  original_month: string;
+  settle_month: string;
+}
+
+function adjustmentFromRow(row: AdjustmentRow): SettlementAdjustment & { issuedAt: string; operatorId: string } {
+  return {
+    issuanceId: row.issuance_id,
+    kind: row.kind as AdjustmentKind,
+    originalMonth: row.original_month,
+    settleMonth: row.settle_month,
+    issuedAt: row.issued_at,
+    operatorId: row.operator_id,
+    storeId: row.store_id,
+    kioskId: row.kiosk_id,
+    municipalityCode: row.municipality_code,
+    certificateType: row.certificate_type,
+    copies: row.copies,
+    feeYen: row.fee_yen,
+  };
+}
+
+/** Adjustment lines settled in a month (for one operator, or all), in issuance order. */
+export function adjustmentsSettledIn(db: Database, month: string, operatorId?: string | null): SettlementAdjustment[] {
+  return db
+    .all<AdjustmentRow>(
+      'SELECT * FROM settlement_adjustments WHERE settle_month = :month AND (:operatorId IS NULL OR operator_id = :operatorId) ORDER BY issued_at, issuance_id',
+      { month, operatorId: operatorId ?? null },
+    )
+    .map(adjustmentFromRow);
+}
+
+function insertAdjustment(db: Database, adjustment: SettlementAdjustment & { issuedAt: string; operatorId: string }, recordedAtIso: string): RecordResult {
+  return db.transaction(() => {
+    const existing = db.get<AdjustmentRow>('SELECT * FROM settlement_adjustments WHERE issuance_id = :id', { id: adjustment.issuanceId });
+    if (existing) {
+      const before = adjustmentFromRow(existing);
+      const same = (['issuedAt', 'operatorId', 'storeId', 'kioskId', 'municipalityCode', 'certificateType', 'copies', 'feeYen'] as const).every((field) => before[field] === adjustment[field]);
+      return same ? 'duplicate' : 'conflict';
+    }
+    db.run(
+      `INSERT INTO settlement_adjustments (issuance_id, kind, original_month, settle_month, issued_at, operator_id, store_id, kiosk_id, municipality_code, certificate_type, copies, fee_yen, recorded_at)
+       VALUES (:issuanceId, :kind, :originalMonth, :settleMonth, :issuedAt, :operatorId, :storeId, :kioskId, :municipalityCode, :certificateType, :copies, :feeYen, :recordedAtIso)`,
+      { ...adjustment, recordedAtIso },
+    );
+    return 'inserted';
+  });
 }
 
 function sameRecord(left: HandlingRecord, right: HandlingRecord): boolean {
@@ -244,8 +297,66 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
         }),
       );
     },
-    isMonthConfirmed(month: string): boolean {
-      return db.get('SELECT 1 AS found FROM confirmed_months WHERE month = :month', { month }) !== undefined;
+    isMonthConfirmed(month: string, operatorId: string): boolean {
+      return (
+        db.get('SELECT 1 AS found FROM confirmed_months WHERE month = :month', { month }) !== undefined ||
+        db.get('SELECT 1 AS found FROM month_confirmations WHERE month = :month AND operator_id = :operatorId', { month, operatorId }) !== undefined
+      );
+    },
+    findAdjustment(issuanceId) {
+      const row = db.get<AdjustmentRow>('SELECT * FROM settlement_adjustments WHERE issuance_id = :issuanceId', { issuanceId });
+      return row ? adjustmentFromRow(row) : undefined;
+    },
+    recordAdjustment(adjustment, recordedAtIso) {
+      const events = (result: RecordResult) =>
+        result === 'inserted'
+          ? [{ kind: 'adjustment.recorded', data: { issuanceId: adjustment.issuanceId, operatorId: adjustment.operatorId, kioskId: adjustment.kioskId, code: adjustment.kind, month: adjustment.originalMonth, settleMonth: adjustment.settleMonth, copies: adjustment.copies, feeYen: adjustment.feeYen } }]
+          : [];
+      return audit.transaction(events, () => insertAdjustment(db, adjustment, recordedAtIso));
+    },
+    monthTotals(month, operatorId) {
+      let totals = { records: 0, documents: 0, feesYen: 0 };
+      for (const record of recordsAroundMonth(db, month, 'settlement_records')) {
+        if (record.operatorId !== operatorId || jstMonth(Date.parse(record.issuedAt)) !== month) continue;
+        totals = { records: totals.records + 1, documents: totals.documents + record.copies, feesYen: totals.feesYen + record.feeYen };
+      }
+      return totals;
+    },
+    saveSubmission(operatorId, submission, receivedAtIso) {
+      const event = { kind: 'settlement.submitted', data: { month: submission.month, operatorId, records: submission.records, documents: submission.documents, feeYen: submission.feesYen } };
+      audit.transaction([event], () =>
+        db.run(
+          `INSERT INTO settlement_submissions (month, operator_id, submitted_at, records, documents, fees_yen, received_at)
+           VALUES (:month, :operatorId, :submittedAt, :records, :documents, :feesYen, :receivedAtIso)`,
+          { ...submission, operatorId, receivedAtIso },
+        ),
+      );
+    },
+    latestSubmission(month, operatorId) {
+      const row = db.get<{ month: string; submitted_at: string; records: number; documents: number; fees_yen: number }>(
+        'SELECT * FROM settlement_submissions WHERE month = :month AND operator_id = :operatorId ORDER BY received_at DESC LIMIT 1',
+        { month, operatorId },
+      );
+      return row ? { month: row.month, submittedAt: row.submitted_at, records: row.records, documents: row.documents, feesYen: row.fees_yen } : undefined;
+    },
+    findConfirmation(month, operatorId) {
+      const row = db.get<{ month: string; operator_id: string; submitted_at: string; confirmed_at: string; records: number; documents: number; fees_yen: number }>(
+        'SELECT * FROM month_confirmations WHERE month = :month AND operator_id = :operatorId',
+        { month, operatorId },
+      );
+      return row
+        ? { month: row.month, operatorId: row.operator_id, submittedAt: row.submitted_at, confirmedAt: row.confirmed_at, records: row.records, documents: row.documents, feesYen: row.fees_yen }
+        : undefined;
+    },
+    confirm(confirmation) {
+      const event = { kind: 'month.confirmed', data: { month: confirmation.month, operatorId: confirmation.operatorId, records: confirmation.records, documents: confirmation.documents, feeYen: confirmation.feesYen } };
+      audit.transaction([event], () =>
+        db.run(
+          `INSERT INTO month_confirmations (month, operator_id, submitted_at, confirmed_at, records, documents, fees_yen)
+           VALUES (:month, :operatorId, :submittedAt, :confirmedAt, :records, :documents, :feesYen)`,
+          { ...confirmation },
+        ),
+      );
     },
     isOperatorRegistered(operatorId: string): boolean {
       return db.get('SELECT 1 AS found FROM operators WHERE operator_id = :operatorId', { operatorId }) !== undefined;

@@ -207,6 +207,70 @@ export const CENTER_MIGRATIONS: readonly Migration[] = [
     `,
   },
   { version: 7, name: 'stored audit tree and cosignatures', sql: AUDIT_TREE_SQL },
+  {
+    version: 8,
+    name: 'two-party confirmation per operator, submissions, and adjustments (過誤調整) for late notices and supplied records',
+    sql: `
+      -- Spec§4-3, C§3(3): the operator's reconciliation result, as it arrived through its relay.
+      CREATE TABLE settlement_submissions (
+        month TEXT NOT NULL,
+        operator_id TEXT NOT NULL,
+        submitted_at TEXT NOT NULL,
+        records INTEGER NOT NULL,
+        documents INTEGER NOT NULL,
+        fees_yen INTEGER NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (month, operator_id, received_at)
+      ) STRICT;
+      ${appendOnly('settlement_submissions', 'submissions are append-only')}
+      -- The lock: both parties agreed these totals for the month.
+      CREATE TABLE month_confirmations (
+        month TEXT NOT NULL,
+        operator_id TEXT NOT NULL,
+        submitted_at TEXT NOT NULL,
+        confirmed_at TEXT NOT NULL,
+        records INTEGER NOT NULL,
+        documents INTEGER NOT NULL,
+        fees_yen INTEGER NOT NULL,
+        PRIMARY KEY (month, operator_id)
+      ) STRICT;
+      ${appendOnly('month_confirmations', 'a confirmed month cannot be changed')}
+      CREATE TRIGGER handling_records_operator_month_confirmed BEFORE INSERT ON handling_records
+        WHEN EXISTS (SELECT 1 FROM month_confirmations WHERE operator_id = NEW.operator_id AND month = strftime('%Y-%m', NEW.issued_at, '+9 hours'))
+        BEGIN SELECT RAISE(ABORT, 'the month of this record is confirmed'); END;
+      CREATE TRIGGER handling_corrections_operator_month_confirmed BEFORE INSERT ON handling_corrections
+        WHEN EXISTS (SELECT 1 FROM month_confirmations c JOIN handling_records h ON h.issuance_id = NEW.issuance_id
+                     WHERE c.operator_id = h.operator_id AND c.month = strftime('%Y-%m', h.issued_at, '+9 hours'))
+        BEGIN SELECT RAISE(ABORT, 'the month of this record is confirmed'); END;
+      -- A record of a confirmed month that surfaced later (a late notice, or one supplied from the
+      -- operator's relay record): never dropped, settled in the next open month (Spec§4-3).
+      CREATE TABLE settlement_adjustments (
+        issuance_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('late-notice', 'supplied')),
+        original_month TEXT NOT NULL,
+        settle_month TEXT NOT NULL CHECK (settle_month > original_month),
+        issued_at TEXT NOT NULL,
+        operator_id TEXT NOT NULL,
+        store_id TEXT NOT NULL,
+        kiosk_id TEXT NOT NULL,
+        municipality_code TEXT NOT NULL,
+        certificate_type TEXT NOT NULL,
+        copies INTEGER NOT NULL CHECK (copies >= 0),
+        fee_yen INTEGER NOT NULL CHECK (fee_yen >= 0),
+        recorded_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX settlement_adjustments_settle ON settlement_adjustments (settle_month, operator_id);
+      ${appendOnly('settlement_adjustments', 'adjustments are append-only')}
+      CREATE TRIGGER settlement_adjustments_settle_month_open BEFORE INSERT ON settlement_adjustments
+        WHEN EXISTS (SELECT 1 FROM month_confirmations WHERE operator_id = NEW.operator_id AND month = NEW.settle_month)
+        BEGIN SELECT RAISE(ABORT, 'an adjustment must settle in an open month'); END;
+      -- Every record of a month for matching (reconcile): the locked ones and those that came late.
+      CREATE VIEW settlement_records AS
+        SELECT issuance_id, issued_at, operator_id, store_id, kiosk_id, municipality_code, certificate_type, copies, fee_yen FROM effective_handling_records
+        UNION ALL
+        SELECT issuance_id, issued_at, operator_id, store_id, kiosk_id, municipality_code, certificate_type, copies, fee_yen FROM settlement_adjustments;
+    `,
+  },
 ];
 
 export const RELAY_MIGRATIONS: readonly Migration[] = [
@@ -281,6 +345,30 @@ export const RELAY_MIGRATIONS: readonly Migration[] = [
       ${appendOnly('cosigned_checkpoints', 'cosigned checkpoints are append-only')}
       ALTER TABLE kiosks ADD COLUMN witnessed_at TEXT;    -- when the relay last accepted the kiosk's checkpoint
       ALTER TABLE kiosks ADD COLUMN witness_failure TEXT; -- code of the last refused offer; cleared by the next accepted one
+    `,
+  },
+  {
+    version: 7,
+    name: 'the reconciliations the operator submitted and the confirmations the centre agreed',
+    sql: `
+      CREATE TABLE settlement_submissions (
+        month TEXT NOT NULL,
+        submitted_at TEXT NOT NULL,
+        records INTEGER NOT NULL,
+        documents INTEGER NOT NULL,
+        fees_yen INTEGER NOT NULL,
+        PRIMARY KEY (month, submitted_at)
+      ) STRICT;
+      ${appendOnly('settlement_submissions', 'submissions are append-only')}
+      CREATE TABLE month_confirmations (
+        month TEXT PRIMARY KEY,
+        submitted_at TEXT NOT NULL,
+        confirmed_at TEXT NOT NULL, -- as the centre answered
+        records INTEGER NOT NULL,
+        documents INTEGER NOT NULL,
+        fees_yen INTEGER NOT NULL
+      ) STRICT;
+      ${appendOnly('month_confirmations', 'a confirmed month cannot be changed')}
     `,
   },
 ];
@@ -358,4 +446,9 @@ export const KIOSK_MIGRATIONS: readonly Migration[] = [
     sql: `ALTER TABLE outbox ADD COLUMN rejected_at TEXT; -- set when the centre answered 400/409: a person must look`,
   },
   { version: 7, name: 'stored audit tree and cosignatures', sql: AUDIT_TREE_SQL },
+  {
+    version: 8,
+    name: 'notices refused for a confirmed month go back to the queue: the centre now settles them as adjustments',
+    sql: `UPDATE outbox SET rejected_at = NULL WHERE rejected_at IS NOT NULL AND last_error = 'month.confirmed';`,
+  },
 ];

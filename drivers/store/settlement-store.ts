@@ -6,7 +6,10 @@ import fs from 'node:fs';
 import type { HandlingRecord } from '../../core/center-service.ts';
 import { AppError } from '../../core/errors.ts';
 import { parseMonth } from '../../core/handling-csv.ts';
-import type { StoreDay } from '../../core/reconcile.ts';
+import { isIsoDate } from '../../core/jst.ts';
+import type { StoreDay, UnnoticedRequest } from '../../core/reconcile.ts';
+import type { MonthConfirmation, SettlementSubmission } from '../../core/settlement.ts';
+import type { AuditLog } from './audit-log.ts';
 import { handlingRecordFromRow, openCenterDatabase } from './center-store.ts';
 import type { Database } from './database.ts';
 import { openRelayDatabase } from './relay-store.ts';
@@ -42,11 +45,18 @@ function widenedRange(month: string): { from: string; to: string } {
   return { from: new Date(startMs - 2 * DAY_MS).toISOString(), to: new Date(endMs + DAY_MS).toISOString() };
 }
 
+/**
+ * effective_handling_records: what was settled in the record's own month (invoice).
+ * settlement_records (centre): those plus the records that came after the month was confirmed and
+ * were settled later as adjustments: every record the month really had (reconcile).
+ */
+export type RecordView = 'effective_handling_records' | 'settlement_records';
+
 /** Every handling record that may belong to the month (see widenedRange), as corrected, in issued_at order. */
-export function* recordsAroundMonth(db: Database, month: string): Generator<HandlingRecord> {
+export function* recordsAroundMonth(db: Database, month: string, view: RecordView = 'effective_handling_records'): Generator<HandlingRecord> {
   const { from, to } = widenedRange(month);
   const rows = db.iterate<Parameters<typeof handlingRecordFromRow>[0]>(
-    'SELECT * FROM effective_handling_records WHERE issued_at >= :from AND issued_at < :to ORDER BY issued_at, issuance_id',
+    `SELECT * FROM ${view} WHERE issued_at >= :from AND issued_at < :to ORDER BY issued_at, issuance_id`,
     { from, to },
   );
   for (const row of rows) yield handlingRecordFromRow(row);
@@ -59,13 +69,37 @@ export function* allRecords(db: Database): Generator<HandlingRecord> {
   }
 }
 
+/**
+ * Requests of the month (JST, by when the centre issued the data) with no handling record and no
+ * adjustment: issued but never noticed.
+ */
+export function unnoticedRequests(db: Database, month: string, operatorId: string | null): UnnoticedRequest[] {
+  const monthKey = parseMonth(month)!;
+  const startMs = Date.UTC(Math.floor(monthKey / 12), monthKey % 12, 1) - 9 * 3_600_000;
+  const endMs = Date.UTC(Math.floor((monthKey + 1) / 12), (monthKey + 1) % 12, 1) - 9 * 3_600_000;
+  return db
+    .all<{ request_id: string; store_id: string; kiosk_id: string; created_at_ms: number; copies: number; unit_fee_yen: number }>(
+      `SELECT r.request_id, r.store_id, r.kiosk_id, r.created_at_ms, r.copies, r.unit_fee_yen FROM requests r
+       WHERE r.created_at_ms >= :startMs AND r.created_at_ms < :endMs AND (:operatorId IS NULL OR r.operator_id = :operatorId)
+         AND NOT EXISTS (SELECT 1 FROM handling_records h WHERE h.issuance_id = r.request_id)
+         AND NOT EXISTS (SELECT 1 FROM settlement_adjustments a WHERE a.issuance_id = r.request_id)
+       ORDER BY r.kiosk_id, r.created_at_ms`,
+      { startMs, endMs, operatorId },
+    )
+    .map((row) => ({ issuanceId: row.request_id, storeId: row.store_id, kioskId: row.kiosk_id, issuedAt: new Date(row.created_at_ms).toISOString(), copies: row.copies, feeYen: row.copies * row.unit_fee_yen }));
+}
+
 /** The store business days the kiosks closed in the month (relay v2 schema). */
 export function listStoreDays(db: Database, month: string): StoreDay[] {
   const rows = db.all<{ store_id: string; kiosk_id: string; business_date: string; cash_yen: number }>(
     `SELECT store_id, kiosk_id, business_date, cash_yen FROM store_days WHERE business_date LIKE :pattern ORDER BY business_date, kiosk_id`,
     { pattern: `${month}-%` },
   );
-  return rows.map((row) => ({ storeId: row.store_id, kioskId: row.kiosk_id, businessDate: row.business_date, cashYen: row.cash_yen }));
+  return rows.map((row) => {
+    // A hand-edited row must not land on another day or kiosk (core/reconcile.ts indexes by day).
+    if (!isIsoDate(row.business_date)) throw new AppError('input', 'store_days.bad_date', `business_date "${row.business_date.slice(0, 20)}" of kiosk ${row.kiosk_id} is not a real date`, `${db.path}:store_days`);
+    return { storeId: row.store_id, kioskId: row.kiosk_id, businessDate: row.business_date, cashYen: row.cash_yen };
+  });
 }
 
 export function findConfirmedMonth(db: Database, month: string): ConfirmedMonth | undefined {
@@ -74,6 +108,35 @@ export function findConfirmedMonth(db: Database, month: string): ConfirmedMonth 
     { month },
   );
   return row ? { month: row.month, confirmedAt: row.confirmed_at, records: row.records, documents: row.documents, feesYen: row.fees_yen } : undefined;
+}
+
+/** The relay's copy of a confirmation the centre agreed (Spec§4-3: the lock is in both logs). */
+export function findRelayConfirmation(db: Database, month: string): MonthConfirmation | undefined {
+  const row = db.get<{ month: string; submitted_at: string; confirmed_at: string; records: number; documents: number; fees_yen: number }>(
+    'SELECT * FROM month_confirmations WHERE month = :month',
+    { month },
+  );
+  return row ? { month: row.month, operatorId: '', submittedAt: row.submitted_at, confirmedAt: row.confirmed_at, records: row.records, documents: row.documents, feesYen: row.fees_yen } : undefined;
+}
+
+/** What the operator submitted, in the relay's database and its audit log, before it is sent. */
+export function saveRelaySubmission(db: Database, audit: AuditLog, operatorId: string, submission: SettlementSubmission): void {
+  const event = { kind: 'settlement.submitted', data: { month: submission.month, operatorId, records: submission.records, documents: submission.documents, feeYen: submission.feesYen } };
+  audit.transaction([event], () =>
+    db.run('INSERT INTO settlement_submissions (month, submitted_at, records, documents, fees_yen) VALUES (:month, :submittedAt, :records, :documents, :feesYen)', { ...submission }),
+  );
+}
+
+/** The centre agreed: the relay keeps the lock too, with both parties and the time in its log. */
+export function saveRelayConfirmation(db: Database, audit: AuditLog, confirmation: MonthConfirmation): void {
+  const event = { kind: 'month.confirmed', data: { month: confirmation.month, operatorId: confirmation.operatorId, records: confirmation.records, documents: confirmation.documents, feeYen: confirmation.feesYen } };
+  audit.transaction([event], () =>
+    db.run(
+      `INSERT OR IGNORE INTO month_confirmations (month, submitted_at, confirmed_at, records, documents, fees_yen)
+       VALUES (:month, :submittedAt, :confirmedAt, :records, :documents, :feesYen)`,
+      { month: confirmation.month, submittedAt: confirmation.submittedAt, confirmedAt: confirmation.confirmedAt, records: confirmation.records, documents: confirmation.documents, feesYen: confirmation.feesYen },
+    ),
+  );
 }
 
 /** Locks the month: from now on the database refuses handling records dated in it. */

@@ -76,17 +76,28 @@ describe('cvs-issue invoice', () => {
     assert.equal(JSON.parse(edited.stdout).lateInterest.ratePercent, 3);
   });
 
-  it('bills the dedicated line at the end of its term, due 30 days later', async () => {
-    const result = await run('invoice', '--month', '2026-11', '--records', records, '--json', '--line-fee-yen', '50000', '--line-term-end', '2026-11-30');
-    assert.deepEqual(JSON.parse(result.stdout).dedicatedLine, {
+  it('bills the dedicated line from the operator to J-LIS: due 30 days counting the day of receipt, with C§17 interest when J-LIS pays late', async () => {
+    const result = await run('invoice', '--month', '2026-11', '--records', records, '--operator', 'OP001', '--json', '--line-fee-yen', '50000', '--line-term-end', '2026-11-30', '--line-received-on', '2026-12-02', '--line-paid-on', '2027-01-31', '--rate', '2.5');
+    assert.equal(result.code, 0, result.stderr);
+    const invoice = JSON.parse(result.stdout);
+    assert.deepEqual(invoice.dedicatedLine, {
       monthlyFeeYen: 50000,
       termEnd: '2026-11-30',
       termMonths: 12,
+      billedBy: 'OP001',
+      billedTo: '地方公共団体情報システム機構',
       amountYen: 600000,
       billedOn: '2026-11-30',
-      dueBy: '2026-12-30',
+      receivedOn: '2026-12-02',
+      // 2 December is day 1 of the 30: the last day is 31 December.
+      dueBy: '2026-12-31',
+      // 600,000 × 2.5% × 31 / 365 = 1,273.9… → ¥1,200 (C§17: whole ¥100 only).
+      lateInterest: { paidOn: '2027-01-31', daysLate: 31, ratePercent: 2.5, interestYen: 1200 },
       billedThisMonth: true,
     });
+    // The line fee runs the other way, so it never changes what the operator owes J-LIS.
+    const without = JSON.parse((await run('invoice', '--month', '2026-11', '--records', records, '--operator', 'OP001', '--json')).stdout);
+    assert.equal(invoice.amountDueYen, without.amountDueYen);
   });
 
   it('settles the previous JST month from cron and writes CSV', async () => {
@@ -116,8 +127,10 @@ describe('cvs-issue invoice', () => {
     const result = await run('invoice', '--month', '2026-11', '--records', records, '--operator', 'OP001', '--pdf', pdf);
     assert.equal(result.code, 0, result.stderr);
     const text = spawnSync('pdftotext', [pdf, '-'], { encoding: 'utf8' }).stdout;
-    for (const expected of ['請求書', 'CVS-202611-OP001', '640円', '460円', '2026年12月21日', '東京都千代田区', '住民票の写し']) {
+    for (const expected of ['請求書', 'CVS-202611-OP001', '640円', '460円', '2026年12月21日', '131016', '住民票の写し']) {
       assert.ok(text.includes(expected), `the PDF shows ${expected}`);
     }
+    // A records file carries municipality codes only; the names come from the centre (test/cmd/settlement.test.ts).
+    assert.ok(!text.includes('東京都千代田区'));
   });
 });

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { jstMonth } from '../../core/jst.ts';
+import { formatMonth, parseMonth } from '../../core/handling-csv.ts';
 import type { KioskInput } from '../../core/kiosk-transaction.ts';
 import { startCenter, type StartedCenter } from '../../cmd/center.ts';
 import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
@@ -79,7 +80,7 @@ describe('completion notices through a relay outage and a kiosk restart', () => 
     }
   });
 
-  it('stops retrying a notice the centre refuses for good (its month was confirmed meanwhile) and keeps it for a person', async () => {
+  it('delivers a notice whose month was confirmed meanwhile: the centre settles it as an adjustment, nothing stays in the outbox', async () => {
     const relay = await startRelay(loaded, { clock, centerUrl: center.server.url });
     const kiosk = openKiosk(loaded, { kioskId: 'K0002', relayUrl: relay.server.url, clock });
     let relayStopped = false;
@@ -104,9 +105,10 @@ describe('completion notices through a relay outage and a kiosk restart', () => 
     const restartedRelay = await startRelay(loaded, { clock, centerUrl: center.server.url });
     const restartedKiosk = openKiosk(loaded, { kioskId: 'K0002', relayUrl: restartedRelay.server.url, clock });
     try {
-      assert.deepEqual(await restartedKiosk.flushOutbox(), { acknowledged: 0, pending: 0 });
-      assert.deepEqual(restartedKiosk.store.rejectedNotices().map((rejected) => rejected.errorCode), ['month.confirmed']);
-      assert.deepEqual(await restartedKiosk.flushOutbox(), { acknowledged: 0, pending: 0 });
+      assert.deepEqual(await restartedKiosk.flushOutbox(), { acknowledged: 1, pending: 0 });
+      assert.deepEqual(restartedKiosk.store.rejectedNotices(), []);
+      const lines = withDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) => db.all<{ kind: string; original_month: string; settle_month: string }>('SELECT kind, original_month, settle_month FROM settlement_adjustments'));
+      assert.deepEqual(lines.map((line) => ({ ...line })), [{ kind: 'late-notice', original_month: month, settle_month: formatMonth(parseMonth(month)! + 1) }]);
     } finally {
       await restartedKiosk.close();
       await restartedRelay.close();

@@ -7,6 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import type { HandlingRecord } from '../../core/center-service.ts';
 import { HANDLING_CSV_HEADER, formatHandlingRow } from '../../core/handling-csv.ts';
 import { runInit } from '../../cmd/init.ts';
+import { startCenter } from '../../cmd/center.ts';
+import { loadConfig } from '../../cmd/config.ts';
+import { offsetClock } from '../../cmd/deps.ts';
 import { insertHandlingRecord, openCenterDatabase } from '../../drivers/store/center-store.ts';
 import { openRelayDatabase } from '../../drivers/store/relay-store.ts';
 import { run, handlingRecord as record } from './cli-fixture.ts';
@@ -42,7 +45,7 @@ describe('cvs-issue reconcile', () => {
     const result = await run('reconcile', '--month', '2026-11', '--center', center, '--operator', operator, '--json');
     assert.equal(result.code, 3);
     assert.deepEqual(JSON.parse(result.stdout).differences, [
-      { issuanceId: 'A', kind: 'mismatch', fields: ['feeYen'] },
+      { issuanceId: 'A', kind: 'mismatch', fields: ['feeYen'], center: { feeYen: 200 }, operator: { feeYen: 250 } },
       { issuanceId: 'B', kind: 'missing-at-operator' },
       { issuanceId: 'C', kind: 'duplicate', side: 'operator' },
       { issuanceId: 'D', kind: 'missing-at-center' },
@@ -50,10 +53,11 @@ describe('cvs-issue reconcile', () => {
     assert.match(result.stderr, /2026-11 does not reconcile/);
     const csv = await run('reconcile', '--month', '2026-11', '--center', center, '--operator', operator, '--csv');
     assert.equal(csv.code, 3);
-    assert.equal(csv.stdout.split('\n')[0], 'kind,issuance_id,side,fields,store_id,kiosk_id,business_date,cash_yen,fees_yen');
-    assert.match(csv.stdout, /^mismatch,A,,feeYen,/m);
+    assert.equal(csv.stdout.split('\n')[0], 'kind,issuance_id,side,fields,store_id,kiosk_id,business_date,cash_yen,fees_yen,center_values,operator_values');
+    assert.match(csv.stdout, /^mismatch,A,,feeYen,,,,,,feeYen=200,feeYen=250$/m);
     const text = await run('reconcile', '--month', '2026-11', '--center', center, '--operator', operator);
     assert.match(text.stdout, /missing at centre: 1/);
+    assert.match(text.stdout, /mismatch A \(feeYen: centre 200, operator 250\)/);
   });
 
   it('exits 2 naming every malformed row as FILE:LINE, and writes no report', async () => {
@@ -70,14 +74,18 @@ describe('cvs-issue reconcile', () => {
     ]);
   });
 
-  it('reads both databases, checks store-day cash, and --confirm locks a clean month in the database and the audit log', async () => {
+  it('reads both databases, checks store-day cash, and --confirm locks a clean month with both parties, in the database and both audit logs', async () => {
     const deployment = path.join(dir, 'deployment');
-    runInit({ dir: deployment }, Date.now());
+    runInit({ dir: deployment, centerListen: '127.0.0.1:0' }, Date.now());
+    const centre = await startCenter(loadConfig(deployment), { clock: offsetClock(Date.parse('2026-12-02T10:00:00+09:00')) });
+    const saved = process.env.CVS_ISSUE_TIME;
+    process.env.CVS_ISSUE_TIME = '2026-12-02T10:00:00+09:00';
+    try {
     const centerDb = path.join(deployment, 'center.db');
     const relayDb = path.join(deployment, 'relay.db');
     const center = openCenterDatabase(centerDb);
     const relay = openRelayDatabase(relayDb);
-    for (const entry of [record('A'), record('B', { copies: 2, feeYen: 400 })]) {
+    for (const entry of [record('A', { operatorId: 'OP01' }), record('B', { operatorId: 'OP01', copies: 2, feeYen: 400 })]) {
       insertHandlingRecord(center, entry);
       insertHandlingRecord(relay, entry, { received_at: '2026-11-02T01:00:01.000Z' });
     }
@@ -86,7 +94,7 @@ describe('cvs-issue reconcile', () => {
        VALUES ('K0001', 'S0001', '2026-11-02', 500, 2, 3, '2026-11-02T14:00:00.000Z', '2026-11-02T14:00:01.000Z')`,
     );
     relay.close();
-    const short = await run('reconcile', '--month', '2026-11', '--dir', deployment, '--json', '--confirm');
+    const short = await run('reconcile', '--month', '2026-11', '--dir', deployment, '--json', '--confirm', '--center-url', centre.server.url);
     assert.equal(short.code, 3);
     assert.deepEqual(JSON.parse(short.stdout).storeDays, {
       days: 1,
@@ -98,17 +106,19 @@ describe('cvs-issue reconcile', () => {
     const withoutKey = await run('reconcile', '--month', '2026-11', '--center-db', centerDb, '--operator-db', relayDb, '--store-days', cash, '--confirm');
     assert.equal(withoutKey.code, 2);
     assert.match(withoutKey.stderr, /--confirm .* give --dir/);
-    const confirmed = await run('reconcile', '--month', '2026-11', '--dir', deployment, '--store-days', cash, '--json', '--confirm');
+    const confirmed = await run('reconcile', '--month', '2026-11', '--dir', deployment, '--store-days', cash, '--json', '--confirm', '--center-url', centre.server.url);
     assert.equal(confirmed.code, 0, confirmed.stderr);
-    const logged = await run('audit-log', 'show', '--dir', deployment, '--role', 'center', '--kind', 'month', '--json');
-    assert.deepEqual(JSON.parse(logged.stdout).entries.map((entry: { kind: string; data: unknown }) => [entry.kind, entry.data]), [
-      ['month.confirmed', { month: '2026-11', records: 2, documents: 3, feeYen: 600 }],
-    ]);
-    assert.equal((await run('audit-log', 'verify', '--dir', deployment, '--role', 'center')).code, 0);
-    assert.deepEqual({ ...JSON.parse(confirmed.stdout).confirmed, confirmedAt: 'x' }, { month: '2026-11', confirmedAt: 'x', records: 2, documents: 3, feesYen: 600 });
+    for (const role of ['center', 'relay']) {
+      const logged = await run('audit-log', 'show', '--dir', deployment, '--role', role, '--kind', 'month', '--json');
+      assert.deepEqual(JSON.parse(logged.stdout).entries.map((entry: { kind: string; data: unknown }) => [entry.kind, entry.data]), [
+        ['month.confirmed', { month: '2026-11', operatorId: 'OP01', records: 2, documents: 3, feeYen: 600 }],
+      ], role);
+      assert.equal((await run('audit-log', 'verify', '--dir', deployment, '--role', role)).code, 0, role);
+    }
+    assert.deepEqual({ ...JSON.parse(confirmed.stdout).confirmed, confirmedAt: 'x', submittedAt: 'y' }, { month: '2026-11', operatorId: 'OP01', submittedAt: 'y', confirmedAt: 'x', records: 2, documents: 3, feesYen: 600 });
     assert.throws(
       () => center.run(`INSERT INTO handling_records (issuance_id, issued_at, operator_id, store_id, kiosk_id, municipality_code, certificate_type, copies, fee_yen)
-                       VALUES ('LATE', '2026-11-30T14:00:00.000Z', 'OP001', 'S0001', 'K0001', '131016', 'juminhyo', 1, 200)`),
+                       VALUES ('LATE', '2026-11-30T14:00:00.000Z', 'OP01', 'S0001', 'K0001', '131016', 'juminhyo', 1, 200)`),
       /the month of this record is confirmed/,
     );
     assert.throws(
@@ -117,19 +127,24 @@ describe('cvs-issue reconcile', () => {
       /the month of this record is confirmed/,
     );
     center.run(`INSERT INTO handling_records (issuance_id, issued_at, operator_id, store_id, kiosk_id, municipality_code, certificate_type, copies, fee_yen)
-                VALUES ('NEXT', '2026-11-30T15:00:00.000Z', 'OP001', 'S0001', 'K0001', '131016', 'juminhyo', 1, 200)`);
+                VALUES ('NEXT', '2026-11-30T15:00:00.000Z', 'OP01', 'S0001', 'K0001', '131016', 'juminhyo', 1, 200)`);
     center.close();
-    const again = await run('reconcile', '--month', '2026-11', '--dir', deployment, '--store-days', cash, '--json', '--confirm');
+    const again = await run('reconcile', '--month', '2026-11', '--dir', deployment, '--store-days', cash, '--json', '--confirm', '--center-url', centre.server.url);
     assert.equal(again.code, 0);
     assert.equal(JSON.parse(again.stdout).confirmed.confirmedAt, JSON.parse(confirmed.stdout).confirmed.confirmedAt);
     const exported = path.join(dir, 'center-export.csv');
     const exportRun = await run('center', 'export', '--db', centerDb, '--month', '2026-11', '--out', exported);
     assert.equal(exportRun.code, 0, exportRun.stderr);
-    assert.equal(fs.readFileSync(exported, 'utf8'), `${HANDLING_CSV_HEADER}\n${[record('A'), record('B', { copies: 2, feeYen: 400 })].map(formatHandlingRow).join('')}`);
+    assert.equal(fs.readFileSync(exported, 'utf8'), `${HANDLING_CSV_HEADER}\n${[record('A', { operatorId: 'OP01' }), record('B', { operatorId: 'OP01', copies: 2, feeYen: 400 })].map(formatHandlingRow).join('')}`);
     const relayExport = await run('relay', 'export', '--db', relayDb);
     assert.equal(relayExport.stdout.trim().split('\n').length, 3);
     const fromFiles = await run('reconcile', '--month', '2026-11', '--center', exported, '--operator', exported, '--json');
     assert.equal(JSON.parse(fromFiles.stdout).matched, 2);
+    } finally {
+      await centre.close();
+      if (saved === undefined) delete process.env.CVS_ISSUE_TIME;
+      else process.env.CVS_ISSUE_TIME = saved;
+    }
   });
 
   it('refuses --confirm without the centre database, and a bad month, with exit 2', async () => {

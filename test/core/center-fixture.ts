@@ -3,8 +3,19 @@
 
 import type { Resident } from '../../core/resident.ts';
 import type { CenterStore, HandlingCorrection, HandlingRecord, RecordResult, StoredChallenge, StoredRequest, StoredSession } from '../../core/center-service.ts';
+import { jstMonth } from '../../core/jst.ts';
+import type { MonthConfirmation, SettlementAdjustment, SettlementSubmission } from '../../core/settlement.ts';
 
-export type MemoryCenterStore = CenterStore & { completions: Map<string, HandlingRecord>; corrections: Map<string, HandlingCorrection>; confirmedMonths: Set<string> };
+type StoredAdjustment = SettlementAdjustment & { issuedAt: string; operatorId: string };
+
+export type MemoryCenterStore = CenterStore & {
+  completions: Map<string, HandlingRecord>;
+  corrections: Map<string, HandlingCorrection>;
+  confirmedMonths: Set<string>;
+  adjustments: Map<string, StoredAdjustment>;
+  submissions: Array<SettlementSubmission & { operatorId: string }>;
+  confirmations: MonthConfirmation[];
+};
 
 export function memoryCenterStore(operators: string[]): MemoryCenterStore {
   const challenges = new Map<string, StoredChallenge & { used: boolean }>();
@@ -13,9 +24,35 @@ export function memoryCenterStore(operators: string[]): MemoryCenterStore {
   const completions = new Map<string, HandlingRecord>();
   const confirmedMonths = new Set<string>();
   const corrections = new Map<string, HandlingCorrection>();
+  const adjustments = new Map<string, StoredAdjustment>();
+  const submissions: Array<SettlementSubmission & { operatorId: string }> = [];
+  const confirmations: MonthConfirmation[] = [];
   return {
     completions,
     corrections,
+    adjustments,
+    submissions,
+    confirmations,
+    findAdjustment: (issuanceId) => adjustments.get(issuanceId),
+    recordAdjustment(adjustment) {
+      const existing = adjustments.get(adjustment.issuanceId);
+      if (!existing) {
+        adjustments.set(adjustment.issuanceId, adjustment);
+        return 'inserted';
+      }
+      return JSON.stringify(existing) === JSON.stringify(adjustment) ? 'duplicate' : 'conflict';
+    },
+    monthTotals(month, operatorId) {
+      const records = [...completions.values(), ...adjustments.values()].filter((record) => record.operatorId === operatorId && jstMonth(Date.parse(record.issuedAt)) === month);
+      return { records: records.length, documents: records.reduce((sum, record) => sum + record.copies, 0), feesYen: records.reduce((sum, record) => sum + record.feeYen, 0) };
+    },
+    saveSubmission: (operatorId, submission) => void submissions.push({ ...submission, operatorId }),
+    latestSubmission: (month, operatorId) => submissions.filter((entry) => entry.month === month && entry.operatorId === operatorId).at(-1),
+    findConfirmation: (month, operatorId) => confirmations.find((entry) => entry.month === month && entry.operatorId === operatorId),
+    confirm(confirmation) {
+      confirmations.push(confirmation);
+      confirmedMonths.add(`${confirmation.operatorId}/${confirmation.month}`);
+    },
     findHandlingRecord: (issuanceId) => completions.get(issuanceId),
     recordCorrection(correction): RecordResult {
       const existing = corrections.get(correction.correctionId);
@@ -26,7 +63,7 @@ export function memoryCenterStore(operators: string[]): MemoryCenterStore {
       return JSON.stringify(existing) === JSON.stringify(correction) ? 'duplicate' : 'conflict';
     },
     confirmedMonths,
-    isMonthConfirmed: (month) => confirmedMonths.has(month),
+    isMonthConfirmed: (month, operatorId) => confirmedMonths.has(month) || confirmedMonths.has(`${operatorId}/${month}`),
     saveChallenge: (challenge) => void challenges.set(challenge.challengeId, { ...challenge, used: false }),
     takeChallenge(challengeId) {
       const found = challenges.get(challengeId);

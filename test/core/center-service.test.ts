@@ -389,12 +389,18 @@ describe('centre: completion notices', () => {
     ]);
   });
 
-  it('refuses a notice dated in a confirmed month (by its JST date) with a clear error', () => {
+  it('settles a notice dated in a confirmed month (by its JST date) as an adjustment in the next open month, once', () => {
     world.store.confirmedMonths.add('2026-11');
-    refusedWith(() => world.service.recordCompletion(KIOSK_A, issued), 'conflict', 'month.confirmed');
+    world.store.confirmedMonths.add('op-1/2026-12');
     // 2026-10-31T15:30Z is already November in JST.
-    refusedWith(() => world.service.recordCompletion(KIOSK_A, { ...issued, issuedAt: '2026-10-31T15:30:00Z' }), 'conflict', 'month.confirmed');
+    const late = { ...issued, issuedAt: '2026-10-31T15:30:00Z' };
+    assert.deepEqual(world.service.recordCompletion(KIOSK_A, late), { issuanceId: issued.issuanceId, duplicate: false, adjustment: { originalMonth: '2026-11', settleMonth: '2027-01' } });
+    assert.deepEqual(world.service.recordCompletion(KIOSK_A, late), { issuanceId: issued.issuanceId, duplicate: true, adjustment: { originalMonth: '2026-11', settleMonth: '2027-01' } });
+    refusedWith(() => world.service.recordCompletion(KIOSK_A, { ...late, issuedAt: '2026-11-03T01:00:00Z' }), 'conflict', 'completion.conflict');
     assert.equal(world.store.completions.size, 0);
+    assert.deepEqual([...world.store.adjustments.values()].map((line) => [line.issuanceId, line.kind, line.originalMonth, line.settleMonth, line.copies, line.feeYen]), [
+      [issued.issuanceId, 'late-notice', '2026-11', '2027-01', issued.copies, issued.feeYen],
+    ]);
   });
 
   it('records a correction of copies and fee once, within what was requested, and refuses it in a confirmed month', () => {

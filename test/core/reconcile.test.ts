@@ -42,7 +42,7 @@ describe('createReconciler', () => {
     );
     assert.deepEqual(result.differences, [
       { issuanceId: 'B', kind: 'missing-at-operator' },
-      { issuanceId: 'C', kind: 'mismatch', fields: ['feeYen', 'kioskId'] },
+      { issuanceId: 'C', kind: 'mismatch', fields: ['feeYen', 'kioskId'], center: { feeYen: 250, kioskId: 'K2' }, operator: { feeYen: 200, kioskId: 'K1' } },
       { issuanceId: 'D', kind: 'duplicate', side: 'center' },
       { issuanceId: 'E', kind: 'duplicate', side: 'operator' },
       { issuanceId: 'F', kind: 'duplicate', side: 'operator' },
@@ -56,7 +56,15 @@ describe('createReconciler', () => {
 
   it('compares municipality, type, copies and store too', () => {
     const result = reconcile([line('A')], [line('A', { code: '141003', type: 'inkan', copies: '2', store: 'S2' })]);
-    assert.deepEqual(result.differences, [{ issuanceId: 'A', kind: 'mismatch', fields: ['municipalityCode', 'certificateType', 'copies', 'storeId'] }]);
+    assert.deepEqual(result.differences, [
+      {
+        issuanceId: 'A',
+        kind: 'mismatch',
+        fields: ['municipalityCode', 'certificateType', 'copies', 'storeId'],
+        center: { municipalityCode: '131016', certificateType: 'juminhyo', copies: 1, storeId: 'S1' },
+        operator: { municipalityCode: '141003', certificateType: 'inkan', copies: 2, storeId: 'S2' },
+      },
+    ]);
   });
 
   it('ignores rows of other JST months on both sides (the centre wrote Z times)', () => {

@@ -1,0 +1,41 @@
+// Proves Node (one thread) and the parse worker (Bun: the binary's code path) answer every
+// malformed-input fixture alike: the same exit code and the same FILE:LINE messages.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { MALFORMED_CASES, RECONCILE_ARGS, stderrLines, writeCase } from './malformed-fixtures.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const entry = path.join(root, 'cmd/cvs-issue.ts');
+const bun = path.join(root, 'node_modules/.bin/bun');
+/** tsx by its path: the fixtures run in a folder of their own, where "--import tsx" would not resolve. */
+const tsx = pathToFileURL(path.join(root, 'node_modules/tsx/dist/loader.mjs')).href;
+const environment = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.tmpdir(), TZ: 'UTC', NO_COLOR: '1' };
+
+function runUnder(runtime: 'node' | 'bun', cwd: string) {
+  const [command, args] = runtime === 'node' ? ['node', ['--import', tsx, entry, ...RECONCILE_ARGS]] : [bun, [entry, ...RECONCILE_ARGS]];
+  const result = spawnSync(command, args as string[], { cwd, env: environment, encoding: 'utf8', timeout: 60_000 });
+  return { code: result.status, stderr: stderrLines(result.stderr) };
+}
+
+describe('malformed input: Node and the parse worker agree', () => {
+  let work: string;
+  before(() => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-parity-'));
+  });
+  after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  MALFORMED_CASES.forEach((malformed, index) => {
+    it(malformed.name, () => {
+      const folder = writeCase(work, index);
+      const expected = { code: malformed.exitCode, stderr: malformed.stderr };
+      assert.deepEqual(runUnder('node', folder), expected, 'Node, one thread');
+      assert.deepEqual(runUnder('bun', folder), expected, 'Bun, the parse worker');
+    });
+  });
+});
