@@ -6,8 +6,20 @@ import { usageError } from '../core/errors.ts';
 import { parseIsoInstant } from '../core/jst.ts';
 import type { Clock, RandomSource } from '../core/ports.ts';
 import type { HolidayLookup } from '../core/service-hours.ts';
+import type { OfferTimers } from '../core/witness-offers.ts';
 
 export const systemClock: Clock = { nowMs: () => Date.now() };
+
+/** Real timers that never keep the process alive on their own (witness offers, retries). */
+export const systemTimers: OfferTimers = {
+  nowMs: () => Date.now(),
+  set: (run, delayMs) => {
+    const handle = setTimeout(run, delayMs);
+    handle.unref?.();
+    return handle;
+  },
+  clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
 
 export const systemRandom: RandomSource = { bytes: (length) => new Uint8Array(randomBytes(length)) };
 

@@ -25,8 +25,9 @@ import { CORRECTION_REASONS, type CorrectionReason } from '../core/messages.ts';
 import { decideLogin, isLocked, LOCKOUT_MS, passwordProblem } from '../core/maintenance.ts';
 import { hashPassword, verifyPassword } from '../drivers/crypto/password.ts';
 import { HEARTBEAT_PATH, STORE_DAY_PATH, type HeartbeatResponse } from '../core/relay-service.ts';
-import { auditOrigin, offerCheckpointToWitness } from '../drivers/store/audit-log.ts';
-import { checkedProcessClock, processClock, sha256, systemClock, systemRandom } from './deps.ts';
+import { auditOrigin, logSize, offerCheckpointToWitness } from '../drivers/store/audit-log.ts';
+import { scheduleWitnessOffers, type OfferOutcome } from '../core/witness-offers.ts';
+import { checkedProcessClock, processClock, sha256, systemClock, systemRandom, systemTimers } from './deps.ts';
 import type { Io } from './io.ts';
 import { createTerminal, type Terminal } from './terminal.ts';
 import { readKioskScript, scriptedInput, type ScriptedSession } from './kiosk-script.ts';
@@ -133,13 +134,22 @@ export function openKiosk(
   }
 
   /** The relay witnesses our latest checkpoint, with a proof that it extends the one it saw before. */
-  async function sendHeartbeat(): Promise<void> {
+  async function offerToRelay(): Promise<OfferOutcome> {
     try {
       await offerCheckpointToWitness(db, store, (offer) => callJson<HeartbeatResponse>(client, HEARTBEAT_PATH, { kioskId: config.kioskId, ...offer }), clock.nowMs);
+      return 'witnessed';
     } catch (error) {
-      if (error instanceof AppError && error.kind === 'unavailable') return; // the next heartbeat carries it
+      if (error instanceof AppError && error.kind === 'unavailable') return 'unavailable'; // retried with back-off
       audit.append({ kind: 'fault', data: { code: error instanceof AppError ? error.code : 'internal' } });
+      return 'refused';
     }
+  }
+  // Every entry is offered soon after it is appended, and at the first chance while the relay is
+  // away (finding 7 of the audit log: an offline tail must not wait for the next minute).
+  const offers = scheduleWitnessOffers({ pending: () => logSize(db) > store.lastWitnessedSize(), offer: offerToRelay, timers: systemTimers });
+  audit.onAppend(() => offers.poke());
+  async function sendHeartbeat(): Promise<void> {
+    await offers.offerNow();
   }
 
   return {
@@ -181,6 +191,7 @@ export function openKiosk(
     flushOutbox,
     closeDays,
     async close() {
+      await offers.close();
       await client.close();
       db.close();
     },
@@ -325,10 +336,11 @@ export function makeKioskCommand(io: Io): Command {
     .description('maintenance mode (S4-4): unlock with the maintenance password (first line of standard input) and show the kiosk state')
     .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
     .option('--kiosk <id>', 'which kiosk of the deployment (default: the first)')
+    .option('--relay-url <url>', "the operator's relay, which witnesses the login attempt before the command ends; default from the deployment")
     .option('--change-password', 'then set a new maintenance password, read from the second line of standard input')
     .option('--json', 'print the state as JSON')
-    .action(async (options: { dir: string; kiosk?: string; changePassword?: boolean; json?: boolean }) => {
-      const opened = openKiosk(loadConfig(options.dir), { kioskId: options.kiosk, clock: processClock() });
+    .action(async (options: { dir: string; kiosk?: string; relayUrl?: string; changePassword?: boolean; json?: boolean }) => {
+      const opened = openKiosk(loadConfig(options.dir), { kioskId: options.kiosk, relayUrl: options.relayUrl, clock: processClock() });
       const terminal = createTerminal(io.stdin, io.err);
       try {
         await unlockMaintenance(opened, await terminal.ask('保守用パスワード> '), processClock());

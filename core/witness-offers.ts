@@ -1,0 +1,117 @@
+// When a log owner offers its latest checkpoint to its witness (docs/audit-log.md, "Offers"). An
+// entry nobody outside has seen can be cut away unseen, so the offer goes out soon after every
+// append, not on the next minute's heartbeat; while the witness cannot be reached it is retried
+// with a growing delay, so the tail is offered at the first chance once the witness is back.
+// A refusal (the witness answered, and said no) is recorded by the caller as a fault entry; that
+// entry must not trigger a new offer at once, or a refusing witness would make an endless loop.
+
+/** What became of one offer. */
+export type OfferOutcome = 'witnessed' | 'unavailable' | 'refused';
+
+export interface OfferTimers {
+  nowMs(): number;
+  set(run: () => void, delayMs: number): unknown;
+  clear(handle: unknown): void;
+}
+
+export interface OfferPolicy {
+  /** After an append: wait this long so one transaction's entries go in one offer. */
+  soonMs: number;
+  /** First retry after the witness could not be reached; doubled each time up to `retryMaxMs`. */
+  retryMinMs: number;
+  retryMaxMs: number;
+  /** After a refusal: the next offer waits this long, whatever is appended meanwhile. */
+  afterRefusalMs: number;
+  /** While idle: how often to look for entries another process appended to the same log. */
+  pollMs: number;
+}
+
+export const KIOSK_OFFER_POLICY: OfferPolicy = { soonMs: 200, retryMinMs: 1_000, retryMaxMs: 30_000, afterRefusalMs: 60_000, pollMs: 5_000 };
+
+export interface WitnessOffers {
+  /** An entry was appended: offer soon (or when the current back-off ends). */
+  poke(): void;
+  /** Offers now, after any offer in flight (offers never overlap: each proves from the last size acknowledged). */
+  offerNow(): Promise<OfferOutcome | 'nothing'>;
+  /**
+   * Stops the timers, lets an offer in flight finish, and makes one last offer when entries are
+   * pending and no back-off is running (a short-lived command offers what it appended before it exits).
+   */
+  close(): Promise<void>;
+}
+
+export function scheduleWitnessOffers(deps: {
+  /** True while the log holds entries the witness has not acknowledged. */
+  pending(): boolean;
+  /** Sends one offer; never throws (the caller records faults). */
+  offer(): Promise<OfferOutcome>;
+  timers: OfferTimers;
+  policy?: OfferPolicy;
+}): WitnessOffers {
+  const policy = deps.policy ?? KIOSK_OFFER_POLICY;
+  const { timers } = deps;
+  let timer: unknown;
+  let timerAtMs = Infinity;
+  let notBeforeMs = 0;
+  let failures = 0;
+  let stopped = false;
+  let queue: Promise<unknown> = Promise.resolve();
+
+  function schedule(atMs: number): void {
+    if (stopped) return;
+    const at = Math.max(atMs, notBeforeMs);
+    if (timer !== undefined && timerAtMs <= at) return;
+    if (timer !== undefined) timers.clear(timer);
+    timerAtMs = at;
+    timer = timers.set(() => {
+      timer = undefined;
+      timerAtMs = Infinity;
+      void tick();
+    }, Math.max(0, at - timers.nowMs()));
+  }
+
+  async function tick(): Promise<void> {
+    if (!deps.pending()) return schedule(timers.nowMs() + policy.pollMs);
+    await offerNow();
+  }
+
+  function settle(outcome: OfferOutcome): void {
+    const now = timers.nowMs();
+    if (outcome === 'witnessed') {
+      failures = 0;
+      notBeforeMs = 0;
+      schedule(now + (deps.pending() ? policy.soonMs : policy.pollMs));
+    } else if (outcome === 'unavailable') {
+      failures += 1;
+      notBeforeMs = now + Math.min(policy.retryMaxMs, policy.retryMinMs * 2 ** (failures - 1));
+      schedule(notBeforeMs);
+    } else {
+      notBeforeMs = now + policy.afterRefusalMs;
+      schedule(notBeforeMs);
+    }
+  }
+
+  function offerNow(): Promise<OfferOutcome | 'nothing'> {
+    const run = queue.then(async (): Promise<OfferOutcome | 'nothing'> => {
+      if (!deps.pending()) return 'nothing';
+      const outcome = await deps.offer().catch((): OfferOutcome => 'refused');
+      settle(outcome);
+      return outcome;
+    });
+    queue = run.catch(() => undefined);
+    return run;
+  }
+
+  schedule(timers.nowMs() + policy.pollMs);
+  return {
+    poke: () => schedule(timers.nowMs() + policy.soonMs),
+    offerNow,
+    async close() {
+      stopped = true;
+      if (timer !== undefined) timers.clear(timer);
+      timer = undefined;
+      await queue;
+      if (notBeforeMs <= timers.nowMs()) await offerNow();
+    },
+  };
+}

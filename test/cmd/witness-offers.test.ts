@@ -1,0 +1,73 @@
+// Proves finding 7 of the audit log: an event written while the relay is away (a failed maintenance
+// login) is offered to the witness at the first chance, not on a later heartbeat, so its tail cannot
+// be cut away unseen. With the relay up, the command itself has it witnessed before it ends.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { AppError } from '../../core/errors.ts';
+import { logSize } from '../../drivers/store/audit-log.ts';
+import { withDatabase } from '../../drivers/store/database.ts';
+import { witnessedCheckpoints } from '../../drivers/store/relay-store.ts';
+import { startCenter, type StartedCenter } from '../../cmd/center.ts';
+import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
+import { main } from '../../cmd/cvs-issue.ts';
+import { runInit } from '../../cmd/init.ts';
+import { bufferIo } from '../../cmd/io.ts';
+import { openKiosk, unlockMaintenance } from '../../cmd/kiosk.ts';
+import { startRelay, type StartedRelay } from '../../cmd/relay.ts';
+import { systemClock } from '../../cmd/deps.ts';
+
+describe('offline audit events reach the witness at the first chance', () => {
+  let dir: string;
+  let loaded: LoadedConfig;
+  let center: StartedCenter;
+  let relay: StartedRelay | undefined;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-offers-'));
+    runInit({ dir, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, Date.now());
+    loaded = loadConfig(dir);
+    center = await startCenter(loaded, {});
+    relay = await startRelay(loaded, { centerUrl: center.server.url });
+  });
+  after(async () => {
+    await relay?.close();
+    await center?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const kioskLogSize = (kioskId: string) => withDatabase(loaded.resolve(loaded.config.kiosks.find((kiosk) => kiosk.kioskId === kioskId)!.databaseFile), logSize);
+  const witnessedSize = (kioskId: string) =>
+    withDatabase(loaded.resolve(loaded.config.relays[0]!.databaseFile), (db) => Math.max(0, ...witnessedCheckpoints(db, kioskId).map((checkpoint) => checkpoint.size)));
+
+  it('a refused maintenance login is witnessed before the command exits', async () => {
+    const io = bufferIo(Readable.from(['not-the-password\n']));
+    const code = await main(['kiosk', 'maintenance', '--dir', dir, '--kiosk', 'K0002', '--relay-url', relay!.server.url], io);
+    assert.notEqual(code, 0);
+    assert.match(io.stderr(), /wrong maintenance password/);
+    assert.ok(kioskLogSize('K0002') > 0);
+    assert.equal(witnessedSize('K0002'), kioskLogSize('K0002'), 'the relay holds the checkpoint that covers the refused login');
+  });
+
+  it('an event written while the relay is down is offered as soon as the relay is back', async () => {
+    const address = new URL(relay!.server.url);
+    await relay!.close();
+    relay = undefined;
+    const kiosk = openKiosk(loaded, { kioskId: 'K0003', relayUrl: address.href });
+    try {
+      await assert.rejects(unlockMaintenance(kiosk, 'wrong', systemClock), (error: unknown) => error instanceof AppError && error.code === 'maintenance.rejected');
+      const offlineSize = kioskLogSize('K0003');
+      assert.equal(witnessedSize('K0003'), 0);
+      await new Promise((resolve) => setTimeout(resolve, 1_500)); // the first offers find nobody
+      relay = await startRelay(loaded, { centerUrl: center.server.url, listen: `${address.hostname}:${address.port}` });
+      // No heartbeat, no new transaction: only the retry can bring it (back-off ≤ 4 s by now).
+      for (let waited = 0; witnessedSize('K0003') < offlineSize && waited < 30_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.ok(witnessedSize('K0003') >= offlineSize, 'the offline entry was offered once the relay came back');
+    } finally {
+      await kiosk.close();
+    }
+  });
+});
