@@ -204,13 +204,40 @@ const COLON = 0x3a;
 const CLOSE = 0x7d;
 const TIME_LENGTH = 24;
 
-interface CompiledKind {
-  fields: Map<string, FieldType>;
+interface CompiledField {
+  name: Uint8Array;
+  type: FieldType;
+  /** This field's bit in the mask of fields seen, so each appears at most once. */
+  bit: number;
 }
 
-const COMPILED_KINDS = new Map<string, CompiledKind>(
-  Object.entries(AUDIT_KINDS).map(([kind, fields]) => [kind, { fields: new Map(fields.map((field) => [field, FIELD_TYPES[field]!])) }]),
-);
+interface CompiledKind {
+  name: Uint8Array;
+  fields: CompiledField[];
+}
+
+/** Kinds grouped by the byte length of their name: the scanner compares bytes, never makes strings. */
+const KINDS_BY_LENGTH: CompiledKind[][] = [];
+for (const [kind, fields] of Object.entries(AUDIT_KINDS)) {
+  const name = utf8Encode(kind);
+  (KINDS_BY_LENGTH[name.length] ??= []).push({ name, fields: fields.map((field, position) => ({ name: utf8Encode(field), type: FIELD_TYPES[field]!, bit: 2 ** position })) });
+}
+
+function sameBytesAt(entry: Uint8Array, at: number, literal: Uint8Array): boolean {
+  for (let offset = 0; offset < literal.length; offset += 1) if (entry[at + offset] !== literal[offset]) return false;
+  return true;
+}
+
+function kindAt(entry: Uint8Array, start: number, end: number): CompiledKind | undefined {
+  const candidates = KINDS_BY_LENGTH[end - start];
+  if (candidates) for (const kind of candidates) if (sameBytesAt(entry, start, kind.name)) return kind;
+  return undefined;
+}
+
+function fieldAt(kind: CompiledKind, entry: Uint8Array, start: number, end: number): CompiledField | undefined {
+  for (const field of kind.fields) if (field.name.length === end - start && sameBytesAt(entry, start, field.name)) return field;
+  return undefined;
+}
 
 function expectBytes(entry: Uint8Array, at: number, literal: Uint8Array): boolean {
   if (at + literal.length > entry.length) return false;
@@ -250,55 +277,70 @@ export function checkEntryBytes(entry: Uint8Array): EntryPosition | { problem: s
 }
 
 function scanCanonical(entry: Uint8Array): EntryPosition | undefined {
-  if (!expectBytes(entry, 0, PREFIX)) return undefined;
-  let at = PREFIX.length;
+  const end = scanEntryAt(entry, 0);
+  return end === entry.length ? { index: scanned.index, previousStart: scanned.previousStart } : undefined;
+}
+
+/** What the last successful `scanEntryAt` found (a reused object: the bulk path scans millions). */
+export const scanned: EntryPosition = { index: 0, previousStart: 0 };
+
+/**
+ * Scans one canonical entry that fits the grammar, starting at `start` in `bytes` (which may hold
+ * more after it), and returns the offset just past its end, or −1. Never reads across a byte below
+ * 0x20 inside the entry, so entries joined by a 0x00 separator cannot run into each other.
+ */
+export function scanEntryAt(entry: Uint8Array, start: number): number {
+  if (!expectBytes(entry, start, PREFIX)) return -1;
+  let at = start + PREFIX.length;
   const digitsStart = at;
   let index = 0;
   while (at < entry.length && entry[at]! >= 48 && entry[at]! <= 57) index = index * 10 + entry[at++]! - 48;
   const digits = at - digitsStart;
-  if (digits === 0 || digits > 15 || (digits > 1 && entry[digitsStart] === 48)) return undefined;
-  if (!expectBytes(entry, at, PREVIOUS_KEY)) return undefined;
+  if (digits === 0 || digits > 15 || (digits > 1 && entry[digitsStart] === 48)) return -1;
+  if (!expectBytes(entry, at, PREVIOUS_KEY)) return -1;
   at += PREVIOUS_KEY.length;
   const previousStart = at;
   for (const end = at + 64; at < end; at += 1) {
     const byte = entry[at];
-    if (byte === undefined || !((byte >= 48 && byte <= 57) || (byte >= 97 && byte <= 102))) return undefined;
+    if (byte === undefined || !((byte >= 48 && byte <= 57) || (byte >= 97 && byte <= 102))) return -1;
   }
-  if (!expectBytes(entry, at, TIME_KEY)) return undefined;
+  if (!expectBytes(entry, at, TIME_KEY)) return -1;
   at += TIME_KEY.length;
-  if (!isCalendarTimeAt(entry, at)) return undefined;
+  if (!isCalendarTimeAt(entry, at)) return -1;
   at += TIME_LENGTH;
-  if (!expectBytes(entry, at, KIND_KEY)) return undefined;
+  if (!expectBytes(entry, at, KIND_KEY)) return -1;
   at += KIND_KEY.length;
   const kindStart = at;
   while (at < entry.length && entry[at] !== QUOTE) at += 1;
-  const kind = COMPILED_KINDS.get(asciiText(entry, kindStart, at));
-  if (!kind) return undefined;
-  if (!expectBytes(entry, at, DATA_KEY)) return undefined;
+  const kind = kindAt(entry, kindStart, at);
+  if (!kind) return -1;
+  if (!expectBytes(entry, at, DATA_KEY)) return -1;
   at += DATA_KEY.length;
-  const seen: string[] = [];
+  let seen = 0;
   if (entry[at] !== CLOSE) {
     for (;;) {
-      if (entry[at] !== QUOTE) return undefined;
+      if (entry[at] !== QUOTE) return -1;
       const nameStart = at + 1;
       at = nameStart;
       while (at < entry.length && entry[at] !== QUOTE) at += 1;
-      const field = asciiText(entry, nameStart, at);
-      const type = kind.fields.get(field);
-      if (type === undefined || seen.includes(field)) return undefined;
-      seen.push(field);
-      if (entry[at + 1] !== COLON) return undefined;
-      at = scanValue(entry, at + 2, type);
-      if (at < 0) return undefined;
+      const field = fieldAt(kind, entry, nameStart, at);
+      if (field === undefined || (seen & field.bit) !== 0) return -1;
+      seen |= field.bit;
+      if (entry[at + 1] !== COLON) return -1;
+      at = scanValue(entry, at + 2, field.type);
+      if (at < 0) return -1;
       if (entry[at] === COMMA) {
         at += 1;
         continue;
       }
       if (entry[at] === CLOSE) break;
-      return undefined;
+      return -1;
     }
   }
-  return at + 2 === entry.length && entry[at + 1] === CLOSE ? { index, previousStart } : undefined;
+  if (entry[at + 1] !== CLOSE) return -1;
+  scanned.index = index;
+  scanned.previousStart = previousStart;
+  return at + 2;
 }
 
 const TIME_SHAPE = utf8Encode('0000-00-00T00:00:00.000Z');

@@ -11,7 +11,7 @@
 //
 // One pass, O(log n) memory: a 1,000,000-entry log is two SHA-256 per entry plus a scan.
 
-import { checkEntryBytes } from './audit-entry.ts';
+import { checkEntryBytes, scanEntryAt, scanned } from './audit-entry.ts';
 import { bytesEqual, utf8Encode } from './bytes.ts';
 import { MerkleFrontier, type MerkleHasher } from './merkle.ts';
 import { openNote, parseCheckpoint, type NoteVerifier } from './signed-note.ts';
@@ -209,11 +209,10 @@ export class AuditVerifier {
   push(index: number, entry: Uint8Array, storedLeafHash: Uint8Array): boolean {
     if (this.problem) return false;
     const expectedIndex = this.frontier.size;
-    const row = { index, entry, leafHash: storedLeafHash };
     if (this.pendingMismatch) {
       const link =
         index === expectedIndex && bytesEqual(this.options.hasher.leafHash(entry), storedLeafHash)
-          ? describeEntryProblem(row, expectedIndex, this.previousLeaf)
+          ? describeEntryProblem({ index, entry, leafHash: storedLeafHash }, expectedIndex, this.previousLeaf)
           : undefined;
       this.problem = link ?? this.pendingMismatch;
       return false;
@@ -228,7 +227,9 @@ export class AuditVerifier {
       this.problem = { index, what: `entry ${index} was changed: its bytes do not match its stored hash` };
       return false;
     }
-    this.problem = describeEntryProblem(row, expectedIndex, this.previousLeaf);
+    // The common case without allocating; anything else is judged (and named) by the slow path.
+    const sound = scanEntryAt(entry, 0) === entry.length && scanned.index === expectedIndex && previousMatches(entry, scanned.previousStart, this.previousLeaf);
+    if (!sound) this.problem = describeEntryProblem({ index, entry, leafHash: storedLeafHash }, expectedIndex, this.previousLeaf);
     if (this.problem) return false;
     this.frontier.push(leafHash);
     this.previousLeaf = leafHash;
