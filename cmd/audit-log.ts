@@ -26,9 +26,9 @@ import {
   noteVerifierFromKey,
   readCosignatures,
   storedTreeNodes,
-  verifyStoredLog,
 } from '../drivers/store/audit-log.ts';
-import { withDatabase, type Database } from '../drivers/store/database.ts';
+import { openDatabase, withDatabase, type Database } from '../drivers/store/database.ts';
+import { verifyStoredLogInParallel } from '../drivers/store/audit-verify-parallel.ts';
 import { latestHeldCheckpoint } from '../drivers/store/witness-evidence.ts';
 import { exportLog, verifyExportFile } from './audit-export.ts';
 import { addWitnessCommands } from './audit-witness.ts';
@@ -119,6 +119,16 @@ export function resolveTarget(options: TargetOptions): AuditTarget {
 export function withReadOnlyDatabase<T>(file: string, work: (db: Database) => T): T {
   if (!fs.existsSync(file)) throw inputError('audit.no_database', 'no such database', file);
   return withDatabase(file, work, { readonly: true });
+}
+
+async function withReadOnlyDatabaseAsync<T>(file: string, work: (db: Database) => Promise<T>): Promise<T> {
+  if (!fs.existsSync(file)) throw inputError('audit.no_database', 'no such database', file);
+  const db = openDatabase(file, { readonly: true });
+  try {
+    return await work(db);
+  } finally {
+    db.close();
+  }
 }
 
 function addTargetOptions(command: Command): Command {
@@ -228,7 +238,7 @@ function measureHashFloorMs(db: Database): { entries: number; hashOnlyMs: number
 }
 
 /** Checks a witness's own log, then reads what it holds of the target. */
-function witnessEvidence(target: AuditTarget): { evidence: CheckpointEvidence[]; verifiers: NoteVerifier[]; reports: VerifyReport['witnesses']; problem?: string } {
+async function witnessEvidence(target: AuditTarget): Promise<{ evidence: CheckpointEvidence[]; verifiers: NoteVerifier[]; reports: VerifyReport['witnesses']; problem?: string }> {
   const evidence: CheckpointEvidence[] = [];
   const verifiers: NoteVerifier[] = [];
   const reports: VerifyReport['witnesses'] = [];
@@ -237,8 +247,8 @@ function witnessEvidence(target: AuditTarget): { evidence: CheckpointEvidence[];
       reports.push({ name: witness.name, heldSize: null, entryIndex: null, ok: true });
       continue;
     }
-    const found = withReadOnlyDatabase(witness.databaseFile, (db) => {
-      const own = verifyStoredLog(db, { origin: witness.origin, verifiers: [noteVerifierFromKey(witness.verifierKey)] });
+    const found = await withReadOnlyDatabaseAsync(witness.databaseFile, async (db) => {
+      const own = await verifyStoredLogInParallel(db, { origin: witness.origin, verifiers: [noteVerifierFromKey(witness.verifierKey)] });
       return { own, held: own.ok ? latestHeldCheckpoint(db, target.origin, witness.kind) : undefined };
     });
     if (!found.own.ok) {
@@ -285,7 +295,7 @@ function requireCosigners(result: AuditVerification, required: NoteVerifier[], e
   return { result, cosignedBy };
 }
 
-function verifyTarget(options: VerifyOptions, io: Io): void {
+async function verifyTarget(options: VerifyOptions, io: Io): Promise<void> {
   const required = witnessKeyVerifiers(options.witnessKey);
   if (options.export) {
     if (!options.key) throw usageError('--export needs --key VKEY (or --key @FILE)');
@@ -299,29 +309,31 @@ function verifyTarget(options: VerifyOptions, io: Io): void {
   }
   const target = resolveTarget(options);
   const startedMs = performance.now();
-  const report = checkTarget(target, { thorough: options.thorough, required });
+  const startedCpu = process.cpuUsage();
+  const report = await checkTarget(target, { thorough: options.thorough, required });
   const verifyMs = performance.now() - startedMs;
+  const cpu = process.cpuUsage(startedCpu);
   if (options.measure) {
     const floor = withReadOnlyDatabase(target.databaseFile, measureHashFloorMs);
-    io.err(`${JSON.stringify({ entries: floor.entries, verifyMs: Math.round(verifyMs), hashOnlyMs: Math.round(floor.hashOnlyMs), ratio: Number((verifyMs / floor.hashOnlyMs).toFixed(2)) })}\n`);
+    io.err(`${JSON.stringify({ entries: floor.entries, verifyMs: Math.round(verifyMs), hashOnlyMs: Math.round(floor.hashOnlyMs), ratio: Number((verifyMs / floor.hashOnlyMs).toFixed(2)), verifyCpuMs: Math.round((cpu.user + cpu.system) / 1000) })}\n`);
   }
   reportVerification(io, report, options.json, target.databaseFile);
 }
 
 /** Verifies a role's log: its witnesses' logs first, then the log against them and its own signatures. */
-export function checkTarget(target: AuditTarget, options: { thorough?: boolean; required?: NoteVerifier[] } = {}): VerifyReport {
+export async function checkTarget(target: AuditTarget, options: { thorough?: boolean; required?: NoteVerifier[] } = {}): Promise<VerifyReport> {
   const required = options.required ?? [];
-  const held = witnessEvidence(target);
+  const held = await witnessEvidence(target);
   if (held.problem) {
     const result: AuditVerification = { ok: false, size: 0, rootHash: new Uint8Array(32), checkpointsChecked: 0, coveredSize: 0, problem: { index: null, what: held.problem } };
     return { origin: target.origin, result, witnesses: held.reports, cosignedBy: [] };
   }
-  const { result: verified, evidence } = withReadOnlyDatabase(target.databaseFile, (db) => {
+  const { result: verified, evidence } = await withReadOnlyDatabaseAsync(target.databaseFile, async (db) => {
     const cosigned = readCosignatures(db).map((stored) => ({ source: `the cosignature by ${stored.witness} at size ${stored.size}`, note: stored.note }));
     const all = [...held.evidence, ...cosigned];
     return {
       evidence: all,
-      result: verifyStoredLog(db, { origin: target.origin, verifiers: [noteVerifierFromKey(target.verifierKey)], witnessVerifiers: [...held.verifiers, ...required], evidence: all, thorough: options.thorough }),
+      result: await verifyStoredLogInParallel(db, { origin: target.origin, verifiers: [noteVerifierFromKey(target.verifierKey)], witnessVerifiers: [...held.verifiers, ...required], evidence: all, thorough: options.thorough }),
     };
   });
   const { result, cosignedBy } = requireCosigners(verified, required, evidence);
@@ -454,7 +466,7 @@ export function makeAuditLogCommand(io: Io): Command {
     .option('--thorough', 'also check the signature and root of every stored checkpoint (slow: one signature per transaction)')
     .option('--json', 'print JSON')
     .option('--measure', 'also time the bare SHA-256 work in this process and print both times on stderr')
-    .action((options: VerifyOptions) => verifyTarget(options, io));
+    .action(async (options: VerifyOptions) => verifyTarget(options, io));
   addTargetOptions(audit.command('checkpoint').description('print the latest signed checkpoint')).action((options: TargetOptions) => {
     const target = resolveTarget(options);
     const latest = withReadOnlyDatabase(target.databaseFile, latestCheckpoint);

@@ -125,13 +125,14 @@ async function checkReconciled(dir: string, loaded: LoadedConfig, reports: Timed
 }
 
 /** Every role's audit log, as `audit-log verify --dir` checks it: signatures, witnesses' logs and what they hold. */
-function verifyAllAuditLogs(loaded: LoadedConfig, dir: string): boolean {
+async function verifyAllAuditLogs(loaded: LoadedConfig, dir: string): Promise<boolean> {
   const targets = [
     resolveTarget({ dir, role: 'center' }),
     ...loaded.config.relays.map((relay) => resolveTarget({ dir, role: 'relay', operator: relay.operatorId })),
     ...loaded.config.kiosks.map((kiosk) => resolveTarget({ dir, role: 'kiosk', kiosk: kiosk.kioskId })),
   ];
-  return targets.every((target) => checkTarget(target).result.ok);
+  for (const target of targets) if (!(await checkTarget(target)).result.ok) return false;
+  return true;
 }
 
 function summarize(dir: string, businessMs: number, reports: TimedReport[], pending: number, reconciled: boolean, auditVerified: boolean, loaded: LoadedConfig): DemoSummary {
@@ -178,7 +179,7 @@ export async function runDemo(options: { dir?: string; force?: boolean; at?: str
     const relay = await startRelay(loaded, { clock, centerUrl: center.server.url, log: options.log });
     try {
       const { reports, pending } = await runKioskSessions(loaded, clock, relay.server.url);
-      return summarize(dir, businessMs, reports, pending, await checkReconciled(dir, loaded, reports, clock), verifyAllAuditLogs(loaded, dir), loaded);
+      return summarize(dir, businessMs, reports, pending, await checkReconciled(dir, loaded, reports, clock), await verifyAllAuditLogs(loaded, dir), loaded);
     } finally {
       await relay.close();
     }

@@ -300,10 +300,8 @@ export function scanEntryAt(entry: Uint8Array, start: number): number {
   if (!expectBytes(entry, at, PREVIOUS_KEY)) return -1;
   at += PREVIOUS_KEY.length;
   const previousStart = at;
-  for (const end = at + 64; at < end; at += 1) {
-    const byte = entry[at];
-    if (byte === undefined || !((byte >= 48 && byte <= 57) || (byte >= 97 && byte <= 102))) return -1;
-  }
+  if (at + 64 > entry.length) return -1;
+  for (const end = at + 64; at < end; at += 1) if (LOWER_HEX[entry[at]!] === 0) return -1;
   if (!expectBytes(entry, at, TIME_KEY)) return -1;
   at += TIME_KEY.length;
   if (!isCalendarTimeAt(entry, at)) return -1;
@@ -346,6 +344,16 @@ export function scanEntryAt(entry: Uint8Array, start: number): number {
 const TIME_SHAPE = utf8Encode('0000-00-00T00:00:00.000Z');
 const DAYS_IN_MONTH = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+function twoDigits(entry: Uint8Array, at: number): number {
+  return (entry[at]! - 48) * 10 + entry[at + 1]! - 48;
+}
+
+/** Byte tables: 1 where the byte may appear (lowercase hex digits; printable ASCII but \ and "). */
+const LOWER_HEX = new Uint8Array(256);
+for (const byte of utf8Encode('0123456789abcdef')) LOWER_HEX[byte] = 1;
+const PLAIN_TEXT = new Uint8Array(256);
+for (let byte = 0x20; byte <= 0x7e; byte += 1) if (byte !== BACKSLASH && byte !== QUOTE) PLAIN_TEXT[byte] = 1;
+
 /** isCalendarTime on the bytes at `at`, without making a string. */
 function isCalendarTimeAt(entry: Uint8Array, at: number): boolean {
   if (at + TIME_LENGTH > entry.length) return false;
@@ -354,17 +362,12 @@ function isCalendarTimeAt(entry: Uint8Array, at: number): boolean {
     const shape = TIME_SHAPE[offset]!;
     if (shape === 48 ? byte < 48 || byte > 57 : byte !== shape) return false;
   }
-  const number = (offset: number, digits: number): number => {
-    let value = 0;
-    for (let digit = 0; digit < digits; digit += 1) value = value * 10 + entry[at + offset + digit]! - 48;
-    return value;
-  };
-  const year = number(0, 4);
-  const month = number(5, 2);
-  const day = number(8, 2);
+  const year = (entry[at]! - 48) * 1000 + (entry[at + 1]! - 48) * 100 + twoDigits(entry, at + 2);
+  const month = twoDigits(entry, at + 5);
+  const day = twoDigits(entry, at + 8);
   if (month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month]!) return false;
   if (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0))) return false;
-  return number(11, 2) <= 23 && number(14, 2) <= 59 && number(17, 2) <= 59;
+  return twoDigits(entry, at + 11) <= 23 && twoDigits(entry, at + 14) <= 59 && twoDigits(entry, at + 17) <= 59;
 }
 
 /** Position after a canonical value of this type, or −1 (which sends the entry to the slow path). */
@@ -384,13 +387,9 @@ function scanValue(entry: Uint8Array, start: number, type: FieldType): number {
   if (first !== QUOTE) return -1;
   let at = start + 1;
   // Printable ASCII only; anything else (escapes, non-ASCII) is judged by the slow path.
-  while (at < entry.length && entry[at] !== QUOTE) {
-    const byte = entry[at]!;
-    if (byte < 0x20 || byte > 0x7e || byte === BACKSLASH) return -1;
-    at += 1;
-  }
+  while (PLAIN_TEXT[entry[at]!] === 1) at += 1;
   const length = at - start - 1;
-  if (at >= entry.length || length > MAX_TEXT_LENGTH) return -1;
+  if (entry[at] !== QUOTE || length > MAX_TEXT_LENGTH) return -1;
   if ((type === 'hash' || type === 'signature') && !BASE64.test(asciiText(entry, start + 1, at))) return -1;
   return at + 1;
 }

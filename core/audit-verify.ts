@@ -237,6 +237,24 @@ export class AuditVerifier {
     return true;
   }
 
+  /**
+   * The other half of a parallel verify: a leaf whose entry an `EntryRunChecker` has already
+   * checked. Builds the tree and checks the roots; false once anything is wrong (the caller then
+   * verifies again one entry at a time, which names the problem).
+   */
+  pushCheckedLeaf(leafHash: Uint8Array): boolean {
+    if (this.problem || this.pendingMismatch) return false;
+    this.frontier.push(leafHash);
+    this.previousLeaf = leafHash;
+    this.pendingMismatch = this.checkRootsAtCurrentSize();
+    return this.pendingMismatch === undefined;
+  }
+
+  /** Whether the next entry's "previous" (32 bytes) is the last leaf pushed (zeros at index 0). */
+  linksTo(previous: Uint8Array): boolean {
+    return bytesEqual(previous, this.previousLeaf ?? new Uint8Array(32));
+  }
+
   finish(): AuditVerification {
     let problem = this.problem ?? this.pendingMismatch;
     const size = this.frontier.size;
@@ -260,4 +278,47 @@ export function verifyAuditLog(rows: Iterable<StoredAuditRow>, checkpoints: read
   const verifier = new AuditVerifier(checkpoints, options);
   for (const row of rows) if (!verifier.push(row.index, row.entry, row.leafHash)) break;
   return verifier.finish();
+}
+
+/**
+ * Checks a run of consecutive entries on its own, as `AuditVerifier.push` checks each one (grammar,
+ * index, stored leaf hash, the link to the entry before), except the first entry's link, which
+ * `previousOfFirst` hands to the verifier that has the run before. Keeps the leaf hashes, joined.
+ * Any doubt ends the run: it is then verified one entry at a time instead.
+ */
+export class EntryRunChecker {
+  readonly leaves: Uint8Array;
+  readonly previousOfFirst = new Uint8Array(32);
+  private taken = 0;
+  private lastLeaf: Uint8Array | undefined;
+
+  constructor(
+    private readonly hasher: MerkleHasher,
+    private readonly firstIndex: number,
+    readonly count: number,
+  ) {
+    this.leaves = new Uint8Array(count * 32);
+  }
+
+  get complete(): boolean {
+    return this.taken === this.count;
+  }
+
+  push(index: number, entry: Uint8Array, storedLeafHash: Uint8Array): boolean {
+    if (this.taken === this.count || index !== this.firstIndex + this.taken) return false;
+    if (scanEntryAt(entry, 0) !== entry.length || scanned.index !== index) return false;
+    if (this.lastLeaf === undefined) {
+      for (let byte = 0; byte < 32; byte += 1) {
+        const high = HEX_DIGITS.indexOf(entry[scanned.previousStart + byte * 2]!);
+        const low = HEX_DIGITS.indexOf(entry[scanned.previousStart + byte * 2 + 1]!);
+        this.previousOfFirst[byte] = high * 16 + low;
+      }
+    } else if (!previousMatches(entry, scanned.previousStart, this.lastLeaf)) return false;
+    const leafHash = this.hasher.leafHash(entry);
+    if (!bytesEqual(leafHash, storedLeafHash)) return false;
+    this.leaves.set(leafHash, this.taken * 32);
+    this.lastLeaf = leafHash;
+    this.taken += 1;
+    return true;
+  }
 }

@@ -126,8 +126,8 @@ function evidenceSizes(evidence: readonly CheckpointEvidence[]): number[] {
   });
 }
 
-/** Recomputes the whole log; names the first entry that is wrong. */
-export function verifyStoredLog(db: Database, options: StoredVerifyOptions): AuditVerification {
+/** A verifier for the stored log, given the checkpoints verify checks (docs/audit-log.md). */
+export function storedLogVerifier(db: Database, options: StoredVerifyOptions): AuditVerifier {
   const evidence = options.evidence ?? [];
   let checkpoints: StoredCheckpoint[];
   if (options.thorough) checkpoints = readCheckpoints(db);
@@ -136,7 +136,12 @@ export function verifyStoredLog(db: Database, options: StoredVerifyOptions): Aud
     const atEvidence = [...new Set(evidenceSizes(evidence))].flatMap((size) => checkpointAtSize(db, size) ?? []);
     checkpoints = [...atEvidence.filter((stored) => stored.size !== latest?.size), ...(latest ? [latest] : [])].sort((left, right) => left.size - right.size);
   }
-  const verifier = new AuditVerifier(checkpoints, { hasher: auditHasher, origin: options.origin, verifiers: options.verifiers, witnessVerifiers: options.witnessVerifiers, evidence });
+  return new AuditVerifier(checkpoints, { hasher: auditHasher, origin: options.origin, verifiers: options.verifiers, witnessVerifiers: options.witnessVerifiers, evidence });
+}
+
+/** Recomputes the whole log; names the first entry that is wrong. */
+export function verifyStoredLog(db: Database, options: StoredVerifyOptions): AuditVerification {
+  const verifier = storedLogVerifier(db, options);
   // Pages by primary key: all() on a page is several times cheaper per row than a row iterator.
   for (let first = Number.MIN_SAFE_INTEGER; ; first += VERIFY_PAGE_ROWS) {
     const page = db.all<{ idx: number; entry: Uint8Array; leaf_hash: Uint8Array }>(
