@@ -136,7 +136,14 @@ export function openKiosk(
   /** The relay witnesses our latest checkpoint, with a proof that it extends the one it saw before. */
   async function offerToRelay(): Promise<OfferOutcome> {
     try {
+      const before = store.lastWitnessedSize();
       await offerCheckpointToWitness(db, store, (offer) => callJson<HeartbeatResponse>(client, HEARTBEAT_PATH, { kioskId: config.kioskId, ...offer }), clock.nowMs);
+      const after = store.lastWitnessedSize();
+      if (after <= before && logSize(db) > after) {
+        // The relay holds less than we believed it witnessed: its state was lost or restored.
+        audit.append({ kind: 'fault', data: { code: 'witness.behind' } });
+        return 'refused';
+      }
       return 'witnessed';
     } catch (error) {
       if (error instanceof AppError && error.kind === 'unavailable') return 'unavailable'; // retried with back-off

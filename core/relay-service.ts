@@ -112,7 +112,7 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
         hasher: deps.witness.hasher,
       });
       if (decision.keep) deps.store.saveWitnessed(kiosk.kioskId, decision.keep, nowIso);
-      else deps.store.noteWitnessed(kiosk.kioskId, nowIso);
+      else if (!decision.resync) deps.store.noteWitnessed(kiosk.kioskId, nowIso);
       return { witnessedSize: decision.witnessedSize };
     } catch (error) {
       const code = error instanceof AppError ? error.code : 'internal';

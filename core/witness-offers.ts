@@ -111,7 +111,10 @@ export function scheduleWitnessOffers(deps: {
       if (timer !== undefined) timers.clear(timer);
       timer = undefined;
       await queue;
-      if (notBeforeMs <= timers.nowMs()) await offerNow();
+      // A witness may first answer with the size to prove from (a resync): then offer once more.
+      for (let attempt = 0; attempt < 3 && notBeforeMs <= timers.nowMs(); attempt += 1) {
+        if ((await offerNow()) !== 'witnessed') break;
+      }
     },
   };
 }

@@ -125,13 +125,16 @@ export function witness(input: {
   origin: string;
   verifier: NoteVerifier;
   hasher: MerkleHasher;
-}): { keep: (WitnessedCheckpoint & { record: WitnessRecord }) | undefined; witnessedSize: number } {
+}): { keep: (WitnessedCheckpoint & { record: WitnessRecord }) | undefined; witnessedSize: number; resync?: true } {
   const { offer, verifier } = input;
   const checkpoint = openCheckpoint(offer.checkpointNote, verifier, input.origin);
   if (input.previous) {
     const before = parseCheckpoint(openNote(input.previous.note, [verifier]).body);
+    // The owner proves from a size it thinks was witnessed. If that is not what this witness holds
+    // (the owner was killed before it saved the last answer), nothing is accepted: the answer
+    // names the size to prove from, and the next offer is checked against it.
+    if (offer.fromSize !== before.size) return { keep: undefined, witnessedSize: before.size, resync: true };
     const consistent =
-      offer.fromSize === before.size &&
       checkpoint.size >= before.size &&
       (checkpoint.size === before.size
         ? bytesEqual(checkpoint.rootHash, before.rootHash)

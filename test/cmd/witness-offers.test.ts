@@ -70,4 +70,20 @@ describe('offline audit events reach the witness at the first chance', () => {
       await kiosk.close();
     }
   });
+
+  it('a kiosk killed before it saved the relay\'s answer proves again from what the relay holds, without a witness failure', async () => {
+    const kioskFile = loaded.resolve(loaded.config.kiosks.find((kiosk) => kiosk.kioskId === 'K0002')!.databaseFile);
+    const witnessedBefore = witnessedSize('K0002');
+    assert.ok(witnessedBefore > 0);
+    // As if the process died between the relay's 200 and the INSERT that records it.
+    withDatabase(kioskFile, (db) => db.run('DELETE FROM audit_witnessed WHERE size = (SELECT MAX(size) FROM audit_witnessed)'));
+    const io = bufferIo(Readable.from(['still-not-the-password\n']));
+    assert.notEqual(await main(['kiosk', 'maintenance', '--dir', dir, '--kiosk', 'K0002', '--relay-url', relay!.server.url], io), 0);
+    for (let waited = 0; witnessedSize('K0002') < kioskLogSize('K0002') && waited < 10_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(witnessedSize('K0002'), kioskLogSize('K0002'));
+    const statusIo = bufferIo();
+    assert.equal(await main(['relay', 'status', '--dir', dir, '--json'], statusIo), 0, statusIo.stderr());
+    const status = JSON.parse(statusIo.stdout()) as { kiosks: { kioskId: string; witnessFailure: string | null }[] };
+    assert.equal(status.kiosks.find((kiosk) => kiosk.kioskId === 'K0002')!.witnessFailure, null);
+  });
 });
