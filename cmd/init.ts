@@ -43,6 +43,9 @@ function prepareDirectory(dir: string, force: boolean): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const existing = fs.readdirSync(dir).filter((name) => GENERATED.includes(name) || /^relay-.+\.db(-wal|-shm)?$/.test(name) || /^(center|relay)\.db-(wal|shm)$/.test(name));
   if (existing.length === 0) return;
+  // Name the evidence a person recognises: the configuration, then a database, then the rest.
+  const rank = (name: string) => (name === 'cvs-issue.json' ? 0 : name.endsWith('.db') ? 1 : 2);
+  existing.sort((left, right) => rank(left) - rank(right) || left.localeCompare(right));
   if (!force) {
     throw new AppError('usage', 'init.exists', `a deployment is already there (${existing[0]}); use --force to replace it`, dir);
   }

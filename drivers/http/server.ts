@@ -5,6 +5,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { createServer as createTlsServer, type PeerCertificate as TlsPeerCertificate, type TLSSocket } from 'node:tls';
+import { AppError } from '../../core/errors.ts';
 
 export interface PeerCertificate {
   subject: Record<string, string>;
@@ -91,7 +92,13 @@ export function startMutualTlsServer(options: MutualTlsServerOptions): Promise<R
   });
 
   return new Promise((resolve, reject) => {
-    tlsServer.once('error', reject);
+    tlsServer.once('error', (error: Error & { code?: string }) => {
+      const address = `${options.host}:${options.port}`;
+      if (error.code === 'EADDRINUSE') reject(new AppError('usage', 'server.address_in_use', `cannot listen on ${address}: the address is already in use`, address));
+      else if (error.code === 'EACCES') reject(new AppError('usage', 'server.address_denied', `cannot listen on ${address}: permission denied (a port below 1024 needs privileges)`, address));
+      else if (error.code === 'EADDRNOTAVAIL') reject(new AppError('usage', 'server.address_unavailable', `cannot listen on ${address}: no such address on this machine`, address));
+      else reject(error);
+    });
     tlsServer.listen(options.port, options.host, () => {
       tlsServer.off('error', reject);
       const address = tlsServer.address();

@@ -58,16 +58,44 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database 
   if (!inMemory) requireParentDirectory(path);
   if (!inMemory && !readonly) createOwnerOnlyFile(path);
   const isBun = typeof Bun !== 'undefined';
-  const native = isBun ? openBun(path, readonly) : openBetterSqlite3(path, readonly);
-  if (!readonly) {
-    native.exec(
-      'PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; PRAGMA synchronous=NORMAL;',
-    );
-    if (!inMemory) restrictSidecarFiles(path);
-  } else {
-    native.exec('PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;');
+  return namingTheFile(path, () => {
+    const native = isBun ? openBun(path, readonly) : openBetterSqlite3(path, readonly);
+    if (!readonly) {
+      native.exec(
+        'PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; PRAGMA synchronous=NORMAL;',
+      );
+      if (!inMemory) restrictSidecarFiles(path);
+    } else {
+      native.exec('PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;');
+    }
+    // Reads the header now, so a file that is not a database is refused here, naming it.
+    native.prepare('SELECT count(*) FROM sqlite_schema').get();
+    return wrap(path, isBun ? 'bun:sqlite' : 'better-sqlite3', native, readonly);
+  });
+}
+
+/** SQLite's codes for a file that is damaged, not a database, or cannot be read or written. */
+const FILE_PROBLEMS: Record<string, string> = {
+  SQLITE_NOTADB: 'is not an SQLite database',
+  SQLITE_CORRUPT: 'is damaged (SQLite reports corruption)',
+  SQLITE_IOERR: 'could not be read or written (I/O error)',
+  SQLITE_CANTOPEN: 'could not be opened',
+  SQLITE_FULL: 'cannot grow: the disk is full',
+  SQLITE_READONLY: 'is read-only',
+  SQLITE_PERM: 'may not be accessed',
+};
+
+/** Runs `work`; a damaged or unreadable file becomes one line that names it (exit 2). */
+function namingTheFile<T>(path: string, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    // Extended codes (SQLITE_IOERR_SHORT_READ) belong to their primary code.
+    const primary = typeof code === 'string' ? Object.keys(FILE_PROBLEMS).find((known) => code === known || code.startsWith(`${known}_`)) : undefined;
+    if (primary) throw new AppError('input', 'store.damaged', `the database ${FILE_PROBLEMS[primary]} (${code})`, path);
+    throw error;
   }
-  return wrap(path, isBun ? 'bun:sqlite' : 'better-sqlite3', native, readonly);
 }
 
 function requireParentDirectory(path: string): void {
@@ -148,13 +176,14 @@ function wrap(path: string, driver: Database['driver'], native: NativeDatabase, 
   return {
     path,
     driver,
-    exec: (sql) => native.exec(sql),
-    run: (sql, params) => {
-      const result = statementFor(sql).run(...toArguments(params));
-      return { changes: result.changes, lastInsertRowid: Number(result.lastInsertRowid) };
-    },
-    get: <T>(sql: string, params?: SqlParams) => statementFor(sql).get(...toArguments(params)) as T | undefined,
-    all: <T>(sql: string, params?: SqlParams) => statementFor(sql).all(...toArguments(params)) as T[],
+    exec: (sql) => namingTheFile(path, () => native.exec(sql)),
+    run: (sql, params) =>
+      namingTheFile(path, () => {
+        const result = statementFor(sql).run(...toArguments(params));
+        return { changes: result.changes, lastInsertRowid: Number(result.lastInsertRowid) };
+      }),
+    get: <T>(sql: string, params?: SqlParams) => namingTheFile(path, () => statementFor(sql).get(...toArguments(params)) as T | undefined),
+    all: <T>(sql: string, params?: SqlParams) => namingTheFile(path, () => statementFor(sql).all(...toArguments(params)) as T[]),
     // A fresh statement: a cached one would be busy if the loop body ran the same SQL again.
     iterate: <T>(sql: string, params?: SqlParams) =>
       native.prepare(sql).iterate(...toArguments(params)) as IterableIterator<T>,

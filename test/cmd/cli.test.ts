@@ -64,7 +64,7 @@ describe('cvs-issue command line', () => {
     const before = fs.readFileSync(path.join(deployment, 'cvs-issue.json'), 'utf8');
     const second = await run('init', '--dir', deployment);
     assert.equal(second.code, 2);
-    assert.match(second.stderr, /already there .*--force/);
+    assert.match(second.stderr, /already there \(cvs-issue\.json\).*--force/);
     assert.equal(fs.readFileSync(path.join(deployment, 'cvs-issue.json'), 'utf8'), before);
     const forced = await run('init', '--dir', deployment, '--force');
     assert.equal(forced.code, 0, forced.stderr);

@@ -1,7 +1,7 @@
 // Proves the mutual-TLS server admits only clients with a certificate from its CA, shows the handler who they are, and that both ends fail with stable codes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { AppError } from '../../../core/errors.ts';
+import { AppError, exitCodeFor } from '../../../core/errors.ts';
 import { createMutualTlsClient, type HttpClient, type MutualTlsClientOptions } from '../../../drivers/http/client.ts';
 import {
   startMutualTlsServer,
@@ -205,5 +205,23 @@ describe('mutual TLS server and client', () => {
     } finally {
       await orphan.close();
     }
+  });
+
+  it('refuses an address already in use with exit 2, naming the address', async () => {
+    const second = startMutualTlsServer({
+      host: '127.0.0.1',
+      port: server.port,
+      keyPem: serverCertificate.keyPem,
+      certificatePem: serverCertificate.certificatePem,
+      clientCaPem: trustedAuthority.certificatePem,
+      handler: echoHandler,
+    });
+    await assert.rejects(second, (error: unknown) => {
+      assert.ok(error instanceof AppError);
+      assert.equal(error.code, 'server.address_in_use');
+      assert.equal(exitCodeFor(error), 2);
+      assert.equal(error.where, `127.0.0.1:${server.port}`);
+      return true;
+    });
   });
 });

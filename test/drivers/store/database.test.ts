@@ -1,7 +1,7 @@
 // Proves the SQLite adapter behaves the same on better-sqlite3 and bun:sqlite, and that migrations are ordered, idempotent and role-bound.
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppError } from '../../../core/errors.ts';
@@ -127,6 +127,36 @@ describe('openDatabase', () => {
     db = openDatabase(join(directory, 'store.db'), { readonly: true });
     assert.deepEqual(db.all('SELECT name FROM item'), [{ name: 'seen' }]);
     assert.throws(() => db?.run("INSERT INTO item (name) VALUES ('refused')"));
+  });
+
+  it('refuses a file that is not a database, or a damaged one, naming the file (exit 2)', () => {
+    const garbage = join(directory, 'garbage.db');
+    writeFileSync(garbage, Buffer.alloc(8192, 0x41));
+    for (const readonly of [false, true]) {
+      assert.throws(
+        () => openDatabase(garbage, { readonly }),
+        (error: unknown) => error instanceof AppError && error.code === 'store.damaged' && error.where === garbage && /not an SQLite database/.test(error.message),
+      );
+    }
+    // A real database whose pages were overwritten: refused when read, still naming the file.
+    const damaged = join(directory, 'damaged.db');
+    const healthy = openDatabase(damaged);
+    healthy.exec('CREATE TABLE t (x TEXT); ' + Array.from({ length: 200 }, (_, index) => `INSERT INTO t VALUES ('${'x'.repeat(500)}${index}');`).join(' '));
+    healthy.close();
+    const bytes = readFileSync(damaged);
+    bytes.fill(0xff, 4096, bytes.length);
+    writeFileSync(damaged, bytes);
+    assert.throws(
+      () => {
+        const opened = openDatabase(damaged, { readonly: true });
+        try {
+          opened.all('SELECT x FROM t');
+        } finally {
+          opened.close();
+        }
+      },
+      (error: unknown) => error instanceof AppError && error.code === 'store.damaged' && error.where === damaged,
+    );
   });
 });
 
