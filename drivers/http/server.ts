@@ -44,9 +44,27 @@ export interface MutualTlsServerOptions {
   maxBodyBytes?: number;
   /** Default 30000; covers reading the body and running the handler. */
   requestTimeoutMs?: number;
-  /** Called for each refused handshake, for logs and audit. */
+  /** Default 10000: a TLS handshake, and each request's headers, must arrive within this. */
+  headerTimeoutMs?: number;
+  /** Default 1024 connections in all, and 64 from one address; more are closed at once. */
+  maxConnections?: number;
+  maxConnectionsPerPeer?: number;
+  /** Called for each refused handshake or connection, for logs and audit. */
   onTlsError?: (reason: string, remoteAddress: string | undefined) => void;
 }
+
+/**
+ * TLS 1.2 only with forward secrecy and an AEAD cipher (ECDHE with GCM or ChaCha20-Poly1305);
+ * TLS 1.3's suites all qualify and are not affected by this list.
+ */
+export const TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
 
 export interface RunningServer {
   host: string;
@@ -57,12 +75,38 @@ export interface RunningServer {
 
 const defaultMaxBodyBytes = 1024 * 1024;
 const defaultRequestTimeoutMs = 30_000;
+const defaultHeaderTimeoutMs = 10_000;
+const defaultMaxConnections = 1024;
+const defaultMaxConnectionsPerPeer = 64;
+/** After a 413 the connection closes this long later at most, whatever the client still sends. */
+const LINGER_AFTER_REFUSAL_MS = 1_000;
 
 export function startMutualTlsServer(options: MutualTlsServerOptions): Promise<RunningServer> {
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
   const requestTimeoutMs = options.requestTimeoutMs ?? defaultRequestTimeoutMs;
+  const headerTimeoutMs = options.headerTimeoutMs ?? defaultHeaderTimeoutMs;
+  const maxConnections = options.maxConnections ?? defaultMaxConnections;
+  const maxConnectionsPerPeer = options.maxConnectionsPerPeer ?? defaultMaxConnectionsPerPeer;
   const openSockets = new Set<Socket>();
+  const perPeer = new Map<string, number>();
+  let connections = 0;
+  const headerDeadlines = new WeakMap<Socket, ReturnType<typeof setTimeout>>();
+  /** Connections still in their TLS handshake, by peer address and port, with their deadline. */
+  const handshakes = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Each request's headers must be complete within the deadline: a trickle of bytes resets no timer. */
+  const awaitHeaders = (socket: Socket) => {
+    clearTimeout(headerDeadlines.get(socket));
+    headerDeadlines.set(
+      socket,
+      setTimeout(() => socket.destroy(), headerTimeoutMs),
+    );
+  };
   const httpServer = createHttpServer((request, response) => {
+    const socket = request.socket;
+    clearTimeout(headerDeadlines.get(socket));
+    response.once('finish', () => {
+      if (!socket.destroyed) awaitHeaders(socket);
+    });
     void serveRequest(request, response, options.handler, maxBodyBytes, requestTimeoutMs);
   });
   const tlsServer = createTlsServer(
@@ -73,34 +117,68 @@ export function startMutualTlsServer(options: MutualTlsServerOptions): Promise<R
       requestCert: true,
       rejectUnauthorized: true,
       minVersion: 'TLSv1.2',
-      handshakeTimeout: Math.min(requestTimeoutMs, 10_000),
+      ciphers: TLS12_CIPHERS,
+      honorCipherOrder: true,
+      handshakeTimeout: headerTimeoutMs,
     },
     (socket) => {
+      const key = `${socket.remoteAddress}:${socket.remotePort}`;
+      clearTimeout(handshakes.get(key));
+      handshakes.delete(key);
       track(openSockets, socket);
-      // Backstop for a peer that stalls mid-headers, which the per-request timer never sees;
-      // twice the request limit so the timer's 503 always goes first.
+      awaitHeaders(socket);
+      socket.once('close', () => clearTimeout(headerDeadlines.get(socket)));
+      // Backstop for a request that never finishes, which the per-request timer answers first.
       socket.setTimeout(requestTimeoutMs * 2, () => socket.destroy());
       httpServer.emit('connection', socket);
     },
   );
-  tlsServer.on('connection', (socket: Socket) => track(openSockets, socket));
+  tlsServer.on('connection', (socket: Socket) => {
+    const peer = socket.remoteAddress ?? '?';
+    const fromPeer = (perPeer.get(peer) ?? 0) + 1;
+    if (connections >= maxConnections || fromPeer > maxConnectionsPerPeer) {
+      options.onTlsError?.(connections >= maxConnections ? 'too many connections' : 'too many connections from this address', socket.remoteAddress);
+      socket.destroy();
+      return;
+    }
+    connections += 1;
+    perPeer.set(peer, fromPeer);
+    socket.once('close', () => {
+      connections -= 1;
+      const left = (perPeer.get(peer) ?? 1) - 1;
+      if (left > 0) perPeer.set(peer, left);
+      else perPeer.delete(peer);
+    });
+    track(openSockets, socket);
+    // The handshake's own deadline, whatever the runtime does with handshakeTimeout: a peer that
+    // opens a connection and says nothing is closed, not kept (a reported timeout left them open).
+    const key = `${socket.remoteAddress}:${socket.remotePort}`;
+    const handshake = setTimeout(() => socket.destroy(), headerTimeoutMs + 500);
+    handshakes.set(key, handshake);
+    socket.once('close', () => {
+      clearTimeout(handshake);
+      handshakes.delete(key);
+    });
+  });
   tlsServer.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
     // Node destroys a socket with an untrusted certificate without an error of its own; the
     // verification result is on the socket, and says more than the ECONNRESET that follows.
     const reason = socket.authorizationError ?? error.code ?? error.message;
     options.onTlsError?.(String(reason), socket.remoteAddress);
+    socket.destroy();
   });
 
   return new Promise((resolve, reject) => {
-    tlsServer.once('error', (error: Error & { code?: string }) => {
+    const refuse = (error: Error & { code?: string }) => {
       const address = `${options.host}:${options.port}`;
       if (error.code === 'EADDRINUSE') reject(new AppError('usage', 'server.address_in_use', `cannot listen on ${address}: the address is already in use`, address));
       else if (error.code === 'EACCES') reject(new AppError('usage', 'server.address_denied', `cannot listen on ${address}: permission denied (a port below 1024 needs privileges)`, address));
       else if (error.code === 'EADDRNOTAVAIL') reject(new AppError('usage', 'server.address_unavailable', `cannot listen on ${address}: no such address on this machine`, address));
       else reject(error);
-    });
+    };
+    tlsServer.once('error', refuse);
     tlsServer.listen(options.port, options.host, () => {
-      tlsServer.off('error', reject);
+      tlsServer.off('error', refuse);
       const address = tlsServer.address();
       const port = typeof address === 'object' && address !== null ? address.port : options.port;
       const hostInUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
@@ -144,9 +222,17 @@ async function serveRequest(
   }, requestTimeoutMs);
   response.once('close', () => clearTimeout(timer));
   try {
-    const body = await readBody(request, maxBodyBytes);
+    // Refused as soon as the declared or the streamed length passes the limit, not after reading
+    // it all; the connection then closes, so what the client still sends goes nowhere.
+    const declared = Number(request.headers['content-length'] ?? 0);
+    const body = declared > maxBodyBytes ? undefined : await readBody(request, maxBodyBytes);
     if (body === undefined) {
-      writeError(response, 413, 'too_large', `request body exceeds ${maxBodyBytes} bytes`);
+      response.once('finish', () => {
+        // Discard what is still arriving for a moment, so the close does not reset the 413 away.
+        request.resume();
+        setTimeout(() => socket.destroy(), LINGER_AFTER_REFUSAL_MS).unref?.();
+      });
+      writeError(response, 413, 'too_large', `request body exceeds ${maxBodyBytes} bytes`, { connection: 'close' });
       return;
     }
     const outgoing = await handler({
@@ -164,15 +250,19 @@ async function serveRequest(
   }
 }
 
-/** Resolves to undefined when the body is too large; the rest is drained so the 413 reaches the client. */
+/** Resolves to undefined as soon as the body passes the limit, without waiting for the rest. */
 function readBody(request: IncomingMessage, maxBodyBytes: number): Promise<Uint8Array | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let receivedBytes = 0;
-    request.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       receivedBytes += chunk.length;
-      if (receivedBytes <= maxBodyBytes) chunks.push(chunk);
-    });
+      if (receivedBytes <= maxBodyBytes) return void chunks.push(chunk);
+      request.off('data', onData);
+      request.pause();
+      resolve(undefined);
+    };
+    request.on('data', onData);
     request.once('end', () => resolve(receivedBytes > maxBodyBytes ? undefined : Buffer.concat(chunks)));
     request.once('error', reject);
   });

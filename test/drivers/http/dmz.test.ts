@@ -1,0 +1,155 @@
+// Proves the mutual-TLS server holds in a DMZ, with real sockets: a connection that never
+// handshakes, and one that trickles its headers, are closed at the deadline; connections beyond the
+// per-address cap are closed at once; a body over the limit is refused as soon as its declared or
+// streamed length passes the limit; TLS 1.2 without forward secrecy or AEAD is refused.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import tls from 'node:tls';
+import { startMutualTlsServer, type RunningServer } from '../../../drivers/http/server.ts';
+import { createTestCertificateAuthority } from './tls-fixture.ts';
+
+const authority = createTestCertificateAuthority({ commonName: 'DMZ Test CA' });
+const serverCertificate = authority.issue({ commonName: 'relay.localhost' });
+const clientCertificate = authority.issue({ commonName: 'K0001', organization: 'OP01', organizationalUnit: 'S0001' });
+const HEADER_TIMEOUT_MS = 400;
+const MAX_BODY_BYTES = 16 * 1024;
+
+/** Resolves with the milliseconds until the server closed the socket (or rejects after `limitMs`). */
+function closedWithin(socket: net.Socket, limitMs: number): Promise<number> {
+  const startedMs = Date.now();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`still open after ${limitMs} ms`)), limitMs);
+    socket.on('error', () => undefined);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(Date.now() - startedMs);
+    });
+  });
+}
+
+function tlsConnect(port: number, extra: tls.ConnectionOptions = {}): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port,
+      ca: authority.certificatePem,
+      cert: clientCertificate.certificatePem,
+      key: clientCertificate.keyPem,
+      servername: 'localhost',
+      ...extra,
+    });
+    socket.once('secureConnect', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** Everything the server sends until it closes, as text. */
+function answerOf(socket: tls.TLSSocket): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    socket.on('error', () => resolve(text));
+    socket.once('close', () => resolve(text));
+  });
+}
+
+describe('a DMZ that holds', () => {
+  let server: RunningServer;
+  const refused: string[] = [];
+
+  before(async () => {
+    server = await startMutualTlsServer({
+      host: '127.0.0.1',
+      port: 0,
+      keyPem: serverCertificate.keyPem,
+      certificatePem: serverCertificate.certificatePem,
+      clientCaPem: authority.certificatePem,
+      handler: async (request) => ({ status: 200, body: `got ${request.body.byteLength} bytes` }),
+      maxBodyBytes: MAX_BODY_BYTES,
+      headerTimeoutMs: HEADER_TIMEOUT_MS,
+      maxConnectionsPerPeer: 4,
+      onTlsError: (reason) => refused.push(reason),
+    });
+  });
+  after(() => server.close());
+
+  it('closes a connection that never starts its TLS handshake', async () => {
+    const socket = net.connect(server.port, '127.0.0.1');
+    const elapsedMs = await closedWithin(socket, HEADER_TIMEOUT_MS + 3_000);
+    assert.ok(elapsedMs >= HEADER_TIMEOUT_MS - 50, `closed after ${elapsedMs} ms, not before the deadline`);
+  });
+
+  it('closes a connection whose headers trickle in past the deadline', async () => {
+    const socket = await tlsConnect(server.port);
+    const closed = closedWithin(socket, HEADER_TIMEOUT_MS + 3_000);
+    const header = 'POST /v1/x HTTP/1.1\r\nhost: localhost\r\nx-slow: ';
+    let sent = 0;
+    const drip = setInterval(() => {
+      if (!socket.destroyed) socket.write(header[sent % header.length]!);
+      sent += 1;
+    }, 50);
+    try {
+      await closed;
+    } finally {
+      clearInterval(drip);
+    }
+    assert.ok(sent * 50 >= HEADER_TIMEOUT_MS - 100);
+  });
+
+  it('keeps serving a client that sends its request in time, and closes it once idle past the deadline', async () => {
+    const socket = await tlsConnect(server.port);
+    const answer = answerOf(socket);
+    socket.write('POST /v1/x HTTP/1.1\r\nhost: localhost\r\ncontent-length: 5\r\n\r\nhello');
+    const closedMs = await closedWithin(socket, HEADER_TIMEOUT_MS + 3_000);
+    assert.match(await answer, /^HTTP\/1\.1 200[\s\S]*got 5 bytes/);
+    assert.ok(closedMs >= HEADER_TIMEOUT_MS - 50);
+  });
+
+  it('closes connections beyond the cap for one address at once, and admits again when they leave', async () => {
+    const held = await Promise.all([1, 2, 3, 4].map(() => tlsConnect(server.port)));
+    const extra = net.connect(server.port, '127.0.0.1');
+    assert.ok((await closedWithin(extra, 1_000)) < 1_000);
+    assert.ok(refused.includes('too many connections from this address'));
+    for (const socket of held) socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const again = await tlsConnect(server.port);
+    again.destroy();
+  });
+
+  it('answers 413 to a declared length over the limit without reading the body', async () => {
+    const socket = await tlsConnect(server.port);
+    const answer = answerOf(socket);
+    socket.write(`POST /v1/x HTTP/1.1\r\nhost: localhost\r\ncontent-length: ${100 * 1024 * 1024}\r\n\r\n`);
+    assert.match(await answer, /^HTTP\/1\.1 413/);
+  });
+
+  it('answers 413 as soon as a streamed body passes the limit, and stops reading', async () => {
+    const socket = await tlsConnect(server.port);
+    const answer = answerOf(socket);
+    socket.write('POST /v1/x HTTP/1.1\r\nhost: localhost\r\ntransfer-encoding: chunked\r\n\r\n');
+    const chunk = Buffer.alloc(4 * 1024, 0x61);
+    let sentBytes = 0;
+    for (let round = 0; round < 2_000 && !socket.destroyed; round += 1) {
+      socket.write(`${chunk.length.toString(16)}\r\n`);
+      socket.write(chunk);
+      socket.write('\r\n');
+      sentBytes += chunk.length;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    assert.match(await answer, /^HTTP\/1\.1 413/);
+    assert.ok(sentBytes < 2_000 * chunk.length, `the server closed before the client sent all ${sentBytes} bytes`);
+  });
+
+  it('refuses TLS 1.2 without forward secrecy or AEAD, and accepts ECDHE with GCM', async () => {
+    for (const cipher of ['AES128-SHA', 'AES256-SHA', 'AES128-GCM-SHA256', 'ECDHE-RSA-AES128-SHA']) {
+      await assert.rejects(tlsConnect(server.port, { maxVersion: 'TLSv1.2', ciphers: cipher }), `${cipher} is refused`);
+    }
+    const modern = await tlsConnect(server.port, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' });
+    assert.equal(modern.getCipher().name, 'ECDHE-RSA-AES128-GCM-SHA256');
+    modern.destroy();
+    const latest = await tlsConnect(server.port);
+    assert.equal(latest.getProtocol(), 'TLSv1.3');
+    latest.destroy();
+  });
+});
