@@ -22,7 +22,8 @@ import { checkCosignedNote, parseRelayHeartbeat } from '../core/witness.ts';
 import { asObject, stringField } from '../core/messages.ts';
 import { announceNotice, createBuiltInDirectory, createCenterStore, openCenterDatabase } from '../drivers/store/center-store.ts';
 import { loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
-import { checkedProcessClock, isNationalHoliday, processClock, sha256Hex, systemClock, systemRandom } from './deps.ts';
+import { checkedProcessClock, isNationalHoliday, processClock, sha256Hex, systemClock, systemRandom, systemTimers } from './deps.ts';
+import { tallyRefusals } from '../core/refusal-tally.ts';
 import { addExportSubcommand } from './export.ts';
 import type { Io } from './io.ts';
 import { waitForShutdown } from './serve.ts';
@@ -120,6 +121,10 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
     (code, path) => log(`center: ${path} refused: ${code}`),
   );
   const { host, port } = parseListen(options.listen ?? config.listen, 'center.listen');
+  const refusals = tallyRefusals({
+    timers: systemTimers,
+    report: ({ reason, count, peers }) => log(`center: TLS connection refused: ${reason}${count > 1 ? ` (${count} more from ${peers} address${peers === 1 ? '' : 'es'} in the last minute)` : ''}`),
+  });
   let server: RunningServer;
   try {
     server = await startMutualTlsServer({
@@ -130,9 +135,10 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
       clientCaPem: loaded.read(config.tls.caFile),
       handler,
       maxBodyBytes: 64 * 1024,
-      onTlsError: (reason) => log(`center: TLS connection refused: ${reason}`),
+      onTlsError: (reason, remoteAddress) => refusals.note(reason, remoteAddress),
     });
   } catch (error) {
+    refusals.close();
     db.close();
     throw error;
   }
@@ -140,6 +146,7 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
     server,
     async close() {
       await server.close();
+      refusals.close();
       db.close();
     },
   };

@@ -4,14 +4,13 @@ import { randomBytes } from 'node:crypto';
 import holidayJp from '@holiday-jp/holiday_jp';
 import { usageError } from '../core/errors.ts';
 import { parseIsoInstant } from '../core/jst.ts';
-import type { Clock, RandomSource } from '../core/ports.ts';
+import type { Clock, RandomSource, Timers } from '../core/ports.ts';
 import type { HolidayLookup } from '../core/service-hours.ts';
-import type { OfferTimers } from '../core/witness-offers.ts';
 
 export const systemClock: Clock = { nowMs: () => Date.now() };
 
 /** Real timers that never keep the process alive on their own (witness offers, retries). */
-export const systemTimers: OfferTimers = {
+export const systemTimers: Timers = {
   nowMs: () => Date.now(),
   set: (run, delayMs) => {
     const handle = setTimeout(run, delayMs);

@@ -19,7 +19,8 @@ import { cosignatureLine, noteBody } from '../core/signed-note.ts';
 import { formatUtcIso } from '../core/jst.ts';
 import { clientFor, findRelay, loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
 import { auditHasher, auditOrigin, noteSignerFor, noteVerifierFromKey, offerCheckpointToWitness, witnessedSizesIn } from '../drivers/store/audit-log.ts';
-import { checkedProcessClock, processClock, systemClock } from './deps.ts';
+import { checkedProcessClock, processClock, systemClock, systemTimers } from './deps.ts';
+import { tallyRefusals } from '../core/refusal-tally.ts';
 import { addExportSubcommand } from './export.ts';
 import type { Io } from './io.ts';
 import { waitForShutdown } from './serve.ts';
@@ -149,6 +150,13 @@ export async function startRelay(
   heartbeat.unref();
 
   const { host, port } = parseListen(options.listen ?? config.listen, 'relay.listen');
+  const refusals = tallyRefusals({
+    timers: systemTimers,
+    report: ({ reason, count, peers, remoteAddress }) => {
+      log(`relay: kiosk connection refused: ${reason}${count > 1 ? ` (${count} more from ${peers} address${peers === 1 ? '' : 'es'} in the last minute)` : ''}`);
+      audit.append({ kind: 'connection.refused', data: { reason, remoteAddress, count, peers } });
+    },
+  });
   let server: RunningServer;
   try {
     server = await startMutualTlsServer({
@@ -159,13 +167,11 @@ export async function startRelay(
       clientCaPem: loaded.read(config.kioskTls.caFile),
       handler: handle,
       maxBodyBytes: 64 * 1024,
-      onTlsError: (reason, remoteAddress) => {
-        log(`relay: kiosk connection refused: ${reason}`);
-        audit.append({ kind: 'connection.refused', data: { reason: reason.slice(0, 200), remoteAddress: remoteAddress ?? null } });
-      },
+      onTlsError: (reason, remoteAddress) => refusals.note(reason, remoteAddress),
     });
   } catch (error) {
     clearInterval(heartbeat);
+    refusals.close();
     await client.close();
     db.close();
     throw error;
@@ -177,6 +183,7 @@ export async function startRelay(
     async close() {
       clearInterval(heartbeat);
       await server.close();
+      refusals.close();
       await witnessHeartbeat();
       await client.close();
       db.close();

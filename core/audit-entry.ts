@@ -43,7 +43,7 @@ const FIELD_TYPES: Record<string, FieldType> = {
   records: 'count', documents: 'count', duplicate: 'flag', reason: 'code', size: 'count', attempt: 'count',
   pending: 'count', businessDate: 'code', cashYen: 'yen', transactions: 'count', remoteAddress: 'code?', status: 'count',
   origin: 'id', rootHash: 'hash', signature: 'signature', cosignature: 'signature', witness: 'id', timestamp: 'count', fromSize: 'count',
-  settleMonth: 'code',
+  settleMonth: 'code', count: 'count', peers: 'count',
 };
 
 /** Each kind and the data fields it may carry (any subset, in any order, each at most once). */
@@ -73,7 +73,7 @@ export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
   fault: ['code', 'requestId', 'businessDate', 'kioskId'],
   // relay
   'kiosk.refused': ['kioskId', 'storeId', 'code'],
-  'connection.refused': ['reason', 'remoteAddress'],
+  'connection.refused': ['reason', 'remoteAddress', 'count', 'peers'],
   'request.forwarded': ['kioskId', 'path', 'status'],
   'relay.fault': ['kioskId', 'path', 'code'],
   'completion.received': ['issuanceId', 'kioskId', 'copies', 'feeYen', 'duplicate'],

@@ -32,6 +32,7 @@ import { base64Decode, base64Encode, concatBytes, hexEncode, utf8Encode } from '
 export const CHALLENGE_BYTES = 32;
 export const CHALLENGE_TTL_MS = 60_000;
 export const SESSION_TTL_MS = 5 * 60_000;
+const PURGE_INTERVAL_MS = 60_000;
 
 /** Who is calling, as proven by TLS: the relay's operator, and the kiosk the relay vouches for. */
 export interface CallerIdentity {
@@ -133,8 +134,11 @@ export interface CenterStore {
   saveChallenge(challenge: StoredChallenge): void;
   /** Returns the challenge and marks it used in one step; undefined when unknown or already used. */
   takeChallenge(challengeId: string): StoredChallenge | undefined;
+  /** Saves the session and ends any other of the same kiosk: one live session per kiosk reader. */
   saveSession(session: StoredSession): void;
   findSession(sessionToken: string): StoredSession | undefined;
+  /** Deletes challenges used or expired and sessions expired before `nowMs`; says how many. */
+  purgeExpired(nowMs: number): { challenges: number; sessions: number };
   /** Saves a request; false when requestId is already taken. */
   saveRequest(request: StoredRequest): boolean;
   findRequest(requestId: string): StoredRequest | undefined;
@@ -225,6 +229,14 @@ export function createCenterService(deps: CenterDependencies) {
     }
   }
 
+  /** Challenges and sessions hold who was at which kiosk: none outlives its use (once a minute). */
+  let purgedAtMs = -Infinity;
+  function purgeNowAndThen(nowMs: number): void {
+    if (nowMs - purgedAtMs < PURGE_INTERVAL_MS) return;
+    purgedAtMs = nowMs;
+    store.purgeExpired(nowMs);
+  }
+
   function assertKiosk(caller: CallerIdentity, kioskId: string): void {
     if (caller.kioskId !== kioskId) {
       throw new AppError('unauthorized', 'center.kiosk_mismatch', 'the kiosk id does not match the relayed kiosk certificate');
@@ -290,6 +302,7 @@ export function createCenterService(deps: CenterDependencies) {
         expiresAtMs: nowMs + CHALLENGE_TTL_MS,
       };
       store.saveChallenge(challenge);
+      purgeNowAndThen(nowMs);
       return {
         challengeId: challenge.challengeId,
         challengeBase64: base64Encode(challenge.challenge),

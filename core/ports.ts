@@ -4,6 +4,13 @@ export interface Clock {
   nowMs(): number;
 }
 
+/** Timers as a port, so schedules (witness offers, refusal counts) run on virtual time in tests. */
+export interface Timers {
+  nowMs(): number;
+  set(run: () => void, delayMs: number): unknown;
+  clear(handle: unknown): void;
+}
+
 export interface RandomSource {
   bytes(length: number): Uint8Array;
 }

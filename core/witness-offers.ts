@@ -5,14 +5,10 @@
 // A refusal (the witness answered, and said no) is recorded by the caller as a fault entry; that
 // entry must not trigger a new offer at once, or a refusing witness would make an endless loop.
 
+import type { Timers } from './ports.ts';
+
 /** What became of one offer. */
 export type OfferOutcome = 'witnessed' | 'unavailable' | 'refused';
-
-export interface OfferTimers {
-  nowMs(): number;
-  set(run: () => void, delayMs: number): unknown;
-  clear(handle: unknown): void;
-}
 
 export interface OfferPolicy {
   /** After an append: wait this long so one transaction's entries go in one offer. */
@@ -45,7 +41,7 @@ export function scheduleWitnessOffers(deps: {
   pending(): boolean;
   /** Sends one offer; never throws (the caller records faults). */
   offer(): Promise<OfferOutcome>;
-  timers: OfferTimers;
+  timers: Timers;
   policy?: OfferPolicy;
 }): WitnessOffers {
   const policy = deps.policy ?? KIOSK_OFFER_POLICY;

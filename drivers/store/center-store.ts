@@ -204,11 +204,20 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
       });
     },
     saveSession(session: StoredSession): void {
-      db.run(
-        `INSERT INTO sessions (session_token, operator_id, kiosk_id, resident_id, resident_ref, municipality_code, expires_at_ms)
-         VALUES (:sessionToken, :operatorId, :kioskId, :residentId, :residentRef, :municipalityCode, :expiresAtMs)`,
-        { ...session },
-      );
+      db.transaction(() => {
+        db.run('DELETE FROM sessions WHERE operator_id = :operatorId AND kiosk_id = :kioskId', { operatorId: session.operatorId, kioskId: session.kioskId });
+        db.run(
+          `INSERT INTO sessions (session_token, operator_id, kiosk_id, resident_id, resident_ref, municipality_code, expires_at_ms)
+           VALUES (:sessionToken, :operatorId, :kioskId, :residentId, :residentRef, :municipalityCode, :expiresAtMs)`,
+          { ...session },
+        );
+      });
+    },
+    purgeExpired(nowMs: number) {
+      return db.transaction(() => ({
+        challenges: db.run('DELETE FROM challenges WHERE used = 1 OR expires_at_ms < :nowMs', { nowMs }).changes,
+        sessions: db.run('DELETE FROM sessions WHERE expires_at_ms < :nowMs', { nowMs }).changes,
+      }));
     },
     findSession(sessionToken: string): StoredSession | undefined {
       const row = db.get<Record<string, string | number>>('SELECT * FROM sessions WHERE session_token = :sessionToken', { sessionToken });

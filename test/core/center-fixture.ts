@@ -72,7 +72,24 @@ export function memoryCenterStore(operators: string[]): MemoryCenterStore {
       const { used: _used, ...challenge } = found;
       return challenge;
     },
-    saveSession: (session) => void sessions.set(session.sessionToken, session),
+    saveSession(session) {
+      for (const [token, live] of sessions) if (live.operatorId === session.operatorId && live.kioskId === session.kioskId) sessions.delete(token);
+      sessions.set(session.sessionToken, session);
+    },
+    purgeExpired(nowMs) {
+      const purged = { challenges: 0, sessions: 0 };
+      for (const [id, challenge] of challenges) {
+        if (!challenge.used && challenge.expiresAtMs >= nowMs) continue;
+        challenges.delete(id);
+        purged.challenges += 1;
+      }
+      for (const [token, session] of sessions) {
+        if (session.expiresAtMs >= nowMs) continue;
+        sessions.delete(token);
+        purged.sessions += 1;
+      }
+      return purged;
+    },
     findSession: (sessionToken) => sessions.get(sessionToken),
     saveRequest(request) {
       if (requests.has(request.requestId)) return false;

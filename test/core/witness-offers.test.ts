@@ -3,7 +3,8 @@
 // refusal, never two offers at once, and one last offer when a short-lived command closes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { scheduleWitnessOffers, type OfferOutcome, type OfferPolicy, type OfferTimers } from '../../core/witness-offers.ts';
+import type { Timers } from '../../core/ports.ts';
+import { scheduleWitnessOffers, type OfferOutcome, type OfferPolicy } from '../../core/witness-offers.ts';
 
 const POLICY: OfferPolicy = { soonMs: 200, retryMinMs: 1_000, retryMaxMs: 8_000, afterRefusalMs: 60_000, pollMs: 5_000 };
 
@@ -12,7 +13,7 @@ function fakeTimers() {
   let now = 0;
   let nextId = 0;
   const due = new Map<number, { atMs: number; run: () => void }>();
-  const timers: OfferTimers = {
+  const timers: Timers = {
     nowMs: () => now,
     set: (run, delayMs) => {
       nextId += 1;

@@ -1,0 +1,57 @@
+// Proves the centre's SQLite store keeps no challenge or session beyond its use: used and expired
+// challenges and expired sessions are purged, and a kiosk has at most one live session.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { generateEd25519KeyPair } from '../../../drivers/pki/ed25519.ts';
+import { AuditLog, auditOrigin } from '../../../drivers/store/audit-log.ts';
+import { createCenterStore, openCenterDatabase } from '../../../drivers/store/center-store.ts';
+import type { Database } from '../../../drivers/store/database.ts';
+
+describe('centre store: challenges and sessions', () => {
+  let dir: string;
+  let db: Database;
+  let store: ReturnType<typeof createCenterStore>;
+  const nowMs = Date.parse('2026-11-02T01:00:00Z');
+
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-center-store-'));
+    db = openCenterDatabase(path.join(dir, 'center.db'));
+    store = createCenterStore(db, new AuditLog(db, { origin: auditOrigin('center'), privateKeyPem: generateEd25519KeyPair().privateKeyPem, clock: { nowMs: () => nowMs } }));
+  });
+  after(() => {
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const session = (token: string, kioskId: string, expiresAtMs: number) => ({
+    sessionToken: token, operatorId: 'OP01', kioskId, residentId: 'r001', residentRef: `ref-${token}`, municipalityCode: '131016', expiresAtMs,
+  });
+  const count = (table: string) => db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`)!.n;
+
+  it('keeps one live session per kiosk: a new one ends the one before', () => {
+    store.saveSession(session('first', 'K0001', nowMs + 60_000));
+    store.saveSession(session('other-kiosk', 'K0002', nowMs + 60_000));
+    store.saveSession(session('second', 'K0001', nowMs + 60_000));
+    assert.equal(store.findSession('first'), undefined);
+    assert.equal(store.findSession('second')?.kioskId, 'K0001');
+    assert.equal(store.findSession('other-kiosk')?.kioskId, 'K0002');
+  });
+
+  it('purges used and expired challenges and expired sessions, and keeps what is live', () => {
+    const challenge = (challengeId: string, expiresAtMs: number) => ({ challengeId, operatorId: 'OP01', kioskId: 'K0001', challenge: new Uint8Array(32), expiresAtMs });
+    store.saveChallenge(challenge('used', nowMs + 60_000));
+    store.saveChallenge(challenge('expired', nowMs - 1));
+    store.saveChallenge(challenge('live', nowMs + 60_000));
+    assert.ok(store.takeChallenge('used'));
+    store.saveSession(session('stale', 'K0003', nowMs - 1));
+    const purged = store.purgeExpired(nowMs);
+    assert.deepEqual(purged, { challenges: 2, sessions: 1 });
+    assert.equal(count('challenges'), 1);
+    assert.ok(store.takeChallenge('live'));
+    assert.equal(store.findSession('stale'), undefined);
+    assert.ok(store.findSession('second'));
+  });
+});
