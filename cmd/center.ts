@@ -2,7 +2,7 @@
 // certificate chains to the centre CA and names a registered operator.
 
 import { Command } from 'commander';
-import { createCenterService, type CallerIdentity } from '../core/center-service.ts';
+import { assertRegisteredKiosk, createCenterService, type CallerIdentity, type KioskRegistry } from '../core/center-service.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { hexEncode } from '../core/bytes.ts';
 import { formatJstIso, formatUtcIso, parseIsoInstant } from '../core/jst.ts';
@@ -50,13 +50,15 @@ function relayOperatorOf(request: IncomingRequest): string {
   return operatorId;
 }
 
-/** The relay's operator, and the kiosk the relay vouches for in its headers. */
-function callerOf(request: IncomingRequest): CallerIdentity {
+/** The relay's operator, and the kiosk the relay vouches for in its headers (registered with that operator). */
+function callerOf(request: IncomingRequest, kiosks: KioskRegistry): CallerIdentity {
   const operatorId = relayOperatorOf(request);
   const storeId = request.headers[HEADER_STORE];
   const kioskId = request.headers[HEADER_KIOSK];
   if (!storeId || !kioskId) throw new AppError('input', 'center.no_kiosk', 'the relay did not name the kiosk');
-  return { operatorId, storeId, kioskId };
+  const caller = { operatorId, storeId, kioskId };
+  assertRegisteredKiosk(kiosks, caller);
+  return caller;
 }
 
 /** The centre's use cases over its database: for the server, and for `center confirm`. */
@@ -101,14 +103,15 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
     );
     return { kept };
   }
+  const kiosks: KioskRegistry = new Map(loaded.config.kiosks.map((kiosk) => [kiosk.kioskId, { operatorId: kiosk.operatorId, storeId: kiosk.storeId }]));
   const handler = jsonHandler(
     {
-      '/v1/auth/challenge': (body, request) => service.issueChallenge(callerOf(request), parseChallengeRequest(body)),
-      '/v1/auth/verify': (body, request) => service.authenticate(callerOf(request), parseAuthenticateRequest(body)),
-      '/v1/certificates': (body, request) => service.requestCertificate(callerOf(request), parseCertificateRequest(body)),
-      '/v1/completions': (body, request) => service.recordCompletion(callerOf(request), parseCompletionNotice(body)),
-      '/v1/corrections': (body, request) => service.recordCorrection(callerOf(request), parseCorrectionNotice(body)),
-      '/v1/notices': (body, request) => service.currentNotices(callerOf(request), parseChallengeRequest(body)),
+      '/v1/auth/challenge': (body, request) => service.issueChallenge(callerOf(request, kiosks), parseChallengeRequest(body)),
+      '/v1/auth/verify': (body, request) => service.authenticate(callerOf(request, kiosks), parseAuthenticateRequest(body)),
+      '/v1/certificates': (body, request) => service.requestCertificate(callerOf(request, kiosks), parseCertificateRequest(body)),
+      '/v1/completions': (body, request) => service.recordCompletion(callerOf(request, kiosks), parseCompletionNotice(body)),
+      '/v1/corrections': (body, request) => service.recordCorrection(callerOf(request, kiosks), parseCorrectionNotice(body)),
+      '/v1/notices': (body, request) => service.currentNotices(callerOf(request, kiosks), parseChallengeRequest(body)),
       [RELAY_HEARTBEAT_PATH]: (body, request) => service.witnessRelay(relayOperatorOf(request), parseRelayHeartbeat(body)),
       [RELAY_COSIGNATURE_PATH]: (body, request) => keepRelayCosignature(relayOperatorOf(request), body),
       [SETTLEMENT_CONFIRM_PATH]: (body, request) => service.submitReconciliation(relayOperatorOf(request), parseSettlementSubmission(body)),

@@ -204,6 +204,35 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     );
   });
 
+  it("refuses a relay that names another operator's kiosk, a kiosk in another store, or a kiosk nobody registered", async () => {
+    const relayConfig = loaded.config.relays[0]!;
+    const otherOperatorsKiosk = loaded.config.kiosks.find((kiosk) => kiosk.operatorId !== relayConfig.operatorId)!;
+    assert.ok(otherOperatorsKiosk, 'the deployment has a second operator');
+    const asRelay = createMutualTlsClient({
+      baseUrl: center.server.url,
+      caPem: loaded.read(relayConfig.centerTls.caFile),
+      certificatePem: loaded.read(relayConfig.centerTls.certificateFile),
+      keyPem: loaded.read(relayConfig.centerTls.keyFile),
+    });
+    const cases: [string, string, string, string][] = [
+      [otherOperatorsKiosk.kioskId, otherOperatorsKiosk.storeId, '/v1/auth/challenge', 'center.kiosk_not_operators'],
+      [otherOperatorsKiosk.kioskId, otherOperatorsKiosk.storeId, '/v1/notices', 'center.kiosk_not_operators'],
+      ['K0001', 'S9999', '/v1/auth/challenge', 'center.kiosk_not_operators'],
+      ['K9999', 'S0001', '/v1/auth/challenge', 'center.kiosk_unknown'],
+    ];
+    try {
+      for (const [kioskId, storeId, route, code] of cases) {
+        await assert.rejects(
+          callJson(asRelay, route, { kioskId }, { 'x-cvs-store-id': storeId, 'x-cvs-kiosk-id': kioskId }),
+          (error: unknown) => error instanceof AppError && error.code === code,
+          `${route} for ${kioskId}/${storeId}`,
+        );
+      }
+    } finally {
+      await asRelay.close();
+    }
+  });
+
   it("accepts the relay's certificate at the centre and nothing else from the centre CA", async () => {
     const relayConfig = loaded.config.relays[0]!;
     const asRelay = createMutualTlsClient({
