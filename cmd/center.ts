@@ -11,7 +11,7 @@ import type { ServiceNotice } from '../core/service-notices.ts';
 import { withDatabase, type Database } from '../drivers/store/database.ts';
 import { migrate } from '../drivers/store/migrate.ts';
 import { CENTER_MIGRATIONS } from '../drivers/store/schema.ts';
-import { parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice, parseSettlementSubmission, parseSuppliedRecord } from '../core/messages.ts';
+import { KIOSK_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH, parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice, parseSettlementSubmission, parseSuppliedRecord } from '../core/messages.ts';
 import type { Clock } from '../core/ports.ts';
 import { jsonHandler } from '../drivers/http/json-api.ts';
 import { startMutualTlsServer, type IncomingRequest, type RunningServer } from '../drivers/http/server.ts';
@@ -28,18 +28,8 @@ import { addExportSubcommand } from './export.ts';
 import type { Io } from './io.ts';
 import { waitForShutdown } from './serve.ts';
 
-const HEADER_STORE = 'x-cvs-store-id';
-const HEADER_KIOSK = 'x-cvs-kiosk-id';
-export const RELAY_HEADERS = { store: HEADER_STORE, kiosk: HEADER_KIOSK };
-
-/** The relay's heartbeat to the centre, which witnesses the relay's audit log. */
-export const RELAY_HEARTBEAT_PATH = '/v1/relay-heartbeat';
-/** The relay hands back its cosignature of the centre's checkpoint (C2SP tlog-cosignature). */
-export const RELAY_COSIGNATURE_PATH = '/v1/relay-cosignature';
-/** The operator's reconciliation result, relay → centre (Spec§4-3): the centre agrees or says why not. */
-export const SETTLEMENT_CONFIRM_PATH = '/v1/settlement/confirm';
-/** A record the centre is missing, supplied from the operator's relay record. */
-export const SETTLEMENT_SUPPLY_PATH = '/v1/settlement/supply';
+const HEADER_STORE = RELAY_HEADERS.store;
+const HEADER_KIOSK = RELAY_HEADERS.kiosk;
 
 /** The relay's certificate names its operator (O) and role (OU=relay). */
 function relayOperatorOf(request: IncomingRequest): string {
@@ -106,12 +96,12 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
   const kiosks: KioskRegistry = new Map(loaded.config.kiosks.map((kiosk) => [kiosk.kioskId, { operatorId: kiosk.operatorId, storeId: kiosk.storeId }]));
   const handler = jsonHandler(
     {
-      '/v1/auth/challenge': (body, request) => service.issueChallenge(callerOf(request, kiosks), parseChallengeRequest(body)),
-      '/v1/auth/verify': (body, request) => service.authenticate(callerOf(request, kiosks), parseAuthenticateRequest(body)),
-      '/v1/certificates': (body, request) => service.requestCertificate(callerOf(request, kiosks), parseCertificateRequest(body)),
-      '/v1/completions': (body, request) => service.recordCompletion(callerOf(request, kiosks), parseCompletionNotice(body)),
-      '/v1/corrections': (body, request) => service.recordCorrection(callerOf(request, kiosks), parseCorrectionNotice(body)),
-      '/v1/notices': (body, request) => service.currentNotices(callerOf(request, kiosks), parseChallengeRequest(body)),
+      [KIOSK_PATHS.challenge]: (body, request) => service.issueChallenge(callerOf(request, kiosks), parseChallengeRequest(body)),
+      [KIOSK_PATHS.authenticate]: (body, request) => service.authenticate(callerOf(request, kiosks), parseAuthenticateRequest(body)),
+      [KIOSK_PATHS.certificates]: (body, request) => service.requestCertificate(callerOf(request, kiosks), parseCertificateRequest(body)),
+      [KIOSK_PATHS.completions]: (body, request) => service.recordCompletion(callerOf(request, kiosks), parseCompletionNotice(body)),
+      [KIOSK_PATHS.corrections]: (body, request) => service.recordCorrection(callerOf(request, kiosks), parseCorrectionNotice(body)),
+      [KIOSK_PATHS.notices]: (body, request) => service.currentNotices(callerOf(request, kiosks), parseChallengeRequest(body)),
       [RELAY_HEARTBEAT_PATH]: (body, request) => service.witnessRelay(relayOperatorOf(request), parseRelayHeartbeat(body)),
       [RELAY_COSIGNATURE_PATH]: (body, request) => keepRelayCosignature(relayOperatorOf(request), body),
       [SETTLEMENT_CONFIRM_PATH]: (body, request) => service.submitReconciliation(relayOperatorOf(request), parseSettlementSubmission(body)),

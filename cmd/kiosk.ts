@@ -24,7 +24,8 @@ import { formatJstIso, isIsoDate, jstParts } from '../core/jst.ts';
 import { CORRECTION_REASONS, type CorrectionReason } from '../core/messages.ts';
 import { decideLogin, isLocked, LOCKOUT_MS, passwordProblem } from '../core/maintenance.ts';
 import { hashPassword, verifyPassword } from '../drivers/crypto/password.ts';
-import { HEARTBEAT_PATH, STORE_DAY_PATH, type HeartbeatResponse } from '../core/relay-service.ts';
+import type { HeartbeatResponse } from '../core/relay-service.ts';
+import { HEARTBEAT_PATH, KIOSK_PATHS, STORE_DAY_PATH } from '../core/messages.ts';
 import { auditOrigin, logSize, offerCheckpointToWitness } from '../drivers/store/audit-log.ts';
 import { scheduleWitnessOffers, type OfferOutcome } from '../core/witness-offers.ts';
 import { checkedProcessClock, processClock, sha256, systemClock, systemRandom, systemTimers } from './deps.ts';
@@ -37,11 +38,11 @@ const OUTBOX_BATCH = 100;
 
 function gatewayFor(client: HttpClient, kioskId: string): KioskGateway {
   return {
-    challenge: () => callJson(client, '/v1/auth/challenge', { kioskId }),
-    authenticate: (request) => callJson(client, '/v1/auth/verify', { ...request, kioskId }),
-    requestCertificate: (request) => callJson(client, '/v1/certificates', { ...request, kioskId }),
-    sendCompletion: (notice) => callJson(client, '/v1/completions', notice),
-    sendCorrection: (notice) => callJson(client, '/v1/corrections', notice),
+    challenge: () => callJson(client, KIOSK_PATHS.challenge, { kioskId }),
+    authenticate: (request) => callJson(client, KIOSK_PATHS.authenticate, { ...request, kioskId }),
+    requestCertificate: (request) => callJson(client, KIOSK_PATHS.certificates, { ...request, kioskId }),
+    sendCompletion: (notice) => callJson(client, KIOSK_PATHS.completions, notice),
+    sendCorrection: (notice) => callJson(client, KIOSK_PATHS.corrections, notice),
   };
 }
 
@@ -108,7 +109,7 @@ export function openKiosk(
   let serviceNotices: ServiceNotice[] = [];
   async function fetchServiceNotices(): Promise<void> {
     try {
-      serviceNotices = (await callJson<{ notices: ServiceNotice[] }>(client, '/v1/notices', { kioskId: config.kioskId })).notices;
+      serviceNotices = (await callJson<{ notices: ServiceNotice[] }>(client, KIOSK_PATHS.notices, { kioskId: config.kioskId })).notices;
     } catch {
       // keep the last known notices; the next flush tries again
     }

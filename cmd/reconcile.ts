@@ -20,7 +20,7 @@ import { clientFor, findRelay, loadConfig, openRoleAuditLog, type LoadedConfig }
 import { confirmationRefusal, type MonthConfirmation, type SettlementSubmission } from '../core/settlement.ts';
 import { formatUtcIso } from '../core/jst.ts';
 import { callJson } from '../drivers/http/json-api.ts';
-import { SETTLEMENT_CONFIRM_PATH } from './center.ts';
+import { SETTLEMENT_CONFIRM_PATH } from '../core/messages.ts';
 import { auditOrigin } from '../drivers/store/audit-log.ts';
 import { isNationalHoliday, processClock } from './deps.ts';
 import type { Io } from './io.ts';

@@ -6,12 +6,12 @@ import { Command } from 'commander';
 import { AppError, usageError } from '../core/errors.ts';
 import { formatJstIso } from '../core/jst.ts';
 import type { Clock } from '../core/ports.ts';
-import { createRelayService, HEARTBEAT_PATH, RELAYED_PATHS, STORE_DAY_PATH, type CenterUpstream, type KioskCertificateIdentity } from '../core/relay-service.ts';
+import { createRelayService, type CenterUpstream, type KioskCertificateIdentity } from '../core/relay-service.ts';
 import { callJson, errorResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
 import { startMutualTlsServer, type IncomingRequest, type OutgoingResponse, type RunningServer } from '../drivers/http/server.ts';
 import { withDatabase } from '../drivers/store/database.ts';
 import { createRelayStore, kioskStatuses, latestCosigned, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
-import { RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_SUPPLY_PATH } from './center.ts';
+import { HEARTBEAT_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_SUPPLY_PATH, STORE_DAY_PATH } from '../core/messages.ts';
 import { handlingRecordFromRow } from '../drivers/store/center-store.ts';
 import type { CompletionAck } from '../core/messages.ts';
 import { parseRelayHeartbeatAnswer, witness, witnessRecordData, type CheckpointOffer } from '../core/witness.ts';
@@ -82,7 +82,7 @@ export async function startRelay(
         return errorResponse(error);
       }
     }
-    if (request.method !== 'POST' || !(RELAYED_PATHS as readonly string[]).includes(request.path)) {
+    if (request.method !== 'POST' || !RELAYED_PATHS.includes(request.path)) {
       return errorResponse(new AppError('not-found', 'relay.no_route', `no such endpoint: ${request.method} ${request.path}`));
     }
     try {

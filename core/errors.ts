@@ -1,16 +1,18 @@
 // Typed errors with stable codes. Only cmd/cvs-issue.ts turns them into exit codes, and only the
-// HTTP adapters turn them into statuses; the domain never speaks either.
+// HTTP adapters (drivers/http/statuses.ts) turn them into statuses; the domain never speaks either.
 
 export type ErrorKind =
   | 'usage' // wrong flag, bad argument: exit 2
-  | 'input' // malformed file or request: exit 2, HTTP 400
-  | 'refused' // a business rule said no (card expired, outside hours …): HTTP 403/409
-  | 'unauthorized' // TLS peer not allowed: HTTP 401/403
-  | 'not-found' // HTTP 404
-  | 'conflict' // duplicate or locked: HTTP 409
+  | 'input' // malformed file or request: exit 2
+  | 'refused' // a business rule said no (card expired, outside hours …)
+  | 'unauthorized' // TLS peer not allowed
+  | 'not-found'
+  | 'conflict' // duplicate or locked
   | 'differences' // a job ran and found differences or tampering: exit 3
-  | 'unavailable' // a peer did not answer in time: HTTP 503, exit 1
-  | 'internal'; // our bug: exit 1, HTTP 500
+  | 'unavailable' // a peer did not answer in time: exit 1
+  | 'internal'; // our bug: exit 1
+
+export const ERROR_KINDS: readonly ErrorKind[] = ['usage', 'input', 'refused', 'unauthorized', 'not-found', 'conflict', 'differences', 'unavailable', 'internal'];
 
 export class AppError extends Error {
   readonly code: string;
@@ -49,24 +51,9 @@ const exitCodeByKind: Record<ErrorKind, number> = {
   internal: EXIT_FAILURE,
 };
 
-const httpStatusByKind: Record<ErrorKind, number> = {
-  usage: 400,
-  input: 400,
-  refused: 403,
-  unauthorized: 403,
-  'not-found': 404,
-  conflict: 409,
-  differences: 409,
-  unavailable: 503,
-  internal: 500,
-};
 
 export function exitCodeFor(error: unknown): number {
   return error instanceof AppError ? exitCodeByKind[error.kind] : EXIT_FAILURE;
-}
-
-export function httpStatusFor(error: unknown): number {
-  return error instanceof AppError ? httpStatusByKind[error.kind] : 500;
 }
 
 export function usageError(message: string, where?: string): AppError {

@@ -2,7 +2,7 @@
 // is checked here before any rule looks at it; a broken request names the field it got wrong.
 
 import { isCertificateType, type CertificateType } from './certificate-types.ts';
-import { inputError } from './errors.ts';
+import { inputError, type ErrorKind } from './errors.ts';
 import { parseIsoInstant } from './jst.ts';
 
 export interface ChallengeRequest {
@@ -102,7 +102,7 @@ export interface CompletionAck {
 }
 
 export interface ErrorBody {
-  error: { code: string; message: string };
+  error: { kind?: ErrorKind; code: string; message: string };
 }
 
 type Json = Record<string, unknown>;
@@ -287,3 +287,29 @@ export interface SettlementSubmission {
   documents: number;
   feesYen: number;
 }
+
+// The wire protocol's paths and headers: kiosk → relay → centre, in one place for every party.
+
+/** Kiosk requests the relay forwards to the centre as they are. */
+export const KIOSK_PATHS = {
+  challenge: '/v1/auth/challenge',
+  authenticate: '/v1/auth/verify',
+  certificates: '/v1/certificates',
+  completions: '/v1/completions',
+  corrections: '/v1/corrections',
+  notices: '/v1/notices',
+} as const;
+export const RELAYED_PATHS: readonly string[] = Object.values(KIOSK_PATHS);
+/** Kiosk → relay only: the kiosk's checkpoint for the relay to witness, and the store day's cash. */
+export const HEARTBEAT_PATH = '/v1/heartbeat';
+export const STORE_DAY_PATH = '/v1/store-days';
+/** The relay names the kiosk it forwards for; the centre believes it only for that operator's kiosks. */
+export const RELAY_HEADERS = { store: 'x-cvs-store-id', kiosk: 'x-cvs-kiosk-id' } as const;
+/** The relay's heartbeat to the centre, which witnesses the relay's audit log. */
+export const RELAY_HEARTBEAT_PATH = '/v1/relay-heartbeat';
+/** The relay hands back its cosignature of the centre's checkpoint (C2SP tlog-cosignature). */
+export const RELAY_COSIGNATURE_PATH = '/v1/relay-cosignature';
+/** The operator's reconciliation result, relay → centre (Spec§4-3): the centre agrees or says why not. */
+export const SETTLEMENT_CONFIRM_PATH = '/v1/settlement/confirm';
+/** A record the centre is missing, supplied from the operator's relay record. */
+export const SETTLEMENT_SUPPLY_PATH = '/v1/settlement/supply';

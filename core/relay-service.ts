@@ -5,7 +5,7 @@
 import { handlingCorrectionOf, handlingRecordOf, type HandlingCorrection, type HandlingRecord, type RecordResult } from './center-service.ts';
 import { AppError } from './errors.ts';
 import { formatUtcIso, isIsoDate, parseIsoInstant } from './jst.ts';
-import { asObject, integerField, parseCompletionNotice, parseCorrectionNotice, stringField } from './messages.ts';
+import { KIOSK_PATHS, RELAYED_PATHS, asObject, integerField, parseCompletionNotice, parseCorrectionNotice, stringField } from './messages.ts';
 import type { AuditSink } from './audit-entry.ts';
 import type { MerkleHasher } from './merkle.ts';
 import type { NoteVerifier } from './signed-note.ts';
@@ -74,9 +74,7 @@ export interface CenterUpstream {
   post(path: string, body: unknown, kiosk: { storeId: string; kioskId: string }): Promise<UpstreamAnswer>;
 }
 
-export const RELAYED_PATHS = ['/v1/auth/challenge', '/v1/auth/verify', '/v1/certificates', '/v1/completions', '/v1/corrections', '/v1/notices'] as const;
-export const HEARTBEAT_PATH = '/v1/heartbeat';
-export const STORE_DAY_PATH = '/v1/store-days';
+
 
 export interface WitnessCrypto {
   hasher: MerkleHasher;
@@ -142,7 +140,7 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
     storeDay,
 
     async forward(path: string, body: unknown, identity: KioskCertificateIdentity): Promise<UpstreamAnswer> {
-      if (!(RELAYED_PATHS as readonly string[]).includes(path)) {
+      if (!RELAYED_PATHS.includes(path)) {
         throw new AppError('not-found', 'relay.no_route', `no such endpoint: ${path}`);
       }
       const kiosk = admit(identity);
@@ -152,8 +150,8 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
       if (object.kioskId !== kiosk.kioskId) {
         throw new AppError('input', 'relay.kiosk_mismatch', 'field "kioskId" does not match the kiosk certificate', 'kioskId');
       }
-      if (path === '/v1/completions') keepOperatorRecord(object, kiosk, nowIso);
-      if (path === '/v1/corrections') keepOperatorCorrection(object, kiosk);
+      if (path === KIOSK_PATHS.completions) keepOperatorRecord(object, kiosk, nowIso);
+      if (path === KIOSK_PATHS.corrections) keepOperatorCorrection(object, kiosk);
       let answer: UpstreamAnswer;
       try {
         answer = await deps.upstream.post(path, object, { storeId: kiosk.storeId, kioskId: kiosk.kioskId });

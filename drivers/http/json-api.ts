@@ -1,7 +1,8 @@
 // JSON over the mutual-TLS transport: one error handler turns typed errors into statuses on the way
 // out, and statuses back into typed errors on the way in.
 
-import { AppError, httpStatusFor, type ErrorKind } from '../../core/errors.ts';
+import { AppError } from '../../core/errors.ts';
+import { httpStatusFor, kindOfAnswer } from './statuses.ts';
 import type { ErrorBody } from '../../core/messages.ts';
 import type { HttpClient } from './client.ts';
 import type { IncomingRequest, OutgoingResponse, RequestHandler } from './server.ts';
@@ -18,8 +19,8 @@ export function errorResponse(error: unknown): OutgoingResponse {
   const status = httpStatusFor(error);
   const body: ErrorBody =
     error instanceof AppError && error.kind !== 'internal'
-      ? { error: { code: error.code, message: error.summary() } }
-      : { error: { code: 'internal', message: 'internal error' } };
+      ? { error: { kind: error.kind, code: error.code, message: error.summary() } }
+      : { error: { kind: 'internal', code: 'internal', message: 'internal error' } };
   return jsonResponse(status, body);
 }
 
@@ -51,16 +52,6 @@ export function jsonHandler(routes: Record<string, JsonRoute>, onError?: (code: 
   };
 }
 
-function kindForStatus(status: number): ErrorKind {
-  if (status === 400 || status === 413) return 'input';
-  if (status === 401) return 'unauthorized';
-  if (status === 403) return 'refused';
-  if (status === 404) return 'not-found';
-  if (status === 409) return 'conflict';
-  if (status === 503) return 'unavailable';
-  return 'internal';
-}
-
 /** POSTs JSON and returns the 200 body, or throws the peer's typed error. */
 export async function callJson<T>(client: HttpClient, path: string, value: unknown, headers?: Record<string, string>): Promise<T> {
   const { status, json } = await client.postJson<unknown>(path, value, headers);
@@ -68,5 +59,5 @@ export async function callJson<T>(client: HttpClient, path: string, value: unkno
   const error = (json as Partial<ErrorBody> | undefined)?.error;
   const code = typeof error?.code === 'string' ? error.code : `http.${status}`;
   const message = typeof error?.message === 'string' ? error.message : `the peer answered HTTP ${status}`;
-  throw new AppError(kindForStatus(status), code, message);
+  throw new AppError(kindOfAnswer(status, error?.kind), code, message);
 }
