@@ -24,6 +24,11 @@ function configureTree(command: Command, io: Io): void {
     writeOut: (text) => io.out(text),
     writeErr: (text) => io.err(text),
     outputError: (text, write) => write(text.replace(/^error: /, 'cvs-issue: ')),
+    // commander's defaults read process.stdout and process.stderr, which the Io keeps away from.
+    getOutHelpWidth: () => io.stdoutColumns ?? 80,
+    getErrHelpWidth: () => io.stderrColumns ?? 80,
+    getOutHasColors: () => io.color,
+    getErrHasColors: () => false,
   });
   command.showSuggestionAfterError(true);
   for (const sub of command.commands) configureTree(sub, io);
@@ -73,8 +78,20 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
 const isEntryPoint = typeof Bun !== 'undefined' ? Bun.main === import.meta.path : process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
 
+/** What a native tool killed by SIGPIPE reports (128 + 13); Node and Bun ignore the signal and see EPIPE. */
+const EXIT_BROKEN_PIPE = 141;
+
 if (isEntryPoint) {
-  const code = await main(process.argv.slice(2), processIo());
-  // Exit only once stdout has drained: a piped --json summary must arrive whole.
-  process.stdout.write('', () => process.exit(code));
+  const io: Io = processIo({
+    stdoutFailed(error) {
+      // The reader has gone (`| head -1`): stop at once, quietly, as a native tool would.
+      if (error.code === 'EPIPE') process.exit(EXIT_BROKEN_PIPE);
+      io.err(`cvs-issue: cannot write to standard output: ${error.code ?? error.message}\n`);
+      process.exit(EXIT_FAILURE);
+    },
+  });
+  const code = await main(process.argv.slice(2), io);
+  // The Io writes synchronously, so everything written is with the kernel already. Exiting here,
+  // not when the event loop empties, also ends keep-alive connections and idle timers at once.
+  process.exit(code);
 }
