@@ -39,10 +39,6 @@ export function processIo(failures: OutputFailures): Io {
   // Terminal checks are made on first use: most runs never ask, and in the binary the first
   // touch of process.stdout costs more than the whole of `cvs-issue --help` otherwise does.
   let stdoutIsTty: boolean | undefined;
-  const isTty = (fd: number): boolean => {
-    if (!isCharacterDevice(fd)) return false;
-    return fd === STDOUT ? Boolean(process.stdout.isTTY) : Boolean(process.stderr.isTTY);
-  };
   return {
     get stdin() {
       return process.stdin;
@@ -79,13 +75,17 @@ export function processIo(failures: OutputFailures): Io {
   };
 }
 
-/** A terminal is a character device; pipes and files are not, and need no further (costly) look. */
-function isCharacterDevice(fd: number): boolean {
+/**
+ * A terminal is a character device; pipes and files are not, and need no further look. /dev/null
+ * is one too, so node:tty (~4 ms to load in the binary) decides, for character devices only.
+ */
+function isTty(fd: number): boolean {
   try {
-    return fs.fstatSync(fd).isCharacterDevice();
+    if (!fs.fstatSync(fd).isCharacterDevice()) return false;
   } catch {
     return false;
   }
+  return process.getBuiltinModule('node:tty').isatty(fd);
 }
 
 /** Writes every byte, waiting while a non-blocking descriptor is full; throws EPIPE and the like. */
@@ -98,12 +98,14 @@ function writeAll(fd: number, text: string): void {
       written += fs.writeSync(fd, bytes, written, bytes.length - written);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      retryWaiter ??= new Int32Array(new SharedArrayBuffer(4));
       Atomics.wait(retryWaiter, 0, 0, RETRY_WAIT_MS);
     }
   }
 }
 
-const retryWaiter = new Int32Array(new SharedArrayBuffer(4));
+/** Atomics.wait sleeps without spinning; the word is never notified. */
+let retryWaiter: Int32Array | undefined;
 
 export interface BufferIo extends Io {
   stdout(): string;
