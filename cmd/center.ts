@@ -2,6 +2,7 @@
 // certificate chains to the centre CA and names a registered operator.
 
 import { Command } from 'commander';
+import { COMMANDS } from './commands.ts';
 import { createCenterService, type CallerIdentity } from '../core/center-service.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { hexEncode } from '../core/bytes.ts';
@@ -146,7 +147,7 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
 }
 
 export function makeCenterCommand(io: Io): Command {
-  const center = new Command('center').description('the national certificate issuance centre');
+  const center = new Command('center').description(COMMANDS.center.description);
   center
     .command('serve')
     .description('serve relays over mutual TLS until interrupted')

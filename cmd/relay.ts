@@ -3,6 +3,7 @@
 import chalk from 'chalk';
 import Table from 'cli-table3';
 import { Command } from 'commander';
+import { COMMANDS } from './commands.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { formatJstIso } from '../core/jst.ts';
 import type { Clock } from '../core/ports.ts';
@@ -185,7 +186,7 @@ export async function startRelay(
 }
 
 export function makeRelayCommand(io: Io): Command {
-  const relay = new Command('relay').description("the operator's DMZ relay between kiosks and the centre");
+  const relay = new Command('relay').description(COMMANDS.relay.description);
   relay
     .command('serve')
     .description('relay kiosk requests to the centre over mutual TLS until interrupted')
