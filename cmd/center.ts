@@ -15,7 +15,7 @@ import { CENTER_MIGRATIONS } from '../drivers/store/schema.ts';
 import { parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice, parseSettlementSubmission, parseSuppliedRecord } from '../core/messages.ts';
 import type { Clock } from '../core/ports.ts';
 import { jsonHandler } from '../drivers/http/json-api.ts';
-import { startMutualTlsServer, type IncomingRequest, type RunningServer } from '../drivers/http/server.ts';
+import type { IncomingRequest, RunningServer } from '../drivers/http/server.ts';
 import { renderCertificatePdf } from '../drivers/pdf/certificate-pdf.ts';
 import { createCardVerifier } from '../drivers/pki/verify.ts';
 import { auditHasher, auditOrigin, checkpointAtSize, checkpointOffer, cosignatureKeyForVerifierKey, noteVerifierFromKey, saveCosignature } from '../drivers/store/audit-log.ts';
@@ -123,6 +123,8 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
   const { host, port } = parseListen(options.listen ?? config.listen, 'center.listen');
   let server: RunningServer;
   try {
+    // node:http and node:tls are loaded for a server only: the other subcommands and --help skip them.
+    const { startMutualTlsServer } = await import('../drivers/http/server.ts');
     server = await startMutualTlsServer({
       host,
       port,

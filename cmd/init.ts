@@ -9,7 +9,7 @@ import { COMMANDS } from './commands.ts';
 import { AppError } from '../core/errors.ts';
 import { writeCardFile } from '../drivers/card/card-file.ts';
 import { generateEd25519KeyPair } from '../drivers/pki/ed25519.ts';
-import { canonicalSerialHex } from '../drivers/pki/subject.ts';
+import { canonicalSerialHex } from '../drivers/pki/serial.ts';
 import { auditOrigin, verifierKeyForPrivateKey } from '../drivers/store/audit-log.ts';
 import { certificateDerFromPem, createCertificateAuthority, createCrl, issueCertificate, type KeyAndCertificate } from '../drivers/pki/issue.ts';
 import { randomBytes, X509Certificate } from 'node:crypto';

@@ -9,7 +9,7 @@ import { formatJstIso } from '../core/jst.ts';
 import type { Clock } from '../core/ports.ts';
 import { createRelayService, HEARTBEAT_PATH, RELAYED_PATHS, STORE_DAY_PATH, type CenterUpstream, type KioskCertificateIdentity } from '../core/relay-service.ts';
 import { callJson, errorResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
-import { startMutualTlsServer, type IncomingRequest, type OutgoingResponse, type RunningServer } from '../drivers/http/server.ts';
+import type { IncomingRequest, OutgoingResponse, RunningServer } from '../drivers/http/server.ts';
 import { withDatabase } from '../drivers/store/database.ts';
 import { createRelayStore, kioskStatuses, latestCosigned, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
 import { RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_SUPPLY_PATH } from './center.ts';
@@ -152,6 +152,8 @@ export async function startRelay(
   const { host, port } = parseListen(options.listen ?? config.listen, 'relay.listen');
   let server: RunningServer;
   try {
+    // node:http and node:tls are loaded for a server only: the other subcommands and --help skip them.
+    const { startMutualTlsServer } = await import('../drivers/http/server.ts');
     server = await startMutualTlsServer({
       host,
       port,
