@@ -19,4 +19,5 @@ for (const name of benches) {
   const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(directory, name)], { stdio: 'inherit' });
   if (result.status !== 0) failed += 1;
 }
-process.exit(failed === 0 ? 0 : 1);
+// exitCode, not exit(): a report piped to a file or `tee` must arrive whole.
+process.exitCode = failed === 0 ? 0 : 1;

@@ -9,6 +9,7 @@ import path from 'node:path';
 import chalk from 'chalk';
 import Table from 'cli-table3';
 import { Command } from 'commander';
+import { COMMANDS } from './commands.ts';
 import { decodeAuditEntry, type AuditEntry } from '../core/audit-entry.ts';
 import type { AuditVerification, CheckpointEvidence } from '../core/audit-verify.ts';
 import { base64Decode, base64Encode, hexDecode, hexEncode } from '../core/bytes.ts';
@@ -449,7 +450,7 @@ function verifyProofFile(options: { proof: string; key: string; json?: boolean }
 }
 
 export function makeAuditLogCommand(io: Io): Command {
-  const audit = new Command('audit-log').description("show, verify, prove, export and witness any role's tamper-evident audit log").addHelpText(
+  const audit = new Command('audit-log').description(COMMANDS['audit-log'].description).addHelpText(
     'after',
     '\nExit codes: 0 done (verify: sound), 1 unexpected failure, 2 usage or bad input, 3 tampering, equivocation or a failed proof.',
   );

@@ -2,6 +2,7 @@
 // certificate chains to the centre CA and names a registered operator.
 
 import { Command } from 'commander';
+import { COMMANDS } from './commands.ts';
 import { assertRegisteredKiosk, createCenterService, type CallerIdentity, type KioskRegistry } from '../core/center-service.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { hexEncode } from '../core/bytes.ts';
@@ -14,7 +15,7 @@ import { CENTER_MIGRATIONS } from '../drivers/store/schema.ts';
 import { KIOSK_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH, parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice, parseSettlementSubmission, parseSuppliedRecord } from '../core/messages.ts';
 import type { Clock } from '../core/ports.ts';
 import { jsonHandler } from '../drivers/http/json-api.ts';
-import { startMutualTlsServer, type IncomingRequest, type RunningServer } from '../drivers/http/server.ts';
+import type { IncomingRequest, RunningServer } from '../drivers/http/server.ts';
 import { renderCertificatePdf } from '../drivers/pdf/certificate-pdf.ts';
 import { createCardVerifier } from '../drivers/pki/verify.ts';
 import { auditHasher, auditOrigin, checkpointAtSize, checkpointOffer, cosignatureKeyForVerifierKey, noteVerifierFromKey, saveCosignature } from '../drivers/store/audit-log.ts';
@@ -120,6 +121,8 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
   });
   let server: RunningServer;
   try {
+    // node:http and node:tls are loaded for a server only: the other subcommands and --help skip them.
+    const { startMutualTlsServer } = await import('../drivers/http/server.ts');
     server = await startMutualTlsServer({
       host,
       port,
@@ -146,7 +149,7 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
 }
 
 export function makeCenterCommand(io: Io): Command {
-  const center = new Command('center').description('the national certificate issuance centre');
+  const center = new Command('center').description(COMMANDS.center.description);
   center
     .command('serve')
     .description('serve relays over mutual TLS until interrupted')

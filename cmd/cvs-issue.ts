@@ -2,20 +2,41 @@
 // The cvs-issue program: builds the commander tree, runs it, and maps every error to an exit code.
 // This is the only place that calls process.exit.
 
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { AppError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeFor } from '../core/errors.ts';
-import { makeAuditLogCommand } from './audit-log.ts';
-import { makeCenterCommand } from './center.ts';
-import { systemClock } from './deps.ts';
-import { makeDemoCommand } from './demo.ts';
-import { makeInitCommand } from './init.ts';
-import { makeInvoiceCommand } from './invoice.ts';
+import { COMMANDS, isCommandName, type CommandName } from './commands.ts';
 import { processIo, type Io } from './io.ts';
-import { makeKioskCommand } from './kiosk.ts';
-import { makeReconcileCommand } from './reconcile.ts';
-import { makeRelayCommand } from './relay.ts';
 
 export const VERSION = '0.1.0';
+
+/**
+ * Each command's module, imported only when that command runs: a command's drivers (pdfkit and its
+ * font, node-forge, SQLite, holidays, undici) cost start-up time that `--help` or another command
+ * should not pay.
+ */
+const LOADERS: Record<CommandName, (io: Io) => Promise<Command>> = {
+  init: async (io) => {
+    const [{ makeInitCommand }, { systemClock }] = await Promise.all([import('./init.ts'), import('./deps.ts')]);
+    return makeInitCommand(io, () => systemClock.nowMs());
+  },
+  demo: async (io) => (await import('./demo.ts')).makeDemoCommand(io),
+  kiosk: async (io) => (await import('./kiosk.ts')).makeKioskCommand(io),
+  relay: async (io) => (await import('./relay.ts')).makeRelayCommand(io),
+  center: async (io) => (await import('./center.ts')).makeCenterCommand(io),
+  reconcile: async (io) => (await import('./reconcile.ts')).makeReconcileCommand(io),
+  invoice: async (io) => (await import('./invoice.ts')).makeInvoiceCommand(io),
+  'audit-log': async (io) => (await import('./audit-log.ts')).makeAuditLogCommand(io),
+};
+
+/**
+ * The command these arguments run, if any: the first word that is not an option (the program's
+ * own options take no values), or the word after `help`.
+ */
+export function chosenCommand(argv: readonly string[]): CommandName | undefined {
+  const words = argv.filter((argument) => !argument.startsWith('-'));
+  const chosen = words[0] === 'help' ? words[1] : words[0];
+  return isCommandName(chosen) ? chosen : undefined;
+}
 
 /** commander's addCommand does not pass these down, so every command gets them (STYLE.md). */
 function configureTree(command: Command, io: Io): void {
@@ -24,36 +45,48 @@ function configureTree(command: Command, io: Io): void {
     writeOut: (text) => io.out(text),
     writeErr: (text) => io.err(text),
     outputError: (text, write) => write(text.replace(/^error: /, 'cvs-issue: ')),
+    // commander's defaults read process.stdout and process.stderr, which the Io keeps away from.
+    getOutHelpWidth: () => io.stdoutColumns ?? 80,
+    getErrHelpWidth: () => io.stderrColumns ?? 80,
+    getOutHasColors: () => io.color,
+    getErrHasColors: () => false,
   });
   command.showSuggestionAfterError(true);
   for (const sub of command.commands) configureTree(sub, io);
 }
 
-export function buildProgram(io: Io): Command {
+/**
+ * The program, with the chosen command (if any) built in full; every other command is its name and
+ * description only, which is all the top-level help and commander's suggestions read.
+ */
+export async function buildProgram(io: Io, argv: readonly string[]): Promise<Command> {
   const program = new Command('cvs-issue')
     .description("Japan's convenience-store certificate issuance service (コンビニ交付): kiosk, relay, centre and monthly settlement")
     .version(VERSION)
     .addHelpText('after', '\nExit codes: 0 done, 1 unexpected failure, 2 usage or bad input, 3 differences or tampering found.')
-    .addCommand(makeInitCommand(io, () => systemClock.nowMs()))
-    .addCommand(makeDemoCommand(io))
-    .addCommand(makeKioskCommand(io))
-    .addCommand(makeRelayCommand(io))
-    .addCommand(makeCenterCommand(io))
-    .addCommand(makeReconcileCommand(io))
-    .addCommand(makeInvoiceCommand(io))
-    .addCommand(makeAuditLogCommand(io));
+    // A listed-only command has no options to show, so the help takes each term from the table.
+    .configureHelp({ subcommandTerm: (command) => (isCommandName(command.name()) ? COMMANDS[command.name() as CommandName].term : new Help().subcommandTerm(command)) });
+  const chosen = chosenCommand(argv);
+  for (const name of Object.keys(COMMANDS) as CommandName[]) {
+    program.addCommand(name === chosen ? await LOADERS[name](io) : new Command(name).description(COMMANDS[name].description));
+  }
   configureTree(program, io);
   return program;
 }
 
+/** Every command in full, as `cvs-issue <name>` builds it: for tests that compare them with the table. */
+export async function buildCommand(name: CommandName, io: Io): Promise<Command> {
+  return LOADERS[name](io);
+}
+
 /** Runs the program and returns the exit code; prints one line for any error, never a stack. */
 export async function main(argv: string[], io: Io): Promise<number> {
-  const program = buildProgram(io);
-  if (argv.length === 0) {
-    program.outputHelp({ error: true });
-    return EXIT_USAGE;
-  }
   try {
+    const program = await buildProgram(io, argv);
+    if (argv.length === 0) {
+      program.outputHelp({ error: true });
+      return EXIT_USAGE;
+    }
     await program.parseAsync(argv, { from: 'user' });
     return EXIT_OK;
   } catch (error) {
@@ -73,8 +106,20 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
 const isEntryPoint = typeof Bun !== 'undefined' ? Bun.main === import.meta.path : process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
 
+/** What a native tool killed by SIGPIPE reports (128 + 13); Node and Bun ignore the signal and see EPIPE. */
+const EXIT_BROKEN_PIPE = 141;
+
 if (isEntryPoint) {
-  const code = await main(process.argv.slice(2), processIo());
-  // Exit only once stdout has drained: a piped --json summary must arrive whole.
-  process.stdout.write('', () => process.exit(code));
+  const io: Io = processIo({
+    stdoutFailed(error) {
+      // The reader has gone (`| head -1`): stop at once, quietly, as a native tool would.
+      if (error.code === 'EPIPE') process.exit(EXIT_BROKEN_PIPE);
+      io.err(`cvs-issue: cannot write to standard output: ${error.code ?? error.message}\n`);
+      process.exit(EXIT_FAILURE);
+    },
+  });
+  const code = await main(process.argv.slice(2), io);
+  // The Io writes synchronously, so everything written is with the kernel already. Exiting here,
+  // not when the event loop empties, also ends keep-alive connections and idle timers at once.
+  process.exit(code);
 }

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command } from 'commander';
+import { COMMANDS } from './commands.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { formatJstIso, jstMonth, jstParts, pad2, parseIsoInstant } from '../core/jst.ts';
 import type { Clock } from '../core/ports.ts';
@@ -208,7 +209,7 @@ function printSummary(io: Io, summary: DemoSummary): void {
 
 export function makeDemoCommand(io: Io): Command {
   return new Command('demo')
-    .description('run the whole service on embedded defaults and print a summary')
+    .description(COMMANDS.demo.description)
     .option('--dir <dir>', 'deployment directory (default: a new temporary directory)')
     .option('--force', 'replace a deployment already in --dir')
     .option('--at <iso-time>', 'business time the services run at (default: 10:00 JST on the next day the centre is open)')

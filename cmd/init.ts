@@ -5,10 +5,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
+import { COMMANDS } from './commands.ts';
 import { AppError } from '../core/errors.ts';
 import { writeCardFile } from '../drivers/card/card-file.ts';
 import { generateEd25519KeyPair } from '../drivers/pki/ed25519.ts';
-import { canonicalSerialHex } from '../drivers/pki/subject.ts';
+import { canonicalSerialHex } from '../drivers/pki/serial.ts';
 import { auditOrigin, verifierKeyForPrivateKey } from '../drivers/store/audit-log.ts';
 import { certificateDerFromPem, createCertificateAuthority, createCrl, issueCertificate, type KeyAndCertificate } from '../drivers/pki/issue.ts';
 import { randomBytes, X509Certificate } from 'node:crypto';
@@ -242,7 +243,7 @@ export function runInit(options: InitOptions, nowMs: number): { dir: string; con
 
 export function makeInitCommand(io: Io, clock: () => number): Command {
   return new Command('init')
-    .description('create a ready deployment: PKI, test cards, databases and a config file')
+    .description(COMMANDS.init.description)
     .requiredOption('--dir <dir>', 'directory to create the deployment in')
     .option('--force', 'replace an existing deployment in DIR')
     .option('--center-listen <host:port>', 'address the centre will listen on', '127.0.0.1:8443')

@@ -4,6 +4,7 @@
 
 import fs from 'node:fs';
 import { Command } from 'commander';
+import { COMMANDS } from './commands.ts';
 import Table from 'cli-table3';
 import ratesFile from '../fixtures/interest-rates.json' with { type: 'json' };
 import { CERTIFICATE_TITLES } from '../core/certificate-types.ts';
@@ -211,7 +212,7 @@ function formatInvoiceText(invoice: Invoice, io: Io): string {
 
 export function makeInvoiceCommand(io: Io, clock: Clock = processClock()): Command {
   return new Command('invoice')
-    .description('settle a month: fees, commission, deadlines, interest')
+    .description(COMMANDS.invoice.description)
     .option('--month <YYYY-MM>', 'JST month to settle (default: the previous month, for cron)')
     .option('--dir <dir>', 'deployment made by "cvs-issue init": reads its centre database')
     .option('--records <file>', 'handling-record CSV instead of the centre database')

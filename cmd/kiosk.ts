@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
+import { COMMANDS } from './commands.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { runKioskTransaction, type KioskGateway, type KioskInput, type TransactionResult } from '../core/kiosk-transaction.ts';
 import type { CardReader, Clock, Denomination } from '../core/ports.ts';
@@ -298,7 +299,7 @@ interface KioskRunOptions {
 }
 
 export function makeKioskCommand(io: Io): Command {
-  const kiosk = new Command('kiosk').description('a kiosk terminal in a store');
+  const kiosk = new Command('kiosk').description(COMMANDS.kiosk.description);
   kiosk
     .command('run')
     .description('run the kiosk: scripted with --script FILE, otherwise interactively on this terminal')

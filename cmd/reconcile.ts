@@ -4,6 +4,7 @@
 
 import path from 'node:path';
 import { Command } from 'commander';
+import { COMMANDS } from './commands.ts';
 import Table from 'cli-table3';
 import { monthDeadlines, type Deadlines } from '../core/deadlines.ts';
 import { jstParts } from '../core/jst.ts';
@@ -274,7 +275,7 @@ function formatReconcileText(report: ReconcileReport, io: Io): string {
 
 export function makeReconcileCommand(io: Io, clock: Clock = processClock()): Command {
   return new Command('reconcile')
-    .description("match the centre's and the operator's records for a month")
+    .description(COMMANDS.reconcile.description)
     .option('--month <YYYY-MM>', 'JST month to reconcile (default: the previous month, for cron)')
     .option('--dir <dir>', 'deployment made by "cvs-issue init": default source of both databases')
     .option('--center <file>', "the centre's records as handling-record CSV")

@@ -3,12 +3,13 @@
 import chalk from 'chalk';
 import Table from 'cli-table3';
 import { Command } from 'commander';
+import { COMMANDS } from './commands.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { formatJstIso } from '../core/jst.ts';
 import type { Clock } from '../core/ports.ts';
 import { createRelayService, type CenterUpstream, type KioskCertificateIdentity } from '../core/relay-service.ts';
 import { callJson, errorResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
-import { startMutualTlsServer, type IncomingRequest, type OutgoingResponse, type RunningServer } from '../drivers/http/server.ts';
+import type { IncomingRequest, OutgoingResponse, RunningServer } from '../drivers/http/server.ts';
 import { withDatabase } from '../drivers/store/database.ts';
 import { createRelayStore, kioskStatuses, latestCosigned, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
 import { HEARTBEAT_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_SUPPLY_PATH, STORE_DAY_PATH } from '../core/messages.ts';
@@ -159,6 +160,8 @@ export async function startRelay(
   });
   let server: RunningServer;
   try {
+    // node:http and node:tls are loaded for a server only: the other subcommands and --help skip them.
+    const { startMutualTlsServer } = await import('../drivers/http/server.ts');
     server = await startMutualTlsServer({
       host,
       port,
@@ -192,7 +195,7 @@ export async function startRelay(
 }
 
 export function makeRelayCommand(io: Io): Command {
-  const relay = new Command('relay').description("the operator's DMZ relay between kiosks and the centre");
+  const relay = new Command('relay').description(COMMANDS.relay.description);
   relay
     .command('serve')
     .description('relay kiosk requests to the centre over mutual TLS until interrupted')

@@ -1,7 +1,7 @@
 // Mutual-TLS HTTP client for Node (undici Agent) and Bun (fetch with `tls`). In Bun undici is a
 // shim over fetch that ignores the Agent's TLS options (FACTS.md), so each runtime gets its own path.
 
-import { Agent, request as undiciRequest } from 'undici';
+import type { Agent } from 'undici';
 import { AppError } from '../../core/errors.ts';
 
 export interface MutualTlsClientOptions {
@@ -80,13 +80,18 @@ export function createMutualTlsClient(options: MutualTlsClientOptions): HttpClie
 }
 
 function undiciExchange(options: MutualTlsClientOptions, timeoutMs: number): Exchange {
-  const agent = new Agent({
-    connect: { ...tlsCredentials(options), timeout: timeoutMs },
-    keepAliveTimeout: keepAliveTimeoutMs,
-  });
+  // Imported at the first request: only Node takes this path, and the binary should not load
+  // undici for nothing at every start.
+  let connection: Promise<{ agent: Agent; request: typeof import('undici').request }> | undefined;
+  const connect = () =>
+    (connection ??= import('undici').then(({ Agent: UndiciAgent, request }) => ({
+      agent: new UndiciAgent({ connect: { ...tlsCredentials(options), timeout: timeoutMs }, keepAliveTimeout: keepAliveTimeoutMs }),
+      request,
+    })));
   return {
     async send(url, init) {
-      const response = await undiciRequest(url, {
+      const { agent, request } = await connect();
+      const response = await request(url, {
         method: init.method,
         headers: init.headers,
         body: init.body,
@@ -102,7 +107,9 @@ function undiciExchange(options: MutualTlsClientOptions, timeoutMs: number): Exc
       const body = await readLimited(response.body, init.maxResponseBytes);
       return { status: response.statusCode, headers, body };
     },
-    close: () => agent.close(),
+    close: async () => {
+      if (connection) await (await connection).agent.close();
+    },
   };
 }
 

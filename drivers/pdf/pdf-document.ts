@@ -1,7 +1,6 @@
 // What every PDF of ours shares: the Japanese font as the only font, fixed dates so the same input
 // gives the same bytes, and the stream collected into one Uint8Array.
 
-import PDFDocument from 'pdfkit';
 import { AppError } from '../../core/errors.ts';
 import { loadJapaneseFont } from './font.ts';
 
@@ -16,7 +15,9 @@ export const pointsPerMillimetre = 72 / 25.4;
 
 /** A document whose default font is Noto Serif JP and whose margins are 0: callers place everything. */
 export async function openDocument(setup: PageSetup): Promise<PDFKit.PDFDocument> {
-  const fontBytes = await loadJapaneseFont();
+  // pdfkit is imported when the first document is made: loading it costs ~45 ms, which commands
+  // that print nothing (and every --help) should not pay.
+  const [{ default: PDFDocument }, fontBytes] = await Promise.all([import('pdfkit'), loadJapaneseFont()]);
   const createdAt = new Date(setup.createdAtMs);
   if (Number.isNaN(createdAt.getTime())) {
     throw new AppError('internal', 'pdf.bad_date', 'createdAtMs is not a valid time');

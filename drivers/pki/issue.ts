@@ -5,7 +5,8 @@
 import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 import { AppError } from '../../core/errors.ts';
-import { derIntegerHex, issuerAttributes, subjectAttributes, type SubjectFields } from './subject.ts';
+import { derIntegerHex } from './serial.ts';
+import { issuerAttributes, subjectAttributes, type SubjectFields } from './subject.ts';
 
 export type { SubjectFields } from './subject.ts';
 

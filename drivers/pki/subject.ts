@@ -1,7 +1,6 @@
-// How our certificates name things: the subject DN and the serial number. issue.ts writes both and
-// verify.ts reads them back, so the forms live here once.
+// How our certificates name their subject and issuer, as node-forge writes them (issue.ts). The
+// serial-number forms live in serial.ts, without forge, because verify.ts needs only those.
 import forge from 'node-forge';
-import { AppError } from '../../core/errors.ts';
 
 export interface SubjectFields {
   commonName: string;
@@ -48,25 +47,4 @@ export function issuerAttributes(issuer: forge.pki.Certificate): forge.pki.Certi
 
 function asForgeField(attribute: ForgeAttribute): forge.pki.CertificateField {
   return attribute as forge.pki.CertificateField;
-}
-
-/**
- * The one serial-number form used everywhere (CRL entries, the resident mapping, logs): lowercase
- * hex of the positive integer, no leading zeros, '0' for zero. X509Certificate.serialNumber
- * gives uppercase and, in some runtimes, a leading 00 byte; this removes both differences.
- */
-export function canonicalSerialHex(serialHex: string): string {
-  const hex = serialHex.toLowerCase().replace(/:/g, '');
-  if (!/^[0-9a-f]+$/.test(hex)) {
-    throw new AppError('input', 'pki.serial_invalid', 'a certificate serial number must be hexadecimal');
-  }
-  return hex.replace(/^0+/, '') || '0';
-}
-
-/** The DER INTEGER content octets for a non-negative serial: even length, 00 added when the top
- * bit is set so the value stays positive. */
-export function derIntegerHex(serialHex: string): string {
-  const canonical = canonicalSerialHex(serialHex);
-  const even = canonical.length % 2 === 0 ? canonical : `0${canonical}`;
-  return parseInt(even.slice(0, 1), 16) >= 8 ? `00${even}` : even;
 }

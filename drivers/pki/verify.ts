@@ -3,9 +3,9 @@
 // call is 8× slower). The CRL is parsed once, at load, with a small DER reader.
 import { createHash, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { AppError } from '../../core/errors.ts';
-import { canonicalSerialHex } from './subject.ts';
+import { canonicalSerialHex } from './serial.ts';
 
-export { canonicalSerialHex } from './subject.ts';
+export { canonicalSerialHex } from './serial.ts';
 
 export type CardCertificateProblem =
   | 'malformed'

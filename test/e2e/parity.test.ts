@@ -27,6 +27,14 @@ describe('malformed input: the binary answers as Node does', () => {
     });
   });
 
+  it('reads no .env from its working directory, as Node does not', () => {
+    const folder = path.join(work, 'dotenv');
+    fs.mkdirSync(folder);
+    fs.writeFileSync(path.join(folder, '.env'), 'CVS_ISSUE_TIME=2026-02-30T10:00:00+09:00\n');
+    const reconcile = spawnSync(built, ['reconcile', '--center', 'x.csv', '--operator', 'y.csv'], { cwd: folder, env: { PATH: '/usr/bin:/bin', TZ: 'UTC', NO_COLOR: '1' }, encoding: 'utf8' });
+    assert.deepEqual({ code: reconcile.status, stderr: reconcile.stderr }, { code: 2, stderr: 'cvs-issue: x.csv: cannot read this file\n' });
+  });
+
   it('a bad CVS_ISSUE_TIME is one line and exit 2 for a command that reads the clock, and harmless for one that does not', () => {
     const environment = { PATH: '/usr/bin:/bin', TZ: 'UTC', NO_COLOR: '1', CVS_ISSUE_TIME: '2026-02-30T10:00:00+09:00' };
     const help = spawnSync(built, ['init', '--help'], { env: environment, encoding: 'utf8' });
