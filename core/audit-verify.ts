@@ -250,6 +250,23 @@ export class AuditVerifier {
     return this.pendingMismatch === undefined;
   }
 
+  /**
+   * A run of `count` = 2^k checked entries at once, as the root of its perfect subtree (the run
+   * starts at a multiple of 2^k, and no checkpoint to check falls inside it).
+   */
+  pushCheckedSubtree(root: Uint8Array, count: number, lastLeaf: Uint8Array): boolean {
+    if (this.problem || this.pendingMismatch) return false;
+    this.frontier.pushSubtree(root, Math.log2(count));
+    this.previousLeaf = lastLeaf;
+    this.pendingMismatch = this.checkRootsAtCurrentSize();
+    return this.pendingMismatch === undefined;
+  }
+
+  /** Sizes at which a signed root is still to be checked, smallest first. */
+  sizesToCheck(): number[] {
+    return this.expected.slice(this.next).map((root) => root.size);
+  }
+
   /** Whether the next entry's "previous" (32 bytes) is the last leaf pushed (zeros at index 0). */
   linksTo(previous: Uint8Array): boolean {
     return bytesEqual(previous, this.previousLeaf ?? new Uint8Array(32));
@@ -287,37 +304,51 @@ export function verifyAuditLog(rows: Iterable<StoredAuditRow>, checkpoints: read
  * Any doubt ends the run: it is then verified one entry at a time instead.
  */
 export class EntryRunChecker {
-  readonly leaves: Uint8Array;
+  /** The leaf hashes, joined (only when asked to keep them). */
+  readonly leaves: Uint8Array | undefined;
   readonly previousOfFirst = new Uint8Array(32);
+  private readonly tree: MerkleFrontier;
   private taken = 0;
-  private lastLeaf: Uint8Array | undefined;
+  private last: Uint8Array | undefined;
 
   constructor(
     private readonly hasher: MerkleHasher,
     private readonly firstIndex: number,
     readonly count: number,
+    keepLeaves: boolean,
   ) {
-    this.leaves = new Uint8Array(count * 32);
+    this.leaves = keepLeaves ? new Uint8Array(count * 32) : undefined;
+    this.tree = new MerkleFrontier(hasher);
   }
 
   get complete(): boolean {
     return this.taken === this.count;
   }
 
+  /** The root of the run's own tree: for a run of 2^k entries starting at a multiple of 2^k, a node of the log's tree. */
+  get subtreeRoot(): Uint8Array {
+    return this.tree.root();
+  }
+
+  get lastLeaf(): Uint8Array {
+    return this.last ?? new Uint8Array(32);
+  }
+
   push(index: number, entry: Uint8Array, storedLeafHash: Uint8Array): boolean {
     if (this.taken === this.count || index !== this.firstIndex + this.taken) return false;
     if (scanEntryAt(entry, 0) !== entry.length || scanned.index !== index) return false;
-    if (this.lastLeaf === undefined) {
+    if (this.last === undefined) {
       for (let byte = 0; byte < 32; byte += 1) {
         const high = HEX_DIGITS.indexOf(entry[scanned.previousStart + byte * 2]!);
         const low = HEX_DIGITS.indexOf(entry[scanned.previousStart + byte * 2 + 1]!);
         this.previousOfFirst[byte] = high * 16 + low;
       }
-    } else if (!previousMatches(entry, scanned.previousStart, this.lastLeaf)) return false;
+    } else if (!previousMatches(entry, scanned.previousStart, this.last)) return false;
     const leafHash = this.hasher.leafHash(entry);
     if (!bytesEqual(leafHash, storedLeafHash)) return false;
-    this.leaves.set(leafHash, this.taken * 32);
-    this.lastLeaf = leafHash;
+    this.leaves?.set(leafHash, this.taken * 32);
+    this.tree.push(leafHash);
+    this.last = leafHash;
     this.taken += 1;
     return true;
   }

@@ -86,6 +86,21 @@ export class MerkleFrontier {
     return frontier;
   }
 
+  /**
+   * Adds a perfect subtree of 2^height leaves whose root is known, at a size that is a multiple
+   * of 2^height (as a run of leaves hashed elsewhere): the same tree as pushing each leaf.
+   */
+  pushSubtree(root: Uint8Array, height: number): void {
+    const leaves = 2 ** height;
+    if (!Number.isInteger(height) || height < 0 || this.#size % leaves !== 0) {
+      throw new AppError('internal', 'merkle.unaligned_subtree', `a subtree of ${leaves} leaves cannot start at size ${this.#size}`);
+    }
+    let node = root;
+    for (let carry = this.#size / leaves; carry % 2 === 1; carry = (carry - 1) / 2) node = this.#hasher.nodeHash(this.#subtreeRoots.pop()!, node);
+    this.#subtreeRoots.push(node);
+    this.#size += leaves;
+  }
+
   /** Adds a leaf. `onNode` hears of each interior node completed by it: (level, index, hash),
    * the node at level L and index i covering leaves [i·2^L, (i+1)·2^L). */
   push(leafHash: Uint8Array, onNode?: (level: number, index: number, hash: Uint8Array) => void): void {

@@ -14,6 +14,7 @@ import type { Database } from './database.ts';
 
 /** Below this the workers' start-up costs more than they save. */
 const PARALLEL_MIN_ENTRIES = 100_000;
+/** A power of two, so a whole run is one node of the log's tree. */
 const RUN_ENTRIES = 65_536;
 
 export function canVerifyInWorkers(): boolean {
@@ -45,10 +46,13 @@ export async function verifyStoredLogInParallel(db: Database, options: StoredVer
   const verifier = storedLogVerifier(db, options);
   const take = (checked: AuditWorkerMessage & { type: 'run' }): boolean => {
     if (!checked.ok || !verifier.linksTo(checked.previousOfFirst)) return false;
+    if (!checked.leaves) return verifier.pushCheckedSubtree(checked.subtreeRoot, runLength(checked.run), checked.lastLeaf);
     for (let at = 0; at < checked.leaves.length; at += 32) if (!verifier.pushCheckedLeaf(checked.leaves.subarray(at, at + 32))) return false;
     return true;
   };
-  const sound = await checkRuns(db, size, tuning.runEntries ?? RUN_ENTRIES, helpers, take);
+  const runEntries = tuning.runEntries ?? RUN_ENTRIES;
+  const runLength = (run: number) => Math.min(runEntries, size - run * runEntries);
+  const sound = await checkRuns(db, size, runEntries, verifier.sizesToCheck(), helpers, take);
   const result = verifier.finish();
   // A log appended to while it was read, or anything wrong: the one-entry-at-a-time verdict.
   if (!sound || !result.ok || result.size !== size) return oneByOne();
@@ -60,9 +64,21 @@ export async function verifyStoredLogInParallel(db: Database, options: StoredVer
  * Of every five runs this thread checks two itself (it also builds the tree) and the workers the
  * other three, dealt in turn; results are taken in order. False at the first run refused.
  */
-async function checkRuns(db: Database, size: number, runEntries: number, workerCount: number, take: (checked: AuditWorkerMessage & { type: 'run' }) => boolean): Promise<boolean> {
+async function checkRuns(
+  db: Database,
+  size: number,
+  runEntries: number,
+  sizesToCheck: readonly number[],
+  workerCount: number,
+  take: (checked: AuditWorkerMessage & { type: 'run' }) => boolean,
+): Promise<boolean> {
   const runs: AuditRun[] = [];
-  for (let first = 0; first < size; first += runEntries) runs.push({ run: runs.length, first, count: Math.min(runEntries, size - first) });
+  for (let first = 0; first < size; first += runEntries) {
+    const count = Math.min(runEntries, size - first);
+    // A whole run comes back as its subtree root; a partial one, or one with a signed root to check inside, leaf by leaf.
+    const keepLeaves = count !== runEntries || !Number.isInteger(Math.log2(runEntries)) || sizesToCheck.some((checked) => checked > first && checked < first + count);
+    runs.push({ run: runs.length, first, count, keepLeaves });
+  }
   const ownRun = (run: number) => run % 5 === 1 || run % 5 === 3;
   const theirs = runs.filter((run) => !ownRun(run.run));
   const results = new Map<number, AuditWorkerMessage & { type: 'run' }>();

@@ -13,6 +13,8 @@ export interface AuditRun {
   run: number;
   first: number;
   count: number;
+  /** Hand back every leaf hash (a run that is partial or holds a checkpoint to check), not only the subtree root. */
+  keepLeaves: boolean;
 }
 
 export interface AuditWorkerInput {
@@ -22,7 +24,7 @@ export interface AuditWorkerInput {
 }
 
 export type AuditWorkerMessage =
-  | { type: 'run'; run: number; ok: true; leaves: Uint8Array; previousOfFirst: Uint8Array }
+  | { type: 'run'; run: number; ok: true; leaves: Uint8Array | undefined; subtreeRoot: Uint8Array; lastLeaf: Uint8Array; previousOfFirst: Uint8Array }
   | { type: 'run'; run: number; ok: false }
   | { type: 'done' }
   | { type: 'error'; message: string };
@@ -31,7 +33,7 @@ const PAGE_ROWS = 16_384;
 
 /** Checks one run read from `db`; the main thread uses it too, for the runs it takes itself. */
 export function checkRun(db: Database, run: AuditRun): AuditWorkerMessage & { type: 'run' } {
-  const checker = new EntryRunChecker(createMerkleHasher(sha256), run.first, run.count);
+  const checker = new EntryRunChecker(createMerkleHasher(sha256), run.first, run.count, run.keepLeaves);
   const end = run.first + run.count;
   for (let first = run.first; first < end; first += PAGE_ROWS) {
     const page = db.all<{ idx: number; entry: Uint8Array; leaf_hash: Uint8Array }>(
@@ -40,7 +42,8 @@ export function checkRun(db: Database, run: AuditRun): AuditWorkerMessage & { ty
     );
     for (const row of page) if (!checker.push(row.idx, row.entry, row.leaf_hash)) return { type: 'run', run: run.run, ok: false };
   }
-  return checker.complete ? { type: 'run', run: run.run, ok: true, leaves: checker.leaves, previousOfFirst: checker.previousOfFirst } : { type: 'run', run: run.run, ok: false };
+  if (!checker.complete) return { type: 'run', run: run.run, ok: false };
+  return { type: 'run', run: run.run, ok: true, leaves: checker.leaves, subtreeRoot: checker.subtreeRoot, lastLeaf: checker.lastLeaf, previousOfFirst: checker.previousOfFirst };
 }
 
 const input = workerData as AuditWorkerInput | undefined;
@@ -51,7 +54,7 @@ if (parentPort && input?.kind === 'cvs-issue-audit-verify') {
     try {
       for (const run of input.runs) {
         const message = checkRun(db, run);
-        port.postMessage(message, message.type === 'run' && message.ok ? [message.leaves.buffer as ArrayBuffer] : []);
+        port.postMessage(message, message.type === 'run' && message.ok && message.leaves ? [message.leaves.buffer as ArrayBuffer] : []);
         if (message.type !== 'run' || !message.ok) break;
       }
       port.postMessage({ type: 'done' } satisfies AuditWorkerMessage);
