@@ -367,3 +367,39 @@ describe('merkle: consistency proofs', () => {
     assert.throws(() => consistencyProof(hasher, leafHashes, 1, MAX_SIZE + 1), { code: 'merkle.bad_size' });
   });
 });
+
+describe('MerkleFrontier.pushSubtree', () => {
+  const leaf = (index: number) => hasher.leafHash(new TextEncoder().encode(`entry ${index}`));
+
+  it('gives the same tree as pushing the subtree leaf by leaf, at every aligned size', () => {
+    for (const height of [0, 1, 2, 3]) {
+      const width = 2 ** height;
+      for (let before = 0; before <= 24; before += width) {
+        const byLeaf = new MerkleFrontier(hasher);
+        const bySubtree = new MerkleFrontier(hasher);
+        for (let index = 0; index < before; index += 1) {
+          byLeaf.push(leaf(index));
+          bySubtree.push(leaf(index));
+        }
+        const run = new MerkleFrontier(hasher);
+        for (let index = before; index < before + width; index += 1) {
+          byLeaf.push(leaf(index));
+          run.push(leaf(index));
+        }
+        bySubtree.pushSubtree(run.root(), height);
+        assert.equal(bySubtree.size, byLeaf.size);
+        assert.equal(hex(bySubtree.root()), hex(byLeaf.root()), `height ${height} after ${before} leaves`);
+        // And the trees go on growing alike.
+        byLeaf.push(leaf(99));
+        bySubtree.push(leaf(99));
+        assert.equal(hex(bySubtree.root()), hex(byLeaf.root()));
+      }
+    }
+  });
+
+  it('refuses a subtree at a size that is not a multiple of its width', () => {
+    const frontier = new MerkleFrontier(hasher);
+    frontier.push(leaf(0));
+    assert.throws(() => frontier.pushSubtree(leaf(1), 1), { code: 'merkle.unaligned_subtree' });
+  });
+});
