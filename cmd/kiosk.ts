@@ -69,7 +69,7 @@ export function openKiosk(
 ): Kiosk {
   const config = findKiosk(loaded, options.kioskId);
   const clock = options.clock ?? systemClock;
-  // The real reader beside the simulated one, behind the same port (FACTS.md: PC/SC via "smartcard").
+  // The real reader beside the simulated one, behind the same port (docs/runtime-facts.md, "Smart cards").
   const simulated = options.pcscReader === undefined ? new SimulatedCardReader(`${config.kioskId} simulated reader`) : undefined;
   const reader: CardReader = simulated ?? new PcscCardReader(options.pcscReader ?? '');
   if (reader instanceof PcscCardReader) reader.assertAvailable();

@@ -1,5 +1,5 @@
 // Mutual-TLS HTTP client for Node (undici Agent) and Bun (fetch with `tls`). In Bun undici is a
-// shim over fetch that ignores the Agent's TLS options (FACTS.md), so each runtime gets its own path.
+// shim over fetch that ignores the Agent's TLS options (docs/runtime-facts.md, "TLS and HTTP"), so each runtime gets its own path.
 
 import type { Agent } from 'undici';
 import { AppError } from '../../core/errors.ts';

@@ -1,5 +1,5 @@
 // HTTPS server that requires a client certificate and hands it to the handler, on Node and Bun.
-// Bun's https.createServer enforces requestCert but hides the peer certificate (FACTS.md), so TLS
+// Bun's https.createServer enforces requestCert but hides the peer certificate (docs/runtime-facts.md, "TLS and HTTP"), so TLS
 // is terminated by tls.createServer and each authorised socket is passed to a plain http.Server.
 
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';

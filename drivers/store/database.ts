@@ -142,7 +142,7 @@ function bunStatement(statement: BunStatement): NativeStatement {
 }
 
 function openBetterSqlite3(path: string, readonly: boolean): NativeDatabase {
-  // A variable module name stops `bun build --compile` from bundling the native addon (FACTS.md).
+  // A variable module name stops `bun build --compile` from bundling the native addon (docs/runtime-facts.md, "SQLite").
   const moduleName = 'better-sqlite3';
   const runtimeRequire = createRequire(import.meta.url);
   const BetterSqlite = runtimeRequire(moduleName) as typeof BetterSqlite3;

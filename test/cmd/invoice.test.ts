@@ -8,8 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { HANDLING_CSV_HEADER, formatHandlingRow } from '../../core/handling-csv.ts';
 import { insertHandlingRecord, openCenterDatabase } from '../../drivers/store/center-store.ts';
 import { run, handlingRecord as record } from './cli-fixture.ts';
+import { popplerMissing } from '../poppler.ts';
 
-const popplerMissing = spawnSync('pdftotext', ['-v']).error === undefined ? false : 'poppler-utils is not installed';
 
 const RECORDS = [
   record('A', { copies: 2, feeYen: 400 }),

@@ -14,8 +14,8 @@ import {
 } from '../../../drivers/pdf/certificate-pdf.ts';
 import { loadJapaneseFont } from '../../../drivers/pdf/font.ts';
 import { formatYen, formatYenSuffix, renderReceiptPdf, type Receipt } from '../../../drivers/pdf/receipt-pdf.ts';
+import { popplerMissing } from '../../poppler.ts';
 
-const popplerMissing = spawnSync('pdftotext', ['-v']).error === undefined ? false : 'poppler-utils is not installed';
 
 const certificate: CertificateDocument = {
   title: '住民票の写し',
