@@ -34,6 +34,9 @@ const REFUSAL_TEXT: Record<string, string> = {
   'printer.fault': 'プリンタの故障のため印刷を中止しました。料金を返金します。',
   'transport.timeout': '通信がタイムアウトしました。しばらくしてからもう一度お試しください。',
   'transport.unreachable': '証明書交付センターに接続できません。しばらくしてからお試しください。',
+  'transport.closed': '証明書交付センターに接続できません。しばらくしてからお試しください。',
+  'transport.tls_refused': '証明書交付センターに接続できません。店員にお声がけください。',
+  'transport.server_untrusted': '証明書交付センターに接続できません。店員にお声がけください。',
 };
 
 const FALLBACK_TEXT = 'ただいまご利用いただけません。店員にお声がけください。';

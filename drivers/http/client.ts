@@ -194,18 +194,18 @@ function transportError(error: unknown, host: string, deadlinePassed: boolean): 
   }
   const refusedCode = codes.find((code) => handshakeRefusedPattern.test(code));
   if (refusedCode !== undefined) {
-    return new AppError('unavailable', 'transport.unreachable', `TLS handshake refused by ${host} (${refusedCode})`);
+    return new AppError('unavailable', 'transport.tls_refused', `TLS handshake refused by ${host} (${refusedCode})`);
   }
   const untrustedCode = codes.find((code) => serverUntrustedPattern.test(code));
   if (untrustedCode !== undefined) {
-    return new AppError('unavailable', 'transport.unreachable', `certificate of ${host} is not trusted (${untrustedCode})`);
+    return new AppError('unavailable', 'transport.server_untrusted', `certificate of ${host} is not trusted (${untrustedCode})`);
   }
   const reason = codes[0] ?? 'unknown error';
   if (closedCodes.has(reason)) {
     // With TLS 1.3 a server refuses a client certificate after the client thinks the handshake is done.
     return new AppError(
       'unavailable',
-      'transport.unreachable',
+      'transport.closed',
       `${host} closed the connection without an answer (${reason}); was the client certificate refused?`,
     );
   }

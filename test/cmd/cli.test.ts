@@ -30,7 +30,7 @@ describe('cvs-issue command line', () => {
   it('exits 2 with one line for an unknown subcommand', async () => {
     const result = await run('frobnicate');
     assert.equal(result.code, 2);
-    assert.equal(result.stderr.trim().split('\n').length >= 1, true);
+    assert.equal(result.stderr.trim().split('\n').length, 1, 'exactly one line');
     assert.match(result.stderr, /unknown command 'frobnicate'/);
     assert.doesNotMatch(result.stderr, /\n\s+at /);
   });

@@ -54,8 +54,14 @@ function clientOptions(server: RunningServer, certificate: IssuedCertificate): M
   };
 }
 
+/** Nothing listens at the address. */
 function isUnavailable(error: unknown): boolean {
   return error instanceof AppError && error.kind === 'unavailable' && error.code === 'transport.unreachable';
+}
+
+/** A server that listens refused our certificate: in the handshake, or (TLS 1.3) right after it. Never "nothing listens". */
+function isRefusedHandshake(error: unknown): boolean {
+  return error instanceof AppError && error.kind === 'unavailable' && (error.code === 'transport.tls_refused' || error.code === 'transport.closed');
 }
 
 describe('mutual TLS server and client', () => {
@@ -106,7 +112,7 @@ describe('mutual TLS server and client', () => {
   it('refuses a client that presents no certificate', async () => {
     const anonymous = createMutualTlsClient({ ...clientOptions(server, kioskCertificate), certificatePem: '', keyPem: '' });
     try {
-      await assert.rejects(anonymous.request('GET', '/echo'), isUnavailable);
+      await assert.rejects(anonymous.request('GET', '/echo'), isRefusedHandshake);
     } finally {
       await anonymous.close();
     }
@@ -115,7 +121,7 @@ describe('mutual TLS server and client', () => {
   it('refuses a client whose certificate a foreign CA issued', async () => {
     const impostor = createMutualTlsClient(clientOptions(server, foreignCertificate));
     try {
-      await assert.rejects(impostor.request('GET', '/echo'), isUnavailable);
+      await assert.rejects(impostor.request('GET', '/echo'), isRefusedHandshake);
     } finally {
       await impostor.close();
     }
@@ -125,7 +131,7 @@ describe('mutual TLS server and client', () => {
   it('refuses a server whose certificate the client does not trust', async () => {
     const wary = createMutualTlsClient({ ...clientOptions(server, kioskCertificate), caPem: foreignAuthority.certificatePem });
     try {
-      await assert.rejects(wary.request('GET', '/echo'), isUnavailable);
+      await assert.rejects(wary.request('GET', '/echo'), (error: unknown) => error instanceof AppError && error.code === 'transport.server_untrusted');
     } finally {
       await wary.close();
     }
