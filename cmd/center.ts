@@ -155,9 +155,12 @@ export function makeCenterCommand(io: Io): Command {
     .description('serve relays over mutual TLS until interrupted')
     .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
     .option('--listen <host:port>', 'listen address (port 0 picks a free port); default from the deployment')
-    .action(async (options: { dir: string; listen?: string }) => {
+    .option('--json', 'once listening, print one JSON line: {"role","url","host","port"}')
+    .addHelpText('after', '\nExit codes: 0 stopped by SIGINT/SIGTERM, 1 unexpected failure, 2 bad flag, configuration or database, or the address in use.')
+    .action(async (options: { dir: string; listen?: string; json?: boolean }) => {
       const started = await startCenter(loadConfig(options.dir), { listen: options.listen, clock: checkedProcessClock(), log: (line) => io.err(`${line}\n`) });
-      io.out(`center listening on ${started.server.url}\n`);
+      const { url, host, port } = started.server;
+      io.out(options.json ? `${JSON.stringify({ role: 'center', url, host, port })}\n` : `center listening on ${url}\n`);
       await waitForShutdown(() => started.close());
     });
   addExportSubcommand(center, 'center', io);
@@ -189,7 +192,9 @@ export function makeCenterCommand(io: Io): Command {
     .requiredOption('--to <iso-time>', 'end (exclusive)')
     .option('--municipality <code>', 'the 6-digit municipality code a stop applies to')
     .requiredOption('--message <text>', 'what kiosk screens show (Japanese; no personal data)')
-    .action((options: { dir: string; kind: string; from: string; to: string; municipality?: string; message: string }) => {
+    .option('--json', 'print the announced notice as JSON')
+    .addHelpText('after', '\nExit codes: 0 announced, 1 unexpected failure, 2 bad flag, municipality code, time or message.')
+    .action((options: { dir: string; kind: string; from: string; to: string; municipality?: string; message: string; json?: boolean }) => {
       const notice = noticeFromOptions(options);
       const loaded = loadConfig(options.dir);
       const clock = processClock();
@@ -197,7 +202,10 @@ export function makeCenterCommand(io: Io): Command {
         migrate(db, 'center', CENTER_MIGRATIONS);
         announceNotice(db, openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), clock), notice, formatUtcIso(clock.nowMs()));
       });
-      io.out(`announced ${notice.kind} ${notice.noticeId}: ${formatJstIso(notice.startsAtMs)} to ${formatJstIso(notice.endsAtMs)}${notice.municipalityCode ? ` for ${notice.municipalityCode}` : ''}\n`);
+      if (options.json) {
+        const { startsAtMs, endsAtMs, ...rest } = notice;
+        io.out(`${JSON.stringify({ ...rest, startsAt: formatUtcIso(startsAtMs), endsAt: formatUtcIso(endsAtMs) }, null, 2)}\n`);
+      } else io.out(`announced ${notice.kind} ${notice.noticeId}: ${formatJstIso(notice.startsAtMs)} to ${formatJstIso(notice.endsAtMs)}${notice.municipalityCode ? ` for ${notice.municipalityCode}` : ''}\n`);
     });
   return center;
 }

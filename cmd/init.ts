@@ -248,12 +248,37 @@ export function makeInitCommand(io: Io, clock: () => number): Command {
     .option('--force', 'replace an existing deployment in DIR')
     .option('--center-listen <host:port>', 'address the centre will listen on', '127.0.0.1:8443')
     .option('--relay-listen <host:port>', "address the first operator's relay will listen on", '127.0.0.1:9443')
-    .action((options: InitOptions) => {
+    .option('--json', "print the deployment's files, public audit keys and addresses as JSON (never a private key)")
+    .addHelpText('after', '\nExit codes: 0 created, 1 unexpected failure, 2 bad flag or an existing deployment (use --force).')
+    .action((options: InitOptions & { json?: boolean }) => {
       const result = runInit(options, clock());
+      if (options.json) return void io.out(`${JSON.stringify(describeDeployment(result), null, 2)}\n`);
       io.out(`deployment created in ${result.dir}\n`);
       io.out(`  config: ${result.configFile}\n`);
       io.out(`  relays: ${result.config.relays.map((relay) => `${relay.operatorId}@${relay.listen}`).join(', ')}\n`);
       io.out(`  kiosks: ${result.config.kiosks.map((kiosk) => kiosk.kioskId).join(', ')}\n`);
       io.out(`  cards:  ${fixtureResidents().length} test cards in ${path.join(result.dir, result.config.cardsDirectory)}\n`);
     });
+}
+
+/** What a script needs from a new deployment: absolute paths, public keys and addresses. */
+function describeDeployment(result: ReturnType<typeof runInit>) {
+  const file = (relative: string) => path.resolve(result.dir, relative);
+  const { config } = result;
+  return {
+    dir: path.resolve(result.dir),
+    configFile: path.resolve(result.configFile),
+    center: { listen: config.center.listen, databaseFile: file(config.center.databaseFile), auditVerifierKey: config.center.auditVerifierKey },
+    relays: config.relays.map((relay) => ({ operatorId: relay.operatorId, listen: relay.listen, databaseFile: file(relay.databaseFile), auditVerifierKey: relay.auditVerifierKey })),
+    kiosks: config.kiosks.map((kiosk) => ({
+      kioskId: kiosk.kioskId,
+      storeId: kiosk.storeId,
+      operatorId: kiosk.operatorId,
+      relayUrl: kiosk.relayUrl,
+      databaseFile: file(kiosk.databaseFile),
+      printerDirectory: file(kiosk.printerDirectory),
+      auditVerifierKey: kiosk.auditVerifierKey,
+    })),
+    cards: { directory: file(config.cardsDirectory), count: fixtureResidents().length },
+  };
 }

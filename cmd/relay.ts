@@ -203,7 +203,9 @@ export function makeRelayCommand(io: Io): Command {
     .option('--operator <id>', 'operator whose relay to run (default: the first in the deployment)')
     .option('--listen <host:port>', 'listen address (port 0 picks a free port); default from the deployment')
     .option('--center-url <url>', 'the centre, e.g. https://127.0.0.1:8443; default from the deployment')
-    .action(async (options: { dir: string; operator?: string; listen?: string; centerUrl?: string }) => {
+    .option('--json', 'once listening, print one JSON line: {"role","operatorId","url","host","port"}')
+    .addHelpText('after', '\nExit codes: 0 stopped by SIGINT/SIGTERM, 1 unexpected failure, 2 bad flag, configuration or database, or the address in use.')
+    .action(async (options: { dir: string; operator?: string; listen?: string; centerUrl?: string; json?: boolean }) => {
       const started = await startRelay(loadConfig(options.dir), {
         operatorId: options.operator,
         listen: options.listen,
@@ -211,7 +213,8 @@ export function makeRelayCommand(io: Io): Command {
         clock: checkedProcessClock(),
         log: (line) => io.err(`${line}\n`),
       });
-      io.out(`relay ${started.operatorId} listening on ${started.server.url}\n`);
+      const { url, host, port } = started.server;
+      io.out(options.json ? `${JSON.stringify({ role: 'relay', operatorId: started.operatorId, url, host, port })}\n` : `relay ${started.operatorId} listening on ${url}\n`);
       await waitForShutdown(() => started.close());
     });
   relay

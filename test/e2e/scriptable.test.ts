@@ -1,0 +1,79 @@
+// Proves the binary can be driven by a script: init --json gives paths and public keys (never a
+// private key), serve --json prints one JSON line with the address it listens on, a port in use
+// is exit 2 naming the address, a damaged database is exit 2 naming the file, and
+// center notice --json answers in JSON.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+const built = path.resolve(import.meta.dirname, '../../dist/cvs-issue');
+
+describe('the binary driven by a script', () => {
+  let work: string;
+  let dir: string;
+  const environment = { PATH: '/usr/bin:/bin', HOME: os.tmpdir(), TZ: 'UTC', NO_COLOR: '1' };
+  const run = (...args: string[]) => {
+    const result = spawnSync(built, args, { cwd: work, env: environment, encoding: 'utf8', timeout: 60_000 });
+    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  };
+
+  before(() => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-e2e-script-'));
+    dir = path.join(work, 'site');
+  });
+  after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  it('init --json names every file, public key and address', () => {
+    const result = run('init', '--dir', dir, '--json');
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stdout, /PRIVATE KEY/);
+    const deployment = JSON.parse(result.stdout) as { configFile: string; center: { databaseFile: string; auditVerifierKey: string }; kiosks: { kioskId: string; databaseFile: string }[]; relays: { listen: string }[] };
+    assert.ok(fs.existsSync(deployment.configFile));
+    assert.ok(fs.existsSync(deployment.center.databaseFile));
+    assert.match(deployment.center.auditVerifierKey, /^cvs-issue\/center\+[0-9a-f]{8}\+/);
+    assert.ok(deployment.kiosks.length >= 3 && deployment.kiosks.every((kiosk) => fs.existsSync(kiosk.databaseFile)));
+    const again = run('init', '--dir', dir, '--json');
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /cvs-issue\.json/);
+  });
+
+  it('serve --json prints its address once ready; the same address again is exit 2 naming it', async () => {
+    const child = spawn(built, ['center', 'serve', '--dir', dir, '--listen', '127.0.0.1:0', '--json'], { cwd: work, env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let stdout = '';
+        child.stdout!.on('data', (chunk) => {
+          stdout += chunk;
+          if (stdout.includes('\n')) resolve(stdout.split('\n')[0]!);
+        });
+        child.on('exit', (code) => reject(new Error(`exited ${code}`)));
+      });
+      const ready = JSON.parse(line) as { role: string; url: string; host: string; port: number };
+      assert.equal(ready.role, 'center');
+      assert.equal(ready.url, `https://127.0.0.1:${ready.port}`);
+      const clash = run('center', 'serve', '--dir', dir, '--listen', `127.0.0.1:${ready.port}`);
+      assert.equal(clash.code, 2, clash.stderr);
+      assert.match(clash.stderr, new RegExp(`127\\.0\\.0\\.1:${ready.port}.*in use`));
+      assert.equal(clash.stderr.trim().split('\n').length, 1);
+    } finally {
+      child.removeAllListeners('exit');
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    }
+  });
+
+  it('center notice --json answers in JSON; a damaged database is exit 2 naming the file', () => {
+    const notice = run('center', 'notice', '--dir', dir, '--kind', 'maintenance', '--from', '2027-01-10T01:00:00+09:00', '--to', '2027-01-10T05:00:00+09:00', '--message', '定期保守', '--json');
+    assert.equal(notice.code, 0, notice.stderr);
+    assert.deepEqual(Object.keys(JSON.parse(notice.stdout)).sort(), ['endsAt', 'kind', 'message', 'noticeId', 'startsAt']);
+    const damaged = path.join(work, 'damaged.db');
+    fs.writeFileSync(damaged, Buffer.alloc(8192, 0x41));
+    const verify = run('reconcile', '--month', '2026-11', '--center-db', damaged, '--operator-db', damaged);
+    assert.equal(verify.code, 2, verify.stderr);
+    assert.match(verify.stderr, /damaged\.db/);
+  });
+});
