@@ -34,6 +34,9 @@ export function buildProgram(io: Io): Command {
     .description("Japan's convenience-store certificate issuance service (コンビニ交付): kiosk, relay, centre and monthly settlement")
     .version(VERSION)
     .addHelpText('after', '\nExit codes: 0 done, 1 unexpected failure, 2 usage or bad input, 3 differences or tampering found.')
+    // A subcommand's options belong to it (`invoice pay --month` is pay's --month, not invoice's);
+    // commander honours that only when the root parses positionally too.
+    .enablePositionalOptions()
     .addCommand(makeInitCommand(io, () => systemClock.nowMs()))
     .addCommand(makeDemoCommand(io))
     .addCommand(makeKioskCommand(io))
