@@ -65,7 +65,10 @@ export async function buildProgram(io: Io, argv: readonly string[]): Promise<Com
     .version(VERSION)
     .addHelpText('after', '\nExit codes: 0 done, 1 unexpected failure, 2 usage or bad input, 3 differences or tampering found.')
     // A listed-only command has no options to show, so the help takes each term from the table.
-    .configureHelp({ subcommandTerm: (command) => (isCommandName(command.name()) ? COMMANDS[command.name() as CommandName].term : new Help().subcommandTerm(command)) });
+    .configureHelp({ subcommandTerm: (command) => (isCommandName(command.name()) ? COMMANDS[command.name() as CommandName].term : new Help().subcommandTerm(command)) })
+    // A subcommand's options belong to it (`invoice pay --month` is pay's --month, not invoice's);
+    // commander honours that only when the root parses positionally too.
+    .enablePositionalOptions();
   const chosen = chosenCommand(argv);
   for (const name of Object.keys(COMMANDS) as CommandName[]) {
     program.addCommand(name === chosen ? await LOADERS[name](io) : new Command(name).description(COMMANDS[name].description));

@@ -1,24 +1,29 @@
 // `cvs-issue invoice`: settles a JST month from the centre's records (database or CSV file): fees,
 // ¥115 a document, deadlines, late interest, the dedicated line's fee; JSON, CSV, a table, a PDF.
 // Without --month it settles the previous month, so cron can run it on the 1st.
+// `cvs-issue invoice pay` records a payment J-LIS received against an operator's invoice; the
+// invoice then shows what was received, the balance, and C§17 interest per late payment.
 
 import fs from 'node:fs';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { COMMANDS } from './commands.ts';
 import Table from 'cli-table3';
 import ratesFile from '../fixtures/interest-rates.json' with { type: 'json' };
 import { CERTIFICATE_TITLES } from '../core/certificate-types.ts';
-import { isIsoDate, monthDeadlines } from '../core/deadlines.ts';
+import { daysBetween, isIsoDate, monthDeadlines } from '../core/deadlines.ts';
 import { AppError, usageError } from '../core/errors.ts';
-import { RowProblems } from '../core/handling-csv.ts';
+import { parseMonth, RowProblems } from '../core/handling-csv.ts';
 import { buildInvoice, COMMISSION_PER_DOCUMENT_YEN, createInvoiceAccumulator, dedicatedLineFee, type DedicatedLineFee, type Invoice } from '../core/invoice.ts';
+import { invoiceDate, paymentRefusal, paymentStatus, type InvoicePayment, type PaymentStatus } from '../core/invoice-payments.ts';
+import { formatUtcIso, jstParts } from '../core/jst.ts';
 import type { SettlementAdjustment } from '../core/settlement.ts';
 import { adjustmentsSettledIn } from '../drivers/store/center-store.ts';
-import { openSettlementDatabase, unnoticedRequests } from '../drivers/store/settlement-store.ts';
-import { lateInterest, parseRatePercent, parseRateTable, rateOn, type LateInterest } from '../core/late-interest.ts';
+import { auditOrigin } from '../drivers/store/audit-log.ts';
+import { listInvoicePayments, monthConfirmedOn, openSettlementDatabase, recordInvoicePayment, unnoticedRequests } from '../drivers/store/settlement-store.ts';
+import { lateInterest, parseRatePercent, parseRateTable, rateOn, type DatedRate, type LateInterest } from '../core/late-interest.ts';
 import type { Clock } from '../core/ports.ts';
 import { renderInvoicePdf } from '../drivers/pdf/invoice-pdf.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig, openRoleAuditLog } from './config.ts';
 import { isNationalHoliday, processClock } from './deps.ts';
 import type { Io } from './io.ts';
 import { chalkFor, createProgress, estimateRows, failOnProblems, readSource, resolveMonth, type RecordSource } from './settlement-sources.ts';
@@ -30,6 +35,7 @@ export interface InvoiceOptions {
   centerDb?: string;
   operator?: string;
   paidOn?: string;
+  asOf?: string;
   inspectionDays?: string;
   rate?: string;
   rates?: string;
@@ -70,15 +76,27 @@ function readRateTable(file: string | undefined) {
   return parseRateTable(json, file);
 }
 
-function interestFor(options: InvoiceOptions, amountYen: number, payBy: string): LateInterest | undefined {
+/** C§17 interest at the rate in force on the payment day (or --rate), less --inspection-days. */
+function interestCalculator(options: InvoiceOptions): (amountYen: number, payBy: string, paidOn: string) => LateInterest {
+  const inspectionDays = wholeNumber(options.inspectionDays, '--inspection-days', 0);
+  let table: DatedRate[] | undefined;
+  return (amountYen, payBy, paidOn) => {
+    const milliPercent = options.rate !== undefined ? parseRatePercent(options.rate, '--rate') : rateOn((table ??= readRateTable(options.rates)), paidOn);
+    if (milliPercent === undefined) throw usageError(`the rate table has no rate for ${paidOn}: give --rate PERCENT`);
+    return lateInterest(amountYen, payBy, paidOn, inspectionDays, milliPercent);
+  };
+}
+
+/** --paid-on: the interest if the whole amount were paid on that day (no payments recorded). */
+function interestFor(options: InvoiceOptions, amountYen: number, payBy: string, paymentsRecorded: boolean): LateInterest | undefined {
   if (options.paidOn === undefined) {
-    if (options.inspectionDays || ((options.rate || options.rates) && !options.linePaidOn)) throw usageError('--rate, --rates and --inspection-days need --paid-on DATE (or --line-paid-on for the line bill)');
+    if (!paymentsRecorded && options.asOf === undefined && (options.inspectionDays || ((options.rate || options.rates) && !options.linePaidOn))) {
+      throw usageError('--rate, --rates and --inspection-days need --paid-on DATE, --as-of DATE or recorded payments (or --line-paid-on for the line bill)');
+    }
     return undefined;
   }
   if (!isIsoDate(options.paidOn)) throw usageError(`--paid-on "${options.paidOn}" is not a YYYY-MM-DD date`);
-  const milliPercent = options.rate !== undefined ? parseRatePercent(options.rate, '--rate') : rateOn(readRateTable(options.rates), options.paidOn);
-  if (milliPercent === undefined) throw usageError(`the rate table has no rate for ${options.paidOn}: give --rate PERCENT`);
-  return lateInterest(amountYen, payBy, options.paidOn, wholeNumber(options.inspectionDays, '--inspection-days', 0), milliPercent);
+  return interestCalculator(options)(amountYen, payBy, options.paidOn);
 }
 
 function lineFeeFor(options: InvoiceOptions, month: string): DedicatedLineFee | undefined {
@@ -98,49 +116,190 @@ function lineFeeFor(options: InvoiceOptions, month: string): DedicatedLineFee | 
       operatorId: options.operator ?? null,
       receivedOn: options.lineReceivedOn,
       // C§17 in J-LIS's direction: it pays the operator late.
-      lateInterest: options.linePaidOn === undefined ? undefined : (amountYen, dueBy) => {
-        const milliPercent = options.rate !== undefined ? parseRatePercent(options.rate, '--rate') : rateOn(readRateTable(options.rates), options.linePaidOn!);
-        if (milliPercent === undefined) throw usageError(`the rate table has no rate for ${options.linePaidOn}: give --rate PERCENT`);
-        return lateInterest(amountYen, dueBy, options.linePaidOn!, 0, milliPercent);
-      },
+      lateInterest: options.linePaidOn === undefined ? undefined : (amountYen, dueBy) => interestCalculator({ ...options, inspectionDays: undefined })(amountYen, dueBy, options.linePaidOn!),
     },
   );
 }
 
-/** What only the centre's database knows: names of both parties and municipalities, adjustments settled in the month. */
-function centreFacts(source: RecordSource, month: string, operatorId: string | null) {
-  if (source.kind !== 'db') return { operatorName: null, municipalityNames: {}, adjustments: [] as SettlementAdjustment[], unnoticed: 0 };
+interface CentreFacts {
+  operatorName: string | null;
+  municipalityNames: Record<string, string>;
+  adjustments: SettlementAdjustment[];
+  unnoticed: number;
+  payments: InvoicePayment[];
+  /** JST date the operator's month was confirmed; undefined when it is not, or for all operators. */
+  confirmedOn: string | undefined;
+}
+
+/** What only the centre's database knows: names of both parties and municipalities, adjustments settled in the month, payments. */
+function centreFacts(source: RecordSource, month: string, operatorId: string | null): CentreFacts | undefined {
+  if (source.kind !== 'db') return undefined;
   const db = openSettlementDatabase(source.path, 'center');
   try {
     const operatorName = operatorId === null ? null : (db.get<{ name: string }>('SELECT name FROM operators WHERE operator_id = :operatorId', { operatorId })?.name ?? null);
     const municipalityNames = Object.fromEntries(
       db.all<{ code: string; definition: string }>('SELECT code, definition FROM municipalities ORDER BY code').map((row) => [row.code, (JSON.parse(row.definition) as { name: string }).name]),
     );
-    return { operatorName, municipalityNames, adjustments: adjustmentsSettledIn(db, month, operatorId), unnoticed: unnoticedRequests(db, month, operatorId).length };
+    return {
+      operatorName,
+      municipalityNames,
+      adjustments: adjustmentsSettledIn(db, month, operatorId),
+      unnoticed: unnoticedRequests(db, month, operatorId).length,
+      payments: listInvoicePayments(db, month, operatorId),
+      confirmedOn: operatorId === null ? undefined : monthConfirmedOn(db, month, operatorId),
+    };
   } finally {
     db.close();
   }
+}
+
+/** The month's figures from the records and what the centre's database adds, before interest and payments. */
+function settle(source: RecordSource, month: string, monthKey: number, operatorId: string | null, io: Io, showProgress: boolean) {
+  const problems = new RowProblems();
+  const accumulator = createInvoiceAccumulator(monthKey, operatorId, estimateRows(source));
+  const progress = createProgress(io, showProgress);
+  readSource(source, month, (bytes, row) => accumulator.add(bytes, row), problems, progress);
+  progress.done();
+  failOnProblems(io, problems);
+  const deadlines = monthDeadlines(monthKey, isNationalHoliday);
+  const facts = centreFacts(source, month, operatorId);
+  for (const line of facts?.adjustments ?? []) accumulator.addAdjustment(line);
+  const totals = accumulator.totals();
+  const names = { operatorName: facts?.operatorName ?? null, municipalityNames: facts?.municipalityNames ?? {} };
+  return { deadlines, facts, totals, names, draft: buildInvoice(totals, deadlines, names) };
+}
+
+function dateOption(value: string | undefined, flag: string): string | undefined {
+  if (value !== undefined && !isIsoDate(value)) throw usageError(`${flag} "${value}" is not a YYYY-MM-DD date`);
+  return value;
+}
+
+/** Received, balance and interest, once a payment is recorded or --as-of asks for the balance's interest. */
+function paymentsFor(options: InvoiceOptions, facts: CentreFacts | undefined, amountDueYen: number, invoiceBy: string, payBy: string): PaymentStatus | undefined {
+  const asOf = dateOption(options.asOf, '--as-of');
+  if (!facts) {
+    if (asOf !== undefined) throw usageError("--as-of needs the centre's database (--dir or --center-db): payments are recorded there");
+    return undefined;
+  }
+  if (facts.payments.length === 0 && asOf === undefined) return undefined;
+  if (facts.payments.length > 0 && options.paidOn !== undefined) {
+    throw usageError(`payments of this invoice are recorded: late interest comes from them; leave out --paid-on (--as-of DATE gives the interest on a balance still owing)`);
+  }
+  const latest = facts.payments.reduce((last, payment) => (payment.paidOn > last ? payment.paidOn : last), '');
+  if (asOf !== undefined && asOf < latest) throw usageError(`--as-of ${asOf} is before the payment recorded on ${latest}`);
+  const interest = interestCalculator(options);
+  return paymentStatus({
+    amountDueYen,
+    invoicedOn: facts.confirmedOn === undefined ? invoiceBy : invoiceDate(invoiceBy, facts.confirmedOn),
+    payBy,
+    payments: facts.payments,
+    interest: (amountYen, paidOn) => interest(amountYen, payBy, paidOn),
+    ...(asOf === undefined ? {} : { asOf }),
+  });
 }
 
 export function runInvoice(options: InvoiceOptions, io: Io, clock: Clock): Invoice & { unnoticedRequests?: number } {
   if (options.json && options.csv) throw usageError('give --json or --csv, not both');
   const { month, monthKey } = resolveMonth(options.month, clock);
   const source = pickSource(options);
-  const problems = new RowProblems();
-  const accumulator = createInvoiceAccumulator(monthKey, options.operator ?? null, estimateRows(source));
-  const progress = createProgress(io, io.stdoutIsTty && !options.json && !options.csv);
-  readSource(source, month, (bytes, row) => accumulator.add(bytes, row), problems, progress);
-  progress.done();
-  failOnProblems(io, problems);
-  const deadlines = monthDeadlines(monthKey, isNationalHoliday);
-  const facts = centreFacts(source, month, options.operator ?? null);
-  for (const line of facts.adjustments) accumulator.addAdjustment(line);
-  const totals = accumulator.totals();
-  const names = { operatorName: facts.operatorName, municipalityNames: facts.municipalityNames };
-  const draft = buildInvoice(totals, deadlines, names);
-  const invoice = buildInvoice(totals, deadlines, { ...names, lateInterest: interestFor(options, draft.amountDueYen, deadlines.payBy), dedicatedLine: lineFeeFor(options, month) });
-  if (facts.unnoticed > 0) io.err(`cvs-issue: warning: ${facts.unnoticed} request(s) of ${month} were issued but never noticed (see reconcile)\n`);
+  const { deadlines, facts, totals, names, draft } = settle(source, month, monthKey, options.operator ?? null, io, io.stdoutIsTty && !options.json && !options.csv);
+  const payments = paymentsFor(options, facts, draft.amountDueYen, deadlines.invoiceBy, deadlines.payBy);
+  const invoice = buildInvoice(totals, deadlines, {
+    ...names,
+    lateInterest: interestFor(options, draft.amountDueYen, deadlines.payBy, payments !== undefined),
+    dedicatedLine: lineFeeFor(options, month),
+    ...(payments ? { payments } : {}),
+  });
+  if (facts && facts.unnoticed > 0) io.err(`cvs-issue: warning: ${facts.unnoticed} request(s) of ${month} were issued but never noticed (see reconcile)\n`);
   return invoice;
+}
+
+export interface InvoicePayOptions {
+  dir?: string;
+  centerDb?: string;
+  operator: string;
+  month: string;
+  paidOn: string;
+  amount: string;
+  reference?: string;
+  json?: boolean;
+}
+
+export interface RecordedPayment {
+  invoiceNumber: string;
+  payment: InvoicePayment;
+  /** Days after the pay-by date (0 when on time): C§17 interest is owed on this payment for them. */
+  daysAfterPayBy: number;
+  amountDueYen: number;
+  receivedYen: number;
+  balanceYen: number;
+  status: PaymentStatus['status'];
+  payBy: string;
+}
+
+const REFERENCE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
+
+/** Checks every flag before anything is read, so bad input never touches the database. */
+function paymentFromOptions(options: InvoicePayOptions): InvoicePayment {
+  if (parseMonth(options.month) === undefined) throw usageError(`--month "${options.month}" is not YYYY-MM`);
+  if (!/^[1-9][0-9]{0,11}$/.test(options.amount)) throw usageError(`--amount "${options.amount}" is not a whole number of yen above 0`);
+  if (!isIsoDate(options.paidOn)) throw usageError(`--paid-on "${options.paidOn}" is not a YYYY-MM-DD date`);
+  if (options.reference !== undefined && !REFERENCE.test(options.reference)) throw usageError(`--reference "${options.reference.slice(0, 50)}" is not 1–40 letters, digits, '.', '_' or '-'`);
+  return { month: options.month, operatorId: options.operator, paidOn: options.paidOn, amountYen: Number(options.amount), reference: options.reference ?? null };
+}
+
+export function runInvoicePay(options: InvoicePayOptions, io: Io, clock: Clock): RecordedPayment {
+  if (options.centerDb !== undefined || options.dir === undefined) {
+    throw usageError("invoice pay needs --dir DIR of the deployment (not --center-db): the payment's audit entry is signed with the centre's audit key, which the deployment holds");
+  }
+  const payment = paymentFromOptions(options);
+  const loaded = loadConfig(options.dir);
+  const centre = loaded.config.center;
+  const path = loaded.resolve(centre.databaseFile);
+  const db = openSettlementDatabase(path, 'center');
+  try {
+    if (!db.get('SELECT 1 AS found FROM operators WHERE operator_id = :operatorId', { operatorId: payment.operatorId })) {
+      throw usageError(`--operator ${payment.operatorId.slice(0, 40)} is not an operator registered at the centre`);
+    }
+    // The amount the payment answers: the operator's invoice of the month, as `invoice` shows it.
+    const { deadlines, draft } = settle({ kind: 'db', role: 'center', path }, payment.month, parseMonth(payment.month)!, payment.operatorId, io, false);
+    const nowMs = clock.nowMs();
+    const audit = openRoleAuditLog(db, loaded, centre, auditOrigin('center'), clock);
+    recordInvoicePayment(db, audit, payment, formatUtcIso(nowMs), (existing) =>
+      paymentRefusal({
+        payment,
+        todayIso: jstParts(nowMs).dateIso,
+        confirmedOn: monthConfirmedOn(db, payment.month, payment.operatorId),
+        amountDueYen: draft.amountDueYen,
+        invoiceBy: deadlines.invoiceBy,
+        existing,
+      }),
+    );
+    const receivedYen = listInvoicePayments(db, payment.month, payment.operatorId).reduce((sum, entry) => sum + entry.amountYen, 0);
+    const balanceYen = draft.amountDueYen - receivedYen;
+    return {
+      invoiceNumber: draft.invoiceNumber,
+      payment,
+      daysAfterPayBy: Math.max(0, daysBetween(deadlines.payBy, payment.paidOn)),
+      amountDueYen: draft.amountDueYen,
+      receivedYen,
+      balanceYen,
+      status: balanceYen === 0 ? 'paid' : 'owing',
+      payBy: deadlines.payBy,
+    };
+  } finally {
+    db.close();
+  }
+}
+
+function formatRecordedPayment(result: RecordedPayment): string {
+  const { payment } = result;
+  const lines = [
+    `recorded ¥${payment.amountYen} from ${payment.operatorId} paid on ${payment.paidOn}${payment.reference ? ` (${payment.reference})` : ''} against ${result.invoiceNumber}`,
+    `  received ¥${result.receivedYen} of ¥${result.amountDueYen}: ${result.balanceYen === 0 ? 'paid in full' : `¥${result.balanceYen} still owing (pay by ${result.payBy})`}`,
+  ];
+  if (result.daysAfterPayBy > 0) lines.push(`  paid ${result.daysAfterPayBy} days after the pay-by date ${result.payBy}: C§17 interest is owed on this payment (see "cvs-issue invoice")`);
+  return `${lines.join('\n')}\n`;
 }
 
 const CSV_HEADER = 'section,key,records,documents,fees_yen,commission_yen,amount_due_yen';
@@ -163,6 +322,21 @@ function figuresOfLine(line: SettlementAdjustment) {
   return { records: 1, documents: line.copies, feesYen: line.feeYen, commissionYen, amountDueYen: line.feeYen - commissionYen };
 }
 
+function paymentFigures(payments: PaymentStatus, everyOperator: boolean): Array<[string, string]> {
+  const figures: Array<[string, string]> = [];
+  for (const line of payments.lines) {
+    figures.push([`received on ${line.paidOn}${everyOperator ? ` from ${line.operatorId}` : ''}${line.reference ? ` (${line.reference})` : ''}`, `¥${line.amountYen}`]);
+    if (line.lateInterest) figures.push([`  late: C§17 interest on it (${line.lateInterest.daysLate} days at ${line.lateInterest.ratePercent}%)`, `¥${line.lateInterest.interestYen}`]);
+  }
+  figures.push(['received in all', `¥${payments.receivedYen}`]);
+  figures.push(['balance owing', payments.balanceYen === 0 ? '¥0 (paid in full)' : `¥${payments.balanceYen}`]);
+  if (payments.lines.some((line) => line.lateInterest)) figures.push(['late interest on late payments (C§17, owed separately)', `¥${payments.lateInterestYen}`]);
+  const accrued = payments.balanceInterest;
+  if (accrued) figures.push([`interest on the balance as of ${accrued.asOf} (${accrued.daysLate} days at ${accrued.ratePercent}%)`, `¥${accrued.interestYen}`]);
+  else if (payments.balanceYen > 0) figures.push(['after the pay-by date C§17 interest accrues on the balance until it is paid', '(--as-of DATE gives the figure)']);
+  return figures;
+}
+
 function formatInvoiceText(invoice: Invoice, io: Io): string {
   const chalk = chalkFor(io);
   const out = [
@@ -181,6 +355,7 @@ function formatInvoiceText(invoice: Invoice, io: Io): string {
     ['pay by', invoice.deadlines.payBy],
   ];
   if (invoice.lateInterest) figures.push([`late interest (${invoice.lateInterest.daysLate} days at ${invoice.lateInterest.ratePercent}%)`, `¥${invoice.lateInterest.interestYen}`]);
+  if (invoice.payments) figures.push(...paymentFigures(invoice.payments, invoice.operatorId === null));
   if (invoice.adjustments) {
     const adjustments = invoice.adjustments;
     figures.push([`of which adjustments (過誤調整) of confirmed months: ${adjustments.records} records, ${adjustments.documents} documents`, `¥${adjustments.amountDueYen}`]);
@@ -211,14 +386,17 @@ function formatInvoiceText(invoice: Invoice, io: Io): string {
 }
 
 export function makeInvoiceCommand(io: Io, clock: Clock = processClock()): Command {
-  return new Command('invoice')
+  const invoice = new Command('invoice')
     .description(COMMANDS.invoice.description)
+    // `invoice pay --month …` must give --month to pay, not to invoice.
+    .enablePositionalOptions()
     .option('--month <YYYY-MM>', 'JST month to settle (default: the previous month, for cron)')
     .option('--dir <dir>', 'deployment made by "cvs-issue init": reads its centre database')
     .option('--records <file>', 'handling-record CSV instead of the centre database')
     .option('--center-db <file>', "the centre's database (center.db)")
     .option('--operator <id>', 'invoice one operator (default: all records)')
-    .option('--paid-on <YYYY-MM-DD>', 'payment date: adds late interest when after the pay-by date')
+    .option('--paid-on <YYYY-MM-DD>', 'payment date: adds late interest when after the pay-by date (no payments recorded)')
+    .option('--as-of <YYYY-MM-DD>', "with the centre's database: interest on a balance still owing after the pay-by date, as of this day")
     .option('--inspection-days <n>', 'days of inspection not counted as late (C§17-2)')
     .option('--rate <percent>', 'annual late-interest rate, overriding the dated table')
     .option('--rates <file>', 'dated rate table JSON (default: the built-in fixtures/interest-rates.json)')
@@ -242,5 +420,35 @@ export function makeInvoiceCommand(io: Io, clock: Clock = processClock()): Comma
       if (options.json) io.out(`${JSON.stringify(invoice, null, 2)}\n`);
       else if (options.csv) io.out(formatInvoiceCsv(invoice));
       else io.out(formatInvoiceText(invoice, io));
+    })
+    .addHelpText('after', '\nExit codes: 0 done, 1 unexpected failure, 2 bad input (a flag, a malformed record, a missing database).');
+  invoice
+    .command('pay')
+    .description("record a payment J-LIS received from the operator against the operator's monthly invoice (C§13-3, Spec§4-5)")
+    .option('--dir <dir>', 'deployment made by "cvs-issue init" (required): the payment goes into its centre database and audit log')
+    // Refused with the reason: the payment's audit entry needs the centre's audit key.
+    .addOption(new Option('--center-db <file>').hideHelp())
+    .requiredOption('--operator <id>', 'the operator who paid')
+    .requiredOption('--month <YYYY-MM>', 'the invoiced JST month; it must be confirmed by both parties')
+    .requiredOption('--paid-on <YYYY-MM-DD>', "the JST day the money reached J-LIS's account")
+    .requiredOption('--amount <yen>', 'whole yen received, at most what is still owing')
+    .option('--reference <ref>', "the transfer's reference (振込番号): needed to record two equal payments of one day")
+    .option('--json', 'print the recorded payment and the balance as JSON')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'A payment dated after the pay-by date owes C§17 interest on its own amount; "cvs-issue invoice" shows it.',
+        'Refused (nothing is written): a month not yet confirmed, a day before the invoice or after today,',
+        'the same payment twice (same day and amount without distinct --reference, or a --reference again),',
+        'more than is still owing.',
+        '',
+        'Exit codes: 0 recorded, 2 bad input or refused (one line naming the flag), 1 unexpected failure.',
+      ].join('\n'),
+    )
+    .action((options: InvoicePayOptions) => {
+      const result = runInvoicePay(options, io, clock);
+      io.out(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatRecordedPayment(result));
     });
+  return invoice;
 }

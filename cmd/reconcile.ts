@@ -71,9 +71,15 @@ function pickSources(options: ReconcileOptions): { center: RecordSource; operato
     if (!loaded) throw usageError(`give ${flag} FILE, its -db variant, or --dir DIR of a deployment`);
     return loaded;
   };
+  // The centre holds every operator's records; a deployment's relay speaks for one operator only.
   const center: RecordSource = options.center
     ? { kind: 'file', path: options.center }
-    : { kind: 'db', role: 'center', path: options.centerDb ?? needDir('--center').resolve(needDir('--center').config.center.databaseFile) };
+    : {
+        kind: 'db',
+        role: 'center',
+        path: options.centerDb ?? needDir('--center').resolve(needDir('--center').config.center.databaseFile),
+        ...(loaded ? { operatorId: findRelay(loaded, options.operatorId).operatorId } : {}),
+      };
   const operator: RecordSource = options.operator
     ? { kind: 'file', path: options.operator }
     : { kind: 'db', role: 'relay', path: options.operatorDb ?? needDir('--operator').resolve(findRelay(needDir('--operator'), options.operatorId).databaseFile) };

@@ -17,7 +17,8 @@ import { openSettlementDatabase, recordsAroundMonth, type RecordView, type Settl
 import type { Clock } from '../core/ports.ts';
 import type { Io } from './io.ts';
 
-export type RecordSource = { kind: 'file'; path: string } | { kind: 'db'; path: string; role: SettlementRole };
+/** A database source may be narrowed to one operator's records (the centre holds every operator's). */
+export type RecordSource = { kind: 'file'; path: string } | { kind: 'db'; path: string; role: SettlementRole; operatorId?: string };
 
 export function describeSource(source: RecordSource): string {
   return source.kind === 'file' ? source.path : `${source.path} (${source.role} database)`;
@@ -87,13 +88,13 @@ export function readSource(source: RecordSource, month: string, visit: RowVisito
   }
   const db = openSettlementDatabase(source.path, source.role);
   try {
-    return readDatabase(db, source.path, month, visit, problems, source.role === 'center' ? centreView : 'effective_handling_records');
+    return readDatabase(db, source.path, month, visit, problems, source.role === 'center' ? centreView : 'effective_handling_records', source.operatorId);
   } finally {
     db.close();
   }
 }
 
-function readDatabase(db: Database, where: string, month: string, visit: RowVisitor, problems: RowProblems, view: RecordView): number {
+function readDatabase(db: Database, where: string, month: string, visit: RowVisitor, problems: RowProblems, view: RecordView, operatorId: string | undefined): number {
   const encoder = new TextEncoder();
   const row = createRowScratch();
   let bytes = new Uint8Array(4096);
@@ -101,6 +102,7 @@ function readDatabase(db: Database, where: string, month: string, visit: RowVisi
   let ordinal = 0;
   for (const record of recordsAroundMonth(db, month, view)) {
     ordinal += 1;
+    if (operatorId !== undefined && record.operatorId !== operatorId) continue;
     const line = formatHandlingRow(record);
     if (line.length * 3 > bytes.length) bytes = new Uint8Array(line.length * 3);
     const { written } = encoder.encodeInto(line, bytes);

@@ -43,7 +43,7 @@ const FIELD_TYPES: Record<string, FieldType> = {
   records: 'count', documents: 'count', duplicate: 'flag', reason: 'code', size: 'count', attempt: 'count',
   pending: 'count', businessDate: 'code', cashYen: 'yen', transactions: 'count', remoteAddress: 'code?', status: 'count',
   origin: 'id', rootHash: 'hash', signature: 'signature', cosignature: 'signature', witness: 'id', timestamp: 'count', fromSize: 'count',
-  settleMonth: 'code', count: 'count', peers: 'count',
+  settleMonth: 'code', count: 'count', peers: 'count', paidOn: 'code', reference: 'id?',
 };
 
 /** Each kind and the data fields it may carry (any subset, in any order, each at most once). */
@@ -95,6 +95,8 @@ export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
   'adjustment.recorded': ['issuanceId', 'operatorId', 'kioskId', 'code', 'month', 'settleMonth', 'copies', 'feeYen'],
   'record.supplied': ['issuanceId', 'operatorId', 'kioskId', 'copies', 'feeYen', 'duplicate'],
   'supply.refused': ['issuanceId', 'operatorId', 'code'],
+  // payments J-LIS received against a month's invoice (C§13-3): amount, day, transfer reference
+  'payment.recorded': ['month', 'operatorId', 'paidOn', 'paidYen', 'reference'],
   // witnessing (docs/audit-log.md): what a witness accepted, enough to rebuild the signed note
   'witness.checkpoint': ['kioskId', 'operatorId', 'origin', 'size', 'rootHash', 'signature'],
   'witness.cosigned': ['origin', 'size', 'rootHash', 'signature', 'witness', 'timestamp', 'cosignature'],

@@ -6,6 +6,7 @@
 import { CERTIFICATE_TYPES, type CertificateType } from './certificate-types.ts';
 import { addDays, type Deadlines } from './deadlines.ts';
 import { FIELD_OPERATOR_ID, FIELD_STORE_ID, formatMonth, type RowScratch } from './handling-csv.ts';
+import type { PaymentStatus } from './invoice-payments.ts';
 import type { LateInterest } from './late-interest.ts';
 import { createIdSet, type IdSet } from './reconcile.ts';
 import type { SettlementAdjustment } from './settlement.ts';
@@ -69,6 +70,8 @@ export interface Invoice extends Figures {
   parties: { issuer: { name: string }; billTo: { operatorId: string | null; name: string | null } };
   /** Municipality names from the centre's database (empty when the records came from a file alone). */
   municipalityNames: Record<string, string>;
+  /** Payments J-LIS received against this invoice, the balance and C§17 interest per late payment: once any is recorded (or --as-of). */
+  payments?: PaymentStatus;
 }
 
 /** 甲 of the contract: the issuer of every monthly invoice. */
@@ -208,7 +211,7 @@ export function dedicatedLineFee(term: DedicatedLineTerm, month: string, bill: {
 export function buildInvoice(
   totals: InvoiceTotals,
   deadlines: Deadlines,
-  extras: { lateInterest?: LateInterest; dedicatedLine?: DedicatedLineFee; operatorName?: string | null; municipalityNames?: Record<string, string> } = {},
+  extras: { lateInterest?: LateInterest; dedicatedLine?: DedicatedLineFee; operatorName?: string | null; municipalityNames?: Record<string, string>; payments?: PaymentStatus } = {},
 ): Invoice {
   const adjustment = totals.adjustments.reduce((sum, line) => ({ records: sum.records + 1, documents: sum.documents + line.copies, feesYen: sum.feesYen + line.feeYen }), emptyTally());
   const byCode = [...totals.byMunicipality.entries()].sort(([left], [right]) => left - right);
@@ -231,5 +234,6 @@ export function buildInvoice(
     ...(totals.adjustments.length > 0 ? { adjustments: { lines: totals.adjustments, ...figuresOf(adjustment) } } : {}),
     parties: { issuer: { name: ISSUER_NAME }, billTo: { operatorId: totals.operatorId, name: extras.operatorName ?? null } },
     municipalityNames: extras.municipalityNames ?? {},
+    ...(extras.payments ? { payments: extras.payments } : {}),
   };
 }

@@ -61,6 +61,17 @@ export async function renderInvoicePdf(invoice: Invoice, names: { operatorName?:
     const late = invoice.lateInterest;
     y = rows(pdf, y + 10, [[`遅延利息（${japaneseDate(late.paidOn)}支払、${late.daysLate}日、年${late.ratePercent}%）`, formatYenSuffix(late.interestYen)]]);
   }
+  if (invoice.payments) {
+    const payments = invoice.payments;
+    const lines: Array<[string, string]> = [];
+    for (const line of payments.lines) {
+      lines.push([`入金（${japaneseDate(line.paidOn)}${line.reference ? `、${line.reference}` : ''}）`, formatYenSuffix(line.amountYen)]);
+      if (line.lateInterest) lines.push([`　遅延利息（${line.lateInterest.daysLate}日、年${line.lateInterest.ratePercent}%）`, formatYenSuffix(line.lateInterest.interestYen)]);
+    }
+    lines.push(['入金額合計', formatYenSuffix(payments.receivedYen)], ['未払残高', formatYenSuffix(payments.balanceYen)]);
+    if (payments.balanceInterest) lines.push([`残高の遅延利息（${japaneseDate(payments.balanceInterest.asOf)}現在、${payments.balanceInterest.daysLate}日、年${payments.balanceInterest.ratePercent}%）`, formatYenSuffix(payments.balanceInterest.interestYen)]);
+    y = rows(pdf, y + 10, lines);
+  }
   if (invoice.adjustments) {
     const adjustments = invoice.adjustments;
     y = rows(pdf, y + 10, [[`うち過誤調整（前月以前確定分 ${adjustments.records}件・${adjustments.documents}通）`, formatYenSuffix(adjustments.amountDueYen)]]);

@@ -271,6 +271,31 @@ export const CENTER_MIGRATIONS: readonly Migration[] = [
         SELECT issuance_id, issued_at, operator_id, store_id, kiosk_id, municipality_code, certificate_type, copies, fee_yen FROM settlement_adjustments;
     `,
   },
+  {
+    version: 9,
+    name: "payments J-LIS received against an operator's monthly invoice",
+    sql: `
+      -- C§13-3, Spec§4-5: the operator transfers the invoiced amount to J-LIS; C§17 interest is
+      -- counted per payment from what arrived when. Rows are never edited: a mistake is a new fact.
+      CREATE TABLE invoice_payments (
+        payment_id INTEGER PRIMARY KEY,   -- recording order
+        month TEXT NOT NULL,              -- the invoiced JST month, YYYY-MM
+        operator_id TEXT NOT NULL,
+        paid_on TEXT NOT NULL,            -- JST date the money arrived
+        amount_yen INTEGER NOT NULL CHECK (amount_yen > 0),
+        reference TEXT CHECK (reference IS NULL OR reference <> ''), -- the transfer's reference (振込番号)
+        recorded_at TEXT NOT NULL,
+        UNIQUE (month, operator_id, reference)
+      ) STRICT;
+      -- Without a reference, the same day and amount twice is the same payment recorded twice.
+      CREATE UNIQUE INDEX invoice_payments_unreferenced ON invoice_payments (month, operator_id, paid_on, amount_yen) WHERE reference IS NULL;
+      ${appendOnly('invoice_payments', 'payments are append-only')}
+      CREATE TRIGGER invoice_payments_month_confirmed BEFORE INSERT ON invoice_payments
+        WHEN NOT EXISTS (SELECT 1 FROM month_confirmations WHERE month = NEW.month AND operator_id = NEW.operator_id)
+         AND NOT EXISTS (SELECT 1 FROM confirmed_months WHERE month = NEW.month)
+        BEGIN SELECT RAISE(ABORT, 'a payment is recorded only against a confirmed month'); END;
+    `,
+  },
 ];
 
 export const RELAY_MIGRATIONS: readonly Migration[] = [

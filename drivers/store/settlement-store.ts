@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import type { HandlingRecord } from '../../core/center-service.ts';
 import { AppError } from '../../core/errors.ts';
 import { parseMonth } from '../../core/handling-csv.ts';
-import { isIsoDate } from '../../core/jst.ts';
+import type { InvoicePayment } from '../../core/invoice-payments.ts';
+import { isIsoDate, jstParts } from '../../core/jst.ts';
 import type { StoreDay, UnnoticedRequest } from '../../core/reconcile.ts';
 import type { MonthConfirmation, SettlementSubmission } from '../../core/settlement.ts';
 import type { AuditLog } from './audit-log.ts';
@@ -145,4 +146,48 @@ export function confirmMonth(db: Database, confirmed: ConfirmedMonth): void {
     'INSERT INTO confirmed_months (month, confirmed_at, records, documents, fees_yen) VALUES (:month, :confirmedAt, :records, :documents, :feesYen)',
     { ...confirmed },
   );
+}
+
+/** JST date both parties confirmed the operator's month (or the whole month was locked), or undefined. */
+export function monthConfirmedOn(db: Database, month: string, operatorId: string): string | undefined {
+  const row =
+    db.get<{ confirmed_at: string }>('SELECT confirmed_at FROM month_confirmations WHERE month = :month AND operator_id = :operatorId', { month, operatorId }) ??
+    db.get<{ confirmed_at: string }>('SELECT confirmed_at FROM confirmed_months WHERE month = :month', { month });
+  return row ? jstParts(Date.parse(row.confirmed_at)).dateIso : undefined;
+}
+
+interface PaymentRow {
+  month: string;
+  operator_id: string;
+  paid_on: string;
+  amount_yen: number;
+  reference: string | null;
+}
+
+/** The payments recorded against a month's invoice (one operator's, or every operator's), in recording order. */
+export function listInvoicePayments(db: Database, month: string, operatorId: string | null): InvoicePayment[] {
+  return db
+    .all<PaymentRow>(
+      'SELECT month, operator_id, paid_on, amount_yen, reference FROM invoice_payments WHERE month = :month AND (:operatorId IS NULL OR operator_id = :operatorId) ORDER BY payment_id',
+      { month, operatorId },
+    )
+    .map((row) => ({ month: row.month, operatorId: row.operator_id, paidOn: row.paid_on, amountYen: row.amount_yen, reference: row.reference }));
+}
+
+/**
+ * Records a payment and its audit entry in one transaction. `refusal` sees the payments already
+ * recorded inside that transaction, so two runs at once cannot both pass the duplicate and
+ * overpayment checks; when it returns an error nothing is written.
+ */
+export function recordInvoicePayment(db: Database, audit: AuditLog, payment: InvoicePayment, recordedAtIso: string, refusal: (existing: InvoicePayment[]) => AppError | undefined): void {
+  const event = { kind: 'payment.recorded', data: { month: payment.month, operatorId: payment.operatorId, paidOn: payment.paidOn, paidYen: payment.amountYen, reference: payment.reference } };
+  audit.transaction([event], () => {
+    const refused = refusal(listInvoicePayments(db, payment.month, payment.operatorId));
+    if (refused) throw refused;
+    db.run(
+      `INSERT INTO invoice_payments (month, operator_id, paid_on, amount_yen, reference, recorded_at)
+       VALUES (:month, :operatorId, :paidOn, :amountYen, :reference, :recordedAtIso)`,
+      { ...payment, recordedAtIso },
+    );
+  });
 }

@@ -147,6 +147,26 @@ describe('cvs-issue reconcile', () => {
     }
   });
 
+  it("from a deployment, matches one operator's relay against that operator's records at the centre, not every operator's", async () => {
+    const deployment = path.join(dir, 'two-operators');
+    runInit({ dir: deployment }, Date.now());
+    const center = openCenterDatabase(path.join(deployment, 'center.db'));
+    for (const [operatorId, relayFile, id] of [['OP01', 'relay.db', 'A'], ['OP02', 'relay-OP02.db', 'X']] as const) {
+      const entry = record(id, { operatorId, storeId: operatorId === 'OP01' ? 'S0001' : 'S0101', kioskId: operatorId === 'OP01' ? 'K0001' : 'K0101' });
+      insertHandlingRecord(center, entry);
+      const relay = openRelayDatabase(path.join(deployment, relayFile));
+      insertHandlingRecord(relay, entry, { received_at: '2026-11-02T01:00:01.000Z' });
+      relay.close();
+    }
+    center.close();
+    for (const operatorId of ['OP01', 'OP02']) {
+      const result = await run('reconcile', '--month', '2026-11', '--dir', deployment, '--operator-id', operatorId, '--json');
+      assert.equal(result.code, 0, result.stdout);
+      const report = JSON.parse(result.stdout);
+      assert.deepEqual([report.matched, report.center.records, report.differences], [1, 1, []], operatorId);
+    }
+  });
+
   it('refuses --confirm without the centre database, and a bad month, with exit 2', async () => {
     const records = file('c5.csv', [record('A')]);
     assert.equal((await run('reconcile', '--month', '2026-11', '--center', records, '--operator', records, '--confirm')).code, 2);

@@ -9,8 +9,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { KioskInput } from '../../core/kiosk-transaction.ts';
-import type { Denomination } from '../../core/ports.ts';
 import { startCenter, type StartedCenter } from '../../cmd/center.ts';
 import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
 import { offsetClock } from '../../cmd/deps.ts';
@@ -19,39 +17,14 @@ import { cardFilePath, openKiosk } from '../../cmd/kiosk.ts';
 import { startRelay, type StartedRelay } from '../../cmd/relay.ts';
 import { withDatabase } from '../../drivers/store/database.ts';
 import { run } from './cli-fixture.ts';
-
-const NOVEMBER_30 = '2026-11-30T10:00:00+09:00';
-const DECEMBER_2 = '2026-12-02T10:00:00+09:00';
+import { DECEMBER_2, json, keepIssueTime, NOVEMBER_30, resident, runAt } from './settlement-fixture.ts';
 
 describe('settlement on a real deployment', () => {
   let dir: string;
   let loaded: LoadedConfig;
   let center: StartedCenter;
   let relay: StartedRelay;
-  const savedTime = process.env.CVS_ISSUE_TIME;
-
-  const resident = (pin: string, cash: Denomination, onPay?: () => Promise<void>): KioskInput => {
-    let paid = false;
-    return {
-      enterPin: async () => pin,
-      chooseCertificate: async () => ({ certificateType: 'juminhyo', copies: 1 }),
-      nextCash: async () => {
-        if (!paid) {
-          paid = true;
-          await onPay?.();
-        }
-        return cash;
-      },
-    };
-  };
-  const runAt = async (iso: string, ...argv: string[]) => {
-    process.env.CVS_ISSUE_TIME = iso;
-    return run(...argv);
-  };
-  const json = (result: { code: number; stdout: string; stderr: string }, code: number) => {
-    assert.equal(result.code, code, result.stderr);
-    return JSON.parse(result.stdout);
-  };
+  const restoreIssueTime = keepIssueTime();
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-settlement-'));
@@ -62,8 +35,7 @@ describe('settlement on a real deployment', () => {
   after(async () => {
     await relay?.close();
     await center?.close();
-    if (savedTime === undefined) delete process.env.CVS_ISSUE_TIME;
-    else process.env.CVS_ISSUE_TIME = savedTime;
+    restoreIssueTime();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
