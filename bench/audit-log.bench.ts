@@ -25,6 +25,7 @@ import { KIOSK_MIGRATIONS } from '../drivers/store/schema.ts';
 const BIG_ENTRIES = Number(process.env.BENCH_AUDIT_ENTRIES ?? 1_000_000);
 const SINGLE_ENTRIES = 5_000;
 const HEARTBEATS = 300;
+const VERIFY_RUNS = 3;
 const binary = path.resolve(import.meta.dirname, '../dist/cvs-issue');
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-bench-audit-'));
@@ -110,12 +111,15 @@ try {
   const verifierKey = big.log.verifierKey;
   big.db.close();
 
-  // Verified in the binary before the heartbeats add to the log, so it has exactly BIG_ENTRIES.
-  const runStartedMs = performance.now();
-  const result = spawnSync(binary, ['audit-log', 'verify', '--db', path.join(work, 'big.db'), '--key', verifierKey, '--measure'], { encoding: 'utf8' });
-  const wallMs = performance.now() - runStartedMs;
-  if (result.status !== 0) throw new Error(`verify failed (${result.status}): ${result.stderr}`);
-  const measured = JSON.parse(result.stderr.trim().split('\n').at(-1)!) as { entries: number; verifyMs: number; hashOnlyMs: number; ratio: number };
+  // Verified in the binary before the heartbeats add to the log, so it has exactly BIG_ENTRIES;
+  // three runs, each a fresh process, as a cron job or an auditor would run it.
+  const runs = Array.from({ length: VERIFY_RUNS }, () => {
+    const runStartedMs = performance.now();
+    const result = spawnSync(binary, ['audit-log', 'verify', '--db', path.join(work, 'big.db'), '--key', verifierKey, '--measure'], { encoding: 'utf8' });
+    const wallMs = performance.now() - runStartedMs;
+    if (result.status !== 0) throw new Error(`verify failed (${result.status}): ${result.stderr}`);
+    return { wallMs, ...(JSON.parse(result.stderr.trim().split('\n').at(-1)!) as { entries: number; verifyMs: number; hashOnlyMs: number; ratio: number; verifyCpuMs: number }) };
+  });
 
   const reopened = openDatabase(path.join(work, 'big.db'));
   const bigBeat = heartbeatCost(reopened, new AuditLog(reopened, { origin, privateKeyPem: keys.privateKeyPem, clock }));
@@ -124,9 +128,12 @@ try {
   const count = (value: number) => value.toLocaleString('en-US');
   console.log(`append, one entry per transaction (Node): ${count(Math.round(singleRate))} entries/s (${count(SINGLE_ENTRIES)} entries, a signed checkpoint each)`);
   console.log(`built the big log: ${count(BIG_ENTRIES)} entries, ${count(checkpoints)} checkpoints (one per transaction), in ${buildSeconds.toFixed(0)} s`);
-  console.log(`verify ${count(measured.entries)} entries in the binary: ${measured.verifyMs} ms (process wall ${Math.round(wallMs)} ms)`);
-  console.log(`bare SHA-256 work for the same entries, same binary run: ${measured.hashOnlyMs} ms`);
-  console.log(`ratio verify / hashing floor: ${measured.ratio} (goal ≤ 2)`);
+  for (const [run, measured] of runs.entries()) {
+    console.log(
+      `verify run ${run + 1}: ${count(measured.entries)} entries in the binary in ${measured.verifyMs} ms (CPU ${measured.verifyCpuMs} ms on two threads, process wall ${Math.round(measured.wallMs)} ms); ` +
+        `bare SHA-256 work for the same entries, same process: ${measured.hashOnlyMs} ms; ratio ${measured.ratio} (goal ≤ 2)`,
+    );
+  }
   for (const [label, beat] of [['10', smallBeat], [count(BIG_ENTRIES), bigBeat]] as const) {
     console.log(`heartbeat at ${label} entries (median of ${HEARTBEATS}, Node): offer ${beat.offerMs} ms, witness check ${beat.witnessMs} ms, proof ≤ ${beat.proofNodes} hashes`);
   }
