@@ -138,13 +138,15 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
     db.close();
     throw error;
   }
+  let closing: Promise<void> | undefined;
   return {
     server,
-    async close() {
-      await server.close();
-      refusals.close();
-      db.close();
-    },
+    close: () =>
+      (closing ??= (async () => {
+        await server.close();
+        refusals.close();
+        db.close();
+      })()),
   };
 }
 

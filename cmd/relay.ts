@@ -179,18 +179,20 @@ export async function startRelay(
     db.close();
     throw error;
   }
+  let closing: Promise<void> | undefined;
   return {
     server,
     operatorId: config.operatorId,
     heartbeat: witnessHeartbeat,
-    async close() {
-      clearInterval(heartbeat);
-      await server.close();
-      refusals.close();
-      await witnessHeartbeat();
-      await client.close();
-      db.close();
-    },
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(heartbeat);
+        await server.close();
+        refusals.close();
+        await witnessHeartbeat();
+        await client.close();
+        db.close();
+      })()),
   };
 }
 

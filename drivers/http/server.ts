@@ -182,17 +182,19 @@ export function startMutualTlsServer(options: MutualTlsServerOptions): Promise<R
       const address = tlsServer.address();
       const port = typeof address === 'object' && address !== null ? address.port : options.port;
       const hostInUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
+      // Closing twice waits for the same close: a second tlsServer.close() never calls back in Bun.
+      let closing: Promise<void> | undefined;
       resolve({
         host: options.host,
         port,
         url: `https://${hostInUrl}:${port}`,
         close: () =>
-          new Promise<void>((done) => {
+          (closing ??= new Promise<void>((done) => {
             tlsServer.close(() => done());
             // Keep-alive sockets would otherwise hold the process open until they idle out.
             for (const socket of openSockets) socket.destroy();
             openSockets.clear();
-          }),
+          })),
       });
     });
   });

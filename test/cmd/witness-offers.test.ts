@@ -86,4 +86,29 @@ describe('offline audit events reach the witness at the first chance', () => {
     const status = JSON.parse(statusIo.stdout()) as { kiosks: { kioskId: string; witnessFailure: string | null }[] };
     assert.equal(status.kiosks.find((kiosk) => kiosk.kioskId === 'K0002')!.witnessFailure, null);
   });
+
+  it('the offline tail, once witnessed, cannot be cut away: not even with the relay\'s witness rows deleted, and no key', async () => {
+    const kioskFile = loaded.resolve(loaded.config.kiosks.find((kiosk) => kiosk.kioskId === 'K0003')!.databaseFile);
+    const verifyKiosk = async () => {
+      const io = bufferIo();
+      return { code: await main(['audit-log', 'verify', '--dir', dir, '--kiosk', 'K0003'], io), text: io.stdout() + io.stderr() };
+    };
+    assert.equal((await verifyKiosk()).code, 0);
+    const size = kioskLogSize('K0003');
+    const keep = size - 1; // the refused login written while the relay was down goes
+    withDatabase(kioskFile, (db) => {
+      db.exec(['audit_entries', 'audit_checkpoints', 'audit_nodes'].map((table) => `DROP TRIGGER ${table}_no_delete;`).join(' '));
+      db.run('DELETE FROM audit_entries WHERE idx >= :keep', { keep });
+      db.run('DELETE FROM audit_checkpoints WHERE size > :keep', { keep });
+    });
+    await relay!.close();
+    relay = undefined;
+    withDatabase(loaded.resolve(loaded.config.relays[0]!.databaseFile), (db) => {
+      db.exec('DROP TRIGGER witnessed_checkpoints_no_delete;');
+      db.run("DELETE FROM witnessed_checkpoints WHERE kiosk_id = 'K0003' AND size > :keep", { keep });
+    });
+    const result = await verifyKiosk();
+    assert.equal(result.code, 3, result.text);
+    assert.match(result.text, /missing|rolled back|witness/);
+  });
 });

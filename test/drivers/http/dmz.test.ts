@@ -153,3 +153,18 @@ describe('a DMZ that holds', () => {
     latest.destroy();
   });
 });
+
+describe('closing a server', () => {
+  it('can be asked twice, and both calls end', async () => {
+    const server = await startMutualTlsServer({
+      host: '127.0.0.1',
+      port: 0,
+      keyPem: serverCertificate.keyPem,
+      certificatePem: serverCertificate.certificatePem,
+      clientCaPem: authority.certificatePem,
+      handler: async () => ({ status: 200, body: '' }),
+    });
+    await Promise.all([server.close(), server.close()]);
+    await server.close();
+  });
+});
