@@ -41,6 +41,22 @@ export interface CallerIdentity {
   kioskId: string;
 }
 
+/** A correction of a confirmed month (Spec§13-2, Spec§4-3), settled in `settleMonth` as the difference. */
+export interface CorrectionAdjustment {
+  correctionId: string;
+  issuanceId: string;
+  operatorId: string;
+  kioskId: string;
+  originalMonth: string;
+  settleMonth: string;
+  copies: number;
+  feeYen: number;
+  copiesDelta: number;
+  feeDeltaYen: number;
+  reason: string;
+  correctedAt: string;
+}
+
 /** The kiosks the centre knows, by id: each belongs to one operator and one store. */
 export type KioskRegistry = ReadonlyMap<string, { operatorId: string; storeId: string }>;
 
@@ -172,6 +188,10 @@ export interface CenterStore {
   findAdjustment(issuanceId: string): (SettlementAdjustment & { issuedAt: string; operatorId: string }) | undefined;
   /** Appends a 過誤調整 line once, with its audit entry; a repeat is a duplicate, a different one a conflict. */
   recordAdjustment(adjustment: SettlementAdjustment & { issuedAt: string; operatorId: string }, recordedAtIso: string): RecordResult;
+  /** Copies and fee of an issuance as settled so far: its record, corrections and correction adjustments applied. */
+  settledFigures(issuanceId: string): { copies: number; feeYen: number } | undefined;
+  /** Appends a correction that came after the lock as an adjustment line, once, with its audit entry. */
+  recordCorrectionAdjustment(line: CorrectionAdjustment, recordedAtIso: string): RecordResult | 'refused';
   /** The centre's own totals of an operator's month, as reconcile counts them. */
   monthTotals(month: string, operatorId: string): MonthTotals;
   /** Keeps what the operator submitted (append-only), with its audit entry. */
@@ -638,17 +658,42 @@ export function createCenterService(deps: CenterDependencies) {
       throw new AppError('refused', 'correction.unknown_record', 'no completion notice was recorded for this id from this kiosk', notice.issuanceId);
     }
     const month = jstMonth(instantOf(original.issuedAt));
-    if (store.isMonthConfirmed(month, original.operatorId)) {
-      throw new AppError('conflict', 'month.confirmed', `the month ${month} is confirmed: its records can no longer change`, notice.issuanceId);
-    }
     if (notice.storeId !== original.storeId || notice.copies > request.copies || notice.feeYen !== request.unitFeeYen * notice.copies) {
       throw new AppError('input', 'correction.inconsistent', 'the correction does not fit the issued request', notice.issuanceId);
     }
+    if (store.isMonthConfirmed(month, original.operatorId)) return adjustConfirmedMonth(notice, original.operatorId, month);
     const result = store.recordCorrection(handlingCorrectionOf(notice));
     if (result === 'conflict') {
       throw new AppError('conflict', 'correction.conflict', 'a different correction was already recorded with this id', notice.correctionId);
     }
     return { issuanceId: notice.issuanceId, duplicate: result === 'duplicate' };
+  }
+
+  /**
+   * A correction for a month both parties confirmed: the month stays as agreed, and what comes off
+   * is settled in the next open month as a 過誤調整 line naming the month (Spec§4-3). Copies only
+   * go down; a correction that would raise them is refused.
+   */
+  function adjustConfirmedMonth(notice: CorrectionNotice, operatorId: string, month: string): CompletionAck {
+    const settled = store.settledFigures(notice.issuanceId)!;
+    const line: CorrectionAdjustment = {
+      correctionId: notice.correctionId,
+      issuanceId: notice.issuanceId,
+      operatorId,
+      kioskId: notice.kioskId,
+      originalMonth: month,
+      settleMonth: nextOpenMonth(month, (candidate) => store.isMonthConfirmed(candidate, operatorId)),
+      copies: notice.copies,
+      feeYen: notice.feeYen,
+      copiesDelta: notice.copies - settled.copies,
+      feeDeltaYen: notice.feeYen - settled.feeYen,
+      reason: notice.reason,
+      correctedAt: notice.correctedAt,
+    };
+    const result = store.recordCorrectionAdjustment(line, formatUtcIso(clock.nowMs()));
+    if (result === 'conflict') throw new AppError('conflict', 'correction.conflict', 'a different correction was already recorded with this id', notice.correctionId);
+    if (result === 'refused') throw new AppError('input', 'correction.raises_copies', 'a correction may only lower the documents and fee settled before', notice.issuanceId);
+    return { issuanceId: notice.issuanceId, duplicate: result === 'duplicate', adjustment: { originalMonth: month, settleMonth: line.settleMonth } };
   }
 
   function issuingMunicipality(resident: Resident, type: CertificateType, residenceCode: string): Municipality {

@@ -24,7 +24,8 @@ export interface MonthConfirmation extends MonthTotals {
   confirmedAt: string;
 }
 
-export type AdjustmentKind = 'late-notice' | 'supplied';
+/** A late notice, a record supplied from the operator's side, or a correction after the lock (copies and fee then ≤ 0: what comes off). */
+export type AdjustmentKind = 'late-notice' | 'supplied' | 'correction';
 
 /** One 過誤調整 line: a record of `originalMonth` settled in `settleMonth`. */
 export interface SettlementAdjustment {

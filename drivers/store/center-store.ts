@@ -3,6 +3,7 @@
 
 import type {
   CenterStore,
+  CorrectionAdjustment,
   HandlingCorrection,
   HandlingRecord,
   MunicipalityDirectory,
@@ -97,12 +98,39 @@ function adjustmentFromRow(row: AdjustmentRow): SettlementAdjustment & { issuedA
 
 /** Adjustment lines settled in a month (for one operator, or all), in issuance order. */
 export function adjustmentsSettledIn(db: Database, month: string, operatorId?: string | null): SettlementAdjustment[] {
+  // Late notices and supplied records add a line; corrections after the lock take off the difference.
   return db
     .all<AdjustmentRow>(
-      'SELECT * FROM settlement_adjustments WHERE settle_month = :month AND (:operatorId IS NULL OR operator_id = :operatorId) ORDER BY issued_at, issuance_id',
+      `SELECT issuance_id, kind, original_month, settle_month, issued_at, operator_id, store_id, kiosk_id, municipality_code, certificate_type, copies, fee_yen
+         FROM settlement_adjustments WHERE settle_month = :month AND (:operatorId IS NULL OR operator_id = :operatorId)
+       UNION ALL
+       SELECT c.issuance_id, 'correction', c.original_month, c.settle_month, h.issued_at, c.operator_id, h.store_id, h.kiosk_id, h.municipality_code, h.certificate_type, c.copies_delta, c.fee_delta_yen
+         FROM correction_adjustments c JOIN handling_records h ON h.issuance_id = c.issuance_id
+        WHERE c.settle_month = :month AND (:operatorId IS NULL OR c.operator_id = :operatorId)
+       ORDER BY issued_at, issuance_id`,
       { month, operatorId: operatorId ?? null },
     )
     .map(adjustmentFromRow);
+}
+
+function insertCorrectionAdjustment(db: Database, line: CorrectionAdjustment, recordedAtIso: string): RecordResult | 'refused' {
+  return db.transaction(() => {
+    const existing = db.get<{ issuance_id: string; copies: number; fee_yen: number; reason: string; corrected_at: string }>(
+      'SELECT issuance_id, copies, fee_yen, reason, corrected_at FROM correction_adjustments WHERE correction_id = :id',
+      { id: line.correctionId },
+    );
+    if (existing) {
+      const same = existing.issuance_id === line.issuanceId && existing.copies === line.copies && existing.fee_yen === line.feeYen && existing.reason === line.reason && existing.corrected_at === line.correctedAt;
+      return same ? 'duplicate' : 'conflict';
+    }
+    if (line.copiesDelta > 0 || line.feeDeltaYen > 0) return 'refused';
+    db.run(
+      `INSERT INTO correction_adjustments (correction_id, issuance_id, original_month, settle_month, operator_id, copies, fee_yen, copies_delta, fee_delta_yen, reason, corrected_at, recorded_at)
+       VALUES (:correctionId, :issuanceId, :originalMonth, :settleMonth, :operatorId, :copies, :feeYen, :copiesDelta, :feeDeltaYen, :reason, :correctedAt, :recordedAtIso)`,
+      { ...line, recordedAtIso },
+    );
+    return 'inserted';
+  });
 }
 
 function insertAdjustment(db: Database, adjustment: SettlementAdjustment & { issuedAt: string; operatorId: string }, recordedAtIso: string): RecordResult {
@@ -322,6 +350,17 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
           ? [{ kind: 'adjustment.recorded', data: { issuanceId: adjustment.issuanceId, operatorId: adjustment.operatorId, kioskId: adjustment.kioskId, code: adjustment.kind, month: adjustment.originalMonth, settleMonth: adjustment.settleMonth, copies: adjustment.copies, feeYen: adjustment.feeYen } }]
           : [];
       return audit.transaction(events, () => insertAdjustment(db, adjustment, recordedAtIso));
+    },
+    settledFigures(issuanceId) {
+      const row = db.get<{ copies: number; fee_yen: number }>('SELECT copies, fee_yen FROM settlement_records WHERE issuance_id = :issuanceId', { issuanceId });
+      return row ? { copies: row.copies, feeYen: row.fee_yen } : undefined;
+    },
+    recordCorrectionAdjustment(line, recordedAtIso) {
+      const events = (result: RecordResult | 'refused') =>
+        result === 'inserted'
+          ? [{ kind: 'adjustment.recorded', data: { issuanceId: line.issuanceId, operatorId: line.operatorId, kioskId: line.kioskId, code: 'correction', month: line.originalMonth, settleMonth: line.settleMonth, copies: line.copies, feeYen: line.feeYen } }]
+          : [];
+      return audit.transaction(events, () => insertCorrectionAdjustment(db, line, recordedAtIso));
     },
     monthTotals(month, operatorId) {
       let totals = { records: 0, documents: 0, feesYen: 0 };

@@ -296,6 +296,46 @@ export const CENTER_MIGRATIONS: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'a payment is recorded only against a confirmed month'); END;
     `,
   },
+  {
+    version: 10,
+    name: 'corrections that arrive after the month was confirmed become adjustments (過誤調整) of the next open month',
+    sql: `
+      -- Spec§13-2 and Spec§4-3: a correction notice for a confirmed month is never refused. The
+      -- month stays as agreed; the difference (never more than nothing: copies only go down) is
+      -- settled in the next open month, naming the month it belongs to.
+      CREATE TABLE correction_adjustments (
+        correction_id TEXT PRIMARY KEY,
+        issuance_id TEXT NOT NULL,
+        original_month TEXT NOT NULL,
+        settle_month TEXT NOT NULL CHECK (settle_month > original_month),
+        operator_id TEXT NOT NULL,
+        copies INTEGER NOT NULL CHECK (copies >= 0),            -- what the issuance really produced
+        fee_yen INTEGER NOT NULL CHECK (fee_yen >= 0),
+        copies_delta INTEGER NOT NULL CHECK (copies_delta <= 0), -- against what was settled before
+        fee_delta_yen INTEGER NOT NULL CHECK (fee_delta_yen <= 0),
+        reason TEXT NOT NULL,
+        corrected_at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX correction_adjustments_settle ON correction_adjustments (settle_month, operator_id);
+      CREATE INDEX correction_adjustments_issuance ON correction_adjustments (issuance_id);
+      ${appendOnly('correction_adjustments', 'adjustments are append-only')}
+      CREATE TRIGGER correction_adjustments_settle_month_open BEFORE INSERT ON correction_adjustments
+        WHEN EXISTS (SELECT 1 FROM month_confirmations WHERE operator_id = NEW.operator_id AND month = NEW.settle_month)
+        BEGIN SELECT RAISE(ABORT, 'an adjustment must settle in an open month'); END;
+      -- Every record of a month as it really was, for reconcile: corrections after the lock applied.
+      DROP VIEW settlement_records;
+      CREATE VIEW settlement_records AS
+        SELECT e.issuance_id, e.issued_at, e.operator_id, e.store_id, e.kiosk_id, e.municipality_code, e.certificate_type,
+          COALESCE((SELECT c.copies FROM correction_adjustments c WHERE c.issuance_id = e.issuance_id
+                    ORDER BY c.recorded_at DESC, c.correction_id DESC LIMIT 1), e.copies) AS copies,
+          COALESCE((SELECT c.fee_yen FROM correction_adjustments c WHERE c.issuance_id = e.issuance_id
+                    ORDER BY c.recorded_at DESC, c.correction_id DESC LIMIT 1), e.fee_yen) AS fee_yen
+        FROM effective_handling_records e
+        UNION ALL
+        SELECT issuance_id, issued_at, operator_id, store_id, kiosk_id, municipality_code, certificate_type, copies, fee_yen FROM settlement_adjustments;
+    `,
+  },
 ];
 
 export const RELAY_MIGRATIONS: readonly Migration[] = [

@@ -120,4 +120,34 @@ describe('settlement on a real deployment', () => {
     assert.equal(novemberInvoice.municipalityNames['131016'], '東京都千代田区');
     for (const role of ['center', 'relay']) assert.equal((await run('audit-log', 'verify', '--dir', dir, '--role', role)).code, 0, role);
   });
+
+  it('a correction of confirmed November from its kiosk lands as a December adjustment that takes the fee off; November still reconciles', async () => {
+    const issuance = withDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) =>
+      db.get<{ issuance_id: string }>("SELECT issuance_id FROM handling_records WHERE kiosk_id = 'K0001' AND copies > 0"),
+    )!.issuance_id;
+    const before = json(await runAt(DECEMBER_2, 'invoice', '--dir', dir, '--month', '2026-12', '--operator', 'OP01', '--json'), 0);
+    const corrected = json(
+      await runAt(DECEMBER_2, 'kiosk', 'correct', '--dir', dir, '--kiosk', 'K0001', '--relay-url', relay.server.url, '--issuance', issuance, '--copies', '0', '--reason', 'misprint-found', '--json'),
+      0,
+    );
+    assert.equal(corrected.sent, true, 'acknowledged, not left in the outbox');
+    const kiosk = openKiosk(loaded, { kioskId: 'K0001', relayUrl: relay.server.url, clock: offsetClock(Date.parse(DECEMBER_2)) });
+    assert.deepEqual(kiosk.store.rejectedNotices(), []);
+    await kiosk.close();
+
+    const november = json(await runAt(DECEMBER_2, 'reconcile', '--dir', dir, '--month', '2026-11', '--json'), 0);
+    assert.equal(november.matched, 3, 'both sides now count the corrected figures');
+    const december = json(await runAt(DECEMBER_2, 'reconcile', '--dir', dir, '--month', '2026-12', '--json'), 0);
+    assert.deepEqual(
+      december.adjustments.map((line: { kind: string; issuanceId: string; originalMonth: string; copies: number; feeYen: number }) => [line.kind, line.originalMonth, line.copies, line.feeYen]),
+      [['correction', '2026-11', -1, -200], ['late-notice', '2026-11', 1, 200]],
+    );
+    const novemberInvoice = json(await runAt(DECEMBER_2, 'invoice', '--dir', dir, '--month', '2026-11', '--operator', 'OP01', '--json'), 0);
+    const decemberInvoice = json(await runAt(DECEMBER_2, 'invoice', '--dir', dir, '--month', '2026-12', '--operator', 'OP01', '--json'), 0);
+    assert.deepEqual([novemberInvoice.documents, novemberInvoice.feesYen], [2, 400], 'the confirmed month is as agreed');
+    assert.equal(decemberInvoice.amountDueYen, before.amountDueYen - (200 - 115));
+    // Over both months: two documents really issued and paid for.
+    assert.equal(novemberInvoice.amountDueYen + decemberInvoice.amountDueYen, 2 * 200 - 2 * 115);
+    for (const role of ['center', 'relay']) assert.equal((await run('audit-log', 'verify', '--dir', dir, '--role', role)).code, 0, role);
+  });
 });

@@ -2,7 +2,7 @@
 // request ids taken once, completion notices recorded once).
 
 import type { Resident } from '../../core/resident.ts';
-import type { CenterStore, HandlingCorrection, HandlingRecord, RecordResult, StoredChallenge, StoredRequest, StoredSession } from '../../core/center-service.ts';
+import type { CenterStore, CorrectionAdjustment, HandlingCorrection, HandlingRecord, RecordResult, StoredChallenge, StoredRequest, StoredSession } from '../../core/center-service.ts';
 import { jstMonth } from '../../core/jst.ts';
 import type { MonthConfirmation, SettlementAdjustment, SettlementSubmission } from '../../core/settlement.ts';
 
@@ -13,6 +13,7 @@ export type MemoryCenterStore = CenterStore & {
   corrections: Map<string, HandlingCorrection>;
   confirmedMonths: Set<string>;
   adjustments: Map<string, StoredAdjustment>;
+  correctionAdjustments: CorrectionAdjustment[];
   submissions: Array<SettlementSubmission & { operatorId: string }>;
   confirmations: MonthConfirmation[];
 };
@@ -25,12 +26,14 @@ export function memoryCenterStore(operators: string[]): MemoryCenterStore {
   const confirmedMonths = new Set<string>();
   const corrections = new Map<string, HandlingCorrection>();
   const adjustments = new Map<string, StoredAdjustment>();
+  const correctionAdjustments: CorrectionAdjustment[] = [];
   const submissions: Array<SettlementSubmission & { operatorId: string }> = [];
   const confirmations: MonthConfirmation[] = [];
   return {
     completions,
     corrections,
     adjustments,
+    correctionAdjustments,
     submissions,
     confirmations,
     findAdjustment: (issuanceId) => adjustments.get(issuanceId),
@@ -41,6 +44,21 @@ export function memoryCenterStore(operators: string[]): MemoryCenterStore {
         return 'inserted';
       }
       return JSON.stringify(existing) === JSON.stringify(adjustment) ? 'duplicate' : 'conflict';
+    },
+    settledFigures(issuanceId) {
+      const later = correctionAdjustments.filter((line) => line.issuanceId === issuanceId).at(-1);
+      if (later) return { copies: later.copies, feeYen: later.feeYen };
+      const corrected = [...corrections.values()].filter((correction) => correction.issuanceId === issuanceId).at(-1);
+      const record = completions.get(issuanceId) ?? adjustments.get(issuanceId);
+      if (!record) return undefined;
+      return corrected ? { copies: corrected.copies, feeYen: corrected.feeYen } : { copies: record.copies, feeYen: record.feeYen };
+    },
+    recordCorrectionAdjustment(line) {
+      const existing = correctionAdjustments.find((entry) => entry.correctionId === line.correctionId);
+      if (existing) return JSON.stringify({ ...existing, settleMonth: '', copiesDelta: 0, feeDeltaYen: 0 }) === JSON.stringify({ ...line, settleMonth: '', copiesDelta: 0, feeDeltaYen: 0 }) ? 'duplicate' : 'conflict';
+      if (line.copiesDelta > 0 || line.feeDeltaYen > 0) return 'refused';
+      correctionAdjustments.push(line);
+      return 'inserted';
     },
     monthTotals(month, operatorId) {
       const records = [...completions.values(), ...adjustments.values()].filter((record) => record.operatorId === operatorId && jstMonth(Date.parse(record.issuedAt)) === month);

@@ -403,7 +403,7 @@ describe('centre: completion notices', () => {
     ]);
   });
 
-  it('records a correction of copies and fee once, within what was requested, and refuses it in a confirmed month', () => {
+  it('records a correction of copies and fee once, within what was requested; in a confirmed month it becomes an adjustment of the next open month', () => {
     world.service.recordCompletion(KIOSK_A, issued);
     const correction = { correctionId: 'fix-1', issuanceId: 'req-1', correctedAt: '2026-11-03T09:00:00+09:00', storeId: 'store-01', kioskId: 'kiosk-a', copies: 1, feeYen: 300, reason: 'misprint-found' as const };
     assert.deepEqual(world.service.recordCorrection(KIOSK_A, correction), { issuanceId: 'req-1', duplicate: false });
@@ -413,9 +413,18 @@ describe('centre: completion notices', () => {
     refusedWith(() => world.service.recordCorrection(KIOSK_A, { ...correction, correctionId: 'fix-2', copies: 3, feeYen: 900 }), 'input', 'correction.inconsistent');
     refusedWith(() => world.service.recordCorrection(KIOSK_A, { ...correction, correctionId: 'fix-3', feeYen: 250 }), 'input', 'correction.inconsistent');
     refusedWith(() => world.service.recordCorrection(KIOSK_A, { ...correction, correctionId: 'fix-4', issuanceId: 'req-unknown' }), 'refused', 'correction.unknown_record');
-    // A correction dated in December still belongs to the November record: November's lock holds.
+    // November is confirmed: November stays as agreed, and what comes off is settled in December.
     world.store.confirmedMonths.add('2026-11');
-    refusedWith(() => world.service.recordCorrection(KIOSK_A, { ...correction, correctionId: 'fix-5', correctedAt: '2026-12-01T10:00:00+09:00' }), 'conflict', 'month.confirmed');
+    const afterLock = { ...correction, correctionId: 'fix-5', correctedAt: '2026-12-01T10:00:00+09:00', copies: 0, feeYen: 0 };
+    assert.deepEqual(world.service.recordCorrection(KIOSK_A, afterLock), { issuanceId: 'req-1', duplicate: false, adjustment: { originalMonth: '2026-11', settleMonth: '2026-12' } });
+    assert.deepEqual(world.service.recordCorrection(KIOSK_A, afterLock), { issuanceId: 'req-1', duplicate: true, adjustment: { originalMonth: '2026-11', settleMonth: '2026-12' } });
+    assert.deepEqual(
+      world.store.correctionAdjustments.map((line) => [line.correctionId, line.originalMonth, line.settleMonth, line.copies, line.copiesDelta, line.feeDeltaYen]),
+      [['fix-5', '2026-11', '2026-12', 0, -1, -300]],
+    );
+    assert.equal(world.store.corrections.has('fix-5'), false, 'the confirmed month itself is not changed');
+    // Copies only go down: a correction after the lock that would raise them back is refused.
+    refusedWith(() => world.service.recordCorrection(KIOSK_A, { ...afterLock, correctionId: 'fix-6', copies: 2, feeYen: 600 }), 'input', 'correction.raises_copies');
   });
 
   it('refuses a different notice for an id already recorded, as a conflict', () => {
