@@ -208,7 +208,7 @@ async function main(): Promise<void> {
     if (process.argv.includes('--generate-only')) return;
     process.stdout.write(`planted: ${JSON.stringify(PLANTED)}\n`);
     const measured = [
-      measure('cvs-issue reconcile', binary, ['reconcile', '--month', '2026-11', '--center', 'center.csv', '--operator', 'operator.csv', '--json'], { cwd: directory }),
+      measure('cvs-issue reconcile', binary, ['reconcile', '--month', '2026-11', '--center-csv', 'center.csv', '--operator-csv', 'operator.csv', '--json'], { cwd: directory }),
       measure('coreutils sort+join', 'bash', ['-c', coreutilsScript], { cwd: directory }),
       measure('DuckDB (2 threads)', process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, 'reconcile.bench.ts'), '--duckdb', directory]),
     ];

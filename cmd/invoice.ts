@@ -51,7 +51,8 @@ export interface InvoiceOptions {
 
 
 function pickSource(options: InvoiceOptions): RecordSource {
-  if (options.records && options.centerDb) throw usageError('give --records or --center-db, not both');
+  const given = [['--records', options.records], ['--center-db', options.centerDb], ['--dir', options.dir]].filter(([, value]) => value !== undefined).map(([flag]) => flag);
+  if (given.length > 1) throw usageError(`give one of --records FILE, --center-db FILE or --dir DIR, not ${given.join(' and ')}`);
   if (options.records) return { kind: 'file', path: options.records };
   if (options.centerDb) return { kind: 'db', role: 'center', path: options.centerDb };
   if (!options.dir) throw usageError('give --records FILE, --center-db FILE or --dir DIR of a deployment');

@@ -3,7 +3,7 @@
 // Exit 0 agrees, 3 differs, 2 bad input; the report is printed before the exit code is decided.
 
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { COMMANDS } from './commands.ts';
 import Table from 'cli-table3';
 import { monthDeadlines, type Deadlines } from '../core/deadlines.ts';
@@ -40,11 +40,12 @@ import {
 export interface ReconcileOptions {
   month?: string;
   dir?: string;
-  center?: string;
+  centerCsv?: string;
   centerDb?: string;
-  operator?: string;
+  operatorCsv?: string;
   operatorDb?: string;
-  operatorId?: string;
+  /** Which relay of the deployment: an operator id, as everywhere else. */
+  operator?: string;
   storeDays?: string;
   confirm?: boolean;
   centerUrl?: string;
@@ -64,25 +65,29 @@ export interface ReconcileReport extends ReconcileResult {
 }
 
 function pickSources(options: ReconcileOptions): { center: RecordSource; operator: RecordSource } {
-  if (options.center && options.centerDb) throw usageError('give --center or --center-db, not both');
-  if (options.operator && options.operatorDb) throw usageError('give --operator or --operator-db, not both');
+  if (options.centerCsv && options.centerDb) throw usageError('give --center-csv or --center-db, not both');
+  if (options.operatorCsv && options.operatorDb) throw usageError('give --operator-csv or --operator-db, not both');
+  if (options.operator !== undefined && /[/\\]|\.(csv|db)$/i.test(options.operator)) throw usageError(`--operator takes an operator id; give the operator's file as --operator-csv FILE or --operator-db FILE`);
+  if (options.operator !== undefined && !options.dir) throw usageError('--operator ID picks a relay of a deployment: give --dir DIR too');
   const loaded = options.dir ? loadConfig(options.dir) : undefined;
   const needDir = (flag: string) => {
-    if (!loaded) throw usageError(`give ${flag} FILE, its -db variant, or --dir DIR of a deployment`);
+    if (!loaded) throw usageError(`give ${flag}-csv FILE, ${flag}-db FILE, or --dir DIR of a deployment`);
     return loaded;
   };
   // The centre holds every operator's records; a deployment's relay speaks for one operator only.
-  const center: RecordSource = options.center
-    ? { kind: 'file', path: options.center }
+  const center: RecordSource = options.centerCsv
+    ? { kind: 'file', path: options.centerCsv }
     : {
         kind: 'db',
         role: 'center',
         path: options.centerDb ?? needDir('--center').resolve(needDir('--center').config.center.databaseFile),
-        ...(loaded ? { operatorId: findRelay(loaded, options.operatorId).operatorId } : {}),
+        ...(loaded ? { operatorId: findRelay(loaded, options.operator).operatorId } : {}),
       };
-  const operator: RecordSource = options.operator
-    ? { kind: 'file', path: options.operator }
-    : { kind: 'db', role: 'relay', path: options.operatorDb ?? needDir('--operator').resolve(findRelay(needDir('--operator'), options.operatorId).databaseFile) };
+  const operator: RecordSource = options.operatorCsv
+    ? { kind: 'file', path: options.operatorCsv }
+    : { kind: 'db', role: 'relay', path: options.operatorDb ?? needDir('--operator').resolve(findRelay(needDir('--operator'), options.operator).databaseFile) };
+  // With every source given as a file, --dir would be read for nothing: say so rather than ignore it.
+  if (loaded && options.centerCsv && options.operatorCsv && !options.confirm) throw usageError('--dir is not read when both sides are given as CSV files: leave it out');
   return { center, operator };
 }
 
@@ -100,7 +105,7 @@ function storeDaysFor(options: ReconcileOptions, operator: RecordSource, month: 
 /** What only the centre's database knows: adjustments settled in the month, requests never noticed. */
 function centreOnlyFacts(options: ReconcileOptions, center: RecordSource, month: string, nowMs: number): { adjustments: SettlementAdjustment[]; unnoticed: ReconcileDifference[] } {
   if (center.kind !== 'db') return { adjustments: [], unnoticed: [] };
-  const operatorId = options.dir ? findRelay(loadConfig(options.dir), options.operatorId).operatorId : null;
+  const operatorId = options.dir ? findRelay(loadConfig(options.dir), options.operator).operatorId : null;
   const db = openSettlementDatabase(center.path, 'center');
   try {
     return { adjustments: adjustmentsSettledIn(db, month, operatorId), unnoticed: unnoticedDifferences(unnoticedRequests(db, month, operatorId), nowMs) };
@@ -182,7 +187,7 @@ export async function runReconcile(options: ReconcileOptions, io: Io, clock: Clo
  * month's end is checked here first, so a cron job run too early says why without the network.
  */
 async function confirm(loaded: LoadedConfig, report: ReconcileReport, options: ReconcileOptions, clock: Clock): Promise<MonthConfirmation> {
-  const relay = findRelay(loaded, options.operatorId);
+  const relay = findRelay(loaded, options.operator);
   const nowMs = clock.nowMs();
   const submission: SettlementSubmission = { month: report.month, submittedAt: formatUtcIso(nowMs), records: report.operator.records, documents: report.operator.documents, feesYen: report.operator.feesYen };
   const early = confirmationRefusal({ month: report.month, nowMs, operatorId: relay.operatorId, submission, center: submission });
@@ -279,16 +284,25 @@ function formatReconcileText(report: ReconcileReport, io: Io): string {
   return `${out.join('\n')}\n`;
 }
 
+/** A flag of earlier versions: refused with its new name, never taken with another meaning. */
+function renamed(old: string, now: string): () => never {
+  return () => {
+    throw usageError(`${old} is now ${now}`);
+  };
+}
+
 export function makeReconcileCommand(io: Io, clock: Clock = processClock()): Command {
   return new Command('reconcile')
     .description(COMMANDS.reconcile.description)
     .option('--month <YYYY-MM>', 'JST month to reconcile (default: the previous month, for cron)')
     .option('--dir <dir>', 'deployment made by "cvs-issue init": default source of both databases')
-    .option('--center <file>', "the centre's records as handling-record CSV")
+    .option('--center-csv <file>', "the centre's records as handling-record CSV")
     .option('--center-db <file>', "the centre's database (center.db)")
-    .option('--operator <file>', "the operator's records as handling-record CSV")
+    .option('--operator-csv <file>', "the operator's records as handling-record CSV")
     .option('--operator-db <file>', "the operator's relay database (relay.db)")
-    .option('--operator-id <id>', 'which relay of the deployment (with --dir)')
+    .option('--operator <id>', 'which relay of the deployment, by operator id (with --dir; default the first)')
+    .addOption(new Option('--center <file>').hideHelp().argParser(renamed('--center', '--center-csv')))
+    .addOption(new Option('--operator-id <id>').hideHelp().argParser(renamed('--operator-id', '--operator')))
     .option('--store-days <file>', 'cash per store business day: CSV store_id,kiosk_id,business_date,cash_yen')
     .option('--confirm', "submit a clean month to the centre through the operator's relay: both parties' agreement locks it (Spec§4-3)")
     .option('--center-url <url>', 'with --confirm: the centre, e.g. https://127.0.0.1:8443; default from the deployment')

@@ -50,7 +50,7 @@ describe('cvs-issue command line', () => {
     }
     const result = await run('reconcile', '--month', '2026-11');
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /^cvs-issue: give --center FILE/);
+    assert.match(result.stderr, /^cvs-issue: give --center-csv FILE/);
   });
 
   it('creates a deployment with owner-only databases and keys, and refuses to overwrite it', async () => {

@@ -68,7 +68,7 @@ describe('invoice pay on a real deployment', () => {
     clock = offsetClock(Date.parse(DECEMBER_2));
     center = await startCenter(loaded, { clock });
     for (const operatorId of ['OP01', 'OP02']) {
-      const confirmed = json(await runAt(DECEMBER_2, 'reconcile', '--dir', dir, '--operator-id', operatorId, '--month', '2026-11', '--confirm', '--center-url', center.server.url, '--json'), 0);
+      const confirmed = json(await runAt(DECEMBER_2, 'reconcile', '--dir', dir, '--operator', operatorId, '--month', '2026-11', '--confirm', '--center-url', center.server.url, '--json'), 0);
       assert.equal(confirmed.confirmed.operatorId, operatorId);
     }
     await center.close();

@@ -113,6 +113,14 @@ describe('cvs-issue invoice', () => {
     }
   });
 
+  it('refuses two sources at once instead of ignoring one (exit 2)', async () => {
+    for (const flags of [['--records', records, '--dir', dir], ['--records', records, '--center-db', records], ['--dir', dir, '--center-db', records]]) {
+      const result = await run('invoice', '--month', '2026-11', '--operator', 'OP001', ...flags);
+      assert.equal(result.code, 2, flags.join(' '));
+      assert.match(result.stderr, /give one of --records FILE, --center-db FILE or --dir DIR, not /);
+    }
+  });
+
   it('exits 2 on a malformed records file, naming the line', async () => {
     const bad = path.join(dir, 'bad.csv');
     fs.writeFileSync(bad, `${HANDLING_CSV_HEADER}\nA,2026-11-02T10:00:00+09:00,OP001,S1,K1,131016,juminhyo,1,-5\n`);

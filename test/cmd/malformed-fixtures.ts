@@ -84,7 +84,7 @@ export function writeCase(root: string, index: number): string {
   return folder;
 }
 
-export const RECONCILE_ARGS = ['reconcile', '--month', '2026-11', '--center', 'center.csv', '--operator', 'operator.csv', '--json'];
+export const RECONCILE_ARGS = ['reconcile', '--month', '2026-11', '--center-csv', 'center.csv', '--operator-csv', 'operator.csv', '--json'];
 
 /** stderr as its lines, without the trailing empty one. */
 export function stderrLines(stderr: string): string[] {

@@ -29,7 +29,7 @@ describe('cvs-issue reconcile', () => {
 
   it('exits 0 with the JSON report and deadlines when both files agree', async () => {
     const records = [record('A'), record('B', { issuedAt: '2026-10-31T15:00:00Z' }), record('OLD', { issuedAt: '2026-10-31T14:59:59Z' })];
-    const result = await run('reconcile', '--month', '2026-11', '--center', file('c1.csv', records), '--operator', file('o1.csv', records.slice(0, 2)), '--json');
+    const result = await run('reconcile', '--month', '2026-11', '--center-csv', file('c1.csv', records), '--operator-csv', file('o1.csv', records.slice(0, 2)), '--json');
     assert.equal(result.code, 0, result.stderr);
     const report = JSON.parse(result.stdout);
     assert.deepEqual(
@@ -42,7 +42,7 @@ describe('cvs-issue reconcile', () => {
   it('exits 3 and still prints the whole report when the sides differ', async () => {
     const center = file('c2.csv', [record('A'), record('B'), record('C')]);
     const operator = file('o2.csv', [record('A', { feeYen: 250 }), record('C'), record('C'), record('D')]);
-    const result = await run('reconcile', '--month', '2026-11', '--center', center, '--operator', operator, '--json');
+    const result = await run('reconcile', '--month', '2026-11', '--center-csv', center, '--operator-csv', operator, '--json');
     assert.equal(result.code, 3);
     assert.deepEqual(JSON.parse(result.stdout).differences, [
       { issuanceId: 'A', kind: 'mismatch', fields: ['feeYen'], center: { feeYen: 200 }, operator: { feeYen: 250 } },
@@ -51,11 +51,11 @@ describe('cvs-issue reconcile', () => {
       { issuanceId: 'D', kind: 'missing-at-center' },
     ]);
     assert.match(result.stderr, /2026-11 does not reconcile/);
-    const csv = await run('reconcile', '--month', '2026-11', '--center', center, '--operator', operator, '--csv');
+    const csv = await run('reconcile', '--month', '2026-11', '--center-csv', center, '--operator-csv', operator, '--csv');
     assert.equal(csv.code, 3);
     assert.equal(csv.stdout.split('\n')[0], 'kind,issuance_id,side,fields,store_id,kiosk_id,business_date,cash_yen,fees_yen,center_values,operator_values');
     assert.match(csv.stdout, /^mismatch,A,,feeYen,,,,,,feeYen=200,feeYen=250$/m);
-    const text = await run('reconcile', '--month', '2026-11', '--center', center, '--operator', operator);
+    const text = await run('reconcile', '--month', '2026-11', '--center-csv', center, '--operator-csv', operator);
     assert.match(text.stdout, /missing at centre: 1/);
     assert.match(text.stdout, /mismatch A \(feeYen: centre 200, operator 250\)/);
   });
@@ -63,7 +63,7 @@ describe('cvs-issue reconcile', () => {
   it('exits 2 naming every malformed row as FILE:LINE, and writes no report', async () => {
     const center = file('c3.csv', [record('A')], 'B,2026-11-02T10:00:00+09:00,OP001,S1,K1,131017,juminhyo,1,200\nC,2026-11-31T10:00:00+09:00,OP001,S1,K1,131016,juminhyo,1,200\n');
     const operator = file('o3.csv', [record('A')], 'D,2026-11-02T10:00:00+09:00,OP001,S1,K1,131016,passport,-1,200\n');
-    const result = await run('reconcile', '--month', '2026-11', '--center', center, '--operator', operator, '--json');
+    const result = await run('reconcile', '--month', '2026-11', '--center-csv', center, '--operator-csv', operator, '--json');
     assert.equal(result.code, 2);
     assert.equal(result.stdout, '');
     assert.deepEqual(result.stderr.trim().split('\n'), [
@@ -138,7 +138,7 @@ describe('cvs-issue reconcile', () => {
     assert.equal(fs.readFileSync(exported, 'utf8'), `${HANDLING_CSV_HEADER}\n${[record('A', { operatorId: 'OP01' }), record('B', { operatorId: 'OP01', copies: 2, feeYen: 400 })].map(formatHandlingRow).join('')}`);
     const relayExport = await run('relay', 'export', '--db', relayDb);
     assert.equal(relayExport.stdout.trim().split('\n').length, 3);
-    const fromFiles = await run('reconcile', '--month', '2026-11', '--center', exported, '--operator', exported, '--json');
+    const fromFiles = await run('reconcile', '--month', '2026-11', '--center-csv', exported, '--operator-csv', exported, '--json');
     assert.equal(JSON.parse(fromFiles.stdout).matched, 2);
     } finally {
       await centre.close();
@@ -160,7 +160,7 @@ describe('cvs-issue reconcile', () => {
     }
     center.close();
     for (const operatorId of ['OP01', 'OP02']) {
-      const result = await run('reconcile', '--month', '2026-11', '--dir', deployment, '--operator-id', operatorId, '--json');
+      const result = await run('reconcile', '--month', '2026-11', '--dir', deployment, '--operator', operatorId, '--json');
       assert.equal(result.code, 0, result.stdout);
       const report = JSON.parse(result.stdout);
       assert.deepEqual([report.matched, report.center.records, report.differences], [1, 1, []], operatorId);
@@ -169,9 +169,27 @@ describe('cvs-issue reconcile', () => {
 
   it('refuses --confirm without the centre database, and a bad month, with exit 2', async () => {
     const records = file('c5.csv', [record('A')]);
-    assert.equal((await run('reconcile', '--month', '2026-11', '--center', records, '--operator', records, '--confirm')).code, 2);
-    assert.equal((await run('reconcile', '--month', '2026-13', '--center', records, '--operator', records)).code, 2);
-    assert.equal((await run('reconcile', '--month', '2026-11', '--center', path.join(dir, 'nope.csv'), '--operator', records)).code, 2);
+    assert.equal((await run('reconcile', '--month', '2026-11', '--center-csv', records, '--operator-csv', records, '--confirm')).code, 2);
+    assert.equal((await run('reconcile', '--month', '2026-13', '--center-csv', records, '--operator-csv', records)).code, 2);
+    assert.equal((await run('reconcile', '--month', '2026-11', '--center-csv', path.join(dir, 'nope.csv'), '--operator-csv', records)).code, 2);
+  });
+
+  it('takes --operator as an operator id, as every command does, and refuses conflicting or renamed flags with exit 2', async () => {
+    const records = file('c7.csv', [record('A')]);
+    const refused: [string[], RegExp][] = [
+      [['--center-csv', records, '--center-db', records, '--operator-csv', records], /--center-csv or --center-db, not both/],
+      [['--center-csv', records, '--operator-csv', records, '--operator-db', records], /--operator-csv or --operator-db, not both/],
+      [['--center-csv', records, '--operator', records], /--operator takes an operator id; give the operator's file as --operator-csv/],
+      [['--center-csv', records, '--operator-csv', records, '--operator', 'OP01'], /--operator ID picks a relay of a deployment: give --dir DIR too/],
+      [['--center', records, '--operator-csv', records], /--center is now --center-csv/],
+      [['--center-csv', records, '--operator-csv', records, '--operator-id', 'OP01'], /--operator-id is now --operator/],
+    ];
+    for (const [flags, message] of refused) {
+      const result = await run('reconcile', '--month', '2026-11', ...flags);
+      assert.equal(result.code, 2, flags.join(' '));
+      assert.match(result.stderr, message);
+      assert.equal(result.stdout, '');
+    }
   });
 
   it('settles the previous JST month when cron gives no --month', async () => {
@@ -179,7 +197,7 @@ describe('cvs-issue reconcile', () => {
     const saved = process.env.CVS_ISSUE_TIME;
     process.env.CVS_ISSUE_TIME = '2026-11-01T00:30:00+09:00';
     try {
-      const result = await run('reconcile', '--center', records, '--operator', records, '--json');
+      const result = await run('reconcile', '--center-csv', records, '--operator-csv', records, '--json');
       assert.equal(result.code, 0, result.stderr);
       assert.equal(JSON.parse(result.stdout).month, '2026-10');
       assert.equal(JSON.parse(result.stdout).matched, 1);

@@ -22,7 +22,7 @@ describe('strict dates and the clock', () => {
   it('refuses a store day 2026-11-77 instead of booking it on another kiosk', async () => {
     const cash = path.join(dir, 'cash.csv');
     fs.writeFileSync(cash, 'store_id,kiosk_id,business_date,cash_yen\nS0001,K0001,2026-11-77,200\nS0001,K0003,2026-11-13,200\n');
-    const result = await run('reconcile', '--month', '2026-11', '--center', records, '--operator', records, '--store-days', cash, '--json');
+    const result = await run('reconcile', '--month', '2026-11', '--center-csv', records, '--operator-csv', records, '--store-days', cash, '--json');
     assert.deepEqual({ code: result.code, stdout: result.stdout, stderr: result.stderr }, {
       code: 2,
       stdout: '',
@@ -40,7 +40,7 @@ describe('strict dates and the clock', () => {
     process.env.CVS_ISSUE_TIME = '2026-11-30 10:00';
     try {
       assert.equal((await run('init', '--help')).code, 0);
-      const result = await run('reconcile', '--center', records, '--operator', records);
+      const result = await run('reconcile', '--center-csv', records, '--operator-csv', records);
       assert.deepEqual({ code: result.code, stdout: result.stdout, stderr: result.stderr }, {
         code: 2,
         stdout: '',

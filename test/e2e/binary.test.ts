@@ -102,7 +102,7 @@ describe('the compiled cvs-issue binary', () => {
       const exported = run(role, 'export', '--dir', dir, '--month', month, '--out', path.join(work, `${role}.csv`));
       assert.equal(exported.code, 0, exported.stderr);
     }
-    const reconciled = run('reconcile', '--month', month, '--center', path.join(work, 'center.csv'), '--operator', path.join(work, 'relay.csv'), '--json');
+    const reconciled = run('reconcile', '--month', month, '--center-csv', path.join(work, 'center.csv'), '--operator-csv', path.join(work, 'relay.csv'), '--json');
     assert.equal(reconciled.code, 0, reconciled.stderr);
     assert.deepEqual(JSON.parse(reconciled.stdout).matched, 5);
   });

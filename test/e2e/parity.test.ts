@@ -31,7 +31,7 @@ describe('malformed input: the binary answers as Node does', () => {
     const folder = path.join(work, 'dotenv');
     fs.mkdirSync(folder);
     fs.writeFileSync(path.join(folder, '.env'), 'CVS_ISSUE_TIME=2026-02-30T10:00:00+09:00\n');
-    const reconcile = spawnSync(built, ['reconcile', '--center', 'x.csv', '--operator', 'y.csv'], { cwd: folder, env: { PATH: '/usr/bin:/bin', TZ: 'UTC', NO_COLOR: '1' }, encoding: 'utf8' });
+    const reconcile = spawnSync(built, ['reconcile', '--center-csv', 'x.csv', '--operator-csv', 'y.csv'], { cwd: folder, env: { PATH: '/usr/bin:/bin', TZ: 'UTC', NO_COLOR: '1' }, encoding: 'utf8' });
     assert.deepEqual({ code: reconcile.status, stderr: reconcile.stderr }, { code: 2, stderr: 'cvs-issue: x.csv: cannot read this file\n' });
   });
 
@@ -39,7 +39,7 @@ describe('malformed input: the binary answers as Node does', () => {
     const environment = { PATH: '/usr/bin:/bin', TZ: 'UTC', NO_COLOR: '1', CVS_ISSUE_TIME: '2026-02-30T10:00:00+09:00' };
     const help = spawnSync(built, ['init', '--help'], { env: environment, encoding: 'utf8' });
     assert.equal(help.status, 0);
-    const reconcile = spawnSync(built, ['reconcile', '--center', 'x.csv', '--operator', 'y.csv'], { cwd: work, env: environment, encoding: 'utf8' });
+    const reconcile = spawnSync(built, ['reconcile', '--center-csv', 'x.csv', '--operator-csv', 'y.csv'], { cwd: work, env: environment, encoding: 'utf8' });
     assert.deepEqual({ code: reconcile.status, stderr: reconcile.stderr }, {
       code: 2,
       stderr: 'cvs-issue: CVS_ISSUE_TIME="2026-02-30T10:00:00+09:00" is not a real ISO 8601 time with an offset (2026-11-30T10:00:00+09:00)\n',
