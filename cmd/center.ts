@@ -12,13 +12,13 @@ import type { ServiceNotice } from '../core/service-notices.ts';
 import { withDatabase, type Database } from '../drivers/store/database.ts';
 import { migrate } from '../drivers/store/migrate.ts';
 import { CENTER_MIGRATIONS } from '../drivers/store/schema.ts';
-import { KIOSK_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH, parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice, parseSettlementSubmission, parseSuppliedRecord } from '../core/messages.ts';
+import { KIOSK_PATHS, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH, parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice, parseSettlementSubmission, parseSuppliedRecord } from '../core/messages.ts';
 import type { Clock } from '../core/ports.ts';
 import { jsonHandler } from '../drivers/http/json-api.ts';
 import type { IncomingRequest, RunningServer } from '../drivers/http/server.ts';
 import { renderCertificatePdf } from '../drivers/pdf/certificate-pdf.ts';
 import { createCardVerifier } from '../drivers/pki/verify.ts';
-import { auditHasher, auditOrigin, checkpointAtSize, checkpointOffer, cosignatureKeyForVerifierKey, noteVerifierFromKey, saveCosignature } from '../drivers/store/audit-log.ts';
+import { auditHasher, auditOrigin, checkpointAtSize, logSize, checkpointOffer, cosignatureKeyForVerifierKey, noteVerifierFromKey, saveCosignature } from '../drivers/store/audit-log.ts';
 import { checkCosignedNote, parseRelayHeartbeat } from '../core/witness.ts';
 import { asObject, stringField } from '../core/messages.ts';
 import { announceNotice, createBuiltInDirectory, createCenterStore, openCenterDatabase } from '../drivers/store/center-store.ts';
@@ -27,7 +27,7 @@ import { checkedProcessClock, isNationalHoliday, processClock, sha256Hex, system
 import { tallyRefusals } from '../core/refusal-tally.ts';
 import { addExportSubcommand } from './export.ts';
 import type { Io } from './io.ts';
-import { waitForShutdown } from './serve.ts';
+import { startObservability, waitForShutdown, type Observability } from './serve.ts';
 
 const HEADER_STORE = RELAY_HEADERS.store;
 const HEADER_KIOSK = RELAY_HEADERS.kiosk;
@@ -72,10 +72,12 @@ function centerServiceFor(loaded: LoadedConfig, db: Database, clock: Clock, audi
 
 export interface StartedCenter {
   server: RunningServer;
+  /** Health and metrics (--metrics-listen), when asked for. */
+  metricsUrl: string | undefined;
   close(): Promise<void>;
 }
 
-export async function startCenter(loaded: LoadedConfig, options: { listen?: string; clock?: Clock; log?: (line: string) => void }): Promise<StartedCenter> {
+export async function startCenter(loaded: LoadedConfig, options: { listen?: string; metricsListen?: string; clock?: Clock; log?: (line: string) => void }): Promise<StartedCenter> {
   const config = loaded.config.center;
   const clock = options.clock ?? systemClock;
   const db = openCenterDatabase(loaded.resolve(config.databaseFile));
@@ -115,6 +117,21 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
     (code, path) => log(`center: ${path} refused: ${code}`),
   );
   const { host, port } = parseListen(options.listen ?? config.listen, 'center.listen');
+  const startedAtMs = Date.now();
+  let observability: Observability;
+  try {
+    observability = await startObservability({
+      role: 'center',
+      listen: options.metricsListen,
+      mainAddress: { host, port },
+      knownPaths: [...RELAYED_PATHS, RELAY_HEARTBEAT_PATH, RELAY_COSIGNATURE_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH],
+      auditEntries: () => logSize(db),
+      health: () => ({ role: 'center', auditEntries: logSize(db), uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000) }),
+    });
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   const refusals = tallyRefusals({
     timers: systemTimers,
     report: ({ reason, count, peers }) => log(`center: TLS connection refused: ${reason}${count > 1 ? ` (${count} more from ${peers} address${peers === 1 ? '' : 'es'} in the last minute)` : ''}`),
@@ -129,21 +146,27 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
       keyPem: loaded.read(config.tls.keyFile),
       certificatePem: loaded.read(config.tls.certificateFile),
       clientCaPem: loaded.read(config.tls.caFile),
-      handler,
+      handler: observability.timed(handler),
       maxBodyBytes: 64 * 1024,
-      onTlsError: (reason, remoteAddress) => refusals.note(reason, remoteAddress),
+      onTlsError: (reason, remoteAddress) => {
+        refusals.note(reason, remoteAddress);
+        observability.refused(reason);
+      },
     });
   } catch (error) {
     refusals.close();
+    await observability.close();
     db.close();
     throw error;
   }
   let closing: Promise<void> | undefined;
   return {
     server,
+    metricsUrl: observability.url,
     close: () =>
       (closing ??= (async () => {
         await server.close();
+        await observability.close();
         refusals.close();
         db.close();
       })()),
@@ -157,12 +180,14 @@ export function makeCenterCommand(io: Io): Command {
     .description('serve relays over mutual TLS until interrupted')
     .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
     .option('--listen <host:port>', 'listen address (port 0 picks a free port); default from the deployment')
-    .option('--json', 'once listening, print one JSON line: {"role","url","host","port"}')
+    .option('--metrics-listen <host:port>', 'also serve GET /healthz and GET /metrics (Prometheus) over plain HTTP on this address, never on the mutual-TLS port')
+    .option('--json', 'once listening, print one JSON line: {"role","url","host","port","metricsUrl"}')
     .addHelpText('after', '\nExit codes: 0 stopped by SIGINT/SIGTERM, 1 unexpected failure, 2 bad flag, configuration or database, or the address in use.')
-    .action(async (options: { dir: string; listen?: string; json?: boolean }) => {
-      const started = await startCenter(loadConfig(options.dir), { listen: options.listen, clock: checkedProcessClock(), log: (line) => io.err(`${line}\n`) });
+    .action(async (options: { dir: string; listen?: string; metricsListen?: string; json?: boolean }) => {
+      const started = await startCenter(loadConfig(options.dir), { listen: options.listen, metricsListen: options.metricsListen, clock: checkedProcessClock(), log: (line) => io.err(`${line}\n`) });
       const { url, host, port } = started.server;
-      io.out(options.json ? `${JSON.stringify({ role: 'center', url, host, port })}\n` : `center listening on ${url}\n`);
+      const metricsUrl = started.metricsUrl ?? null;
+      io.out(options.json ? `${JSON.stringify({ role: 'center', url, host, port, metricsUrl })}\n` : `center listening on ${url}${metricsUrl ? `; health and metrics on ${metricsUrl}` : ''}\n`);
       await waitForShutdown(() => started.close());
     });
   addExportSubcommand(center, 'center', io);

@@ -19,12 +19,12 @@ import { parseRelayHeartbeatAnswer, witness, witnessRecordData, type CheckpointO
 import { cosignatureLine, noteBody } from '../core/signed-note.ts';
 import { formatUtcIso } from '../core/jst.ts';
 import { clientFor, findRelay, loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
-import { auditHasher, auditOrigin, noteSignerFor, noteVerifierFromKey, offerCheckpointToWitness, witnessedSizesIn } from '../drivers/store/audit-log.ts';
+import { auditHasher, auditOrigin, logSize, noteSignerFor, noteVerifierFromKey, offerCheckpointToWitness, witnessedSizesIn } from '../drivers/store/audit-log.ts';
 import { checkedProcessClock, processClock, systemClock, systemTimers } from './deps.ts';
 import { tallyRefusals } from '../core/refusal-tally.ts';
 import { addExportSubcommand } from './export.ts';
 import type { Io } from './io.ts';
-import { waitForShutdown } from './serve.ts';
+import { startObservability, waitForShutdown, type Observability } from './serve.ts';
 
 const RELAY_HEARTBEAT_INTERVAL_MS = 60_000;
 
@@ -37,6 +37,8 @@ function kioskIdentityOf(request: IncomingRequest): KioskCertificateIdentity {
 
 export interface StartedRelay {
   server: RunningServer;
+  /** Health and metrics (--metrics-listen), when asked for. */
+  metricsUrl: string | undefined;
   operatorId: string;
   /** Offers the relay log's latest checkpoint to the centre now (it also happens every minute). */
   heartbeat(): Promise<void>;
@@ -45,7 +47,7 @@ export interface StartedRelay {
 
 export async function startRelay(
   loaded: LoadedConfig,
-  options: { operatorId?: string; listen?: string; centerUrl?: string; clock?: Clock; log?: (line: string) => void },
+  options: { operatorId?: string; listen?: string; metricsListen?: string; centerUrl?: string; clock?: Clock; log?: (line: string) => void },
 ): Promise<StartedRelay> {
   const config = findRelay(loaded, options.operatorId);
   const log = options.log ?? (() => undefined);
@@ -151,6 +153,23 @@ export async function startRelay(
   heartbeat.unref();
 
   const { host, port } = parseListen(options.listen ?? config.listen, 'relay.listen');
+  const startedAtMs = Date.now();
+  let observability: Observability;
+  try {
+    observability = await startObservability({
+      role: 'relay',
+      listen: options.metricsListen,
+      mainAddress: { host, port },
+      knownPaths: [...RELAYED_PATHS, HEARTBEAT_PATH, STORE_DAY_PATH],
+      auditEntries: () => logSize(db),
+      health: () => ({ role: 'relay', operatorId: config.operatorId, auditEntries: logSize(db), uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000) }),
+    });
+  } catch (error) {
+    clearInterval(heartbeat);
+    await client.close();
+    db.close();
+    throw error;
+  }
   const refusals = tallyRefusals({
     timers: systemTimers,
     report: ({ reason, count, peers, remoteAddress }) => {
@@ -168,13 +187,17 @@ export async function startRelay(
       keyPem: loaded.read(config.kioskTls.keyFile),
       certificatePem: loaded.read(config.kioskTls.certificateFile),
       clientCaPem: loaded.read(config.kioskTls.caFile),
-      handler: handle,
+      handler: observability.timed(handle),
       maxBodyBytes: 64 * 1024,
-      onTlsError: (reason, remoteAddress) => refusals.note(reason, remoteAddress),
+      onTlsError: (reason, remoteAddress) => {
+        refusals.note(reason, remoteAddress);
+        observability.refused(reason);
+      },
     });
   } catch (error) {
     clearInterval(heartbeat);
     refusals.close();
+    await observability.close();
     await client.close();
     db.close();
     throw error;
@@ -183,11 +206,13 @@ export async function startRelay(
   return {
     server,
     operatorId: config.operatorId,
+    metricsUrl: observability.url,
     heartbeat: witnessHeartbeat,
     close: () =>
       (closing ??= (async () => {
         clearInterval(heartbeat);
         await server.close();
+        await observability.close();
         refusals.close();
         await witnessHeartbeat();
         await client.close();
@@ -205,18 +230,25 @@ export function makeRelayCommand(io: Io): Command {
     .option('--operator <id>', 'operator whose relay to run (default: the first in the deployment)')
     .option('--listen <host:port>', 'listen address (port 0 picks a free port); default from the deployment')
     .option('--center-url <url>', 'the centre, e.g. https://127.0.0.1:8443; default from the deployment')
-    .option('--json', 'once listening, print one JSON line: {"role","operatorId","url","host","port"}')
+    .option('--metrics-listen <host:port>', 'also serve GET /healthz and GET /metrics (Prometheus) over plain HTTP on this address, never on the mutual-TLS port')
+    .option('--json', 'once listening, print one JSON line: {"role","operatorId","url","host","port","metricsUrl"}')
     .addHelpText('after', '\nExit codes: 0 stopped by SIGINT/SIGTERM, 1 unexpected failure, 2 bad flag, configuration or database, or the address in use.')
-    .action(async (options: { dir: string; operator?: string; listen?: string; centerUrl?: string; json?: boolean }) => {
+    .action(async (options: { dir: string; operator?: string; listen?: string; metricsListen?: string; centerUrl?: string; json?: boolean }) => {
       const started = await startRelay(loadConfig(options.dir), {
         operatorId: options.operator,
         listen: options.listen,
+        metricsListen: options.metricsListen,
         centerUrl: options.centerUrl,
         clock: checkedProcessClock(),
         log: (line) => io.err(`${line}\n`),
       });
       const { url, host, port } = started.server;
-      io.out(options.json ? `${JSON.stringify({ role: 'relay', operatorId: started.operatorId, url, host, port })}\n` : `relay ${started.operatorId} listening on ${url}\n`);
+      const metricsUrl = started.metricsUrl ?? null;
+      io.out(
+        options.json
+          ? `${JSON.stringify({ role: 'relay', operatorId: started.operatorId, url, host, port, metricsUrl })}\n`
+          : `relay ${started.operatorId} listening on ${url}${metricsUrl ? `; health and metrics on ${metricsUrl}` : ''}\n`,
+      );
       await waitForShutdown(() => started.close());
     });
   relay

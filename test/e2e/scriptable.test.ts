@@ -1,6 +1,7 @@
 // Proves the binary can be driven by a script: init --json gives paths and public keys (never a
 // private key), serve --json prints one JSON line with the address it listens on, a port in use
-// is exit 2 naming the address, a damaged database is exit 2 naming the file, and
+// is exit 2 naming the address, health and metrics answer on their own address, a damaged
+// database is exit 2 naming the file, and
 // center notice --json answers in JSON.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -41,7 +42,7 @@ describe('the binary driven by a script', () => {
   });
 
   it('serve --json prints its address once ready; the same address again is exit 2 naming it', async () => {
-    const child = spawn(built, ['center', 'serve', '--dir', dir, '--listen', '127.0.0.1:0', '--json'], { cwd: work, env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(built, ['center', 'serve', '--dir', dir, '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--json'], { cwd: work, env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const line = await new Promise<string>((resolve, reject) => {
         let stdout = '';
@@ -51,9 +52,12 @@ describe('the binary driven by a script', () => {
         });
         child.on('exit', (code) => reject(new Error(`exited ${code}`)));
       });
-      const ready = JSON.parse(line) as { role: string; url: string; host: string; port: number };
+      const ready = JSON.parse(line) as { role: string; url: string; host: string; port: number; metricsUrl: string };
       assert.equal(ready.role, 'center');
       assert.equal(ready.url, `https://127.0.0.1:${ready.port}`);
+      // Health and metrics from the binary, on their own address (prom-client inside the bundle).
+      assert.equal(((await (await fetch(`${ready.metricsUrl}/healthz`)).json()) as { status: string }).status, 'ok');
+      assert.match(await (await fetch(`${ready.metricsUrl}/metrics`)).text(), /cvs_issue_audit_log_entries\{role="center"\}/);
       const clash = run('center', 'serve', '--dir', dir, '--listen', `127.0.0.1:${ready.port}`);
       assert.equal(clash.code, 2, clash.stderr);
       assert.match(clash.stderr, new RegExp(`127\\.0\\.0\\.1:${ready.port}.*in use`));
