@@ -1,5 +1,6 @@
 // Proves the three roles work end to end over real mutual TLS, and that the network shape holds:
 // only registered kiosks reach the relay, and only a relay's certificate reaches the centre.
+// Each test makes what it needs and tampers only with a copy: they pass in any order.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -49,6 +50,24 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  /** Kiosk traffic through the relay (entries in its log), then the relay's heartbeat to the centre. */
+  async function trafficThenHeartbeat(): Promise<void> {
+    const kiosk = openKiosk(loaded, { kioskId: 'K0003', relayUrl: relay.server.url, clock });
+    try {
+      await kiosk.flushOutbox();
+    } finally {
+      await kiosk.close();
+    }
+    await relay.heartbeat();
+  }
+
+  /** A copy of the deployment as it is now, for tests that tamper with it (servers keep the original). */
+  function copyOfDeployment(): { dir: string; loaded: LoadedConfig; remove(): void } {
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-roles-copy-'));
+    fs.cpSync(dir, copy, { recursive: true });
+    return { dir: copy, loaded: loadConfig(copy), remove: () => fs.rmSync(copy, { recursive: true, force: true }) };
+  }
+
   function clientWith(baseUrl: string, files: { caFile: string; certificateFile?: string; keyFile?: string }, pem?: { certificatePem: string; keyPem: string }) {
     return createMutualTlsClient({
       baseUrl,
@@ -68,28 +87,34 @@ describe('centre, relay and kiosk over mutual TLS', () => {
   }
 
   it('issues a certificate from card to completion notice, recorded once at the centre and at the relay', async () => {
-    const kiosk = openKiosk(loaded, { kioskId: 'K0001', relayUrl: relay.server.url, clock });
+    // K0001's store day is one of its own (a later business day), so no other test's sales are in it.
+    const kioskClock = offsetClock(nextBusinessMorning(clock.nowMs() + 3 * DAY_MS));
+    const kiosk = openKiosk(loaded, { kioskId: 'K0001', relayUrl: relay.server.url, clock: kioskClock });
+    let requestId: string;
     try {
       const [report] = await runScriptedSessions(kiosk, loaded, [
         { card: 'card-r001', pins: ['1234'], certificateType: 'juminhyo', copies: 2, cash: [1000] },
       ]);
       assert.equal(report!.result.outcome, 'issued');
+      requestId = (report!.result as { requestId: string }).requestId;
       assert.equal((await kiosk.flushOutbox()).pending, 0);
-      const printed = kiosk.printer.printedFiles().map((file) => path.basename(file).replace(/^[0-9a-f]+-/, ''));
+      const printed = kiosk.printer.printedFiles().filter((file) => path.basename(file).startsWith(requestId)).map((file) => path.basename(file).replace(/^[0-9a-f]+-/, ''));
       assert.deepEqual(printed.sort(), ['certificate-copy1.pdf', 'certificate-copy2.pdf', 'receipt.pdf']);
       // The store business day closes with the cash the unit kept, and the relay keeps it.
-      const businessDate = jstParts(clock.nowMs()).dateIso;
-      assert.deepEqual(kiosk.closeDays(businessDate).map(({ closedAt, ...close }) => close), [{ businessDate, cashYen: 400, transactions: 1, documents: 2 }]);
+      const businessDate = jstParts(kioskClock.nowMs()).dateIso;
+      assert.deepEqual(kiosk.closeDays(businessDate).map(({ closedAt, ...close }) => close).at(-1), { businessDate, cashYen: 400, transactions: 1, documents: 2 });
       await kiosk.flushOutbox();
       assert.deepEqual(kiosk.store.unacknowledgedDayCloses(), []);
-      const storeDays = withDatabase(loaded.resolve(loaded.config.relays[0]!.databaseFile), (db) => db.all('SELECT kiosk_id, store_id, business_date, cash_yen FROM store_days'));
+      const storeDays = withDatabase(loaded.resolve(loaded.config.relays[0]!.databaseFile), (db) =>
+        db.all('SELECT kiosk_id, store_id, business_date, cash_yen FROM store_days WHERE business_date = :businessDate', { businessDate }),
+      );
       assert.deepEqual(storeDays, [{ kiosk_id: 'K0001', store_id: 'S0001', business_date: businessDate, cash_yen: 400 }]);
     } finally {
       await kiosk.close();
     }
     for (const file of [loaded.config.center.databaseFile, loaded.config.relays[0]!.databaseFile]) {
       const db = openDatabase(loaded.resolve(file));
-      const records = listHandlingRecords(db);
+      const records = listHandlingRecords(db).filter((record) => record.issuanceId === requestId);
       db.close();
       assert.equal(records.length, 1);
       assert.deepEqual({ ...records[0], issuanceId: 'x', issuedAt: 'x' }, {
@@ -126,11 +151,19 @@ describe('centre, relay and kiosk over mutual TLS', () => {
   });
 
   it('sends a correction through the relay: both sides then count the corrected documents and fee', async () => {
-    const firstIssuance = withDatabase(loaded.resolve(loaded.config.kiosks[0]!.databaseFile), (db) =>
-      db.get<{ request_id: string }>("SELECT request_id FROM transactions WHERE outcome = 'issued' AND copies = 2 ORDER BY issued_at LIMIT 1"),
-    )!.request_id;
+    // Its own issuance of two copies, so the test needs no other to have run.
+    const kiosk = openKiosk(loaded, { kioskId: 'K0002', relayUrl: relay.server.url, clock });
+    let firstIssuance: string;
+    try {
+      const [report] = await runScriptedSessions(kiosk, loaded, [{ card: 'card-r001', pins: ['1234'], certificateType: 'juminhyo', copies: 2, cash: [1000] }]);
+      assert.equal(report!.result.outcome, 'issued');
+      firstIssuance = (report!.result as { requestId: string }).requestId;
+      assert.equal((await kiosk.flushOutbox()).pending, 0);
+    } finally {
+      await kiosk.close();
+    }
     const io = bufferIo();
-    const code = await main(['kiosk', 'correct', '--dir', dir, '--kiosk', 'K0001', '--relay-url', relay.server.url, '--issuance', firstIssuance, '--copies', '1', '--reason', 'misprint-found', '--json'], io);
+    const code = await main(['kiosk', 'correct', '--dir', dir, '--kiosk', 'K0002', '--relay-url', relay.server.url, '--issuance', firstIssuance, '--copies', '1', '--reason', 'misprint-found', '--json'], io);
     assert.equal(code, 0, io.stderr());
     assert.deepEqual(JSON.parse(io.stdout()).sent, true);
     for (const file of [loaded.config.center.databaseFile, loaded.config.relays[0]!.databaseFile]) {
@@ -138,7 +171,7 @@ describe('centre, relay and kiosk over mutual TLS', () => {
       assert.deepEqual({ copies: record?.copies, feeYen: record?.feeYen }, { copies: 1, feeYen: 200 });
     }
     const tooMany = bufferIo();
-    assert.equal(await main(['kiosk', 'correct', '--dir', dir, '--kiosk', 'K0001', '--relay-url', relay.server.url, '--issuance', firstIssuance, '--copies', '2', '--reason', 'copies-miscounted'], tooMany), 2);
+    assert.equal(await main(['kiosk', 'correct', '--dir', dir, '--kiosk', 'K0002', '--relay-url', relay.server.url, '--issuance', firstIssuance, '--copies', '2', '--reason', 'copies-miscounted'], tooMany), 2);
     assert.match(tooMany.stderr(), /fewer documents than the 2 issued/);
   });
 
@@ -280,15 +313,20 @@ describe('centre, relay and kiosk over mutual TLS', () => {
   });
 
   it('announces a stop for one municipality: its residents are refused and the kiosk shows the notice', async () => {
-    const nowMs = clock.nowMs();
+    // The stop is announced for a later business morning, and served there by a centre and relay
+    // of their own on the same databases: the other tests, at today's time, never meet it.
+    const stopAtMs = nextBusinessMorning(clock.nowMs() + DAY_MS);
+    const stopClock = offsetClock(stopAtMs);
     const announce = bufferIo();
     const code = await main(
-      ['center', 'notice', '--dir', dir, '--kind', 'stop', '--municipality', '131016', '--from', new Date(nowMs - 60_000).toISOString(), '--to', new Date(nowMs + 10 * 60_000).toISOString(), '--message', '千代田区のコンビニ交付は臨時停止中です。'],
+      ['center', 'notice', '--dir', dir, '--kind', 'stop', '--municipality', '131016', '--from', new Date(stopAtMs - 60_000).toISOString(), '--to', new Date(stopAtMs + 10 * 60_000).toISOString(), '--message', '千代田区のコンビニ交付は臨時停止中です。'],
       announce,
     );
     assert.equal(code, 0, announce.stderr());
+    const stopCenter = await startCenter(loaded, { clock: stopClock });
+    const stopRelay = await startRelay(loaded, { clock: stopClock, centerUrl: stopCenter.server.url });
     const screen: string[] = [];
-    const kiosk = openKiosk(loaded, { kioskId: 'K0001', relayUrl: relay.server.url, clock, show: (text) => screen.push(text) });
+    const kiosk = openKiosk(loaded, { kioskId: 'K0001', relayUrl: stopRelay.server.url, clock: stopClock, show: (text) => screen.push(text) });
     try {
       await kiosk.flushOutbox();
       const [report] = await runScriptedSessions(kiosk, loaded, [{ card: 'card-r001', pins: ['1234'], certificateType: 'juminhyo', copies: 1, cash: [500] }]);
@@ -296,6 +334,8 @@ describe('centre, relay and kiosk over mutual TLS', () => {
       assert.ok(screen.includes('【お知らせ】千代田区のコンビニ交付は臨時停止中です。'));
     } finally {
       await kiosk.close();
+      await stopRelay.close();
+      await stopCenter.close();
     }
     const badStop = bufferIo();
     assert.equal(await main(['center', 'notice', '--dir', dir, '--kind', 'stop', '--from', '2026-12-01T00:00:00Z', '--to', '2026-12-02T00:00:00Z', '--message', 'x'], badStop), 2);
@@ -303,37 +343,54 @@ describe('centre, relay and kiosk over mutual TLS', () => {
   });
 
   it('shows a technician which kiosks reported in, what the relay witnessed and which day they closed', async () => {
+    const kiosk = openKiosk(loaded, { kioskId: 'K0001', relayUrl: relay.server.url, clock });
+    try {
+      kiosk.closeDays(jstParts(clock.nowMs()).dateIso);
+      await kiosk.flushOutbox();
+    } finally {
+      await kiosk.close();
+    }
     const io = bufferIo();
     assert.equal(await main(['relay', 'status', '--dir', dir, '--json'], io), 0, io.stderr());
     const status = JSON.parse(io.stdout()) as { operatorId: string; kiosks: { kioskId: string; lastSeenAt: string | null; witnessedSize: number | null; lastClosedDay: string | null }[] };
     const first = status.kiosks.find((kiosk) => kiosk.kioskId === 'K0001')!;
     assert.equal(status.operatorId, 'OP01');
-    assert.ok(first.lastSeenAt !== null && (first.witnessedSize ?? 0) > 0 && first.lastClosedDay === jstParts(clock.nowMs()).dateIso);
+    // Today's day, or a later one another test closed: never none.
+    assert.ok(first.lastSeenAt !== null && (first.witnessedSize ?? 0) > 0 && first.lastClosedDay !== null && first.lastClosedDay >= jstParts(clock.nowMs()).dateIso);
     const audit = first as { witnessedAt?: string | null; witnessFailure?: string | null };
     assert.ok(audit.witnessedAt !== null && audit.witnessFailure === null, 'witnessed, and no failed witness check');
     assert.deepEqual(status.kiosks.map((kiosk) => kiosk.kioskId), ['K0001', 'K0002', 'K0003'], "only this operator's kiosks");
   });
 
   it("catches a kiosk log rebuilt by hand with the kiosk's own key, through the relay's witnessed checkpoints", async () => {
-    const kioskConfig = loaded.config.kiosks[0]!;
+    const kiosk = openKiosk(loaded, { kioskId: 'K0001', relayUrl: relay.server.url, clock });
+    kiosk.closeDays(jstParts(clock.nowMs()).dateIso); // an entry of its own (day.closed) …
+    await kiosk.flushOutbox(); // … which the relay witnesses
+    await kiosk.close();
+    // On a copy of the whole deployment, so the other tests keep sound logs whatever their order.
+    const copy = copyOfDeployment();
+    const kioskConfig = copy.loaded.config.kiosks[0]!;
     const verifyKiosk = async () => {
       const io = bufferIo();
-      const code = await main(['audit-log', 'verify', '--dir', dir, '--kiosk', kioskConfig.kioskId], io);
+      const code = await main(['audit-log', 'verify', '--dir', copy.dir, '--kiosk', kioskConfig.kioskId], io);
       return { code, stderr: io.stderr() };
     };
     assert.equal((await verifyKiosk()).code, 0);
-    withDatabase(loaded.resolve(kioskConfig.databaseFile), (db) => {
+    withDatabase(copy.loaded.resolve(kioskConfig.databaseFile), (db) => {
       db.exec(FORGE_SQL);
-      const forged = new AuditLog(db, { origin: auditOrigin('kiosk', kioskConfig.kioskId), privateKeyPem: loaded.read(kioskConfig.auditKeyFile), clock });
+      const forged = new AuditLog(db, { origin: auditOrigin('kiosk', kioskConfig.kioskId), privateKeyPem: copy.loaded.read(kioskConfig.auditKeyFile), clock });
       for (let index = 0; index < 30; index += 1) forged.append({ kind: 'card.read', data: { cardKind: 'my-number-card' } });
     });
     const result = await verifyKiosk();
+    copy.remove();
     assert.equal(result.code, 3);
     assert.match(result.stderr, /relay OP01's log \(entry \d+\)/);
   });
 
   it("catches the centre's log cut back, entries and checkpoints, through the relays' cosignatures", async () => {
-    await relay.heartbeat();
+    // Entries in the centre's log of its own: each heartbeat after relay traffic makes a witness
+    // record there, and the relay cosigns what it sees.
+    for (let round = 0; round < 3; round += 1) await trafficThenHeartbeat();
     // On a copy of the whole deployment, so the tests after this one keep a sound centre.
     const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-cut-'));
     fs.cpSync(dir, copy, { recursive: true });
@@ -362,20 +419,22 @@ describe('centre, relay and kiosk over mutual TLS', () => {
   });
 
   it("catches a relay log rebuilt with the relay's own key, through the centre's witnessed checkpoints", async () => {
-    const relayConfig = loaded.config.relays[0]!;
-    await relay.heartbeat();
+    await trafficThenHeartbeat();
+    const copy = copyOfDeployment();
+    const relayConfig = copy.loaded.config.relays[0]!;
     const verifyRelay = async () => {
       const io = bufferIo();
-      const code = await main(['audit-log', 'verify', '--dir', dir, '--role', 'relay'], io);
+      const code = await main(['audit-log', 'verify', '--dir', copy.dir, '--role', 'relay'], io);
       return { code, stderr: io.stderr() };
     };
     assert.equal((await verifyRelay()).code, 0);
-    withDatabase(loaded.resolve(relayConfig.databaseFile), (db) => {
+    withDatabase(copy.loaded.resolve(relayConfig.databaseFile), (db) => {
       db.exec(FORGE_SQL);
-      const forged = new AuditLog(db, { origin: auditOrigin('relay', relayConfig.operatorId), privateKeyPem: loaded.read(relayConfig.auditKeyFile), clock });
+      const forged = new AuditLog(db, { origin: auditOrigin('relay', relayConfig.operatorId), privateKeyPem: copy.loaded.read(relayConfig.auditKeyFile), clock });
       for (let index = 0; index < 80; index += 1) forged.append({ kind: 'request.forwarded', data: { kioskId: 'K0001', path: '/v1/completions', status: 200 } });
     });
     const result = await verifyRelay();
+    copy.remove();
     assert.equal(result.code, 3);
     assert.match(result.stderr, /the centre's log \(entry \d+\)/);
   });
