@@ -1,8 +1,13 @@
 // Proves the centre authenticates a card only with a fresh, single-use challenge of the same kiosk and a good certificate and signature, issues certificate data from the right municipality within its rules, and records each completion notice exactly once.
+// The challenge and certificate-request suites are a contract: they run against the in-memory store
+// and the SQLite store alike.
 import { discardAudit } from '../../core/audit-entry.ts';
 import { createMerkleHasher } from '../../core/merkle.ts';
 import { createHash } from 'node:crypto';
-import { beforeEach, describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CertificateType } from '../../core/certificate-types.ts';
 import {
@@ -13,6 +18,7 @@ import {
   type CardCertificateVerifier,
   type CardProblem,
   type CenterService,
+  type CenterStore,
   type MunicipalityDirectory,
 } from '../../core/center-service.ts';
 import { AppError } from '../../core/errors.ts';
@@ -20,6 +26,9 @@ import type { AuthenticateResponse, CompletionNotice } from '../../core/messages
 import type { Municipality, TypeHours } from '../../core/municipality.ts';
 import type { CertificateContent, Resident } from '../../core/resident.ts';
 import { memoryCenterStore, testResident, type MemoryCenterStore } from './center-fixture.ts';
+import { generateEd25519KeyPair } from '../../drivers/pki/ed25519.ts';
+import { AuditLog, auditOrigin } from '../../drivers/store/audit-log.ts';
+import { createCenterStore, openCenterDatabase, saveOperator } from '../../drivers/store/center-store.ts';
 
 const at = (iso: string) => Date.parse(iso);
 const MONDAY_MORNING = at('2026-11-02T10:00:00+09:00');
@@ -85,17 +94,38 @@ const verifier: CardCertificateVerifier = {
 const KIOSK_A: CallerIdentity = { operatorId: 'op-1', storeId: 'store-01', kioskId: 'kiosk-a' };
 const KIOSK_B: CallerIdentity = { operatorId: 'op-1', storeId: 'store-02', kioskId: 'kiosk-b' };
 
-interface World {
+interface World<Store extends CenterStore = MemoryCenterStore> {
   service: CenterService;
-  store: MemoryCenterStore;
+  store: Store;
   clock: { nowMs: number };
   rendered: CertificateContent[];
+  close(): void;
 }
 
 function makeWorld(): World {
+  return worldWith(memoryCenterStore(['op-1']), () => undefined);
+}
+
+/** The same service over the real SQLite store: the contract suites below run against both. */
+function makeSqliteWorld(): World<CenterStore> {
+  const dir = mkdtempSync(join(tmpdir(), 'cvs-center-contract-'));
+  const db = openCenterDatabase(join(dir, 'center.db'));
+  saveOperator(db, 'op-1', 'Operator One', 'cvs-issue/relay/op-1+00000000+AAAA');
+  const audit = new AuditLog(db, { origin: auditOrigin('center'), privateKeyPem: generateEd25519KeyPair().privateKeyPem, clock: { nowMs: () => MONDAY_MORNING } });
+  return worldWith(createCenterStore(db, audit), () => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+const STORES: [string, () => World<CenterStore>][] = [
+  ['in-memory store', makeWorld],
+  ['SQLite store', makeSqliteWorld],
+];
+
+function worldWith<Store extends CenterStore>(store: Store, close: () => void): World<Store> {
   const clock = { nowMs: MONDAY_MORNING };
   let counter = 0;
-  const store = memoryCenterStore(['op-1']);
   const rendered: CertificateContent[] = [];
   const service = createCenterService({
     clock: { nowMs: () => clock.nowMs },
@@ -117,7 +147,7 @@ function makeWorld(): World {
     },
     sha256Hex: (data) => createHash('sha256').update(data).digest('hex'),
   });
-  return { service, store, clock, rendered };
+  return { service, store, clock, rendered, close };
 }
 
 const base64 = (text: string) => Buffer.from(text).toString('base64');
@@ -133,7 +163,7 @@ function authenticateBody(caller: CallerIdentity, challenge: { challengeId: stri
   };
 }
 
-function logIn(world: World, serialHex: string, caller: CallerIdentity = KIOSK_A): AuthenticateResponse {
+function logIn(world: World<CenterStore>, serialHex: string, caller: CallerIdentity = KIOSK_A): AuthenticateResponse {
   const challenge = world.service.issueChallenge(caller, { kioskId: caller.kioskId });
   return world.service.authenticate(caller, authenticateBody(caller, challenge, `serial:${serialHex}`));
 }
@@ -154,11 +184,13 @@ async function rejectsWith(action: () => Promise<unknown>, kind: AppError['kind'
   });
 }
 
-describe('centre: challenges and authentication', () => {
-  let world: World;
+for (const [storeName, build] of STORES) {
+describe(`centre (${storeName}): challenges and authentication`, () => {
+  let world: World<CenterStore>;
   beforeEach(() => {
-    world = makeWorld();
+    world = build();
   });
+  afterEach(() => world.close());
 
   it('issues a challenge that expires a minute later', () => {
     const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
@@ -276,14 +308,15 @@ describe('centre: challenges and authentication', () => {
   });
 });
 
-describe('centre: certificate requests', () => {
-  let world: World;
+describe(`centre (${storeName}): certificate requests`, () => {
+  let world: World<CenterStore>;
   let sessionToken: string;
   let residentRef: string;
   beforeEach(() => {
-    world = makeWorld();
+    world = build();
     ({ sessionToken, residentRef } = logIn(world, 'aa01'));
   });
+  afterEach(() => world.close());
 
   const request = (certificateType: CertificateType, copies: number, requestId = 'req-1') => ({
     kioskId: 'kiosk-a',
@@ -348,6 +381,8 @@ describe('centre: certificate requests', () => {
     await rejectsWith(() => world.service.requestCertificate(KIOSK_A, request('juminhyo', 1)), 'refused', 'session.expired');
   });
 });
+
+}
 
 describe('centre: completion notices', () => {
   let world: World;
