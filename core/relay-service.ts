@@ -74,8 +74,6 @@ export interface CenterUpstream {
   post(path: string, body: unknown, kiosk: { storeId: string; kioskId: string }): Promise<UpstreamAnswer>;
 }
 
-
-
 export interface WitnessCrypto {
   hasher: MerkleHasher;
   noteVerifierFor(verifierKey: string): NoteVerifier;

@@ -1,0 +1,114 @@
+// Proves what the relay refuses before anything reaches the centre (core/relay-service.ts): a kiosk
+// not registered, inactive, in another store or of another operator (audited as kiosk.refused); a
+// path it does not forward; a body naming another kiosk or store; a different store day for the
+// same date; a heartbeat without an audit key. What it forwards it records, and a centre that does
+// not answer is a relay.fault entry.
+import assert from 'node:assert/strict';
+import { beforeEach, describe, it } from 'node:test';
+import type { AuditEvent } from '../../core/audit-entry.ts';
+import type { HandlingCorrection, HandlingRecord, RecordResult } from '../../core/center-service.ts';
+import { AppError } from '../../core/errors.ts';
+import { createMerkleHasher } from '../../core/merkle.ts';
+import { createRelayService, type RegisteredKiosk, type StoreDay } from '../../core/relay-service.ts';
+
+const KIOSK = { kioskId: 'K0001', storeId: 'S0001', operatorId: 'OP01' };
+
+function world(options: { upstreamFails?: boolean } = {}) {
+  const kiosks: RegisteredKiosk[] = [
+    { kioskId: 'K0001', storeId: 'S0001', active: true },
+    { kioskId: 'K0009', storeId: 'S0001', active: false },
+  ];
+  const audit: AuditEvent[] = [];
+  const sent: string[] = [];
+  const records: HandlingRecord[] = [];
+  const days = new Map<string, StoreDay>();
+  const service = createRelayService({
+    operatorId: 'OP01',
+    clock: { nowMs: () => Date.parse('2026-11-02T01:00:00Z') },
+    audit: { append: (...events) => void audit.push(...events) },
+    witness: { hasher: createMerkleHasher(() => new Uint8Array(32)), noteVerifierFor: () => ({ name: 'x', keyId: new Uint8Array(4), verify: () => false }) as never },
+    upstream: {
+      post: async (path) => {
+        if (options.upstreamFails) throw new AppError('unavailable', 'transport.timeout', 'no answer');
+        sent.push(path);
+        return { status: 200, json: {} };
+      },
+    },
+    store: {
+      findKiosk: (kioskId) => kiosks.find((kiosk) => kiosk.kioskId === kioskId),
+      noteKioskSeen: () => undefined,
+      recordOperatorRecord(record): RecordResult {
+        records.push(record);
+        return 'inserted';
+      },
+      recordOperatorCorrection: (_correction: HandlingCorrection): RecordResult => 'inserted',
+      latestWitnessed: () => undefined,
+      saveStoreDay(day): RecordResult {
+        const before = days.get(day.businessDate);
+        if (!before) {
+          days.set(day.businessDate, day);
+          return 'inserted';
+        }
+        return JSON.stringify(before) === JSON.stringify(day) ? 'duplicate' : 'conflict';
+      },
+      saveWitnessed: () => undefined,
+      noteWitnessed: () => undefined,
+      noteWitnessFailure: () => undefined,
+    },
+  });
+  return { service, audit, sent, records };
+}
+
+async function refusedWith(code: string, work: () => unknown): Promise<void> {
+  await assert.rejects(async () => work(), (error: unknown) => error instanceof AppError && error.code === code);
+}
+
+const notice = { issuanceId: 'R1', issuedAt: '2026-11-02T01:00:00Z', storeId: 'S0001', kioskId: 'K0001', municipalityCode: '131016', certificateType: 'juminhyo', copies: 1, feeYen: 300, outcome: 'issued' };
+const day = { kioskId: 'K0001', storeId: 'S0001', businessDate: '2026-11-02', cashYen: 300, transactions: 1, documents: 1, closedAt: '2026-11-02T12:00:00Z' };
+
+describe('relay refusals', () => {
+  let relay: ReturnType<typeof world>;
+  beforeEach(() => {
+    relay = world();
+  });
+
+  it('refuses a kiosk not registered, inactive, in another store or of another operator, and audits it', async () => {
+    for (const identity of [{ ...KIOSK, kioskId: 'K0404' }, { ...KIOSK, kioskId: 'K0009' }, { ...KIOSK, storeId: 'S0002' }, { ...KIOSK, operatorId: 'OP02' }]) {
+      await refusedWith('relay.kiosk_unregistered', () => relay.service.forward('/v1/notices', { kioskId: identity.kioskId }, identity));
+    }
+    assert.deepEqual(relay.audit.map((event) => event.kind), ['kiosk.refused', 'kiosk.refused', 'kiosk.refused', 'kiosk.refused']);
+    assert.deepEqual(relay.sent, []);
+  });
+
+  it('forwards only the kiosk paths, and only for the kiosk the certificate names', async () => {
+    await refusedWith('relay.no_route', () => relay.service.forward('/v1/relay-heartbeat', { kioskId: 'K0001' }, KIOSK));
+    await refusedWith('relay.kiosk_mismatch', () => relay.service.forward('/v1/notices', { kioskId: 'K0002' }, KIOSK));
+    await refusedWith('relay.store_mismatch', () => relay.service.forward('/v1/completions', { ...notice, storeId: 'S0002' }, KIOSK));
+    assert.deepEqual([relay.sent, relay.records], [[], []]);
+    await relay.service.forward('/v1/completions', notice, KIOSK);
+    assert.deepEqual(relay.sent, ['/v1/completions']);
+    assert.equal(relay.records.length, 1, "the operator's record is kept before forwarding");
+    assert.equal(relay.audit.at(-1)!.kind, 'request.forwarded');
+  });
+
+  it('records a centre that does not answer as a relay.fault, and passes the error on', async () => {
+    const down = world({ upstreamFails: true });
+    await refusedWith('transport.timeout', () => down.service.forward('/v1/completions', notice, KIOSK));
+    assert.equal(down.audit.at(-1)!.kind, 'relay.fault');
+    assert.equal(down.records.length, 1, 'the operator record stays: the kiosk will resend, the relay de-duplicates');
+  });
+
+  it('keeps one store day per date: the same again is a duplicate, other figures a conflict, another kiosk a mismatch', async () => {
+    assert.deepEqual(relay.service.storeDay(KIOSK, day), { businessDate: '2026-11-02', duplicate: false });
+    assert.deepEqual(relay.service.storeDay(KIOSK, day), { businessDate: '2026-11-02', duplicate: true });
+    await refusedWith('store_day.conflict', () => relay.service.storeDay(KIOSK, { ...day, cashYen: 500 }));
+    await refusedWith('relay.kiosk_mismatch', () => relay.service.storeDay(KIOSK, { ...day, kioskId: 'K0002' }));
+    await refusedWith('request.bad_field', () => relay.service.storeDay(KIOSK, { ...day, businessDate: '2026-02-30' }));
+  });
+
+  it('refuses a heartbeat for a kiosk with no audit key registered, or naming another kiosk', async () => {
+    const offer = { kioskId: 'K0001', checkpointNote: 'x', fromSize: 0, consistencyProof: [] };
+    await refusedWith('witness.no_key', () => relay.service.heartbeat(KIOSK, offer));
+    await refusedWith('relay.kiosk_mismatch', () => relay.service.heartbeat(KIOSK, { ...offer, kioskId: 'K0002' }));
+  });
+});
