@@ -26,7 +26,7 @@ import { CORRECTION_REASONS, type CorrectionReason } from '../core/messages.ts';
 import { decideLogin, isLocked, LOCKOUT_MS, passwordProblem } from '../core/maintenance.ts';
 import { hashPassword, verifyPassword } from '../drivers/crypto/password.ts';
 import type { HeartbeatResponse } from '../core/relay-service.ts';
-import { HEARTBEAT_PATH, KIOSK_PATHS, STORE_DAY_PATH } from '../core/messages.ts';
+import { HEARTBEAT_PATH, KIOSK_PATHS, STORE_DAY_PATH, parseCertificateData, parseChallengeResponse } from '../core/messages.ts';
 import { auditOrigin, logSize, offerCheckpointToWitness } from '../drivers/store/audit-log.ts';
 import { scheduleWitnessOffers, type OfferOutcome } from '../core/witness-offers.ts';
 import { checkedProcessClock, processClock, sha256, systemClock, systemRandom, systemTimers } from './deps.ts';
@@ -39,9 +39,10 @@ const OUTBOX_BATCH = 100;
 
 function gatewayFor(client: HttpClient, kioskId: string): KioskGateway {
   return {
-    challenge: () => callJson(client, KIOSK_PATHS.challenge, { kioskId }),
+    // What comes back is parsed, field by field, before the kiosk acts on it (a relay can be wrong).
+    challenge: async () => parseChallengeResponse(await callJson(client, KIOSK_PATHS.challenge, { kioskId })),
     authenticate: (request) => callJson(client, KIOSK_PATHS.authenticate, { ...request, kioskId }),
-    requestCertificate: (request) => callJson(client, KIOSK_PATHS.certificates, { ...request, kioskId }),
+    requestCertificate: async (request) => parseCertificateData(await callJson(client, KIOSK_PATHS.certificates, { ...request, kioskId })),
     sendCompletion: (notice) => callJson(client, KIOSK_PATHS.completions, notice),
     sendCorrection: (notice) => callJson(client, KIOSK_PATHS.corrections, notice),
   };

@@ -204,6 +204,16 @@ export function parseCompletionNotice(value: unknown): CompletionNotice {
   };
 }
 
+/** The centre's challenge as the kiosk receives it through the relay: never trusted unparsed. */
+export function parseChallengeResponse(value: unknown): ChallengeResponse {
+  const body = asObject(value, 'body');
+  return {
+    challengeId: stringField(body, 'challengeId', ID),
+    challengeBase64: stringField(body, 'challengeBase64', /^[A-Za-z0-9+/]{16,200}={0,2}$/),
+    expiresAt: isoTimeField(body, 'expiresAt'),
+  };
+}
+
 export function parseCertificateData(value: unknown): CertificateData {
   const body = asObject(value, 'body');
   return {

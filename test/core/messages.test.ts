@@ -7,6 +7,7 @@ import {
   parseCertificateData,
   parseCertificateRequest,
   parseChallengeRequest,
+  parseChallengeResponse,
   parseCompletionNotice,
 } from '../../core/messages.ts';
 
@@ -126,6 +127,15 @@ describe('parseCompletionNotice', () => {
   rejectsField(parseCompletionNotice, good, 'certificateType', ['passport']);
   rejectsField(parseCompletionNotice, good, 'copies', [-1, 100, 0.5]);
   rejectsField(parseCompletionNotice, good, 'feeYen', [-1, 10_000_001, 2.5]);
+});
+
+describe('parseChallengeResponse', () => {
+  const good = { challengeId: '0123456789abcdef0123456789abcdef', challengeBase64: Buffer.alloc(32, 7).toString('base64'), expiresAt: '2026-11-02T01:01:00.000Z' };
+  it('accepts a good body', () => assert.deepEqual(parseChallengeResponse(good), good));
+  rejectsNonObjects(parseChallengeResponse);
+  rejectsField(parseChallengeResponse, good, 'challengeId', ['', 'has space', 7]);
+  rejectsField(parseChallengeResponse, good, 'challengeBase64', ['', 'short', 'not base64!!!!!!!!!!!']);
+  rejectsField(parseChallengeResponse, good, 'expiresAt', ['soon', '2026-02-30T00:00:00Z']);
 });
 
 describe('parseCertificateData', () => {
