@@ -346,32 +346,21 @@ export function createCenterService(deps: CenterDependencies) {
     },
 
     authenticate(caller: CallerIdentity, request: AuthenticateRequest): AuthenticateResponse {
-      try {
-        const response = authenticate(caller, request);
-        deps.audit.append({ kind: 'auth.accepted', data: { operatorId: caller.operatorId, kioskId: caller.kioskId, residentRef: response.residentRef, municipalityCode: response.municipality.code } });
-        return response;
-      } catch (error) {
-        auditRefusal('auth.refused', caller, error);
-        throw error;
-      }
+      const response = auditingRefusals('auth.refused', caller, () => authenticate(caller, request));
+      deps.audit.append({ kind: 'auth.accepted', data: { operatorId: caller.operatorId, kioskId: caller.kioskId, residentRef: response.residentRef, municipalityCode: response.municipality.code } });
+      return response;
     },
 
     async requestCertificate(caller: CallerIdentity, request: CertificateRequest): Promise<CertificateData> {
       try {
         return await requestCertificate(caller, request);
       } catch (error) {
-        auditRefusal('certificate.refused', caller, error);
-        throw error;
+        throw auditRefusal('certificate.refused', caller, error);
       }
     },
 
     recordCompletion(caller: CallerIdentity, notice: CompletionNotice): CompletionAck {
-      try {
-        return recordCompletion(caller, notice);
-      } catch (error) {
-        auditRefusal('completion.refused', caller, error);
-        throw error;
-      }
+      return auditingRefusals('completion.refused', caller, () => recordCompletion(caller, notice));
     },
 
     /** Spec§7-4, Spec§12: announced windows and stops, routed centre → relay → kiosk screens. */
@@ -428,18 +417,24 @@ export function createCenterService(deps: CenterDependencies) {
     },
 
     recordCorrection(caller: CallerIdentity, notice: CorrectionNotice): CompletionAck {
-      try {
-        return recordCorrection(caller, notice);
-      } catch (error) {
-        auditRefusal('correction.refused', caller, error);
-        throw error;
-      }
+      return auditingRefusals('correction.refused', caller, () => recordCorrection(caller, notice));
     },
   };
 
-  function auditRefusal(kind: string, caller: CallerIdentity, error: unknown): void {
+  /** Writes a refusal's audit entry (its code only) and gives the error back to be thrown. */
+  function auditRefusal(kind: string, caller: CallerIdentity, error: unknown): unknown {
     const code = error instanceof AppError ? error.code : 'internal';
     deps.audit.append({ kind, data: { operatorId: caller.operatorId, kioskId: caller.kioskId, code } });
+    return error;
+  }
+
+  /** Runs one use case; a refusal is audited under `kind` and passed on (one place, not one per use case). */
+  function auditingRefusals<T>(kind: string, caller: CallerIdentity, work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      throw auditRefusal(kind, caller, error);
+    }
   }
 
   function authenticate(caller: CallerIdentity, request: AuthenticateRequest): AuthenticateResponse {
