@@ -14,6 +14,12 @@ export interface MutualTlsClientOptions {
   timeoutMs?: number;
   /** Default 16 MiB. */
   maxResponseBytes?: number;
+  /**
+   * Default 8: kept-alive connections to the peer, at most; more requests in flight wait for one
+   * (issue 10: a relay opened one connection per request in flight, 64 at 64 sessions, and its
+   * worst latency came while those handshakes ran). Node (undici) only; Bun's fetch pools itself.
+   */
+  maxConnections?: number;
 }
 
 export interface ClientResponse {
@@ -79,13 +85,15 @@ export function createMutualTlsClient(options: MutualTlsClientOptions): HttpClie
   };
 }
 
+const DEFAULT_MAX_CONNECTIONS = 8;
+
 function undiciExchange(options: MutualTlsClientOptions, timeoutMs: number): Exchange {
   // Imported at the first request: only Node takes this path, and the binary should not load
   // undici for nothing at every start.
   let connection: Promise<{ agent: Agent; request: typeof import('undici').request }> | undefined;
   const connect = () =>
     (connection ??= import('undici').then(({ Agent: UndiciAgent, request }) => ({
-      agent: new UndiciAgent({ connect: { ...tlsCredentials(options), timeout: timeoutMs }, keepAliveTimeout: keepAliveTimeoutMs }),
+      agent: new UndiciAgent({ connect: { ...tlsCredentials(options), timeout: timeoutMs }, keepAliveTimeout: keepAliveTimeoutMs, connections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS }),
       request,
     })));
   return {
