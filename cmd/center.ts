@@ -15,7 +15,7 @@ import { CENTER_MIGRATIONS } from '../drivers/store/schema.ts';
 import { KIOSK_PATHS, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH, parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice, parseSettlementSubmission, parseSuppliedRecord } from '../core/messages.ts';
 import type { Clock } from '../core/ports.ts';
 import { jsonHandler } from '../drivers/http/json-api.ts';
-import type { IncomingRequest, RunningServer } from '../drivers/http/server.ts';
+import type { IncomingRequest, RequestHandler, RunningServer } from '../drivers/http/server.ts';
 import { renderCertificatePdf } from '../drivers/pdf/certificate-pdf.ts';
 import { createCardVerifier } from '../drivers/pki/verify.ts';
 import { auditHasher, auditOrigin, checkpointAtSize, logSize, checkpointOffer, cosignatureKeyForVerifierKey, noteVerifierFromKey, saveCosignature } from '../drivers/store/audit-log.ts';
@@ -77,7 +77,14 @@ export interface StartedCenter {
   close(): Promise<void>;
 }
 
-export async function startCenter(loaded: LoadedConfig, options: { listen?: string; metricsListen?: string; clock?: Clock; log?: (line: string) => void }): Promise<StartedCenter> {
+/** The centre's request handler as a value, over its database: the TLS server is a thin adapter, and tests call it in process. */
+export interface CenterHandler {
+  handler: RequestHandler;
+  db: Database;
+  close(): void;
+}
+
+export function openCenterHandler(loaded: LoadedConfig, options: { clock?: Clock; log?: (line: string) => void } = {}): CenterHandler {
   const config = loaded.config.center;
   const clock = options.clock ?? systemClock;
   const db = openCenterDatabase(loaded.resolve(config.databaseFile));
@@ -116,6 +123,13 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
     },
     (code, path) => log(`center: ${path} refused: ${code}`),
   );
+  return { handler, db, close: () => db.close() };
+}
+
+export async function startCenter(loaded: LoadedConfig, options: { listen?: string; metricsListen?: string; clock?: Clock; log?: (line: string) => void }): Promise<StartedCenter> {
+  const config = loaded.config.center;
+  const log = options.log ?? (() => undefined);
+  const { handler, db } = openCenterHandler(loaded, options);
   const { host, port } = parseListen(options.listen ?? config.listen, 'center.listen');
   const startedAtMs = Date.now();
   let observability: Observability;

@@ -7,9 +7,9 @@ import { COMMANDS } from './commands.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { formatJstIso } from '../core/jst.ts';
 import type { Clock } from '../core/ports.ts';
-import { createRelayService, type CenterUpstream, type KioskCertificateIdentity } from '../core/relay-service.ts';
+import { createRelayService, type CenterUpstream, type RelayService, type KioskCertificateIdentity } from '../core/relay-service.ts';
 import { callJson, errorResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
-import type { IncomingRequest, OutgoingResponse, RunningServer } from '../drivers/http/server.ts';
+import type { IncomingRequest, OutgoingResponse, RequestHandler, RunningServer } from '../drivers/http/server.ts';
 import { withDatabase } from '../drivers/store/database.ts';
 import { createRelayStore, kioskStatuses, latestCosigned, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
 import { HEARTBEAT_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_SUPPLY_PATH, STORE_DAY_PATH } from '../core/messages.ts';
@@ -45,6 +45,41 @@ export interface StartedRelay {
   close(): Promise<void>;
 }
 
+/**
+ * The relay's request handler as a value, over its service: the TLS server is a thin adapter, and
+ * tests call it in process. Witnessing and the store's daily cash are handled here; the kiosk's
+ * requests to the centre are forwarded.
+ */
+export function createRelayHandler(service: RelayService, log: (line: string) => void = () => undefined): RequestHandler {
+  const localRoutes: Record<string, (identity: KioskCertificateIdentity, body: unknown) => unknown> = {
+    [HEARTBEAT_PATH]: service.heartbeat,
+    [STORE_DAY_PATH]: service.storeDay,
+  };
+
+  return async function handle(request: IncomingRequest): Promise<OutgoingResponse> {
+    const local = localRoutes[request.path];
+    if (request.method === 'POST' && local) {
+      try {
+        return jsonResponse(200, local(kioskIdentityOf(request), parseJsonBody(request.body)));
+      } catch (error) {
+        log(`relay: ${request.path} refused: ${error instanceof AppError ? error.code : 'internal'}`);
+        return errorResponse(error);
+      }
+    }
+    if (request.method !== 'POST' || !RELAYED_PATHS.includes(request.path)) {
+      return errorResponse(new AppError('not-found', 'relay.no_route', `no such endpoint: ${request.method} ${request.path}`));
+    }
+    try {
+      const identity = kioskIdentityOf(request);
+      const answer = await service.forward(request.path, parseJsonBody(request.body), identity);
+      return jsonResponse(answer.status, answer.json);
+    } catch (error) {
+      log(`relay: ${request.path} failed: ${error instanceof AppError ? error.code : 'internal'}`);
+      return errorResponse(error);
+    }
+  };
+}
+
 export async function startRelay(
   loaded: LoadedConfig,
   options: { operatorId?: string; listen?: string; metricsListen?: string; centerUrl?: string; clock?: Clock; log?: (line: string) => void },
@@ -69,34 +104,7 @@ export async function startRelay(
     witness: { hasher: auditHasher, noteVerifierFor: noteVerifierFromKey },
   });
 
-  /** Handled by the relay itself, never forwarded: witnessing and the store's daily cash. */
-  const localRoutes: Record<string, (identity: KioskCertificateIdentity, body: unknown) => unknown> = {
-    [HEARTBEAT_PATH]: service.heartbeat,
-    [STORE_DAY_PATH]: service.storeDay,
-  };
-
-  async function handle(request: IncomingRequest): Promise<OutgoingResponse> {
-    const local = localRoutes[request.path];
-    if (request.method === 'POST' && local) {
-      try {
-        return jsonResponse(200, local(kioskIdentityOf(request), parseJsonBody(request.body)));
-      } catch (error) {
-        log(`relay: ${request.path} refused: ${error instanceof AppError ? error.code : 'internal'}`);
-        return errorResponse(error);
-      }
-    }
-    if (request.method !== 'POST' || !RELAYED_PATHS.includes(request.path)) {
-      return errorResponse(new AppError('not-found', 'relay.no_route', `no such endpoint: ${request.method} ${request.path}`));
-    }
-    try {
-      const identity = kioskIdentityOf(request);
-      const answer = await service.forward(request.path, parseJsonBody(request.body), identity);
-      return jsonResponse(answer.status, answer.json);
-    } catch (error) {
-      log(`relay: ${request.path} failed: ${error instanceof AppError ? error.code : 'internal'}`);
-      return errorResponse(error);
-    }
-  }
+  const handle = createRelayHandler(service, log);
 
   /**
    * The centre witnesses this relay's audit log, every minute and once more on the way down; in
