@@ -20,6 +20,7 @@ import type {
   CompletionAck,
   CompletionNotice,
   CorrectionNotice,
+  HandlingRecord,
   CorrectionReason,
   MenuItem,
 } from './messages.ts';
@@ -104,17 +105,7 @@ export interface StoredRequest {
   createdAtMs: number;
 }
 
-export interface HandlingRecord {
-  issuanceId: string;
-  issuedAt: string;
-  operatorId: string;
-  storeId: string;
-  kioskId: string;
-  municipalityCode: string;
-  certificateType: CertificateType;
-  copies: number;
-  feeYen: number;
-}
+export type { HandlingRecord } from './messages.ts';
 
 export type RecordResult = 'inserted' | 'duplicate' | 'conflict';
 

@@ -278,7 +278,8 @@ export function parseSuppliedRecord(value: unknown, operatorId: string): Supplie
   };
 }
 
-export interface SuppliedRecord {
+/** One handling record (取扱い実績データ, Spec§4) as both sides keep and exchange it. */
+export interface HandlingRecord {
   issuanceId: string;
   issuedAt: string;
   operatorId: string;
@@ -289,6 +290,9 @@ export interface SuppliedRecord {
   copies: number;
   feeYen: number;
 }
+
+/** A record the centre is missing, supplied from the operator's relay: a handling record. */
+export type SuppliedRecord = HandlingRecord;
 
 export interface SettlementSubmission {
   month: string;
