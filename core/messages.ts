@@ -191,6 +191,11 @@ export function parseCompletionNotice(value: unknown): CompletionNotice {
   if (outcome !== 'issued' && outcome !== 'refunded') {
     throw inputError('request.bad_field', 'field "outcome" must be "issued" or "refunded"', 'outcome');
   }
+  return { ...issuanceFields(body), outcome };
+}
+
+/** The fields a completion notice and a supplied record share: what was issued, where and for how much. */
+function issuanceFields(body: Json): Omit<HandlingRecord, 'operatorId'> {
   return {
     issuanceId: stringField(body, 'issuanceId', ID),
     issuedAt: isoTimeField(body, 'issuedAt'),
@@ -200,7 +205,6 @@ export function parseCompletionNotice(value: unknown): CompletionNotice {
     certificateType: certificateTypeField(body),
     copies: integerField(body, 'copies', 0, 99),
     feeYen: integerField(body, 'feeYen', 0, 10_000_000),
-    outcome,
   };
 }
 
@@ -264,18 +268,7 @@ export function parseSettlementSubmission(value: unknown): SettlementSubmission 
 
 /** A handling record the operator supplies from its relay record, for one the centre is missing. */
 export function parseSuppliedRecord(value: unknown, operatorId: string): SuppliedRecord {
-  const body = asObject(value, 'body');
-  return {
-    issuanceId: stringField(body, 'issuanceId', ID),
-    issuedAt: isoTimeField(body, 'issuedAt'),
-    operatorId,
-    storeId: stringField(body, 'storeId', ID),
-    kioskId: stringField(body, 'kioskId', ID),
-    municipalityCode: stringField(body, 'municipalityCode', MUNICIPALITY_CODE),
-    certificateType: certificateTypeField(body),
-    copies: integerField(body, 'copies', 0, 99),
-    feeYen: integerField(body, 'feeYen', 0, 10_000_000),
-  };
+  return { ...issuanceFields(asObject(value, 'body')), operatorId };
 }
 
 /** One handling record (取扱い実績データ, Spec§4) as both sides keep and exchange it. */
