@@ -3,7 +3,8 @@
 
 import { Command } from 'commander';
 import { COMMANDS } from './commands.ts';
-import { assertRegisteredKiosk, createCenterService, type CallerIdentity, type KioskRegistry } from '../core/center-service.ts';
+import { createCenterService } from '../core/center-service.ts';
+import { assertRegisteredKiosk, type CallerIdentity, type KioskRegistry } from '../core/caller.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { hexEncode } from '../core/bytes.ts';
 import { formatJstIso, formatUtcIso, parseIsoInstant } from '../core/jst.ts';

@@ -5,11 +5,14 @@ import { CERTIFICATE_TITLES, isKosekiType, type CertificateType } from './certif
 import type { AuditSink } from './audit-entry.ts';
 import type { MerkleHasher } from './merkle.ts';
 import type { NoteVerifier } from './signed-note.ts';
-import { witness, type CheckpointOffer, type RelayHeartbeat, type RelayHeartbeatAnswer, type WitnessedCheckpoint, type WitnessRecord } from './witness.ts';
+import { witness, type CheckpointOffer, type RelayHeartbeat, type RelayHeartbeatAnswer } from './witness.ts';
 import { assertMunicipalityNotStopped, currentAndComing, maintenanceWindows, type ServiceNotice } from './service-notices.ts';
 import { AppError } from './errors.ts';
-import { confirmationRefusal, nextOpenMonth, type AdjustmentKind, type MonthConfirmation, type MonthTotals, type SettlementAdjustment, type SettlementSubmission } from './settlement.ts';
-import { formatUtcIso, formatWarekiDate, jstMonth, parseIsoInstant } from './jst.ts';
+import { confirmationRefusal, nextOpenMonth, type AdjustmentKind, type MonthConfirmation, type SettlementSubmission } from './settlement.ts';
+import { formatUtcIso, formatWarekiDate, jstMonth } from './jst.ts';
+import type { CallerIdentity } from './caller.ts';
+import type { CardCertificateVerifier, CardProblem, CenterStore, CorrectionAdjustment, MunicipalityDirectory, StoredChallenge, StoredSession } from './center-ports.ts';
+import { handlingCorrectionOf, handlingRecordOf, instantOf } from './handling-record.ts';
 import type {
   AuthenticateRequest,
   AuthenticateResponse,
@@ -21,191 +24,19 @@ import type {
   CompletionNotice,
   CorrectionNotice,
   HandlingRecord,
-  CorrectionReason,
   MenuItem,
 } from './messages.ts';
+import { signedChallengeBytes } from './messages.ts';
 import { DEFAULT_MAX_COPIES_PER_TYPE, findOffer, type Municipality } from './municipality.ts';
 import type { Clock, RandomSource } from './ports.ts';
 import { assertEligible, certificateContent, type CertificateContent, type Resident } from './resident.ts';
 import { assertCenterOpen, isTypeAvailable, typeHoursText, type HolidayLookup } from './service-hours.ts';
-import { base64Decode, base64Encode, concatBytes, hexEncode, utf8Encode } from './bytes.ts';
+import { base64Decode, base64Encode, hexEncode } from './bytes.ts';
 
 export const CHALLENGE_BYTES = 32;
 export const CHALLENGE_TTL_MS = 60_000;
 export const SESSION_TTL_MS = 5 * 60_000;
 const PURGE_INTERVAL_MS = 60_000;
-
-/** Who is calling, as proven by TLS: the relay's operator, and the kiosk the relay vouches for. */
-export interface CallerIdentity {
-  operatorId: string;
-  storeId: string;
-  kioskId: string;
-}
-
-/** A correction of a confirmed month (Spec§13-2, Spec§4-3), settled in `settleMonth` as the difference. */
-export interface CorrectionAdjustment {
-  correctionId: string;
-  issuanceId: string;
-  operatorId: string;
-  kioskId: string;
-  originalMonth: string;
-  settleMonth: string;
-  copies: number;
-  feeYen: number;
-  copiesDelta: number;
-  feeDeltaYen: number;
-  reason: string;
-  correctedAt: string;
-}
-
-/** The kiosks the centre knows, by id: each belongs to one operator and one store. */
-export type KioskRegistry = ReadonlyMap<string, { operatorId: string; storeId: string }>;
-
-/**
- * A relay vouches for its kiosk in headers; the centre believes it only for a kiosk registered
- * with that relay's operator, in the store named (issue 10: OP01's relay naming OP02's kiosk got a 200).
- */
-export function assertRegisteredKiosk(kiosks: KioskRegistry, caller: CallerIdentity): void {
-  const kiosk = kiosks.get(caller.kioskId);
-  if (!kiosk) throw new AppError('unauthorized', 'center.kiosk_unknown', 'the relay named a kiosk the centre does not know');
-  if (kiosk.operatorId !== caller.operatorId || kiosk.storeId !== caller.storeId) {
-    throw new AppError('unauthorized', 'center.kiosk_not_operators', "the relay named a kiosk of another operator or store");
-  }
-}
-
-export interface StoredChallenge {
-  challengeId: string;
-  operatorId: string;
-  kioskId: string;
-  challenge: Uint8Array;
-  expiresAtMs: number;
-}
-
-export interface StoredSession {
-  sessionToken: string;
-  operatorId: string;
-  kioskId: string;
-  residentId: string;
-  residentRef: string;
-  municipalityCode: string;
-  expiresAtMs: number;
-}
-
-export interface StoredRequest {
-  requestId: string;
-  sessionToken: string;
-  operatorId: string;
-  storeId: string;
-  kioskId: string;
-  municipalityCode: string;
-  certificateType: CertificateType;
-  copies: number;
-  unitFeeYen: number;
-  contentSha256: string;
-  createdAtMs: number;
-}
-
-export type { HandlingRecord } from './messages.ts';
-
-export type RecordResult = 'inserted' | 'duplicate' | 'conflict';
-
-/** A correction as both sides keep it (UTC time); the record it corrects is never edited. */
-export interface HandlingCorrection {
-  correctionId: string;
-  issuanceId: string;
-  correctedAt: string;
-  copies: number;
-  feeYen: number;
-  reason: CorrectionReason;
-}
-
-/** A time the message parser already checked (core/messages.ts): failing here is our bug. */
-export function instantOf(text: string): number {
-  const epochMs = parseIsoInstant(text);
-  if (epochMs === undefined) throw new AppError('internal', 'time.invalid', 'a validated time does not parse');
-  return epochMs;
-}
-
-export function handlingCorrectionOf(notice: CorrectionNotice): HandlingCorrection {
-  return {
-    correctionId: notice.correctionId,
-    issuanceId: notice.issuanceId,
-    correctedAt: formatUtcIso(instantOf(notice.correctedAt)),
-    copies: notice.copies,
-    feeYen: notice.feeYen,
-    reason: notice.reason,
-  };
-}
-
-/** The handling record a completion notice makes (Spec§4): both sides build it the same way, in UTC. */
-export function handlingRecordOf(notice: CompletionNotice, operatorId: string): HandlingRecord {
-  return {
-    issuanceId: notice.issuanceId,
-    issuedAt: formatUtcIso(instantOf(notice.issuedAt)),
-    operatorId,
-    storeId: notice.storeId,
-    kioskId: notice.kioskId,
-    municipalityCode: notice.municipalityCode,
-    certificateType: notice.certificateType,
-    copies: notice.copies,
-    feeYen: notice.feeYen,
-  };
-}
-
-export interface CenterStore {
-  saveChallenge(challenge: StoredChallenge): void;
-  /** Returns the challenge and marks it used in one step; undefined when unknown or already used. */
-  takeChallenge(challengeId: string): StoredChallenge | undefined;
-  /** Saves the session and ends any other of the same kiosk: one live session per kiosk reader. */
-  saveSession(session: StoredSession): void;
-  findSession(sessionToken: string): StoredSession | undefined;
-  /** Deletes challenges used or expired and sessions expired before `nowMs`; says how many. */
-  purgeExpired(nowMs: number): { challenges: number; sessions: number };
-  /** Saves a request; false when requestId is already taken. */
-  saveRequest(request: StoredRequest): boolean;
-  findRequest(requestId: string): StoredRequest | undefined;
-  recordCompletion(record: HandlingRecord): RecordResult;
-  findHandlingRecord(issuanceId: string): HandlingRecord | undefined;
-  /** Appends a correction once; a repeat is a duplicate, another with the same id a conflict. */
-  recordCorrection(correction: HandlingCorrection): RecordResult;
-  isOperatorRegistered(operatorId: string): boolean;
-  relayAuditKey(operatorId: string): string | undefined;
-  latestWitnessedRelay(operatorId: string): WitnessedCheckpoint | undefined;
-  saveWitnessedRelay(operatorId: string, checkpoint: WitnessedCheckpoint & { record: WitnessRecord }, receivedAtIso: string): void;
-  /** Announced windows and stops that end after this instant. */
-  serviceNotices(fromMs: number): ServiceNotice[];
-  /** True once the month (YYYY-MM, JST) is locked for this operator (or, before issue 8, for everyone). */
-  isMonthConfirmed(month: string, operatorId: string): boolean;
-  findAdjustment(issuanceId: string): (SettlementAdjustment & { issuedAt: string; operatorId: string }) | undefined;
-  /** Appends a 過誤調整 line once, with its audit entry; a repeat is a duplicate, a different one a conflict. */
-  recordAdjustment(adjustment: SettlementAdjustment & { issuedAt: string; operatorId: string }, recordedAtIso: string): RecordResult;
-  /** Copies and fee of an issuance as settled so far: its record, corrections and correction adjustments applied. */
-  settledFigures(issuanceId: string): { copies: number; feeYen: number } | undefined;
-  /** Appends a correction that came after the lock as an adjustment line, once, with its audit entry. */
-  recordCorrectionAdjustment(line: CorrectionAdjustment, recordedAtIso: string): RecordResult | 'refused';
-  /** The centre's own totals of an operator's month, as reconcile counts them. */
-  monthTotals(month: string, operatorId: string): MonthTotals;
-  /** Keeps what the operator submitted (append-only), with its audit entry. */
-  saveSubmission(operatorId: string, submission: SettlementSubmission, receivedAtIso: string): void;
-  latestSubmission(month: string, operatorId: string): SettlementSubmission | undefined;
-  findConfirmation(month: string, operatorId: string): MonthConfirmation | undefined;
-  /** Locks the month for the operator, in the same transaction as its audit entry. */
-  confirm(confirmation: MonthConfirmation): void;
-}
-
-/** The municipalities' side: residents by card, and their certificates (built-in or remote). */
-export interface MunicipalityDirectory {
-  findMunicipality(code: string): Municipality | undefined;
-  findResidentByCardSerial(serialHex: string): Resident | undefined;
-  findResident(residentId: string): Resident | undefined;
-}
-
-export type CardProblem = 'malformed' | 'untrusted' | 'not-yet-valid' | 'expired' | 'revoked' | 'crl-stale';
-
-export interface CardCertificateVerifier {
-  check(certificateDer: Uint8Array, atMs: number): { ok: true; certificate: { serialHex: string } } | { ok: false; problem: CardProblem };
-  verifySignature(certificateDer: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean;
-}
 
 export interface CenterDependencies {
   clock: Clock;
@@ -232,11 +63,6 @@ const CARD_REFUSALS: Record<CardProblem, [string, string]> = {
   revoked: ['card.revoked', 'the card certificate has been revoked'],
   'crl-stale': ['center.crl_stale', 'the revocation list is out of date'],
 };
-
-/** The bytes a card signs: challenge ‖ kiosk id (SPEC.md §2 step 3). */
-export function signedChallengeBytes(challenge: Uint8Array, kioskId: string): Uint8Array {
-  return concatBytes(challenge, utf8Encode(kioskId));
-}
 
 function isIssuedByHonseki(type: CertificateType): boolean {
   return isKosekiType(type) || type === 'fuhyo';

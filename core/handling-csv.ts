@@ -4,7 +4,7 @@
 // for error messages and for the few ids a report names.
 
 import { CERTIFICATE_TYPES, type CertificateType } from './certificate-types.ts';
-import type { HandlingRecord } from './center-service.ts';
+import type { HandlingRecord } from './messages.ts';
 import { createInstantParts, daysInMonth, readIsoInstant } from './jst.ts';
 
 export const HANDLING_CSV_HEADER = 'issuance_id,issued_at,operator_id,store_id,kiosk_id,municipality_code,certificate_type,copies,fee_yen';

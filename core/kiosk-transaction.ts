@@ -3,7 +3,7 @@
 
 import { CERTIFICATE_TITLES, type CertificateType } from './certificate-types.ts';
 import { base64Decode, base64Encode, hexEncode } from './bytes.ts';
-import { signedChallengeBytes } from './center-service.ts';
+import { signedChallengeBytes } from './messages.ts';
 import type { AuditSink } from './audit-entry.ts';
 import { AppError } from './errors.ts';
 import { formatJstDateTime, formatUtcIso } from './jst.ts';

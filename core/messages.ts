@@ -2,6 +2,7 @@
 // is checked here before any rule looks at it; a broken request names the field it got wrong.
 
 import { isCertificateType, type CertificateType } from './certificate-types.ts';
+import { concatBytes, utf8Encode } from './bytes.ts';
 import { inputError, type ErrorKind } from './errors.ts';
 import { parseIsoInstant } from './jst.ts';
 
@@ -320,3 +321,8 @@ export const RELAY_COSIGNATURE_PATH = '/v1/relay-cosignature';
 export const SETTLEMENT_CONFIRM_PATH = '/v1/settlement/confirm';
 /** A record the centre is missing, supplied from the operator's relay record. */
 export const SETTLEMENT_SUPPLY_PATH = '/v1/settlement/supply';
+
+/** The bytes a card signs: challenge ‖ kiosk id (SPEC.md §2 step 3). */
+export function signedChallengeBytes(challenge: Uint8Array, kioskId: string): Uint8Array {
+  return concatBytes(challenge, utf8Encode(kioskId));
+}

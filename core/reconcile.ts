@@ -4,7 +4,7 @@
 // byte arena of ids; the operator's rows are then streamed against it and kept only when the centre
 // does not have them. No per-row objects or strings; ids become strings only for the differences.
 
-import type { HandlingRecord } from './center-service.ts';
+import type { HandlingRecord } from './messages.ts';
 import { certificateTypeAt, FIELD_ISSUANCE_ID, FIELD_KIOSK_ID, FIELD_STORE_ID, formatMonth, textOf, type RowScratch } from './handling-csv.ts';
 import { AppError } from './errors.ts';
 import { parseIsoDate } from './jst.ts';

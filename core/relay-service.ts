@@ -2,7 +2,8 @@
 // kiosks by their certificate, pins the kiosk id the centre sees to that certificate, keeps the
 // operator's own handling records, and forwards everything else unchanged.
 
-import { handlingCorrectionOf, handlingRecordOf, type HandlingCorrection, type HandlingRecord, type RecordResult } from './center-service.ts';
+import { handlingCorrectionOf, handlingRecordOf, type HandlingCorrection, type RecordResult } from './handling-record.ts';
+import type { HandlingRecord } from './messages.ts';
 import { AppError } from './errors.ts';
 import { formatUtcIso, isIsoDate, parseIsoInstant } from './jst.ts';
 import { KIOSK_PATHS, RELAYED_PATHS, asObject, integerField, parseCompletionNotice, parseCorrectionNotice, stringField } from './messages.ts';

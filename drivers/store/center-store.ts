@@ -1,17 +1,9 @@
 // The centre's SQLite store: challenges, sessions, requests, handling records, and the built-in
 // municipality directory (municipalities and residents).
 
-import type {
-  CenterStore,
-  CorrectionAdjustment,
-  HandlingCorrection,
-  HandlingRecord,
-  MunicipalityDirectory,
-  RecordResult,
-  StoredChallenge,
-  StoredRequest,
-  StoredSession,
-} from '../../core/center-service.ts';
+import type { CenterStore, CorrectionAdjustment, MunicipalityDirectory, StoredChallenge, StoredRequest, StoredSession } from '../../core/center-ports.ts';
+import type { HandlingCorrection, RecordResult } from '../../core/handling-record.ts';
+import type { HandlingRecord } from '../../core/messages.ts';
 import type { CertificateType } from '../../core/certificate-types.ts';
 import type { Municipality } from '../../core/municipality.ts';
 import type { Resident } from '../../core/resident.ts';

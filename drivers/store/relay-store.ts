@@ -1,7 +1,8 @@
 // The relay's SQLite store: registered kiosks and the operator's own handling records, built from
 // the completion notices its kiosks send.
 
-import type { HandlingCorrection, HandlingRecord, RecordResult } from '../../core/center-service.ts';
+import type { HandlingCorrection, RecordResult } from '../../core/handling-record.ts';
+import type { HandlingRecord } from '../../core/messages.ts';
 import type { RegisteredKiosk, RelayStore, StoreDay, WitnessedCheckpoint } from '../../core/relay-service.ts';
 import type { AuditLog } from './audit-log.ts';
 import { witnessRecordData, type WitnessRecord } from '../../core/witness.ts';

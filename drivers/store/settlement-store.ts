@@ -3,7 +3,7 @@
 // (centre), whose insert the schema's trigger turns into a lock on that month's records.
 
 import fs from 'node:fs';
-import type { HandlingRecord } from '../../core/center-service.ts';
+import type { HandlingRecord } from '../../core/messages.ts';
 import { AppError } from '../../core/errors.ts';
 import { parseMonth } from '../../core/handling-csv.ts';
 import type { InvoicePayment } from '../../core/invoice-payments.ts';

@@ -4,7 +4,7 @@
 import { Readable } from 'node:stream';
 import { main } from '../../cmd/cvs-issue.ts';
 import { bufferIo } from '../../cmd/io.ts';
-import type { HandlingRecord } from '../../core/center-service.ts';
+import type { HandlingRecord } from '../../core/messages.ts';
 
 export async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return runWithInput([], ...argv);

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { HandlingRecord } from '../../core/center-service.ts';
+import type { HandlingRecord } from '../../core/messages.ts';
 import { HANDLING_CSV_HEADER, formatHandlingRow } from '../../core/handling-csv.ts';
 import { runInit } from '../../cmd/init.ts';
 import { startCenter } from '../../cmd/center.ts';

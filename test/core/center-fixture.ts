@@ -2,7 +2,9 @@
 // request ids taken once, completion notices recorded once).
 
 import type { Resident } from '../../core/resident.ts';
-import type { CenterStore, CorrectionAdjustment, HandlingCorrection, HandlingRecord, RecordResult, StoredChallenge, StoredRequest, StoredSession } from '../../core/center-service.ts';
+import type { CenterStore, CorrectionAdjustment, StoredChallenge, StoredRequest, StoredSession } from '../../core/center-ports.ts';
+import type { HandlingCorrection, RecordResult } from '../../core/handling-record.ts';
+import type { HandlingRecord } from '../../core/messages.ts';
 import { jstMonth } from '../../core/jst.ts';
 import type { MonthConfirmation, SettlementAdjustment, SettlementSubmission } from '../../core/settlement.ts';
 

@@ -10,17 +10,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CertificateType } from '../../core/certificate-types.ts';
-import {
-  CHALLENGE_TTL_MS,
-  createCenterService,
-  signedChallengeBytes,
-  type CallerIdentity,
-  type CardCertificateVerifier,
-  type CardProblem,
-  type CenterService,
-  type CenterStore,
-  type MunicipalityDirectory,
-} from '../../core/center-service.ts';
+import { CHALLENGE_TTL_MS, createCenterService, type CenterService } from '../../core/center-service.ts';
+import { signedChallengeBytes } from '../../core/messages.ts';
+import type { CallerIdentity } from '../../core/caller.ts';
+import type { CardCertificateVerifier, CardProblem, CenterStore, MunicipalityDirectory } from '../../core/center-ports.ts';
 import { AppError } from '../../core/errors.ts';
 import type { AuthenticateResponse, CompletionNotice } from '../../core/messages.ts';
 import type { Municipality, TypeHours } from '../../core/municipality.ts';

@@ -7,10 +7,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  createCenterService,
-  type CallerIdentity,
-} from '../../core/center-service.ts';
+import { createCenterService } from '../../core/center-service.ts';
+import type { CallerIdentity } from '../../core/caller.ts';
 import type { CertificateType } from '../../core/certificate-types.ts';
 import {
   runKioskTransaction,

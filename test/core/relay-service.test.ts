@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import type { AuditEvent } from '../../core/audit-entry.ts';
-import type { HandlingCorrection, HandlingRecord, RecordResult } from '../../core/center-service.ts';
+import type { HandlingCorrection, RecordResult } from '../../core/handling-record.ts';
+import type { HandlingRecord } from '../../core/messages.ts';
 import { AppError } from '../../core/errors.ts';
 import { createMerkleHasher } from '../../core/merkle.ts';
 import { createRelayService, type RegisteredKiosk, type StoreDay } from '../../core/relay-service.ts';

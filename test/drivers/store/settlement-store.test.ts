@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { jstMonth } from '../../../core/jst.ts';
-import type { HandlingRecord } from '../../../core/center-service.ts';
+import type { HandlingRecord } from '../../../core/messages.ts';
 import { generateEd25519KeyPair } from '../../../drivers/pki/ed25519.ts';
 import { AuditLog, auditOrigin } from '../../../drivers/store/audit-log.ts';
 import { createCenterStore, insertHandlingRecord, openCenterDatabase } from '../../../drivers/store/center-store.ts';
