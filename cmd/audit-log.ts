@@ -11,12 +11,13 @@ import Table from 'cli-table3';
 import { Command } from 'commander';
 import { COMMANDS } from './commands.ts';
 import { decodeAuditEntry, type AuditEntry } from '../core/audit-entry.ts';
+import { checkAuditProof } from '../core/audit-proof.ts';
 import type { AuditVerification, CheckpointEvidence } from '../core/audit-verify.ts';
-import { base64Decode, base64Encode, hexDecode, hexEncode } from '../core/bytes.ts';
+import { base64Encode, hexEncode } from '../core/bytes.ts';
 import { AppError, inputError, usageError } from '../core/errors.ts';
 import { parseIsoInstant } from '../core/jst.ts';
-import { inclusionProofFromNodes, consistencyProofFromNodes, verifyConsistency, verifyInclusion } from '../core/merkle.ts';
-import { openNote, parseCheckpoint, type Checkpoint, type NoteVerifier } from '../core/signed-note.ts';
+import { inclusionProofFromNodes, consistencyProofFromNodes } from '../core/merkle.ts';
+import { openNote, type NoteVerifier } from '../core/signed-note.ts';
 import {
   auditHasher,
   auditOrigin,
@@ -383,68 +384,16 @@ function proveTarget(options: ProveOptions, io: Io): void {
   io.out(`${JSON.stringify(proof, null, 2)}\n`);
 }
 
-const HEX_HASH = /^[0-9a-f]{64}$/;
-const PROOF_FIELDS = { inclusion: ['type', 'origin', 'index', 'size', 'entryBase64', 'proof', 'checkpoint'], consistency: ['type', 'origin', 'fromSize', 'toSize', 'proof', 'fromCheckpoint', 'toCheckpoint'] };
-
-/** Every unsigned field of a proof must say what the signed checkpoints say; exit 3 otherwise. */
+/** Checks a proof file against a public key (core/audit-proof.ts); exit 3 when it fails or contradicts itself. */
 function verifyProofFile(options: { proof: string; key: string; json?: boolean }, io: Io): void {
-  let proof: Record<string, unknown>;
+  let proof: unknown;
   try {
-    proof = JSON.parse(readTextFile(options.proof)) as Record<string, unknown>;
+    proof = JSON.parse(readTextFile(options.proof));
   } catch (error) {
     if (error instanceof AppError) throw error;
     throw inputError('proof.bad_json', 'the proof file is not valid JSON', options.proof);
   }
-  if (typeof proof !== 'object' || proof === null || (proof.type !== 'inclusion' && proof.type !== 'consistency')) {
-    throw inputError('proof.bad_field', 'field "type" must be "inclusion" or "consistency"', options.proof);
-  }
-  const allowed = PROOF_FIELDS[proof.type];
-  const unknown = Object.keys(proof).find((field) => !allowed.includes(field));
-  if (unknown) throw inputError('proof.bad_field', `field "${unknown}" does not belong in a ${proof.type} proof`, options.proof);
-  const verifier = noteVerifierFromKey(readKeyOption(options.key));
-  const contradiction = (what: string): AppError => new AppError('differences', 'proof.contradicts', `the proof's ${what}`, options.proof);
-  const hashes = (field: string): Uint8Array[] => {
-    const list = proof[field];
-    if (!Array.isArray(list) || list.length > 64 || !list.every((hash) => typeof hash === 'string' && HEX_HASH.test(hash))) throw inputError('proof.bad_field', `field "${field}" must list hex hashes`, options.proof);
-    return list.map((hash) => hexDecode(hash as string));
-  };
-  const checkpointOf = (field: string): Checkpoint => {
-    const note = proof[field];
-    if (typeof note !== 'string') throw inputError('proof.bad_field', `field "${field}" must be a signed checkpoint`, options.proof);
-    let checkpoint: Checkpoint;
-    try {
-      checkpoint = parseCheckpoint(openNote(note, [verifier]).body);
-    } catch {
-      throw new AppError('differences', 'proof.bad_checkpoint', `the checkpoint in "${field}" is not signed by this key`, options.proof);
-    }
-    if (proof.origin !== checkpoint.origin) throw contradiction(`"origin" (${JSON.stringify(proof.origin)}) is not the signed origin ${checkpoint.origin}`);
-    return checkpoint;
-  };
-  let ok: boolean;
-  let description: string;
-  if (proof.type === 'inclusion') {
-    const checkpoint = checkpointOf('checkpoint');
-    if (proof.size !== checkpoint.size) throw contradiction(`"size" (${JSON.stringify(proof.size)}) is not the signed size ${checkpoint.size}`);
-    if (typeof proof.entryBase64 !== 'string' || !Number.isSafeInteger(proof.index)) throw inputError('proof.bad_field', 'fields "entryBase64" and "index" are required', options.proof);
-    const index = proof.index as number;
-    const entry = base64Decode(proof.entryBase64);
-    let recorded: AuditEntry;
-    try {
-      recorded = decodeAuditEntry(entry);
-    } catch (error) {
-      throw new AppError('differences', 'proof.bad_entry', `the entry does not follow the entry grammar: ${(error as Error).message}`, options.proof);
-    }
-    if (recorded.index !== index) throw contradiction(`"index" (${index}) is not the position the entry records (${recorded.index})`);
-    ok = verifyInclusion(auditHasher, auditHasher.leafHash(entry), index, checkpoint.size, hashes('proof'), checkpoint.rootHash);
-    description = `entry ${index} is ${ok ? '' : 'NOT '}in ${checkpoint.origin} at size ${checkpoint.size}`;
-  } else {
-    const from = checkpointOf('fromCheckpoint');
-    const to = checkpointOf('toCheckpoint');
-    if (proof.fromSize !== from.size) throw contradiction(`"fromSize" (${JSON.stringify(proof.fromSize)}) is not the signed size ${from.size}`);
-    if (proof.toSize !== to.size) throw contradiction(`"toSize" (${JSON.stringify(proof.toSize)}) is not the signed size ${to.size}`);
-    ok = verifyConsistency(auditHasher, from.size, to.size, hashes('proof'), from.rootHash, to.rootHash);
-    description = `${to.origin} at size ${to.size} ${ok ? 'extends' : 'does NOT extend'} size ${from.size}`;
-  }
+  const { ok, description } = checkAuditProof(proof, noteVerifierFromKey(readKeyOption(options.key)), auditHasher, options.proof);
   io.out(options.json ? `${JSON.stringify({ ok, description })}\n` : `${description}\n`);
   if (!ok) throw new AppError('differences', 'proof.failed', description, options.proof);
 }

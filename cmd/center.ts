@@ -8,8 +8,7 @@ import { assertRegisteredKiosk, type CallerIdentity, type KioskRegistry } from '
 import { AppError, usageError } from '../core/errors.ts';
 import { hexEncode } from '../core/bytes.ts';
 import { formatJstIso, formatUtcIso, parseIsoInstant } from '../core/jst.ts';
-import { isValidMunicipalityCode } from '../core/municipality.ts';
-import type { ServiceNotice } from '../core/service-notices.ts';
+import { serviceNoticeFrom, type ServiceNotice } from '../core/service-notices.ts';
 import { withDatabase, type Database } from '../drivers/store/database.ts';
 import { migrate } from '../drivers/store/migrate.ts';
 import { CENTER_MIGRATIONS } from '../drivers/store/schema.ts';
@@ -253,21 +252,6 @@ export function makeCenterCommand(io: Io): Command {
 }
 
 function noticeFromOptions(options: { kind: string; from: string; to: string; municipality?: string; message: string }): ServiceNotice {
-  if (options.kind !== 'maintenance' && options.kind !== 'stop') throw usageError('--kind must be maintenance or stop');
-  if (options.kind === 'stop' && !options.municipality) throw usageError('a stop needs --municipality CODE');
-  if (options.kind === 'maintenance' && options.municipality) throw usageError('a maintenance window covers the whole service: leave out --municipality');
-  if (options.municipality && !isValidMunicipalityCode(options.municipality)) throw usageError(`--municipality "${options.municipality}" is not a 6-digit code with a valid check digit`);
-  const startsAtMs = parseIsoInstant(options.from);
-  const endsAtMs = parseIsoInstant(options.to);
-  if (startsAtMs === undefined || endsAtMs === undefined) throw usageError('--from and --to must be ISO times with an offset');
-  if (endsAtMs <= startsAtMs) throw usageError('--to must be after --from');
-  if (options.message.trim() === '' || options.message.length > 200) throw usageError('--message must be 1 to 200 characters');
-  return {
-    noticeId: hexEncode(systemRandom.bytes(8)),
-    kind: options.kind,
-    startsAtMs,
-    endsAtMs,
-    ...(options.municipality ? { municipalityCode: options.municipality } : {}),
-    message: options.message.trim(),
-  };
+  const proposal = { kind: options.kind, startsAtMs: parseIsoInstant(options.from), endsAtMs: parseIsoInstant(options.to), municipalityCode: options.municipality, message: options.message };
+  return serviceNoticeFrom(proposal, hexEncode(systemRandom.bytes(8)), { kind: '--kind', from: '--from', to: '--to', municipality: '--municipality', message: '--message' });
 }

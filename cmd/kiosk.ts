@@ -16,7 +16,8 @@ import { callJson } from '../drivers/http/json-api.ts';
 import { renderVoidNoticePdf } from '../drivers/pdf/certificate-pdf.ts';
 import { renderReceiptPdf } from '../drivers/pdf/receipt-pdf.ts';
 import { FolderPrinter } from '../drivers/printer/folder-printer.ts';
-import { createKioskStore, openKioskDatabase, outboxKey, type DayClose, type KioskStore } from '../drivers/store/kiosk-store.ts';
+import { createKioskStore, openKioskDatabase, type DayClose, type KioskStore } from '../drivers/store/kiosk-store.ts';
+import { OUTBOX_BATCH, outboxKey, sendPendingNotices } from '../core/outbox.ts';
 import { clientFor, findKiosk, loadConfig, openRoleAuditLog, type KioskConfig, type LoadedConfig } from './config.ts';
 import { hexEncode } from '../core/bytes.ts';
 import { correctionFor } from '../core/correction.ts';
@@ -33,9 +34,6 @@ import { checkedProcessClock, processClock, sha256, systemClock, systemRandom, s
 import type { Io } from './io.ts';
 import { createTerminal, type Terminal } from './terminal.ts';
 import { readKioskScript, scriptedInput, type ScriptedSession } from './kiosk-script.ts';
-
-/** Notices sent per flush: bounded so a long outage drains in steps, oldest first. */
-const OUTBOX_BATCH = 100;
 
 function gatewayFor(client: HttpClient, kioskId: string): KioskGateway {
   return {
@@ -84,23 +82,14 @@ export function openKiosk(
   const show = options.show ?? (() => undefined);
 
   async function flushOutbox(): Promise<{ acknowledged: number; pending: number }> {
-    let acknowledged = 0;
-    const pending = store.pendingNotices(OUTBOX_BATCH);
-    for (const { notice } of pending) {
-      const key = outboxKey(notice);
-      try {
+    const acknowledged = await sendPendingNotices({
+      outbox: store,
+      clock,
+      send: (notice) => {
         audit.append({ kind: 'notice.sent', data: { issuanceId: notice.issuanceId } });
-        await ('correctionId' in notice ? gateway.sendCorrection(notice) : gateway.sendCompletion(notice));
-        store.markAcknowledged(key, clock.nowMs());
-        acknowledged += 1;
-      } catch (error) {
-        const code = error instanceof AppError ? error.code : 'internal';
-        // 400/409 will not change by retrying (bad or conflicting data, a confirmed month); the rest may.
-        if (error instanceof AppError && (error.kind === 'input' || error.kind === 'conflict')) store.markRejected(key, code, clock.nowMs());
-        else store.markAttemptFailed(key, code);
-        if (error instanceof AppError && error.kind === 'unavailable') break;
-      }
-    }
+        return 'correctionId' in notice ? gateway.sendCorrection(notice) : gateway.sendCompletion(notice);
+      },
+    });
     await sendDayCloses();
     await sendHeartbeat();
     await fetchServiceNotices();

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { COMMANDS } from './commands.ts';
 import Table from 'cli-table3';
-import { monthDeadlines, type Deadlines } from '../core/deadlines.ts';
+import { deadlineWarnings, monthDeadlines, type Deadlines } from '../core/deadlines.ts';
 import { jstParts } from '../core/jst.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { RowProblems } from '../core/handling-csv.ts';
@@ -14,7 +14,7 @@ import type { Clock } from '../core/ports.ts';
 import { adjustmentsSettledIn } from '../drivers/store/center-store.ts';
 import { unnoticedRequests } from '../drivers/store/settlement-store.ts';
 import { adjustmentTotals, type SettlementAdjustment } from '../core/settlement.ts';
-import { createReconciler, isClean, unnoticedDifferences, type ComparedValues, type ReconcileDifference, type ReconcileResult, type StoreDay } from '../core/reconcile.ts';
+import { createReconciler, isClean, isConfirmable, unnoticedDifferences, type ComparedValues, type ReconcileDifference, type ReconcileResult, type StoreDay } from '../core/reconcile.ts';
 import { canParseInWorker, readHandlingCsvFilesInWorker } from '../drivers/csv/parallel-reader.ts';
 import { findRelayConfirmation, listStoreDays, openSettlementDatabase, saveRelayConfirmation, saveRelaySubmission } from '../drivers/store/settlement-store.ts';
 import { clientFor, findRelay, loadConfig, openRoleAuditLog, type LoadedConfig } from './config.ts';
@@ -126,13 +126,6 @@ function perKiosk(unnoticed: readonly ReconcileDifference[]): ReconcileReport['u
   return [...byKiosk.values()];
 }
 
-function deadlineWarnings(deadlines: ReconcileReport['deadlines'], todayIso: string, clean: boolean): string[] {
-  const warnings: string[] = [];
-  if (todayIso > deadlines.reconcileBy) warnings.push(`the reconcile-by date ${deadlines.reconcileBy} has passed`);
-  if (todayIso > deadlines.confirmBy) warnings.push(`the confirm-by date ${deadlines.confirmBy} has passed${clean ? '' : ' and the month does not reconcile'}`);
-  return warnings;
-}
-
 export async function runReconcile(options: ReconcileOptions, io: Io, clock: Clock): Promise<ReconcileReport> {
   if (options.json && options.csv) throw usageError('give --json or --csv, not both');
   const { month, monthKey } = resolveMonth(options.month, clock);
@@ -174,10 +167,7 @@ export async function runReconcile(options: ReconcileOptions, io: Io, clock: Clo
     unnoticed: perKiosk(unnoticed),
     confirmed: null,
   };
-  // A request issued but not yet noticed does not hold the month back: both sides see it, and its
-  // notice, when it comes, is settled as an adjustment of the next open month (Spec§4-3).
-  const confirmable = report.differences.every((difference) => difference.kind === 'issued-unnoticed') && (report.storeDays === null || report.storeDays.differences.length === 0);
-  if (options.confirm && confirmable && options.dir) report.confirmed = await confirm(loadConfig(options.dir), report, options, clock);
+  if (options.confirm && isConfirmable(report) && options.dir) report.confirmed = await confirm(loadConfig(options.dir), report, options, clock);
   return report;
 }
 

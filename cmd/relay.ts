@@ -4,6 +4,7 @@ import chalk from 'chalk';
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import { COMMANDS } from './commands.ts';
+import { DEFAULT_DOWN_AFTER_MS, kioskHealth, kioskStateLabel } from '../core/kiosk-health.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { formatJstIso } from '../core/jst.ts';
 import type { Clock } from '../core/ports.ts';
@@ -264,7 +265,7 @@ export function makeRelayCommand(io: Io): Command {
     .description('registered kiosks: last heard from, audit checkpoint witnessed, last store day closed')
     .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
     .option('--operator <id>', 'whose relay (default: the first in the deployment)')
-    .option('--down-after-minutes <n>', 'a kiosk not heard from for this long is shown as down', '15')
+    .option('--down-after-minutes <n>', 'a kiosk not heard from for this long is shown as down', String(DEFAULT_DOWN_AFTER_MS / 60_000))
     .option('--json', 'print JSON')
     .action((options: { dir: string; operator?: string; downAfterMinutes: string; json?: boolean }) => {
       const downAfterMinutes = Number(options.downAfterMinutes);
@@ -272,20 +273,14 @@ export function makeRelayCommand(io: Io): Command {
       const loaded = loadConfig(options.dir);
       const config = findRelay(loaded, options.operator);
       const nowMs = processClock().nowMs();
-      const boundMs = downAfterMinutes * 60_000;
-      const rows = withDatabase(loaded.resolve(config.databaseFile), kioskStatuses, { readonly: true }).map((row) => {
-        const down = row.active && (row.lastSeenAt === null || nowMs - Date.parse(row.lastSeenAt) > boundMs);
-        // A log the relay has not witnessed for as long, or whose last offer failed the witness check, is a problem too.
-        const auditProblem = !row.active ? null : row.witnessFailure ? `witness check failed (${row.witnessFailure})` : row.witnessedAt === null || nowMs - Date.parse(row.witnessedAt) > boundMs ? 'log unwitnessed' : null;
-        return { ...row, down, auditProblem };
-      });
+      const rows = withDatabase(loaded.resolve(config.databaseFile), kioskStatuses, { readonly: true }).map((row) => ({ ...row, ...kioskHealth(row, nowMs, downAfterMinutes * 60_000) }));
       if (options.json) {
         io.out(`${JSON.stringify({ operatorId: config.operatorId, kiosks: rows }, null, 2)}\n`);
         return;
       }
       const table = new Table({ head: ['kiosk', 'store', 'state', 'last seen (JST)', 'audit witnessed', 'last day closed'], style: { head: io.color ? ['cyan'] : [], border: io.color ? ['grey'] : [] } });
       for (const row of rows) {
-        const state = !row.active ? 'inactive' : row.down ? 'DOWN' : row.auditProblem ? `PROBLEM: ${row.auditProblem}` : 'up';
+        const state = kioskStateLabel(row, row);
         table.push([row.kioskId, `${row.storeId} ${row.storeName}`, io.color && (row.down || row.auditProblem) ? chalk.red(state) : state, row.lastSeenAt ? formatJstIso(Date.parse(row.lastSeenAt)) : 'never', row.witnessedSize ?? '-', row.lastClosedDay ?? '-']);
       }
       io.out(`relay ${config.operatorId}\n${table.toString()}\n`);

@@ -85,3 +85,14 @@ export function daysBetween(fromIso: string, toIso: string): number {
 export function addDays(dateIso: string, days: number): string {
   return dateOf(epochDayOfIso(dateIso) + days).iso;
 }
+
+/**
+ * What a reconcile run on `todayIso` (JST) must warn of: the reconcile-by or confirm-by date of the
+ * month has passed (C§13-3), the latter worse when the month still does not reconcile.
+ */
+export function deadlineWarnings(deadlines: Pick<Deadlines, 'reconcileBy' | 'confirmBy'>, todayIso: string, reconciles: boolean): string[] {
+  const warnings: string[] = [];
+  if (todayIso > deadlines.reconcileBy) warnings.push(`the reconcile-by date ${deadlines.reconcileBy} has passed`);
+  if (todayIso > deadlines.confirmBy) warnings.push(`the confirm-by date ${deadlines.confirmBy} has passed${reconciles ? '' : ' and the month does not reconcile'}`);
+  return warnings;
+}

@@ -120,6 +120,15 @@ export function isClean(result: ReconcileResult): boolean {
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
+/**
+ * Whether the operator may submit the month for confirmation (Spec§4-3): nothing differs but requests
+ * issued and not yet noticed, and every store day agrees. Such a request does not hold the month back:
+ * both sides see it, and its notice, when it comes, is settled as an adjustment of the next open month.
+ */
+export function isConfirmable(result: Pick<ReconcileResult, 'differences' | 'storeDays'>): boolean {
+  return result.differences.every((difference) => difference.kind === 'issued-unnoticed') && (result.storeDays === null || result.storeDays.differences.length === 0);
+}
+
 export function hashBytes(bytes: Uint8Array, start: number, end: number): number {
   let hash = FNV_OFFSET;
   let position = start;

@@ -5,6 +5,7 @@ import { formatUtcIso } from '../../core/jst.ts';
 import type { KioskLedger, KioskTransactionRecord } from '../../core/kiosk-transaction.ts';
 import type { LoginState } from '../../core/maintenance.ts';
 import type { CompletionNotice, CorrectionNotice } from '../../core/messages.ts';
+import type { Outbox } from '../../core/outbox.ts';
 import { witnessedSizesIn, type AuditLog, type WitnessedSizes } from './audit-log.ts';
 import { openDatabase, type Database } from './database.ts';
 import { migrate } from './migrate.ts';
@@ -21,19 +22,10 @@ export interface PendingNotice {
   attempts: number;
 }
 
-/** The outbox keeps completion notices under their issuance id and corrections under their own id. */
-export function outboxKey(notice: CompletionNotice | CorrectionNotice): string {
-  return 'correctionId' in notice ? notice.correctionId : notice.issuanceId;
-}
-
-export interface KioskStore extends KioskLedger, WitnessedSizes {
+export interface KioskStore extends KioskLedger, WitnessedSizes, Outbox {
   pendingNotices(limit: number): PendingNotice[];
   /** Queues a correction notice (Spec§13-2) in the outbox, with its audit entry. */
   queueCorrection(notice: CorrectionNotice): void;
-  markAcknowledged(key: string, atMs: number): void;
-  markAttemptFailed(key: string, errorCode: string): void;
-  /** The centre refused the notice for good (bad or conflicting data, confirmed month): stop retrying. */
-  markRejected(key: string, errorCode: string, atMs: number): void;
   rejectedNotices(): { notice: CompletionNotice | CorrectionNotice; errorCode: string }[];
   transactions(): KioskTransactionRecord[];
   /** Closes a store business day (JST date) with what the cash unit kept that day; idempotent. */

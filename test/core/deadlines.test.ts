@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import holidayJp from '@holiday-jp/holiday_jp';
-import { isBankHoliday, isJlisHoliday, monthDeadlines, previousJstMonth } from '../../core/deadlines.ts';
+import { deadlineWarnings, isBankHoliday, isJlisHoliday, monthDeadlines, previousJstMonth } from '../../core/deadlines.ts';
 import { parseMonth } from '../../core/handling-csv.ts';
 
 const holidays = holidayJp.holidays as Record<string, unknown>;
@@ -50,5 +50,17 @@ describe('previousJstMonth', () => {
     assert.equal(previousJstMonth(Date.parse('2026-11-30T15:00:00Z')), '2026-11');
     assert.equal(previousJstMonth(Date.parse('2026-11-30T14:59:59Z')), '2026-10');
     assert.equal(previousJstMonth(Date.parse('2027-01-01T00:00:00+09:00')), '2026-12');
+  });
+});
+
+describe('deadlineWarnings', () => {
+  const deadlines = { reconcileBy: '2026-12-08', confirmBy: '2026-12-09' };
+  it('says nothing on or before the reconcile-by date', () => {
+    assert.deepEqual(deadlineWarnings(deadlines, '2026-12-08', false), []);
+  });
+  it('warns the day after each date, and when the month still does not reconcile', () => {
+    assert.deepEqual(deadlineWarnings(deadlines, '2026-12-09', true), ['the reconcile-by date 2026-12-08 has passed']);
+    assert.deepEqual(deadlineWarnings(deadlines, '2026-12-10', true), ['the reconcile-by date 2026-12-08 has passed', 'the confirm-by date 2026-12-09 has passed']);
+    assert.deepEqual(deadlineWarnings(deadlines, '2027-01-04', false)[1], 'the confirm-by date 2026-12-09 has passed and the month does not reconcile');
   });
 });

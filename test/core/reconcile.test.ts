@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createRowScratch, parseHandlingRow, parseMonth } from '../../core/handling-csv.ts';
-import { createIdSet, createReconciler, isClean, type StoreDay } from '../../core/reconcile.ts';
+import { createIdSet, createReconciler, isClean, isConfirmable, type ReconcileDifference, type StoreDay } from '../../core/reconcile.ts';
 
 const encoder = new TextEncoder();
 const NOVEMBER = parseMonth('2026-11')!;
@@ -111,5 +111,20 @@ describe('createIdSet', () => {
       return set.addIfAbsent(bytes, row);
     });
     assert.deepEqual(seen, [true, true, false]);
+  });
+});
+
+describe('isConfirmable (Spec§4-3)', () => {
+  const unnoticed = { kind: 'issued-unnoticed', issuanceId: 'I1' } as ReconcileDifference;
+  const missing = { kind: 'missing-at-center', issuanceId: 'I2' } as ReconcileDifference;
+  it('lets a month with only requests not yet noticed be confirmed, not one with any other difference', () => {
+    assert.equal(isConfirmable({ differences: [], storeDays: null }), true);
+    assert.equal(isConfirmable({ differences: [unnoticed], storeDays: null }), true);
+    assert.equal(isConfirmable({ differences: [unnoticed, missing], storeDays: null }), false);
+  });
+  it('holds the month back while a store day disagrees', () => {
+    const storeDays = (differences: unknown[]) => ({ days: 1, differences }) as unknown as Parameters<typeof isConfirmable>[0]['storeDays'];
+    assert.equal(isConfirmable({ differences: [], storeDays: storeDays([]) }), true);
+    assert.equal(isConfirmable({ differences: [], storeDays: storeDays([{ kioskId: 'K1' }]) }), false);
   });
 });

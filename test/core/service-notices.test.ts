@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AppError } from '../../core/errors.ts';
 import { assertCenterOpen } from '../../core/service-hours.ts';
-import { assertMunicipalityNotStopped, currentAndComing, inForce, maintenanceWindows, type ServiceNotice } from '../../core/service-notices.ts';
+import { assertMunicipalityNotStopped, currentAndComing, inForce, maintenanceWindows, serviceNoticeFrom, type ServiceNotice } from '../../core/service-notices.ts';
 
 const TEN_AM_JST = Date.parse('2026-11-30T10:00:00+09:00');
 const HOUR_MS = 60 * 60 * 1000;
@@ -36,5 +36,36 @@ describe('service notices', () => {
     assert.deepEqual(currentAndComing([maintenance, stop], TEN_AM_JST - 30 * 60 * 1000).map((notice) => notice.noticeId), ['s1', 'm1']);
     assert.deepEqual(currentAndComing([maintenance, stop], TEN_AM_JST + HOUR_MS).map((notice) => notice.noticeId), ['s1']);
     assert.equal(inForce(stop, TEN_AM_JST), true);
+  });
+});
+
+describe('serviceNoticeFrom (what an announced notice may be)', () => {
+  const from = Date.parse('2026-12-05T01:00:00+09:00');
+  const to = from + 3_600_000;
+  const maintenance = { kind: 'maintenance', startsAtMs: from, endsAtMs: to, message: ' 定期保守のため停止します ' };
+  const refused = (proposal: Parameters<typeof serviceNoticeFrom>[0], pattern: RegExp) =>
+    assert.throws(() => serviceNoticeFrom(proposal, 'N1'), (error: unknown) => error instanceof AppError && error.kind === 'input' && pattern.test(error.message));
+
+  it('makes a whole-service window and a one-municipality stop, the message trimmed', () => {
+    assert.deepEqual(serviceNoticeFrom(maintenance, 'N1'), { noticeId: 'N1', kind: 'maintenance', startsAtMs: from, endsAtMs: to, message: '定期保守のため停止します' });
+    assert.equal(serviceNoticeFrom({ ...maintenance, kind: 'stop', municipalityCode: '131016' }, 'N2').municipalityCode, '131016');
+  });
+
+  it('refuses a wrong kind, a stop without a municipality, a window with one, and a bad check digit', () => {
+    refused({ ...maintenance, kind: 'outage' }, /kind must be maintenance or stop/);
+    refused({ ...maintenance, kind: 'stop' }, /a stop needs municipality/);
+    refused({ ...maintenance, municipalityCode: '131016' }, /covers the whole service/);
+    refused({ ...maintenance, kind: 'stop', municipalityCode: '131017' }, /valid check digit/);
+  });
+
+  it('refuses times that are not times, an empty or reversed window, and an empty or overlong message', () => {
+    refused({ ...maintenance, startsAtMs: undefined }, /must be ISO times/);
+    refused({ ...maintenance, endsAtMs: from }, /to must be after from/);
+    refused({ ...maintenance, message: '   ' }, /1 to 200 characters/);
+    refused({ ...maintenance, message: 'あ'.repeat(201) }, /1 to 200 characters/);
+  });
+
+  it('names the fields as the caller does', () => {
+    assert.throws(() => serviceNoticeFrom({ ...maintenance, kind: 'x' }, 'N1', { kind: '--kind', from: '--from', to: '--to', municipality: '--municipality', message: '--message' }), /--kind must be/);
   });
 });
