@@ -34,7 +34,8 @@ import { verifyStoredLogInParallel } from '../drivers/store/audit-verify-paralle
 import { latestHeldCheckpoint } from '../drivers/store/witness-evidence.ts';
 import { exportLog, verifyExportFile } from './audit-export.ts';
 import { addWitnessCommands } from './audit-witness.ts';
-import { findKiosk, findRelay, loadConfig, type LoadedConfig } from './config.ts';
+import { findKiosk, findRelay, type LoadedConfig } from './config.ts';
+import type { Factory } from './factory.ts';
 import type { Io } from './io.ts';
 
 export interface TargetOptions {
@@ -82,7 +83,7 @@ function relayWitnessOf(loaded: LoadedConfig, operatorId: string | undefined): W
   return { name: `relay ${relay.operatorId}`, databaseFile: loaded.resolve(relay.databaseFile), origin: auditOrigin('relay', relay.operatorId), verifierKey: relay.auditVerifierKey, kind: 'witness.checkpoint' };
 }
 
-export function resolveTarget(options: TargetOptions): AuditTarget {
+export function resolveTarget(options: TargetOptions, deployment: (directory: string) => LoadedConfig): AuditTarget {
   if (options.db) {
     if (options.dir || options.role) throw usageError('give either --db FILE --key VKEY or --dir DIR --role ROLE, not both');
     if (!options.key) throw usageError('--db needs --key VKEY (or --key @FILE): the key is never taken from the database itself');
@@ -92,7 +93,7 @@ export function resolveTarget(options: TargetOptions): AuditTarget {
   }
   if (!options.dir) throw usageError('give --dir DIR with --role, or --db FILE with --key');
   if (options.key) throw usageError('--key goes with --db; with --dir the keys come from the deployment');
-  const loaded = loadConfig(options.dir);
+  const loaded = deployment(options.dir);
   const role = options.role ?? (options.kiosk ? 'kiosk' : undefined);
   const center = loaded.config.center;
   if (role === 'center') {
@@ -164,8 +165,9 @@ function positiveInteger(value: string | undefined, flag: string): number | unde
   return Number(value);
 }
 
-function showEntries(options: ShowOptions, io: Io): void {
-  const target = resolveTarget(options);
+function showEntries(options: ShowOptions, factory: Factory): void {
+  const { io } = factory;
+  const target = resolveTarget(options, factory.deployment);
   const sinceMs = instantOption(options.since, '--since');
   const untilMs = instantOption(options.until, '--until');
   const limit = positiveInteger(options.limit, '--limit') ?? Number.MAX_SAFE_INTEGER;
@@ -297,7 +299,8 @@ function requireCosigners(result: AuditVerification, required: NoteVerifier[], e
   return { result, cosignedBy };
 }
 
-async function verifyTarget(options: VerifyOptions, io: Io): Promise<void> {
+async function verifyTarget(options: VerifyOptions, factory: Factory): Promise<void> {
+  const { io } = factory;
   const required = witnessKeyVerifiers(options.witnessKey);
   if (options.export) {
     if (!options.key) throw usageError('--export needs --key VKEY (or --key @FILE)');
@@ -309,7 +312,7 @@ async function verifyTarget(options: VerifyOptions, io: Io): Promise<void> {
     reportVerification(io, { origin: checked.origin, result, witnesses: [], cosignedBy }, options.json, options.export);
     return;
   }
-  const target = resolveTarget(options);
+  const target = resolveTarget(options, factory.deployment);
   const startedMs = performance.now();
   const startedCpu = process.cpuUsage();
   const report = await checkTarget(target, { thorough: options.thorough, required });
@@ -357,8 +360,9 @@ interface ProveOptions extends TargetOptions {
 }
 
 /** Proofs read O(log n) stored nodes, whatever the log's length. */
-function proveTarget(options: ProveOptions, io: Io): void {
-  const target = resolveTarget(options);
+function proveTarget(options: ProveOptions, factory: Factory): void {
+  const { io } = factory;
+  const target = resolveTarget(options, factory.deployment);
   const proof = withReadOnlyDatabase(target.databaseFile, (db) => {
     const latest = latestCheckpoint(db);
     if (!latest) throw inputError('audit.empty', 'the log has no checkpoint yet', target.databaseFile);
@@ -398,7 +402,8 @@ function verifyProofFile(options: { proof: string; key: string; json?: boolean }
   if (!ok) throw new AppError('differences', 'proof.failed', description, options.proof);
 }
 
-export function makeAuditLogCommand(io: Io): Command {
+export function makeAuditLogCommand(factory: Factory): Command {
+  const { io } = factory;
   const audit = new Command('audit-log').description(COMMANDS['audit-log'].description).addHelpText(
     'after',
     '\nExit codes: 0 done (verify: sound), 1 unexpected failure, 2 usage or bad input, 3 tampering, equivocation or a failed proof.',
@@ -409,16 +414,16 @@ export function makeAuditLogCommand(io: Io): Command {
     .option('--kind <kind>', 'entries of this kind or its sub-kinds (e.g. certificate, auth.refused)')
     .option('--limit <n>', 'at most N entries')
     .option('--json', 'print JSON')
-    .action((options: ShowOptions) => showEntries(options, io));
+    .action((options: ShowOptions) => showEntries(options, factory));
   addTargetOptions(audit.command('verify').description("recompute everything and check it against the log's signatures and its witnesses; exit 0 when sound, 3 naming the first bad entry"))
     .option('--export <file>', 'verify an export file (with --key) instead of a database')
     .option('--witness-key <vkey>', "require a valid cosignature by this witness (C2SP cosignature vkey, or @FILE); repeatable", (value: string, previous: string[] = []) => [...previous, value])
     .option('--thorough', 'also check the signature and root of every stored checkpoint (slow: one signature per transaction)')
     .option('--json', 'print JSON')
     .option('--measure', 'also time the bare SHA-256 work in this process and print both times on stderr')
-    .action(async (options: VerifyOptions) => verifyTarget(options, io));
+    .action(async (options: VerifyOptions) => verifyTarget(options, factory));
   addTargetOptions(audit.command('checkpoint').description('print the latest signed checkpoint')).action((options: TargetOptions) => {
-    const target = resolveTarget(options);
+    const target = resolveTarget(options, factory.deployment);
     const latest = withReadOnlyDatabase(target.databaseFile, latestCheckpoint);
     if (!latest) throw inputError('audit.empty', 'the log has no checkpoint yet', target.databaseFile);
     io.out(latest.note);
@@ -428,7 +433,7 @@ export function makeAuditLogCommand(io: Io): Command {
     .option('--size <n>', 'checkpoint size to prove against (default: the latest)')
     .option('--from <n>', 'older checkpoint size')
     .option('--to <n>', 'newer checkpoint size')
-    .action((options: ProveOptions) => proveTarget(options, io));
+    .action((options: ProveOptions) => proveTarget(options, factory));
   audit
     .command('verify-proof')
     .description('check a proof file against its checkpoint and a public key, without the database; exit 3 when it fails or an unsigned field contradicts a signed one')
@@ -438,7 +443,7 @@ export function makeAuditLogCommand(io: Io): Command {
     .action((options: { proof: string; key: string; json?: boolean }) => verifyProofFile(options, io));
   addTargetOptions(audit.command('export').description('header (latest checkpoint, cosignatures), entries and checkpoints as JSON lines, verifiable elsewhere with "verify --export"'))
     .option('--out <file>', 'write to FILE instead of stdout')
-    .action(async (options: TargetOptions & { out?: string }) => exportLog(resolveTarget(options), options.out, io));
-  addWitnessCommands(audit, io);
+    .action(async (options: TargetOptions & { out?: string }) => exportLog(resolveTarget(options, factory.deployment), options.out, io));
+  addWitnessCommands(audit, factory);
   return audit;
 }

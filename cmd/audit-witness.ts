@@ -14,8 +14,7 @@ import { openDatabase } from '../drivers/store/database.ts';
 import { formatUtcIso } from '../core/jst.ts';
 import { verifyExportFile } from './audit-export.ts';
 import { readKeyOption, readTextFile, reportVerification, resolveTarget, type TargetOptions } from './audit-log.ts';
-import { processClock } from './deps.ts';
-import type { Io } from './io.ts';
+import type { Factory } from './factory.ts';
 
 const STATE_FORMAT = 'cvs-issue-witness-state/1';
 
@@ -56,7 +55,8 @@ interface WitnessOptions {
 }
 
 /** Checks the export (all of it, and that it extends what this witness cosigned before), then cosigns. */
-function witnessExport(options: WitnessOptions, io: Io): void {
+function witnessExport(options: WitnessOptions, factory: Factory): void {
+  const { io } = factory;
   const privateKeyPem = readTextFile(options.key);
   const signer = noteSignerFor(options.name, privateKeyPem, 'cosignature');
   const logKey = readKeyOption(options.logKey);
@@ -68,7 +68,7 @@ function witnessExport(options: WitnessOptions, io: Io): void {
   reportVerification({ ...io, out: io.err }, { origin, result: checked.result, witnesses: [], cosignedBy: [] }, options.json, options.export);
   if (checked.latest === null) throw inputError('witness.empty_log', 'the log has no checkpoint to cosign yet', options.export);
   const body = noteBody(checked.latest);
-  const timestamp = Math.floor(processClock().nowMs() / 1000);
+  const timestamp = Math.floor(factory.clock.nowMs() / 1000);
   const cosigned = `${checked.latest}${cosignatureLine(body, timestamp, signer)}\n`;
   state.logs[origin] = { size: parseCheckpoint(body).size, note: checked.latest, cosignedAt: formatUtcIso(timestamp * 1000) };
   writeAtomically(options.state, `${JSON.stringify(state, null, 2)}\n`);
@@ -101,8 +101,9 @@ interface CosignOptions extends TargetOptions {
 }
 
 /** Stores a witness's cosignature in the log's database, once it checks out against that log. */
-function storeCosignature(options: CosignOptions, io: Io): void {
-  const target = resolveTarget(options);
+function storeCosignature(options: CosignOptions, factory: Factory): void {
+  const { io } = factory;
+  const target = resolveTarget(options, factory.deployment);
   const note = readTextFile(options.note);
   const witness = noteVerifierFromKey(readKeyOption(options.witnessKey));
   if (!fs.existsSync(target.databaseFile)) throw inputError('audit.no_database', 'no such database', target.databaseFile);
@@ -110,7 +111,7 @@ function storeCosignature(options: CosignOptions, io: Io): void {
   let size: number;
   try {
     const cosigned = checkCosignedNote(note, noteVerifierFromKey(target.verifierKey), witness, (at) => checkpointAtSize(db, at)?.note);
-    saveCosignature(db, cosigned, formatUtcIso(processClock().nowMs()));
+    saveCosignature(db, cosigned, formatUtcIso(factory.clock.nowMs()));
     size = cosigned.size;
   } catch (error) {
     if (error instanceof AppError) throw new AppError('differences', error.code, error.message, options.note);
@@ -121,7 +122,8 @@ function storeCosignature(options: CosignOptions, io: Io): void {
   io.out(`${target.origin}: kept the cosignature by ${witness.name} at size ${size}\n`);
 }
 
-export function addWitnessCommands(audit: Command, io: Io): void {
+export function addWitnessCommands(audit: Command, factory: Factory): void {
+  const { io } = factory;
   audit
     .command('witness-key')
     .description("make an outside witness's Ed25519 key; prints its cosignature verifier key (C2SP vkey, type 0x04)")
@@ -143,7 +145,7 @@ export function addWitnessCommands(audit: Command, io: Io): void {
     .requiredOption('--state <file>', 'where the witness keeps the last checkpoint it cosigned of each log')
     .option('--out <file>', 'write the cosigned checkpoint here instead of stdout')
     .option('--json', 'print the verification as JSON')
-    .action((options: WitnessOptions) => witnessExport(options, io));
+    .action((options: WitnessOptions) => witnessExport(options, factory));
   audit
     .command('cosign')
     .description("keep a witness's cosigned checkpoint in the log's database, where verify --witness-key finds it")
@@ -155,5 +157,5 @@ export function addWitnessCommands(audit: Command, io: Io): void {
     .option('--key <vkey>', "the log's verifier key, with --db")
     .requiredOption('--note <file>', 'the cosigned checkpoint the witness printed')
     .requiredOption('--witness-key <vkey>', "the witness's cosignature verifier key, or @FILE")
-    .action((options: CosignOptions) => storeCosignature(options, io));
+    .action((options: CosignOptions) => storeCosignature(options, factory));
 }

@@ -13,7 +13,8 @@ import { withDatabase, type Database } from '../drivers/store/database.ts';
 import { migrate } from '../drivers/store/migrate.ts';
 import { CENTER_MIGRATIONS } from '../drivers/store/schema.ts';
 import { KIOSK_PATHS, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH, parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice, parseSettlementSubmission, parseSuppliedRecord } from '../core/messages.ts';
-import type { Clock } from '../core/ports.ts';
+import type { Clock, RandomSource, Timers } from '../core/ports.ts';
+import type { HolidayLookup } from '../core/service-hours.ts';
 import { jsonHandler } from '../drivers/http/json-api.ts';
 import type { IncomingRequest, RequestHandler, RunningServer } from '../drivers/http/server.ts';
 import { renderCertificatePdf } from '../drivers/pdf/certificate-pdf.ts';
@@ -22,11 +23,11 @@ import { auditHasher, auditOrigin, checkpointAtSize, logSize, checkpointOffer, c
 import { checkCosignedNote, parseRelayHeartbeat } from '../core/witness.ts';
 import { asObject, stringField } from '../core/messages.ts';
 import { announceNotice, createBuiltInDirectory, createCenterStore, openCenterDatabase } from '../drivers/store/center-store.ts';
-import { loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
-import { checkedProcessClock, isNationalHoliday, processClock, sha256Hex, systemClock, systemRandom, systemTimers } from './deps.ts';
+import { openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
+import { isNationalHoliday, sha256Hex, systemClock, systemRandom, systemTimers } from './deps.ts';
+import type { Factory } from './factory.ts';
 import { tallyRefusals } from '../core/refusal-tally.ts';
 import { addExportSubcommand } from './export.ts';
-import type { Io } from './io.ts';
 import { startObservability, waitForShutdown, type Observability } from './serve.ts';
 
 const HEADER_STORE = RELAY_HEADERS.store;
@@ -52,19 +53,28 @@ function callerOf(request: IncomingRequest, kiosks: KioskRegistry): CallerIdenti
   return caller;
 }
 
+/** The real parts the centre's use cases take besides its database; the factory's, or the defaults. */
+export interface CenterParts {
+  clock?: Clock;
+  random?: RandomSource;
+  timers?: Timers;
+  isHoliday?: HolidayLookup;
+}
+
 /** The centre's use cases over its database: for the server, and for `center confirm`. */
-function centerServiceFor(loaded: LoadedConfig, db: Database, clock: Clock, audit = openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), clock)) {
+function centerServiceFor(loaded: LoadedConfig, db: Database, parts: Required<Pick<CenterParts, 'clock'>> & CenterParts, audit = openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), parts.clock)) {
+  const { clock } = parts;
   const config = loaded.config.center;
   return createCenterService({
     clock,
     audit,
     witness: { hasher: auditHasher, noteVerifierFor: noteVerifierFromKey },
     ownCheckpoint: (fromSize) => checkpointOffer(db, fromSize),
-    random: systemRandom,
+    random: parts.random ?? systemRandom,
     store: createCenterStore(db, audit),
     directory: createBuiltInDirectory(db),
     verifier: createCardVerifier({ caCertificatePem: loaded.read(config.jpkiCaFile), crlPem: loaded.read(config.jpkiCrlFile) }),
-    isHoliday: isNationalHoliday,
+    isHoliday: parts.isHoliday ?? isNationalHoliday,
     renderCertificate: renderCertificatePdf,
     sha256Hex,
   });
@@ -84,12 +94,12 @@ export interface CenterHandler {
   close(): void;
 }
 
-export function openCenterHandler(loaded: LoadedConfig, options: { clock?: Clock; log?: (line: string) => void } = {}): CenterHandler {
+export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & { log?: (line: string) => void } = {}): CenterHandler {
   const config = loaded.config.center;
   const clock = options.clock ?? systemClock;
   const db = openCenterDatabase(loaded.resolve(config.databaseFile));
   const audit = openRoleAuditLog(db, loaded, config, auditOrigin('center'), clock);
-  const service = centerServiceFor(loaded, db, clock, audit);
+  const service = centerServiceFor(loaded, db, { ...options, clock }, audit);
   const log = options.log ?? (() => undefined);
   const centerVerifier = noteVerifierFromKey(config.auditVerifierKey);
   /** Kept beside the centre's own log, so exports and verify --witness-key carry the relays' word. */
@@ -126,7 +136,7 @@ export function openCenterHandler(loaded: LoadedConfig, options: { clock?: Clock
   return { handler, db, close: () => db.close() };
 }
 
-export async function startCenter(loaded: LoadedConfig, options: { listen?: string; metricsListen?: string; clock?: Clock; log?: (line: string) => void }): Promise<StartedCenter> {
+export async function startCenter(loaded: LoadedConfig, options: CenterParts & { listen?: string; metricsListen?: string; log?: (line: string) => void }): Promise<StartedCenter> {
   const config = loaded.config.center;
   const log = options.log ?? (() => undefined);
   const { handler, db } = openCenterHandler(loaded, options);
@@ -147,7 +157,7 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
     throw error;
   }
   const refusals = tallyRefusals({
-    timers: systemTimers,
+    timers: options.timers ?? systemTimers,
     report: ({ reason, count, peers }) => log(`center: TLS connection refused: ${reason}${count > 1 ? ` (${count} more from ${peers} address${peers === 1 ? '' : 'es'} in the last minute)` : ''}`),
   });
   let server: RunningServer;
@@ -187,7 +197,9 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
   };
 }
 
-export function makeCenterCommand(io: Io): Command {
+export function makeCenterCommand(factory: Factory): Command {
+  const { io } = factory;
+  const parts = { random: factory.random, timers: factory.timers, isHoliday: factory.isHoliday };
   const center = new Command('center').description(COMMANDS.center.description);
   center
     .command('serve')
@@ -198,13 +210,13 @@ export function makeCenterCommand(io: Io): Command {
     .option('--json', 'once listening, print one JSON line: {"role","url","host","port","metricsUrl"}')
     .addHelpText('after', '\nExit codes: 0 stopped by SIGINT/SIGTERM, 1 unexpected failure, 2 bad flag, configuration or database, or the address in use.')
     .action(async (options: { dir: string; listen?: string; metricsListen?: string; json?: boolean }) => {
-      const started = await startCenter(loadConfig(options.dir), { listen: options.listen, metricsListen: options.metricsListen, clock: checkedProcessClock(), log: (line) => io.err(`${line}\n`) });
+      const started = await startCenter(factory.deployment(options.dir), { ...parts, listen: options.listen, metricsListen: options.metricsListen, clock: factory.checkedClock(), log: (line) => io.err(`${line}\n`) });
       const { url, host, port } = started.server;
       const metricsUrl = started.metricsUrl ?? null;
       io.out(options.json ? `${JSON.stringify({ role: 'center', url, host, port, metricsUrl })}\n` : `center listening on ${url}${metricsUrl ? `; health and metrics on ${metricsUrl}` : ''}\n`);
       await waitForShutdown(() => started.close());
     });
-  addExportSubcommand(center, 'center', io);
+  addExportSubcommand(center, 'center', factory);
   center
     .command('confirm')
     .description("agree the month with what the operator submitted through its relay (Spec§4-3); refused, with the reason, when it has not or the totals differ")
@@ -215,11 +227,11 @@ export function makeCenterCommand(io: Io): Command {
     .addHelpText('after', '\nExit codes: 0 confirmed (or confirmed before), 2 refused: month not ended, future month, not submitted, totals differ.')
     .action((options: { dir: string; month: string; operator: string; json?: boolean }) => {
       if (!/^[0-9]{4}-(0[1-9]|1[0-2])$/.test(options.month)) throw usageError(`--month "${options.month}" is not YYYY-MM`);
-      const loaded = loadConfig(options.dir);
-      const clock = processClock();
+      const loaded = factory.deployment(options.dir);
+      const clock = factory.clock;
       const confirmation = withDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) => {
         migrate(db, 'center', CENTER_MIGRATIONS);
-        return centerServiceFor(loaded, db, clock).agreeMonth(options.operator, options.month);
+        return centerServiceFor(loaded, db, { ...parts, clock }).agreeMonth(options.operator, options.month);
       });
       if (options.json) io.out(`${JSON.stringify(confirmation, null, 2)}\n`);
       else io.out(`${confirmation.month} confirmed for ${confirmation.operatorId} at ${formatJstIso(Date.parse(confirmation.confirmedAt))}: ${confirmation.records} records, ${confirmation.documents} documents, ¥${confirmation.feesYen}\n`);
@@ -236,9 +248,9 @@ export function makeCenterCommand(io: Io): Command {
     .option('--json', 'print the announced notice as JSON')
     .addHelpText('after', '\nExit codes: 0 announced, 1 unexpected failure, 2 bad flag, municipality code, time or message.')
     .action((options: { dir: string; kind: string; from: string; to: string; municipality?: string; message: string; json?: boolean }) => {
-      const notice = noticeFromOptions(options);
-      const loaded = loadConfig(options.dir);
-      const clock = processClock();
+      const notice = noticeFromOptions(options, factory.random);
+      const loaded = factory.deployment(options.dir);
+      const clock = factory.clock;
       withDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) => {
         migrate(db, 'center', CENTER_MIGRATIONS);
         announceNotice(db, openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), clock), notice, formatUtcIso(clock.nowMs()));
@@ -251,7 +263,7 @@ export function makeCenterCommand(io: Io): Command {
   return center;
 }
 
-function noticeFromOptions(options: { kind: string; from: string; to: string; municipality?: string; message: string }): ServiceNotice {
+function noticeFromOptions(options: { kind: string; from: string; to: string; municipality?: string; message: string }, random: RandomSource): ServiceNotice {
   const proposal = { kind: options.kind, startsAtMs: parseIsoInstant(options.from), endsAtMs: parseIsoInstant(options.to), municipalityCode: options.municipality, message: options.message };
-  return serviceNoticeFrom(proposal, hexEncode(systemRandom.bytes(8)), { kind: '--kind', from: '--from', to: '--to', municipality: '--municipality', message: '--message' });
+  return serviceNoticeFrom(proposal, hexEncode(random.bytes(8)), { kind: '--kind', from: '--from', to: '--to', municipality: '--municipality', message: '--message' });
 }

@@ -5,6 +5,7 @@
 import { Command, CommanderError, Help } from 'commander';
 import { AppError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeFor } from '../core/errors.ts';
 import { COMMANDS, isCommandName, type CommandName } from './commands.ts';
+import type { Factory, FactoryParts } from './factory.ts';
 import { processIo, type Io } from './io.ts';
 
 export const VERSION = '0.1.0';
@@ -12,21 +13,23 @@ export const VERSION = '0.1.0';
 /**
  * Each command's module, imported only when that command runs: a command's drivers (pdfkit and its
  * font, node-forge, SQLite, holidays, undici) cost start-up time that `--help` or another command
- * should not pay.
+ * should not pay. The factory, too, is made for the chosen command only.
  */
-const LOADERS: Record<CommandName, (io: Io) => Promise<Command>> = {
-  init: async (io) => {
-    const [{ makeInitCommand }, { systemClock }] = await Promise.all([import('./init.ts'), import('./deps.ts')]);
-    return makeInitCommand(io, () => systemClock.nowMs());
-  },
-  demo: async (io) => (await import('./demo.ts')).makeDemoCommand(io),
-  kiosk: async (io) => (await import('./kiosk.ts')).makeKioskCommand(io),
-  relay: async (io) => (await import('./relay.ts')).makeRelayCommand(io),
-  center: async (io) => (await import('./center.ts')).makeCenterCommand(io),
-  reconcile: async (io) => (await import('./reconcile.ts')).makeReconcileCommand(io),
-  invoice: async (io) => (await import('./invoice.ts')).makeInvoiceCommand(io),
-  'audit-log': async (io) => (await import('./audit-log.ts')).makeAuditLogCommand(io),
+const LOADERS: Record<CommandName, (factory: Factory) => Promise<Command>> = {
+  init: async (factory) => (await import('./init.ts')).makeInitCommand(factory),
+  demo: async (factory) => (await import('./demo.ts')).makeDemoCommand(factory),
+  kiosk: async (factory) => (await import('./kiosk.ts')).makeKioskCommand(factory),
+  relay: async (factory) => (await import('./relay.ts')).makeRelayCommand(factory),
+  center: async (factory) => (await import('./center.ts')).makeCenterCommand(factory),
+  reconcile: async (factory) => (await import('./reconcile.ts')).makeReconcileCommand(factory),
+  invoice: async (factory) => (await import('./invoice.ts')).makeInvoiceCommand(factory),
+  'audit-log': async (factory) => (await import('./audit-log.ts')).makeAuditLogCommand(factory),
 };
+
+async function loadCommand(name: CommandName, io: Io, parts: FactoryParts): Promise<Command> {
+  const { createFactory } = await import('./factory.ts');
+  return LOADERS[name](createFactory(io, parts));
+}
 
 /**
  * The command these arguments run, if any: the first word that is not an option (the program's
@@ -59,7 +62,7 @@ function configureTree(command: Command, io: Io): void {
  * The program, with the chosen command (if any) built in full; every other command is its name and
  * description only, which is all the top-level help and commander's suggestions read.
  */
-export async function buildProgram(io: Io, argv: readonly string[]): Promise<Command> {
+export async function buildProgram(io: Io, argv: readonly string[], parts: FactoryParts = {}): Promise<Command> {
   const program = new Command('cvs-issue')
     .description("Japan's convenience-store certificate issuance service (コンビニ交付): kiosk, relay, centre and monthly settlement")
     .version(VERSION)
@@ -71,21 +74,24 @@ export async function buildProgram(io: Io, argv: readonly string[]): Promise<Com
     .enablePositionalOptions();
   const chosen = chosenCommand(argv);
   for (const name of Object.keys(COMMANDS) as CommandName[]) {
-    program.addCommand(name === chosen ? await LOADERS[name](io) : new Command(name).description(COMMANDS[name].description));
+    program.addCommand(name === chosen ? await loadCommand(name, io, parts) : new Command(name).description(COMMANDS[name].description));
   }
   configureTree(program, io);
   return program;
 }
 
 /** Every command in full, as `cvs-issue <name>` builds it: for tests that compare them with the table. */
-export async function buildCommand(name: CommandName, io: Io): Promise<Command> {
-  return LOADERS[name](io);
+export async function buildCommand(name: CommandName, io: Io, parts: FactoryParts = {}): Promise<Command> {
+  return loadCommand(name, io, parts);
 }
 
-/** Runs the program and returns the exit code; prints one line for any error, never a stack. */
-export async function main(argv: string[], io: Io): Promise<number> {
+/**
+ * Runs the program and returns the exit code; prints one line for any error, never a stack. `parts`
+ * replaces real parts of the factory (tests: a fixed clock).
+ */
+export async function main(argv: string[], io: Io, parts: FactoryParts = {}): Promise<number> {
   try {
-    const program = await buildProgram(io, argv);
+    const program = await buildProgram(io, argv, parts);
     if (argv.length === 0) {
       program.outputHelp({ error: true });
       return EXIT_USAGE;

@@ -20,7 +20,8 @@ import { withDatabase } from '../drivers/store/database.ts';
 import { checkTarget, resolveTarget } from './audit-log.ts';
 import { startCenter } from './center.ts';
 import { loadConfig, type LoadedConfig } from './config.ts';
-import { offsetClock, systemClock } from './deps.ts';
+import { offsetClock } from './deps.ts';
+import { createFactory, type Factory } from './factory.ts';
 import { runInit } from './init.ts';
 import type { Io } from './io.ts';
 import { openKiosk, runScriptedSessions, type SessionReport } from './kiosk.ts';
@@ -113,7 +114,7 @@ async function runKioskSessions(loaded: LoadedConfig, clock: Clock, relayUrl: st
  * day, requests never noticed), and the centre's issued records against what the kiosks issued.
  */
 async function checkReconciled(dir: string, loaded: LoadedConfig, reports: TimedReport[], clock: Clock): Promise<boolean> {
-  const report = await runReconcile({ dir, month: jstMonth(clock.nowMs()) }, bufferIo(), clock);
+  const report = await runReconcile({ dir, month: jstMonth(clock.nowMs()) }, createFactory(bufferIo(), { clock }));
   const centerRecords = withDatabase(loaded.resolve(loaded.config.center.databaseFile), listHandlingRecords);
   const issuedByKiosks = new Map(reports.flatMap((report) => (report.result.outcome === 'issued' ? [[report.result.requestId, report.result.copies] as const] : [])));
   const centerIssued = centerRecords.filter((record) => record.copies > 0);
@@ -127,10 +128,11 @@ async function checkReconciled(dir: string, loaded: LoadedConfig, reports: Timed
 
 /** Every role's audit log, as `audit-log verify --dir` checks it: signatures, witnesses' logs and what they hold. */
 async function verifyAllAuditLogs(loaded: LoadedConfig, dir: string): Promise<boolean> {
+  const deployment = () => loaded;
   const targets = [
-    resolveTarget({ dir, role: 'center' }),
-    ...loaded.config.relays.map((relay) => resolveTarget({ dir, role: 'relay', operator: relay.operatorId })),
-    ...loaded.config.kiosks.map((kiosk) => resolveTarget({ dir, role: 'kiosk', kiosk: kiosk.kioskId })),
+    resolveTarget({ dir, role: 'center' }, deployment),
+    ...loaded.config.relays.map((relay) => resolveTarget({ dir, role: 'relay', operator: relay.operatorId }, deployment)),
+    ...loaded.config.kiosks.map((kiosk) => resolveTarget({ dir, role: 'kiosk', kiosk: kiosk.kioskId }, deployment)),
   ];
   for (const target of targets) if (!(await checkTarget(target)).result.ok) return false;
   return true;
@@ -168,13 +170,14 @@ function summarize(dir: string, businessMs: number, reports: TimedReport[], pend
   };
 }
 
-export async function runDemo(options: { dir?: string; force?: boolean; at?: string; log?: (line: string) => void }): Promise<DemoSummary> {
-  const businessMs = options.at === undefined ? nextBusinessMorning(systemClock.nowMs()) : parseIsoInstant(options.at);
+/** Runs the demo at business time `at` (default: the next morning the centre is open after real time `wallClock`). */
+export async function runDemo(options: { dir?: string; force?: boolean; at?: string; log?: (line: string) => void }, wallClock: Clock): Promise<DemoSummary> {
+  const businessMs = options.at === undefined ? nextBusinessMorning(wallClock.nowMs()) : parseIsoInstant(options.at);
   if (businessMs === undefined) throw usageError(`--at "${options.at}" is not an ISO time with an offset`);
   const dir = options.dir ? path.resolve(options.dir) : fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-issue-demo-'));
-  runInit({ dir, force: options.force, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, systemClock.nowMs());
+  runInit({ dir, force: options.force, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, wallClock.nowMs());
   const loaded = loadConfig(dir);
-  const clock = offsetClock(businessMs);
+  const clock = offsetClock(businessMs, wallClock);
   const center = await startCenter(loaded, { clock, log: options.log });
   try {
     const relay = await startRelay(loaded, { clock, centerUrl: center.server.url, log: options.log });
@@ -207,7 +210,8 @@ function printSummary(io: Io, summary: DemoSummary): void {
   io.out(`printed certificates and receipts: ${summary.printsDirectory}\n`);
 }
 
-export function makeDemoCommand(io: Io): Command {
+export function makeDemoCommand(factory: Factory): Command {
+  const { io } = factory;
   return new Command('demo')
     .description(COMMANDS.demo.description)
     .option('--dir <dir>', 'deployment directory (default: a new temporary directory)')
@@ -215,7 +219,7 @@ export function makeDemoCommand(io: Io): Command {
     .option('--at <iso-time>', 'business time the services run at (default: 10:00 JST on the next day the centre is open)')
     .option('--json', 'print the summary as one JSON object')
     .action(async (options: { dir?: string; force?: boolean; at?: string; json?: boolean }) => {
-      const summary = await runDemo({ ...options, log: options.json ? undefined : (line) => io.err(`${line}\n`) });
+      const summary = await runDemo({ ...options, log: options.json ? undefined : (line) => io.err(`${line}\n`) }, factory.wallClock);
       if (options.json) io.out(`${JSON.stringify(summary, null, 2)}\n`);
       else printSummary(io, summary);
       if (summary.unexpected > 0 || !summary.reconciled || !summary.auditVerified) {

@@ -1,4 +1,5 @@
-// The one place that picks real drivers: clock, randomness, hashing, holidays, PDF rendering.
+// The one place that picks real drivers: clock, randomness, timers, hashing, holidays. Commands get
+// the clock, randomness, timers and holidays through the factory (cmd/factory.ts).
 
 import { randomBytes } from 'node:crypto';
 import holidayJp from '@holiday-jp/holiday_jp';
@@ -59,11 +60,4 @@ function clockFromEnvironment(environment: NodeJS.ProcessEnv): Clock {
     throw usageError(`CVS_ISSUE_TIME="${start.slice(0, 40)}" is not a real ISO 8601 time with an offset (2026-11-30T10:00:00+09:00)`);
   }
   return offsetClock(startMs);
-}
-
-/** The process clock, read once now: long-running services fail at start, not inside a request. */
-export function checkedProcessClock(): Clock {
-  const clock = processClock();
-  clock.nowMs();
-  return clock;
 }

@@ -7,8 +7,8 @@ import { HANDLING_CSV_HEADER, formatHandlingRow, parseMonth } from '../core/hand
 import { usageError } from '../core/errors.ts';
 import { jstParts, parseIsoInstant } from '../core/jst.ts';
 import { allRecords, openSettlementDatabase, recordsAroundMonth } from '../drivers/store/settlement-store.ts';
-import { findRelay, loadConfig } from './config.ts';
-import type { Io } from './io.ts';
+import { findRelay } from './config.ts';
+import type { Factory } from './factory.ts';
 
 const FLUSH_CHARACTERS = 1 << 20;
 
@@ -20,17 +20,18 @@ interface ExportOptions {
   out?: string;
 }
 
-function databaseOf(role: 'center' | 'relay', options: ExportOptions): string {
+function databaseOf(role: 'center' | 'relay', options: ExportOptions, factory: Factory): string {
   if (options.db) return options.db;
   if (!options.dir) throw usageError('give --dir DIR of a deployment or --db FILE');
-  const loaded = loadConfig(options.dir);
+  const loaded = factory.deployment(options.dir);
   return loaded.resolve(role === 'center' ? loaded.config.center.databaseFile : findRelay(loaded, options.operator).databaseFile);
 }
 
 /** Writes the records (of the JST month when given) as CSV; returns how many rows were written. */
-export function runExport(role: 'center' | 'relay', options: ExportOptions, io: Io): number {
+export function runExport(role: 'center' | 'relay', options: ExportOptions, factory: Factory): number {
+  const { io } = factory;
   if (options.month !== undefined && parseMonth(options.month) === undefined) throw usageError(`--month "${options.month}" is not YYYY-MM`);
-  const db = openSettlementDatabase(databaseOf(role, options), role);
+  const db = openSettlementDatabase(databaseOf(role, options, factory), role);
   // Written to a temporary name and renamed at the end, so a failed export leaves no half file.
   const temporary = options.out ? `${options.out}.partial` : undefined;
   const fd = temporary ? fs.openSync(temporary, 'w', 0o600) : undefined;
@@ -62,7 +63,7 @@ export function runExport(role: 'center' | 'relay', options: ExportOptions, io: 
   return rows;
 }
 
-export function addExportSubcommand(parent: Command, role: 'center' | 'relay', io: Io): void {
+export function addExportSubcommand(parent: Command, role: 'center' | 'relay', factory: Factory): void {
   const command = parent
     .command('export')
     .description(`write the ${role === 'center' ? "centre's" : "operator's"} handling records as CSV (issuance_id,issued_at,…,fee_yen)`)
@@ -71,8 +72,8 @@ export function addExportSubcommand(parent: Command, role: 'center' | 'relay', i
     .option('--month <YYYY-MM>', 'only records of this JST month')
     .option('--out <file>', 'write to this file instead of stdout')
     .action((options: ExportOptions) => {
-      const rows = runExport(role, options, io);
-      if (options.out) io.err(`${rows} records written to ${options.out}\n`);
+      const rows = runExport(role, options, factory);
+      if (options.out) factory.io.err(`${rows} records written to ${options.out}\n`);
     });
   if (role === 'relay') command.option('--operator <id>', 'which relay of the deployment (default: the first)');
 }

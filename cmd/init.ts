@@ -19,7 +19,7 @@ import { openKioskDatabase } from '../drivers/store/kiosk-store.ts';
 import { openRelayDatabase, saveKiosk } from '../drivers/store/relay-store.ts';
 import { CONFIG_FILE_NAME, CONFIG_VERSION, writeConfig, type AuditKeyConfig, type DeploymentConfig, type KioskConfig, type RelayConfig, type TlsFiles } from './config.ts';
 import { fixtureMunicipalities, fixtureOperators, fixtureResidents, type FixtureOperator, type FixtureResident } from './fixtures.ts';
-import type { Io } from './io.ts';
+import type { Factory } from './factory.ts';
 
 export interface InitOptions {
   dir: string;
@@ -241,7 +241,8 @@ export function runInit(options: InitOptions, nowMs: number): { dir: string; con
   return { dir, configFile, config };
 }
 
-export function makeInitCommand(io: Io, clock: () => number): Command {
+export function makeInitCommand(factory: Factory): Command {
+  const { io } = factory;
   return new Command('init')
     .description(COMMANDS.init.description)
     .requiredOption('--dir <dir>', 'directory to create the deployment in')
@@ -251,7 +252,7 @@ export function makeInitCommand(io: Io, clock: () => number): Command {
     .option('--json', "print the deployment's files, public audit keys and addresses as JSON (never a private key)")
     .addHelpText('after', '\nExit codes: 0 created, 1 unexpected failure, 2 bad flag or an existing deployment (use --force).')
     .action((options: InitOptions & { json?: boolean }) => {
-      const result = runInit(options, clock());
+      const result = runInit(options, factory.wallClock.nowMs());
       if (options.json) return void io.out(`${JSON.stringify(describeDeployment(result), null, 2)}\n`);
       io.out(`deployment created in ${result.dir}\n`);
       io.out(`  config: ${result.configFile}\n`);

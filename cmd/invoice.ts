@@ -21,10 +21,9 @@ import { adjustmentsSettledIn } from '../drivers/store/center-store.ts';
 import { auditOrigin } from '../drivers/store/audit-log.ts';
 import { listInvoicePayments, monthConfirmedOn, openSettlementDatabase, recordInvoicePayment, unnoticedRequests } from '../drivers/store/settlement-store.ts';
 import { lateInterest, parseRatePercent, parseRateTable, rateOn, type DatedRate, type LateInterest } from '../core/late-interest.ts';
-import type { Clock } from '../core/ports.ts';
 import { renderInvoicePdf } from '../drivers/pdf/invoice-pdf.ts';
-import { loadConfig, openRoleAuditLog } from './config.ts';
-import { isNationalHoliday, processClock } from './deps.ts';
+import { openRoleAuditLog } from './config.ts';
+import type { Factory } from './factory.ts';
 import type { Io } from './io.ts';
 import { chalkFor, createProgress, estimateRows, failOnProblems, readSource, resolveMonth, type RecordSource } from './settlement-sources.ts';
 
@@ -50,13 +49,13 @@ export interface InvoiceOptions {
 }
 
 
-function pickSource(options: InvoiceOptions): RecordSource {
+function pickSource(options: InvoiceOptions, factory: Factory): RecordSource {
   const given = [['--records', options.records], ['--center-db', options.centerDb], ['--dir', options.dir]].filter(([, value]) => value !== undefined).map(([flag]) => flag);
   if (given.length > 1) throw usageError(`give one of --records FILE, --center-db FILE or --dir DIR, not ${given.join(' and ')}`);
   if (options.records) return { kind: 'file', path: options.records };
   if (options.centerDb) return { kind: 'db', role: 'center', path: options.centerDb };
   if (!options.dir) throw usageError('give --records FILE, --center-db FILE or --dir DIR of a deployment');
-  const loaded = loadConfig(options.dir);
+  const loaded = factory.deployment(options.dir);
   return { kind: 'db', role: 'center', path: loaded.resolve(loaded.config.center.databaseFile) };
 }
 
@@ -155,14 +154,15 @@ function centreFacts(source: RecordSource, month: string, operatorId: string | n
 }
 
 /** The month's figures from the records and what the centre's database adds, before interest and payments. */
-function settle(source: RecordSource, month: string, monthKey: number, operatorId: string | null, io: Io, showProgress: boolean) {
+function settle(source: RecordSource, month: string, monthKey: number, operatorId: string | null, factory: Factory, showProgress: boolean) {
+  const { io } = factory;
   const problems = new RowProblems();
   const accumulator = createInvoiceAccumulator(monthKey, operatorId, estimateRows(source));
   const progress = createProgress(io, showProgress);
   readSource(source, month, (bytes, row) => accumulator.add(bytes, row), problems, progress);
   progress.done();
   failOnProblems(io, problems);
-  const deadlines = monthDeadlines(monthKey, isNationalHoliday);
+  const deadlines = monthDeadlines(monthKey, factory.isHoliday);
   const facts = centreFacts(source, month, operatorId);
   for (const line of facts?.adjustments ?? []) accumulator.addAdjustment(line);
   const totals = accumulator.totals();
@@ -199,11 +199,12 @@ function paymentsFor(options: InvoiceOptions, facts: CentreFacts | undefined, am
   });
 }
 
-export function runInvoice(options: InvoiceOptions, io: Io, clock: Clock): Invoice & { unnoticedRequests?: number } {
+export function runInvoice(options: InvoiceOptions, factory: Factory): Invoice & { unnoticedRequests?: number } {
+  const { io, clock } = factory;
   if (options.json && options.csv) throw usageError('give --json or --csv, not both');
   const { month, monthKey } = resolveMonth(options.month, clock);
-  const source = pickSource(options);
-  const { deadlines, facts, totals, names, draft } = settle(source, month, monthKey, options.operator ?? null, io, io.stdoutIsTty && !options.json && !options.csv);
+  const source = pickSource(options, factory);
+  const { deadlines, facts, totals, names, draft } = settle(source, month, monthKey, options.operator ?? null, factory, io.stdoutIsTty && !options.json && !options.csv);
   const payments = paymentsFor(options, facts, draft.amountDueYen, deadlines.invoiceBy, deadlines.payBy);
   const invoice = buildInvoice(totals, deadlines, {
     ...names,
@@ -249,12 +250,13 @@ function paymentFromOptions(options: InvoicePayOptions): InvoicePayment {
   return { month: options.month, operatorId: options.operator, paidOn: options.paidOn, amountYen: Number(options.amount), reference: options.reference ?? null };
 }
 
-export function runInvoicePay(options: InvoicePayOptions, io: Io, clock: Clock): RecordedPayment {
+export function runInvoicePay(options: InvoicePayOptions, factory: Factory): RecordedPayment {
+  const { clock } = factory;
   if (options.centerDb !== undefined || options.dir === undefined) {
     throw usageError("invoice pay needs --dir DIR of the deployment (not --center-db): the payment's audit entry is signed with the centre's audit key, which the deployment holds");
   }
   const payment = paymentFromOptions(options);
-  const loaded = loadConfig(options.dir);
+  const loaded = factory.deployment(options.dir);
   const centre = loaded.config.center;
   const path = loaded.resolve(centre.databaseFile);
   const db = openSettlementDatabase(path, 'center');
@@ -263,7 +265,7 @@ export function runInvoicePay(options: InvoicePayOptions, io: Io, clock: Clock):
       throw usageError(`--operator ${payment.operatorId.slice(0, 40)} is not an operator registered at the centre`);
     }
     // The amount the payment answers: the operator's invoice of the month, as `invoice` shows it.
-    const { deadlines, draft } = settle({ kind: 'db', role: 'center', path }, payment.month, parseMonth(payment.month)!, payment.operatorId, io, false);
+    const { deadlines, draft } = settle({ kind: 'db', role: 'center', path }, payment.month, parseMonth(payment.month)!, payment.operatorId, factory, false);
     const nowMs = clock.nowMs();
     const audit = openRoleAuditLog(db, loaded, centre, auditOrigin('center'), clock);
     recordInvoicePayment(db, audit, payment, formatUtcIso(nowMs), (existing) =>
@@ -386,7 +388,8 @@ function formatInvoiceText(invoice: Invoice, io: Io): string {
   return `${out.join('\n')}\n`;
 }
 
-export function makeInvoiceCommand(io: Io, clock: Clock = processClock()): Command {
+export function makeInvoiceCommand(factory: Factory): Command {
+  const { io } = factory;
   const invoice = new Command('invoice')
     .description(COMMANDS.invoice.description)
     // `invoice pay --month …` must give --month to pay, not to invoice.
@@ -410,7 +413,7 @@ export function makeInvoiceCommand(io: Io, clock: Clock = processClock()): Comma
     .option('--csv', 'print totals and breakdowns as CSV')
     .option('--pdf <file>', 'also write the invoice as a PDF in Japanese')
     .action(async (options: InvoiceOptions) => {
-      const invoice = runInvoice(options, io, clock);
+      const invoice = runInvoice(options, factory);
       if (invoice.operatorId !== null && !invoice.operators.includes(invoice.operatorId)) {
         io.err(`cvs-issue: warning: no records of operator ${invoice.operatorId} in ${invoice.month} (operators present: ${invoice.operators.join(', ') || 'none'})\n`);
       }
@@ -448,7 +451,7 @@ export function makeInvoiceCommand(io: Io, clock: Clock = processClock()): Comma
       ].join('\n'),
     )
     .action((options: InvoicePayOptions) => {
-      const result = runInvoicePay(options, io, clock);
+      const result = runInvoicePay(options, factory);
       io.out(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatRecordedPayment(result));
     });
   return invoice;

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { COMMANDS } from './commands.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { runKioskTransaction, type KioskGateway, type KioskInput, type TransactionResult } from '../core/kiosk-transaction.ts';
-import type { CardReader, Clock, Denomination } from '../core/ports.ts';
+import type { CardReader, Clock, Denomination, RandomSource, Timers } from '../core/ports.ts';
 import { PcscCardReader } from '../drivers/card/pcsc-reader.ts';
 import { SimulatedCardReader } from '../drivers/card/simulated-reader.ts';
 import { SimulatedCashUnit } from '../drivers/cash/simulated-cash-unit.ts';
@@ -18,7 +18,7 @@ import { renderReceiptPdf } from '../drivers/pdf/receipt-pdf.ts';
 import { FolderPrinter } from '../drivers/printer/folder-printer.ts';
 import { createKioskStore, openKioskDatabase, type DayClose, type KioskStore } from '../drivers/store/kiosk-store.ts';
 import { OUTBOX_BATCH, outboxKey, sendPendingNotices } from '../core/outbox.ts';
-import { clientFor, findKiosk, loadConfig, openRoleAuditLog, type KioskConfig, type LoadedConfig } from './config.ts';
+import { clientFor, findKiosk, openRoleAuditLog, type KioskConfig, type LoadedConfig } from './config.ts';
 import { hexEncode } from '../core/bytes.ts';
 import { correctionFor } from '../core/correction.ts';
 import { inForce, type ServiceNotice } from '../core/service-notices.ts';
@@ -30,7 +30,8 @@ import type { HeartbeatResponse } from '../core/relay-service.ts';
 import { HEARTBEAT_PATH, KIOSK_PATHS, STORE_DAY_PATH, parseCertificateData, parseChallengeResponse } from '../core/messages.ts';
 import { auditOrigin, logSize, offerCheckpointToWitness } from '../drivers/store/audit-log.ts';
 import { scheduleWitnessOffers, type OfferOutcome } from '../core/witness-offers.ts';
-import { checkedProcessClock, processClock, sha256, systemClock, systemRandom, systemTimers } from './deps.ts';
+import { sha256, systemClock, systemRandom, systemTimers } from './deps.ts';
+import type { Factory } from './factory.ts';
 import type { Io } from './io.ts';
 import { createTerminal, type Terminal } from './terminal.ts';
 import { readKioskScript, scriptedInput, type ScriptedSession } from './kiosk-script.ts';
@@ -64,7 +65,7 @@ export interface Kiosk {
 
 export function openKiosk(
   loaded: LoadedConfig,
-  options: { kioskId?: string; relayUrl?: string; clock?: Clock; show?: (text: string) => void; pcscReader?: string },
+  options: { kioskId?: string; relayUrl?: string; clock?: Clock; random?: RandomSource; timers?: Timers; show?: (text: string) => void; pcscReader?: string },
 ): Kiosk {
   const config = findKiosk(loaded, options.kioskId);
   const clock = options.clock ?? systemClock;
@@ -145,7 +146,7 @@ export function openKiosk(
   }
   // Every entry is offered soon after it is appended, and at the first chance while the relay is
   // away (finding 7 of the audit log: an offline tail must not wait for the next minute).
-  const offers = scheduleWitnessOffers({ pending: () => logSize(db) > store.lastWitnessedSize(), offer: offerToRelay, timers: systemTimers });
+  const offers = scheduleWitnessOffers({ pending: () => logSize(db) > store.lastWitnessedSize(), offer: offerToRelay, timers: options.timers ?? systemTimers });
   audit.onAppend(() => offers.poke());
   async function sendHeartbeat(): Promise<void> {
     await offers.offerNow();
@@ -168,7 +169,7 @@ export function openKiosk(
           {
             identity: { kioskId: config.kioskId, storeId: config.storeId, storeName: config.storeName },
             clock,
-            random: systemRandom,
+            random: options.random ?? systemRandom,
             reader,
             cash,
             printer,
@@ -288,7 +289,11 @@ interface KioskRunOptions {
   json?: boolean;
 }
 
-export function makeKioskCommand(io: Io): Command {
+export function makeKioskCommand(factory: Factory): Command {
+  const { io } = factory;
+  /** The kiosk of the deployment in `dir`, on the factory's clock, randomness and timers. */
+  const kioskIn = (dir: string, options: { kioskId?: string; relayUrl?: string; clock?: Clock; show?: (text: string) => void; pcscReader?: string }) =>
+    openKiosk(factory.deployment(dir), { clock: factory.clock, random: factory.random, timers: factory.timers, ...options });
   const kiosk = new Command('kiosk').description(COMMANDS.kiosk.description);
   kiosk
     .command('run')
@@ -300,13 +305,13 @@ export function makeKioskCommand(io: Io): Command {
     .option('--script <file>', 'JSON scenario: { "sessions": [ { "card", "pins", "certificateType", "copies", "cash", "printerJamOnCopy", "expect" } ] }')
     .option('--json', 'print the session results as JSON')
     .action(async (options: KioskRunOptions) => {
-      const loaded = loadConfig(options.dir);
+      const loaded = factory.deployment(options.dir);
       const script = options.script ? readKioskScript(options.script) : undefined;
       if (!script && options.json) throw usageError('--json needs --script');
-      const opened = openKiosk(loaded, {
+      const opened = kioskIn(options.dir, {
         kioskId: options.kiosk,
         relayUrl: options.relayUrl,
-        clock: checkedProcessClock(),
+        clock: factory.checkedClock(),
         pcscReader: typeof options.pcsc === 'string' ? options.pcsc : options.pcsc ? '' : undefined,
         show: options.json ? undefined : (text) => io.err(`  ${text}\n`),
       });
@@ -339,15 +344,15 @@ export function makeKioskCommand(io: Io): Command {
     .option('--change-password', 'then set a new maintenance password, read from the second line of standard input')
     .option('--json', 'print the state as JSON')
     .action(async (options: { dir: string; kiosk?: string; relayUrl?: string; changePassword?: boolean; json?: boolean }) => {
-      const opened = openKiosk(loadConfig(options.dir), { kioskId: options.kiosk, relayUrl: options.relayUrl, clock: processClock() });
+      const opened = kioskIn(options.dir, { kioskId: options.kiosk, relayUrl: options.relayUrl });
       const terminal = createTerminal(io.stdin, io.err);
       try {
-        await unlockMaintenance(opened, await terminal.ask('保守用パスワード> '), processClock());
+        await unlockMaintenance(opened, await terminal.ask('保守用パスワード> '), factory.clock);
         if (options.changePassword) {
           const next = (await terminal.ask('新しい保守用パスワード> ')) ?? '';
           const problem = passwordProblem(next);
           if (problem) throw usageError(problem);
-          opened.store.setMaintenancePassword(hashPassword(next), processClock().nowMs());
+          opened.store.setMaintenancePassword(hashPassword(next), factory.clock.nowMs());
           io.err('the maintenance password was changed\n');
         }
         const state = maintenanceState(opened);
@@ -371,8 +376,8 @@ export function makeKioskCommand(io: Io): Command {
     .action(async (options: { dir: string; kiosk?: string; relayUrl?: string; issuance: string; copies: string; reason: string; json?: boolean }) => {
       if (!/^[0-9]{1,2}$/.test(options.copies)) throw usageError('--copies must be a whole number');
       if (!(CORRECTION_REASONS as readonly string[]).includes(options.reason)) throw usageError(`--reason must be one of ${CORRECTION_REASONS.join(', ')}`);
-      const clock = processClock();
-      const opened = openKiosk(loadConfig(options.dir), { kioskId: options.kiosk, relayUrl: options.relayUrl, clock });
+      const clock = factory.clock;
+      const opened = kioskIn(options.dir, { kioskId: options.kiosk, relayUrl: options.relayUrl });
       try {
         const notice = correctionFor({
           transaction: opened.store.transactions().find((transaction) => transaction.requestId === options.issuance),
@@ -380,7 +385,7 @@ export function makeKioskCommand(io: Io): Command {
           issuanceId: options.issuance,
           copies: Number(options.copies),
           reason: options.reason as CorrectionReason,
-          correctionId: hexEncode(systemRandom.bytes(16)),
+          correctionId: hexEncode(factory.random.bytes(16)),
           atMs: clock.nowMs(),
         });
         opened.store.queueCorrection(notice);
@@ -402,9 +407,9 @@ export function makeKioskCommand(io: Io): Command {
     .option('--json', 'print the closes as JSON')
     .action(async (options: { dir: string; kiosk?: string; relayUrl?: string; date?: string; json?: boolean }) => {
       if (options.date !== undefined && !isIsoDate(options.date)) throw usageError(`--date "${options.date}" is not a real YYYY-MM-DD date`);
-      const opened = openKiosk(loadConfig(options.dir), { kioskId: options.kiosk, relayUrl: options.relayUrl, clock: processClock() });
+      const opened = kioskIn(options.dir, { kioskId: options.kiosk, relayUrl: options.relayUrl });
       try {
-        const closes = opened.closeDays(options.date ?? jstParts(processClock().nowMs()).dateIso);
+        const closes = opened.closeDays(options.date ?? jstParts(factory.clock.nowMs()).dateIso);
         await opened.flushOutbox();
         const unsent = opened.store.unacknowledgedDayCloses().length;
         if (options.json) io.out(`${JSON.stringify({ kioskId: opened.config.kioskId, closes, unsent }, null, 2)}\n`);

@@ -17,13 +17,13 @@ import { adjustmentTotals, type SettlementAdjustment } from '../core/settlement.
 import { createReconciler, isClean, isConfirmable, unnoticedDifferences, type ComparedValues, type ReconcileDifference, type ReconcileResult, type StoreDay } from '../core/reconcile.ts';
 import { canParseInWorker, readHandlingCsvFilesInWorker } from '../drivers/csv/parallel-reader.ts';
 import { findRelayConfirmation, listStoreDays, openSettlementDatabase, saveRelayConfirmation, saveRelaySubmission } from '../drivers/store/settlement-store.ts';
-import { clientFor, findRelay, loadConfig, openRoleAuditLog, type LoadedConfig } from './config.ts';
+import { clientFor, findRelay, openRoleAuditLog, type LoadedConfig } from './config.ts';
 import { confirmationRefusal, type MonthConfirmation, type SettlementSubmission } from '../core/settlement.ts';
 import { formatUtcIso } from '../core/jst.ts';
 import { callJson } from '../drivers/http/json-api.ts';
 import { SETTLEMENT_CONFIRM_PATH } from '../core/messages.ts';
 import { auditOrigin } from '../drivers/store/audit-log.ts';
-import { isNationalHoliday, processClock } from './deps.ts';
+import type { Factory } from './factory.ts';
 import type { Io } from './io.ts';
 import {
   chalkFor,
@@ -64,12 +64,12 @@ export interface ReconcileReport extends ReconcileResult {
   confirmed: MonthConfirmation | null;
 }
 
-function pickSources(options: ReconcileOptions): { center: RecordSource; operator: RecordSource } {
+function pickSources(options: ReconcileOptions, factory: Factory): { center: RecordSource; operator: RecordSource } {
   if (options.centerCsv && options.centerDb) throw usageError('give --center-csv or --center-db, not both');
   if (options.operatorCsv && options.operatorDb) throw usageError('give --operator-csv or --operator-db, not both');
   if (options.operator !== undefined && /[/\\]|\.(csv|db)$/i.test(options.operator)) throw usageError(`--operator takes an operator id; give the operator's file as --operator-csv FILE or --operator-db FILE`);
   if (options.operator !== undefined && !options.dir) throw usageError('--operator ID picks a relay of a deployment: give --dir DIR too');
-  const loaded = options.dir ? loadConfig(options.dir) : undefined;
+  const loaded = options.dir ? factory.deployment(options.dir) : undefined;
   const needDir = (flag: string) => {
     if (!loaded) throw usageError(`give ${flag}-csv FILE, ${flag}-db FILE, or --dir DIR of a deployment`);
     return loaded;
@@ -103,12 +103,12 @@ function storeDaysFor(options: ReconcileOptions, operator: RecordSource, month: 
 }
 
 /** What only the centre's database knows: adjustments settled in the month, requests never noticed. */
-function centreOnlyFacts(options: ReconcileOptions, center: RecordSource, month: string, nowMs: number): { adjustments: SettlementAdjustment[]; unnoticed: ReconcileDifference[] } {
+function centreOnlyFacts(options: ReconcileOptions, center: RecordSource, month: string, factory: Factory): { adjustments: SettlementAdjustment[]; unnoticed: ReconcileDifference[] } {
   if (center.kind !== 'db') return { adjustments: [], unnoticed: [] };
-  const operatorId = options.dir ? findRelay(loadConfig(options.dir), options.operator).operatorId : null;
+  const operatorId = options.dir ? findRelay(factory.deployment(options.dir), options.operator).operatorId : null;
   const db = openSettlementDatabase(center.path, 'center');
   try {
-    return { adjustments: adjustmentsSettledIn(db, month, operatorId), unnoticed: unnoticedDifferences(unnoticedRequests(db, month, operatorId), nowMs) };
+    return { adjustments: adjustmentsSettledIn(db, month, operatorId), unnoticed: unnoticedDifferences(unnoticedRequests(db, month, operatorId), factory.clock.nowMs()) };
   } finally {
     db.close();
   }
@@ -126,10 +126,11 @@ function perKiosk(unnoticed: readonly ReconcileDifference[]): ReconcileReport['u
   return [...byKiosk.values()];
 }
 
-export async function runReconcile(options: ReconcileOptions, io: Io, clock: Clock): Promise<ReconcileReport> {
+export async function runReconcile(options: ReconcileOptions, factory: Factory): Promise<ReconcileReport> {
+  const { io, clock } = factory;
   if (options.json && options.csv) throw usageError('give --json or --csv, not both');
   const { month, monthKey } = resolveMonth(options.month, clock);
-  const sources = pickSources(options);
+  const sources = pickSources(options, factory);
   if (options.confirm && (sources.center.kind !== 'db' || !options.dir || options.centerDb)) {
     throw usageError("--confirm submits the operator's result through its relay and the centre agrees: give --dir, not --center or --center-db");
   }
@@ -154,9 +155,9 @@ export async function runReconcile(options: ReconcileOptions, io: Io, clock: Clo
   progress.done();
   failOnProblems(io, problems);
   const reconciled = reconciler.finish();
-  const { adjustments, unnoticed } = centreOnlyFacts(options, sources.center, month, clock.nowMs());
+  const { adjustments, unnoticed } = centreOnlyFacts(options, sources.center, month, factory);
   const result = { ...reconciled, differences: [...reconciled.differences, ...unnoticed] };
-  const deadlines = monthDeadlines(monthKey, isNationalHoliday);
+  const deadlines = monthDeadlines(monthKey, factory.isHoliday);
   const clean = isClean(result);
   const report: ReconcileReport = {
     ...result,
@@ -167,7 +168,7 @@ export async function runReconcile(options: ReconcileOptions, io: Io, clock: Clo
     unnoticed: perKiosk(unnoticed),
     confirmed: null,
   };
-  if (options.confirm && isConfirmable(report) && options.dir) report.confirmed = await confirm(loadConfig(options.dir), report, options, clock);
+  if (options.confirm && isConfirmable(report) && options.dir) report.confirmed = await confirm(factory.deployment(options.dir), report, options, clock);
   return report;
 }
 
@@ -281,7 +282,8 @@ function renamed(old: string, now: string): () => never {
   };
 }
 
-export function makeReconcileCommand(io: Io, clock: Clock = processClock()): Command {
+export function makeReconcileCommand(factory: Factory): Command {
+  const { io } = factory;
   return new Command('reconcile')
     .description(COMMANDS.reconcile.description)
     .option('--month <YYYY-MM>', 'JST month to reconcile (default: the previous month, for cron)')
@@ -300,7 +302,7 @@ export function makeReconcileCommand(io: Io, clock: Clock = processClock()): Com
     .option('--csv', 'print the differences as CSV')
     .addHelpText('after', '\nExit codes: 0 everything agrees, 3 differences found, 2 bad input (each malformed row as FILE:LINE: problem).')
     .action(async (options: ReconcileOptions) => {
-      const report = await runReconcile(options, io, clock);
+      const report = await runReconcile(options, factory);
       if (options.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
       else if (options.csv) io.out(formatReconcileCsv(report));
       else io.out(formatReconcileText(report, io));

@@ -7,7 +7,7 @@ import { COMMANDS } from './commands.ts';
 import { DEFAULT_DOWN_AFTER_MS, kioskHealth, kioskStateLabel } from '../core/kiosk-health.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { formatJstIso } from '../core/jst.ts';
-import type { Clock } from '../core/ports.ts';
+import type { Clock, Timers } from '../core/ports.ts';
 import { createRelayService, type CenterUpstream, type RelayService, type KioskCertificateIdentity } from '../core/relay-service.ts';
 import { callJson, errorResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
 import type { IncomingRequest, OutgoingResponse, RequestHandler, RunningServer } from '../drivers/http/server.ts';
@@ -19,12 +19,12 @@ import type { CompletionAck } from '../core/messages.ts';
 import { parseRelayHeartbeatAnswer, witness, witnessRecordData, type CheckpointOffer } from '../core/witness.ts';
 import { cosignatureLine, noteBody } from '../core/signed-note.ts';
 import { formatUtcIso } from '../core/jst.ts';
-import { clientFor, findRelay, loadConfig, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
+import { clientFor, findRelay, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
 import { auditHasher, auditOrigin, logSize, noteSignerFor, noteVerifierFromKey, offerCheckpointToWitness, witnessedSizesIn } from '../drivers/store/audit-log.ts';
-import { checkedProcessClock, processClock, systemClock, systemTimers } from './deps.ts';
+import { systemClock, systemTimers } from './deps.ts';
 import { tallyRefusals } from '../core/refusal-tally.ts';
 import { addExportSubcommand } from './export.ts';
-import type { Io } from './io.ts';
+import type { Factory } from './factory.ts';
 import { startObservability, waitForShutdown, type Observability } from './serve.ts';
 
 const RELAY_HEARTBEAT_INTERVAL_MS = 60_000;
@@ -83,7 +83,7 @@ export function createRelayHandler(service: RelayService, log: (line: string) =>
 
 export async function startRelay(
   loaded: LoadedConfig,
-  options: { operatorId?: string; listen?: string; metricsListen?: string; centerUrl?: string; clock?: Clock; log?: (line: string) => void },
+  options: { operatorId?: string; listen?: string; metricsListen?: string; centerUrl?: string; clock?: Clock; timers?: Timers; log?: (line: string) => void },
 ): Promise<StartedRelay> {
   const config = findRelay(loaded, options.operatorId);
   const log = options.log ?? (() => undefined);
@@ -180,7 +180,7 @@ export async function startRelay(
     throw error;
   }
   const refusals = tallyRefusals({
-    timers: systemTimers,
+    timers: options.timers ?? systemTimers,
     report: ({ reason, count, peers, remoteAddress }) => {
       log(`relay: kiosk connection refused: ${reason}${count > 1 ? ` (${count} more from ${peers} address${peers === 1 ? '' : 'es'} in the last minute)` : ''}`);
       audit.append({ kind: 'connection.refused', data: { reason, remoteAddress, count, peers } });
@@ -230,7 +230,8 @@ export async function startRelay(
   };
 }
 
-export function makeRelayCommand(io: Io): Command {
+export function makeRelayCommand(factory: Factory): Command {
+  const { io } = factory;
   const relay = new Command('relay').description(COMMANDS.relay.description);
   relay
     .command('serve')
@@ -243,12 +244,13 @@ export function makeRelayCommand(io: Io): Command {
     .option('--json', 'once listening, print one JSON line: {"role","operatorId","url","host","port","metricsUrl"}')
     .addHelpText('after', '\nExit codes: 0 stopped by SIGINT/SIGTERM, 1 unexpected failure, 2 bad flag, configuration or database, or the address in use.')
     .action(async (options: { dir: string; operator?: string; listen?: string; metricsListen?: string; centerUrl?: string; json?: boolean }) => {
-      const started = await startRelay(loadConfig(options.dir), {
+      const started = await startRelay(factory.deployment(options.dir), {
         operatorId: options.operator,
         listen: options.listen,
         metricsListen: options.metricsListen,
         centerUrl: options.centerUrl,
-        clock: checkedProcessClock(),
+        clock: factory.checkedClock(),
+        timers: factory.timers,
         log: (line) => io.err(`${line}\n`),
       });
       const { url, host, port } = started.server;
@@ -270,9 +272,9 @@ export function makeRelayCommand(io: Io): Command {
     .action((options: { dir: string; operator?: string; downAfterMinutes: string; json?: boolean }) => {
       const downAfterMinutes = Number(options.downAfterMinutes);
       if (!Number.isSafeInteger(downAfterMinutes) || downAfterMinutes <= 0) throw usageError('--down-after-minutes must be a whole number above 0');
-      const loaded = loadConfig(options.dir);
+      const loaded = factory.deployment(options.dir);
       const config = findRelay(loaded, options.operator);
-      const nowMs = processClock().nowMs();
+      const nowMs = factory.clock.nowMs();
       const rows = withDatabase(loaded.resolve(config.databaseFile), kioskStatuses, { readonly: true }).map((row) => ({ ...row, ...kioskHealth(row, nowMs, downAfterMinutes * 60_000) }));
       if (options.json) {
         io.out(`${JSON.stringify({ operatorId: config.operatorId, kiosks: rows }, null, 2)}\n`);
@@ -295,9 +297,9 @@ export function makeRelayCommand(io: Io): Command {
     .option('--json', 'print the answer as JSON')
     .addHelpText('after', '\nExit codes: 0 accepted (in its month, or as an adjustment of the next open month), 1 refused by the centre, 2 no such record here.')
     .action(async (options: { dir: string; issuance: string; operator?: string; centerUrl?: string; json?: boolean }) => {
-      const loaded = loadConfig(options.dir);
+      const loaded = factory.deployment(options.dir);
       const config = findRelay(loaded, options.operator);
-      const clock = processClock();
+      const clock = factory.clock;
       const db = openRelayDatabase(loaded.resolve(config.databaseFile));
       const client = clientFor(loaded, config.centerTls, options.centerUrl ?? config.centerUrl, 15_000);
       try {
@@ -314,6 +316,6 @@ export function makeRelayCommand(io: Io): Command {
         db.close();
       }
     });
-  addExportSubcommand(relay, 'relay', io);
+  addExportSubcommand(relay, 'relay', factory);
   return relay;
 }
