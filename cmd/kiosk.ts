@@ -24,7 +24,7 @@ import { correctionFor } from '../core/correction.ts';
 import { inForce, type ServiceNotice } from '../core/service-notices.ts';
 import { formatJstIso, isIsoDate, jstParts } from '../core/jst.ts';
 import { CORRECTION_REASONS, type CorrectionReason } from '../core/messages.ts';
-import { decideLogin, isLocked, LOCKOUT_MS, passwordProblem } from '../core/maintenance.ts';
+import { decideLogin, isLocked, isPasswordAttempt, LOCKOUT_MS, passwordProblem } from '../core/maintenance.ts';
 import { hashPassword, verifyPassword } from '../drivers/crypto/password.ts';
 import type { HeartbeatResponse } from '../core/relay-service.ts';
 import { HEARTBEAT_PATH, KIOSK_PATHS, STORE_DAY_PATH, parseCertificateData, parseChallengeResponse } from '../core/messages.ts';
@@ -239,7 +239,7 @@ function terminalInput(terminal: Terminal): KioskInput {
   const answerOrCancel = (answer: string | undefined) => (answer === undefined || answer === '' ? undefined : answer);
   return {
     async enterPin(triesLeft) {
-      return answerOrCancel(await terminal.ask(`暗証番号（数字4桁、残り${triesLeft}回、空欄で中止）> `));
+      return answerOrCancel(await terminal.askSecret(`暗証番号（数字4桁、残り${triesLeft}回、空欄で中止）> `));
     },
     async chooseCertificate(menu) {
       menu.forEach((item, index) => terminal.say(`  ${index + 1}. ${item.title}  ${item.unitFeeYen}円/通  （${item.hoursText}）\n`));
@@ -337,19 +337,19 @@ export function makeKioskCommand(factory: Factory): Command {
     });
   kiosk
     .command('maintenance')
-    .description('maintenance mode (S4-4): unlock with the maintenance password (first line of standard input) and show the kiosk state')
+    .description('maintenance mode (S4-4): unlock with the maintenance password (first line of standard input, not echoed, or --password-file) and show the kiosk state')
     .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
     .option('--kiosk <id>', 'which kiosk of the deployment (default: the first)')
     .option('--relay-url <url>', "the operator's relay, which witnesses the login attempt before the command ends; default from the deployment")
-    .option('--change-password', 'then set a new maintenance password, read from the second line of standard input')
+    .option('--password-file <file>', PASSWORD_FILE_HELP)
+    .option('--change-password', 'then set a new maintenance password, read from the next line of standard input (the first, with --password-file)')
     .option('--json', 'print the state as JSON')
-    .action(async (options: { dir: string; kiosk?: string; relayUrl?: string; changePassword?: boolean; json?: boolean }) => {
+    .addHelpText('after', '\nExit codes: 0 unlocked, 1 wrong password or locked, 2 bad flag, no password given, or a password file others can read.')
+    .action(async (options: { dir: string; kiosk?: string; relayUrl?: string; passwordFile?: string; changePassword?: boolean; json?: boolean }) => {
       const opened = kioskIn(options.dir, { kioskId: options.kiosk, relayUrl: options.relayUrl });
-      const terminal = createTerminal(io.stdin, io.err);
-      try {
-        await unlockMaintenance(opened, await terminal.ask('保守用パスワード> '), factory.clock);
+      await asTechnician(opened, options.passwordFile, io, factory.clock, async (terminal) => {
         if (options.changePassword) {
-          const next = (await terminal.ask('新しい保守用パスワード> ')) ?? '';
+          const next = (await terminal.askSecret('新しい保守用パスワード> ')) ?? '';
           const problem = passwordProblem(next);
           if (problem) throw usageError(problem);
           opened.store.setMaintenancePassword(hashPassword(next), factory.clock.nowMs());
@@ -358,10 +358,7 @@ export function makeKioskCommand(factory: Factory): Command {
         const state = maintenanceState(opened);
         if (options.json) io.out(`${JSON.stringify(state, null, 2)}\n`);
         else for (const [name, value] of Object.entries(state)) io.out(`${name}: ${value ?? '-'}\n`);
-      } finally {
-        terminal.close();
-        await opened.close();
-      }
+      });
     });
   kiosk
     .command('correct')
@@ -372,13 +369,15 @@ export function makeKioskCommand(factory: Factory): Command {
     .requiredOption('--issuance <id>', 'the issuance (request) id to correct')
     .requiredOption('--copies <n>', 'documents really issued: fewer than recorded')
     .requiredOption('--reason <code>', CORRECTION_REASONS.join(' | '))
+    .option('--password-file <file>', PASSWORD_FILE_HELP)
     .option('--json', 'print the correction as JSON')
-    .action(async (options: { dir: string; kiosk?: string; relayUrl?: string; issuance: string; copies: string; reason: string; json?: boolean }) => {
+    .addHelpText('after', '\nNeeds the maintenance password: it lowers what the operator owes.\nExit codes: 0 sent (or queued in the outbox), 1 wrong password or locked, 2 bad flag, no password given, or no such issued transaction.')
+    .action(async (options: { dir: string; kiosk?: string; relayUrl?: string; issuance: string; copies: string; reason: string; passwordFile?: string; json?: boolean }) => {
       if (!/^[0-9]{1,2}$/.test(options.copies)) throw usageError('--copies must be a whole number');
       if (!(CORRECTION_REASONS as readonly string[]).includes(options.reason)) throw usageError(`--reason must be one of ${CORRECTION_REASONS.join(', ')}`);
       const clock = factory.clock;
       const opened = kioskIn(options.dir, { kioskId: options.kiosk, relayUrl: options.relayUrl });
-      try {
+      await asTechnician(opened, options.passwordFile, io, clock, async () => {
         const notice = correctionFor({
           transaction: opened.store.transactions().find((transaction) => transaction.requestId === options.issuance),
           identity: opened.config,
@@ -393,9 +392,7 @@ export function makeKioskCommand(factory: Factory): Command {
         const sent = !opened.store.pendingNotices(1000).some(({ notice: pending }) => outboxKey(pending) === notice.correctionId);
         if (options.json) io.out(`${JSON.stringify({ ...notice, sent }, null, 2)}\n`);
         else io.out(`correction ${notice.correctionId} for ${notice.issuanceId}: ${notice.copies} documents, ${notice.feeYen} yen (${sent ? 'acknowledged by the centre' : 'waiting in the outbox'})\n`);
-      } finally {
-        await opened.close();
-      }
+      });
     });
   kiosk
     .command('close-day')
@@ -404,19 +401,19 @@ export function makeKioskCommand(factory: Factory): Command {
     .option('--kiosk <id>', 'which kiosk of the deployment (default: the first)')
     .option('--relay-url <url>', "the operator's relay; default from the deployment")
     .option('--date <yyyy-mm-dd>', 'the JST business date to close (default: today in JST); earlier open days are closed too')
+    .option('--password-file <file>', PASSWORD_FILE_HELP)
     .option('--json', 'print the closes as JSON')
-    .action(async (options: { dir: string; kiosk?: string; relayUrl?: string; date?: string; json?: boolean }) => {
+    .addHelpText('after', '\nNeeds the maintenance password.\nExit codes: 0 closed (sent, or waiting for the relay), 1 wrong password or locked, 2 bad flag or date, or no password given.')
+    .action(async (options: { dir: string; kiosk?: string; relayUrl?: string; date?: string; passwordFile?: string; json?: boolean }) => {
       if (options.date !== undefined && !isIsoDate(options.date)) throw usageError(`--date "${options.date}" is not a real YYYY-MM-DD date`);
       const opened = kioskIn(options.dir, { kioskId: options.kiosk, relayUrl: options.relayUrl });
-      try {
+      await asTechnician(opened, options.passwordFile, io, factory.clock, async () => {
         const closes = opened.closeDays(options.date ?? jstParts(factory.clock.nowMs()).dateIso);
         await opened.flushOutbox();
         const unsent = opened.store.unacknowledgedDayCloses().length;
         if (options.json) io.out(`${JSON.stringify({ kioskId: opened.config.kioskId, closes, unsent }, null, 2)}\n`);
         else for (const close of closes) io.out(`[${opened.config.kioskId}] ${close.businessDate}: ${close.transactions} transactions, ${close.documents} documents, ${close.cashYen} yen${unsent ? ' (waiting for the relay)' : ''}\n`);
-      } finally {
-        await opened.close();
-      }
+      });
     });
   return kiosk;
 }
@@ -426,8 +423,9 @@ export function makeKioskCommand(factory: Factory): Command {
 export async function unlockMaintenance(kiosk: Kiosk, password: string | undefined, clock: Clock): Promise<void> {
   const credential = kiosk.store.maintenanceCredential();
   if (!credential) throw new AppError('usage', 'maintenance.not_set', 'no maintenance password is set for this kiosk (init sets one)');
+  if (!isPasswordAttempt(password)) throw new AppError('usage', 'maintenance.no_password', 'give the maintenance password (--password-file FILE, or the first line of standard input); an empty one is not a try');
   const nowMs = clock.nowMs();
-  const matches = !isLocked(credential, nowMs) && password !== undefined && verifyPassword(password, credential.passwordHash);
+  const matches = !isLocked(credential, nowMs) && verifyPassword(password, credential.passwordHash);
   const decision = decideLogin(credential, nowMs, matches);
   kiosk.store.recordMaintenanceLogin(decision.outcome, decision.next);
   if (decision.outcome === 'locked') {
@@ -435,6 +433,41 @@ export async function unlockMaintenance(kiosk: Kiosk, password: string | undefin
   }
   if (decision.outcome === 'rejected') {
     throw new AppError('refused', 'maintenance.rejected', `wrong maintenance password (${decision.attemptsLeft} more tries before a ${LOCKOUT_MS / 60_000}-minute lock)`);
+  }
+}
+
+const PASSWORD_FILE_HELP = 'read the maintenance password from this owner-only file (first line) instead of standard input';
+
+/**
+ * The technician's maintenance password (S4-4, S4-6): the first line of an owner-only file, or typed
+ * on standard input (not echoed on a terminal). A file others can read is refused: the password
+ * would no longer be the technician's alone.
+ */
+async function technicianPassword(passwordFile: string | undefined, terminal: Terminal): Promise<string | undefined> {
+  if (passwordFile === undefined) return terminal.askSecret('保守用パスワード> ');
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(passwordFile);
+  } catch {
+    throw usageError('no such password file', passwordFile);
+  }
+  if (!stat.isFile()) throw usageError('the password file is not a file', passwordFile);
+  if ((stat.mode & 0o077) !== 0) throw usageError('the password file can be read by others: chmod 600 it', passwordFile);
+  return fs.readFileSync(passwordFile, 'utf8').split(/\r?\n/)[0]!.trim();
+}
+
+/**
+ * Runs a technician's work on the kiosk once the maintenance password unlocks it; the attempt is
+ * audited whatever its outcome, and offered to the relay before the kiosk closes.
+ */
+async function asTechnician<T>(opened: Kiosk, passwordFile: string | undefined, io: Io, clock: Clock, work: (terminal: Terminal) => Promise<T>): Promise<T> {
+  const terminal = createTerminal(io.stdin, io.err);
+  try {
+    await unlockMaintenance(opened, await technicianPassword(passwordFile, terminal), clock);
+    return await work(terminal);
+  } finally {
+    terminal.close();
+    await opened.close();
   }
 }
 

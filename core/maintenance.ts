@@ -16,6 +16,11 @@ export type LoginDecision =
   | { outcome: 'rejected'; next: LoginState; attemptsLeft: number }
   | { outcome: 'locked'; next: LoginState; lockedUntilMs: number };
 
+/** An empty answer (a technician pressing Enter, or no input at all) is not a try: it counts for nothing. */
+export function isPasswordAttempt(password: string | undefined): password is string {
+  return password !== undefined && password !== '';
+}
+
 /** Before the password is even checked: a locked kiosk does not look at it. */
 export function isLocked(state: LoginState, nowMs: number): boolean {
   return nowMs < state.lockedUntilMs;

@@ -98,6 +98,13 @@ describe('cvs-issue command line', () => {
     assert.equal(opened.code, 0, opened.stderr);
     assert.deepEqual(JSON.parse(opened.stdout).kioskId, 'K0001');
 
+    // Enter alone, or no input at all, is not a try: no count, no audit entry, exit 2.
+    for (const lines of [[''], []]) {
+      const empty = await runWithInput(lines, 'kiosk', 'maintenance', '--dir', deployment);
+      assert.equal(empty.code, 2);
+      assert.match(empty.stderr, /an empty one is not a try/);
+    }
+
     const wrong = await runWithInput(['not the password'], 'kiosk', 'maintenance', '--dir', deployment);
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /wrong maintenance password \(4 more tries/);

@@ -162,8 +162,25 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     } finally {
       await kiosk.close();
     }
+    const correct = (...extra: string[]) => ['kiosk', 'correct', '--dir', dir, '--kiosk', 'K0002', '--relay-url', relay.server.url, '--issuance', firstIssuance, ...extra];
+    // A correction lowers what the operator owes: no password, no correction, and an empty one is not a try.
+    const withoutPassword = bufferIo();
+    assert.equal(await main(correct('--copies', '1', '--reason', 'misprint-found'), withoutPassword), 2);
+    assert.match(withoutPassword.stderr(), /give the maintenance password .*an empty one is not a try/);
+    const wrongFile = path.join(dir, 'wrong-password.txt');
+    fs.writeFileSync(wrongFile, 'not the password at all\n', { mode: 0o600 });
+    const wrong = bufferIo();
+    assert.equal(await main(correct('--copies', '1', '--reason', 'misprint-found', '--password-file', wrongFile), wrong), 1);
+    assert.match(wrong.stderr(), /wrong maintenance password \(4 more tries/);
+    const shared = path.join(dir, 'shared-password.txt');
+    fs.copyFileSync(path.join(dir, 'pki', 'maintenance', 'K0002.txt'), shared);
+    fs.chmodSync(shared, 0o644);
+    const readable = bufferIo();
+    assert.equal(await main(correct('--copies', '1', '--reason', 'misprint-found', '--password-file', shared), readable), 2);
+    assert.match(readable.stderr(), /can be read by others: chmod 600 it/);
+    const passwordFile = path.join(dir, 'pki', 'maintenance', 'K0002.txt');
     const io = bufferIo();
-    const code = await main(['kiosk', 'correct', '--dir', dir, '--kiosk', 'K0002', '--relay-url', relay.server.url, '--issuance', firstIssuance, '--copies', '1', '--reason', 'misprint-found', '--json'], io);
+    const code = await main(correct('--copies', '1', '--reason', 'misprint-found', '--password-file', passwordFile, '--json'), io);
     assert.equal(code, 0, io.stderr());
     assert.deepEqual(JSON.parse(io.stdout()).sent, true);
     for (const file of [loaded.config.center.databaseFile, loaded.config.relays[0]!.databaseFile]) {
@@ -171,7 +188,7 @@ describe('centre, relay and kiosk over mutual TLS', () => {
       assert.deepEqual({ copies: record?.copies, feeYen: record?.feeYen }, { copies: 1, feeYen: 200 });
     }
     const tooMany = bufferIo();
-    assert.equal(await main(['kiosk', 'correct', '--dir', dir, '--kiosk', 'K0002', '--relay-url', relay.server.url, '--issuance', firstIssuance, '--copies', '2', '--reason', 'copies-miscounted'], tooMany), 2);
+    assert.equal(await main(correct('--copies', '2', '--reason', 'copies-miscounted', '--password-file', passwordFile), tooMany), 2);
     assert.match(tooMany.stderr(), /fewer documents than the 2 issued/);
   });
 

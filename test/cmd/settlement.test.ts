@@ -127,7 +127,7 @@ describe('settlement on a real deployment', () => {
     )!.issuance_id;
     const before = json(await runAt(DECEMBER_2, 'invoice', '--dir', dir, '--month', '2026-12', '--operator', 'OP01', '--json'), 0);
     const corrected = json(
-      await runAt(DECEMBER_2, 'kiosk', 'correct', '--dir', dir, '--kiosk', 'K0001', '--relay-url', relay.server.url, '--issuance', issuance, '--copies', '0', '--reason', 'misprint-found', '--json'),
+      await runAt(DECEMBER_2, 'kiosk', 'correct', '--dir', dir, '--kiosk', 'K0001', '--relay-url', relay.server.url, '--issuance', issuance, '--copies', '0', '--reason', 'misprint-found', '--password-file', path.join(dir, 'pki', 'maintenance', 'K0001.txt'), '--json'),
       0,
     );
     assert.equal(corrected.sent, true, 'acknowledged, not left in the outbox');
