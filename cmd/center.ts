@@ -17,6 +17,7 @@ import type { Clock } from '../core/ports.ts';
 import { jsonHandler } from '../drivers/http/json-api.ts';
 import type { IncomingRequest, RequestHandler, RunningServer } from '../drivers/http/server.ts';
 import { renderCertificatePdf } from '../drivers/pdf/certificate-pdf.ts';
+import { createCertificateRenderer } from '../drivers/pdf/render-pool.ts';
 import { createCardVerifier } from '../drivers/pki/verify.ts';
 import { auditHasher, auditOrigin, checkpointAtSize, logSize, checkpointOffer, cosignatureKeyForVerifierKey, noteVerifierFromKey, saveCosignature } from '../drivers/store/audit-log.ts';
 import { checkCosignedNote, parseRelayHeartbeat } from '../core/witness.ts';
@@ -53,7 +54,7 @@ function callerOf(request: IncomingRequest, kiosks: KioskRegistry): CallerIdenti
 }
 
 /** The centre's use cases over its database: for the server, and for `center confirm`. */
-function centerServiceFor(loaded: LoadedConfig, db: Database, clock: Clock, audit = openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), clock)) {
+function centerServiceFor(loaded: LoadedConfig, db: Database, clock: Clock, audit = openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), clock), renderCertificate = renderCertificatePdf) {
   const config = loaded.config.center;
   return createCenterService({
     clock,
@@ -65,7 +66,7 @@ function centerServiceFor(loaded: LoadedConfig, db: Database, clock: Clock, audi
     directory: createBuiltInDirectory(db),
     verifier: createCardVerifier({ caCertificatePem: loaded.read(config.jpkiCaFile), crlPem: loaded.read(config.jpkiCrlFile) }),
     isHoliday: isNationalHoliday,
-    renderCertificate: renderCertificatePdf,
+    renderCertificate,
     sha256Hex,
   });
 }
@@ -89,7 +90,9 @@ export function openCenterHandler(loaded: LoadedConfig, options: { clock?: Clock
   const clock = options.clock ?? systemClock;
   const db = openCenterDatabase(loaded.resolve(config.databaseFile));
   const audit = openRoleAuditLog(db, loaded, config, auditOrigin('center'), clock);
-  const service = centerServiceFor(loaded, db, clock, audit);
+  // Certificates are rendered in worker threads where the runtime allows (drivers/pdf/render-pool.ts).
+  const renderer = createCertificateRenderer();
+  const service = centerServiceFor(loaded, db, clock, audit, renderer.render);
   const log = options.log ?? (() => undefined);
   const centerVerifier = noteVerifierFromKey(config.auditVerifierKey);
   /** Kept beside the centre's own log, so exports and verify --witness-key carry the relays' word. */
@@ -123,13 +126,21 @@ export function openCenterHandler(loaded: LoadedConfig, options: { clock?: Clock
     },
     (code, path) => log(`center: ${path} refused: ${code}`),
   );
-  return { handler, db, close: () => db.close() };
+  return {
+    handler,
+    db,
+    close: () => {
+      void renderer.close();
+      db.close();
+    },
+  };
 }
 
 export async function startCenter(loaded: LoadedConfig, options: { listen?: string; metricsListen?: string; clock?: Clock; log?: (line: string) => void }): Promise<StartedCenter> {
   const config = loaded.config.center;
   const log = options.log ?? (() => undefined);
-  const { handler, db } = openCenterHandler(loaded, options);
+  const opened = openCenterHandler(loaded, options);
+  const { handler, db } = opened;
   const { host, port } = parseListen(options.listen ?? config.listen, 'center.listen');
   const startedAtMs = Date.now();
   let observability: Observability;
@@ -143,7 +154,7 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
       health: () => ({ role: 'center', auditEntries: logSize(db), uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000) }),
     });
   } catch (error) {
-    db.close();
+    opened.close();
     throw error;
   }
   const refusals = tallyRefusals({
@@ -170,7 +181,7 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
   } catch (error) {
     refusals.close();
     await observability.close();
-    db.close();
+    opened.close();
     throw error;
   }
   let closing: Promise<void> | undefined;
@@ -182,7 +193,7 @@ export async function startCenter(loaded: LoadedConfig, options: { listen?: stri
         await server.close();
         await observability.close();
         refusals.close();
-        db.close();
+        opened.close();
       })()),
   };
 }
