@@ -181,6 +181,8 @@ const perIssuance = (ms: number) => (ms / ISSUANCES).toFixed(2).padStart(7);
 const serverTotal = STEPS.reduce((sum, step) => sum + stepMs[step], 0);
 const centerTotal = STEPS.reduce((sum, step) => sum + centerStepMs[step], 0);
 process.stdout.write(`${ISSUANCES} sequential issuances over ${kiosks.length} kiosks, ${usable.length} cards (${[...new Set(usable.map((entry) => entry.certificateType))].join(', ')}), ${process.versions.bun ? `Bun ${process.versions.bun}` : `Node ${process.versions.node}`}\n`);
+// Other processes on the box inflate CPU figures too (caches, shared cores): say how busy it was.
+process.stdout.write(`load average ${os.loadavg().map((load) => load.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores\n`);
 process.stdout.write('CPU ms per issuance      relay+centre   centre   relay\n');
 for (const step of STEPS) {
   process.stdout.write(`  ${step.padEnd(22)}${perIssuance(stepMs[step])}   ${perIssuance(centerStepMs[step])} ${perIssuance(stepMs[step] - centerStepMs[step])}\n`);

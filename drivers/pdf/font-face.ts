@@ -17,6 +17,30 @@ interface GlyphRun {
 /** A fontkit face: pdfkit recognises one by its `layout` function. */
 export interface FontFace {
   layout(text: string, features?: unknown): GlyphRun;
+  createSubset(): unknown;
+}
+
+/** The parts of fontkit's TrueType face and subset (TTFSubset) that subsetting touches. */
+interface TrueTypeFace extends FontFace {
+  _variationProcessor?: unknown;
+  loca?: { offsets: number[] };
+  getGlyph(glyphId: number): { advanceWidth: number; _decode(): { numberOfContours: number } | null; _getMetrics(): { leftBearing: number } };
+  _getTableStream(tag: string): { pos: number; readBuffer(length: number): Uint8Array };
+}
+
+interface TrueTypeSubset {
+  glyf: Uint8Array[];
+  loca: { offsets: number[] };
+  hmtx: { metrics: { advance: number; bearing: number }[] };
+  offset: number;
+  _addGlyph(glyphId: number): number;
+}
+
+/** What a subset copies of a simple glyph: its glyf record and metrics. */
+interface GlyphRecord {
+  bytes: Uint8Array;
+  advance: number;
+  bearing: number;
 }
 
 /** Enough for the fixed text of every certificate type and a busy hour's names; then it starts over. */
@@ -28,7 +52,7 @@ let cachedFace: Promise<FontFace> | undefined;
 export function loadJapaneseFace(): Promise<FontFace> {
   // fontkit comes with pdfkit, imported when the first document is made (see pdf-document.ts).
   cachedFace ??= Promise.all([import('fontkit'), loadJapaneseFont()])
-    .then(([fontkit, bytes]) => withShapingCache(openFace(fontkit.create, bytes)))
+    .then(([fontkit, bytes]) => withGlyphRecordCache(withShapingCache(openFace(fontkit.create, bytes))))
     .catch((error: unknown) => {
       cachedFace = undefined;
       throw error;
@@ -76,4 +100,52 @@ function copyOf(run: GlyphRun): GlyphRun {
       return width;
     },
   };
+}
+
+/**
+ * Each document's subset copies its glyphs' glyf records again; fontkit decodes every glyph's
+ * whole outline for that (TTFSubset._addGlyph), only to learn whether it is compound: a quarter of
+ * a certificate's rendering (bench/issuance.bench.ts). A simple glyph's record is read once here
+ * and added as fontkit adds it, giving the same bytes. A compound glyph (Noto Serif JP has none in
+ * the BMP) and a variable font's glyphs are left to fontkit, which renumbers or re-encodes them.
+ */
+function withGlyphRecordCache(face: FontFace): FontFace {
+  const trueType = face as TrueTypeFace;
+  if (trueType._variationProcessor || !trueType.loca) return face;
+  /** A glyph's record, or null for a compound glyph. */
+  const records = new Map<number, GlyphRecord | null>();
+  const recordOf = (glyphId: number): GlyphRecord | null => {
+    let record = records.get(glyphId);
+    if (record === undefined) {
+      const glyph = trueType.getGlyph(glyphId);
+      const outline = glyph._decode();
+      if (outline !== null && outline.numberOfContours < 0) {
+        record = null;
+      } else {
+        const offsets = trueType.loca!.offsets;
+        const stream = trueType._getTableStream('glyf');
+        stream.pos += offsets[glyphId]!;
+        const bytes = stream.readBuffer(offsets[glyphId + 1]! - offsets[glyphId]!);
+        record = { bytes, advance: glyph.advanceWidth, bearing: glyph._getMetrics().leftBearing };
+      }
+      records.set(glyphId, record);
+    }
+    return record;
+  };
+  const createSubset = face.createSubset.bind(face);
+  face.createSubset = () => {
+    const subset = createSubset() as TrueTypeSubset;
+    const addAsFontkitDoes = subset._addGlyph.bind(subset);
+    subset._addGlyph = (glyphId) => {
+      const record = recordOf(glyphId);
+      if (record === null) return addAsFontkitDoes(glyphId);
+      subset.glyf.push(record.bytes);
+      subset.loca.offsets.push(subset.offset);
+      subset.hmtx.metrics.push({ advance: record.advance, bearing: record.bearing });
+      subset.offset += record.bytes.length;
+      return subset.glyf.length - 1;
+    };
+    return subset;
+  };
+  return face;
 }
