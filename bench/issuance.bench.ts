@@ -215,5 +215,5 @@ await closeAll();
 async function closeAll(): Promise<void> {
   await (center as { close(): void | Promise<void> }).close();
   relayDb.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  if (process.env.BENCH_KEEP) process.stdout.write(`kept ${dir}\n`); else fs.rmSync(dir, { recursive: true, force: true });
 }
