@@ -6,9 +6,12 @@
 //   is not in the servers' figures;
 // - concurrent sessions, one per kiosk of the operator: issuances/s and CPU per issuance when
 //   requests overlap (what a worker pool can spread over both cores).
-// Run with `npm run bench -- issuance`. BENCH_ISSUANCES changes the number of sessions;
-// BENCH_PROFILE=1 skips the concurrent part (for node --cpu-prof runs of the sequential one).
+// Run with `npm run bench -- issuance`: under Node (PDFs rendered in the calling thread), then
+// under Bun, the binary's runtime (PDFs rendered in worker threads). BENCH_ISSUANCES changes the
+// number of sessions; BENCH_PROFILE=1 runs only the sequential part, once (for --cpu-prof runs);
+// BENCH_KEEP=1 keeps the deployment directory.
 
+import { spawnSync } from 'node:child_process';
 import { sign } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -204,6 +207,14 @@ if (process.env.BENCH_PROFILE !== '1') {
 }
 
 await closeAll();
+
+// The binary runs on Bun, where the centre renders PDFs in worker threads: the same bench again there.
+if (!process.versions.bun && process.env.BENCH_PROFILE !== '1') {
+  const bun = path.resolve(import.meta.dirname, '../node_modules/.bin/bun');
+  process.stdout.write('\n');
+  const run = spawnSync(bun, [import.meta.filename], { stdio: 'inherit' });
+  if (run.status !== 0) process.exitCode = 1;
+}
 
 async function closeAll(): Promise<void> {
   await (center as { close(): void | Promise<void> }).close();
