@@ -18,6 +18,7 @@ import type { HolidayLookup } from '../core/service-hours.ts';
 import { jsonHandler } from '../drivers/http/json-api.ts';
 import type { IncomingRequest, RequestHandler, RunningServer } from '../drivers/http/server.ts';
 import { renderCertificatePdf } from '../drivers/pdf/certificate-pdf.ts';
+import { createCertificateRenderer } from '../drivers/pdf/render-pool.ts';
 import { createCardVerifier } from '../drivers/pki/verify.ts';
 import { auditHasher, auditOrigin, checkpointAtSize, logSize, checkpointOffer, cosignatureKeyForVerifierKey, noteVerifierFromKey, saveCosignature } from '../drivers/store/audit-log.ts';
 import { checkCosignedNote, parseRelayHeartbeat } from '../core/witness.ts';
@@ -62,7 +63,7 @@ export interface CenterParts {
 }
 
 /** The centre's use cases over its database: for the server, and for `center confirm`. */
-function centerServiceFor(loaded: LoadedConfig, db: Database, parts: Required<Pick<CenterParts, 'clock'>> & CenterParts, audit = openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), parts.clock)) {
+function centerServiceFor(loaded: LoadedConfig, db: Database, parts: Required<Pick<CenterParts, 'clock'>> & CenterParts, audit = openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), parts.clock), renderCertificate = renderCertificatePdf) {
   const { clock } = parts;
   const config = loaded.config.center;
   return createCenterService({
@@ -75,7 +76,7 @@ function centerServiceFor(loaded: LoadedConfig, db: Database, parts: Required<Pi
     directory: createBuiltInDirectory(db),
     verifier: createCardVerifier({ caCertificatePem: loaded.read(config.jpkiCaFile), crlPem: loaded.read(config.jpkiCrlFile) }),
     isHoliday: parts.isHoliday ?? isNationalHoliday,
-    renderCertificate: renderCertificatePdf,
+    renderCertificate,
     sha256Hex,
   });
 }
@@ -99,7 +100,9 @@ export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & {
   const clock = options.clock ?? systemClock;
   const db = openCenterDatabase(loaded.resolve(config.databaseFile));
   const audit = openRoleAuditLog(db, loaded, config, auditOrigin('center'), clock);
-  const service = centerServiceFor(loaded, db, { ...options, clock }, audit);
+  // Certificates are rendered in worker threads where the runtime allows (drivers/pdf/render-pool.ts).
+  const renderer = createCertificateRenderer();
+  const service = centerServiceFor(loaded, db, { ...options, clock }, audit, renderer.render);
   const log = options.log ?? (() => undefined);
   const centerVerifier = noteVerifierFromKey(config.auditVerifierKey);
   /** Kept beside the centre's own log, so exports and verify --witness-key carry the relays' word. */
@@ -133,13 +136,21 @@ export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & {
     },
     (code, path) => log(`center: ${path} refused: ${code}`),
   );
-  return { handler, db, close: () => db.close() };
+  return {
+    handler,
+    db,
+    close: () => {
+      void renderer.close();
+      db.close();
+    },
+  };
 }
 
 export async function startCenter(loaded: LoadedConfig, options: CenterParts & { listen?: string; metricsListen?: string; log?: (line: string) => void }): Promise<StartedCenter> {
   const config = loaded.config.center;
   const log = options.log ?? (() => undefined);
-  const { handler, db } = openCenterHandler(loaded, options);
+  const opened = openCenterHandler(loaded, options);
+  const { handler, db } = opened;
   const { host, port } = parseListen(options.listen ?? config.listen, 'center.listen');
   const startedAtMs = Date.now();
   let observability: Observability;
@@ -153,7 +164,7 @@ export async function startCenter(loaded: LoadedConfig, options: CenterParts & {
       health: () => ({ role: 'center', auditEntries: logSize(db), uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000) }),
     });
   } catch (error) {
-    db.close();
+    opened.close();
     throw error;
   }
   const refusals = tallyRefusals({
@@ -180,7 +191,7 @@ export async function startCenter(loaded: LoadedConfig, options: CenterParts & {
   } catch (error) {
     refusals.close();
     await observability.close();
-    db.close();
+    opened.close();
     throw error;
   }
   let closing: Promise<void> | undefined;
@@ -192,7 +203,7 @@ export async function startCenter(loaded: LoadedConfig, options: CenterParts & {
         await server.close();
         await observability.close();
         refusals.close();
-        db.close();
+        opened.close();
       })()),
   };
 }

@@ -80,7 +80,24 @@ export interface WitnessCrypto {
   noteVerifierFor(verifierKey: string): NoteVerifier;
 }
 
+/**
+ * `relay status` shows when each kiosk was last seen; to the minute is enough, so it is written at
+ * most once a minute per kiosk rather than in a transaction of its own for every request (four
+ * per issuance, bench/issuance.bench.ts).
+ */
+export const KIOSK_SEEN_RESOLUTION_MS = 60_000;
+
 export function createRelayService(deps: { operatorId: string; clock: Clock; store: RelayStore; upstream: CenterUpstream; audit: AuditSink; witness: WitnessCrypto }) {
+  /** When each kiosk's last-seen time was last written; only registered kiosks get here (admit), so it stays small. */
+  const seenWrittenAtMs = new Map<string, number>();
+  function noteSeen(kioskId: string, nowMs: number): void {
+    const writtenAtMs = seenWrittenAtMs.get(kioskId);
+    // A clock set back writes again, so the stored time is never ahead of what it should say.
+    if (writtenAtMs !== undefined && nowMs >= writtenAtMs && nowMs - writtenAtMs < KIOSK_SEEN_RESOLUTION_MS) return;
+    deps.store.noteKioskSeen(kioskId, formatUtcIso(nowMs));
+    seenWrittenAtMs.set(kioskId, nowMs);
+  }
+
   function admit(identity: KioskCertificateIdentity): RegisteredKiosk {
     const kiosk = deps.store.findKiosk(identity.kioskId);
     if (!kiosk || !kiosk.active || kiosk.storeId !== identity.storeId || identity.operatorId !== deps.operatorId) {
@@ -97,8 +114,9 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
     if (request.kioskId !== kiosk.kioskId) {
       throw new AppError('input', 'relay.kiosk_mismatch', 'field "kioskId" does not match the kiosk certificate', 'kioskId');
     }
-    const nowIso = formatUtcIso(deps.clock.nowMs());
-    deps.store.noteKioskSeen(kiosk.kioskId, nowIso);
+    const nowMs = deps.clock.nowMs();
+    const nowIso = formatUtcIso(nowMs);
+    noteSeen(kiosk.kioskId, nowMs);
     if (!kiosk.auditKey) throw new AppError('refused', 'witness.no_key', 'no audit key is registered for this kiosk');
     try {
       const decision = witness({
@@ -143,8 +161,9 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
         throw new AppError('not-found', 'relay.no_route', `no such endpoint: ${path}`);
       }
       const kiosk = admit(identity);
-      const nowIso = formatUtcIso(deps.clock.nowMs());
-      deps.store.noteKioskSeen(kiosk.kioskId, nowIso);
+      const nowMs = deps.clock.nowMs();
+      const nowIso = formatUtcIso(nowMs);
+      noteSeen(kiosk.kioskId, nowMs);
       const object = asObject(body, 'body');
       if (object.kioskId !== kiosk.kioskId) {
         throw new AppError('input', 'relay.kiosk_mismatch', 'field "kioskId" does not match the kiosk certificate', 'kioskId');

@@ -2,6 +2,7 @@
 // as A4 PDFs. Everything is drawn at fixed positions with one font, so the same input gives the
 // same bytes on Node and in the Bun binary.
 
+import { deflateSync } from 'node:zlib';
 import { AppError } from '../../core/errors.ts';
 import type { CertificateContent, CertificateField } from '../../core/resident.ts';
 import { finishDocument, openDocument } from './pdf-document.ts';
@@ -40,11 +41,12 @@ export async function renderCertificatePdf(document: CertificateDocument): Promi
     title: document.title,
     createdAtMs: document.createdAtMs,
   });
-  drawSecurityPattern(pdf);
+  const pattern = securityPatternForm(pdf, await securityPatternOperators());
+  placeForm(pdf, pattern);
   drawTitle(pdf, document.title);
-  let y = drawFieldTable(pdf, document.fields);
+  let y = drawFieldTable(pdf, document.fields, pattern);
   if (y + closingHeight > tableBottom) {
-    addPatternedPage(pdf);
+    addPatternedPage(pdf, pattern);
     y = tableTop;
   }
   drawClosing(pdf, document, y);
@@ -78,9 +80,50 @@ export async function renderVoidNoticePdf(options: VoidNotice): Promise<Uint8Arr
   return finishDocument(pdf);
 }
 
-function addPatternedPage(pdf: Pdf): void {
+function addPatternedPage(pdf: Pdf, pattern: PDFKit.PDFKitReference): void {
   pdf.addPage({ size: [pageWidth, pageHeight], margin: 0 });
-  drawSecurityPattern(pdf);
+  placeForm(pdf, pattern);
+}
+
+let cachedPatternOperators: Promise<Uint8Array> | undefined;
+
+/**
+ * The security pattern's operators as pdfkit writes them, deflated, once per process (per worker
+ * thread). Drawing its ~12,000 curves and deflating them again for each certificate was a fifth of
+ * a certificate's CPU (bench/issuance.bench.ts); a scratch document records them instead.
+ */
+function securityPatternOperators(): Promise<Uint8Array> {
+  cachedPatternOperators ??= (async () => {
+    const scratch = await openDocument({ sizePoints: [pageWidth, pageHeight], title: '', createdAtMs: 0 });
+    const operators: string[] = [];
+    scratch.addContent = (data: string) => {
+      operators.push(data);
+      return scratch;
+    };
+    drawSecurityPattern(scratch);
+    // pdfkit ends each operator with a newline (PDFReference.write); so does the form.
+    return new Uint8Array(deflateSync(Buffer.from(`${operators.join('\n')}\n`, 'latin1')));
+  })().catch((error: unknown) => {
+    cachedPatternOperators = undefined;
+    throw error;
+  });
+  return cachedPatternOperators;
+}
+
+/** The pattern as a form XObject of this document (one per document, placed on every page). */
+function securityPatternForm(pdf: Pdf, deflatedOperators: Uint8Array): PDFKit.PDFKitReference {
+  // The waves run past the page edge, as they did drawn on the page itself: the box clips nothing.
+  const bleed = 50;
+  const form = pdf.ref({ Type: 'XObject', Subtype: 'Form', BBox: [-bleed, -bleed, pageWidth + bleed, pageHeight + bleed], Filter: 'FlateDecode' });
+  form.end(Buffer.from(deflatedOperators));
+  return form;
+}
+
+/** Draws a form XObject over the whole page, in the page's own coordinates (pdfkit's top-left origin). */
+function placeForm(pdf: Pdf, form: PDFKit.PDFKitReference): void {
+  const page = pdf.page as unknown as { xobjects: Record<string, PDFKit.PDFKitReference> };
+  page.xobjects.SecurityPattern = form;
+  pdf.addContent('/SecurityPattern Do');
 }
 
 /**
@@ -125,7 +168,7 @@ function drawTitle(pdf: Pdf, title: string): void {
 }
 
 /** Draws the bordered label/value table, continuing on new pages if needed; returns the y below it. */
-function drawFieldTable(pdf: Pdf, fields: CertificateField[]): number {
+function drawFieldTable(pdf: Pdf, fields: CertificateField[], pattern: PDFKit.PDFKitReference): number {
   const valueWidth = contentWidth - labelWidth - 2 * cellPadding;
   let y = tableTop;
   pdf.fontSize(11.5);
@@ -135,7 +178,7 @@ function drawFieldTable(pdf: Pdf, fields: CertificateField[]): number {
     const rowHeight = Math.max(minimumRowHeight, Math.max(valueHeight, labelHeight) + 2 * cellPadding);
     if (y + rowHeight > tableBottom) {
       closeTable(pdf, y);
-      addPatternedPage(pdf);
+      addPatternedPage(pdf, pattern);
       y = tableTop;
     }
     drawRow(pdf, field, y, rowHeight, valueWidth);

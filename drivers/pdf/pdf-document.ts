@@ -2,7 +2,7 @@
 // gives the same bytes, and the stream collected into one Uint8Array.
 
 import { AppError } from '../../core/errors.ts';
-import { loadJapaneseFont } from './font.ts';
+import { loadJapaneseFace, type FontFace } from './font-face.ts';
 
 export interface PageSetup {
   /** Width and height in points (1/72 inch). */
@@ -17,23 +17,24 @@ export const pointsPerMillimetre = 72 / 25.4;
 export async function openDocument(setup: PageSetup): Promise<PDFKit.PDFDocument> {
   // pdfkit is imported when the first document is made: loading it costs ~45 ms, which commands
   // that print nothing (and every --help) should not pay.
-  const [{ default: PDFDocument }, fontBytes] = await Promise.all([import('pdfkit'), loadJapaneseFont()]);
+  const [{ default: PDFDocument }, face] = await Promise.all([import('pdfkit'), loadJapaneseFace()]);
   const createdAt = new Date(setup.createdAtMs);
   if (Number.isNaN(createdAt.getTime())) {
     throw new AppError('internal', 'pdf.bad_date', 'createdAtMs is not a valid time');
   }
-  const options: Omit<PDFKit.PDFDocumentOptions, 'font'> & { font: Uint8Array } = {
+  const options: Omit<PDFKit.PDFDocumentOptions, 'font'> & { font: FontFace } = {
     size: setup.sizePoints,
     margin: 0,
-    // pdfkit's default Helvetica cannot be resolved inside the Bun binary, so the font is given here.
-    font: fontBytes,
+    // pdfkit's default Helvetica cannot be resolved inside the Bun binary, so the font is given here:
+    // the face parsed once per process (font-face.ts), of which each document embeds its own subset.
+    font: face,
     bufferPages: true,
     lang: 'ja-JP',
     displayTitle: true,
     // The file ID is derived from this info, so fixed dates make the output byte-identical.
     info: { Title: setup.title, Creator: 'cvs-issue', Producer: 'cvs-issue', CreationDate: createdAt, ModDate: createdAt },
   };
-  // @types/pdfkit declares `font` as a path only; pdfkit itself takes the bytes.
+  // @types/pdfkit declares `font` as a path only; pdfkit itself takes bytes or a fontkit face.
   return new PDFDocument(options as unknown as PDFKit.PDFDocumentOptions);
 }
 

@@ -23,9 +23,11 @@ function world(options: { upstreamFails?: boolean } = {}) {
   const sent: string[] = [];
   const records: HandlingRecord[] = [];
   const days = new Map<string, StoreDay>();
+  const seen: string[] = [];
+  const clock = { atMs: Date.parse('2026-11-02T01:00:00Z') };
   const service = createRelayService({
     operatorId: 'OP01',
-    clock: { nowMs: () => Date.parse('2026-11-02T01:00:00Z') },
+    clock: { nowMs: () => clock.atMs },
     audit: { append: (...events) => void audit.push(...events) },
     witness: { hasher: createMerkleHasher(() => new Uint8Array(32)), noteVerifierFor: () => ({ name: 'x', keyId: new Uint8Array(4), verify: () => false }) as never },
     upstream: {
@@ -37,7 +39,7 @@ function world(options: { upstreamFails?: boolean } = {}) {
     },
     store: {
       findKiosk: (kioskId) => kiosks.find((kiosk) => kiosk.kioskId === kioskId),
-      noteKioskSeen: () => undefined,
+      noteKioskSeen: (kioskId, atIso) => void seen.push(`${kioskId} ${atIso}`),
       recordOperatorRecord(record): RecordResult {
         records.push(record);
         return 'inserted';
@@ -57,7 +59,7 @@ function world(options: { upstreamFails?: boolean } = {}) {
       noteWitnessFailure: () => undefined,
     },
   });
-  return { service, audit, sent, records };
+  return { service, audit, sent, records, seen, clock };
 }
 
 async function refusedWith(code: string, work: () => unknown): Promise<void> {
@@ -111,5 +113,17 @@ describe('relay refusals', () => {
     const offer = { kioskId: 'K0001', checkpointNote: 'x', fromSize: 0, consistencyProof: [] };
     await refusedWith('witness.no_key', () => relay.service.heartbeat(KIOSK, offer));
     await refusedWith('relay.kiosk_mismatch', () => relay.service.heartbeat(KIOSK, { ...offer, kioskId: 'K0002' }));
+  });
+
+  it('writes when a kiosk was last seen at most once a minute, and again after a minute or a clock set back', async () => {
+    await relay.service.forward('/v1/notices', { kioskId: 'K0001' }, KIOSK);
+    relay.clock.atMs += 59_999;
+    await relay.service.forward('/v1/notices', { kioskId: 'K0001' }, KIOSK);
+    relay.clock.atMs += 1;
+    await relay.service.forward('/v1/notices', { kioskId: 'K0001' }, KIOSK);
+    relay.clock.atMs -= 1_000;
+    await relay.service.forward('/v1/notices', { kioskId: 'K0001' }, KIOSK);
+    assert.deepEqual(relay.seen, ['K0001 2026-11-02T01:00:00.000Z', 'K0001 2026-11-02T01:01:00.000Z', 'K0001 2026-11-02T01:00:59.000Z']);
+    assert.deepEqual(relay.sent, ['/v1/notices', '/v1/notices', '/v1/notices', '/v1/notices']);
   });
 });
