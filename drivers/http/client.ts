@@ -20,6 +20,12 @@ export interface MutualTlsClientOptions {
    * worst latency came while those handshakes ran). Node (undici) only; Bun's fetch pools itself.
    */
   maxConnections?: number;
+  /**
+   * The local address to connect from (Node only). The load bench gives each simulated kiosk its
+   * own loopback address, as each real kiosk has its own, so the servers' per-address connection
+   * cap sees many peers rather than one.
+   */
+  localAddress?: string;
 }
 
 export interface ClientResponse {
@@ -93,7 +99,7 @@ function undiciExchange(options: MutualTlsClientOptions, timeoutMs: number): Exc
   let connection: Promise<{ agent: Agent; request: typeof import('undici').request }> | undefined;
   const connect = () =>
     (connection ??= import('undici').then(({ Agent: UndiciAgent, request }) => ({
-      agent: new UndiciAgent({ connect: { ...tlsCredentials(options), timeout: timeoutMs }, keepAliveTimeout: keepAliveTimeoutMs, connections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS }),
+      agent: new UndiciAgent({ connect: { ...tlsCredentials(options), timeout: timeoutMs }, keepAliveTimeout: keepAliveTimeoutMs, connections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS, ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }) }),
       request,
     })));
   return {
