@@ -153,12 +153,31 @@ function simulatedKiosk(config: KioskConfigJson, index: number, relayUrl: string
 
   async function session(cardFile: string, pin: string): Promise<SessionResult> {
     const marks: Partial<Record<string, number>> = {};
-    const mark = (name: string) => (marks[name] = performance.now());
+    let current: Step = 'card';
+    const mark = (name: string, step?: Step) => {
+      if (step) current = step;
+      return (marks[name] = performance.now());
+    };
     // The kiosk's gateway, with the time each step starts and ends.
     const timed: KioskGateway = {
-      challenge: async () => { mark('challenge'); try { return await gateway.challenge(); } finally { mark('challenged'); } },
-      authenticate: async (request) => { mark('authenticate'); try { return await gateway.authenticate(request); } finally { mark('authenticated'); } },
-      requestCertificate: async (request) => { mark('certificate'); try { return await gateway.requestCertificate(request); } finally { mark('certified'); } },
+      challenge: async () => {
+        mark('challenge', 'challenge');
+        const answer = await gateway.challenge();
+        mark('challenged', 'sign');
+        return answer;
+      },
+      authenticate: async (request) => {
+        mark('authenticate', 'authenticate');
+        const answer = await gateway.authenticate(request);
+        mark('authenticated');
+        return answer;
+      },
+      requestCertificate: async (request) => {
+        mark('certificate', 'certificate');
+        const answer = await gateway.requestCertificate(request);
+        mark('certified', 'kiosk');
+        return answer;
+      },
       sendCompletion: (notice) => gateway.sendCompletion(notice),
       sendCorrection: (notice) => gateway.sendCorrection(notice),
     };
@@ -199,7 +218,7 @@ function simulatedKiosk(config: KioskConfigJson, index: number, relayUrl: string
     } finally {
       reader.remove();
     }
-    mark('transacted');
+    mark('transacted', 'notice');
     let acknowledged = false;
     if (notice) {
       try {
@@ -220,6 +239,8 @@ function simulatedKiosk(config: KioskConfigJson, index: number, relayUrl: string
       kiosk: span('certified', 'transacted'),
       notice: notice ? span('transacted', 'noticed') : undefined,
     };
+    // A failure names the step it happened in, so a report says where sessions break.
+    if (outcome !== 'issued' || !acknowledged) outcome = `${outcome} (in ${current})`;
     return { kioskId: config.kioskId, outcome, requestId, notice, acknowledged, totalMs: ended - started, steps };
   }
 
@@ -350,6 +371,7 @@ function check(sessions: SessionResult[], exits: Record<string, number | null>):
   const problems: string[] = [];
   for (const [role, code] of Object.entries(exits)) if (code !== 0) problems.push(`${role} serve exited ${code} on SIGTERM`);
   const failed = sessions.filter((session) => session.outcome !== 'issued' || !session.acknowledged);
+  if (failed.length > 0) problems.push(`${failed.length} of ${sessions.length} session(s) did not complete`);
   const outcomes = new Map<string, number>();
   for (const session of failed) outcomes.set(session.outcome, (outcomes.get(session.outcome) ?? 0) + 1);
   for (const [outcome, count] of outcomes) problems.push(`${count} session(s) ended ${outcome}`);
