@@ -218,7 +218,7 @@ function simulatedKiosk(config: KioskConfigJson, index: number, relayUrl: string
     } finally {
       reader.remove();
     }
-    mark('transacted', 'notice');
+    mark('transacted', notice ? 'notice' : undefined);
     let acknowledged = false;
     if (notice) {
       try {

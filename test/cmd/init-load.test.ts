@@ -2,6 +2,7 @@
 // certificate from the store CA that the relay accepts, and N synthetic cards each of which the
 // centre authenticates and issues for (relay → centre in process), and refuses bad counts (exit 2).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,6 +24,7 @@ import type { IncomingRequest, PeerCertificate } from '../../drivers/http/server
 import { auditHasher, auditOrigin, AuditLog, noteVerifierFromKey } from '../../drivers/store/audit-log.ts';
 import type { Database } from '../../drivers/store/database.ts';
 import { createRelayStore, openRelayDatabase } from '../../drivers/store/relay-store.ts';
+import { popplerMissing } from '../poppler.ts';
 import { run } from './cli-fixture.ts';
 
 const peer = (subject: Record<string, string>): PeerCertificate => ({ subject, issuer: {}, serialNumber: '01', fingerprint256: '', raw: new Uint8Array() });
@@ -105,6 +107,7 @@ describe('init --kiosks N --residents N', () => {
     const kiosk = { CN: 'K1001', OU: 'S1001', O: 'OP01' };
     const municipalities = new Set<string>();
     const residentRefs = new Set<string>();
+    const pdfs: Uint8Array[] = [];
     for (const cardId of described.cards.syntheticCardIds) {
       const cardFile = path.join(described.cards.directory, `${cardId}.json`);
       const reader = new SimulatedCardReader('test reader');
@@ -126,11 +129,18 @@ describe('init --kiosks N --residents N', () => {
       assert.equal(dataAnswer.status, 200, `${cardId}: ${text(dataAnswer.body)}`);
       const data = parseCertificateData(json(dataAnswer.body));
       assert.deepEqual([data.requestId, data.kioskId, data.residentRef, data.copies], [requestId, 'K1001', session.residentRef, 1]);
+      pdfs.push(base64Decode(data.pdfBase64));
       await reader.disconnect();
     }
     // Spread round-robin over the four participating municipalities (函館市 takes no part).
     assert.deepEqual([...municipalities].sort(), ['011002', '131016', '141003', '372013']);
     assert.equal(residentRefs.size, 5);
+    if (popplerMissing === false) {
+      // The third synthetic resident's surname has the variant 髙, which the certificate must print as it is.
+      const printed = spawnSync('pdftotext', ['-', '-'], { input: pdfs[2], encoding: 'utf8' });
+      assert.equal(printed.status, 0, printed.stderr);
+      assert.match(printed.stdout.replace(/\s+/g, ' '), /髙橋 一郎/);
+    }
   });
 
   it('refuses a count that is zero, negative, not a whole number or absurd, with one line and exit 2, writing nothing', async () => {
