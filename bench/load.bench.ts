@@ -44,10 +44,6 @@ const LEVELS = (process.env.LOAD_SESSIONS ?? '1,4,16,64').split(',').map(Number)
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 15);
 const MAX_LEVEL = Math.max(...LEVELS);
 const RESIDENTS = Number(process.env.LOAD_RESIDENTS ?? 2 * MAX_LEVEL);
-if (!LEVELS.every((level) => Number.isSafeInteger(level) && level >= 1) || !(SECONDS > 0) || !Number.isSafeInteger(RESIDENTS) || RESIDENTS < MAX_LEVEL) {
-  process.stderr.write('load bench: LOAD_SESSIONS must list whole numbers >= 1, LOAD_SECONDS be > 0, LOAD_RESIDENTS be at least the largest level\n');
-  process.exit(2);
-}
 const WARM_UP_SECONDS = 3;
 /** The certificate every session asks for: 住民票の写し, one copy, open whenever the centre is. */
 const CERTIFICATE = { certificateType: 'juminhyo', copies: 1 } as const;
@@ -84,10 +80,14 @@ interface SessionResult {
   steps: Partial<Record<Step, number>>;
 }
 
+class BenchFailure extends Error {}
+
 function fail(message: string): never {
-  process.stderr.write(`load bench: ${message}\n`);
-  process.exit(1);
+  throw new BenchFailure(message);
 }
+
+/** Servers still running, stopped whatever happens so the bench never leaves one behind. */
+const children = new Set<ChildProcess>();
 
 function runBinary(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(binary, args, { env: environment, encoding: 'utf8', timeout: 30 * 60_000, maxBuffer: 64 * 1024 * 1024 });
@@ -97,6 +97,8 @@ function runBinary(args: string[]): { status: number | null; stdout: string; std
 /** Starts a server of the binary and resolves with its URL from the one `--json` ready line. */
 function serve(args: string[]): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(binary, [...args, '--json'], { env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   return new Promise((resolve, reject) => {
@@ -280,6 +282,9 @@ async function runLevel(kiosks: SimulatedKiosk[], cards: Card[], level: number, 
 const format = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
 async function main(): Promise<void> {
+  if (!LEVELS.every((level) => Number.isSafeInteger(level) && level >= 1) || !(SECONDS > 0) || !Number.isSafeInteger(RESIDENTS) || RESIDENTS < MAX_LEVEL) {
+    fail('LOAD_SESSIONS must list whole numbers >= 1, LOAD_SECONDS be > 0, LOAD_RESIDENTS be at least the largest level');
+  }
   if (!fs.existsSync(binary)) fail(`${binary} is missing (npm run build)`);
   process.stdout.write(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')} at start\n`);
   const initStarted = performance.now();
@@ -412,4 +417,12 @@ function check(sessions: SessionResult[], exits: Record<string, number | null>):
   return problems;
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  for (const child of children) child.kill('SIGKILL');
+  const kept = fs.existsSync(dir) ? ` (deployment left in ${dir})` : '';
+  process.stderr.write(`load bench: ${error instanceof BenchFailure ? error.message : String(error)}${kept}\n`);
+  // exitCode, not exit(): what was written to a pipe must arrive whole.
+  process.exitCode = 1;
+}
