@@ -5,15 +5,16 @@
 // check, cash, print, receipt, then the completion notice. It runs the kiosk's own code
 // (core/kiosk-transaction.ts runKioskTransaction, the simulated card of drivers/card, the
 // mutual-TLS client of drivers/http); what stays in the kiosk and costs the servers nothing is
-// cheap here: the printer counts pages, the receipt is its text, the kiosk's audit entries are
-// dropped, and the notice goes straight to the relay instead of through the SQLite outbox.
+// cheap here: the printer counts pages, the receipt is its text, and the notice goes straight to
+// the relay instead of through the SQLite outbox. Each kiosk keeps its real audit log (its
+// database and key from the deployment).
 //
 // Per concurrency level it prints issuances/s, p50/p95/p99 of a whole session, the p50 of each
 // step, CPU ms per issuance of the centre, the relay and this generator (/proc/PID/stat utime +
 // stime, process.cpuUsage) and the servers' peak RSS (/proc/PID/status VmHWM). Afterwards it
 // checks that every completed session has exactly one record in the centre's and the relay's
-// databases with the figures the kiosk saw, and nothing else is there, and that both audit logs
-// verify (`audit-log verify`); any failed session or check exits 1.
+// databases with the figures the kiosk saw, and nothing else is there, and that the audit logs of
+// the centre, the relay and every kiosk used verify (`audit-log verify`); any failed session or check exits 1.
 //
 // `npm run bench -- load` (builds dist/cvs-issue first). LOAD_SESSIONS=1,4,16,64 picks the
 // levels, LOAD_SECONDS=15 the time per level, LOAD_RESIDENTS the synthetic cards (default twice
@@ -26,9 +27,9 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
+import { loadConfig, openRoleAuditLog, type KioskConfig, type LoadedConfig } from '../cmd/config.ts';
 import { offsetClock, sha256, systemRandom } from '../cmd/deps.ts';
 import { nextBusinessMorning } from '../cmd/demo.ts';
-import { discardAudit } from '../core/audit-entry.ts';
 import { formatJstIso } from '../core/jst.ts';
 import { runKioskTransaction, type KioskGateway, type KioskInput } from '../core/kiosk-transaction.ts';
 import { KIOSK_PATHS, type CompletionNotice } from '../core/messages.ts';
@@ -39,6 +40,8 @@ import { DENOMINATIONS_YEN, SimulatedCashUnit } from '../drivers/cash/simulated-
 import { createMutualTlsClient, type HttpClient } from '../drivers/http/client.ts';
 import { callJson } from '../drivers/http/json-api.ts';
 import { kioskGateway } from '../drivers/http/kiosk-gateway.ts';
+import { auditOrigin } from '../drivers/store/audit-log.ts';
+import { openKioskDatabase } from '../drivers/store/kiosk-store.ts';
 
 const LEVELS = (process.env.LOAD_SESSIONS ?? '1,4,16,64').split(',').map(Number);
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 15);
@@ -60,14 +63,6 @@ const clockTicksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding:
 interface InitJson {
   kiosks: { kioskId: string; operatorId: string }[];
   cards: { directory: string; syntheticCardIds: string[] };
-}
-
-interface KioskConfigJson {
-  kioskId: string;
-  storeId: string;
-  storeName: string;
-  operatorId: string;
-  tls: { keyFile: string; certificateFile: string; caFile: string };
 }
 
 interface SessionResult {
@@ -135,8 +130,10 @@ function percentile(sorted: number[], fraction: number): number {
 }
 
 /** One simulated kiosk: its own client certificate, card reader, cash unit and printer. */
-function simulatedKiosk(config: KioskConfigJson, index: number, relayUrl: string, clock: Clock) {
-  const read = (relative: string) => fs.readFileSync(path.resolve(dir, relative), 'utf8');
+function simulatedKiosk(loaded: LoadedConfig, config: KioskConfig, index: number, relayUrl: string, clock: Clock) {
+  const read = (relative: string) => loaded.read(relative);
+  const db = openKioskDatabase(loaded.resolve(config.databaseFile));
+  const audit = openRoleAuditLog(db, loaded, config, auditOrigin('kiosk', config.kioskId), clock);
   const client: HttpClient = createMutualTlsClient({
     baseUrl: relayUrl,
     caPem: read(config.tls.caFile),
@@ -206,7 +203,7 @@ function simulatedKiosk(config: KioskConfigJson, index: number, relayUrl: string
           gateway: timed,
           ledger: { recordTransaction: (_record, queued) => void (notice = queued) },
           screen: { show: () => undefined },
-          audit: discardAudit,
+          audit,
           sha256,
           renderReceipt: async (receipt) => new TextEncoder().encode(JSON.stringify(receipt)),
           renderVoidNotice: async (voided) => new TextEncoder().encode(JSON.stringify(voided)),
@@ -249,7 +246,12 @@ function simulatedKiosk(config: KioskConfigJson, index: number, relayUrl: string
   /** The kiosk's first call of the day (its service notices), so the TLS handshake is not timed in a session. */
   const connect = () => callJson(client, KIOSK_PATHS.notices, { kioskId: config.kioskId });
 
-  return { session, connect, close: () => client.close(), pages: () => pages };
+  return { session, connect, close: async () => {
+      await client.close();
+      db.close();
+    },
+    pages: () => pages,
+  };
 }
 
 type SimulatedKiosk = ReturnType<typeof simulatedKiosk>;
@@ -292,8 +294,8 @@ async function main(): Promise<void> {
   if (init.status !== 0) fail(`init exited ${init.status}: ${init.stderr.trim()}`);
   process.stdout.write(`init --kiosks ${MAX_LEVEL} --residents ${RESIDENTS}: ${format((performance.now() - initStarted) / 1000, 1)} s\n`);
   const described = JSON.parse(init.stdout) as InitJson;
-  const config = JSON.parse(fs.readFileSync(path.join(dir, 'cvs-issue.json'), 'utf8')) as { kiosks: KioskConfigJson[] };
-  const kioskConfigs = config.kiosks.filter((kiosk) => kiosk.operatorId === described.kiosks[0]!.operatorId);
+  const loaded = loadConfig(dir);
+  const kioskConfigs = loaded.config.kiosks.filter((kiosk) => kiosk.operatorId === described.kiosks[0]!.operatorId);
   const cards = described.cards.syntheticCardIds.map((cardId) => {
     const file = path.join(described.cards.directory, `${cardId}.json`);
     return { file, pin: readCardFile(file).pin };
@@ -303,7 +305,7 @@ async function main(): Promise<void> {
   const relay = await serve(['relay', 'serve', '--dir', dir, '--listen', '127.0.0.1:0', '--center-url', center.url]);
   const servers = { centre: center.child.pid!, relay: relay.child.pid! };
   const clock = offsetClock(businessMs);
-  const kiosks = kioskConfigs.map((kioskConfig, index) => simulatedKiosk(kioskConfig, index, relay.url, clock));
+  const kiosks = kioskConfigs.map((kioskConfig, index) => simulatedKiosk(loaded, kioskConfig, index, relay.url, clock));
   const all: SessionResult[] = [];
   const rows: string[][] = [];
   try {
@@ -348,7 +350,7 @@ async function main(): Promise<void> {
   for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
   process.stdout.write(`\n${LEVELS.length} levels of ${SECONDS} s after a ${WARM_UP_SECONDS} s warm-up; business time ${environment.CVS_ISSUE_TIME}; load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')} at the end\n`);
 
-  const problems = check(all, exits);
+  const problems = check(all, exits, kioskConfigs.slice(0, MAX_LEVEL).map((kiosk) => kiosk.kioskId));
   // One certificate and one receipt per issuance, nothing printed for any other outcome.
   const pages = kiosks.reduce((sum, kiosk) => sum + kiosk.pages(), 0);
   const issuedCount = all.filter((session) => session.outcome === 'issued').length;
@@ -357,7 +359,7 @@ async function main(): Promise<void> {
     for (const problem of problems.slice(0, 20)) process.stderr.write(`load bench: ${problem}\n`);
     fail(`${problems.length} problem(s) found`);
   }
-  process.stdout.write(`checked: ${all.length} sessions, every completed one recorded once at the centre and the relay with the kiosk's figures, nothing else recorded, both audit logs verify\n`);
+  process.stdout.write(`checked: ${all.length} sessions, every completed one recorded once at the centre and the relay with the kiosk's figures, nothing else recorded; the audit logs of the centre, the relay and ${MAX_LEVEL} kiosks verify\n`);
   fs.rmSync(work, { recursive: true, force: true });
 }
 
@@ -372,7 +374,7 @@ interface RecordRow {
 }
 
 /** Everything that must hold after the run; each problem is one line without personal data. */
-function check(sessions: SessionResult[], exits: Record<string, number | null>): string[] {
+function check(sessions: SessionResult[], exits: Record<string, number | null>, kioskIds: string[]): string[] {
   const problems: string[] = [];
   for (const [role, code] of Object.entries(exits)) if (code !== 0) problems.push(`${role} serve exited ${code} on SIGTERM`);
   const failed = sessions.filter((session) => session.outcome !== 'issued' || !session.acknowledged);
@@ -410,9 +412,10 @@ function check(sessions: SessionResult[], exits: Record<string, number | null>):
     if (different) problems.push(`${different} ${role} record(s) differ from the kiosk's notice`);
     if (extra !== 0) problems.push(`the ${role} holds ${extra} record(s) no kiosk session sent`);
   }
-  for (const role of ['center', 'relay']) {
-    const verify = runBinary(['audit-log', 'verify', '--dir', dir, '--role', role]);
-    if (verify.status !== 0) problems.push(`audit-log verify --role ${role} exited ${verify.status}: ${verify.stderr.trim().split('\n')[0]}`);
+  const logs = [['--role', 'center'], ['--role', 'relay'], ...kioskIds.map((kioskId) => ['--kiosk', kioskId])];
+  for (const target of logs) {
+    const verify = runBinary(['audit-log', 'verify', '--dir', dir, ...target]);
+    if (verify.status !== 0) problems.push(`audit-log verify ${target.join(' ')} exited ${verify.status}: ${verify.stderr.trim().split('\n')[0]}`);
   }
   return problems;
 }
