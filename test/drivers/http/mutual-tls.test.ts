@@ -45,7 +45,17 @@ const routes: Record<string, RequestHandler> = {
     throw new Error('secret detail that must not leak');
   },
   '/hang': () => new Promise(() => undefined),
+  '/hold': async () => {
+    held.now += 1;
+    held.most = Math.max(held.most, held.now);
+    // Long enough for the other requests to arrive if the client let them through.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    held.now -= 1;
+    return { status: 200, headers: {}, body: '{}' };
+  },
 };
+/** Requests inside '/hold' now, and the most there were at once. */
+const held = { now: 0, most: 0 };
 
 function clientOptions(server: RunningServer, certificate: IssuedCertificate): MutualTlsClientOptions {
   return {
@@ -231,6 +241,17 @@ describe('mutual TLS server and client', () => {
       assert.equal(error.where, `127.0.0.1:${server.port}`);
       return true;
     });
+  });
+
+  it('keeps at most maxConnections requests in flight to the peer; the others wait their turn', async () => {
+    const narrow = createMutualTlsClient({ ...clientOptions(server, kioskCertificate), maxConnections: 2 });
+    try {
+      const answers = await Promise.all(Array.from({ length: 6 }, () => narrow.request('POST', '/hold', '{}')));
+      assert.deepEqual(answers.map((answer) => answer.status), [200, 200, 200, 200, 200, 200]);
+      assert.ok(held.most >= 1 && held.most <= 2, `${held.most} requests were in flight at once`);
+    } finally {
+      await narrow.close();
+    }
   });
 
   it('connects from the local address it is given (Node)', { skip: typeof Bun !== 'undefined' && "Bun's fetch cannot choose a local address" }, async () => {
