@@ -6,13 +6,13 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { COMMANDS } from './commands.ts';
 import { AppError, usageError } from '../core/errors.ts';
-import { runKioskTransaction, type KioskGateway, type KioskInput, type TransactionResult } from '../core/kiosk-transaction.ts';
+import { runKioskTransaction, type KioskInput, type TransactionResult } from '../core/kiosk-transaction.ts';
 import type { CardReader, Clock, Denomination, RandomSource, Timers } from '../core/ports.ts';
 import { PcscCardReader } from '../drivers/card/pcsc-reader.ts';
 import { SimulatedCardReader } from '../drivers/card/simulated-reader.ts';
 import { SimulatedCashUnit } from '../drivers/cash/simulated-cash-unit.ts';
-import type { HttpClient } from '../drivers/http/client.ts';
 import { callJson } from '../drivers/http/json-api.ts';
+import { kioskGateway } from '../drivers/http/kiosk-gateway.ts';
 import { renderVoidNoticePdf } from '../drivers/pdf/certificate-pdf.ts';
 import { renderReceiptPdf } from '../drivers/pdf/receipt-pdf.ts';
 import { FolderPrinter } from '../drivers/printer/folder-printer.ts';
@@ -27,7 +27,7 @@ import { CORRECTION_REASONS, type CorrectionReason } from '../core/messages.ts';
 import { decideLogin, isLocked, isPasswordAttempt, LOCKOUT_MS, passwordProblem } from '../core/maintenance.ts';
 import { hashPassword, verifyPassword } from '../drivers/crypto/password.ts';
 import type { HeartbeatResponse } from '../core/relay-service.ts';
-import { HEARTBEAT_PATH, KIOSK_PATHS, STORE_DAY_PATH, parseCertificateData, parseChallengeResponse } from '../core/messages.ts';
+import { HEARTBEAT_PATH, KIOSK_PATHS, STORE_DAY_PATH } from '../core/messages.ts';
 import { auditOrigin, logSize, offerCheckpointToWitness } from '../drivers/store/audit-log.ts';
 import { scheduleWitnessOffers, type OfferOutcome } from '../core/witness-offers.ts';
 import { sha256, systemClock, systemRandom, systemTimers } from './deps.ts';
@@ -35,17 +35,6 @@ import type { Factory } from './factory.ts';
 import type { Io } from './io.ts';
 import { createTerminal, type Terminal } from './terminal.ts';
 import { readKioskScript, scriptedInput, type ScriptedSession } from './kiosk-script.ts';
-
-function gatewayFor(client: HttpClient, kioskId: string): KioskGateway {
-  return {
-    // What comes back is parsed, field by field, before the kiosk acts on it (a relay can be wrong).
-    challenge: async () => parseChallengeResponse(await callJson(client, KIOSK_PATHS.challenge, { kioskId })),
-    authenticate: (request) => callJson(client, KIOSK_PATHS.authenticate, { ...request, kioskId }),
-    requestCertificate: async (request) => parseCertificateData(await callJson(client, KIOSK_PATHS.certificates, { ...request, kioskId })),
-    sendCompletion: (notice) => callJson(client, KIOSK_PATHS.completions, notice),
-    sendCorrection: (notice) => callJson(client, KIOSK_PATHS.corrections, notice),
-  };
-}
 
 export interface Kiosk {
   config: KioskConfig;
@@ -77,7 +66,7 @@ export function openKiosk(
   const audit = openRoleAuditLog(db, loaded, config, auditOrigin('kiosk', config.kioskId), clock);
   const store = createKioskStore(db, audit);
   const client = clientFor(loaded, config.tls, options.relayUrl ?? config.relayUrl, 20_000);
-  const gateway = gatewayFor(client, config.kioskId);
+  const gateway = kioskGateway(client, config.kioskId);
   const printer = new FolderPrinter({ directory: loaded.resolve(config.printerDirectory) });
   const cash = new SimulatedCashUnit();
   const show = options.show ?? (() => undefined);
