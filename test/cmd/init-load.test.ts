@@ -12,26 +12,17 @@ import { openCenterHandler, type CenterHandler } from '../../cmd/center.ts';
 import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
 import { offsetClock } from '../../cmd/deps.ts';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
-import { createRelayHandler } from '../../cmd/relay.ts';
 import { base64Decode, base64Encode } from '../../core/bytes.ts';
 import { signedChallengeBytes } from '../../core/messages.ts';
 import { digestInfoForSha256, JpkiCard } from '../../core/jpki.ts';
-import { KIOSK_PATHS, parseCertificateData, parseChallengeResponse, RELAY_HEADERS, type AuthenticateResponse } from '../../core/messages.ts';
-import { createRelayService } from '../../core/relay-service.ts';
+import { KIOSK_PATHS, parseCertificateData, parseChallengeResponse, type AuthenticateResponse } from '../../core/messages.ts';
 import { readCardFile } from '../../drivers/card/card-file.ts';
 import { SimulatedCardReader } from '../../drivers/card/simulated-reader.ts';
-import type { IncomingRequest, PeerCertificate } from '../../drivers/http/server.ts';
-import { auditHasher, auditOrigin, AuditLog, noteVerifierFromKey } from '../../drivers/store/audit-log.ts';
-import type { Database } from '../../drivers/store/database.ts';
-import { createRelayStore, openRelayDatabase } from '../../drivers/store/relay-store.ts';
+import type { RequestHandler } from '../../drivers/http/server.ts';
+import { inProcessRelay, json, post } from './in-process.ts';
 import { popplerMissing } from '../poppler.ts';
 import { run } from './cli-fixture.ts';
 
-const peer = (subject: Record<string, string>): PeerCertificate => ({ subject, issuer: {}, serialNumber: '01', fingerprint256: '', raw: new Uint8Array() });
-const post = (requestPath: string, body: unknown, subject: Record<string, string>, headers: Record<string, string> = {}): IncomingRequest => ({
-  method: 'POST', path: requestPath, headers, body: new TextEncoder().encode(JSON.stringify(body)), peer: peer(subject),
-});
-const json = (body: Uint8Array | string) => JSON.parse(typeof body === 'string' ? body : new TextDecoder().decode(body));
 const text = (body: Uint8Array | string) => (typeof body === 'string' ? body : new TextDecoder().decode(body));
 const sha256 = (data: Uint8Array) => new Uint8Array(createHash('sha256').update(data).digest());
 
@@ -45,8 +36,8 @@ describe('init --kiosks N --residents N', () => {
   let described: InitJson;
   let loaded: LoadedConfig;
   let center: CenterHandler;
-  let relayDb: Database;
-  let relay: ReturnType<typeof createRelayHandler>;
+  let relayClose: (() => void) | undefined;
+  let relay: RequestHandler;
   const clock = offsetClock(nextBusinessMorning(Date.now()));
 
   before(async () => {
@@ -57,26 +48,13 @@ describe('init --kiosks N --residents N', () => {
     described = JSON.parse(result.stdout) as InitJson;
     loaded = loadConfig(dir);
     center = openCenterHandler(loaded, { clock });
-    const relayConfig = loaded.config.relays[0]!;
-    relayDb = openRelayDatabase(loaded.resolve(relayConfig.databaseFile));
-    const audit = new AuditLog(relayDb, { origin: auditOrigin('relay', 'OP01'), privateKeyPem: loaded.read(relayConfig.auditKeyFile), clock });
-    relay = createRelayHandler(createRelayService({
-      operatorId: 'OP01',
-      clock,
-      store: createRelayStore(relayDb, audit),
-      audit,
-      witness: { hasher: auditHasher, noteVerifierFor: noteVerifierFromKey },
-      upstream: {
-        post: async (upstreamPath, body, kiosk) => {
-          const answer = await center.handler(post(upstreamPath, body, { CN: 'relay.OP01', O: 'OP01', OU: 'relay' }, { [RELAY_HEADERS.store]: kiosk.storeId, [RELAY_HEADERS.kiosk]: kiosk.kioskId }));
-          return { status: answer.status, json: json(answer.body) };
-        },
-      },
-    }));
+    const opened = inProcessRelay(loaded, center, clock);
+    relayClose = opened.close;
+    relay = opened.handler;
   });
   after(() => {
     center?.close();
-    relayDb?.close();
+    relayClose?.();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
