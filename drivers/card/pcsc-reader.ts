@@ -96,9 +96,12 @@ export class PcscCardReader implements CardReader {
     return reader;
   }
 
-  /** Fails with the clear 'card.pcsc_unavailable' error now, at start-up, rather than at the first card. */
+  /**
+   * Fails now, at start-up, rather than at the first card: 'card.pcsc_unavailable' without the
+   * package or libpcsclite, 'card.pcsc_service_down' when pcscd does not answer.
+   */
   async assertAvailable(): Promise<void> {
-    await this.loadSmartcard();
+    openContext(await this.loadSmartcard()).close();
   }
 
   private async loadSmartcard(): Promise<SmartcardModule> {
