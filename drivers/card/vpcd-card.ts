@@ -118,8 +118,11 @@ export class VpcdCard {
     try {
       response = await this.powered.transmit(payload);
     } catch {
-      // The card file says "no-answer" (or the card was detached): answer with nothing at all.
-      response = new Uint8Array(0);
+      // The card file says "no-answer". An empty answer would leave vpcd 3.3 waiting for ever
+      // (measured), so the card goes mute by leaving: the host's transmit fails, as with a dead card.
+      this.forget(socket);
+      socket.destroy();
+      return;
     }
     send(socket, response);
   }

@@ -44,7 +44,7 @@ describe('PcscCardReader through pcscd and vpcd', { skip: pcscMissing }, () => {
   });
   after(() => fs.rmSync(directory, { recursive: true, force: true }));
 
-  function makeCardFile(): string {
+  function makeCardFile(fault?: 'unreadable' | 'no-answer'): string {
     cardNumber += 1;
     const file = path.join(directory, `card-${cardNumber}.json`);
     writeCardFile(file, {
@@ -55,6 +55,7 @@ describe('PcscCardReader through pcscd and vpcd', { skip: pcscMissing }, () => {
       authPrivateKeyPem: keyPem,
       pin: '2468',
       pinTriesLeft: 3,
+      ...(fault === undefined ? {} : { fault }),
     });
     return file;
   }
@@ -122,6 +123,21 @@ describe('PcscCardReader through pcscd and vpcd', { skip: pcscMissing }, () => {
     } finally {
       await reader.disconnect();
       await card.remove();
+    }
+  });
+
+  it('reports an unreadable card and a card that does not answer as card.unreadable', async () => {
+    for (const fault of ['unreadable', 'no-answer'] as const) {
+      const card = await insertCard(stack, makeCardFile(fault));
+      const reader = new PcscCardReader(stack.readerName);
+      try {
+        const jpki = new JpkiCard(await reader.connect());
+        const error = await rejectsWith(jpki.selectApplet(), 'card.unreadable');
+        assert.equal(error.kind, 'refused', fault);
+      } finally {
+        await reader.disconnect().catch(() => undefined);
+        await card.remove();
+      }
     }
   });
 
