@@ -6,7 +6,8 @@
 // pcscd 1.9 always serves /run/pcscd/pcscd.comm, so to keep the machine's own pcscd (and other test
 // runs) out of the way it runs in a private mount namespace with its own directory over /run/pcscd;
 // the client library follows PCSCLITE_CSOCK_NAME to that socket. Where namespaces are not allowed
-// it falls back to the machine's /run/pcscd, which must then be free.
+// (or CVS_ISSUE_PCSCD_SHARED=1) it falls back to the machine's /run/pcscd, which test processes
+// then take in turns; a pcscd that is not a test's own must not be running there.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -69,19 +70,19 @@ async function launch(): Promise<PcscStack> {
     `FRIENDLYNAME "Virtual PCD"\nDEVICENAME   /dev/null:0x${port.toString(16)}\nLIBPATH      ${VPCD_DRIVER}\nCHANNELID    0x${port.toString(16)}\n`,
   );
   const log = fs.openSync(path.join(dir, 'pcscd.log'), 'w');
-  const privateNamespace = spawnSync('unshare', ['--mount', '--propagation', 'private', 'true']).status === 0;
+  const privateNamespace = process.env.CVS_ISSUE_PCSCD_SHARED !== '1' && spawnSync('unshare', ['--mount', '--propagation', 'private', 'true']).status === 0;
   let child: ChildProcess;
   let socketPath: string;
   if (privateNamespace) {
     socketPath = path.join(runDir, 'pcscd.comm');
-    child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" /run/pcscd && exec pcscd -f -c "$1"', runDir, confDir], {
+    child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mkdir -p /run/pcscd && mount --bind "$0" /run/pcscd && exec pcscd -f -c "$1"', runDir, confDir], {
       stdio: ['ignore', log, log],
     });
   } else {
+    // One machine-wide pcscd: test processes take turns, holding a lock file for their lifetime.
     socketPath = '/run/pcscd/pcscd.comm';
-    if (fs.existsSync('/run/pcscd/pcscd.pid')) {
-      throw new Error('PC/SC tests cannot run: another pcscd is running and mount namespaces (unshare --mount) are not allowed here');
-    }
+    await takeMachineLock();
+    await machinePcscdGone();
     child = spawn('pcscd', ['-f', '-c', confDir], { stdio: ['ignore', log, log] });
   }
   fs.closeSync(log);
@@ -124,6 +125,47 @@ async function setEnvironment(name: string, value: string): Promise<void> {
   const { dlopen, FFIType } = await import('bun:ffi');
   const libc = dlopen('libc.so.6', { setenv: { args: [FFIType.cstring, FFIType.cstring, FFIType.i32], returns: FFIType.i32 } });
   libc.symbols.setenv(Buffer.from(`${name}\0`), Buffer.from(`${value}\0`), 1);
+}
+
+const MACHINE_LOCK = path.join(os.tmpdir(), 'cvs-issue-pcscd.lock');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits for the lock another test process holds; a lock left by a dead process is taken over. */
+async function takeMachineLock(): Promise<void> {
+  for (;;) {
+    try {
+      fs.writeFileSync(MACHINE_LOCK, String(process.pid), { flag: 'wx' });
+      process.on('exit', () => fs.rmSync(MACHINE_LOCK, { force: true }));
+      return;
+    } catch {
+      const holder = Number(fs.readFileSync(MACHINE_LOCK, { encoding: 'utf8', flag: 'a+' }));
+      if (!Number.isSafeInteger(holder) || holder <= 0 || !alive(holder)) fs.rmSync(MACHINE_LOCK, { force: true });
+      else await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/** The previous lock holder's pcscd may still be shutting down; any other pcscd is in the way. */
+async function machinePcscdGone(): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    let pid: number;
+    try {
+      pid = Number(fs.readFileSync('/run/pcscd/pcscd.pid', 'utf8'));
+    } catch {
+      return;
+    }
+    if (!alive(pid)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('PC/SC tests cannot run: another pcscd is running and mount namespaces (unshare --mount) are not allowed here');
 }
 
 /** vpcd takes two consecutive ports (one per slot); both must be free. */
