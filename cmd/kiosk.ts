@@ -61,7 +61,6 @@ export function openKiosk(
   // The real reader beside the simulated one, behind the same port (docs/runtime-facts.md, "Smart cards").
   const simulated = options.pcscReader === undefined ? new SimulatedCardReader(`${config.kioskId} simulated reader`) : undefined;
   const reader: CardReader = simulated ?? new PcscCardReader(options.pcscReader ?? '');
-  if (reader instanceof PcscCardReader) reader.assertAvailable();
   const db = openKioskDatabase(loaded.resolve(config.databaseFile));
   const audit = openRoleAuditLog(db, loaded, config, auditOrigin('kiosk', config.kioskId), clock);
   const store = createKioskStore(db, audit);
@@ -297,11 +296,14 @@ export function makeKioskCommand(factory: Factory): Command {
       const loaded = factory.deployment(options.dir);
       const script = options.script ? readKioskScript(options.script) : undefined;
       if (!script && options.json) throw usageError('--json needs --script');
+      const pcscReader = typeof options.pcsc === 'string' ? options.pcsc : options.pcsc ? '' : undefined;
+      // A missing PC/SC stack fails now, with one line, rather than at the first resident's card.
+      if (pcscReader !== undefined) await new PcscCardReader(pcscReader).assertAvailable();
       const opened = kioskIn(options.dir, {
         kioskId: options.kiosk,
         relayUrl: options.relayUrl,
         clock: factory.checkedClock(),
-        pcscReader: typeof options.pcsc === 'string' ? options.pcsc : options.pcsc ? '' : undefined,
+        pcscReader,
         show: options.json ? undefined : (text) => io.err(`  ${text}\n`),
       });
       try {
