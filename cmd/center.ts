@@ -3,7 +3,7 @@
 
 import { Command } from 'commander';
 import { COMMANDS } from './commands.ts';
-import { assertRegisteredKiosk, createCenterService, type CallerIdentity, type KioskRegistry } from '../core/center-service.ts';
+import { assertRegisteredKiosk, createCenterService, type CallerIdentity, type CenterDependencies, type KioskRegistry } from '../core/center-service.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { hexEncode } from '../core/bytes.ts';
 import { formatJstIso, formatUtcIso, parseIsoInstant } from '../core/jst.ts';
@@ -13,7 +13,7 @@ import { withDatabase, type Database } from '../drivers/store/database.ts';
 import { migrate } from '../drivers/store/migrate.ts';
 import { CENTER_MIGRATIONS } from '../drivers/store/schema.ts';
 import { KIOSK_PATHS, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH, parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice, parseSettlementSubmission, parseSuppliedRecord } from '../core/messages.ts';
-import type { Clock } from '../core/ports.ts';
+import type { Clock, RandomSource } from '../core/ports.ts';
 import { jsonHandler } from '../drivers/http/json-api.ts';
 import type { IncomingRequest, RequestHandler, RunningServer } from '../drivers/http/server.ts';
 import { renderCertificatePdf } from '../drivers/pdf/certificate-pdf.ts';
@@ -53,21 +53,27 @@ function callerOf(request: IncomingRequest, kiosks: KioskRegistry): CallerIdenti
 }
 
 /** The centre's use cases over its database: for the server, and for `center confirm`. */
-function centerServiceFor(loaded: LoadedConfig, db: Database, clock: Clock, audit = openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), clock)) {
+function centerServiceFor(loaded: LoadedConfig, db: Database, clock: Clock, audit = openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), clock), drivers: CenterDriverOverrides = {}) {
   const config = loaded.config.center;
   return createCenterService({
     clock,
     audit,
     witness: { hasher: auditHasher, noteVerifierFor: noteVerifierFromKey },
     ownCheckpoint: (fromSize) => checkpointOffer(db, fromSize),
-    random: systemRandom,
+    random: drivers.random ?? systemRandom,
     store: createCenterStore(db, audit),
     directory: createBuiltInDirectory(db),
     verifier: createCardVerifier({ caCertificatePem: loaded.read(config.jpkiCaFile), crlPem: loaded.read(config.jpkiCrlFile) }),
     isHoliday: isNationalHoliday,
-    renderCertificate: renderCertificatePdf,
+    renderCertificate: drivers.renderCertificate ?? renderCertificatePdf,
     sha256Hex,
   });
+}
+
+/** What the simulation (cmd/simulate.ts) puts in place of real drivers: seeded randomness, and a renderer on virtual time. */
+export interface CenterDriverOverrides {
+  random?: RandomSource;
+  renderCertificate?: CenterDependencies['renderCertificate'];
 }
 
 export interface StartedCenter {
@@ -84,12 +90,12 @@ export interface CenterHandler {
   close(): void;
 }
 
-export function openCenterHandler(loaded: LoadedConfig, options: { clock?: Clock; log?: (line: string) => void } = {}): CenterHandler {
+export function openCenterHandler(loaded: LoadedConfig, options: { clock?: Clock; log?: (line: string) => void; drivers?: CenterDriverOverrides } = {}): CenterHandler {
   const config = loaded.config.center;
   const clock = options.clock ?? systemClock;
   const db = openCenterDatabase(loaded.resolve(config.databaseFile));
   const audit = openRoleAuditLog(db, loaded, config, auditOrigin('center'), clock);
-  const service = centerServiceFor(loaded, db, clock, audit);
+  const service = centerServiceFor(loaded, db, clock, audit, options.drivers);
   const log = options.log ?? (() => undefined);
   const centerVerifier = noteVerifierFromKey(config.auditVerifierKey);
   /** Kept beside the centre's own log, so exports and verify --witness-key carry the relays' word. */

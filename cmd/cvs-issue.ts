@@ -26,6 +26,7 @@ const LOADERS: Record<CommandName, (io: Io) => Promise<Command>> = {
   reconcile: async (io) => (await import('./reconcile.ts')).makeReconcileCommand(io),
   invoice: async (io) => (await import('./invoice.ts')).makeInvoiceCommand(io),
   'audit-log': async (io) => (await import('./audit-log.ts')).makeAuditLogCommand(io),
+  simulate: async (io) => (await import('./simulate.ts')).makeSimulateCommand(io),
 };
 
 /**
