@@ -639,7 +639,7 @@ class Simulation {
     const kioskId = state.config.kioskId;
     const removeAt = random.chance(this.rates['card-removed']) ? random.pick(['pin', 'menu'] as const) : undefined;
     const jam = random.chance(this.rates['printer-jam']);
-    const cashFault = random.chance(this.rates['cash-fault']) ? random.pick(['jam', 'reject', 'no-change'] as const) : undefined;
+    let cashFault = random.chance(this.rates['cash-fault']) ? random.pick(['jam', 'reject', 'no-change'] as const) : undefined;
     let wrongPinLeft = random.chance(0.05) ? 1 : 0;
     const removeCard = (where: string) => {
       state.reader.remove();
@@ -675,12 +675,14 @@ class Simulation {
         if (random.chance(0.02)) return undefined;
         const dueYen = feeYen - insertedYen;
         let piece: Denomination = dueYen >= 1000 || random.chance(0.5) ? random.pick([1000, 5000, 10000] as const) : ([500, 100, 50, 10] as const).find((coin) => coin <= dueYen) ?? 10;
+        // The planned fault strikes one piece: the first one offered.
         if (cashFault === 'jam') state.cash.injectFaults({ jamOnInsertNumber: state.cash.insertsSoFar() + 1 });
         if (cashFault === 'reject') state.cash.injectFaults({ rejectDenominations: [piece] });
         if (cashFault === 'no-change') {
           state.cash.setChangeStockYen(0);
           piece = 10000;
         }
+        cashFault = undefined;
         return piece;
       },
     };

@@ -30,12 +30,12 @@ export const DEFAULT_FAULT_RATES: FaultRates = {
   drop: 0.006,
   duplicate: 0.01,
   reorder: 0.02,
-  'relay-crash': 0.01,
-  'center-crash': 0.008,
+  'relay-crash': 0.03,
+  'center-crash': 0.03,
   'card-removed': 0.04,
   'printer-jam': 0.06,
   'cash-fault': 0.08,
-  'clock-skew': 0.01,
+  'clock-skew': 0.02,
 };
 
 export const NO_FAULTS: FaultRates = Object.fromEntries(FAULT_CLASSES.map((name) => [name, 0])) as FaultRates;
