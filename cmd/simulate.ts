@@ -12,7 +12,7 @@ import { Command, Option } from 'commander';
 import { COMMANDS } from './commands.ts';
 import { openCenterHandler, type CenterHandler } from './center.ts';
 import { loadConfig, openRoleAuditLog, type KioskConfig, type LoadedConfig, type RelayConfig } from './config.ts';
-import { sha256Hex } from './deps.ts';
+import { sha256Hex, systemRandom } from './deps.ts';
 import { fixtureMunicipalities, fixtureResidents } from './fixtures.ts';
 import { runInit } from './init.ts';
 import { cardFilePath, openKiosk, type Kiosk } from './kiosk.ts';
@@ -895,7 +895,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 export { InvariantViolation };
 
 function parseWhole(text: string, flag: string, min: number, max: number): number {
-  if (!/^[0-9]{1,16}$/.test(text) || Number(text) < min || Number(text) > max) throw usageError(`${flag} must be a whole number from ${min} to ${max}`, flag);
+  if (!/^[0-9]{1,16}$/.test(text) || Number(text) < min || Number(text) > max) throw usageError(`${flag} must be a whole number from ${min} to ${max}`);
   return Number(text);
 }
 
@@ -906,6 +906,7 @@ function formatSummary(summary: SimulationSummary, wallMs: number): string {
   return [
     `seed ${summary.seed}${summary.plant ? ` (planted bug: ${summary.plant})` : ''}: ${summary.transactions} transactions in ${summary.steps} steps, ${summary.virtualSeconds} virtual seconds, ${(wallMs / 1000).toFixed(1)} s`,
     `  outcomes: ${issued} issued, ${refunded} refunded, ${refused} refused, ${cancelled} cancelled`,
+    `  refused or refunded for: ${Object.entries(summary.refusals).map(([code, count]) => `${code} ${count}`).join(', ') || 'nothing'}`,
     `  faults fired: ${fired}`,
     `  invariants checked: ${checked} (full checks: ${summary.fullChecks})`,
     `  trace ${summary.traceHash} (${summary.traceLines} lines)`,
@@ -929,7 +930,7 @@ export function makeSimulateCommand(io: Io): Command {
       '\nRuns the kiosks, relays and centre in one process on virtual time, with faults chosen by the seed, and checks the invariants after every step (docs/simulation.md).\nThe same seed and transactions replay the same trace (the trace hash in the summary).\n\nExit codes: 0 every invariant held, 1 unexpected failure, 2 bad flag, 3 an invariant failed (the seed and step are printed).',
     )
     .action(async (options: { seed?: string; transactions: string; auditEvery: string; faults: boolean; plant?: PlantedBug; trace?: boolean; json?: boolean }) => {
-      const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : parseWhole(options.seed, '--seed', 0, MAX_SEED);
+      const seed = options.seed === undefined ? new DataView(systemRandom.bytes(4).buffer).getUint32(0) : parseWhole(options.seed, '--seed', 0, MAX_SEED);
       const transactions = parseWhole(options.transactions, '--transactions', 1, 10_000_000);
       const auditEvery = parseWhole(options.auditEvery, '--audit-every', 1, 10_000_000);
       const startedMs = performance.now();
