@@ -29,7 +29,7 @@ import { assertEligible, certificateContent, type Resident } from '../core/resid
 import { assertCenterOpen } from '../core/service-hours.ts';
 import { certificateMarker, holderText, minimalPdf, readCertificateMarker } from '../core/simulation/certificate-marker.ts';
 import { CRASH_TICK_MS, DEFAULT_FAULT_RATES, FAULT_CLASSES, FaultTally, messageFate, NO_FAULTS, PLANTED_BUGS, type FaultClass, type FaultRates, type PlantedBug } from '../core/simulation/faults.ts';
-import { cashBalances, INVARIANTS, InvariantViolation, printedForAsker, recordedOnce, type Invariant, type NoticeFigures } from '../core/simulation/invariants.ts';
+import { cashBalances, INVARIANTS, printedForAsker, recordedOnce, type Invariant, type NoticeFigures } from '../core/simulation/invariants.ts';
 import { MAX_SEED, Prng } from '../core/simulation/prng.ts';
 import { Scheduler, type ScheduledEvent } from '../core/simulation/scheduler.ts';
 import { TraceHash } from '../core/simulation/trace.ts';
@@ -891,8 +891,6 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
-
-export { InvariantViolation };
 
 function parseWhole(text: string, flag: string, min: number, max: number): number {
   if (!/^[0-9]{1,16}$/.test(text) || Number(text) < min || Number(text) > max) throw usageError(`${flag} must be a whole number from ${min} to ${max}`);

@@ -5,15 +5,6 @@
 export const INVARIANTS = ['printed-for-asker', 'notice-exactly-once', 'cash-balances', 'audit-verifies', 'no-internal-fault'] as const;
 export type Invariant = (typeof INVARIANTS)[number];
 
-export class InvariantViolation extends Error {
-  readonly invariant: Invariant;
-  constructor(invariant: Invariant, detail: string) {
-    super(detail);
-    this.name = 'InvariantViolation';
-    this.invariant = invariant;
-  }
-}
-
 /** What a printed certificate says about itself (core/simulation/certificate-marker.ts). */
 export interface PrintedCertificate {
   requestId: string;

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runSimulation, type SimulationSummary } from '../../cmd/simulate.ts';
+import { run } from './cli-fixture.ts';
 import { FAULT_CLASSES, type PlantedBug } from '../../core/simulation/faults.ts';
 import { INVARIANTS, type Invariant } from '../../core/simulation/invariants.ts';
 
@@ -60,4 +61,27 @@ describe('cvs-issue simulate', () => {
       assert.deepEqual(replay.failure, caught.failure);
     });
   }
+
+  it('on the command line: exit 0 and a JSON summary when the invariants hold, exit 3 with the seed, step and replay command when one fails, exit 2 on a bad flag', async () => {
+    const held = await run('simulate', '--seed', '7', '--transactions', '12', '--json');
+    assert.equal(held.code, 0, held.stderr);
+    assert.equal(JSON.parse(held.stdout).failure, null);
+    let failed: Awaited<ReturnType<typeof run>> | undefined;
+    let seed = 1;
+    for (; seed <= 6; seed += 1) {
+      const attempt = await run('simulate', '--seed', String(seed), '--transactions', '20', '--plant', 'early-ack', '--json');
+      if (attempt.code !== 0) {
+        failed = attempt;
+        break;
+      }
+    }
+    assert.ok(failed, 'the planted bug was never caught');
+    assert.equal(failed.code, 3);
+    const summary = JSON.parse(failed.stdout) as SimulationSummary;
+    assert.equal(summary.failure?.invariant, 'notice-exactly-once');
+    assert.match(failed.stderr, new RegExp(`^cvs-issue: seed ${seed}, step ${summary.failure!.step}: notice-exactly-once: .*; replay with: cvs-issue simulate --seed ${seed} --transactions 20 --plant early-ack\n$`));
+    const bad = await run('simulate', '--transactions', '0');
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr, 'cvs-issue: --transactions must be a whole number from 1 to 10000000\n');
+  });
 });
