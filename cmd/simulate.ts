@@ -28,7 +28,7 @@ import { createRelayService } from '../core/relay-service.ts';
 import { assertEligible, certificateContent, type Resident } from '../core/resident.ts';
 import { assertCenterOpen } from '../core/service-hours.ts';
 import { certificateMarker, holderText, minimalPdf, readCertificateMarker } from '../core/simulation/certificate-marker.ts';
-import { CRASH_TICK_MS, DEFAULT_FAULT_RATES, FAULT_CLASSES, FaultTally, messageFate, NO_FAULTS, PLANTED_BUGS, type FaultClass, type FaultRates, type PlantedBug } from '../core/simulation/faults.ts';
+import { CRASH_TICK_MS, DEFAULT_FAULT_RATES, FAULT_CLASSES, FaultTally, messageFate, NO_FAULTS, PLANTED_BUGS, scaledRates, type FaultClass, type FaultRates, type PlantedBug } from '../core/simulation/faults.ts';
 import { cashBalances, INVARIANTS, printedForAsker, recordedOnce, type Invariant, type NoticeFigures } from '../core/simulation/invariants.ts';
 import { MAX_SEED, Prng } from '../core/simulation/prng.ts';
 import { Scheduler, type ScheduledEvent } from '../core/simulation/scheduler.ts';
@@ -60,6 +60,8 @@ export interface SimulationOptions {
   auditEvery?: number;
   /** false: no faults at all, a baseline. */
   faults?: boolean;
+  /** Multiplies every fault rate (default 1), to hunt with harsher weather. */
+  faultScale?: number;
   /** A bug planted on purpose, to prove the checks can fail (core/simulation/faults.ts). */
   plant?: PlantedBug;
   /** Every trace line as it is added (`--trace`). */
@@ -222,7 +224,7 @@ class Simulation {
     this.networkRandom = new Prng(options.seed, 2);
     this.residentRandom = new Prng(options.seed, 3);
     this.centerRandom = new Prng(options.seed, 4);
-    this.rates = options.faults === false ? NO_FAULTS : DEFAULT_FAULT_RATES;
+    this.rates = options.faults === false ? NO_FAULTS : scaledRates(DEFAULT_FAULT_RATES, options.faultScale ?? 1);
     const config = loaded.config;
     for (const file of [config.center.databaseFile, ...config.relays.map((relay) => relay.databaseFile), ...config.kiosks.map((kiosk) => kiosk.databaseFile)]) {
       this.inspectors.set(file, openDatabase(loaded.resolve(file), { readonly: true }));
@@ -920,6 +922,7 @@ export function makeSimulateCommand(io: Io): Command {
     .option('--transactions <n>', 'resident sessions to run', '200')
     .option('--audit-every <n>', 'verify every audit log and match every centre record after this many transactions (and at the end)', '100')
     .option('--no-faults', 'inject no faults: a baseline run')
+    .option('--fault-scale <x>', 'multiply every fault rate by this (0.1 to 20), to hunt with harsher weather', '1')
     .addOption(new Option('--plant <bug>', 'plant a known bug, to see the checks catch it').choices([...PLANTED_BUGS]))
     .option('--trace', 'print every event of the trace to standard error')
     .option('--json', 'print the summary as JSON')
@@ -927,16 +930,18 @@ export function makeSimulateCommand(io: Io): Command {
       'after',
       '\nRuns the kiosks, relays and centre in one process on virtual time, with faults chosen by the seed, and checks the invariants after every step (docs/simulation.md).\nThe same seed and transactions replay the same trace (the trace hash in the summary).\n\nExit codes: 0 every invariant held, 1 unexpected failure, 2 bad flag, 3 an invariant failed (the seed and step are printed).',
     )
-    .action(async (options: { seed?: string; transactions: string; auditEvery: string; faults: boolean; plant?: PlantedBug; trace?: boolean; json?: boolean }) => {
+    .action(async (options: { seed?: string; transactions: string; auditEvery: string; faults: boolean; faultScale: string; plant?: PlantedBug; trace?: boolean; json?: boolean }) => {
+      const faultScale = Number(options.faultScale);
+      if (!/^[0-9]+(\.[0-9]+)?$/.test(options.faultScale) || faultScale < 0.1 || faultScale > 20) throw usageError('--fault-scale must be a number from 0.1 to 20');
       const seed = options.seed === undefined ? new DataView(systemRandom.bytes(4).buffer).getUint32(0) : parseWhole(options.seed, '--seed', 0, MAX_SEED);
       const transactions = parseWhole(options.transactions, '--transactions', 1, 10_000_000);
       const auditEvery = parseWhole(options.auditEvery, '--audit-every', 1, 10_000_000);
       const startedMs = performance.now();
-      const summary = await runSimulation({ seed, transactions, auditEvery, faults: options.faults, plant: options.plant, onTrace: options.trace ? (line) => io.err(`${line}\n`) : undefined, onDebug: process.env.CVS_ISSUE_DEBUG ? (text) => io.err(`${text}\n`) : undefined });
+      const summary = await runSimulation({ seed, transactions, auditEvery, faults: options.faults, faultScale, plant: options.plant, onTrace: options.trace ? (line) => io.err(`${line}\n`) : undefined, onDebug: process.env.CVS_ISSUE_DEBUG ? (text) => io.err(`${text}\n`) : undefined });
       const wallMs = performance.now() - startedMs;
       io.out(options.json ? `${JSON.stringify({ ...summary, wallSeconds: Math.round(wallMs / 100) / 10 }, null, 2)}\n` : formatSummary(summary, wallMs));
       if (summary.failure) {
-        const replay = `cvs-issue simulate --seed ${seed} --transactions ${transactions}${options.auditEvery !== '100' ? ` --audit-every ${auditEvery}` : ''}${options.faults ? '' : ' --no-faults'}${options.plant ? ` --plant ${options.plant}` : ''}`;
+        const replay = `cvs-issue simulate --seed ${seed} --transactions ${transactions}${options.auditEvery !== '100' ? ` --audit-every ${auditEvery}` : ''}${faultScale !== 1 ? ` --fault-scale ${options.faultScale}` : ''}${options.faults ? '' : ' --no-faults'}${options.plant ? ` --plant ${options.plant}` : ''}`;
         throw new AppError('differences', 'simulate.invariant_failed', `seed ${seed}, step ${summary.failure.step}: ${summary.failure.invariant}: ${summary.failure.detail}; replay with: ${replay}`);
       }
     });

@@ -42,6 +42,14 @@ export const NO_FAULTS: FaultRates = Object.fromEntries(FAULT_CLASSES.map((name)
 
 export const CRASH_TICK_MS = 10_000;
 
+/** Every rate times `scale`, each kept a probability; the network's four together stay below one. */
+export function scaledRates(rates: FaultRates, scale: number): FaultRates {
+  const scaled = Object.fromEntries(FAULT_CLASSES.map((name) => [name, Math.min(0.9, rates[name] * scale)])) as FaultRates;
+  const network = scaled.drop + scaled.timeout + scaled.duplicate + scaled.reorder;
+  if (network > 0.9) for (const name of ['drop', 'timeout', 'duplicate', 'reorder'] as const) scaled[name] *= 0.9 / network;
+  return scaled;
+}
+
 /**
  * Bugs planted on purpose, only to prove the invariant checks can fail (test/cmd/simulate.test.ts):
  * - swap-certificate: the relay hands a kiosk the certificate PDF another session got, hash and all;
