@@ -761,8 +761,22 @@ class Simulation {
       if (problem) return this.fail('notice-exactly-once', problem);
     }
     if (!final) return;
-    // After the drain nothing may be missing: every notice a kiosk wrote is at the centre once.
+    // After the drain nothing may be missing: every notice a kiosk wrote is at the centre once,
+    // and in its operator's relay records (Spec§4-2, the operator's view) with the same figures.
     const recorded = new Set(rows.map((row) => row.issuance_id));
+    for (const relay of config.relays) {
+      const operatorKiosks = new Set(config.kiosks.filter((kiosk) => kiosk.operatorId === relay.operatorId).map((kiosk) => kiosk.kioskId));
+      const relayRows = this.inspector(relay.databaseFile).all<{ issuance_id: string; kiosk_id: string; store_id: string; municipality_code: string; certificate_type: string; copies: number; fee_yen: number }>('SELECT * FROM handling_records');
+      const expected = [...ledgers.values()].filter((notice) => operatorKiosks.has(notice.kioskId));
+      this.checks['notice-exactly-once'] += 1;
+      if (relayRows.length !== expected.length) return this.fail('notice-exactly-once', `relay ${relay.operatorId} holds ${relayRows.length} records for ${expected.length} notices its kiosks wrote`);
+      for (const row of relayRows) {
+        const notice = ledgers.get(row.issuance_id);
+        const figures: NoticeFigures = { issuanceId: row.issuance_id, kioskId: row.kiosk_id, storeId: row.store_id, municipalityCode: row.municipality_code, certificateType: row.certificate_type, copies: row.copies, feeYen: row.fee_yen };
+        const problem = notice ? recordedOnce(this.figuresOf(notice), [figures], true) : `relay ${relay.operatorId} holds a record of issuance ${row.issuance_id} that no kiosk wrote`;
+        if (problem) return this.fail('notice-exactly-once', `relay ${relay.operatorId}: ${problem}`);
+      }
+    }
     for (const state of this.kiosks) {
       for (const { notice } of state.kiosk.store.rejectedNotices()) {
         return this.fail('notice-exactly-once', `kiosk ${state.config.kioskId}: the centre refused the notice of issuance ${'issuanceId' in notice ? notice.issuanceId : ''} for good`);
