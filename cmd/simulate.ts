@@ -202,6 +202,7 @@ class Simulation {
   private started = 0;
   private completed = 0;
   private fullChecks = 0;
+  private nextFullCheck: number;
   private draining = false;
   private readonly center: ServerNode;
   private readonly relays = new Map<string, ServerNode>();
@@ -224,6 +225,7 @@ class Simulation {
     this.networkRandom = new Prng(options.seed, 2);
     this.residentRandom = new Prng(options.seed, 3);
     this.centerRandom = new Prng(options.seed, 4);
+    this.nextFullCheck = options.auditEvery ?? 100;
     this.rates = options.faults === false ? NO_FAULTS : scaledRates(DEFAULT_FAULT_RATES, options.faultScale ?? 1);
     const config = loaded.config;
     for (const file of [config.center.databaseFile, ...config.relays.map((relay) => relay.databaseFile), ...config.kiosks.map((kiosk) => kiosk.databaseFile)]) {
@@ -803,7 +805,6 @@ class Simulation {
       },
     );
     const auditEvery = this.options.auditEvery ?? 100;
-    let nextFullCheck = auditEvery;
     await settleMicrotasks();
     while (!finished && !this.failure) {
       const event = this.scheduler.next();
@@ -816,8 +817,8 @@ class Simulation {
       event.run();
       await settleMicrotasks();
       this.checkStep();
-      if (!this.failure && this.completed >= nextFullCheck) {
-        nextFullCheck += auditEvery;
+      if (!this.failure && this.completed >= this.nextFullCheck) {
+        this.nextFullCheck += auditEvery;
         this.fullCheck(false);
       }
     }
