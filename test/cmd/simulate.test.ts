@@ -50,14 +50,14 @@ describe('cvs-issue simulate', () => {
     it(`catches a planted bug: ${plant} breaks ${invariant}, named with its seed and step`, async () => {
       let caught: SimulationSummary | undefined;
       for (let seed = 1; seed <= 6 && !caught; seed += 1) {
-        const summary = await runSimulation({ seed, transactions: 20, plant });
+        const summary = await runSimulation({ seed, transactions: 12, plant });
         if (summary.failure) caught = summary;
       }
       assert.ok(caught, `${plant} was never caught`);
       assert.equal(caught.failure!.invariant, invariant, caught.failure!.detail);
       assert.ok(caught.failure!.step > 0);
       // The failure replays: the same seed fails at the same step.
-      const replay = await runSimulation({ seed: caught.seed, transactions: 20, plant });
+      const replay = await runSimulation({ seed: caught.seed, transactions: 12, plant });
       assert.deepEqual(replay.failure, caught.failure);
     });
   }
@@ -69,7 +69,7 @@ describe('cvs-issue simulate', () => {
     let failed: Awaited<ReturnType<typeof run>> | undefined;
     let seed = 1;
     for (; seed <= 6; seed += 1) {
-      const attempt = await run('simulate', '--seed', String(seed), '--transactions', '20', '--plant', 'early-ack', '--json');
+      const attempt = await run('simulate', '--seed', String(seed), '--transactions', '12', '--plant', 'early-ack', '--json');
       if (attempt.code !== 0) {
         failed = attempt;
         break;
@@ -79,7 +79,7 @@ describe('cvs-issue simulate', () => {
     assert.equal(failed.code, 3);
     const summary = JSON.parse(failed.stdout) as SimulationSummary;
     assert.equal(summary.failure?.invariant, 'notice-exactly-once');
-    assert.match(failed.stderr, new RegExp(`^cvs-issue: seed ${seed}, step ${summary.failure!.step}: notice-exactly-once: .*; replay with: cvs-issue simulate --seed ${seed} --transactions 20 --plant early-ack\n$`));
+    assert.match(failed.stderr, new RegExp(`^cvs-issue: seed ${seed}, step ${summary.failure!.step}: notice-exactly-once: .*; replay with: cvs-issue simulate --seed ${seed} --transactions 12 --plant early-ack\n$`));
     const bad = await run('simulate', '--transactions', '0');
     assert.equal(bad.code, 2);
     assert.equal(bad.stderr, 'cvs-issue: --transactions must be a whole number from 1 to 10000000\n');
