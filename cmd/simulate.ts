@@ -28,7 +28,7 @@ import { createRelayService } from '../core/relay-service.ts';
 import { assertEligible, certificateContent, type Resident } from '../core/resident.ts';
 import { assertCenterOpen } from '../core/service-hours.ts';
 import { certificateMarker, holderText, minimalPdf, readCertificateMarker } from '../core/simulation/certificate-marker.ts';
-import { CRASH_TICK_MS, DEFAULT_FAULT_RATES, FAULT_CLASSES, FaultTally, messageFate, NO_FAULTS, PLANTED_BUGS, scaledRates, type FaultClass, type FaultRates, type PlantedBug } from '../core/simulation/faults.ts';
+import { CRASH_TICK_MS, DEFAULT_FAULT_RATES, FAULT_CLASSES, FaultTally, messageFate, NO_FAULTS, PLANTED_BUGS, scaledRates, type FaultClass, type MessageFate, type FaultRates, type PlantedBug } from '../core/simulation/faults.ts';
 import { cashBalances, INVARIANTS, printedForAsker, recordedOnce, type Invariant, type NoticeFigures } from '../core/simulation/invariants.ts';
 import { MAX_SEED, Prng } from '../core/simulation/prng.ts';
 import { Scheduler, type ScheduledEvent } from '../core/simulation/scheduler.ts';
@@ -441,7 +441,7 @@ class Simulation {
               const fate = messageFate(this.faultRandom, this.rates, false);
               if (fate !== 'deliver') this.tally.fire(fate);
               if (fate === 'drop') return;
-              const delay = this.latencyMs() + (fate === 'timeout' ? timeoutMs : fate === 'reorder' ? this.networkRandom.int(100, 5_000) : 0);
+              const delay = this.latencyMs() + this.extraDelayMs(fate, timeoutMs);
               this.scheduler.after(delay, `answer ${response.status} ${label}`, () => settle(() => resolve({ status: response.status, json })));
             },
             (error: unknown) => this.fail('no-internal-fault', `${target.name} threw on ${request.path}: ${error instanceof Error ? error.message : String(error)}`, error),
@@ -451,10 +451,16 @@ class Simulation {
       const fate = messageFate(this.faultRandom, this.rates, true);
       if (fate !== 'deliver') this.tally.fire(fate);
       if (fate === 'drop') return;
-      const extraMs = fate === 'timeout' ? timeoutMs : fate === 'reorder' ? this.networkRandom.int(100, 5_000) : 0;
-      deliver(this.latencyMs() + extraMs, '');
+      deliver(this.latencyMs() + this.extraDelayMs(fate, timeoutMs), '');
       if (fate === 'duplicate') deliver(this.latencyMs() + this.networkRandom.int(0, 3_000), ' again');
     });
+  }
+
+  /** A late message arrives after the caller's deadline, up to a minute after (a stale request is still handled); a reordered one 0.1–5 s late. */
+  private extraDelayMs(fate: MessageFate, timeoutMs: number): number {
+    if (fate === 'timeout') return timeoutMs + this.networkRandom.int(0, 60_000);
+    if (fate === 'reorder') return this.networkRandom.int(100, 5_000);
+    return 0;
   }
 
   /** The planted bugs that live on the wire (core/simulation/faults.ts); the answer unchanged otherwise. */
