@@ -31,9 +31,9 @@ describe('cvs-issue simulate', () => {
   });
 
   it('replays exactly: the same seed gives the same trace and summary, another seed another trace', async () => {
-    const first = await runSimulation({ seed: 7, transactions: 12 });
-    const again = await runSimulation({ seed: 7, transactions: 12 });
-    const other = await runSimulation({ seed: 8, transactions: 12 });
+    const first = await runSimulation({ seed: 7, transactions: 8 });
+    const again = await runSimulation({ seed: 7, transactions: 8 });
+    const other = await runSimulation({ seed: 8, transactions: 8 });
     assert.equal(first.failure, null);
     assert.deepEqual(again, first);
     assert.notEqual(other.traceHash, first.traceHash);
@@ -63,7 +63,7 @@ describe('cvs-issue simulate', () => {
   }
 
   it('on the command line: exit 0 and a JSON summary when the invariants hold, exit 3 with the seed, step and replay command when one fails, exit 2 on a bad flag', async () => {
-    const held = await run('simulate', '--seed', '7', '--transactions', '12', '--json');
+    const held = await run('simulate', '--seed', '7', '--transactions', '5', '--json');
     assert.equal(held.code, 0, held.stderr);
     assert.equal(JSON.parse(held.stdout).failure, null);
     let failed: Awaited<ReturnType<typeof run>> | undefined;
