@@ -701,6 +701,8 @@ class Simulation {
   // --- invariants -----------------------------------------------------------------------------
 
   private checkStep(): void {
+    // Errors are caught where they happen (fail); here the watch is for sessions that never end.
+    this.checks['no-internal-fault'] += 1;
     for (const state of this.kiosks) {
       this.checks['cash-balances'] += 1;
       const problem = cashBalances(state.config.kioskId, {
