@@ -6,11 +6,12 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { COMMANDS } from './commands.ts';
 import { AppError, usageError } from '../core/errors.ts';
-import { runKioskTransaction, type KioskInput, type TransactionResult } from '../core/kiosk-transaction.ts';
+import { runKioskTransaction, type KioskDependencies, type KioskInput, type TransactionResult } from '../core/kiosk-transaction.ts';
 import type { CardReader, Clock, Denomination, RandomSource, Timers } from '../core/ports.ts';
 import { PcscCardReader } from '../drivers/card/pcsc-reader.ts';
 import { SimulatedCardReader } from '../drivers/card/simulated-reader.ts';
 import { SimulatedCashUnit } from '../drivers/cash/simulated-cash-unit.ts';
+import type { HttpClient } from '../drivers/http/client.ts';
 import { callJson } from '../drivers/http/json-api.ts';
 import { kioskGateway } from '../drivers/http/kiosk-gateway.ts';
 import { renderVoidNoticePdf } from '../drivers/pdf/certificate-pdf.ts';
@@ -52,22 +53,39 @@ export interface Kiosk {
   close(): Promise<void>;
 }
 
+/**
+ * What the simulation (cmd/simulate.ts) puts in place of real drivers: the network, timers and
+ * randomness on its virtual time and seed, a reader it can take the card from, a cash unit it can
+ * fault, and receipt renderers that finish within one step.
+ */
+export interface KioskDriverOverrides {
+  client?: HttpClient;
+  random?: RandomSource;
+  timers?: Timers;
+  reader?: SimulatedCardReader;
+  cash?: SimulatedCashUnit;
+  renderReceipt?: KioskDependencies['renderReceipt'];
+  renderVoidNotice?: KioskDependencies['renderVoidNotice'];
+}
+
 export function openKiosk(
   loaded: LoadedConfig,
-  options: { kioskId?: string; relayUrl?: string; clock?: Clock; random?: RandomSource; timers?: Timers; show?: (text: string) => void; pcscReader?: string },
+  options: { kioskId?: string; relayUrl?: string; clock?: Clock; show?: (text: string) => void; pcscReader?: string; drivers?: KioskDriverOverrides },
 ): Kiosk {
   const config = findKiosk(loaded, options.kioskId);
   const clock = options.clock ?? systemClock;
+  const drivers = options.drivers ?? {};
   // The real reader beside the simulated one, behind the same port (docs/runtime-facts.md, "Smart cards").
-  const simulated = options.pcscReader === undefined ? new SimulatedCardReader(`${config.kioskId} simulated reader`) : undefined;
+  const simulated = options.pcscReader === undefined ? (drivers.reader ?? new SimulatedCardReader(`${config.kioskId} simulated reader`)) : undefined;
   const reader: CardReader = simulated ?? new PcscCardReader(options.pcscReader ?? '');
   const db = openKioskDatabase(loaded.resolve(config.databaseFile));
   const audit = openRoleAuditLog(db, loaded, config, auditOrigin('kiosk', config.kioskId), clock);
   const store = createKioskStore(db, audit);
-  const client = clientFor(loaded, config.tls, options.relayUrl ?? config.relayUrl, 20_000);
+  const client = drivers.client ?? clientFor(loaded, config.tls, options.relayUrl ?? config.relayUrl, 20_000);
   const gateway = kioskGateway(client, config.kioskId);
   const printer = new FolderPrinter({ directory: loaded.resolve(config.printerDirectory) });
-  const cash = new SimulatedCashUnit();
+  const cash = drivers.cash ?? new SimulatedCashUnit();
+  const random = drivers.random ?? systemRandom;
   const show = options.show ?? (() => undefined);
 
   async function flushOutbox(): Promise<{ acknowledged: number; pending: number }> {
@@ -134,7 +152,7 @@ export function openKiosk(
   }
   // Every entry is offered soon after it is appended, and at the first chance while the relay is
   // away (finding 7 of the audit log: an offline tail must not wait for the next minute).
-  const offers = scheduleWitnessOffers({ pending: () => logSize(db) > store.lastWitnessedSize(), offer: offerToRelay, timers: options.timers ?? systemTimers });
+  const offers = scheduleWitnessOffers({ pending: () => logSize(db) > store.lastWitnessedSize(), offer: offerToRelay, timers: drivers.timers ?? systemTimers });
   audit.onAppend(() => offers.poke());
   async function sendHeartbeat(): Promise<void> {
     await offers.offerNow();
@@ -157,7 +175,7 @@ export function openKiosk(
           {
             identity: { kioskId: config.kioskId, storeId: config.storeId, storeName: config.storeName },
             clock,
-            random: options.random ?? systemRandom,
+            random,
             reader,
             cash,
             printer,
@@ -166,8 +184,8 @@ export function openKiosk(
             audit,
             screen: { show },
             sha256,
-            renderReceipt: renderReceiptPdf,
-            renderVoidNotice: renderVoidNoticePdf,
+            renderReceipt: drivers.renderReceipt ?? renderReceiptPdf,
+            renderVoidNotice: drivers.renderVoidNotice ?? renderVoidNoticePdf,
           },
           input,
         );
@@ -281,7 +299,7 @@ export function makeKioskCommand(factory: Factory): Command {
   const { io } = factory;
   /** The kiosk of the deployment in `dir`, on the factory's clock, randomness and timers. */
   const kioskIn = (dir: string, options: { kioskId?: string; relayUrl?: string; clock?: Clock; show?: (text: string) => void; pcscReader?: string }) =>
-    openKiosk(factory.deployment(dir), { clock: factory.clock, random: factory.random, timers: factory.timers, ...options });
+    openKiosk(factory.deployment(dir), { clock: factory.clock, drivers: { random: factory.random, timers: factory.timers }, ...options });
   const kiosk = new Command('kiosk').description(COMMANDS.kiosk.description);
   kiosk
     .command('run')
