@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run, runWithInput } from './cli-fixture.ts';
+import { freshDeployment } from './deployment-fixture.ts';
 
 describe('cvs-issue command line', () => {
   let dir: string;
@@ -72,7 +73,7 @@ describe('cvs-issue command line', () => {
 
   it('names the file and the field of a broken kiosk script, exit 2', async () => {
     const deployment = path.join(dir, 'for-script');
-    assert.equal((await run('init', '--dir', deployment)).code, 0);
+    freshDeployment(deployment, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     const script = path.join(dir, 'bad-script.json');
     fs.writeFileSync(script, JSON.stringify({ sessions: [{ card: 'card-r001', pins: ['1234'], certificateType: 'passport' }] }));
     const result = await run('kiosk', 'run', '--dir', deployment, '--script', script);
@@ -82,7 +83,7 @@ describe('cvs-issue command line', () => {
 
   it('says clearly, before opening anything, that the real PC/SC reader is not installed, exit 2', async () => {
     const deployment = path.join(dir, 'for-pcsc');
-    assert.equal((await run('init', '--dir', deployment)).code, 0);
+    freshDeployment(deployment, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     const result = await run('kiosk', 'run', '--dir', deployment, '--pcsc');
     assert.equal(result.code, 2);
     assert.equal(result.stderr, 'cvs-issue: PC/SC support is not installed: install libpcsclite and the npm package "smartcard"\n');
@@ -90,7 +91,7 @@ describe('cvs-issue command line', () => {
 
   it('unlocks maintenance only with the password, locks after five wrong ones, and audits every attempt', async () => {
     const deployment = path.join(dir, 'for-maintenance');
-    assert.equal((await run('init', '--dir', deployment)).code, 0);
+    freshDeployment(deployment, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     const password = fs.readFileSync(path.join(deployment, 'pki/maintenance/K0001.txt'), 'utf8').trim();
     assert.equal(fs.statSync(path.join(deployment, 'pki/maintenance/K0001.txt')).mode & 0o777, 0o600);
 

@@ -10,7 +10,7 @@ import { openCenterHandler, type CenterHandler } from '../../cmd/center.ts';
 import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
 import { offsetClock } from '../../cmd/deps.ts';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
-import { runInit } from '../../cmd/init.ts';
+import { freshDeployment } from './deployment-fixture.ts';
 import { createRelayHandler } from '../../cmd/relay.ts';
 import { createRelayService } from '../../core/relay-service.ts';
 import { RELAY_HEADERS } from '../../core/messages.ts';
@@ -34,7 +34,7 @@ describe('centre and relay as request handlers', () => {
 
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-handlers-'));
-    runInit({ dir, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, Date.now());
+    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     loaded = loadConfig(dir);
     center = openCenterHandler(loaded, { clock });
   });
