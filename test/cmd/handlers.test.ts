@@ -10,7 +10,7 @@ import { openCenterHandler, type CenterHandler } from '../../cmd/center.ts';
 import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
 import { offsetClock } from '../../cmd/deps.ts';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
-import { runInit } from '../../cmd/init.ts';
+import { freshDeployment } from './deployment-fixture.ts';
 import { RELAY_HEADERS } from '../../core/messages.ts';
 import { inProcessRelay, json, post } from './in-process.ts';
 
@@ -23,7 +23,7 @@ describe('centre and relay as request handlers', () => {
 
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-handlers-'));
-    runInit({ dir, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, Date.now());
+    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     loaded = loadConfig(dir);
     center = openCenterHandler(loaded, { clock });
   });

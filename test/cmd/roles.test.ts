@@ -19,7 +19,7 @@ import { startCenter, type StartedCenter } from '../../cmd/center.ts';
 import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
 import { offsetClock } from '../../cmd/deps.ts';
-import { runInit } from '../../cmd/init.ts';
+import { freshDeployment } from './deployment-fixture.ts';
 import { openKiosk, runScriptedSessions } from '../../cmd/kiosk.ts';
 import { startRelay, type StartedRelay } from '../../cmd/relay.ts';
 import { main } from '../../cmd/cvs-issue.ts';
@@ -38,7 +38,7 @@ describe('centre, relay and kiosk over mutual TLS', () => {
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-roles-'));
-    runInit({ dir, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, Date.now());
+    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     loaded = loadConfig(dir);
     center = await startCenter(loaded, { clock });
     relay = await startRelay(loaded, { clock, centerUrl: center.server.url });
