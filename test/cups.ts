@@ -30,6 +30,11 @@ export interface PrivateCups {
   cupsPdfSpoolDirectory: string;
   /** Adds a cups-pdf queue printing into its own directory (cups-pdf names files <title>…-job_<id>.pdf), which is returned. */
   addPdfQueue(queue: string): string;
+  /**
+   * Adds a queue whose device reports a printer condition the way a backend does ("STATE:
+   * +media-jam-error" on standard error) and then stops the queue (exit 4, CUPS_BACKEND_STOP).
+   */
+  addFailingQueue(queue: string, reason: string): void;
   /** Adds a queue whose jobs are all held (job-hold-until-default=indefinite): they never complete. */
   addHoldingQueue(queue: string): void;
   /** Runs a CUPS command (cupsdisable, lpstat …) against this scheduler; throws unless it exits 0. */
@@ -62,11 +67,32 @@ export async function startCups(): Promise<PrivateCups> {
   const tempDirectory = directory('spool/tmp');
   const cupsPdfSpoolDirectory = directory('cups-pdf-spool');
   const logDirectory = directory('log');
+  // ServerBin of our own: the system's filters and backends, plus a "fails" backend for jams. cupsd
+  // runs only root-owned programs that nobody else can write, which these are.
+  const serverBin = directory('lib');
+  for (const name of fs.readdirSync('/usr/lib/cups')) if (name !== 'backend') fs.symlinkSync(path.join('/usr/lib/cups', name), path.join(serverBin, name));
+  const backends = directory('lib/backend');
+  for (const name of fs.readdirSync('/usr/lib/cups/backend')) fs.symlinkSync(path.join('/usr/lib/cups/backend', name), path.join(backends, name));
+  fs.writeFileSync(
+    path.join(backends, 'fails'),
+    [
+      '#!/bin/sh',
+      '# A printer that takes the job and reports the condition named in the device URI (fails:/REASON).',
+      'if [ $# -eq 0 ]; then echo \'direct fails "Unknown" "cvs-issue test printer"\'; exit 0; fi',
+      'cat > /dev/null',
+      'echo "STATE: +${DEVICE_URI#fails:/}" >&2',
+      'echo "ERROR: the printer reports ${DEVICE_URI#fails:/}" >&2',
+      'exit 4',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
   const socket = path.join(root, 'cups.sock');
   fs.writeFileSync(
     path.join(root, 'cups-files.conf'),
     [
       `ServerRoot ${serverRoot}`,
+      `ServerBin ${serverBin}`,
       `RequestRoot ${spoolDirectory}`,
       `TempDir ${tempDirectory}`,
       `CacheDir ${directory('cache')}`,
@@ -144,6 +170,9 @@ export async function startCups(): Promise<PrivateCups> {
       // the text kept as text, so pdftotext can read the printed copy back.
       command('lpadmin', ['-p', queue, '-E', '-v', `cups-pdf:/${suffix}`, '-P', CUPS_PDF_PPD, '-o', 'pdftops-renderer-default=pdftocairo']);
       return output;
+    },
+    addFailingQueue(queue, reason) {
+      command('lpadmin', ['-p', queue, '-E', '-v', `fails:/${reason}`, '-P', CUPS_PDF_PPD, '-o', 'pdftops-renderer-default=pdftocairo']);
     },
     addHoldingQueue(queue) {
       command('lpadmin', ['-p', queue, '-E', '-v', `cups-pdf:/${queue}`, '-P', CUPS_PDF_PPD, '-o', 'job-hold-until-default=indefinite']);

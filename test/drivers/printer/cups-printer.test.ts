@@ -1,7 +1,8 @@
 // Proves the CUPS printer prints through a real cupsd (the test's own, test/cups.ts) into a cups-pdf
 // queue: the certificate comes out with the same text, the job completes and leaves no spooled or
 // temporary file; a disabled queue, a job that never completes, a cancelled job and the printer
-// states a jam or an empty tray report are faults, and nothing is printed for them.
+// conditions a backend reports (a jam, an empty tray, an open cover) are faults, and nothing is
+// printed for them.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -220,6 +221,25 @@ describe('CupsPrinter against a private cupsd with a cups-pdf queue', () => {
     assert.deepEqual(filesUnder(output), []);
     assert.deepEqual(leftovers(), []);
   });
+
+  for (const [reason, code] of [
+    ['media-jam-error', 'printer.jam'],
+    ['media-empty-error', 'printer.paper_out'],
+    ['media-needed', 'printer.paper_out'],
+    ['cover-open-error', 'printer.fault'],
+  ] as const) {
+    it(`gives ${code} when the printer reports ${reason}, cancels the job and refuses the next one`, async () => {
+      const queue = `fails-${reason}`;
+      cups.addFailingQueue(queue, reason);
+      const printer = new CupsPrinter({ queue, environment, timeoutMs: 60_000, pollMs: 50 });
+      await rejectsWith(printer.print(job(1)), code, new RegExp(`queue "${queue}" reports .*${reason}`));
+      assert.equal(cups.command('lpstat', ['-o', queue]), '');
+      // The queue stays stopped with the condition until someone clears it: the next job is refused before it is sent.
+      await rejectsWith(printer.print(job(2)), code, new RegExp(`queue "${queue}" reports .*${reason}.*paused|paused.*${reason}`));
+      assert.equal(cups.command('lpstat', ['-o', queue]), '');
+      assert.deepEqual(leftovers(), []);
+    });
+  }
 
   it('is a fault naming the queue when it does not exist', async () => {
     const printer = new CupsPrinter({ queue: 'no-such-queue', environment });
