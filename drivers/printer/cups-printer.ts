@@ -133,31 +133,41 @@ export class CupsPrinter implements Printer {
     // A queue that cannot print now gets no job: nothing must come out after the kiosk refunded.
     this.throwIfFault(await this.printerState());
     const jobId = await this.submit(job.pdf, title);
-    let finished = false;
-    try {
-      const completed = await this.waitForCompletion(jobId);
-      finished = true;
-      return { pages: completed.impressions > 0 ? completed.impressions : pages };
-    } finally {
-      if (!finished) await this.cancel(jobId);
-    }
+    const completed = await this.waitForCompletion(jobId);
+    return { pages: completed.impressions > 0 ? completed.impressions : pages };
   }
 
   private async waitForCompletion(jobId: number): Promise<JobAttributes> {
     const deadlineMs = Date.now() + this.timeoutMs;
     for (;;) {
-      const attributes = await this.jobAttributes(jobId);
+      const attributes = await this.jobAttributes(jobId).catch((error: unknown) => this.giveUp(jobId, error));
       if (attributes.state === 'completed') return attributes;
       if (attributes.state === 'canceled' || attributes.state === 'aborted') {
         const fault = printerFault({ reasons: attributes.printerReasons, stopped: false, acceptingJobs: true }) ?? 'printer.fault';
         throw new AppError('refused', fault, `${FAULT_TEXT[fault]}: CUPS job ${this.queue}-${jobId} was ${attributes.state === 'canceled' ? 'cancelled' : 'aborted'}`);
       }
-      this.throwIfFault(await this.printerState(), jobId);
-      if (Date.now() >= deadlineMs) {
-        throw new AppError('refused', 'printer.fault', `CUPS job ${this.queue}-${jobId} did not complete within ${this.timeoutMs} ms (cancelled)`);
+      try {
+        this.throwIfFault(await this.printerState(), jobId);
+        if (Date.now() >= deadlineMs) {
+          throw new AppError('refused', 'printer.fault', `CUPS job ${this.queue}-${jobId} did not complete within ${this.timeoutMs} ms (cancelled)`);
+        }
+      } catch (error) {
+        return await this.giveUp(jobId, error);
       }
       await new Promise((resolve) => setTimeout(resolve, this.pollMs));
     }
+  }
+
+  /**
+   * Cancels the job so that nothing comes out after the kiosk refunded, then asks CUPS once more:
+   * a job that completed just before the printer stopped or the bound passed did print, and counts.
+   */
+  private async giveUp(jobId: number, error: unknown): Promise<JobAttributes> {
+    // -x purges the job's files and history too; a job that already ended is refused, which is fine.
+    await this.run('cancel', ['-x', String(jobId)]).catch(() => undefined);
+    const last = await this.jobAttributes(jobId).catch(() => undefined);
+    if (last?.state === 'completed') return last;
+    throw error;
   }
 
   private throwIfFault(state: PrinterState, jobId?: number): void {
@@ -176,11 +186,6 @@ export class CupsPrinter implements Printer {
       throw new AppError('refused', 'printer.fault', `CUPS did not take the job for queue "${this.queue}": ${firstLine(result.stderr) || `lp exited with ${result.status}`}`);
     }
     return Number(match[2]);
-  }
-
-  private async cancel(jobId: number): Promise<void> {
-    // -x purges the job's files and history too; a job that ended meanwhile is simply not found.
-    await this.run('cancel', ['-x', String(jobId)]).catch(() => undefined);
   }
 
   /**
