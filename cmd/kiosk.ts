@@ -1,5 +1,6 @@
 // `cvs-issue kiosk run`: one kiosk in a store. It talks only to its operator's relay, prints into a
-// folder (the simulation) or through CUPS (`--printer cups:QUEUE`), and keeps its completion notices in a local outbox until the centre acknowledges them.
+// folder (the simulation) or through CUPS (`--printer cups:QUEUE`), and keeps its completion
+// notices in a local outbox until the centre acknowledges them.
 
 import fs from 'node:fs';
 import path from 'node:path';
