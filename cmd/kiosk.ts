@@ -341,6 +341,8 @@ export function makeKioskCommand(factory: Factory): Command {
         show: options.json ? undefined : (text) => io.err(`  ${text}\n`),
       });
       try {
+        // A mistyped queue fails the start, not every resident's print later.
+        if (opened.printer instanceof CupsPrinter) await opened.printer.assertQueueExists();
         opened.closeDays();
         await opened.flushOutbox();
         if (!script) return await runInteractive(opened, loaded, io);

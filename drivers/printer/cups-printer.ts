@@ -125,6 +125,11 @@ export class CupsPrinter implements Printer {
     return this.queue;
   }
 
+  /** Fails (printer.fault) unless the scheduler answers for this queue: a kiosk checks it at start. */
+  async assertQueueExists(): Promise<void> {
+    await this.printerState();
+  }
+
   async print(job: PrintJob): Promise<{ pages: number }> {
     // The title is what CUPS keeps in its job history: the request id and kind, never content.
     const title = printFileName(job).replace(/\.pdf$/, '');

@@ -1,7 +1,8 @@
 // Proves `kiosk run --printer cups:QUEUE` issues a certificate end to end (in process, against an
 // in-process relay and centre) with every page printed through CUPS into a cups-pdf queue, that a
-// stopped queue turns the same session into a refunded misprint with nothing printed, and that a
-// bad --printer value is one line and exit 2.
+// stopped queue turns the same session into a refunded misprint with nothing printed, that an
+// unknown queue stops the kiosk at start (exit 1), and that a bad --printer value is one line and
+// exit 2.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -94,6 +95,17 @@ describe('kiosk run --printer cups:QUEUE', () => {
       assert.equal(await main(['kiosk', 'run', '--dir', dir, '--printer', value], io, { clock }), 2);
       assert.equal(io.stderr(), `cvs-issue: --printer "${value}" must be "folder" or "cups:QUEUE" with a CUPS queue name (letters, digits, "_", "-", ".")\n`);
     }
+  });
+
+  it('does not start with a queue the scheduler does not know, exit 1', async () => {
+    const io = bufferIo();
+    const code = await main(['kiosk', 'run', '--dir', dir, '--kiosk', 'K0001', '--relay-url', relay.server.url, '--printer', 'cups:no-such-queue', '--script', script('unknown', 1)], io, {
+      clock,
+      environment: cups.environment,
+    });
+    assert.equal(code, 1);
+    assert.equal(io.stderr(), 'cvs-issue: CUPS queue "no-such-queue" could not be read: lpstat: Invalid destination name in list "no-such-queue".\n');
+    assert.equal(io.stdout(), '');
   });
 
   it('refuses a script that wants a jam on a CUPS printer, exit 2', async () => {
