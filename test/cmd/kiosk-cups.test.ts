@@ -73,8 +73,9 @@ describe('kiosk run --printer cups:QUEUE', () => {
     assert.deepEqual(titles.sort(), [`${requestId}-certificate-copy1`, `${requestId}-certificate-copy2`, `${requestId}-receipt`].sort(), printed.join(', '));
     const certificate = printed.find((name) => name.startsWith(`${requestId}-certificate-copy1`))!;
     const text = spawnSync('pdftotext', ['-enc', 'UTF-8', path.join(paper, certificate), '-'], { encoding: 'utf8' }).stdout;
-    assert.match(text, /住民票の写し/);
-    assert.match(text.replace(/\s+/g, ' '), new RegExp(`交付番号 ${requestId}`));
+    // card-r001 is 髙橋 一郎. The request id is checked by the file names above: pdfkit sets "ff" in
+    // it as a ligature, which the PostScript step maps to other characters (docs/runtime-facts.md).
+    assert.match(text.replace(/\s+/g, ' '), /住民票の写し 髙橋 一郎 .* 交付番号 \S+ 端末番号 K0001/);
     assert.deepEqual(filesUnder(cups.spoolDirectory).filter((name) => !/^c\d+$/.test(name)), []);
   });
 
