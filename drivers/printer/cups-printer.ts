@@ -43,7 +43,7 @@ export function isCupsQueueName(queue: string): boolean {
 
 export type PrinterFaultCode = 'printer.jam' | 'printer.paper_out' | 'printer.fault';
 
-/** printer-state-reasons (RFC 8011 §5.4.12, PWG 5100.9) that stop a job, and the fault each is. */
+/** IPP printer-state-reasons keywords that stop a job, and the fault each is (docs/runtime-facts.md, "CUPS"). */
 const FAULT_BY_REASON: Record<string, PrinterFaultCode> = {
   'media-jam': 'printer.jam',
   'input-tray-missing': 'printer.paper_out',
@@ -98,7 +98,7 @@ interface PrinterState {
 }
 
 interface JobAttributes {
-  /** IPP job-state keyword (RFC 8011 §5.3.7): pending, pending-held, processing, processing-stopped, canceled, aborted, completed. */
+  /** IPP job-state keyword as ipptool prints it: pending, pending-held, processing, processing-stopped, canceled, aborted, completed. */
   state: string;
   /** The printer's state reasons while the job was on it: a backend that stops on a jam leaves them here. */
   printerReasons: string[];
