@@ -1,5 +1,6 @@
 // `cvs-issue kiosk run`: one kiosk in a store. It talks only to its operator's relay, prints into a
-// folder, and keeps its completion notices in a local outbox until the centre acknowledges them.
+// folder (the simulation) or through CUPS (`--printer cups:QUEUE`), and keeps its completion
+// notices in a local outbox until the centre acknowledges them.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import { callJson } from '../drivers/http/json-api.ts';
 import { kioskGateway } from '../drivers/http/kiosk-gateway.ts';
 import { renderVoidNoticePdf } from '../drivers/pdf/certificate-pdf.ts';
 import { renderReceiptPdf } from '../drivers/pdf/receipt-pdf.ts';
+import { CupsPrinter, isCupsQueueName } from '../drivers/printer/cups-printer.ts';
 import { FolderPrinter } from '../drivers/printer/folder-printer.ts';
 import { createKioskStore, openKioskDatabase, type DayClose, type KioskStore } from '../drivers/store/kiosk-store.ts';
 import { OUTBOX_BATCH, outboxKey, sendPendingNotices } from '../core/outbox.ts';
@@ -40,7 +42,8 @@ import { readKioskScript, scriptedInput, type ScriptedSession } from './kiosk-sc
 export interface Kiosk {
   config: KioskConfig;
   store: KioskStore;
-  printer: FolderPrinter;
+  /** The deployment's folder printer (the simulation), or a real printer behind CUPS. */
+  printer: FolderPrinter | CupsPrinter;
   cash: SimulatedCashUnit;
   /** True with a PC/SC reader: the card is whatever lies on it, not a card file. */
   usesRealReader: boolean;
@@ -70,7 +73,7 @@ export interface KioskDriverOverrides {
 
 export function openKiosk(
   loaded: LoadedConfig,
-  options: { kioskId?: string; relayUrl?: string; clock?: Clock; show?: (text: string) => void; pcscReader?: string; drivers?: KioskDriverOverrides },
+  options: { kioskId?: string; relayUrl?: string; clock?: Clock; show?: (text: string) => void; pcscReader?: string; printer?: PrinterChoice; environment?: NodeJS.ProcessEnv; drivers?: KioskDriverOverrides },
 ): Kiosk {
   const config = findKiosk(loaded, options.kioskId);
   const clock = options.clock ?? systemClock;
@@ -83,7 +86,7 @@ export function openKiosk(
   const store = createKioskStore(db, audit);
   const client = drivers.client ?? clientFor(loaded, config.tls, options.relayUrl ?? config.relayUrl, 20_000);
   const gateway = kioskGateway(client, config.kioskId);
-  const printer = new FolderPrinter({ directory: loaded.resolve(config.printerDirectory) });
+  const printer = options.printer?.kind === 'cups' ? new CupsPrinter({ queue: options.printer.queue, environment: options.environment }) : new FolderPrinter({ directory: loaded.resolve(config.printerDirectory) });
   const cash = drivers.cash ?? new SimulatedCashUnit();
   const random = drivers.random ?? systemRandom;
   const show = options.show ?? (() => undefined);
@@ -204,6 +207,19 @@ export function openKiosk(
   };
 }
 
+/** Where a kiosk prints: the deployment's folder (default) or a CUPS queue. */
+export type PrinterChoice = { kind: 'folder' } | { kind: 'cups'; queue: string };
+
+/** The value of `kiosk run --printer`: "folder" or "cups:QUEUE". */
+export function parsePrinterChoice(value: string | undefined): PrinterChoice {
+  if (value === undefined || value === 'folder') return { kind: 'folder' };
+  const queue = /^cups:(.*)$/.exec(value)?.[1];
+  if (queue === undefined || !isCupsQueueName(queue)) {
+    throw usageError(`--printer "${value}" must be "folder" or "cups:QUEUE" with a CUPS queue name (letters, digits, "_", "-", ".")`);
+  }
+  return { kind: 'cups', queue };
+}
+
 export function cardFilePath(loaded: LoadedConfig, card: string): string {
   const inDeployment = loaded.resolve(path.join(loaded.config.cardsDirectory, `${card}.json`));
   return fs.existsSync(inDeployment) ? inDeployment : path.resolve(card);
@@ -218,8 +234,10 @@ export interface SessionReport {
 export async function runScriptedSessions(kiosk: Kiosk, loaded: LoadedConfig, sessions: ScriptedSession[]): Promise<SessionReport[]> {
   const reports: SessionReport[] = [];
   for (const session of sessions) {
-    // Each certificate copy is one page, after the pages already printed by this printer.
-    kiosk.printer.injectFaults(session.printerJamOnCopy ? { jamOnPage: kiosk.printer.pageCount() + session.printerJamOnCopy } : {});
+    // Each certificate copy is one page, after the pages already printed by this printer. A real
+    // printer jams for real: the command refuses printerJamOnCopy with one before any session runs.
+    const { printer } = kiosk;
+    if (printer instanceof FolderPrinter) printer.injectFaults(session.printerJamOnCopy ? { jamOnPage: printer.pageCount() + session.printerJamOnCopy } : {});
     const result = await kiosk.serve(cardFilePath(loaded, session.card), scriptedInput(session));
     reports.push({ card: session.card, result, expected: session.expect });
   }
@@ -291,6 +309,7 @@ interface KioskRunOptions {
   pcsc?: string | boolean;
   kiosk?: string;
   relayUrl?: string;
+  printer?: string;
   script?: string;
   json?: boolean;
 }
@@ -298,8 +317,8 @@ interface KioskRunOptions {
 export function makeKioskCommand(factory: Factory): Command {
   const { io } = factory;
   /** The kiosk of the deployment in `dir`, on the factory's clock, randomness and timers. */
-  const kioskIn = (dir: string, options: { kioskId?: string; relayUrl?: string; clock?: Clock; show?: (text: string) => void; pcscReader?: string }) =>
-    openKiosk(factory.deployment(dir), { clock: factory.clock, drivers: { random: factory.random, timers: factory.timers }, ...options });
+  const kioskIn = (dir: string, options: { kioskId?: string; relayUrl?: string; clock?: Clock; show?: (text: string) => void; pcscReader?: string; printer?: PrinterChoice }) =>
+    openKiosk(factory.deployment(dir), { clock: factory.clock, drivers: { random: factory.random, timers: factory.timers }, environment: factory.environment, ...options });
   const kiosk = new Command('kiosk').description(COMMANDS.kiosk.description);
   kiosk
     .command('run')
@@ -308,23 +327,31 @@ export function makeKioskCommand(factory: Factory): Command {
     .option('--kiosk <id>', 'which kiosk of the deployment (default: the first)')
     .option('--relay-url <url>', "the operator's relay, e.g. https://127.0.0.1:9443; default from the deployment")
     .option('--pcsc [reader]', 'use a real PC/SC card reader (the first one, or the one named) instead of the simulated reader')
+    .option('--printer <printer>', 'where certificates print: "folder" (the deployment\'s print folder, default) or "cups:QUEUE" (a CUPS queue; waits for each job to complete)')
     .option('--script <file>', 'JSON scenario: { "sessions": [ { "card", "pins", "certificateType", "copies", "cash", "printerJamOnCopy", "expect" } ] }')
     .option('--json', 'print the session results as JSON')
     .action(async (options: KioskRunOptions) => {
+      const printer = parsePrinterChoice(options.printer);
       const loaded = factory.deployment(options.dir);
       const script = options.script ? readKioskScript(options.script) : undefined;
       if (!script && options.json) throw usageError('--json needs --script');
       const pcscReader = typeof options.pcsc === 'string' ? options.pcsc : options.pcsc ? '' : undefined;
       // A missing PC/SC stack fails now, with one line, rather than at the first resident's card.
       if (pcscReader !== undefined) await new PcscCardReader(pcscReader).assertAvailable();
+      if (printer.kind === 'cups' && script?.sessions.some((session) => session.printerJamOnCopy !== undefined)) {
+        throw usageError('"printerJamOnCopy" needs the folder printer: a CUPS printer cannot be told to jam', options.script);
+      }
       const opened = kioskIn(options.dir, {
         kioskId: options.kiosk,
         relayUrl: options.relayUrl,
         clock: factory.checkedClock(),
         pcscReader,
+        printer,
         show: options.json ? undefined : (text) => io.err(`  ${text}\n`),
       });
       try {
+        // A mistyped queue fails the start, not every resident's print later.
+        if (opened.printer instanceof CupsPrinter) await opened.printer.assertQueueExists();
         opened.closeDays();
         await opened.flushOutbox();
         if (!script) return await runInteractive(opened, loaded, io);
@@ -493,6 +520,6 @@ function maintenanceState(kiosk: Kiosk): Record<string, string | number | null> 
     outboxRejected: kiosk.store.rejectedNotices().length,
     dayClosesUnsent: kiosk.store.unacknowledgedDayCloses().length,
     auditWitnessedSize: kiosk.store.lastWitnessedSize(),
-    printerDirectory: kiosk.printer.directoryPath(),
+    printerDirectory: kiosk.printer instanceof FolderPrinter ? kiosk.printer.directoryPath() : null,
   };
 }

@@ -36,7 +36,7 @@ import { SimulatedCardReader } from '../drivers/card/simulated-reader.ts';
 import { SimulatedCashUnit } from '../drivers/cash/simulated-cash-unit.ts';
 import type { HttpClient } from '../drivers/http/client.ts';
 import type { IncomingRequest, RequestHandler } from '../drivers/http/server.ts';
-import { printFileName } from '../drivers/printer/folder-printer.ts';
+import { FolderPrinter, printFileName } from '../drivers/printer/folder-printer.ts';
 import { auditOrigin, noteVerifierFromKey, verifyStoredLog } from '../drivers/store/audit-log.ts';
 import { openDatabase, type Database } from '../drivers/store/database.ts';
 
@@ -562,7 +562,7 @@ class Simulation {
 
   /** Reads what came out of the printer, checks whose certificate it is, and empties the tray. */
   private takeFromTray(state: KioskState, job: PrintJob): void {
-    const file = path.join(state.kiosk.printer.directoryPath(), printFileName(job));
+    const file = path.join(folderPrinterOf(state.kiosk).directoryPath(), printFileName(job));
     const text = fs.readFileSync(file, 'latin1');
     fs.rmSync(file);
     if (job.kind !== 'certificate') return;
@@ -607,7 +607,7 @@ class Simulation {
       this.busyCards.add(cardId);
       const resident = this.residents.get(cardId)!;
       state.session = { cardId, holder: resident.holder, startedAtMs: this.scheduler.nowMs() };
-      state.kiosk.printer.injectFaults({});
+      folderPrinterOf(state.kiosk).injectFaults({});
       state.cash.setChangeStockYen(CHANGE_STOCK_YEN);
       this.addTrace(`${kioskId} session with ${cardId}`);
       try {
@@ -664,9 +664,9 @@ class Simulation {
         const copies = random.int(1, Math.min(3, item.maxCopies));
         if (jam) {
           // Any page of this session: one of the copies, or the receipt after them.
-          const page = state.kiosk.printer.pageCount() + random.int(1, copies + 1);
+          const page = folderPrinterOf(state.kiosk).pageCount() + random.int(1, copies + 1);
           const kind = random.pick(['jamOnPage', 'faultOnPage', 'paperOutAfterPages'] as const);
-          state.kiosk.printer.injectFaults(kind === 'paperOutAfterPages' ? { paperOutAfterPages: page - 1 } : { [kind]: page });
+          folderPrinterOf(state.kiosk).injectFaults(kind === 'paperOutAfterPages' ? { paperOutAfterPages: page - 1 } : { [kind]: page });
         }
         return { certificateType: item.certificateType, copies };
       },
@@ -926,6 +926,12 @@ function formatSummary(summary: SimulationSummary, wallMs: number): string {
     summary.failure ? `  FAILED at step ${summary.failure.step} (${summary.failure.virtualTime}): ${summary.failure.invariant}: ${summary.failure.detail}` : '  all invariants held',
     '',
   ].join('\n');
+}
+
+/** The simulation prints into the folder printer, whose faults it sets and whose pages it reads back. */
+function folderPrinterOf(kiosk: Kiosk): FolderPrinter {
+  if (!(kiosk.printer instanceof FolderPrinter)) throw new AppError('internal', 'simulate.printer', 'the simulation needs the folder printer');
+  return kiosk.printer;
 }
 
 export function makeSimulateCommand(factory: Factory): Command {

@@ -26,6 +26,7 @@ import { main } from '../../cmd/cvs-issue.ts';
 import { bufferIo } from '../../cmd/io.ts';
 import { AuditLog, auditOrigin } from '../../drivers/store/audit-log.ts';
 import { withDatabase } from '../../drivers/store/database.ts';
+import { FolderPrinter } from '../../drivers/printer/folder-printer.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -98,6 +99,7 @@ describe('centre, relay and kiosk over mutual TLS', () => {
       assert.equal(report!.result.outcome, 'issued');
       requestId = (report!.result as { requestId: string }).requestId;
       assert.equal((await kiosk.flushOutbox()).pending, 0);
+      assert.ok(kiosk.printer instanceof FolderPrinter);
       const printed = kiosk.printer.printedFiles().filter((file) => path.basename(file).startsWith(requestId)).map((file) => path.basename(file).replace(/^[0-9a-f]+-/, ''));
       assert.deepEqual(printed.sort(), ['certificate-copy1.pdf', 'certificate-copy2.pdf', 'receipt.pdf']);
       // The store business day closes with the cash the unit kept, and the relay keeps it.

@@ -18,6 +18,8 @@ export const OWN_PROCESS = [
   'test/cmd/simulate.test.ts',
   'test/drivers/card/pcsc.test.ts',
   'test/cmd/init-load.test.ts',
+  'test/cmd/kiosk-cups.test.ts',
+  'test/drivers/printer/cups-printer.test.ts',
 ];
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
