@@ -14,7 +14,7 @@ import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
 import { main } from '../../cmd/cvs-issue.ts';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
 import { offsetClock } from '../../cmd/deps.ts';
-import { runInit } from '../../cmd/init.ts';
+import { freshDeployment } from './deployment-fixture.ts';
 import { bufferIo } from '../../cmd/io.ts';
 import { startRelay, type StartedRelay } from '../../cmd/relay.ts';
 import { filesUnder, startCups, type PrivateCups } from '../cups.ts';
@@ -32,7 +32,7 @@ describe('kiosk run --printer cups:QUEUE', () => {
     cups = await startCups();
     paper = cups.addPdfQueue('kiosk');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-kiosk-cups-'));
-    runInit({ dir, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, Date.now());
+    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     loaded = loadConfig(dir);
     center = await startCenter(loaded, { clock });
     relay = await startRelay(loaded, { clock, centerUrl: center.server.url });

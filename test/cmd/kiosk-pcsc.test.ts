@@ -15,7 +15,7 @@ import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
 import { main } from '../../cmd/cvs-issue.ts';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
 import { offsetClock } from '../../cmd/deps.ts';
-import { runInit } from '../../cmd/init.ts';
+import { freshDeployment } from './deployment-fixture.ts';
 import { bufferIo } from '../../cmd/io.ts';
 import { cardFilePath } from '../../cmd/kiosk.ts';
 import { startRelay, type StartedRelay } from '../../cmd/relay.ts';
@@ -32,7 +32,7 @@ describe('kiosk run --pcsc through pcscd and vpcd', { skip: pcscMissing }, () =>
   before(async () => {
     stack = await startPcsc();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-kiosk-pcsc-'));
-    runInit({ dir, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, Date.now());
+    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     loaded = loadConfig(dir);
     center = await startCenter(loaded, { clock });
     relay = await startRelay(loaded, { clock, centerUrl: center.server.url });
