@@ -2,72 +2,30 @@
 // demo, and the three roles as separate processes talking over mutual TLS.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
 import { formatJstIso } from '../../core/jst.ts';
 import { popplerMissing } from '../poppler.ts';
-
-const built = path.resolve(import.meta.dirname, '../../dist/cvs-issue');
+import { BARE_ENVIRONMENT, binaryWorkspace, type BinaryWorkspace } from './binary-fixture.ts';
 
 describe('the compiled cvs-issue binary', () => {
+  let workspace: BinaryWorkspace;
   let work: string;
-  let binary: string;
-  const environment = {
-    PATH: '/usr/bin:/bin',
-    HOME: os.tmpdir(),
-    TZ: 'UTC',
-    NO_COLOR: '1',
-    CVS_ISSUE_TIME: formatJstIso(nextBusinessMorning(Date.now())),
-  };
-  const running: ChildProcess[] = [];
+  const environment = { ...BARE_ENVIRONMENT, CVS_ISSUE_TIME: formatJstIso(nextBusinessMorning(Date.now())) };
 
   before(() => {
-    assert.ok(fs.existsSync(built), 'dist/cvs-issue exists (npm run build)');
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-e2e-'));
-    binary = path.join(work, 'bin', 'cvs-issue');
-    fs.mkdirSync(path.dirname(binary));
-    fs.copyFileSync(built, binary);
-    fs.chmodSync(binary, 0o755);
+    workspace = binaryWorkspace('cvs-e2e-');
+    work = workspace.work;
   });
 
-  after(() => {
-    for (const child of running) child.kill('SIGKILL');
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+  after(() => workspace?.close());
 
-  function run(...args: string[]) {
-    const result = spawnSync(binary, args, { cwd: work, env: environment, encoding: 'utf8', timeout: 120_000 });
-    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-  }
-
-  /** Starts a long-running role and resolves with the URL it prints once it listens. */
-  function serve(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-    const child = spawn(binary, args, { cwd: work, env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
-    running.push(child);
-    return new Promise((resolve, reject) => {
-      let stdout = '';
-      let stderr = '';
-      child.stderr!.on('data', (chunk) => (stderr += chunk));
-      child.stdout!.on('data', (chunk) => {
-        stdout += chunk;
-        const match = /listening on (https:\/\/\S+)/.exec(stdout);
-        if (match) resolve({ child, url: match[1]! });
-      });
-      child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${stderr}`)));
-    });
-  }
-
-  function stop(child: ChildProcess): Promise<number | null> {
-    return new Promise((resolve) => {
-      child.removeAllListeners('exit');
-      child.on('exit', (code) => resolve(code));
-      child.kill('SIGTERM');
-    });
-  }
+  const run = (...args: string[]) => workspace.run(environment, ...args);
+  const serve = (args: string[]) => workspace.serve(environment, args);
+  const stop = (child: ChildProcess) => workspace.stop(child);
 
   it('lists every command and exits 2 for an unknown one', () => {
     const help = run('--help');

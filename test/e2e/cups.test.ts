@@ -3,66 +3,37 @@
 // cupsd (test/cups.ts), and the certificate and receipt come out of the cups-pdf queue.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
 import { formatJstIso } from '../../core/jst.ts';
 import { filesUnder, startCups, type PrivateCups } from '../cups.ts';
-
-const built = path.resolve(import.meta.dirname, '../../dist/cvs-issue');
+import { BARE_ENVIRONMENT, binaryWorkspace, type BinaryWorkspace } from './binary-fixture.ts';
 
 describe('the compiled binary with a CUPS printer', () => {
+  let workspace: BinaryWorkspace;
   let work: string;
   let cups: PrivateCups;
   let paper: string;
   let environment: NodeJS.ProcessEnv;
-  const running: ChildProcess[] = [];
 
   before(async () => {
-    assert.ok(fs.existsSync(built), 'dist/cvs-issue exists (npm run build)');
     cups = await startCups();
     paper = cups.addPdfQueue('kiosk');
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-e2e-cups-'));
-    environment = {
-      PATH: '/usr/bin:/bin',
-      HOME: os.tmpdir(),
-      TZ: 'UTC',
-      NO_COLOR: '1',
-      CUPS_SERVER: cups.server,
-      CVS_ISSUE_TIME: formatJstIso(nextBusinessMorning(Date.now())),
-    };
+    workspace = binaryWorkspace('cvs-e2e-cups-');
+    work = workspace.work;
+    environment = { ...BARE_ENVIRONMENT, CUPS_SERVER: cups.server, CVS_ISSUE_TIME: formatJstIso(nextBusinessMorning(Date.now())) };
   });
 
   after(async () => {
-    for (const child of running) child.kill('SIGKILL');
+    workspace?.close();
     await cups?.stop();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  function run(...args: string[]) {
-    const result = spawnSync(built, args, { cwd: work, env: environment, encoding: 'utf8', timeout: 120_000 });
-    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-  }
-
+  const run = (...args: string[]) => workspace.run(environment, ...args);
   /** Starts a long-running role and resolves with the URL it prints once it listens. */
-  function serve(args: string[]): Promise<string> {
-    const child = spawn(built, args, { cwd: work, env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
-    running.push(child);
-    return new Promise((resolve, reject) => {
-      let stdout = '';
-      let stderr = '';
-      child.stderr!.on('data', (chunk) => (stderr += chunk));
-      child.stdout!.on('data', (chunk) => {
-        stdout += chunk;
-        const match = /listening on (https:\/\/\S+)/.exec(stdout);
-        if (match) resolve(match[1]!);
-      });
-      child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${stderr}`)));
-    });
-  }
+  const serve = async (args: string[]) => (await workspace.serve(environment, args)).url;
 
   it('issues a certificate whose pages are CUPS jobs that completed, with nothing left spooled', async () => {
     const dir = path.join(work, 'site');

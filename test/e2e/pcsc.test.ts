@@ -3,69 +3,35 @@
 // the card file plugged into vsmartcard's virtual reader (test/pcsc.ts).
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
 import { formatJstIso } from '../../core/jst.ts';
 import { readCardFile } from '../../drivers/card/card-file.ts';
 import { insertCard, pcscMissing, startPcsc, type PcscStack } from '../pcsc.ts';
-
-const built = path.resolve(import.meta.dirname, '../../dist/cvs-issue');
+import { BARE_ENVIRONMENT, binaryWorkspace, type BinaryWorkspace } from './binary-fixture.ts';
 
 describe('the compiled binary with --pcsc', { skip: pcscMissing }, () => {
+  let workspace: BinaryWorkspace;
   let work: string;
   let binary: string;
   let stack: PcscStack;
   let environment: Record<string, string>;
-  const running: ChildProcess[] = [];
 
   before(async () => {
-    assert.ok(fs.existsSync(built), 'dist/cvs-issue exists (npm run build)');
     stack = await startPcsc();
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-e2e-pcsc-'));
-    binary = path.join(work, 'bin', 'cvs-issue');
-    fs.mkdirSync(path.dirname(binary));
-    fs.copyFileSync(built, binary);
-    fs.chmodSync(binary, 0o755);
-    environment = {
-      PATH: '/usr/bin:/bin',
-      HOME: os.tmpdir(),
-      TZ: 'UTC',
-      NO_COLOR: '1',
-      CVS_ISSUE_TIME: formatJstIso(nextBusinessMorning(Date.now())),
-      ...stack.env,
-    };
+    workspace = binaryWorkspace('cvs-e2e-pcsc-');
+    ({ work, binary } = workspace);
+    environment = { ...BARE_ENVIRONMENT, CVS_ISSUE_TIME: formatJstIso(nextBusinessMorning(Date.now())), ...stack.env };
   });
 
-  after(() => {
-    for (const child of running) child.kill('SIGKILL');
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+  after(() => workspace?.close());
 
-  function run(...args: string[]) {
-    // The card answers from a process of its own, so this process may block on the binary.
-    const result = spawnSync(binary, args, { cwd: work, env: environment, encoding: 'utf8', timeout: 120_000 });
-    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-  }
-
-  function serve(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-    const child = spawn(binary, args, { cwd: work, env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
-    running.push(child);
-    return new Promise((resolve, reject) => {
-      let stdout = '';
-      let stderr = '';
-      child.stderr!.on('data', (chunk) => (stderr += chunk));
-      child.stdout!.on('data', (chunk) => {
-        stdout += chunk;
-        const match = /listening on (https:\/\/\S+)/.exec(stdout);
-        if (match) resolve({ child, url: match[1]! });
-      });
-      child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${stderr}`)));
-    });
-  }
+  // The card answers from a process of its own, so this process may block on the binary.
+  const run = (...args: string[]) => workspace.run(environment, ...args);
+  const serve = (args: string[]) => workspace.serve(environment, args);
 
   it('reads the card on the PC/SC reader: a wrong PIN, then a certificate issued a session later', async () => {
     const dir = path.join(work, 'roles');

@@ -4,67 +4,35 @@
 // that Node gives.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DECEMBER_2, keepIssueTime, NOVEMBER_30, runAt } from '../cmd/settlement-fixture.ts';
+import { BARE_ENVIRONMENT, binaryWorkspace, type BinaryWorkspace } from './binary-fixture.ts';
 
-const built = path.resolve(import.meta.dirname, '../../dist/cvs-issue');
 const MARCH_5 = '2027-03-05T10:00:00+09:00';
 
 describe('settlement through the compiled binary', () => {
+  let workspace: BinaryWorkspace;
   let work: string;
-  let binary: string;
-  const running: ChildProcess[] = [];
   const restoreIssueTime = keepIssueTime();
-  const environment = (time: string) => ({ PATH: '/usr/bin:/bin', HOME: os.tmpdir(), TZ: 'UTC', NO_COLOR: '1', CVS_ISSUE_TIME: time });
+  const environment = (time: string) => ({ ...BARE_ENVIRONMENT, CVS_ISSUE_TIME: time });
 
   before(() => {
-    assert.ok(fs.existsSync(built), 'dist/cvs-issue exists (npm run build)');
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-e2e-settlement-'));
-    binary = path.join(work, 'bin', 'cvs-issue');
-    fs.mkdirSync(path.dirname(binary));
-    fs.copyFileSync(built, binary);
-    fs.chmodSync(binary, 0o755);
+    workspace = binaryWorkspace('cvs-e2e-settlement-');
+    work = workspace.work;
   });
 
   after(() => {
-    for (const child of running) child.kill('SIGKILL');
+    workspace?.close();
     restoreIssueTime();
-    fs.rmSync(work, { recursive: true, force: true });
   });
 
-  function runBinary(time: string, ...args: string[]) {
-    const result = spawnSync(binary, args, { cwd: work, env: environment(time), encoding: 'utf8', timeout: 120_000 });
-    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-  }
-
+  const runBinary = (time: string, ...args: string[]) => workspace.run(environment(time), ...args);
   /** Starts a role at `time` and resolves with the URL it prints once it listens. */
-  function serve(time: string, args: string[]): Promise<{ child: ChildProcess; url: string }> {
-    const child = spawn(binary, args, { cwd: work, env: environment(time), stdio: ['ignore', 'pipe', 'pipe'] });
-    running.push(child);
-    return new Promise((resolve, reject) => {
-      let stdout = '';
-      let stderr = '';
-      child.stderr!.on('data', (chunk) => (stderr += chunk));
-      child.stdout!.on('data', (chunk) => {
-        stdout += chunk;
-        const match = /listening on (https:\/\/\S+)/.exec(stdout);
-        if (match) resolve({ child, url: match[1]! });
-      });
-      child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${stderr}`)));
-    });
-  }
-
-  function stop(child: ChildProcess): Promise<number | null> {
-    return new Promise((resolve) => {
-      child.removeAllListeners('exit');
-      child.on('exit', (code) => resolve(code));
-      child.kill('SIGTERM');
-    });
-  }
+  const serve = (time: string, args: string[]) => workspace.serve(environment(time), args);
+  const stop = (child: ChildProcess) => workspace.stop(child);
 
   it('issues and confirms November, records OP01\'s payments and reads the invoice back, as Node does', async () => {
     const dir = path.join(work, 'site');
