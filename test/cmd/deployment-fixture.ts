@@ -13,7 +13,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startCenter, type StartedCenter } from '../../cmd/center.ts';
+import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
+import { offsetClock } from '../../cmd/deps.ts';
+import { nextBusinessMorning } from '../../cmd/demo.ts';
 import { runInit } from '../../cmd/init.ts';
+import { startRelay, type StartedRelay } from '../../cmd/relay.ts';
+import type { Clock } from '../../core/ports.ts';
 
 export interface DeploymentOptions {
   centerListen?: string;
@@ -116,4 +122,35 @@ export function freshDeployment(dir: string, options: DeploymentOptions = {}): s
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.cpSync(template, dir, { recursive: true });
   return dir;
+}
+
+/** A fresh deployment with its centre and relay serving over mutual TLS, on a business-hours clock. */
+export interface RunningService {
+  dir: string;
+  loaded: LoadedConfig;
+  center: StartedCenter;
+  relay: StartedRelay;
+  clock: Clock;
+  /** Stops the relay and the centre and removes the deployment. */
+  close(): Promise<void>;
+}
+
+export async function runningService(prefix: string, clock: Clock = offsetClock(nextBusinessMorning(Date.now()))): Promise<RunningService> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
+  const loaded = loadConfig(dir);
+  const center = await startCenter(loaded, { clock });
+  const relay = await startRelay(loaded, { clock, centerUrl: center.server.url });
+  return {
+    dir,
+    loaded,
+    center,
+    relay,
+    clock,
+    async close() {
+      await relay.close();
+      await center.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -6,43 +6,34 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startCenter, type StartedCenter } from '../../cmd/center.ts';
-import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
 import { main } from '../../cmd/cvs-issue.ts';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
 import { offsetClock } from '../../cmd/deps.ts';
-import { freshDeployment } from './deployment-fixture.ts';
+import { runningService, type RunningService } from './deployment-fixture.ts';
 import { bufferIo } from '../../cmd/io.ts';
-import { startRelay, type StartedRelay } from '../../cmd/relay.ts';
+import type { StartedRelay } from '../../cmd/relay.ts';
 import { filesUnder, startCups, type PrivateCups } from '../cups.ts';
 
 describe('kiosk run --printer cups:QUEUE', () => {
   let dir: string;
-  let loaded: LoadedConfig;
-  let center: StartedCenter;
   let relay: StartedRelay;
   let cups: PrivateCups;
   let paper: string;
   const clock = offsetClock(nextBusinessMorning(Date.now()));
+  let service: RunningService;
 
   before(async () => {
     cups = await startCups();
     paper = cups.addPdfQueue('kiosk');
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-kiosk-cups-'));
-    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
-    loaded = loadConfig(dir);
-    center = await startCenter(loaded, { clock });
-    relay = await startRelay(loaded, { clock, centerUrl: center.server.url });
+    service = await runningService('cvs-kiosk-cups-', clock);
+    ({ dir, relay } = service);
   });
 
   after(async () => {
-    await relay?.close();
-    await center?.close();
+    await service?.close();
     await cups?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   function script(name: string, copies: number): string {

@@ -4,44 +4,37 @@
 // the card file like the simulated one, and a kiosk with no card on the reader is refused.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readCardFile } from '../../drivers/card/card-file.ts';
 import { listHandlingRecords } from '../../drivers/store/center-store.ts';
 import { withDatabase } from '../../drivers/store/database.ts';
-import { startCenter, type StartedCenter } from '../../cmd/center.ts';
-import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
+import type { LoadedConfig } from '../../cmd/config.ts';
 import { main } from '../../cmd/cvs-issue.ts';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
 import { offsetClock } from '../../cmd/deps.ts';
-import { freshDeployment } from './deployment-fixture.ts';
+import { runningService, type RunningService } from './deployment-fixture.ts';
 import { bufferIo } from '../../cmd/io.ts';
 import { cardFilePath } from '../../cmd/kiosk.ts';
-import { startRelay, type StartedRelay } from '../../cmd/relay.ts';
+import type { StartedRelay } from '../../cmd/relay.ts';
 import { insertCard, pcscMissing, startPcsc, type PcscStack } from '../pcsc.ts';
 
 describe('kiosk run --pcsc through pcscd and vpcd', { skip: pcscMissing }, () => {
   let dir: string;
   let loaded: LoadedConfig;
-  let center: StartedCenter;
   let relay: StartedRelay;
   let stack: PcscStack;
   const clock = offsetClock(nextBusinessMorning(Date.now()));
+  let service: RunningService;
 
   before(async () => {
     stack = await startPcsc();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-kiosk-pcsc-'));
-    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
-    loaded = loadConfig(dir);
-    center = await startCenter(loaded, { clock });
-    relay = await startRelay(loaded, { clock, centerUrl: center.server.url });
+    service = await runningService('cvs-kiosk-pcsc-', clock);
+    ({ dir, loaded, relay } = service);
   });
 
   after(async () => {
-    await relay?.close();
-    await center?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await service?.close();
   });
 
   function script(name: string, sessions: unknown[]): string {

@@ -19,7 +19,7 @@ import { startCenter, type StartedCenter } from '../../cmd/center.ts';
 import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
 import { offsetClock } from '../../cmd/deps.ts';
-import { freshDeployment } from './deployment-fixture.ts';
+import { runningService, type RunningService } from './deployment-fixture.ts';
 import { openKiosk, runScriptedSessions } from '../../cmd/kiosk.ts';
 import { startRelay, type StartedRelay } from '../../cmd/relay.ts';
 import { main } from '../../cmd/cvs-issue.ts';
@@ -36,19 +36,15 @@ describe('centre, relay and kiosk over mutual TLS', () => {
   let center: StartedCenter;
   let relay: StartedRelay;
   const clock = offsetClock(nextBusinessMorning(Date.now()));
+  let service: RunningService;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-roles-'));
-    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
-    loaded = loadConfig(dir);
-    center = await startCenter(loaded, { clock });
-    relay = await startRelay(loaded, { clock, centerUrl: center.server.url });
+    service = await runningService('cvs-roles-', clock);
+    ({ dir, loaded, center, relay } = service);
   });
 
   after(async () => {
-    await relay?.close();
-    await center?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await service?.close();
   });
 
   /** Kiosk traffic through the relay (entries in its log), then the relay's heartbeat to the centre. */
