@@ -10,14 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { COMMANDS } from './commands.ts';
-import { openCenterHandler, type CenterHandler } from './center.ts';
+import { openCenterHandler } from './center.ts';
 import { loadConfig, type KioskConfig, type LoadedConfig, type RelayConfig } from './config.ts';
 import { sha256Hex } from './deps.ts';
 import type { Factory } from './factory.ts';
 import { fixtureMunicipalities, fixtureResidents } from './fixtures.ts';
 import { runInit } from './init.ts';
 import { cardFilePath, openKiosk, type Kiosk } from './kiosk.ts';
-import { openRelayHandler, type RelayHandler } from './relay.ts';
+import { openRelayHandler } from './relay.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { utf8Encode } from '../core/bytes.ts';
 import { formatUtcIso, jstMonth } from '../core/jst.ts';
@@ -277,26 +277,17 @@ class Simulation {
 
   // --- servers --------------------------------------------------------------------------------
 
-  private centerNode(): ServerNode {
-    let opened: CenterHandler | undefined;
+  /** A server process of the simulation: started now, and again after every crash, by `open`. */
+  private serverNode(name: string, open: (node: ServerNode) => { handler: RequestHandler; close(): void }): ServerNode {
+    let opened: { handler: RequestHandler; close(): void } | undefined;
     const node: ServerNode = {
-      name: 'center',
+      name,
       up: false,
       epoch: 0,
       handler: undefined,
       inflight: new Set(),
       start: () => {
-        opened = openCenterHandler(this.loaded, {
-          clock: this.clockOf('center'),
-          random: this.centerRandom,
-          renderCertificate: async (content) => {
-            // Rendering takes time: a crash can strike between the centre's checks and its write.
-            await this.pauseIn(node, this.networkRandom.int(1, 15), 'center renders');
-            const holder = sha256Hex(utf8Encode(holderText(content.fields)));
-            const marker = certificateMarker({ requestId: content.requestId, kioskId: content.kioskId, holder });
-            return utf8Encode(minimalPdf(`${marker} content=${sha256Hex(utf8Encode(JSON.stringify(content)))}`));
-          },
-        });
+        opened = open(node);
         node.handler = opened.handler;
         node.up = true;
       },
@@ -310,41 +301,40 @@ class Simulation {
     return node;
   }
 
+  private centerNode(): ServerNode {
+    return this.serverNode('center', (node) =>
+      openCenterHandler(this.loaded, {
+        clock: this.clockOf('center'),
+        random: this.centerRandom,
+        renderCertificate: async (content) => {
+          // Rendering takes time: a crash can strike between the centre's checks and its write.
+          await this.pauseIn(node, this.networkRandom.int(1, 15), 'center renders');
+          const holder = sha256Hex(utf8Encode(holderText(content.fields)));
+          const marker = certificateMarker({ requestId: content.requestId, kioskId: content.kioskId, holder });
+          return utf8Encode(minimalPdf(`${marker} content=${sha256Hex(utf8Encode(JSON.stringify(content)))}`));
+        },
+      }),
+    );
+  }
+
   private relayNode(config: RelayConfig): ServerNode {
-    let opened: RelayHandler | undefined;
-    const node: ServerNode = {
-      name: `relay ${config.operatorId}`,
-      up: false,
-      epoch: 0,
-      handler: undefined,
-      inflight: new Set(),
-      start: () => {
-        const epoch = node.epoch;
-        opened = openRelayHandler(this.loaded, {
-          operatorId: config.operatorId,
-          clock: this.clockOf(node.name),
-          upstream: {
-            post: (upstreamPath, body, kiosk) =>
-              this.exchange(node.name, () => node.epoch === epoch, this.center, {
-                method: 'POST',
-                path: upstreamPath,
-                headers: { [RELAY_HEADERS.store]: kiosk.storeId, [RELAY_HEADERS.kiosk]: kiosk.kioskId },
-                body: utf8Encode(JSON.stringify(body)),
-                peer: { subject: { CN: `relay.${config.operatorId}`, O: config.operatorId, OU: 'relay' }, issuer: {}, serialNumber: '01', fingerprint256: '', raw: new Uint8Array() },
-              }, RELAY_TIMEOUT_MS),
-          },
-        });
-        node.handler = opened.handler;
-        node.up = true;
-      },
-      stop: () => {
-        opened?.close();
-        opened = undefined;
-        node.handler = undefined;
-      },
-    };
-    node.start();
-    return node;
+    return this.serverNode(`relay ${config.operatorId}`, (node) => {
+      const epoch = node.epoch;
+      return openRelayHandler(this.loaded, {
+        operatorId: config.operatorId,
+        clock: this.clockOf(node.name),
+        upstream: {
+          post: (upstreamPath, body, kiosk) =>
+            this.exchange(node.name, () => node.epoch === epoch, this.center, {
+              method: 'POST',
+              path: upstreamPath,
+              headers: { [RELAY_HEADERS.store]: kiosk.storeId, [RELAY_HEADERS.kiosk]: kiosk.kioskId },
+              body: utf8Encode(JSON.stringify(body)),
+              peer: { subject: { CN: `relay.${config.operatorId}`, O: config.operatorId, OU: 'relay' }, issuer: {}, serialNumber: '01', fingerprint256: '', raw: new Uint8Array() },
+            }, RELAY_TIMEOUT_MS),
+        },
+      });
+    });
   }
 
   /** The process dies: memory gone, committed SQLite state kept; open connections are reset. */
