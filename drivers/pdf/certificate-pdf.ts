@@ -6,6 +6,7 @@ import { deflateSync } from 'node:zlib';
 import { AppError } from '../../core/errors.ts';
 import type { CertificateContent, CertificateField } from '../../core/resident.ts';
 import { finishDocument, openDocument } from './pdf-document.ts';
+import { recordPdf, type RecordedForm } from './pdf-recorder.ts';
 
 /** What a certificate says (core/resident.ts builds it); this file only draws it. */
 export type CertificateDocument = CertificateContent;
@@ -35,23 +36,52 @@ const textColour = '#111111';
 const sealColour = '#c8161d';
 const patternColour = '#cfdcea';
 
-export async function renderCertificatePdf(document: CertificateDocument): Promise<Uint8Array> {
-  const pdf = await openDocument({
-    sizePoints: [pageWidth, pageHeight],
-    title: document.title,
-    createdAtMs: document.createdAtMs,
-  });
-  const pattern = securityPatternForm(pdf, await securityPatternOperators());
+/** How certificates are made: from the recorded template (the default) or by pdfkit's own document. */
+export type CertificateRenderer = 'template' | 'pdfkit';
+
+/**
+ * The certificate as an A4 PDF. By default its operators are recorded from this thread's layout
+ * document and the file is written around them (drivers/pdf/pdf-recorder.ts): the same drawing,
+ * without pdfkit opening, embedding and serialising a document per certificate. `pdfkit` renders it
+ * as a pdfkit document of its own, the reference the template is tested against
+ * (test/drivers/pdf/certificate-template.test.ts).
+ */
+export async function renderCertificatePdf(document: CertificateDocument, renderer: CertificateRenderer = 'template'): Promise<Uint8Array> {
+  const setup = { sizePoints: [pageWidth, pageHeight] as [number, number], title: document.title, createdAtMs: document.createdAtMs };
+  const operators = await securityPatternOperators();
+  if (renderer === 'template') {
+    const form: RecordedForm = { name: patternName, boundingBox: patternBox, deflatedOperators: operators };
+    return recordPdf(setup, [form], (recording) => drawCertificate(recording.pdf, document, recording));
+  }
+  const pdf = await openDocument(setup);
+  const pattern = securityPatternForm(pdf, operators);
   placeForm(pdf, pattern);
+  drawCertificate(pdf, document, {
+    addPage: () => addPatternedPage(pdf, pattern),
+    get pageCount() {
+      return pdf.bufferedPageRange().count;
+    },
+    switchToPage: (index) => pdf.switchToPage(pdf.bufferedPageRange().start + index),
+  });
+  return finishDocument(pdf);
+}
+
+/** The pages of a certificate being drawn: each new one carries the security pattern. */
+interface Pages {
+  readonly pageCount: number;
+  addPage(): void;
+  switchToPage(index: number): void;
+}
+
+function drawCertificate(pdf: Pdf, document: CertificateDocument, pages: Pages): void {
   drawTitle(pdf, document.title);
-  let y = drawFieldTable(pdf, document.fields, pattern);
+  let y = drawFieldTable(pdf, document.fields, pages);
   if (y + closingHeight > tableBottom) {
-    addPatternedPage(pdf, pattern);
+    pages.addPage();
     y = tableTop;
   }
   drawClosing(pdf, document, y);
-  drawFooters(pdf, `交付番号 ${document.requestId}　端末番号 ${document.kioskId}`);
-  return finishDocument(pdf);
+  drawFooters(pdf, `交付番号 ${document.requestId}　端末番号 ${document.kioskId}`, pages);
 }
 
 export async function renderVoidNoticePdf(options: VoidNotice): Promise<Uint8Array> {
@@ -85,6 +115,11 @@ function addPatternedPage(pdf: Pdf, pattern: PDFKit.PDFKitReference): void {
   placeForm(pdf, pattern);
 }
 
+const patternName = 'SecurityPattern';
+// The waves run past the page edge, as they did drawn on the page itself: the box clips nothing.
+const patternBleed = 50;
+const patternBox: [number, number, number, number] = [-patternBleed, -patternBleed, pageWidth + patternBleed, pageHeight + patternBleed];
+
 let cachedPatternOperators: Promise<Uint8Array> | undefined;
 
 /**
@@ -112,9 +147,7 @@ function securityPatternOperators(): Promise<Uint8Array> {
 
 /** The pattern as a form XObject of this document (one per document, placed on every page). */
 function securityPatternForm(pdf: Pdf, deflatedOperators: Uint8Array): PDFKit.PDFKitReference {
-  // The waves run past the page edge, as they did drawn on the page itself: the box clips nothing.
-  const bleed = 50;
-  const form = pdf.ref({ Type: 'XObject', Subtype: 'Form', BBox: [-bleed, -bleed, pageWidth + bleed, pageHeight + bleed], Filter: 'FlateDecode' });
+  const form = pdf.ref({ Type: 'XObject', Subtype: 'Form', BBox: patternBox, Filter: 'FlateDecode' });
   form.end(Buffer.from(deflatedOperators));
   return form;
 }
@@ -122,8 +155,8 @@ function securityPatternForm(pdf: Pdf, deflatedOperators: Uint8Array): PDFKit.PD
 /** Draws a form XObject over the whole page, in the page's own coordinates (pdfkit's top-left origin). */
 function placeForm(pdf: Pdf, form: PDFKit.PDFKitReference): void {
   const page = pdf.page as unknown as { xobjects: Record<string, PDFKit.PDFKitReference> };
-  page.xobjects.SecurityPattern = form;
-  pdf.addContent('/SecurityPattern Do');
+  page.xobjects[patternName] = form;
+  pdf.addContent(`/${patternName} Do`);
 }
 
 /**
@@ -168,7 +201,7 @@ function drawTitle(pdf: Pdf, title: string): void {
 }
 
 /** Draws the bordered label/value table, continuing on new pages if needed; returns the y below it. */
-function drawFieldTable(pdf: Pdf, fields: CertificateField[], pattern: PDFKit.PDFKitReference): number {
+function drawFieldTable(pdf: Pdf, fields: CertificateField[], pages: Pages): number {
   const valueWidth = contentWidth - labelWidth - 2 * cellPadding;
   let y = tableTop;
   pdf.fontSize(11.5);
@@ -178,7 +211,7 @@ function drawFieldTable(pdf: Pdf, fields: CertificateField[], pattern: PDFKit.PD
     const rowHeight = Math.max(minimumRowHeight, Math.max(valueHeight, labelHeight) + 2 * cellPadding);
     if (y + rowHeight > tableBottom) {
       closeTable(pdf, y);
-      addPatternedPage(pdf, pattern);
+      pages.addPage();
       y = tableTop;
     }
     drawRow(pdf, field, y, rowHeight, valueWidth);
@@ -273,11 +306,11 @@ function splitIntoColumns(characters: string[], columnCount: number): string[][]
 }
 
 /** The request and kiosk in small type on every page, with the page number when there are several. */
-function drawFooters(pdf: Pdf, footerText: string): void {
-  const range = pdf.bufferedPageRange();
-  for (let index = range.start; index < range.start + range.count; index += 1) {
-    pdf.switchToPage(index);
-    const pageText = range.count > 1 ? `　${index - range.start + 1}／${range.count}` : '';
+function drawFooters(pdf: Pdf, footerText: string, pages: Pages): void {
+  const count = pages.pageCount;
+  for (let index = 0; index < count; index += 1) {
+    pages.switchToPage(index);
+    const pageText = count > 1 ? `　${index + 1}／${count}` : '';
     pdf.fillColor('#444444').fontSize(8);
     pdf.text(`${footerText}${pageText}`, marginX, pageHeight - 52, { lineBreak: false });
   }
