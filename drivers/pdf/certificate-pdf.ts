@@ -6,7 +6,7 @@ import { deflateSync } from 'node:zlib';
 import { AppError } from '../../core/errors.ts';
 import type { CertificateContent, CertificateField } from '../../core/resident.ts';
 import { finishDocument, openDocument } from './pdf-document.ts';
-import { recordPdf, type RecordedForm } from './pdf-recorder.ts';
+import { recordPdf, type FixedText, type RecordedForm } from './pdf-recorder.ts';
 
 /** What a certificate says (core/resident.ts builds it); this file only draws it. */
 export type CertificateDocument = CertificateContent;
@@ -51,7 +51,7 @@ export async function renderCertificatePdf(document: CertificateDocument, render
   const operators = await securityPatternOperators();
   if (renderer === 'template') {
     const form: RecordedForm = { name: patternName, boundingBox: patternBox, deflatedOperators: operators };
-    return recordPdf(setup, [form], (recording) => drawCertificate(recording.pdf, document, recording));
+    return recordPdf(setup, [form], (recording) => drawCertificate(recording.pdf, document, recording), fixedTextOf(document));
   }
   const pdf = await openDocument(setup);
   const pattern = securityPatternForm(pdf, operators);
@@ -64,6 +64,16 @@ export async function renderCertificatePdf(document: CertificateDocument, render
     switchToPage: (index) => pdf.switchToPage(pdf.bufferedPageRange().start + index),
   });
   return finishDocument(pdf);
+}
+
+/**
+ * What every certificate of this type from this municipality prints whoever it is for: the
+ * template's text (drivers/pdf/pdf-recorder.ts), with the digits and date characters that every
+ * issue date, request and page number is made of.
+ */
+function fixedTextOf(document: CertificateDocument): FixedText {
+  const texts = [document.title, ...document.fields.map((field) => field.label), document.certifiedText, document.municipalityName, `${document.municipalityName}之印`, '交付番号　端末番号 ／', '令和年月日0123456789'];
+  return { key: texts.join('\u0001'), texts };
 }
 
 /** The pages of a certificate being drawn: each new one carries the security pattern. */

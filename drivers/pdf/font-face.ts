@@ -143,7 +143,16 @@ export interface GlyphRecords {
    * cvt, prep and fpgm. Written here from the cached records: fontkit's table encoders were half
    * of embedding a certificate's font (bench/issuance.bench.ts). A compound glyph goes to fontkit.
    */
-  subset(glyphIds: number[]): Uint8Array;
+  subset(glyphIds: number[], leadingCount?: number): TrueTypeSubsetFile;
+}
+
+export interface TrueTypeSubsetFile {
+  bytes: Uint8Array;
+  /**
+   * Where in `bytes` the glyf records of the first `leadingCount` glyphs lie, one after the other:
+   * the same bytes for the same leading glyphs, whatever follows (the glyf table comes first).
+   */
+  leadingRecords: { start: number; end: number };
 }
 
 const glyphRecords = new WeakMap<FontFace, GlyphRecords>();
@@ -179,15 +188,15 @@ function makeGlyphRecords(trueType: TrueTypeFace): GlyphRecords {
     return record;
   };
   let fixedTables: Map<string, Uint8Array> | undefined;
-  const subsetByFontkit = (glyphIds: number[]): Uint8Array => {
+  const subsetByFontkit = (glyphIds: number[]): TrueTypeSubsetFile => {
     const subset = trueType.createSubset() as TrueTypeSubset & { includeGlyph(glyphId: number): number; encode(): Uint8Array };
     for (const glyphId of glyphIds.slice(1)) subset.includeGlyph(glyphId);
-    return subset.encode();
+    return { bytes: subset.encode(), leadingRecords: { start: 0, end: 0 } };
   };
   return {
     cached,
     recordOf,
-    subset(glyphIds) {
+    subset(glyphIds, leadingCount = 0) {
       if (!cached) return subsetByFontkit(glyphIds);
       const chosen: GlyphRecord[] = [];
       for (const glyphId of glyphIds) {
@@ -196,7 +205,7 @@ function makeGlyphRecords(trueType: TrueTypeFace): GlyphRecords {
         chosen.push(record);
       }
       fixedTables ??= rawTables(trueType, ['head', 'hhea', 'maxp', 'cvt ', 'prep', 'fpgm']);
-      return trueTypeFile(fixedTables, chosen);
+      return trueTypeFile(fixedTables, chosen, leadingCount);
     },
   };
 }
@@ -213,8 +222,12 @@ function rawTables(face: TrueTypeFace, tags: string[]): Map<string, Uint8Array> 
   return tables;
 }
 
-/** An sfnt file (OpenType spec, "Organization of an OpenType font") of the records, long loca offsets. */
-function trueTypeFile(fixedTables: Map<string, Uint8Array>, glyphs: GlyphRecord[]): Uint8Array {
+/**
+ * An sfnt file (OpenType spec, "Organization of an OpenType font") of the records, long loca
+ * offsets. The directory lists tables by tag, as the spec asks; their data may lie in any order,
+ * and glyf is put first so the leading glyphs' records sit at the same place in every file.
+ */
+function trueTypeFile(fixedTables: Map<string, Uint8Array>, glyphs: GlyphRecord[], leadingCount: number): TrueTypeSubsetFile {
   const count = glyphs.length;
   const head = Uint8Array.from(fixedTables.get('head')!);
   const headView = new DataView(head.buffer);
@@ -251,9 +264,16 @@ function trueTypeFile(fixedTables: Map<string, Uint8Array>, glyphs: GlyphRecord[
     if (table !== undefined) tables.set(tag, table);
   }
   const tags = [...tables.keys()].sort();
+  const dataOrder = ['glyf', ...tags.filter((tag) => tag !== 'glyf')];
   const directoryLength = 12 + 16 * tags.length;
   let total = directoryLength;
   for (const tag of tags) total += padded(tables.get(tag)!.length);
+  const positions = new Map<string, number>();
+  let position = directoryLength;
+  for (const tag of dataOrder) {
+    positions.set(tag, position);
+    position += padded(tables.get(tag)!.length);
+  }
   const file = new Uint8Array(total);
   const view = new DataView(file.buffer);
   const entrySelector = Math.floor(Math.log2(tags.length));
@@ -263,21 +283,21 @@ function trueTypeFile(fixedTables: Map<string, Uint8Array>, glyphs: GlyphRecord[
   view.setUint16(6, searchRange);
   view.setUint16(8, entrySelector);
   view.setUint16(10, 16 * tags.length - searchRange);
-  let position = directoryLength;
-  let headOffset = 0;
   tags.forEach((tag, index) => {
     const table = tables.get(tag)!;
+    const at = positions.get(tag)!;
     const entry = 12 + 16 * index;
     for (let character = 0; character < 4; character += 1) view.setUint8(entry + character, tag.charCodeAt(character));
-    file.set(table, position);
-    view.setUint32(entry + 4, checksum(file, position, padded(table.length)));
-    view.setUint32(entry + 8, position);
+    file.set(table, at);
+    view.setUint32(entry + 4, checksum(file, at, padded(table.length)));
+    view.setUint32(entry + 8, at);
     view.setUint32(entry + 12, table.length);
-    if (tag === 'head') headOffset = position;
-    position += padded(table.length);
   });
-  view.setUint32(headOffset + 8, (0xb1b0afba - checksum(file, 0, total)) >>> 0);
-  return file;
+  view.setUint32(positions.get('head')! + 8, (0xb1b0afba - checksum(file, 0, total)) >>> 0);
+  const glyfStart = positions.get('glyf')!;
+  let leadingLength = 0;
+  for (const glyph of glyphs.slice(0, leadingCount)) leadingLength += glyph.bytes.length;
+  return { bytes: file, leadingRecords: { start: glyfStart, end: glyfStart + leadingLength } };
 }
 
 function padded(length: number): number {

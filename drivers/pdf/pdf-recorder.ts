@@ -14,7 +14,7 @@
 // certificate both ways and compares, so a pdfkit upgrade that changes them fails there.
 
 import { createHash } from 'node:crypto';
-import { deflateSync } from 'node:zlib';
+import { constants, deflateRawSync, deflateSync } from 'node:zlib';
 import { AppError } from '../../core/errors.ts';
 import { glyphRecordsOf, type FontFace } from './font-face.ts';
 import { openDocument, type PageSetup } from './pdf-document.ts';
@@ -95,19 +95,55 @@ function layoutDocumentFor(sizePoints: [number, number]): Promise<Pdf> {
 }
 
 /**
+ * The text every document of one layout draws (titles, labels, the certification sentence, the
+ * mayor and seal): its glyphs lead each such document's subset in a fixed order, so that part of
+ * the font file is the same bytes every time and is compressed once per process (deflateReusing).
+ * The glyphs of the variable fields (names with 髙, 﨑, 𠮷, addresses, dates) follow.
+ */
+export interface FixedText {
+  /** Names the layout, e.g. its title, labels and municipality; the texts themselves if nothing shorter. */
+  key: string;
+  texts: string[];
+}
+
+/**
  * Lays a document out with `draw` on this thread's layout document and writes the PDF. `draw` must
  * be synchronous: the layout document is shared by every document of the thread.
  */
-export async function recordPdf(setup: PageSetup, forms: RecordedForm[], draw: (recording: Recording) => void): Promise<Uint8Array> {
+export async function recordPdf(setup: PageSetup, forms: RecordedForm[], draw: (recording: Recording) => void, fixed?: FixedText): Promise<Uint8Array> {
   const createdAt = new Date(setup.createdAtMs);
   if (Number.isNaN(createdAt.getTime())) {
     throw new AppError('internal', 'pdf.bad_date', 'createdAtMs is not a valid time');
   }
   const pdf = await layoutDocumentFor(setup.sizePoints);
-  return record(pdf, setup, createdAt, forms, draw);
+  return record(pdf, setup, createdAt, forms, draw, fixed);
 }
 
-function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm[], draw: (recording: Recording) => void): Uint8Array {
+/** Enough layouts for every certificate type of every municipality a centre serves; then it starts over. */
+const TEMPLATE_LIMIT = 512;
+const templates = new Map<string, GlyphOfRun[]>();
+
+/** The distinct glyphs of a layout's fixed text, in order of first use; once per layout and thread. */
+function templateGlyphs(font: EmbeddedFont, fixed: FixedText | undefined): { key: string; glyphs: GlyphOfRun[] } | undefined {
+  if (fixed === undefined) return undefined;
+  let glyphs = templates.get(fixed.key);
+  if (glyphs === undefined) {
+    const seen = new Set<number>([0]);
+    glyphs = [];
+    for (const text of fixed.texts) {
+      for (const glyph of font.layout(text).glyphs) {
+        if (seen.has(glyph.id)) continue;
+        seen.add(glyph.id);
+        glyphs.push(glyph);
+      }
+    }
+    if (templates.size >= TEMPLATE_LIMIT) templates.clear();
+    templates.set(fixed.key, glyphs);
+  }
+  return { key: fixed.key, glyphs };
+}
+
+function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm[], draw: (recording: Recording) => void, fixed: FixedText | undefined): Uint8Array {
   const layout = pdf as unknown as LayoutPdf;
   const font = layout._font;
   const pageHeight = layout.page.height;
@@ -120,7 +156,8 @@ function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm
     pdf.x = 0;
     pdf.y = 0;
   };
-  const glyphs = new DocumentGlyphs(font);
+  const template = templateGlyphs(font, fixed);
+  const glyphs = new DocumentGlyphs(font, template?.glyphs ?? []);
   const addContent = pdf.addContent;
   const encode = font.encode;
   layout.page.resources.data.ExtGState = {};
@@ -152,7 +189,7 @@ function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm
     font.encode = encode;
   }
   const graphicStates = Object.entries(layout.page.resources.data.ExtGState ?? {}).map(([name, reference]) => ({ name, entries: reference.data }));
-  return writePdf({ setup, createdAt, pages, forms, graphicStates, font, glyphs });
+  return writePdf({ setup, createdAt, pages, forms, graphicStates, font, glyphs, templateKey: template?.key });
 }
 
 /** The glyphs one document uses, numbered in order of first use as pdfkit numbers its subset's. */
@@ -162,27 +199,37 @@ class DocumentGlyphs {
   readonly codePoints: number[][] = [[0]];
   private readonly subsetIds = new Map<number, number>([[0, 0]]);
 
-  constructor(private readonly font: EmbeddedFont) {
+  /** How many glyphs after .notdef came from the layout's fixed text, whether drawn or not. */
+  readonly leadingCount: number;
+
+  constructor(
+    private readonly font: EmbeddedFont,
+    leading: GlyphOfRun[],
+  ) {
     // As pdfkit's EmbeddedFont starts its widths: .notdef's advance as it is in the font.
     this.widths = [font.font.getGlyph(0).advanceWidth];
+    for (const glyph of leading) this.idOf(glyph);
+    this.leadingCount = leading.length;
   }
 
   /** What pdfkit's EmbeddedFont.encode returns: 4-hex-digit subset ids and the run's positions. */
   encode(text: string, features?: unknown): [string[], unknown[]] {
     const { glyphs, positions } = this.font.layout(text, features);
     const encoded: string[] = [];
-    for (const glyph of glyphs) {
-      let subsetId = this.subsetIds.get(glyph.id);
-      if (subsetId === undefined) {
-        subsetId = this.fontGlyphIds.length;
-        this.fontGlyphIds.push(glyph.id);
-        this.subsetIds.set(glyph.id, subsetId);
-        this.widths.push(glyph.advanceWidth * this.font.scale);
-        this.codePoints.push(glyph.codePoints);
-      }
-      encoded.push(hex4(subsetId));
-    }
+    for (const glyph of glyphs) encoded.push(hex4(this.idOf(glyph)));
     return [encoded, positions];
+  }
+
+  private idOf(glyph: GlyphOfRun): number {
+    let subsetId = this.subsetIds.get(glyph.id);
+    if (subsetId === undefined) {
+      subsetId = this.fontGlyphIds.length;
+      this.fontGlyphIds.push(glyph.id);
+      this.subsetIds.set(glyph.id, subsetId);
+      this.widths.push(glyph.advanceWidth * this.font.scale);
+      this.codePoints.push(glyph.codePoints);
+    }
+    return subsetId;
   }
 }
 
@@ -194,6 +241,7 @@ interface PdfParts {
   graphicStates: { name: string; entries: Record<string, unknown> }[];
   font: EmbeddedFont;
   glyphs: DocumentGlyphs;
+  templateKey: string | undefined;
 }
 
 /** The file: catalog, pages, info, the forms, graphic states and the font, then the xref table. */
@@ -234,14 +282,14 @@ function writePdf(parts: PdfParts): Uint8Array {
   for (const { state, id } of stateIds) {
     file.object(id, `<< ${Object.entries(state.entries).map(([key, value]) => `/${key} ${typeof value === 'number' ? pdfNumber(value) : `/${String(value)}`}`).join(' ')} >>`);
   }
-  writeFont(file, type0, parts.font, parts.glyphs);
+  writeFont(file, type0, parts.font, parts.glyphs, parts.templateKey);
   // As pdfkit: the file ID is a hash of the info, so the same content gives the same bytes.
   const fileId = createHash('md5').update(`${parts.createdAt.getTime()}\n${JSON.stringify(infoEntries)}\n${parts.pages.length}`).digest('hex');
   return file.finish(`/Root ${catalog} 0 R /Info ${info} 0 R /ID [<${fileId}> <${fileId}>]`);
 }
 
 /** The Type 0 font over a CIDFontType2 subset, written as pdfkit's EmbeddedFont.embed writes it. */
-function writeFont(file: PdfFile, type0: number, font: EmbeddedFont, glyphs: DocumentGlyphs): void {
+function writeFont(file: PdfFile, type0: number, font: EmbeddedFont, glyphs: DocumentGlyphs, templateKey: string | undefined): void {
   const face = font.font;
   const cidFont = file.allocate();
   const descriptor = file.allocate();
@@ -255,7 +303,8 @@ function writeFont(file: PdfFile, type0: number, font: EmbeddedFont, glyphs: Doc
       `/FontDescriptor ${descriptor} 0 R /W [0 [${glyphs.widths.map(pdfNumber).join(' ')}]] /CIDToGIDMap /Identity >>`,
   );
   file.object(descriptor, `<< /Type /FontDescriptor /FontName /${name} ${descriptorEntries(font)} /FontFile2 ${fontFile} 0 R >>`);
-  file.stream(fontFile, '', deflateSync(trueTypeSubset(face, glyphs.fontGlyphIds)));
+  const subset = glyphRecordsOf(face).subset(glyphs.fontGlyphIds, 1 + glyphs.leadingCount);
+  file.stream(fontFile, '', templateKey === undefined ? deflateSync(subset.bytes) : deflateReusing(subset.bytes, subset.leadingRecords, templateKey));
   file.stream(toUnicode, '', deflateSync(Buffer.from(toUnicodeCmap(glyphs.codePoints), 'latin1')));
 }
 
@@ -289,9 +338,51 @@ function subsetTag(glyphIds: number[]): string {
   return Array.from(digest.subarray(0, 6), (byte) => String.fromCharCode(65 + (byte % 26))).join('');
 }
 
-/** The TrueType subset: fontkit's table layout, the glyf records copied from the face's cache. */
-function trueTypeSubset(face: FontFace, glyphIds: number[]): Uint8Array {
-  return glyphRecordsOf(face).subset(glyphIds);
+const compressedRecords = new Map<string, { records: Buffer; deflated: Buffer }>();
+
+/**
+ * A zlib stream (RFC 1950) of `bytes` whose middle, the fixed text's glyf records, is deflated once
+ * per layout. Deflate blocks (RFC 1951) may follow one another from separate compressors: each
+ * part is compressed on its own, so none refers back into another, and all but the last end with
+ * a sync flush (a byte-aligned, non-final empty block). The checksum is over the whole file. The
+ * cached part is used only while it holds exactly the bytes it was made from.
+ */
+function deflateReusing(bytes: Uint8Array, middle: { start: number; end: number }, key: string): Uint8Array {
+  if (middle.end - middle.start < 1024) return deflateSync(bytes);
+  const records = Buffer.from(bytes.buffer, bytes.byteOffset + middle.start, middle.end - middle.start);
+  let cached = compressedRecords.get(key);
+  if (cached === undefined || !cached.records.equals(records)) {
+    if (compressedRecords.size >= TEMPLATE_LIMIT) compressedRecords.clear();
+    cached = { records: Buffer.from(records), deflated: deflateRawSync(records, { finishFlush: constants.Z_SYNC_FLUSH }) };
+    compressedRecords.set(key, cached);
+  }
+  const before = deflateRawSync(bytes.subarray(0, middle.start), { finishFlush: constants.Z_SYNC_FLUSH });
+  const after = deflateRawSync(bytes.subarray(middle.end));
+  const result = new Uint8Array(2 + before.length + cached.deflated.length + after.length + 4);
+  // CMF 0x78: deflate with a 32 KB window; FLG 0x9c makes the pair a multiple of 31 (RFC 1950 §2.2).
+  result[0] = 0x78;
+  result[1] = 0x9c;
+  result.set(before, 2);
+  result.set(cached.deflated, 2 + before.length);
+  result.set(after, 2 + before.length + cached.deflated.length);
+  new DataView(result.buffer).setUint32(result.length - 4, adler32(bytes));
+  return result;
+}
+
+/** RFC 1950 §8.2; sums reduced every 5,552 bytes, as zlib does, long before they could overflow. */
+function adler32(bytes: Uint8Array): number {
+  let low = 1;
+  let high = 0;
+  for (let start = 0; start < bytes.length; start += 5552) {
+    const end = Math.min(start + 5552, bytes.length);
+    for (let index = start; index < end; index += 1) {
+      low += bytes[index]!;
+      high += low;
+    }
+    low %= 65521;
+    high %= 65521;
+  }
+  return ((high << 16) | low) >>> 0;
 }
 
 /** pdfkit's ToUnicode CMap: one bfrange per 256 subset ids, UTF-16BE with surrogate pairs (𠮷). */

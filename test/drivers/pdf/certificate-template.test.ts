@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { fixtureMunicipalities, fixtureResidents } from '../../../cmd/fixtures.ts';
 import { CERTIFICATE_TYPES } from '../../../core/certificate-types.ts';
@@ -129,5 +130,16 @@ describe('certificates from the template', { skip: popplerMissing }, () => {
     const together = await Promise.all(documents.map((document) => renderCertificatePdf(document)));
     together.forEach((pdf, index) => assert.ok(Buffer.from(pdf).equals(Buffer.from(alone[index]!)), `document ${index}`));
     assert.ok(textOf(together[1]!).includes(documents[1]!.fields[0]!.value));
+  });
+
+  it('compress every stream, the font file with its reused part, as zlib streams whose checksums hold', async () => {
+    // Same layout, other residents: the fixed text's glyph records come from the cache each time.
+    for (const document of [contentFor(0, 'juminhyo'), { ...contentFor(0, 'juminhyo'), fields: [{ label: '氏名', value: '髙﨑 𠮷' }] }, contentFor(0, 'juminhyo')]) {
+      const pdf = Buffer.from(await renderCertificatePdf(document));
+      const streams = [...pdf.toString('latin1').matchAll(/\/Length (\d+) >>\nstream\n/g)].map((match) => pdf.subarray(match.index + match[0].length, match.index + match[0].length + Number(match[1])));
+      assert.ok(streams.length >= 4, `${streams.length} streams`);
+      const inflated = streams.map((stream) => inflateSync(stream));
+      assert.ok(inflated.some((bytes) => bytes.readUInt32BE(0) === 0x00010000), 'a TrueType font file among them');
+    }
   });
 });
