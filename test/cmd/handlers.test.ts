@@ -69,7 +69,7 @@ describe('centre and relay as request handlers', () => {
       upstream: {
         post: async (upstreamPath, body, kiosk) => {
           const answer = await center.handler(post(upstreamPath, body, { CN: 'relay.OP01', O: 'OP01', OU: 'relay' }, { [RELAY_HEADERS.store]: kiosk.storeId, [RELAY_HEADERS.kiosk]: kiosk.kioskId }));
-          return { status: answer.status, json: json(answer.body) };
+          return { status: answer.status, body: typeof answer.body === 'string' ? new TextEncoder().encode(answer.body) : answer.body };
         },
       },
     });
