@@ -31,6 +31,8 @@ export interface RecordedForm {
 /** The parts of pdfkit's EmbeddedFont a recording replaces or reads. */
 interface EmbeddedFont {
   id: string;
+  /** pdfkit's shaped words, by text, for as long as the font lives: unbounded (see record). */
+  layoutCache?: Record<string, unknown>;
   font: FontFace & TrueTypeMetrics;
   scale: number;
   ascender: number;
@@ -160,6 +162,13 @@ function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm
   const glyphs = new DocumentGlyphs(font, template?.glyphs ?? []);
   const addContent = pdf.addContent;
   const encode = font.encode;
+  // pdfkit keeps every word it shaped for as long as the font lives. That was one document before;
+  // the layout document lives as long as the thread, and the words include names and addresses,
+  // so the cache lasts one document here too (font-face.ts keeps a bounded one below it).
+  const freshWordCache = () => {
+    if (font.layoutCache) font.layoutCache = Object.create(null) as Record<string, unknown>;
+  };
+  freshWordCache();
   layout.page.resources.data.ExtGState = {};
   layout._ctm = [1, 0, 0, 1, 0, 0];
   layout._ctmStack = [];
@@ -187,6 +196,7 @@ function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm
   } finally {
     pdf.addContent = addContent;
     font.encode = encode;
+    freshWordCache();
   }
   const graphicStates = Object.entries(layout.page.resources.data.ExtGState ?? {}).map(([name, reference]) => ({ name, entries: reference.data }));
   return writePdf({ setup, createdAt, pages, forms, graphicStates, font, glyphs, templateKey: template?.key });
