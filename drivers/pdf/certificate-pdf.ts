@@ -217,7 +217,7 @@ function drawFieldTable(pdf: Pdf, fields: CertificateField[], pages: Pages): num
   pdf.fontSize(11.5);
   for (const field of fields) {
     const valueHeight = pdf.heightOfString(field.value, { width: valueWidth, lineGap: 2 });
-    const labelHeight = pdf.heightOfString(field.label, labelOptions(field.label));
+    const labelHeight = labelHeightOf(pdf, field.label);
     const rowHeight = Math.max(minimumRowHeight, Math.max(valueHeight, labelHeight) + 2 * cellPadding);
     if (y + rowHeight > tableBottom) {
       closeTable(pdf, y);
@@ -238,9 +238,25 @@ function drawRow(pdf: Pdf, field: CertificateField, y: number, rowHeight: number
   pdf.moveTo(marginX + labelWidth, y).lineTo(marginX + labelWidth, y + rowHeight).stroke();
   pdf.fillColor(textColour).fontSize(11.5);
   const options = labelOptions(field.label);
-  const labelY = y + (rowHeight - pdf.heightOfString(field.label, options)) / 2;
+  const labelY = y + (rowHeight - labelHeightOf(pdf, field.label)) / 2;
   pdf.text(field.label, marginX + options.characterSpacing, labelY, options);
   pdf.text(field.value, marginX + labelWidth + cellPadding, y + cellPadding, { width: valueWidth, lineGap: 2 });
+}
+
+/** Labels are the fixed words of the forms (a few dozen), so their heights are kept. */
+const LABEL_HEIGHT_LIMIT = 1_024;
+const labelHeights = new Map<string, number>();
+
+/** The label's height at the table's 11.5 pt, as pdfkit measures it; wrapping it again for each row of each certificate was needless. */
+function labelHeightOf(pdf: Pdf, label: string): number {
+  let height = labelHeights.get(label);
+  if (height === undefined) {
+    pdf.fontSize(11.5);
+    height = pdf.heightOfString(label, labelOptions(label));
+    if (labelHeights.size >= LABEL_HEIGHT_LIMIT) labelHeights.clear();
+    labelHeights.set(label, height);
+  }
+  return height;
 }
 
 /**
