@@ -3,7 +3,7 @@
 
 import { Command } from 'commander';
 import { COMMANDS } from './commands.ts';
-import { createCenterService } from '../core/center-service.ts';
+import { createCenterService, type CenterDependencies } from '../core/center-service.ts';
 import { assertRegisteredKiosk, type CallerIdentity, type KioskRegistry } from '../core/caller.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { hexEncode } from '../core/bytes.ts';
@@ -60,6 +60,8 @@ export interface CenterParts {
   random?: RandomSource;
   timers?: Timers;
   isHoliday?: HolidayLookup;
+  /** In place of the PDF renderer and its worker pool: the simulation's, which finishes on virtual time. */
+  renderCertificate?: CenterDependencies['renderCertificate'];
 }
 
 /** The centre's use cases over its database: for the server, and for `center confirm`. */
@@ -79,6 +81,12 @@ function centerServiceFor(loaded: LoadedConfig, db: Database, parts: Required<Pi
     renderCertificate,
     sha256Hex,
   });
+}
+
+/** What the simulation (cmd/simulate.ts) puts in place of real drivers: seeded randomness, and a renderer on virtual time. */
+export interface CenterDriverOverrides {
+  random?: RandomSource;
+  renderCertificate?: CenterDependencies['renderCertificate'];
 }
 
 export interface StartedCenter {
@@ -101,7 +109,7 @@ export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & {
   const db = openCenterDatabase(loaded.resolve(config.databaseFile));
   const audit = openRoleAuditLog(db, loaded, config, auditOrigin('center'), clock);
   // Certificates are rendered in worker threads where the runtime allows (drivers/pdf/render-pool.ts).
-  const renderer = createCertificateRenderer();
+  const renderer = options.renderCertificate ? { render: options.renderCertificate, close: async () => undefined } : createCertificateRenderer();
   const service = centerServiceFor(loaded, db, { ...options, clock }, audit, renderer.render);
   const log = options.log ?? (() => undefined);
   const centerVerifier = noteVerifierFromKey(config.auditVerifierKey);

@@ -14,6 +14,8 @@ import type { Io } from './io.ts';
 
 export interface Factory {
   readonly io: Io;
+  /** The environment commands read (CUPS_SERVER for the kiosk's CUPS printer): the process's unless a test passes its own. */
+  readonly environment: NodeJS.ProcessEnv;
   /** The services' clock: real time, or CVS_ISSUE_TIME's instant running at the real rate (cmd/deps.ts). */
   readonly clock: Clock;
   /** The clock, read once now: a long-running service fails at start, not inside its first request. */
@@ -44,6 +46,7 @@ export function createFactory(io: Io, parts: FactoryParts = {}): Factory {
   const deployments = new Map<string, LoadedConfig>();
   return {
     io,
+    environment: parts.environment ?? process.env,
     clock,
     checkedClock() {
       clock.nowMs();

@@ -4,6 +4,7 @@
 import municipalitiesFile from '../fixtures/municipalities.json' with { type: 'json' };
 import operatorsFile from '../fixtures/operators.json' with { type: 'json' };
 import residentsFile from '../fixtures/residents.json' with { type: 'json' };
+import syntheticFile from '../fixtures/synthetic-residents.json' with { type: 'json' };
 import { isCertificateType } from '../core/certificate-types.ts';
 import { inputError } from '../core/errors.ts';
 import type { CardKind } from '../core/jpki.ts';
@@ -83,4 +84,94 @@ export function fixtureResidents(): FixtureResident[] {
 
 export function fixtureOperators(): FixtureOperator[] {
   return operatorsFile.operators;
+}
+
+/** `init --kiosks N` and `--residents N` accept 1 up to these: beyond them init would run for hours. */
+export const MAX_KIOSKS = 1000;
+export const MAX_SYNTHETIC_RESIDENTS = 10_000;
+/** Synthetic ids start here, clear of the fixtures' (K0001, K0101, S0001, R001 …). */
+const SYNTHETIC_FIRST_NUMBER = 1001;
+const SYNTHETIC_KIOSKS_PER_STORE = 2;
+
+/**
+ * The fixture operators with the first one's kiosks made `kioskCount`: its fixture kiosks in
+ * order, then synthetic ones (K1001, K1002 …), two to a synthetic store (S1001 …).
+ */
+export function operatorsWithKiosks(operators: FixtureOperator[], kioskCount: number): FixtureOperator[] {
+  const [first, ...others] = operators;
+  if (first === undefined) throw inputError('fixture.bad', 'no operator to give kiosks to', 'fixtures/operators.json');
+  const stores: FixtureStore[] = [];
+  let left = kioskCount;
+  for (const store of first.stores) {
+    const kiosks = store.kiosks.slice(0, left);
+    left -= kiosks.length;
+    if (kiosks.length > 0) stores.push({ ...store, kiosks });
+  }
+  const brand = first.name.replace(/株式会社$/, '');
+  let kioskNumber = SYNTHETIC_FIRST_NUMBER;
+  for (let storeNumber = SYNTHETIC_FIRST_NUMBER; left > 0; storeNumber += 1) {
+    const kiosks: string[] = [];
+    while (left > 0 && kiosks.length < SYNTHETIC_KIOSKS_PER_STORE) {
+      kiosks.push(`K${kioskNumber}`);
+      kioskNumber += 1;
+      left -= 1;
+    }
+    stores.push({ storeId: `S${storeNumber}`, storeName: `${brand}試験${storeNumber - SYNTHETIC_FIRST_NUMBER + 1}号店`, kiosks });
+  }
+  return [{ ...first, stores }, ...others];
+}
+
+const SYNTHETIC_WHERE = 'fixtures/synthetic-residents.json';
+
+/**
+ * `count` fictional residents (R1001 …) with valid cards (card-r1001 …) that the centre accepts:
+ * active, 15 or older, no support measure, spread round-robin over the participating
+ * municipalities, with names built from the readable lists in fixtures/synthetic-residents.json.
+ */
+export function syntheticResidents(count: number, municipalities: Municipality[]): FixtureResident[] {
+  const participating = municipalities.filter((municipality) => municipality.participating);
+  const towns = syntheticFile.towns as Record<string, string[] | undefined>;
+  for (const municipality of participating) {
+    if (!towns[municipality.code]?.length) throw inputError('fixture.bad', `no towns for participating municipality ${municipality.code}`, `${SYNTHETIC_WHERE}: towns`);
+  }
+  const surnames = syntheticFile.surnames as [string, string][];
+  const givenNames = syntheticFile.givenNames as Record<'男' | '女', [string, string][]>;
+  return Array.from({ length: count }, (_, index) => {
+    const number = SYNTHETIC_FIRST_NUMBER + index;
+    const municipality = participating[index % participating.length]!;
+    const sex: '男' | '女' = index % 2 === 0 ? '男' : '女';
+    const [surname, surnameKana] = surnames[index % surnames.length]!;
+    const given = givenNames[sex];
+    const [givenName, givenNameKana] = given[Math.floor(index / surnames.length) % given.length]!;
+    const town = towns[municipality.code]![index % towns[municipality.code]!.length]!;
+    const name = `${surname} ${givenName}`;
+    const taxableIncomeYen = 2_000_000 + (index % 50) * 100_000;
+    const resident: Resident = {
+      residentId: `R${number}`,
+      municipalityCode: municipality.code,
+      honsekiCode: municipality.code,
+      status: 'active',
+      supportMeasure: false,
+      name,
+      kana: `${surnameKana} ${givenNameKana}`,
+      birthDate: `${1950 + (index % 50)}-${pad2(1 + (index % 12))}-${pad2(1 + (index % 28))}`,
+      sex,
+      address: `${municipality.name}${town}${1 + (index % 9)}丁目${1 + (index % 20)}番${1 + (index % 30)}号`,
+      householder: name,
+      relationship: '世帯主',
+      residentSince: `${2000 + (index % 25)}-04-01`,
+      honseki: `${municipality.name}${town}${1 + (index % 9)}丁目${1 + (index % 20)}番地`,
+      headOfFamily: name,
+      sealRegistrationNumber: `${municipality.code}-${String(number).padStart(5, '0')}`,
+      taxableIncomeYen,
+      residentTaxYen: Math.floor((taxableIncomeYen * 6) / 100),
+    };
+    // A test PIN per card that differs between neighbours (7919 is prime, so it walks all 10,000).
+    const pin = String((number * 7919) % 10_000).padStart(4, '0');
+    return { resident, card: { cardId: `card-r${number}`, pin, kind: 'my-number-card', validity: 'valid' } };
+  });
+}
+
+function pad2(value: number): string {
+  return String(value).padStart(2, '0');
 }

@@ -1,20 +1,23 @@
 // `cvs-issue kiosk run`: one kiosk in a store. It talks only to its operator's relay, prints into a
-// folder, and keeps its completion notices in a local outbox until the centre acknowledges them.
+// folder (the simulation) or through CUPS (`--printer cups:QUEUE`), and keeps its completion
+// notices in a local outbox until the centre acknowledges them.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { COMMANDS } from './commands.ts';
 import { AppError, usageError } from '../core/errors.ts';
-import { runKioskTransaction, type KioskGateway, type KioskInput, type TransactionResult } from '../core/kiosk-transaction.ts';
+import { runKioskTransaction, type KioskDependencies, type KioskInput, type TransactionResult } from '../core/kiosk-transaction.ts';
 import type { CardReader, Clock, Denomination, RandomSource, Timers } from '../core/ports.ts';
 import { PcscCardReader } from '../drivers/card/pcsc-reader.ts';
 import { SimulatedCardReader } from '../drivers/card/simulated-reader.ts';
 import { SimulatedCashUnit } from '../drivers/cash/simulated-cash-unit.ts';
 import type { HttpClient } from '../drivers/http/client.ts';
 import { callJson } from '../drivers/http/json-api.ts';
+import { kioskGateway } from '../drivers/http/kiosk-gateway.ts';
 import { renderVoidNoticePdf } from '../drivers/pdf/certificate-pdf.ts';
 import { renderReceiptPdf } from '../drivers/pdf/receipt-pdf.ts';
+import { CupsPrinter, isCupsQueueName } from '../drivers/printer/cups-printer.ts';
 import { FolderPrinter } from '../drivers/printer/folder-printer.ts';
 import { createKioskStore, openKioskDatabase, type DayClose, type KioskStore } from '../drivers/store/kiosk-store.ts';
 import { OUTBOX_BATCH, outboxKey, sendPendingNotices } from '../core/outbox.ts';
@@ -27,7 +30,7 @@ import { CORRECTION_REASONS, type CorrectionReason } from '../core/messages.ts';
 import { decideLogin, isLocked, isPasswordAttempt, LOCKOUT_MS, passwordProblem } from '../core/maintenance.ts';
 import { hashPassword, verifyPassword } from '../drivers/crypto/password.ts';
 import type { HeartbeatResponse } from '../core/relay-service.ts';
-import { HEARTBEAT_PATH, KIOSK_PATHS, STORE_DAY_PATH, parseCertificateData, parseChallengeResponse } from '../core/messages.ts';
+import { HEARTBEAT_PATH, KIOSK_PATHS, STORE_DAY_PATH } from '../core/messages.ts';
 import { auditOrigin, logSize, offerCheckpointToWitness } from '../drivers/store/audit-log.ts';
 import { scheduleWitnessOffers, type OfferOutcome } from '../core/witness-offers.ts';
 import { sha256, systemClock, systemRandom, systemTimers } from './deps.ts';
@@ -36,21 +39,11 @@ import type { Io } from './io.ts';
 import { createTerminal, type Terminal } from './terminal.ts';
 import { readKioskScript, scriptedInput, type ScriptedSession } from './kiosk-script.ts';
 
-function gatewayFor(client: HttpClient, kioskId: string): KioskGateway {
-  return {
-    // What comes back is parsed, field by field, before the kiosk acts on it (a relay can be wrong).
-    challenge: async () => parseChallengeResponse(await callJson(client, KIOSK_PATHS.challenge, { kioskId })),
-    authenticate: (request) => callJson(client, KIOSK_PATHS.authenticate, { ...request, kioskId }),
-    requestCertificate: async (request) => parseCertificateData(await callJson(client, KIOSK_PATHS.certificates, { ...request, kioskId })),
-    sendCompletion: (notice) => callJson(client, KIOSK_PATHS.completions, notice),
-    sendCorrection: (notice) => callJson(client, KIOSK_PATHS.corrections, notice),
-  };
-}
-
 export interface Kiosk {
   config: KioskConfig;
   store: KioskStore;
-  printer: FolderPrinter;
+  /** The deployment's folder printer (the simulation), or a real printer behind CUPS. */
+  printer: FolderPrinter | CupsPrinter;
   cash: SimulatedCashUnit;
   /** True with a PC/SC reader: the card is whatever lies on it, not a card file. */
   usesRealReader: boolean;
@@ -63,23 +56,39 @@ export interface Kiosk {
   close(): Promise<void>;
 }
 
+/**
+ * What the simulation (cmd/simulate.ts) puts in place of real drivers: the network, timers and
+ * randomness on its virtual time and seed, a reader it can take the card from, a cash unit it can
+ * fault, and receipt renderers that finish within one step.
+ */
+export interface KioskDriverOverrides {
+  client?: HttpClient;
+  random?: RandomSource;
+  timers?: Timers;
+  reader?: SimulatedCardReader;
+  cash?: SimulatedCashUnit;
+  renderReceipt?: KioskDependencies['renderReceipt'];
+  renderVoidNotice?: KioskDependencies['renderVoidNotice'];
+}
+
 export function openKiosk(
   loaded: LoadedConfig,
-  options: { kioskId?: string; relayUrl?: string; clock?: Clock; random?: RandomSource; timers?: Timers; show?: (text: string) => void; pcscReader?: string },
+  options: { kioskId?: string; relayUrl?: string; clock?: Clock; show?: (text: string) => void; pcscReader?: string; printer?: PrinterChoice; environment?: NodeJS.ProcessEnv; drivers?: KioskDriverOverrides },
 ): Kiosk {
   const config = findKiosk(loaded, options.kioskId);
   const clock = options.clock ?? systemClock;
+  const drivers = options.drivers ?? {};
   // The real reader beside the simulated one, behind the same port (docs/runtime-facts.md, "Smart cards").
-  const simulated = options.pcscReader === undefined ? new SimulatedCardReader(`${config.kioskId} simulated reader`) : undefined;
+  const simulated = options.pcscReader === undefined ? (drivers.reader ?? new SimulatedCardReader(`${config.kioskId} simulated reader`)) : undefined;
   const reader: CardReader = simulated ?? new PcscCardReader(options.pcscReader ?? '');
-  if (reader instanceof PcscCardReader) reader.assertAvailable();
   const db = openKioskDatabase(loaded.resolve(config.databaseFile));
   const audit = openRoleAuditLog(db, loaded, config, auditOrigin('kiosk', config.kioskId), clock);
   const store = createKioskStore(db, audit);
-  const client = clientFor(loaded, config.tls, options.relayUrl ?? config.relayUrl, 20_000);
-  const gateway = gatewayFor(client, config.kioskId);
-  const printer = new FolderPrinter({ directory: loaded.resolve(config.printerDirectory) });
-  const cash = new SimulatedCashUnit();
+  const client = drivers.client ?? clientFor(loaded, config.tls, options.relayUrl ?? config.relayUrl, 20_000);
+  const gateway = kioskGateway(client, config.kioskId);
+  const printer = options.printer?.kind === 'cups' ? new CupsPrinter({ queue: options.printer.queue, environment: options.environment }) : new FolderPrinter({ directory: loaded.resolve(config.printerDirectory) });
+  const cash = drivers.cash ?? new SimulatedCashUnit();
+  const random = drivers.random ?? systemRandom;
   const show = options.show ?? (() => undefined);
 
   async function flushOutbox(): Promise<{ acknowledged: number; pending: number }> {
@@ -146,7 +155,7 @@ export function openKiosk(
   }
   // Every entry is offered soon after it is appended, and at the first chance while the relay is
   // away (finding 7 of the audit log: an offline tail must not wait for the next minute).
-  const offers = scheduleWitnessOffers({ pending: () => logSize(db) > store.lastWitnessedSize(), offer: offerToRelay, timers: options.timers ?? systemTimers });
+  const offers = scheduleWitnessOffers({ pending: () => logSize(db) > store.lastWitnessedSize(), offer: offerToRelay, timers: drivers.timers ?? systemTimers });
   audit.onAppend(() => offers.poke());
   async function sendHeartbeat(): Promise<void> {
     await offers.offerNow();
@@ -169,7 +178,7 @@ export function openKiosk(
           {
             identity: { kioskId: config.kioskId, storeId: config.storeId, storeName: config.storeName },
             clock,
-            random: options.random ?? systemRandom,
+            random,
             reader,
             cash,
             printer,
@@ -178,8 +187,8 @@ export function openKiosk(
             audit,
             screen: { show },
             sha256,
-            renderReceipt: renderReceiptPdf,
-            renderVoidNotice: renderVoidNoticePdf,
+            renderReceipt: drivers.renderReceipt ?? renderReceiptPdf,
+            renderVoidNotice: drivers.renderVoidNotice ?? renderVoidNoticePdf,
           },
           input,
         );
@@ -198,6 +207,19 @@ export function openKiosk(
   };
 }
 
+/** Where a kiosk prints: the deployment's folder (default) or a CUPS queue. */
+export type PrinterChoice = { kind: 'folder' } | { kind: 'cups'; queue: string };
+
+/** The value of `kiosk run --printer`: "folder" or "cups:QUEUE". */
+export function parsePrinterChoice(value: string | undefined): PrinterChoice {
+  if (value === undefined || value === 'folder') return { kind: 'folder' };
+  const queue = /^cups:(.*)$/.exec(value)?.[1];
+  if (queue === undefined || !isCupsQueueName(queue)) {
+    throw usageError(`--printer "${value}" must be "folder" or "cups:QUEUE" with a CUPS queue name (letters, digits, "_", "-", ".")`);
+  }
+  return { kind: 'cups', queue };
+}
+
 export function cardFilePath(loaded: LoadedConfig, card: string): string {
   const inDeployment = loaded.resolve(path.join(loaded.config.cardsDirectory, `${card}.json`));
   return fs.existsSync(inDeployment) ? inDeployment : path.resolve(card);
@@ -212,8 +234,10 @@ export interface SessionReport {
 export async function runScriptedSessions(kiosk: Kiosk, loaded: LoadedConfig, sessions: ScriptedSession[]): Promise<SessionReport[]> {
   const reports: SessionReport[] = [];
   for (const session of sessions) {
-    // Each certificate copy is one page, after the pages already printed by this printer.
-    kiosk.printer.injectFaults(session.printerJamOnCopy ? { jamOnPage: kiosk.printer.pageCount() + session.printerJamOnCopy } : {});
+    // Each certificate copy is one page, after the pages already printed by this printer. A real
+    // printer jams for real: the command refuses printerJamOnCopy with one before any session runs.
+    const { printer } = kiosk;
+    if (printer instanceof FolderPrinter) printer.injectFaults(session.printerJamOnCopy ? { jamOnPage: printer.pageCount() + session.printerJamOnCopy } : {});
     const result = await kiosk.serve(cardFilePath(loaded, session.card), scriptedInput(session));
     reports.push({ card: session.card, result, expected: session.expect });
   }
@@ -285,6 +309,7 @@ interface KioskRunOptions {
   pcsc?: string | boolean;
   kiosk?: string;
   relayUrl?: string;
+  printer?: string;
   script?: string;
   json?: boolean;
 }
@@ -292,8 +317,8 @@ interface KioskRunOptions {
 export function makeKioskCommand(factory: Factory): Command {
   const { io } = factory;
   /** The kiosk of the deployment in `dir`, on the factory's clock, randomness and timers. */
-  const kioskIn = (dir: string, options: { kioskId?: string; relayUrl?: string; clock?: Clock; show?: (text: string) => void; pcscReader?: string }) =>
-    openKiosk(factory.deployment(dir), { clock: factory.clock, random: factory.random, timers: factory.timers, ...options });
+  const kioskIn = (dir: string, options: { kioskId?: string; relayUrl?: string; clock?: Clock; show?: (text: string) => void; pcscReader?: string; printer?: PrinterChoice }) =>
+    openKiosk(factory.deployment(dir), { clock: factory.clock, drivers: { random: factory.random, timers: factory.timers }, environment: factory.environment, ...options });
   const kiosk = new Command('kiosk').description(COMMANDS.kiosk.description);
   kiosk
     .command('run')
@@ -302,20 +327,31 @@ export function makeKioskCommand(factory: Factory): Command {
     .option('--kiosk <id>', 'which kiosk of the deployment (default: the first)')
     .option('--relay-url <url>', "the operator's relay, e.g. https://127.0.0.1:9443; default from the deployment")
     .option('--pcsc [reader]', 'use a real PC/SC card reader (the first one, or the one named) instead of the simulated reader')
+    .option('--printer <printer>', 'where certificates print: "folder" (the deployment\'s print folder, default) or "cups:QUEUE" (a CUPS queue; waits for each job to complete)')
     .option('--script <file>', 'JSON scenario: { "sessions": [ { "card", "pins", "certificateType", "copies", "cash", "printerJamOnCopy", "expect" } ] }')
     .option('--json', 'print the session results as JSON')
     .action(async (options: KioskRunOptions) => {
+      const printer = parsePrinterChoice(options.printer);
       const loaded = factory.deployment(options.dir);
       const script = options.script ? readKioskScript(options.script) : undefined;
       if (!script && options.json) throw usageError('--json needs --script');
+      const pcscReader = typeof options.pcsc === 'string' ? options.pcsc : options.pcsc ? '' : undefined;
+      // A missing PC/SC stack fails now, with one line, rather than at the first resident's card.
+      if (pcscReader !== undefined) await new PcscCardReader(pcscReader).assertAvailable();
+      if (printer.kind === 'cups' && script?.sessions.some((session) => session.printerJamOnCopy !== undefined)) {
+        throw usageError('"printerJamOnCopy" needs the folder printer: a CUPS printer cannot be told to jam', options.script);
+      }
       const opened = kioskIn(options.dir, {
         kioskId: options.kiosk,
         relayUrl: options.relayUrl,
         clock: factory.checkedClock(),
-        pcscReader: typeof options.pcsc === 'string' ? options.pcsc : options.pcsc ? '' : undefined,
+        pcscReader,
+        printer,
         show: options.json ? undefined : (text) => io.err(`  ${text}\n`),
       });
       try {
+        // A mistyped queue fails the start, not every resident's print later.
+        if (opened.printer instanceof CupsPrinter) await opened.printer.assertQueueExists();
         opened.closeDays();
         await opened.flushOutbox();
         if (!script) return await runInteractive(opened, loaded, io);
@@ -484,6 +520,6 @@ function maintenanceState(kiosk: Kiosk): Record<string, string | number | null> 
     outboxRejected: kiosk.store.rejectedNotices().length,
     dayClosesUnsent: kiosk.store.unacknowledgedDayCloses().length,
     auditWitnessedSize: kiosk.store.lastWitnessedSize(),
-    printerDirectory: kiosk.printer.directoryPath(),
+    printerDirectory: kiosk.printer instanceof FolderPrinter ? kiosk.printer.directoryPath() : null,
   };
 }

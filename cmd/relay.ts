@@ -11,7 +11,7 @@ import type { Clock, Timers } from '../core/ports.ts';
 import { createRelayService, type CenterUpstream, type RelayService, type KioskCertificateIdentity } from '../core/relay-service.ts';
 import { callJson, errorResponse, jsonBytesResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
 import type { IncomingRequest, OutgoingResponse, RequestHandler, RunningServer } from '../drivers/http/server.ts';
-import { withDatabase } from '../drivers/store/database.ts';
+import { withDatabase, type Database } from '../drivers/store/database.ts';
 import { createRelayStore, kioskStatuses, latestCosigned, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
 import { HEARTBEAT_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_SUPPLY_PATH, STORE_DAY_PATH } from '../core/messages.ts';
 import { handlingRecordFromRow } from '../drivers/store/center-store.ts';
@@ -19,8 +19,8 @@ import type { CompletionAck } from '../core/messages.ts';
 import { parseRelayHeartbeatAnswer, witness, witnessRecordData, type CheckpointOffer } from '../core/witness.ts';
 import { cosignatureLine, noteBody } from '../core/signed-note.ts';
 import { formatUtcIso } from '../core/jst.ts';
-import { clientFor, findRelay, openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
-import { auditHasher, auditOrigin, logSize, noteSignerFor, noteVerifierFromKey, offerCheckpointToWitness, witnessedSizesIn } from '../drivers/store/audit-log.ts';
+import { clientFor, findRelay, openRoleAuditLog, parseListen, type LoadedConfig, type RelayConfig } from './config.ts';
+import { auditHasher, auditOrigin, logSize, noteSignerFor, noteVerifierFromKey, offerCheckpointToWitness, witnessedSizesIn, type AuditLog } from '../drivers/store/audit-log.ts';
 import { systemClock, systemTimers } from './deps.ts';
 import { tallyRefusals } from '../core/refusal-tally.ts';
 import { addExportSubcommand } from './export.ts';
@@ -81,13 +81,47 @@ export function createRelayHandler(service: RelayService, log: (line: string) =>
   };
 }
 
+/** A relay of the deployment as a request handler over its database, forwarding to `upstream`. */
+export interface RelayHandler {
+  handler: RequestHandler;
+  config: RelayConfig;
+  db: Database;
+  audit: AuditLog;
+  close(): void;
+}
+
+/**
+ * Opens the relay of `operatorId` (default: the first) over its database, forwarding kiosk requests
+ * to `upstream`: the centre over mutual TLS for the server, the centre's own handler in process for
+ * tests and the simulation.
+ */
+export function openRelayHandler(loaded: LoadedConfig, options: { operatorId?: string; upstream: CenterUpstream; clock?: Clock; log?: (line: string) => void }): RelayHandler {
+  const config = findRelay(loaded, options.operatorId);
+  const clock = options.clock ?? systemClock;
+  const db = openRelayDatabase(loaded.resolve(config.databaseFile));
+  try {
+    const audit = openRoleAuditLog(db, loaded, config, auditOrigin('relay', config.operatorId), clock);
+    const service = createRelayService({
+      operatorId: config.operatorId,
+      clock,
+      store: createRelayStore(db, audit),
+      upstream: options.upstream,
+      audit,
+      witness: { hasher: auditHasher, noteVerifierFor: noteVerifierFromKey },
+    });
+    return { handler: createRelayHandler(service, options.log), config, db, audit, close: () => db.close() };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
 export async function startRelay(
   loaded: LoadedConfig,
   options: { operatorId?: string; listen?: string; metricsListen?: string; centerUrl?: string; clock?: Clock; timers?: Timers; log?: (line: string) => void },
 ): Promise<StartedRelay> {
   const config = findRelay(loaded, options.operatorId);
   const log = options.log ?? (() => undefined);
-  const db = openRelayDatabase(loaded.resolve(config.databaseFile));
   const client = clientFor(loaded, config.centerTls, options.centerUrl ?? config.centerUrl, 15_000);
   const upstream: CenterUpstream = {
     async post(path, body, kiosk) {
@@ -97,17 +131,14 @@ export async function startRelay(
     },
   };
   const clock = options.clock ?? systemClock;
-  const audit = openRoleAuditLog(db, loaded, config, auditOrigin('relay', config.operatorId), clock);
-  const service = createRelayService({
-    operatorId: config.operatorId,
-    clock,
-    store: createRelayStore(db, audit),
-    upstream,
-    audit,
-    witness: { hasher: auditHasher, noteVerifierFor: noteVerifierFromKey },
-  });
-
-  const handle = createRelayHandler(service, log);
+  let opened: RelayHandler;
+  try {
+    opened = openRelayHandler(loaded, { operatorId: options.operatorId, upstream, clock, log });
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+  const { db, audit, handler: handle } = opened;
 
   /**
    * The centre witnesses this relay's audit log, every minute and once more on the way down; in

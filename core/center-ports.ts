@@ -59,6 +59,7 @@ export interface CorrectionAdjustment {
 }
 
 export interface CenterStore {
+  /** Saves a challenge and ends the kiosk's earlier unused ones: one live challenge per kiosk reader. */
   saveChallenge(challenge: StoredChallenge): void;
   /** Returns the challenge and marks it used in one step; undefined when unknown or already used. */
   takeChallenge(challengeId: string): StoredChallenge | undefined;

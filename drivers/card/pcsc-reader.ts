@@ -1,8 +1,8 @@
 // A real card reader through PC/SC, using the optional npm package "smartcard" 3.x (N-API; works on
-// Node, Bun and in the compiled binary). It is loaded only when a kiosk connects, so installs and
-// builds without libpcsclite keep working and only asking for a real reader fails.
+// Node, Bun and in the compiled binary). It is loaded only when a kiosk asks for a real reader, so
+// installs and builds without libpcsclite keep working and only asking for a real reader fails.
+// Tested against pcscd with vsmartcard's virtual reader (docs/runtime-facts.md, "Smart cards").
 
-import { createRequire } from 'node:module';
 import { AppError } from '../../core/errors.ts';
 import type { CardChannel, CardReader } from '../../core/ports.ts';
 
@@ -50,8 +50,8 @@ export class PcscCardReader implements CardReader {
 
   async connect(): Promise<CardChannel> {
     await this.disconnect();
-    const smartcard = this.loadSmartcard();
-    const context = new smartcard.Context();
+    const smartcard = await this.loadSmartcard();
+    const context = openContext(smartcard);
     try {
       const reader = this.findReader(context);
       if ((reader.state & smartcard.SCARD_STATE_PRESENT) === 0) throw new AppError('refused', 'card.absent', 'no card on the reader');
@@ -81,7 +81,13 @@ export class PcscCardReader implements CardReader {
   }
 
   private findReader(context: PcscContext): PcscReader {
-    const readers = context.listReaders();
+    let readers: PcscReader[];
+    try {
+      readers = context.listReaders();
+    } catch {
+      // pcscd answers "no readers" with an error rather than an empty list.
+      readers = [];
+    }
     const reader = this.name === '' ? readers[0] : readers.find((candidate) => candidate.name === this.name);
     if (reader === undefined) {
       const wanted = this.name === '' ? 'any PC/SC reader' : `the PC/SC reader "${this.name}"`;
@@ -90,15 +96,20 @@ export class PcscCardReader implements CardReader {
     return reader;
   }
 
-  /** Throws the clear 'card.pcsc_unavailable' error now, at start-up, rather than at the first card. */
-  assertAvailable(): void {
-    this.loadSmartcard();
+  /**
+   * Fails now, at start-up, rather than at the first card: 'card.pcsc_unavailable' without the
+   * package or libpcsclite, 'card.pcsc_service_down' when pcscd does not answer.
+   */
+  async assertAvailable(): Promise<void> {
+    openContext(await this.loadSmartcard()).close();
   }
 
-  private loadSmartcard(): SmartcardModule {
-    const require = createRequire(import.meta.url);
+  private async loadSmartcard(): Promise<SmartcardModule> {
     try {
-      return require(this.moduleName) as SmartcardModule;
+      // The literal name lets `bun build --compile` embed the package and its .node addon, which
+      // the binary then loads from inside itself (docs/runtime-facts.md, "Smart cards").
+      const loaded = (this.moduleName === 'smartcard' ? await import('smartcard') : await import(this.moduleName)) as SmartcardModule & { default?: SmartcardModule };
+      return loaded.default ?? loaded;
     } catch {
       // Missing package and missing libpcsclite (the addon fails to load) need the same fix.
       throw new AppError(
@@ -107,6 +118,14 @@ export class PcscCardReader implements CardReader {
         'PC/SC support is not installed: install libpcsclite and the npm package "smartcard"',
       );
     }
+  }
+}
+
+function openContext(smartcard: SmartcardModule): PcscContext {
+  try {
+    return new smartcard.Context();
+  } catch {
+    throw new AppError('unavailable', 'card.pcsc_service_down', 'cannot reach the PC/SC service (pcscd): is it running?');
   }
 }
 
@@ -122,7 +141,9 @@ async function transmit(card: PcscCard, command: Uint8Array): Promise<Uint8Array
 
 function translateError(error: unknown, message: string): AppError {
   if (error instanceof AppError) return error;
-  if (error instanceof Error && error.name === 'CardRemovedError') {
+  // The addon rejects with a plain Error "Card was removed" for SCARD_W_REMOVED_CARD (measured with
+  // smartcard 3.7); its CardRemovedError class is what the high-level Devices API throws.
+  if (error instanceof Error && (error.name === 'CardRemovedError' || /\bremoved\b/i.test(error.message))) {
     return new AppError('refused', 'card.absent', 'the card was removed from the reader');
   }
   return new AppError('refused', 'card.unreadable', message);

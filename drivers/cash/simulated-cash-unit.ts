@@ -23,7 +23,7 @@ const DEFAULT_CHANGE_STOCK_YEN = 20000;
 
 export class SimulatedCashUnit implements CashUnit {
   private changeStockYen: number;
-  private readonly faults: SimulatedCashUnitFaults;
+  private faults: SimulatedCashUnitFaults;
   private currentInsertedYen = 0;
   private totalTakenYen = 0;
   private insertCount = 0;
@@ -70,6 +70,22 @@ export class SimulatedCashUnit implements CashUnit {
     const refundedYen = this.currentInsertedYen;
     this.currentInsertedYen = 0;
     return { refundedYen };
+  }
+
+  /** Sets the faults to come (insert numbers over the unit's lifetime), as FolderPrinter.injectFaults does for pages. */
+  injectFaults(faults: SimulatedCashUnitFaults): void {
+    this.faults = { ...faults };
+  }
+
+  /** Inserts over the unit's lifetime, accepted or not: the count `jamOnInsertNumber` refers to. */
+  insertsSoFar(): number {
+    return this.insertCount;
+  }
+
+  /** The clerk refills (or empties) the change stock. */
+  setChangeStockYen(yen: number): void {
+    assertYen(yen, 'changeStockYen');
+    this.changeStockYen = yen;
   }
 
   /** Yen kept over the unit's lifetime, for the store's daily total. */

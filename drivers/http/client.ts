@@ -17,9 +17,19 @@ export interface MutualTlsClientOptions {
   /**
    * Default 8: kept-alive connections to the peer, at most; more requests in flight wait for one
    * (issue 10: a relay opened one connection per request in flight, 64 at 64 sessions, and its
-   * worst latency came while those handshakes ran). Node (undici) only; Bun's fetch pools itself.
+   * worst latency came while those handshakes ran). On Node undici's pool holds to it; Bun's fetch
+   * opens a connection for every request in flight, so there at most this many requests are in
+   * flight and the rest wait their turn (within their deadline): the load bench saw a relay in the
+   * binary open more than the centre's 64 connections per address and residents refused with
+   * transport.closed.
    */
   maxConnections?: number;
+  /**
+   * The local address to connect from (Node only). The load bench gives each simulated kiosk its
+   * own loopback address, as each real kiosk has its own, so the servers' per-address connection
+   * cap sees many peers rather than one.
+   */
+  localAddress?: string;
 }
 
 export interface ClientResponse {
@@ -56,7 +66,8 @@ export function createMutualTlsClient(options: MutualTlsClientOptions): HttpClie
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
   const maxResponseBytes = options.maxResponseBytes ?? defaultMaxResponseBytes;
   const baseUrl = new URL(options.baseUrl);
-  const exchange = typeof Bun !== 'undefined' ? bunExchange(options) : undiciExchange(options, timeoutMs);
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const exchange = typeof Bun !== 'undefined' ? bunExchange(options, maxConnections) : undiciExchange(options, timeoutMs, maxConnections);
 
   const request: HttpClient['request'] = async (method, path, body, headers = {}) => {
     const url = new URL(path, baseUrl).toString();
@@ -87,13 +98,13 @@ export function createMutualTlsClient(options: MutualTlsClientOptions): HttpClie
 
 const DEFAULT_MAX_CONNECTIONS = 8;
 
-function undiciExchange(options: MutualTlsClientOptions, timeoutMs: number): Exchange {
+function undiciExchange(options: MutualTlsClientOptions, timeoutMs: number, maxConnections: number): Exchange {
   // Imported at the first request: only Node takes this path, and the binary should not load
   // undici for nothing at every start.
   let connection: Promise<{ agent: Agent; request: typeof import('undici').request }> | undefined;
   const connect = () =>
     (connection ??= import('undici').then(({ Agent: UndiciAgent, request }) => ({
-      agent: new UndiciAgent({ connect: { ...tlsCredentials(options), timeout: timeoutMs }, keepAliveTimeout: keepAliveTimeoutMs, connections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS }),
+      agent: new UndiciAgent({ connect: { ...tlsCredentials(options), timeout: timeoutMs }, keepAliveTimeout: keepAliveTimeoutMs, connections: maxConnections, ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }) }),
       request,
     })));
   return {
@@ -121,26 +132,46 @@ function undiciExchange(options: MutualTlsClientOptions, timeoutMs: number): Exc
   };
 }
 
-function bunExchange(options: MutualTlsClientOptions): Exchange {
+function bunExchange(options: MutualTlsClientOptions, maxConnections: number): Exchange {
   const tls = tlsCredentials(options);
+  const inFlight = limiter(maxConnections);
   return {
-    async send(url, init) {
-      const response = await fetch(url, {
-        method: init.method,
-        headers: init.headers,
-        body: init.body,
-        signal: init.signal,
-        tls,
-      });
-      const headers: Record<string, string> = {};
-      response.headers.forEach((value, name) => {
-        headers[name] = value;
-      });
-      const body = response.body === null ? new Uint8Array() : await readLimited(response.body, init.maxResponseBytes);
-      return { status: response.status, headers, body };
-    },
+    send: (url, init) => inFlight(() => bunSend(url, init, tls)),
     // Bun's fetch pools connections itself; there is nothing of ours to release.
     close: async () => undefined,
+  };
+}
+
+async function bunSend(url: string, init: ExchangeInit, tls: ReturnType<typeof tlsCredentials>): Promise<ClientResponse> {
+  const response = await fetch(url, {
+    method: init.method,
+    headers: init.headers,
+    body: init.body,
+    signal: init.signal,
+    tls,
+  });
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  const body = response.body === null ? new Uint8Array() : await readLimited(response.body, init.maxResponseBytes);
+  return { status: response.status, headers, body };
+}
+
+/** Runs at most `max` tasks at a time; the others wait in arrival order, each handed the slot a finished task frees. */
+function limiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (running < max) running += 1;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running -= 1;
+    }
   };
 }
 

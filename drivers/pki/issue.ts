@@ -1,10 +1,14 @@
 // Issues the project's test PKI: CA certificates, leaf certificates and CRLs.
-// node-forge builds and signs the structures; node:crypto generates the RSA keys because forge's
-// pure-JS key generation takes seconds. Private keys are PKCS#8 PEM ("BEGIN PRIVATE KEY"), public
-// keys SPKI PEM ("BEGIN PUBLIC KEY"): both node:crypto and forge read them.
-import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+// node-forge builds the structures; node:crypto generates the RSA keys (forge's pure-JS key
+// generation takes seconds) and applies the issuer's key to forge's digest: forge's own RSA takes
+// about 90 ms a signature, node:crypto under 2 ms, and RSA PKCS#1 v1.5 is deterministic, so the
+// certificate bytes are the same either way (test/drivers/pki/issue.test.ts checks it). Private
+// keys are PKCS#8 PEM ("BEGIN PRIVATE KEY"), public keys SPKI PEM ("BEGIN PUBLIC KEY"): both
+// node:crypto and forge read them.
+import { constants, createPrivateKey, generateKeyPair, generateKeyPairSync, privateEncrypt, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { AppError } from '../../core/errors.ts';
+import { SHA256_DIGEST_INFO_PREFIX } from './raw-sign.ts';
 import { derIntegerHex } from './serial.ts';
 import { issuerAttributes, subjectAttributes, type SubjectFields } from './subject.ts';
 
@@ -29,6 +33,13 @@ export interface IssueOptions {
   serialHex?: string;
   /** Certify an existing key (a card's); keyPem is then ''. */
   publicKeyPem?: string;
+  /** A key pair generated beforehand (see generateRsaKeyPems); default: a new one now. */
+  keyPair?: RsaKeyPair;
+}
+
+export interface RsaKeyPair {
+  privateKeyPem: string;
+  publicKeyPem: string;
 }
 
 export interface CrlOptions {
@@ -44,21 +55,41 @@ const CRL_NUMBER_OID = '2.5.29.20';
 const AUTHORITY_KEY_IDENTIFIER_OID = '2.5.29.35';
 const DEFAULT_SERIAL_BYTES = 16;
 
-export function generateRsaKeyPem(bits = 2048): { privateKeyPem: string; publicKeyPem: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+function rsaKeyOptions(bits: number) {
+  return {
     modulusLength: bits,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  });
+    publicKeyEncoding: { type: 'spki' as const, format: 'pem' as const },
+    privateKeyEncoding: { type: 'pkcs8' as const, format: 'pem' as const },
+  };
+}
+
+export function generateRsaKeyPem(bits = 2048): RsaKeyPair {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', rsaKeyOptions(bits));
   return { privateKeyPem: privateKey, publicKeyPem: publicKey };
+}
+
+/**
+ * `count` RSA-2048 key pairs, generated on the runtime's worker thread pool rather than one after
+ * another on the main thread: a key takes 50-400 ms (the prime search), so a deployment with a
+ * thousand cards needs every core. Each pair is its own key, never shared.
+ */
+export async function generateRsaKeyPems(count: number, bits = 2048): Promise<RsaKeyPair[]> {
+  const one = () =>
+    new Promise<RsaKeyPair>((resolve, reject) =>
+      generateKeyPair('rsa', rsaKeyOptions(bits), (error, publicKey, privateKey) =>
+        error ? reject(error) : resolve({ privateKeyPem: privateKey, publicKeyPem: publicKey }),
+      ),
+    );
+  return Promise.all(Array.from({ length: count }, one));
 }
 
 export function createCertificateAuthority(options: {
   subject: SubjectFields;
   validFrom: Date;
   validTo: Date;
+  keyPair?: RsaKeyPair;
 }): KeyAndCertificate {
-  const keys = generateRsaKeyPem();
+  const keys = options.keyPair ?? generateRsaKeyPem();
   const certificate = newCertificate(keys.publicKeyPem, randomSerialHex(), options);
   const name = subjectAttributes(options.subject);
   certificate.setSubject(name);
@@ -68,14 +99,14 @@ export function createCertificateAuthority(options: {
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  certificate.sign(pki.privateKeyFromPem(keys.privateKeyPem), forge.md.sha256.create());
+  certificate.sign(rsaSigner(createPrivateKey(keys.privateKeyPem)), forge.md.sha256.create());
   return { keyPem: keys.privateKeyPem, certificatePem: pki.certificateToPem(certificate) };
 }
 
 export function issueCertificate(issuer: KeyAndCertificate, options: IssueOptions): KeyAndCertificate {
   const keys =
-    options.publicKeyPem === undefined ? generateRsaKeyPem() : { privateKeyPem: '', publicKeyPem: options.publicKeyPem };
-  const issuerCertificate = pki.certificateFromPem(issuer.certificatePem);
+    options.publicKeyPem !== undefined ? { privateKeyPem: '', publicKeyPem: options.publicKeyPem } : (options.keyPair ?? generateRsaKeyPem());
+  const { certificate: issuerCertificate, signer } = parsedIssuer(issuer);
   const certificate = newCertificate(keys.publicKeyPem, options.serialHex ?? randomSerialHex(), options);
   certificate.setSubject(subjectAttributes(options.subject));
   certificate.setIssuer(issuerAttributes(issuerCertificate));
@@ -86,13 +117,45 @@ export function issueCertificate(issuer: KeyAndCertificate, options: IssueOption
     { name: 'subjectKeyIdentifier' },
     { name: 'authorityKeyIdentifier', keyIdentifier: keyIdentifierBytes(issuerCertificate) },
   ]);
-  certificate.sign(pki.privateKeyFromPem(issuer.keyPem), forge.md.sha256.create());
+  certificate.sign(signer, forge.md.sha256.create());
   return { keyPem: keys.privateKeyPem, certificatePem: pki.certificateToPem(certificate) };
+}
+
+interface ParsedIssuer {
+  certificate: forge.pki.Certificate;
+  signer: forge.pki.rsa.PrivateKey;
+}
+
+/** An issuer parsed once, not once per certificate it signs: init issues a thousand with one CA. */
+const parsedIssuers = new WeakMap<KeyAndCertificate, ParsedIssuer>();
+
+function parsedIssuer(issuer: KeyAndCertificate): ParsedIssuer {
+  let parsed = parsedIssuers.get(issuer);
+  if (parsed === undefined) {
+    parsed = { certificate: pki.certificateFromPem(issuer.certificatePem), signer: rsaSigner(createPrivateKey(issuer.keyPem)) };
+    parsedIssuers.set(issuer, parsed);
+  }
+  return parsed;
+}
+
+/**
+ * What forge's `sign(key, md)` calls on its key, done by node:crypto: RSASSA-PKCS1-v1_5 over
+ * DigestInfo(SHA-256, digest) (RFC 8017 §8.2.1), returned as forge's binary string. Only SHA-256
+ * digests are signed here.
+ */
+function rsaSigner(key: KeyObject): forge.pki.rsa.PrivateKey {
+  const sign = (md: forge.md.MessageDigest): string => {
+    if (md.algorithm !== 'sha256') throw new AppError('internal', 'pki.digest', `only SHA-256 is signed here, not ${md.algorithm}`);
+    const digest = Buffer.from(md.digest().getBytes(), 'binary');
+    const digestInfo = Buffer.concat([SHA256_DIGEST_INFO_PREFIX, digest]);
+    return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, digestInfo).toString('binary');
+  };
+  return { sign } as unknown as forge.pki.rsa.PrivateKey;
 }
 
 /** A v2 CRL (RFC 5280 §5.1) with CRL number and authority key identifier, as PEM "X509 CRL". */
 export function createCrl(issuer: KeyAndCertificate, options: CrlOptions): string {
-  const issuerCertificate = pki.certificateFromPem(issuer.certificatePem);
+  const { certificate: issuerCertificate, signer } = parsedIssuer(issuer);
   const tbsCertList = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
     integer('01'), // v2
     sha256WithRsaAlgorithm(),
@@ -104,7 +167,7 @@ export function createCrl(issuer: KeyAndCertificate, options: CrlOptions): strin
   ]);
   const digest = forge.md.sha256.create();
   digest.update(asn1.toDer(tbsCertList).getBytes());
-  const signature = pki.privateKeyFromPem(issuer.keyPem).sign(digest);
+  const signature = signer.sign(digest);
   const certificateList = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
     tbsCertList,
     sha256WithRsaAlgorithm(),

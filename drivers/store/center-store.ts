@@ -200,11 +200,17 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
 
   return {
     saveChallenge(challenge: StoredChallenge): void {
-      db.run(
-        `INSERT INTO challenges (challenge_id, operator_id, kiosk_id, challenge, expires_at_ms)
-         VALUES (:challengeId, :operatorId, :kioskId, :challenge, :expiresAtMs)`,
-        { ...challenge },
-      );
+      db.transaction(() => {
+        // One live challenge per kiosk reader: an authenticate held up on the network past the
+        // kiosk's deadline must not open a session over the resident now at the kiosk
+        // (docs/simulation.md, "Findings").
+        db.run('UPDATE challenges SET used = 1 WHERE kiosk_id = :kioskId AND operator_id = :operatorId AND used = 0', { kioskId: challenge.kioskId, operatorId: challenge.operatorId });
+        db.run(
+          `INSERT INTO challenges (challenge_id, operator_id, kiosk_id, challenge, expires_at_ms)
+           VALUES (:challengeId, :operatorId, :kioskId, :challenge, :expiresAtMs)`,
+          { ...challenge },
+        );
+      });
     },
     takeChallenge(challengeId: string): StoredChallenge | undefined {
       return db.transaction(() => {

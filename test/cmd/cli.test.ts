@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run, runWithInput } from './cli-fixture.ts';
+import { freshDeployment } from './deployment-fixture.ts';
 
 describe('cvs-issue command line', () => {
   let dir: string;
@@ -54,13 +55,11 @@ describe('cvs-issue command line', () => {
   });
 
   it('creates a deployment with owner-only databases and keys, and refuses to overwrite it', async () => {
+    // The existing deployment is a copy of what runInit wrote into an empty directory (see
+    // deployment-fixture.ts); the command then refuses it, and with --force writes a new one,
+    // whose files are checked. One real init per run instead of two (issue 9).
     const deployment = path.join(dir, 'deployment');
-    const first = await run('init', '--dir', deployment);
-    assert.equal(first.code, 0, first.stderr);
-    for (const file of ['cvs-issue.json', 'center.db', 'relay.db', 'kiosks/K0001.db', 'pki/center/ca.key.pem', 'cards/card-r001.json']) {
-      const mode = fs.statSync(path.join(deployment, file)).mode & 0o777;
-      assert.equal(mode, 0o600, `${file} is owner-only`);
-    }
+    freshDeployment(deployment, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     const before = fs.readFileSync(path.join(deployment, 'cvs-issue.json'), 'utf8');
     const second = await run('init', '--dir', deployment);
     assert.equal(second.code, 2);
@@ -68,11 +67,16 @@ describe('cvs-issue command line', () => {
     assert.equal(fs.readFileSync(path.join(deployment, 'cvs-issue.json'), 'utf8'), before);
     const forced = await run('init', '--dir', deployment, '--force');
     assert.equal(forced.code, 0, forced.stderr);
+    assert.notEqual(fs.readFileSync(path.join(deployment, 'cvs-issue.json'), 'utf8'), before, '--force wrote a new deployment (new keys)');
+    for (const file of ['cvs-issue.json', 'center.db', 'relay.db', 'kiosks/K0001.db', 'pki/center/ca.key.pem', 'cards/card-r001.json']) {
+      const mode = fs.statSync(path.join(deployment, file)).mode & 0o777;
+      assert.equal(mode, 0o600, `${file} is owner-only`);
+    }
   });
 
   it('names the file and the field of a broken kiosk script, exit 2', async () => {
     const deployment = path.join(dir, 'for-script');
-    assert.equal((await run('init', '--dir', deployment)).code, 0);
+    freshDeployment(deployment, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     const script = path.join(dir, 'bad-script.json');
     fs.writeFileSync(script, JSON.stringify({ sessions: [{ card: 'card-r001', pins: ['1234'], certificateType: 'passport' }] }));
     const result = await run('kiosk', 'run', '--dir', deployment, '--script', script);
@@ -80,17 +84,9 @@ describe('cvs-issue command line', () => {
     assert.equal(result.stderr, `cvs-issue: ${script}: sessions[0].certificateType: field "certificateType" is not a known certificate type\n`);
   });
 
-  it('says clearly, before opening anything, that the real PC/SC reader is not installed, exit 2', async () => {
-    const deployment = path.join(dir, 'for-pcsc');
-    assert.equal((await run('init', '--dir', deployment)).code, 0);
-    const result = await run('kiosk', 'run', '--dir', deployment, '--pcsc');
-    assert.equal(result.code, 2);
-    assert.equal(result.stderr, 'cvs-issue: PC/SC support is not installed: install libpcsclite and the npm package "smartcard"\n');
-  });
-
   it('unlocks maintenance only with the password, locks after five wrong ones, and audits every attempt', async () => {
     const deployment = path.join(dir, 'for-maintenance');
-    assert.equal((await run('init', '--dir', deployment)).code, 0);
+    freshDeployment(deployment, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     const password = fs.readFileSync(path.join(deployment, 'pki/maintenance/K0001.txt'), 'utf8').trim();
     assert.equal(fs.statSync(path.join(deployment, 'pki/maintenance/K0001.txt')).mode & 0o777, 0o600);
 

@@ -10,37 +10,26 @@ import { openCenterHandler, type CenterHandler } from '../../cmd/center.ts';
 import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
 import { offsetClock } from '../../cmd/deps.ts';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
-import { runInit } from '../../cmd/init.ts';
-import { createRelayHandler } from '../../cmd/relay.ts';
-import { createRelayService } from '../../core/relay-service.ts';
+import { freshDeployment } from './deployment-fixture.ts';
 import { RELAY_HEADERS } from '../../core/messages.ts';
-import type { IncomingRequest, PeerCertificate } from '../../drivers/http/server.ts';
-import { auditHasher, auditOrigin, noteVerifierFromKey, AuditLog } from '../../drivers/store/audit-log.ts';
-import { createRelayStore, openRelayDatabase } from '../../drivers/store/relay-store.ts';
-import type { Database } from '../../drivers/store/database.ts';
-
-const peer = (subject: Record<string, string>): PeerCertificate => ({ subject, issuer: {}, serialNumber: '01', fingerprint256: '', raw: new Uint8Array() });
-const post = (requestPath: string, body: unknown, subject: Record<string, string>, headers: Record<string, string> = {}): IncomingRequest => ({
-  method: 'POST', path: requestPath, headers, body: new TextEncoder().encode(JSON.stringify(body)), peer: peer(subject),
-});
-const json = (body: Uint8Array | string) => JSON.parse(typeof body === 'string' ? body : new TextDecoder().decode(body));
+import { inProcessRelay, json, post } from './in-process.ts';
 
 describe('centre and relay as request handlers', () => {
   let dir: string;
   let loaded: LoadedConfig;
   let center: CenterHandler;
-  let relayDb: Database;
+  let relayClose: (() => void) | undefined;
   const clock = offsetClock(nextBusinessMorning(Date.now()));
 
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-handlers-'));
-    runInit({ dir, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, Date.now());
+    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     loaded = loadConfig(dir);
     center = openCenterHandler(loaded, { clock });
   });
   after(() => {
     center.close();
-    relayDb?.close();
+    relayClose?.();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -56,24 +45,9 @@ describe('centre and relay as request handlers', () => {
   });
 
   it('forwards a kiosk request relay → centre in process, with the relay vouching for the kiosk', async () => {
-    const relayConfig = loaded.config.relays[0]!;
-    relayDb = openRelayDatabase(loaded.resolve(relayConfig.databaseFile));
-    const audit = new AuditLog(relayDb, { origin: auditOrigin('relay', 'OP01'), privateKeyPem: loaded.read(relayConfig.auditKeyFile), clock });
-    const service = createRelayService({
-      operatorId: 'OP01',
-      clock,
-      store: createRelayStore(relayDb, audit),
-      audit,
-      witness: { hasher: auditHasher, noteVerifierFor: noteVerifierFromKey },
-      // The centre's handler is the upstream: what a TLS client would send, without the socket.
-      upstream: {
-        post: async (upstreamPath, body, kiosk) => {
-          const answer = await center.handler(post(upstreamPath, body, { CN: 'relay.OP01', O: 'OP01', OU: 'relay' }, { [RELAY_HEADERS.store]: kiosk.storeId, [RELAY_HEADERS.kiosk]: kiosk.kioskId }));
-          return { status: answer.status, body: typeof answer.body === 'string' ? new TextEncoder().encode(answer.body) : answer.body };
-        },
-      },
-    });
-    const relay = createRelayHandler(service);
+    const opened = inProcessRelay(loaded, center, clock);
+    relayClose = opened.close;
+    const relay = opened.handler;
     const kiosk = { CN: 'K0001', OU: 'S0001', O: 'OP01' };
     const challenge = await relay(post('/v1/auth/challenge', { kioskId: 'K0001' }, kiosk));
     assert.equal(challenge.status, 200, JSON.stringify(json(challenge.body)));

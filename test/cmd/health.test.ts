@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import { AppError } from '../../core/errors.ts';
 import { startCenter, type StartedCenter } from '../../cmd/center.ts';
 import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
-import { runInit } from '../../cmd/init.ts';
+import { freshDeployment } from './deployment-fixture.ts';
 import { openKiosk } from '../../cmd/kiosk.ts';
 import { startRelay, type StartedRelay } from '../../cmd/relay.ts';
 import { createMutualTlsClient } from '../../drivers/http/client.ts';
@@ -23,7 +23,7 @@ describe('health and metrics', () => {
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-health-'));
-    runInit({ dir, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, Date.now());
+    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     loaded = loadConfig(dir);
     center = await startCenter(loaded, { metricsListen: '127.0.0.1:0' });
     relay = await startRelay(loaded, { centerUrl: center.server.url, metricsListen: '127.0.0.1:0' });

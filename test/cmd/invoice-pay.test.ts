@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { startCenter, type StartedCenter } from '../../cmd/center.ts';
 import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
 import { offsetClock } from '../../cmd/deps.ts';
-import { runInit } from '../../cmd/init.ts';
+import { freshDeployment } from './deployment-fixture.ts';
 import { cardFilePath, openKiosk } from '../../cmd/kiosk.ts';
 import { startRelay } from '../../cmd/relay.ts';
 import { insertHandlingRecord } from '../../drivers/store/center-store.ts';
@@ -39,7 +39,7 @@ describe('invoice pay on a real deployment', () => {
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-invoice-pay-'));
-    runInit({ dir, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, Date.now());
+    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     loaded = loadConfig(dir);
     centerDb = loaded.resolve(loaded.config.center.databaseFile);
     // 30 November: one ¥200 issuance at each operator, through kiosk, relay and centre.

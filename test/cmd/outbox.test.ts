@@ -14,7 +14,7 @@ import { startCenter, type StartedCenter } from '../../cmd/center.ts';
 import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
 import { offsetClock } from '../../cmd/deps.ts';
-import { runInit } from '../../cmd/init.ts';
+import { freshDeployment } from './deployment-fixture.ts';
 import { cardFilePath, openKiosk } from '../../cmd/kiosk.ts';
 import { startRelay } from '../../cmd/relay.ts';
 import { listHandlingRecords } from '../../drivers/store/center-store.ts';
@@ -28,7 +28,7 @@ describe('completion notices through a relay outage and a kiosk restart', () => 
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-outbox-'));
-    runInit({ dir, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, Date.now());
+    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     loaded = loadConfig(dir);
     center = await startCenter(loaded, { clock });
   });

@@ -1,5 +1,7 @@
 // Proves Node (one thread) and the parse worker (Bun: the binary's code path) answer every
-// malformed-input fixture alike: the same exit code and the same FILE:LINE messages.
+// malformed-input fixture alike: the same exit code and the same FILE:LINE messages. The runtime
+// that runs this file answers in process (it takes its own path: Node one thread, Bun the worker);
+// the other runtime is a child process, so each suite (test:node, test:bun) still compares both.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { run } from './cli-fixture.ts';
 import { MALFORMED_CASES, RECONCILE_ARGS, stderrLines, writeCase } from './malformed-fixtures.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -17,7 +20,20 @@ const bun = path.join(root, 'node_modules/.bin/bun');
 const tsx = pathToFileURL(path.join(root, 'node_modules/tsx/dist/loader.mjs')).href;
 const environment = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.tmpdir(), TZ: 'UTC', NO_COLOR: '1' };
 
-function runUnder(runtime: 'node' | 'bun', cwd: string) {
+const here: 'node' | 'bun' = typeof Bun === 'undefined' ? 'node' : 'bun';
+
+async function runUnder(runtime: 'node' | 'bun', cwd: string) {
+  if (runtime === here) {
+    // The file names in the arguments and the messages are relative to the case's folder.
+    const previous = process.cwd();
+    process.chdir(cwd);
+    try {
+      const result = await run(...RECONCILE_ARGS);
+      return { code: result.code, stderr: stderrLines(result.stderr) };
+    } finally {
+      process.chdir(previous);
+    }
+  }
   const [command, args] = runtime === 'node' ? ['node', ['--import', tsx, entry, ...RECONCILE_ARGS]] : [bun, [entry, ...RECONCILE_ARGS]];
   const result = spawnSync(command, args as string[], { cwd, env: environment, encoding: 'utf8', timeout: 60_000 });
   return { code: result.status, stderr: stderrLines(result.stderr) };
@@ -31,11 +47,11 @@ describe('malformed input: Node and the parse worker agree', () => {
   after(() => fs.rmSync(work, { recursive: true, force: true }));
 
   MALFORMED_CASES.forEach((malformed, index) => {
-    it(malformed.name, () => {
+    it(malformed.name, async () => {
       const folder = writeCase(work, index);
       const expected = { code: malformed.exitCode, stderr: malformed.stderr };
-      assert.deepEqual(runUnder('node', folder), expected, 'Node, one thread');
-      assert.deepEqual(runUnder('bun', folder), expected, 'Bun, the parse worker');
+      assert.deepEqual(await runUnder('node', folder), expected, 'Node, one thread');
+      assert.deepEqual(await runUnder('bun', folder), expected, 'Bun, the parse worker');
     });
   });
 });

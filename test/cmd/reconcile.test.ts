@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { HandlingRecord } from '../../core/messages.ts';
 import { HANDLING_CSV_HEADER, formatHandlingRow } from '../../core/handling-csv.ts';
-import { runInit } from '../../cmd/init.ts';
+import { freshDeployment } from './deployment-fixture.ts';
 import { startCenter } from '../../cmd/center.ts';
 import { loadConfig } from '../../cmd/config.ts';
 import { offsetClock } from '../../cmd/deps.ts';
@@ -76,7 +76,7 @@ describe('cvs-issue reconcile', () => {
 
   it('reads both databases, checks store-day cash, and --confirm locks a clean month with both parties, in the database and both audit logs', async () => {
     const deployment = path.join(dir, 'deployment');
-    runInit({ dir: deployment, centerListen: '127.0.0.1:0' }, Date.now());
+    freshDeployment(deployment, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     const centre = await startCenter(loadConfig(deployment), { clock: offsetClock(Date.parse('2026-12-02T10:00:00+09:00')) });
     const saved = process.env.CVS_ISSUE_TIME;
     process.env.CVS_ISSUE_TIME = '2026-12-02T10:00:00+09:00';
@@ -149,7 +149,7 @@ describe('cvs-issue reconcile', () => {
 
   it("from a deployment, matches one operator's relay against that operator's records at the centre, not every operator's", async () => {
     const deployment = path.join(dir, 'two-operators');
-    runInit({ dir: deployment }, Date.now());
+    freshDeployment(deployment, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     const center = openCenterDatabase(path.join(deployment, 'center.db'));
     for (const [operatorId, relayFile, id] of [['OP01', 'relay.db', 'A'], ['OP02', 'relay-OP02.db', 'X']] as const) {
       const entry = record(id, { operatorId, storeId: operatorId === 'OP01' ? 'S0001' : 'S0101', kioskId: operatorId === 'OP01' ? 'K0001' : 'K0101' });

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { startCenter, type StartedCenter } from '../../cmd/center.ts';
 import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
-import { runInit } from '../../cmd/init.ts';
+import { freshDeployment } from './deployment-fixture.ts';
 import { startRelay, type StartedRelay } from '../../cmd/relay.ts';
 import { withDatabase } from '../../drivers/store/database.ts';
 
@@ -20,7 +20,7 @@ describe('refused connections at the relay', () => {
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-refused-'));
-    runInit({ dir, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, Date.now());
+    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     loaded = loadConfig(dir);
     center = await startCenter(loaded, {});
     relay = await startRelay(loaded, { centerUrl: center.server.url });

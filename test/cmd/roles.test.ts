@@ -19,13 +19,14 @@ import { startCenter, type StartedCenter } from '../../cmd/center.ts';
 import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
 import { offsetClock } from '../../cmd/deps.ts';
-import { runInit } from '../../cmd/init.ts';
+import { freshDeployment } from './deployment-fixture.ts';
 import { openKiosk, runScriptedSessions } from '../../cmd/kiosk.ts';
 import { startRelay, type StartedRelay } from '../../cmd/relay.ts';
 import { main } from '../../cmd/cvs-issue.ts';
 import { bufferIo } from '../../cmd/io.ts';
 import { AuditLog, auditOrigin } from '../../drivers/store/audit-log.ts';
 import { withDatabase } from '../../drivers/store/database.ts';
+import { FolderPrinter } from '../../drivers/printer/folder-printer.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -38,7 +39,7 @@ describe('centre, relay and kiosk over mutual TLS', () => {
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-roles-'));
-    runInit({ dir, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, Date.now());
+    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     loaded = loadConfig(dir);
     center = await startCenter(loaded, { clock });
     relay = await startRelay(loaded, { clock, centerUrl: center.server.url });
@@ -98,6 +99,7 @@ describe('centre, relay and kiosk over mutual TLS', () => {
       assert.equal(report!.result.outcome, 'issued');
       requestId = (report!.result as { requestId: string }).requestId;
       assert.equal((await kiosk.flushOutbox()).pending, 0);
+      assert.ok(kiosk.printer instanceof FolderPrinter);
       const printed = kiosk.printer.printedFiles().filter((file) => path.basename(file).startsWith(requestId)).map((file) => path.basename(file).replace(/^[0-9a-f]+-/, ''));
       assert.deepEqual(printed.sort(), ['certificate-copy1.pdf', 'certificate-copy2.pdf', 'receipt.pdf']);
       // The store business day closes with the cash the unit kept, and the relay keeps it.

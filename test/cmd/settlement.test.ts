@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { startCenter, type StartedCenter } from '../../cmd/center.ts';
 import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
 import { offsetClock } from '../../cmd/deps.ts';
-import { runInit } from '../../cmd/init.ts';
+import { freshDeployment } from './deployment-fixture.ts';
 import { cardFilePath, openKiosk } from '../../cmd/kiosk.ts';
 import { startRelay, type StartedRelay } from '../../cmd/relay.ts';
 import { withDatabase } from '../../drivers/store/database.ts';
@@ -28,7 +28,7 @@ describe('settlement on a real deployment', () => {
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-settlement-'));
-    runInit({ dir, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, Date.now());
+    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     loaded = loadConfig(dir);
   });
 

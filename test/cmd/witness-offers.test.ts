@@ -14,7 +14,7 @@ import { witnessedCheckpoints } from '../../drivers/store/relay-store.ts';
 import { startCenter, type StartedCenter } from '../../cmd/center.ts';
 import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
 import { main } from '../../cmd/cvs-issue.ts';
-import { runInit } from '../../cmd/init.ts';
+import { freshDeployment } from './deployment-fixture.ts';
 import { bufferIo } from '../../cmd/io.ts';
 import { openKiosk, unlockMaintenance } from '../../cmd/kiosk.ts';
 import { startRelay, type StartedRelay } from '../../cmd/relay.ts';
@@ -28,7 +28,7 @@ describe('offline audit events reach the witness at the first chance', () => {
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-offers-'));
-    runInit({ dir, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, Date.now());
+    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     loaded = loadConfig(dir);
     center = await startCenter(loaded, {});
     relay = await startRelay(loaded, { centerUrl: center.server.url });

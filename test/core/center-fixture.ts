@@ -84,7 +84,10 @@ export function memoryCenterStore(operators: string[]): MemoryCenterStore {
     },
     confirmedMonths,
     isMonthConfirmed: (month, operatorId) => confirmedMonths.has(month) || confirmedMonths.has(`${operatorId}/${month}`),
-    saveChallenge: (challenge) => void challenges.set(challenge.challengeId, { ...challenge, used: false }),
+    saveChallenge(challenge) {
+      for (const live of challenges.values()) if (live.operatorId === challenge.operatorId && live.kioskId === challenge.kioskId) live.used = true;
+      challenges.set(challenge.challengeId, { ...challenge, used: false });
+    },
     takeChallenge(challengeId) {
       const found = challenges.get(challengeId);
       if (!found || found.used) return undefined;

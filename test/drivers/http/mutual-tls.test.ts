@@ -1,6 +1,8 @@
 // Proves the mutual-TLS server admits only clients with a certificate from its CA, shows the handler who they are, and that both ends fail with stable codes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { AppError, exitCodeFor } from '../../../core/errors.ts';
 import { createMutualTlsClient, type HttpClient, type MutualTlsClientOptions } from '../../../drivers/http/client.ts';
 import {
@@ -43,7 +45,17 @@ const routes: Record<string, RequestHandler> = {
     throw new Error('secret detail that must not leak');
   },
   '/hang': () => new Promise(() => undefined),
+  '/hold': async () => {
+    held.now += 1;
+    held.most = Math.max(held.most, held.now);
+    // Long enough for the other requests to arrive if the client let them through.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    held.now -= 1;
+    return { status: 200, headers: {}, body: '{}' };
+  },
 };
+/** Requests inside '/hold' now, and the most there were at once. */
+const held = { now: 0, most: 0 };
 
 function clientOptions(server: RunningServer, certificate: IssuedCertificate): MutualTlsClientOptions {
   return {
@@ -229,5 +241,32 @@ describe('mutual TLS server and client', () => {
       assert.equal(error.where, `127.0.0.1:${server.port}`);
       return true;
     });
+  });
+
+  it('keeps at most maxConnections requests in flight to the peer; the others wait their turn', async () => {
+    const narrow = createMutualTlsClient({ ...clientOptions(server, kioskCertificate), maxConnections: 2 });
+    try {
+      const answers = await Promise.all(Array.from({ length: 6 }, () => narrow.request('POST', '/hold', '{}')));
+      assert.deepEqual(answers.map((answer) => answer.status), [200, 200, 200, 200, 200, 200]);
+      assert.ok(held.most >= 1 && held.most <= 2, `${held.most} requests were in flight at once`);
+    } finally {
+      await narrow.close();
+    }
+  });
+
+  it('connects from the local address it is given (Node)', { skip: typeof Bun !== 'undefined' && "Bun's fetch cannot choose a local address" }, async () => {
+    const seen = https.createServer({ key: serverCertificate.keyPem, cert: serverCertificate.certificatePem, ca: trustedAuthority.certificatePem, requestCert: true, rejectUnauthorized: true }, (request, response) => {
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ remoteAddress: request.socket.remoteAddress }));
+    });
+    await new Promise<void>((resolve) => seen.listen(0, '127.0.0.1', resolve));
+    const fromElsewhere = createMutualTlsClient({ ...clientOptions(server, kioskCertificate), baseUrl: `https://127.0.0.1:${(seen.address() as AddressInfo).port}`, localAddress: '127.0.0.7' });
+    try {
+      assert.deepEqual((await fromElsewhere.postJson('/', {})).json, { remoteAddress: '127.0.0.7' });
+    } finally {
+      await fromElsewhere.close();
+      seen.closeAllConnections();
+      await new Promise<void>((resolve) => seen.close(() => resolve()));
+    }
   });
 });

@@ -15,6 +15,7 @@ import {
   createCertificateAuthority,
   createCrl,
   generateRsaKeyPem,
+  generateRsaKeyPems,
   issueCertificate,
   type KeyAndCertificate,
 } from '../../../drivers/pki/issue.ts';
@@ -115,6 +116,24 @@ describe('issue', () => {
     assert.equal(leaf.publicKey.equals(createPublicKey(cardPublicKeyPem)), true);
     assert.equal(leaf.keyUsage, undefined); // card-auth: keyUsage digitalSignature only, no extKeyUsage
     assert.equal(extensionsOf(card.certificatePem).keyUsage?.digitalSignature, true);
+  });
+
+  it('signs exactly as forge itself would: the same signature over the same to-be-signed bytes', () => {
+    for (const issued of [centreCa, server, kiosk]) {
+      const certificate = forge.pki.certificateFromPem(issued.certificatePem);
+      const digest = forge.md.sha256.create();
+      digest.update(forge.asn1.toDer(certificate.tbsCertificate).getBytes());
+      assert.equal(Buffer.from(certificate.signature as string, 'binary').toString('hex'), Buffer.from(forge.pki.privateKeyFromPem(centreCa.keyPem).sign(digest), 'binary').toString('hex'));
+    }
+  });
+
+  it('certifies a key pair generated beforehand, and generates distinct pairs on the thread pool', async () => {
+    const pairs = await generateRsaKeyPems(2);
+    assert.notEqual(pairs[0]!.publicKeyPem, pairs[1]!.publicKeyPem);
+    const leaf = issueCertificate(centreCa, { subject: { commonName: 'kiosk K-0002' }, usage: 'client', validFrom, validTo, keyPair: pairs[1]! });
+    assert.equal(leaf.keyPem, pairs[1]!.privateKeyPem);
+    assert.equal(new X509Certificate(leaf.certificatePem).publicKey.equals(createPublicKey(pairs[1]!.publicKeyPem)), true);
+    assert.equal(new X509Certificate(leaf.certificatePem).verify(createPublicKey(centreCa.certificatePem)), true);
   });
 
   it('draws a positive 16-byte serial by default', () => {

@@ -1,5 +1,6 @@
 // Proves the centre's SQLite store keeps no challenge or session beyond its use: used and expired
-// challenges and expired sessions are purged, and a kiosk has at most one live session.
+// challenges and expired sessions are purged, and a kiosk has at most one live challenge and one
+// live session.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -40,11 +41,22 @@ describe('centre store: challenges and sessions', () => {
     assert.equal(store.findSession('other-kiosk')?.kioskId, 'K0002');
   });
 
+  const challenge = (challengeId: string, expiresAtMs: number, kioskId = 'K0001') => ({ challengeId, operatorId: 'OP01', kioskId, challenge: new Uint8Array(32), expiresAtMs });
+
+  it('keeps one live challenge per kiosk: a new one ends the unused one before, so a late authenticate cannot open a session', () => {
+    store.saveChallenge(challenge('older', nowMs + 60_000, 'K0004'));
+    store.saveChallenge(challenge('other-kiosk', nowMs + 60_000, 'K0005'));
+    store.saveChallenge(challenge('newer', nowMs + 60_000, 'K0004'));
+    assert.equal(store.takeChallenge('older'), undefined);
+    assert.equal(store.takeChallenge('newer')?.kioskId, 'K0004');
+    assert.equal(store.takeChallenge('other-kiosk')?.kioskId, 'K0005');
+  });
+
   it('purges used and expired challenges and expired sessions, and keeps what is live', () => {
-    const challenge = (challengeId: string, expiresAtMs: number) => ({ challengeId, operatorId: 'OP01', kioskId: 'K0001', challenge: new Uint8Array(32), expiresAtMs });
-    store.saveChallenge(challenge('used', nowMs + 60_000));
-    store.saveChallenge(challenge('expired', nowMs - 1));
-    store.saveChallenge(challenge('live', nowMs + 60_000));
+    db.exec('DELETE FROM challenges');
+    store.saveChallenge(challenge('used', nowMs + 60_000, 'K0001'));
+    store.saveChallenge(challenge('expired', nowMs - 1, 'K0002'));
+    store.saveChallenge(challenge('live', nowMs + 60_000, 'K0003'));
     assert.ok(store.takeChallenge('used'));
     store.saveSession(session('stale', 'K0003', nowMs - 1));
     const purged = store.purgeExpired(nowMs);

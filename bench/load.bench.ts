@@ -1,0 +1,431 @@
+// Load: N simulated kiosks playing full issuances at once against real `relay serve` and `center
+// serve` processes of the compiled binary, over mutual TLS, each kiosk with its own certificate
+// (`init --kiosks K --residents M`). A session is what a kiosk does for one resident: read the
+// card and verify its PIN, challenge, card signature, authenticate, certificate data, binding
+// check, cash, print, receipt, then the completion notice. It runs the kiosk's own code
+// (core/kiosk-transaction.ts runKioskTransaction, the simulated card of drivers/card, the
+// mutual-TLS client of drivers/http); what stays in the kiosk and costs the servers nothing is
+// cheap here: the printer counts pages, the receipt is its text, and the notice goes straight to
+// the relay instead of through the SQLite outbox. Each kiosk keeps its real audit log (its
+// database and key from the deployment).
+//
+// Per concurrency level it prints issuances/s, p50/p95/p99 of a whole session, the p50 of each
+// step, CPU ms per issuance of the centre, the relay and this generator (/proc/PID/stat utime +
+// stime, process.cpuUsage) and the servers' peak RSS (/proc/PID/status VmHWM). Afterwards it
+// checks that every completed session has exactly one record in the centre's and the relay's
+// databases with the figures the kiosk saw, and nothing else is there, and that the audit logs of
+// the centre, the relay and every kiosk used verify (`audit-log verify`); any failed session or check exits 1.
+//
+// `npm run bench -- load` (builds dist/cvs-issue first). LOAD_SESSIONS=1,4,16,64 picks the
+// levels, LOAD_SECONDS=15 the time per level, LOAD_RESIDENTS the synthetic cards (default twice
+// the largest level), so on a 2-core machine the whole run stays near a minute and a half.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import Database from 'better-sqlite3';
+import { loadConfig, openRoleAuditLog, type KioskConfig, type LoadedConfig } from '../cmd/config.ts';
+import { offsetClock, sha256, systemRandom } from '../cmd/deps.ts';
+import { nextBusinessMorning } from '../cmd/demo.ts';
+import { formatJstIso } from '../core/jst.ts';
+import { runKioskTransaction, type KioskGateway, type KioskInput } from '../core/kiosk-transaction.ts';
+import { KIOSK_PATHS, type CompletionNotice } from '../core/messages.ts';
+import type { Clock, Printer } from '../core/ports.ts';
+import { readCardFile } from '../drivers/card/card-file.ts';
+import { SimulatedCardReader } from '../drivers/card/simulated-reader.ts';
+import { DENOMINATIONS_YEN, SimulatedCashUnit } from '../drivers/cash/simulated-cash-unit.ts';
+import { createMutualTlsClient, type HttpClient } from '../drivers/http/client.ts';
+import { callJson } from '../drivers/http/json-api.ts';
+import { kioskGateway } from '../drivers/http/kiosk-gateway.ts';
+import { auditOrigin } from '../drivers/store/audit-log.ts';
+import { openKioskDatabase } from '../drivers/store/kiosk-store.ts';
+
+const LEVELS = (process.env.LOAD_SESSIONS ?? '1,4,16,64').split(',').map(Number);
+const SECONDS = Number(process.env.LOAD_SECONDS ?? 15);
+const MAX_LEVEL = Math.max(...LEVELS);
+const RESIDENTS = Number(process.env.LOAD_RESIDENTS ?? 2 * MAX_LEVEL);
+const WARM_UP_SECONDS = 3;
+/** The certificate every session asks for: 住民票の写し, one copy, open whenever the centre is. */
+const CERTIFICATE = { certificateType: 'juminhyo', copies: 1 } as const;
+const STEPS = ['card', 'challenge', 'sign', 'authenticate', 'certificate', 'kiosk', 'notice'] as const;
+type Step = (typeof STEPS)[number];
+
+const binary = path.resolve(import.meta.dirname, '../dist/cvs-issue');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-bench-load-'));
+const dir = path.join(work, 'site');
+const businessMs = nextBusinessMorning(Date.now());
+const environment = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.tmpdir(), TZ: 'UTC', NO_COLOR: '1', CVS_ISSUE_TIME: formatJstIso(businessMs) };
+const clockTicksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+interface InitJson {
+  kiosks: { kioskId: string; operatorId: string }[];
+  cards: { directory: string; syntheticCardIds: string[] };
+}
+
+interface SessionResult {
+  kioskId: string;
+  outcome: string;
+  requestId?: string;
+  notice?: CompletionNotice;
+  acknowledged: boolean;
+  totalMs: number;
+  steps: Partial<Record<Step, number>>;
+}
+
+class BenchFailure extends Error {}
+
+function fail(message: string): never {
+  throw new BenchFailure(message);
+}
+
+/** Servers still running, stopped whatever happens so the bench never leaves one behind. */
+const children = new Set<ChildProcess>();
+
+function runBinary(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(binary, args, { env: environment, encoding: 'utf8', timeout: 30 * 60_000, maxBuffer: 64 * 1024 * 1024 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Starts a server of the binary and resolves with its URL from the one `--json` ready line. */
+function serve(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(binary, [...args, '--json'], { env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', (line) => resolve({ child, url: (JSON.parse(line) as { url: string }).url }));
+    child.once('exit', (code) => reject(new Error(`${args.slice(0, 2).join(' ')} exited ${code}: ${stderr.trim()}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.removeAllListeners('exit');
+    child.once('exit', (code) => resolve(code));
+    child.kill('SIGTERM');
+  });
+}
+
+/** utime + stime of a process so far, in ms. */
+function cpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond;
+}
+
+function peakRssMiB(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+function percentile(sorted: number[], fraction: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)]!;
+}
+
+/** One simulated kiosk: its own client certificate, card reader, cash unit and printer. */
+function simulatedKiosk(loaded: LoadedConfig, config: KioskConfig, index: number, relayUrl: string, clock: Clock) {
+  const read = (relative: string) => loaded.read(relative);
+  const db = openKioskDatabase(loaded.resolve(config.databaseFile));
+  const audit = openRoleAuditLog(db, loaded, config, auditOrigin('kiosk', config.kioskId), clock);
+  const client: HttpClient = createMutualTlsClient({
+    baseUrl: relayUrl,
+    caPem: read(config.tls.caFile),
+    certificatePem: read(config.tls.certificateFile),
+    keyPem: read(config.tls.keyFile),
+    timeoutMs: 30_000,
+    // Each kiosk from its own address (127.0.0.2 …; Linux routes all of 127/8 to loopback): the
+    // relay allows 64 connections per address, and real kiosks never share one.
+    localAddress: `127.0.${Math.floor((index + 2) / 256)}.${(index + 2) % 256}`,
+  });
+  const gateway = kioskGateway(client, config.kioskId);
+  const reader = new SimulatedCardReader(`${config.kioskId} bench reader`);
+  const cash = new SimulatedCashUnit();
+  let pages = 0;
+  const printer: Printer = { print: async () => ({ pages: (pages += 1) }) };
+
+  async function session(cardFile: string, pin: string): Promise<SessionResult> {
+    const marks: Partial<Record<string, number>> = {};
+    let current: Step = 'card';
+    const mark = (name: string, step?: Step) => {
+      if (step) current = step;
+      return (marks[name] = performance.now());
+    };
+    // The kiosk's gateway, with the time each step starts and ends.
+    const timed: KioskGateway = {
+      challenge: async () => {
+        mark('challenge', 'challenge');
+        const answer = await gateway.challenge();
+        mark('challenged', 'sign');
+        return answer;
+      },
+      authenticate: async (request) => {
+        mark('authenticate', 'authenticate');
+        const answer = await gateway.authenticate(request);
+        mark('authenticated');
+        return answer;
+      },
+      requestCertificate: async (request) => {
+        mark('certificate', 'certificate');
+        const answer = await gateway.requestCertificate(request);
+        mark('certified', 'kiosk');
+        return answer;
+      },
+      sendCompletion: (notice) => gateway.sendCompletion(notice),
+      sendCorrection: (notice) => gateway.sendCorrection(notice),
+    };
+    let notice: CompletionNotice | undefined;
+    const input: KioskInput = {
+      enterPin: async () => pin,
+      chooseCertificate: async () => CERTIFICATE,
+      // The exact fee, largest coin first: a kiosk's change stock is finite and nothing refills it here.
+      nextCash: async (feeYen, insertedYen) => [...DENOMINATIONS_YEN].reverse().find((yen) => yen <= feeYen - insertedYen),
+    };
+    const started = performance.now();
+    reader.place(cardFile);
+    let outcome: string;
+    let requestId: string | undefined;
+    try {
+      const result = await runKioskTransaction(
+        {
+          identity: { kioskId: config.kioskId, storeId: config.storeId, storeName: config.storeName },
+          clock,
+          random: systemRandom,
+          reader,
+          cash,
+          printer,
+          gateway: timed,
+          ledger: { recordTransaction: (_record, queued) => void (notice = queued) },
+          screen: { show: () => undefined },
+          audit,
+          sha256,
+          renderReceipt: async (receipt) => new TextEncoder().encode(JSON.stringify(receipt)),
+          renderVoidNotice: async (voided) => new TextEncoder().encode(JSON.stringify(voided)),
+        },
+        input,
+      );
+      outcome = result.outcome === 'refused' || result.outcome === 'refunded' ? `${result.outcome}:${result.code}` : result.outcome;
+      requestId = 'requestId' in result ? result.requestId : undefined;
+    } catch (error) {
+      outcome = `failed:${error instanceof Error ? error.message : String(error)}`;
+    } finally {
+      reader.remove();
+    }
+    mark('transacted', notice ? 'notice' : undefined);
+    let acknowledged = false;
+    if (notice) {
+      try {
+        const ack = await gateway.sendCompletion(notice);
+        acknowledged = ack.issuanceId === notice.issuanceId && !ack.duplicate;
+      } catch (error) {
+        outcome = `notice-failed:${error instanceof Error ? error.message : String(error)}`;
+      }
+    }
+    const ended = mark('noticed');
+    const span = (from: string, to: string) => (marks[from] !== undefined && marks[to] !== undefined ? marks[to]! - marks[from]! : undefined);
+    const steps: Partial<Record<Step, number>> = {
+      card: marks.challenge === undefined ? undefined : marks.challenge - started,
+      challenge: span('challenge', 'challenged'),
+      sign: span('challenged', 'authenticate'),
+      authenticate: span('authenticate', 'authenticated'),
+      certificate: span('certificate', 'certified'),
+      kiosk: span('certified', 'transacted'),
+      notice: notice ? span('transacted', 'noticed') : undefined,
+    };
+    // A failure names the step it happened in, so a report says where sessions break.
+    if (outcome !== 'issued' || !acknowledged) outcome = `${outcome} (in ${current})`;
+    return { kioskId: config.kioskId, outcome, requestId, notice, acknowledged, totalMs: ended - started, steps };
+  }
+
+  /** The kiosk's first call of the day (its service notices), so the TLS handshake is not timed in a session. */
+  const connect = () => callJson(client, KIOSK_PATHS.notices, { kioskId: config.kioskId });
+
+  return { session, connect, close: async () => {
+      await client.close();
+      db.close();
+    },
+    pages: () => pages,
+  };
+}
+
+type SimulatedKiosk = ReturnType<typeof simulatedKiosk>;
+
+interface Card {
+  file: string;
+  pin: string;
+}
+
+/**
+ * `level` kiosks, each playing sessions one after another until the deadline, kiosk i with the
+ * cards i, i + level, i + 2·level …, so no card is on two readers at once.
+ */
+async function runLevel(kiosks: SimulatedKiosk[], cards: Card[], level: number, seconds: number): Promise<{ results: SessionResult[]; wallMs: number }> {
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  const results: SessionResult[] = [];
+  await Promise.all(
+    kiosks.slice(0, level).map(async (kiosk, index) => {
+      const own = cards.filter((_, cardIndex) => cardIndex % level === index);
+      for (let turn = 0; performance.now() < deadline; turn += 1) {
+        const card = own[turn % own.length]!;
+        results.push(await kiosk.session(card.file, card.pin));
+      }
+    }),
+  );
+  return { results, wallMs: performance.now() - started };
+}
+
+const format = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+
+async function main(): Promise<void> {
+  if (!LEVELS.every((level) => Number.isSafeInteger(level) && level >= 1) || !(SECONDS > 0) || !Number.isSafeInteger(RESIDENTS) || RESIDENTS < MAX_LEVEL) {
+    fail('LOAD_SESSIONS must list whole numbers >= 1, LOAD_SECONDS be > 0, LOAD_RESIDENTS be at least the largest level');
+  }
+  if (!fs.existsSync(binary)) fail(`${binary} is missing (npm run build)`);
+  process.stdout.write(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')} at start\n`);
+  const initStarted = performance.now();
+  const init = runBinary(['init', '--dir', dir, '--kiosks', String(MAX_LEVEL), '--residents', String(RESIDENTS), '--center-listen', '127.0.0.1:0', '--relay-listen', '127.0.0.1:0', '--json']);
+  if (init.status !== 0) fail(`init exited ${init.status}: ${init.stderr.trim()}`);
+  process.stdout.write(`init --kiosks ${MAX_LEVEL} --residents ${RESIDENTS}: ${format((performance.now() - initStarted) / 1000, 1)} s\n`);
+  const described = JSON.parse(init.stdout) as InitJson;
+  const loaded = loadConfig(dir);
+  const kioskConfigs = loaded.config.kiosks.filter((kiosk) => kiosk.operatorId === described.kiosks[0]!.operatorId);
+  const cards = described.cards.syntheticCardIds.map((cardId) => {
+    const file = path.join(described.cards.directory, `${cardId}.json`);
+    return { file, pin: readCardFile(file).pin };
+  });
+
+  const center = await serve(['center', 'serve', '--dir', dir, '--listen', '127.0.0.1:0']);
+  const relay = await serve(['relay', 'serve', '--dir', dir, '--listen', '127.0.0.1:0', '--center-url', center.url]);
+  const servers = { centre: center.child.pid!, relay: relay.child.pid! };
+  const clock = offsetClock(businessMs);
+  const kiosks = kioskConfigs.map((kioskConfig, index) => simulatedKiosk(loaded, kioskConfig, index, relay.url, clock));
+  const all: SessionResult[] = [];
+  const rows: string[][] = [];
+  try {
+    // Every kiosk connects, and JIT, connection pools and SQLite caches warm up, before anything
+    // is counted (the warm-up sessions are checked with the rest).
+    await Promise.all(kiosks.map((kiosk) => kiosk.connect()));
+    all.push(...(await runLevel(kiosks, cards, Math.min(4, MAX_LEVEL), WARM_UP_SECONDS)).results);
+    for (const level of LEVELS) {
+      const before = { centre: cpuMs(servers.centre), relay: cpuMs(servers.relay), generator: process.cpuUsage() };
+      const { results, wallMs } = await runLevel(kiosks, cards, level, SECONDS);
+      const generator = process.cpuUsage(before.generator);
+      const after = { centre: cpuMs(servers.centre), relay: cpuMs(servers.relay) };
+      all.push(...results);
+      const issued = results.filter((result) => result.outcome === 'issued' && result.acknowledged);
+      const latencies = issued.map((result) => result.totalMs).sort((left, right) => left - right);
+      const stepP50 = (step: Step) => percentile(issued.map((result) => result.steps[step] ?? NaN).filter(Number.isFinite).sort((left, right) => left - right), 0.5);
+      const perIssuance = (ms: number) => (issued.length === 0 ? NaN : ms / issued.length);
+      rows.push([
+        String(level),
+        String(issued.length),
+        format(issued.length / (wallMs / 1000), 1),
+        format(percentile(latencies, 0.5)),
+        format(percentile(latencies, 0.95)),
+        format(percentile(latencies, 0.99)),
+        STEPS.map((step) => format(stepP50(step), 1)).join(' / '),
+        format(perIssuance(after.centre - before.centre), 1),
+        format(perIssuance(after.relay - before.relay), 1),
+        format(perIssuance((generator.user + generator.system) / 1000), 1),
+        format(peakRssMiB(servers.centre)),
+        format(peakRssMiB(servers.relay)),
+        String(results.length - issued.length),
+      ]);
+      process.stderr.write(`  ${level} sessions: ${issued.length} issued in ${format(wallMs / 1000, 1)} s\n`);
+    }
+  } finally {
+    await Promise.all(kiosks.map((kiosk) => kiosk.close()));
+  }
+  const exits = { relay: await stop(relay.child), centre: await stop(center.child) };
+
+  const header = ['sessions', 'issued', 'issuances/s', 'p50 ms', 'p95 ms', 'p99 ms', `p50 ms per step: ${STEPS.join(' / ')}`, 'centre CPU ms/issuance', 'relay CPU ms/issuance', 'generator CPU ms/issuance', 'centre peak RSS MiB', 'relay peak RSS MiB', 'failed'];
+  process.stdout.write(`\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
+  for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
+  process.stdout.write(`\n${LEVELS.length} levels of ${SECONDS} s after a ${WARM_UP_SECONDS} s warm-up; business time ${environment.CVS_ISSUE_TIME}; load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')} at the end\n`);
+
+  const problems = check(all, exits, kioskConfigs.slice(0, MAX_LEVEL).map((kiosk) => kiosk.kioskId));
+  // One certificate and one receipt per issuance, nothing printed for any other outcome.
+  const pages = kiosks.reduce((sum, kiosk) => sum + kiosk.pages(), 0);
+  const issuedCount = all.filter((session) => session.outcome === 'issued').length;
+  if (pages !== 2 * issuedCount) problems.push(`the kiosks printed ${pages} pages for ${issuedCount} issuances (expected ${2 * issuedCount})`);
+  if (problems.length > 0) {
+    for (const problem of problems.slice(0, 20)) process.stderr.write(`load bench: ${problem}\n`);
+    fail(`${problems.length} problem(s) found`);
+  }
+  process.stdout.write(`checked: ${all.length} sessions, every completed one recorded once at the centre and the relay with the kiosk's figures, nothing else recorded; the audit logs of the centre, the relay and ${MAX_LEVEL} kiosks verify\n`);
+  fs.rmSync(work, { recursive: true, force: true });
+}
+
+interface RecordRow {
+  issuance_id: string;
+  kiosk_id: string;
+  store_id: string;
+  municipality_code: string;
+  certificate_type: string;
+  copies: number;
+  fee_yen: number;
+}
+
+/** Everything that must hold after the run; each problem is one line without personal data. */
+function check(sessions: SessionResult[], exits: Record<string, number | null>, kioskIds: string[]): string[] {
+  const problems: string[] = [];
+  for (const [role, code] of Object.entries(exits)) if (code !== 0) problems.push(`${role} serve exited ${code} on SIGTERM`);
+  const failed = sessions.filter((session) => session.outcome !== 'issued' || !session.acknowledged);
+  if (failed.length > 0) problems.push(`${failed.length} of ${sessions.length} session(s) did not complete`);
+  const outcomes = new Map<string, number>();
+  for (const session of failed) outcomes.set(session.outcome, (outcomes.get(session.outcome) ?? 0) + 1);
+  for (const [outcome, count] of outcomes) problems.push(`${count} session(s) ended ${outcome}`);
+
+  const noticed = sessions.filter((session) => session.notice !== undefined && session.acknowledged);
+  const records = (file: string) => {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare('SELECT issuance_id, kiosk_id, store_id, municipality_code, certificate_type, copies, fee_yen FROM handling_records').all() as RecordRow[];
+    } finally {
+      db.close();
+    }
+  };
+  for (const [role, file] of [['centre', 'center.db'], ['relay', 'relay.db']] as const) {
+    const rows = new Map<string, RecordRow[]>();
+    for (const row of records(path.join(dir, file))) rows.set(row.issuance_id, [...(rows.get(row.issuance_id) ?? []), row]);
+    let missing = 0;
+    let different = 0;
+    let doubled = 0;
+    for (const { notice } of noticed) {
+      const found = rows.get(notice!.issuanceId) ?? [];
+      if (found.length === 0) missing += 1;
+      if (found.length > 1) doubled += 1;
+      const row = found[0];
+      if (row && (row.kiosk_id !== notice!.kioskId || row.store_id !== notice!.storeId || row.municipality_code !== notice!.municipalityCode || row.certificate_type !== notice!.certificateType || row.copies !== notice!.copies || row.fee_yen !== notice!.feeYen)) different += 1;
+    }
+    const sent = new Set(noticed.map(({ notice }) => notice!.issuanceId));
+    const extra = [...rows.keys()].filter((issuanceId) => !sent.has(issuanceId)).length;
+    if (missing) problems.push(`${missing} acknowledged notice(s) missing from the ${role}'s records`);
+    if (doubled) problems.push(`${doubled} notice(s) recorded more than once by the ${role}`);
+    if (different) problems.push(`${different} ${role} record(s) differ from the kiosk's notice`);
+    if (extra !== 0) problems.push(`the ${role} holds ${extra} record(s) no kiosk session sent`);
+  }
+  const logs = [['--role', 'center'], ['--role', 'relay'], ...kioskIds.map((kioskId) => ['--kiosk', kioskId])];
+  for (const target of logs) {
+    const verify = runBinary(['audit-log', 'verify', '--dir', dir, ...target]);
+    if (verify.status !== 0) problems.push(`audit-log verify ${target.join(' ')} exited ${verify.status}: ${verify.stderr.trim().split('\n')[0]}`);
+  }
+  return problems;
+}
+
+try {
+  await main();
+} catch (error) {
+  for (const child of children) child.kill('SIGKILL');
+  const kept = fs.existsSync(dir) ? ` (deployment left in ${dir})` : '';
+  process.stderr.write(`load bench: ${error instanceof BenchFailure ? error.message : String(error)}${kept}\n`);
+  // exitCode, not exit(): what was written to a pipe must arrive whole.
+  process.exitCode = 1;
+}

@@ -1,0 +1,119 @@
+// Test helper: a fresh deployment (what `cvs-issue init` writes) for a test, in a few milliseconds.
+// init makes some twenty RSA keys and four scrypt hashes, seconds of CPU per deployment, and most
+// cmd tests need one. So the real runInit builds a template once, kept under the temp directory
+// and keyed by everything it depends on (the runtime, the listen addresses, today's UTC date, and
+// the content of cmd/, core/, drivers/, fixtures/ and package-lock.json); each test then gets its
+// own copy of the template's files. No test sees another's leftovers: the template is never handed
+// out, only copied, and a changed source or a new day builds a new one. The template is made on
+// the runtime that runs the test, so a Bun test reads files that Bun's init wrote.
+// test/cmd/cli.test.ts still runs the real `init` command (files, modes, --force) on every run.
+
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runInit } from '../../cmd/init.ts';
+
+export interface DeploymentOptions {
+  centerListen?: string;
+  relayListen?: string;
+}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SOURCES = ['cmd', 'core', 'drivers', 'fixtures', 'package-lock.json'];
+const CACHE = path.join(os.tmpdir(), 'cvs-issue-test-deployments');
+/** A lock older than this is from a process that died while building. */
+const STALE_LOCK_MS = 120_000;
+/** Templates not used for this long are removed when a new one is built. */
+const KEEP_MS = 2 * 24 * 60 * 60 * 1000;
+
+let sourceHash: string | undefined;
+
+function hashSources(): string {
+  if (sourceHash) return sourceHash;
+  const hash = createHash('sha256');
+  const visit = (relative: string): void => {
+    const absolute = path.join(ROOT, relative);
+    const stat = fs.statSync(absolute, { throwIfNoEntry: false });
+    if (!stat) return;
+    if (stat.isDirectory()) {
+      for (const name of fs.readdirSync(absolute).sort()) visit(path.join(relative, name));
+      return;
+    }
+    hash.update(`${relative}\0${stat.size}\0`);
+    hash.update(fs.readFileSync(absolute));
+  };
+  for (const source of SOURCES) visit(source);
+  sourceHash = hash.digest('hex');
+  return sourceHash;
+}
+
+function runtime(): string {
+  const bun = (process.versions as Record<string, string | undefined>).bun;
+  return bun ? `bun ${bun}` : `node ${process.version}`;
+}
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function removeOldTemplates(): void {
+  for (const name of fs.readdirSync(CACHE)) {
+    const entry = path.join(CACHE, name);
+    const stat = fs.statSync(entry, { throwIfNoEntry: false });
+    if (stat && Date.now() - stat.mtimeMs > KEEP_MS) fs.rmSync(entry, { recursive: true, force: true });
+  }
+}
+
+/** The template's directory, built by runInit if it is not there yet (one builder at a time). */
+export function deploymentTemplate(options: DeploymentOptions = {}): string {
+  const key = createHash('sha256')
+    .update(JSON.stringify([runtime(), options.centerListen ?? null, options.relayListen ?? null, new Date().toISOString().slice(0, 10), hashSources()]))
+    .digest('hex')
+    .slice(0, 32);
+  const template = path.join(CACHE, key);
+  const lock = `${template}.lock`;
+  fs.mkdirSync(CACHE, { recursive: true, mode: 0o700 });
+  for (;;) {
+    if (fs.existsSync(template)) {
+      const now = new Date();
+      fs.utimesSync(template, now, now); // in use: not removed as old
+      return template;
+    }
+    try {
+      fs.mkdirSync(lock);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const held = fs.statSync(lock, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) fs.rmSync(lock, { recursive: true, force: true });
+      else sleepMs(100);
+      continue;
+    }
+    try {
+      removeOldTemplates();
+      const building = fs.mkdtempSync(`${template}.building-`);
+      try {
+        runInit({ dir: building, ...options }, Date.now());
+        fs.renameSync(building, template);
+      } catch (error) {
+        fs.rmSync(building, { recursive: true, force: true });
+        throw error;
+      }
+    } finally {
+      fs.rmSync(lock, { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * Writes a new deployment into `dir` (created if missing; an existing one must hold no deployment),
+ * as `runInit({ dir, ...options })` would: a private copy of the template.
+ */
+export function freshDeployment(dir: string, options: DeploymentOptions = {}): string {
+  const template = deploymentTemplate(options);
+  if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) throw new Error(`freshDeployment: ${dir} is not empty`);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.cpSync(template, dir, { recursive: true });
+  return dir;
+}

@@ -1,0 +1,7 @@
+// Half of the light test files in one Node process (see files.mjs). Not named *.test.ts, so `bun test` never picks it up.
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+// @ts-expect-error a plain module without types
+import { groupFiles, ROOT } from './files.mjs';
+
+for (const file of groupFiles(1) as string[]) await import(pathToFileURL(path.join(ROOT, file)).href);
