@@ -62,7 +62,7 @@ const relay = createRelayHandler(
     audit: relayAudit,
     witness: { hasher: auditHasher, noteVerifierFor: noteVerifierFromKey },
     upstream: {
-      // What the relay's TLS client does around the call: the body out as JSON, the answer parsed.
+      // What the relay's TLS client does around the call: the body out as JSON, the answer's bytes back.
       post: async (upstreamPath, body, kiosk) => {
         const request: IncomingRequest = {
           method: 'POST',
@@ -74,7 +74,7 @@ const relay = createRelayHandler(
         const started = measuringCenter ? cpuMs() : 0;
         const answer = await center.handler(request);
         if (measuringCenter) centerCpuMs += cpuMs() - started;
-        return { status: answer.status, json: parseBody(answer) };
+        return { status: answer.status, body: typeof answer.body === 'string' ? new TextEncoder().encode(answer.body) : answer.body };
       },
     },
   }),

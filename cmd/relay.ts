@@ -9,7 +9,7 @@ import { AppError, usageError } from '../core/errors.ts';
 import { formatJstIso } from '../core/jst.ts';
 import type { Clock, Timers } from '../core/ports.ts';
 import { createRelayService, type CenterUpstream, type RelayService, type KioskCertificateIdentity } from '../core/relay-service.ts';
-import { callJson, errorResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
+import { callJson, errorResponse, jsonBytesResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
 import type { IncomingRequest, OutgoingResponse, RequestHandler, RunningServer } from '../drivers/http/server.ts';
 import { withDatabase, type Database } from '../drivers/store/database.ts';
 import { createRelayStore, kioskStatuses, latestCosigned, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
@@ -73,7 +73,7 @@ export function createRelayHandler(service: RelayService, log: (line: string) =>
     try {
       const identity = kioskIdentityOf(request);
       const answer = await service.forward(request.path, parseJsonBody(request.body), identity);
-      return jsonResponse(answer.status, answer.json);
+      return jsonBytesResponse(answer.status, answer.body);
     } catch (error) {
       log(`relay: ${request.path} failed: ${error instanceof AppError ? error.code : 'internal'}`);
       return errorResponse(error);
@@ -125,7 +125,9 @@ export async function startRelay(
   const client = clientFor(loaded, config.centerTls, options.centerUrl ?? config.centerUrl, 15_000);
   const upstream: CenterUpstream = {
     async post(path, body, kiosk) {
-      return client.postJson(path, body, { [RELAY_HEADERS.store]: kiosk.storeId, [RELAY_HEADERS.kiosk]: kiosk.kioskId });
+      const headers = { 'content-type': 'application/json', accept: 'application/json', [RELAY_HEADERS.store]: kiosk.storeId, [RELAY_HEADERS.kiosk]: kiosk.kioskId };
+      const answer = await client.request('POST', path, JSON.stringify(body), headers);
+      return { status: answer.status, body: answer.body };
     },
   };
   const clock = options.clock ?? systemClock;

@@ -324,6 +324,8 @@ class Simulation {
         operatorId: config.operatorId,
         clock: this.clockOf(node.name),
         upstream: {
+          // The relay passes the centre's answer on as bytes; the network hands over parsed JSON
+          // (planted answers are made there), so it is serialised again here.
           post: (upstreamPath, body, kiosk) =>
             this.exchange(node.name, () => node.epoch === epoch, this.center, {
               method: 'POST',
@@ -331,7 +333,7 @@ class Simulation {
               headers: { [RELAY_HEADERS.store]: kiosk.storeId, [RELAY_HEADERS.kiosk]: kiosk.kioskId },
               body: utf8Encode(JSON.stringify(body)),
               peer: { subject: { CN: `relay.${config.operatorId}`, O: config.operatorId, OU: 'relay' }, issuer: {}, serialNumber: '01', fingerprint256: '', raw: new Uint8Array() },
-            }, RELAY_TIMEOUT_MS),
+            }, RELAY_TIMEOUT_MS).then(({ status, json }) => ({ status, body: utf8Encode(JSON.stringify(json)) })),
         },
       });
     });

@@ -15,6 +15,11 @@ export function jsonResponse(status: number, value: unknown): OutgoingResponse {
   return { status, headers: JSON_HEADERS, body: JSON.stringify(value) };
 }
 
+/** A JSON body another server wrote, passed on as its bytes (the relay's forwarded answers). */
+export function jsonBytesResponse(status: number, body: Uint8Array): OutgoingResponse {
+  return { status, headers: JSON_HEADERS, body };
+}
+
 export function errorResponse(error: unknown): OutgoingResponse {
   const status = httpStatusFor(error);
   const body: ErrorBody =

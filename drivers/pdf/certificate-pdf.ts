@@ -6,6 +6,7 @@ import { deflateSync } from 'node:zlib';
 import { AppError } from '../../core/errors.ts';
 import type { CertificateContent, CertificateField } from '../../core/resident.ts';
 import { finishDocument, openDocument } from './pdf-document.ts';
+import { recordPdf, type FixedText, type RecordedForm } from './pdf-recorder.ts';
 
 /** What a certificate says (core/resident.ts builds it); this file only draws it. */
 export type CertificateDocument = CertificateContent;
@@ -35,23 +36,62 @@ const textColour = '#111111';
 const sealColour = '#c8161d';
 const patternColour = '#cfdcea';
 
-export async function renderCertificatePdf(document: CertificateDocument): Promise<Uint8Array> {
-  const pdf = await openDocument({
-    sizePoints: [pageWidth, pageHeight],
-    title: document.title,
-    createdAtMs: document.createdAtMs,
-  });
-  const pattern = securityPatternForm(pdf, await securityPatternOperators());
+/** How certificates are made: from the recorded template (the default) or by pdfkit's own document. */
+export type CertificateRenderer = 'template' | 'pdfkit';
+
+/**
+ * The certificate as an A4 PDF. By default its operators are recorded from this thread's layout
+ * document and the file is written around them (drivers/pdf/pdf-recorder.ts): the same drawing,
+ * without pdfkit opening, embedding and serialising a document per certificate. `pdfkit` renders it
+ * as a pdfkit document of its own, the reference the template is tested against
+ * (test/drivers/pdf/certificate-template.test.ts).
+ */
+export async function renderCertificatePdf(document: CertificateDocument, renderer: CertificateRenderer = 'template'): Promise<Uint8Array> {
+  const setup = { sizePoints: [pageWidth, pageHeight] as [number, number], title: document.title, createdAtMs: document.createdAtMs };
+  const operators = await securityPatternOperators();
+  if (renderer === 'template') {
+    const form: RecordedForm = { name: patternName, boundingBox: patternBox, deflatedOperators: operators };
+    return recordPdf(setup, [form], (recording) => drawCertificate(recording.pdf, document, recording), fixedTextOf(document));
+  }
+  const pdf = await openDocument(setup);
+  const pattern = securityPatternForm(pdf, operators);
   placeForm(pdf, pattern);
+  drawCertificate(pdf, document, {
+    addPage: () => addPatternedPage(pdf, pattern),
+    get pageCount() {
+      return pdf.bufferedPageRange().count;
+    },
+    switchToPage: (index) => pdf.switchToPage(pdf.bufferedPageRange().start + index),
+  });
+  return finishDocument(pdf);
+}
+
+/**
+ * What every certificate of this type from this municipality prints whoever it is for: the
+ * template's text (drivers/pdf/pdf-recorder.ts), with the digits and date characters that every
+ * issue date, request and page number is made of.
+ */
+function fixedTextOf(document: CertificateDocument): FixedText {
+  const texts = [document.title, ...document.fields.map((field) => field.label), document.certifiedText, document.municipalityName, `${document.municipalityName}之印`, '交付番号　端末番号 ／', '令和年月日0123456789'];
+  return { key: texts.join('\u0001'), texts };
+}
+
+/** The pages of a certificate being drawn: each new one carries the security pattern. */
+interface Pages {
+  readonly pageCount: number;
+  addPage(): void;
+  switchToPage(index: number): void;
+}
+
+function drawCertificate(pdf: Pdf, document: CertificateDocument, pages: Pages): void {
   drawTitle(pdf, document.title);
-  let y = drawFieldTable(pdf, document.fields, pattern);
+  let y = drawFieldTable(pdf, document.fields, pages);
   if (y + closingHeight > tableBottom) {
-    addPatternedPage(pdf, pattern);
+    pages.addPage();
     y = tableTop;
   }
   drawClosing(pdf, document, y);
-  drawFooters(pdf, `交付番号 ${document.requestId}　端末番号 ${document.kioskId}`);
-  return finishDocument(pdf);
+  drawFooters(pdf, `交付番号 ${document.requestId}　端末番号 ${document.kioskId}`, pages);
 }
 
 export async function renderVoidNoticePdf(options: VoidNotice): Promise<Uint8Array> {
@@ -85,6 +125,11 @@ function addPatternedPage(pdf: Pdf, pattern: PDFKit.PDFKitReference): void {
   placeForm(pdf, pattern);
 }
 
+const patternName = 'SecurityPattern';
+// The waves run past the page edge, as they did drawn on the page itself: the box clips nothing.
+const patternBleed = 50;
+const patternBox: [number, number, number, number] = [-patternBleed, -patternBleed, pageWidth + patternBleed, pageHeight + patternBleed];
+
 let cachedPatternOperators: Promise<Uint8Array> | undefined;
 
 /**
@@ -112,9 +157,7 @@ function securityPatternOperators(): Promise<Uint8Array> {
 
 /** The pattern as a form XObject of this document (one per document, placed on every page). */
 function securityPatternForm(pdf: Pdf, deflatedOperators: Uint8Array): PDFKit.PDFKitReference {
-  // The waves run past the page edge, as they did drawn on the page itself: the box clips nothing.
-  const bleed = 50;
-  const form = pdf.ref({ Type: 'XObject', Subtype: 'Form', BBox: [-bleed, -bleed, pageWidth + bleed, pageHeight + bleed], Filter: 'FlateDecode' });
+  const form = pdf.ref({ Type: 'XObject', Subtype: 'Form', BBox: patternBox, Filter: 'FlateDecode' });
   form.end(Buffer.from(deflatedOperators));
   return form;
 }
@@ -122,8 +165,8 @@ function securityPatternForm(pdf: Pdf, deflatedOperators: Uint8Array): PDFKit.PD
 /** Draws a form XObject over the whole page, in the page's own coordinates (pdfkit's top-left origin). */
 function placeForm(pdf: Pdf, form: PDFKit.PDFKitReference): void {
   const page = pdf.page as unknown as { xobjects: Record<string, PDFKit.PDFKitReference> };
-  page.xobjects.SecurityPattern = form;
-  pdf.addContent('/SecurityPattern Do');
+  page.xobjects[patternName] = form;
+  pdf.addContent(`/${patternName} Do`);
 }
 
 /**
@@ -168,17 +211,17 @@ function drawTitle(pdf: Pdf, title: string): void {
 }
 
 /** Draws the bordered label/value table, continuing on new pages if needed; returns the y below it. */
-function drawFieldTable(pdf: Pdf, fields: CertificateField[], pattern: PDFKit.PDFKitReference): number {
+function drawFieldTable(pdf: Pdf, fields: CertificateField[], pages: Pages): number {
   const valueWidth = contentWidth - labelWidth - 2 * cellPadding;
   let y = tableTop;
   pdf.fontSize(11.5);
   for (const field of fields) {
     const valueHeight = pdf.heightOfString(field.value, { width: valueWidth, lineGap: 2 });
-    const labelHeight = pdf.heightOfString(field.label, labelOptions(field.label));
+    const labelHeight = labelHeightOf(pdf, field.label);
     const rowHeight = Math.max(minimumRowHeight, Math.max(valueHeight, labelHeight) + 2 * cellPadding);
     if (y + rowHeight > tableBottom) {
       closeTable(pdf, y);
-      addPatternedPage(pdf, pattern);
+      pages.addPage();
       y = tableTop;
     }
     drawRow(pdf, field, y, rowHeight, valueWidth);
@@ -195,9 +238,25 @@ function drawRow(pdf: Pdf, field: CertificateField, y: number, rowHeight: number
   pdf.moveTo(marginX + labelWidth, y).lineTo(marginX + labelWidth, y + rowHeight).stroke();
   pdf.fillColor(textColour).fontSize(11.5);
   const options = labelOptions(field.label);
-  const labelY = y + (rowHeight - pdf.heightOfString(field.label, options)) / 2;
+  const labelY = y + (rowHeight - labelHeightOf(pdf, field.label)) / 2;
   pdf.text(field.label, marginX + options.characterSpacing, labelY, options);
   pdf.text(field.value, marginX + labelWidth + cellPadding, y + cellPadding, { width: valueWidth, lineGap: 2 });
+}
+
+/** Labels are the fixed words of the forms (a few dozen), so their heights are kept. */
+const LABEL_HEIGHT_LIMIT = 1_024;
+const labelHeights = new Map<string, number>();
+
+/** The label's height at the table's 11.5 pt, as pdfkit measures it; wrapping it again for each row of each certificate was needless. */
+function labelHeightOf(pdf: Pdf, label: string): number {
+  let height = labelHeights.get(label);
+  if (height === undefined) {
+    pdf.fontSize(11.5);
+    height = pdf.heightOfString(label, labelOptions(label));
+    if (labelHeights.size >= LABEL_HEIGHT_LIMIT) labelHeights.clear();
+    labelHeights.set(label, height);
+  }
+  return height;
 }
 
 /**
@@ -273,11 +332,11 @@ function splitIntoColumns(characters: string[], columnCount: number): string[][]
 }
 
 /** The request and kiosk in small type on every page, with the page number when there are several. */
-function drawFooters(pdf: Pdf, footerText: string): void {
-  const range = pdf.bufferedPageRange();
-  for (let index = range.start; index < range.start + range.count; index += 1) {
-    pdf.switchToPage(index);
-    const pageText = range.count > 1 ? `　${index - range.start + 1}／${range.count}` : '';
+function drawFooters(pdf: Pdf, footerText: string, pages: Pages): void {
+  const count = pages.pageCount;
+  for (let index = 0; index < count; index += 1) {
+    pages.switchToPage(index);
+    const pageText = count > 1 ? `　${index + 1}／${count}` : '';
     pdf.fillColor('#444444').fontSize(8);
     pdf.text(`${footerText}${pageText}`, marginX, pageHeight - 52, { lineBreak: false });
   }

@@ -26,6 +26,7 @@ interface TrueTypeFace extends FontFace {
   loca?: { offsets: number[] };
   getGlyph(glyphId: number): { advanceWidth: number; _decode(): { numberOfContours: number } | null; _getMetrics(): { leftBearing: number } };
   _getTableStream(tag: string): { pos: number; readBuffer(length: number): Uint8Array };
+  directory: { tables: Record<string, { offset: number; length: number } | undefined> };
 }
 
 interface TrueTypeSubset {
@@ -37,7 +38,7 @@ interface TrueTypeSubset {
 }
 
 /** What a subset copies of a simple glyph: its glyf record and metrics. */
-interface GlyphRecord {
+export interface GlyphRecord {
   bytes: Uint8Array;
   advance: number;
   bearing: number;
@@ -110,9 +111,63 @@ function copyOf(run: GlyphRun): GlyphRun {
  * the BMP) and a variable font's glyphs are left to fontkit, which renumbers or re-encodes them.
  */
 function withGlyphRecordCache(face: FontFace): FontFace {
-  const trueType = face as TrueTypeFace;
-  if (trueType._variationProcessor || !trueType.loca) return face;
-  /** A glyph's record, or null for a compound glyph. */
+  const records = glyphRecordsOf(face);
+  if (!records.cached) return face;
+  const createSubset = face.createSubset.bind(face);
+  face.createSubset = () => {
+    const subset = createSubset() as TrueTypeSubset;
+    const addAsFontkitDoes = subset._addGlyph.bind(subset);
+    subset._addGlyph = (glyphId) => {
+      const record = records.recordOf(glyphId);
+      if (record === null) return addAsFontkitDoes(glyphId);
+      subset.glyf.push(record.bytes);
+      subset.loca.offsets.push(subset.offset);
+      subset.hmtx.metrics.push({ advance: record.advance, bearing: record.bearing });
+      subset.offset += record.bytes.length;
+      return subset.glyf.length - 1;
+    };
+    return subset;
+  };
+  return face;
+}
+
+/** A face's glyph records and the TrueType subsets made of them (drivers/pdf/pdf-recorder.ts). */
+export interface GlyphRecords {
+  /** False for a face whose glyphs fontkit must re-encode (a variable font); then nothing is cached. */
+  readonly cached: boolean;
+  /** A simple glyph's record, or null for a compound glyph. */
+  recordOf(glyphId: number): GlyphRecord | null;
+  /**
+   * A TrueType font of these glyphs, numbered in this order (the first is .notdef, 0), with the
+   * tables fontkit's TTFSubset writes for a PDF: head, hhea, maxp, loca, glyf, hmtx and the face's
+   * cvt, prep and fpgm. Written here from the cached records: fontkit's table encoders were half
+   * of embedding a certificate's font (bench/issuance.bench.ts). A compound glyph goes to fontkit.
+   */
+  subset(glyphIds: number[], leadingCount?: number): TrueTypeSubsetFile;
+}
+
+export interface TrueTypeSubsetFile {
+  bytes: Uint8Array;
+  /**
+   * Where in `bytes` the glyf records of the first `leadingCount` glyphs lie, one after the other:
+   * the same bytes for the same leading glyphs, whatever follows (the glyf table comes first).
+   */
+  leadingRecords: { start: number; end: number };
+}
+
+const glyphRecords = new WeakMap<FontFace, GlyphRecords>();
+
+export function glyphRecordsOf(face: FontFace): GlyphRecords {
+  let records = glyphRecords.get(face);
+  if (records === undefined) {
+    records = makeGlyphRecords(face as TrueTypeFace);
+    glyphRecords.set(face, records);
+  }
+  return records;
+}
+
+function makeGlyphRecords(trueType: TrueTypeFace): GlyphRecords {
+  const cached = !trueType._variationProcessor && trueType.loca !== undefined;
   const records = new Map<number, GlyphRecord | null>();
   const recordOf = (glyphId: number): GlyphRecord | null => {
     let record = records.get(glyphId);
@@ -132,20 +187,127 @@ function withGlyphRecordCache(face: FontFace): FontFace {
     }
     return record;
   };
-  const createSubset = face.createSubset.bind(face);
-  face.createSubset = () => {
-    const subset = createSubset() as TrueTypeSubset;
-    const addAsFontkitDoes = subset._addGlyph.bind(subset);
-    subset._addGlyph = (glyphId) => {
-      const record = recordOf(glyphId);
-      if (record === null) return addAsFontkitDoes(glyphId);
-      subset.glyf.push(record.bytes);
-      subset.loca.offsets.push(subset.offset);
-      subset.hmtx.metrics.push({ advance: record.advance, bearing: record.bearing });
-      subset.offset += record.bytes.length;
-      return subset.glyf.length - 1;
-    };
-    return subset;
+  let fixedTables: Map<string, Uint8Array> | undefined;
+  const subsetByFontkit = (glyphIds: number[]): TrueTypeSubsetFile => {
+    const subset = trueType.createSubset() as TrueTypeSubset & { includeGlyph(glyphId: number): number; encode(): Uint8Array };
+    for (const glyphId of glyphIds.slice(1)) subset.includeGlyph(glyphId);
+    return { bytes: subset.encode(), leadingRecords: { start: 0, end: 0 } };
   };
-  return face;
+  return {
+    cached,
+    recordOf,
+    subset(glyphIds, leadingCount = 0) {
+      if (!cached) return subsetByFontkit(glyphIds);
+      const chosen: GlyphRecord[] = [];
+      for (const glyphId of glyphIds) {
+        const record = recordOf(glyphId);
+        if (record === null) return subsetByFontkit(glyphIds);
+        chosen.push(record);
+      }
+      fixedTables ??= rawTables(trueType, ['head', 'hhea', 'maxp', 'cvt ', 'prep', 'fpgm']);
+      return trueTypeFile(fixedTables, chosen, leadingCount);
+    },
+  };
+}
+
+/** The face's own bytes of these tables (those it has). */
+function rawTables(face: TrueTypeFace, tags: string[]): Map<string, Uint8Array> {
+  const tables = new Map<string, Uint8Array>();
+  for (const tag of tags) {
+    const entry = face.directory.tables[tag];
+    if (entry === undefined) continue;
+    const stream = face._getTableStream(tag);
+    tables.set(tag, Uint8Array.from(stream.readBuffer(entry.length)));
+  }
+  return tables;
+}
+
+/**
+ * An sfnt file (OpenType spec, "Organization of an OpenType font") of the records, long loca
+ * offsets. The directory lists tables by tag, as the spec asks; their data may lie in any order,
+ * and glyf is put first so the leading glyphs' records sit at the same place in every file.
+ */
+function trueTypeFile(fixedTables: Map<string, Uint8Array>, glyphs: GlyphRecord[], leadingCount: number): TrueTypeSubsetFile {
+  const count = glyphs.length;
+  const head = Uint8Array.from(fixedTables.get('head')!);
+  const headView = new DataView(head.buffer);
+  headView.setUint32(8, 0); // checkSumAdjustment, set below over the whole file
+  headView.setInt16(50, 1); // indexToLocFormat: long offsets
+  const hhea = Uint8Array.from(fixedTables.get('hhea')!);
+  new DataView(hhea.buffer).setUint16(34, count); // numberOfHMetrics
+  const maxp = Uint8Array.from(fixedTables.get('maxp')!);
+  new DataView(maxp.buffer).setUint16(4, count); // numGlyphs
+  let glyfLength = 0;
+  for (const glyph of glyphs) glyfLength += glyph.bytes.length;
+  const glyf = new Uint8Array(glyfLength);
+  const loca = new DataView(new ArrayBuffer(4 * (count + 1)));
+  const hmtx = new DataView(new ArrayBuffer(4 * count));
+  let offset = 0;
+  glyphs.forEach((glyph, index) => {
+    loca.setUint32(4 * index, offset);
+    glyf.set(glyph.bytes, offset);
+    offset += glyph.bytes.length;
+    hmtx.setUint16(4 * index, glyph.advance);
+    hmtx.setInt16(4 * index + 2, glyph.bearing);
+  });
+  loca.setUint32(4 * count, offset);
+  const tables = new Map<string, Uint8Array>([
+    ['head', head],
+    ['hhea', hhea],
+    ['maxp', maxp],
+    ['loca', new Uint8Array(loca.buffer)],
+    ['glyf', glyf],
+    ['hmtx', new Uint8Array(hmtx.buffer)],
+  ]);
+  for (const tag of ['cvt ', 'prep', 'fpgm']) {
+    const table = fixedTables.get(tag);
+    if (table !== undefined) tables.set(tag, table);
+  }
+  const tags = [...tables.keys()].sort();
+  const dataOrder = ['glyf', ...tags.filter((tag) => tag !== 'glyf')];
+  const directoryLength = 12 + 16 * tags.length;
+  let total = directoryLength;
+  for (const tag of tags) total += padded(tables.get(tag)!.length);
+  const positions = new Map<string, number>();
+  let position = directoryLength;
+  for (const tag of dataOrder) {
+    positions.set(tag, position);
+    position += padded(tables.get(tag)!.length);
+  }
+  const file = new Uint8Array(total);
+  const view = new DataView(file.buffer);
+  const entrySelector = Math.floor(Math.log2(tags.length));
+  const searchRange = 16 * 2 ** entrySelector;
+  view.setUint32(0, 0x00010000);
+  view.setUint16(4, tags.length);
+  view.setUint16(6, searchRange);
+  view.setUint16(8, entrySelector);
+  view.setUint16(10, 16 * tags.length - searchRange);
+  tags.forEach((tag, index) => {
+    const table = tables.get(tag)!;
+    const at = positions.get(tag)!;
+    const entry = 12 + 16 * index;
+    for (let character = 0; character < 4; character += 1) view.setUint8(entry + character, tag.charCodeAt(character));
+    file.set(table, at);
+    view.setUint32(entry + 4, checksum(file, at, padded(table.length)));
+    view.setUint32(entry + 8, at);
+    view.setUint32(entry + 12, table.length);
+  });
+  view.setUint32(positions.get('head')! + 8, (0xb1b0afba - checksum(file, 0, total)) >>> 0);
+  const glyfStart = positions.get('glyf')!;
+  let leadingLength = 0;
+  for (const glyph of glyphs.slice(0, leadingCount)) leadingLength += glyph.bytes.length;
+  return { bytes: file, leadingRecords: { start: glyfStart, end: glyfStart + leadingLength } };
+}
+
+function padded(length: number): number {
+  return (length + 3) & ~3;
+}
+
+/** The sum of big-endian uint32s, modulo 2^32 (tables are zero-padded to a multiple of 4). */
+function checksum(file: Uint8Array, start: number, length: number): number {
+  const view = new DataView(file.buffer, file.byteOffset + start, length);
+  let sum = 0;
+  for (let offset = 0; offset < length; offset += 4) sum = (sum + view.getUint32(offset)) >>> 0;
+  return sum;
 }

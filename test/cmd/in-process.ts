@@ -31,7 +31,7 @@ export function inProcessRelay(loaded: LoadedConfig, center: CenterHandler, cloc
     upstream: {
       post: async (upstreamPath, body, kiosk) => {
         const answer = await center.handler(post(upstreamPath, body, relaySubject, { [RELAY_HEADERS.store]: kiosk.storeId, [RELAY_HEADERS.kiosk]: kiosk.kioskId }));
-        return { status: answer.status, json: json(answer.body) };
+        return { status: answer.status, body: typeof answer.body === 'string' ? new TextEncoder().encode(answer.body) : answer.body };
       },
     },
   });

@@ -34,7 +34,7 @@ function world(options: { upstreamFails?: boolean } = {}) {
       post: async (path) => {
         if (options.upstreamFails) throw new AppError('unavailable', 'transport.timeout', 'no answer');
         sent.push(path);
-        return { status: 200, json: {} };
+        return { status: 200, body: new TextEncoder().encode('{}') };
       },
     },
     store: {

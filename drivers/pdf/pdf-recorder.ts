@@ -1,0 +1,520 @@
+// PDFs written from recorded operators: pdfkit lays the text out and writes the content-stream
+// operators, as it does for any of our documents, but into arrays of this module instead of a
+// document of its own; the file around them (pages, fonts, cross-reference table) is written here.
+//
+// Why (docs/runtime-facts.md, "PDF and fonts"): after the shared font face and the pattern form, a
+// certificate's CPU went to pdfkit opening a document (font, pages, info), embedding the font
+// subset through fontkit's table encoders and serialising every object. One pdfkit document per
+// thread and page size is opened once and only ever used to lay text out; each PDF gets its own
+// Noto Serif JP subset of exactly the glyphs its operators use (names with 髙, 﨑, 𠮷 included),
+// with the same widths and ToUnicode map pdfkit writes, so pdftotext reads the same text back.
+//
+// The layout document is pdfkit's own object and some of its fields are private (`_font`,
+// `_ctmStack`, the font's `encode`); test/drivers/pdf/certificate-template.test.ts renders every
+// certificate both ways and compares, so a pdfkit upgrade that changes them fails there.
+
+import { createHash } from 'node:crypto';
+import { constants, deflateRawSync, deflateSync } from 'node:zlib';
+import { AppError } from '../../core/errors.ts';
+import { glyphRecordsOf, type FontFace } from './font-face.ts';
+import { openDocument, type PageSetup } from './pdf-document.ts';
+
+type Pdf = PDFKit.PDFDocument;
+
+/** A form XObject every page of the document places under a name of its own. */
+export interface RecordedForm {
+  name: string;
+  boundingBox: [number, number, number, number];
+  deflatedOperators: Uint8Array;
+}
+
+/** The parts of pdfkit's EmbeddedFont a recording replaces or reads. */
+interface EmbeddedFont {
+  id: string;
+  /** pdfkit's shaped words, by text, for as long as the font lives: unbounded (see record). */
+  layoutCache?: Record<string, unknown>;
+  font: FontFace & TrueTypeMetrics;
+  scale: number;
+  ascender: number;
+  descender: number;
+  layout(text: string, features?: unknown): { glyphs: GlyphOfRun[]; positions: unknown[] };
+  encode(text: string, features?: unknown): [string[], unknown[]];
+}
+
+interface GlyphOfRun {
+  id: number;
+  advanceWidth: number;
+  codePoints: number[];
+}
+
+interface TrueTypeMetrics {
+  postscriptName: string;
+  unitsPerEm: number;
+  bbox: { minX: number; minY: number; maxX: number; maxY: number };
+  italicAngle: number;
+  capHeight: number;
+  ascent: number;
+  xHeight: number;
+  post: { isFixedPitch: boolean };
+  head: { macStyle: { italic: boolean } };
+  'OS/2'?: { sFamilyClass: number };
+  getGlyph(glyphId: number): { advanceWidth: number };
+}
+
+interface LayoutPdf {
+  _font: EmbeddedFont;
+  _ctm: number[];
+  _ctmStack: number[][];
+  _textOptions: unknown;
+  _wrapper: unknown;
+  page: { height: number; width: number; resources: { data: { ExtGState?: Record<string, { data: Record<string, unknown> }> } } };
+}
+
+/** A document being recorded: draw on `pdf` with pdfkit's API, pages through this object. */
+export interface Recording {
+  readonly pdf: Pdf;
+  readonly pageCount: number;
+  /** Starts a new page (the first one is there from the start); later drawing lands on it. */
+  addPage(): void;
+  /** Later drawing lands on page `index` (0-based), after what is on it already. */
+  switchToPage(index: number): void;
+}
+
+const layouts = new Map<string, Promise<Pdf>>();
+
+/** The pdfkit document of this thread that lays text out for pages of this size; opened once. */
+function layoutDocumentFor(sizePoints: [number, number]): Promise<Pdf> {
+  const key = sizePoints.join('x');
+  let layout = layouts.get(key);
+  if (layout === undefined) {
+    layout = openDocument({ sizePoints, title: '', createdAtMs: 0 }).catch((error: unknown) => {
+      layouts.delete(key);
+      throw error;
+    });
+    layouts.set(key, layout);
+  }
+  return layout;
+}
+
+/**
+ * The text every document of one layout draws (titles, labels, the certification sentence, the
+ * mayor and seal): its glyphs lead each such document's subset in a fixed order, so that part of
+ * the font file is the same bytes every time and is compressed once per process (deflateReusing).
+ * The glyphs of the variable fields (names with 髙, 﨑, 𠮷, addresses, dates) follow.
+ */
+export interface FixedText {
+  /** Names the layout, e.g. its title, labels and municipality; the texts themselves if nothing shorter. */
+  key: string;
+  texts: string[];
+}
+
+/**
+ * Lays a document out with `draw` on this thread's layout document and writes the PDF. `draw` must
+ * be synchronous: the layout document is shared by every document of the thread.
+ */
+export async function recordPdf(setup: PageSetup, forms: RecordedForm[], draw: (recording: Recording) => void, fixed?: FixedText): Promise<Uint8Array> {
+  const createdAt = new Date(setup.createdAtMs);
+  if (Number.isNaN(createdAt.getTime())) {
+    throw new AppError('internal', 'pdf.bad_date', 'createdAtMs is not a valid time');
+  }
+  const pdf = await layoutDocumentFor(setup.sizePoints);
+  return record(pdf, setup, createdAt, forms, draw, fixed);
+}
+
+/** Enough layouts for every certificate type of every municipality a centre serves; then it starts over. */
+const TEMPLATE_LIMIT = 512;
+const templates = new Map<string, GlyphOfRun[]>();
+
+/** The distinct glyphs of a layout's fixed text, in order of first use; once per layout and thread. */
+function templateGlyphs(font: EmbeddedFont, fixed: FixedText | undefined): { key: string; glyphs: GlyphOfRun[] } | undefined {
+  if (fixed === undefined) return undefined;
+  let glyphs = templates.get(fixed.key);
+  if (glyphs === undefined) {
+    const seen = new Set<number>([0]);
+    glyphs = [];
+    for (const text of fixed.texts) {
+      for (const glyph of font.layout(text).glyphs) {
+        if (seen.has(glyph.id)) continue;
+        seen.add(glyph.id);
+        glyphs.push(glyph);
+      }
+    }
+    if (templates.size >= TEMPLATE_LIMIT) templates.clear();
+    templates.set(fixed.key, glyphs);
+  }
+  return { key: fixed.key, glyphs };
+}
+
+function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm[], draw: (recording: Recording) => void, fixed: FixedText | undefined): Uint8Array {
+  const layout = pdf as unknown as LayoutPdf;
+  const font = layout._font;
+  const pageHeight = layout.page.height;
+  const pages: string[][] = [];
+  let current: string[] = [];
+  const startPage = () => {
+    current = [`1 0 0 -1 0 ${pdfNumber(pageHeight)} cm`];
+    for (const form of forms) current.push(`/${form.name} Do`);
+    pages.push(current);
+    pdf.x = 0;
+    pdf.y = 0;
+  };
+  const template = templateGlyphs(font, fixed);
+  const glyphs = new DocumentGlyphs(font, template?.glyphs ?? []);
+  const addContent = pdf.addContent;
+  const encode = font.encode;
+  // pdfkit keeps every word it shaped for as long as the font lives. That was one document before;
+  // the layout document lives as long as the thread, and the words include names and addresses,
+  // so the cache lasts one document here too (font-face.ts keeps a bounded one below it).
+  const freshWordCache = () => {
+    if (font.layoutCache) font.layoutCache = Object.create(null) as Record<string, unknown>;
+  };
+  freshWordCache();
+  layout.page.resources.data.ExtGState = {};
+  layout._ctm = [1, 0, 0, 1, 0, 0];
+  layout._ctmStack = [];
+  layout._textOptions = null;
+  layout._wrapper = null;
+  pdf.addContent = (operator: string) => {
+    current.push(operator);
+    return pdf;
+  };
+  font.encode = (text, features) => glyphs.encode(text, features);
+  try {
+    startPage();
+    draw({
+      pdf,
+      get pageCount() {
+        return pages.length;
+      },
+      addPage: startPage,
+      switchToPage(index) {
+        const page = pages[index];
+        if (page === undefined) throw new AppError('internal', 'pdf.no_page', `no page ${index + 1} to switch to`);
+        current = page;
+      },
+    });
+  } finally {
+    pdf.addContent = addContent;
+    font.encode = encode;
+    freshWordCache();
+  }
+  const graphicStates = Object.entries(layout.page.resources.data.ExtGState ?? {}).map(([name, reference]) => ({ name, entries: reference.data }));
+  return writePdf({ setup, createdAt, pages, forms, graphicStates, font, glyphs, templateKey: template?.key });
+}
+
+/** The glyphs one document uses, numbered in order of first use as pdfkit numbers its subset's. */
+class DocumentGlyphs {
+  readonly fontGlyphIds: number[] = [0];
+  readonly widths: number[];
+  readonly codePoints: number[][] = [[0]];
+  private readonly subsetIds = new Map<number, number>([[0, 0]]);
+
+  /** How many glyphs after .notdef came from the layout's fixed text, whether drawn or not. */
+  readonly leadingCount: number;
+
+  constructor(
+    private readonly font: EmbeddedFont,
+    leading: GlyphOfRun[],
+  ) {
+    // As pdfkit's EmbeddedFont starts its widths: .notdef's advance as it is in the font.
+    this.widths = [font.font.getGlyph(0).advanceWidth];
+    for (const glyph of leading) this.idOf(glyph);
+    this.leadingCount = leading.length;
+  }
+
+  /** What pdfkit's EmbeddedFont.encode returns: 4-hex-digit subset ids and the run's positions. */
+  encode(text: string, features?: unknown): [string[], unknown[]] {
+    const { glyphs, positions } = this.font.layout(text, features);
+    const encoded: string[] = [];
+    for (const glyph of glyphs) encoded.push(hex4(this.idOf(glyph)));
+    return [encoded, positions];
+  }
+
+  private idOf(glyph: GlyphOfRun): number {
+    let subsetId = this.subsetIds.get(glyph.id);
+    if (subsetId === undefined) {
+      subsetId = this.fontGlyphIds.length;
+      this.fontGlyphIds.push(glyph.id);
+      this.subsetIds.set(glyph.id, subsetId);
+      this.widths.push(glyph.advanceWidth * this.font.scale);
+      this.codePoints.push(glyph.codePoints);
+    }
+    return subsetId;
+  }
+}
+
+interface PdfParts {
+  setup: PageSetup;
+  createdAt: Date;
+  pages: string[][];
+  forms: RecordedForm[];
+  graphicStates: { name: string; entries: Record<string, unknown> }[];
+  font: EmbeddedFont;
+  glyphs: DocumentGlyphs;
+  templateKey: string | undefined;
+}
+
+/** The file: catalog, pages, info, the forms, graphic states and the font, then the xref table. */
+function writePdf(parts: PdfParts): Uint8Array {
+  const file = new PdfFile();
+  const catalog = file.allocate();
+  const pageTree = file.allocate();
+  const info = file.allocate();
+  const fontId = parts.font.id;
+  const type0 = file.allocate();
+  const formIds = parts.forms.map((form) => ({ form, id: file.allocate() }));
+  const stateIds = parts.graphicStates.map((state) => ({ state, id: file.allocate() }));
+  const [width, height] = parts.setup.sizePoints;
+  const pageIds: number[] = [];
+  const resources =
+    `<< /ProcSet [/PDF /Text /ImageB /ImageC /ImageI] /Font << /${fontId} ${type0} 0 R >>` +
+    (formIds.length > 0 ? ` /XObject << ${formIds.map(({ form, id }) => `/${form.name} ${id} 0 R`).join(' ')} >>` : '') +
+    (stateIds.length > 0 ? ` /ExtGState << ${stateIds.map(({ state, id }) => `/${state.name} ${id} 0 R`).join(' ')} >>` : '') +
+    ' >>';
+  for (const operators of parts.pages) {
+    const page = file.allocate();
+    const content = file.allocate();
+    pageIds.push(page);
+    file.object(page, `<< /Type /Page /Parent ${pageTree} 0 R /MediaBox [0 0 ${pdfNumber(width)} ${pdfNumber(height)}] /Contents ${content} 0 R /Resources ${resources} >>`);
+    file.stream(content, '', deflateSync(Buffer.from(`${operators.join('\n')}\n`, 'latin1')));
+  }
+  file.object(catalog, `<< /Type /Catalog /Pages ${pageTree} 0 R /Lang ${textString('ja-JP')} /ViewerPreferences << /DisplayDocTitle true >> >>`);
+  file.object(pageTree, `<< /Type /Pages /Count ${pageIds.length} /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] >>`);
+  const date = pdfDate(parts.createdAt);
+  const infoEntries = { Title: parts.setup.title, Creator: 'cvs-issue', Producer: 'cvs-issue' };
+  file.object(
+    info,
+    `<< ${Object.entries(infoEntries).map(([key, value]) => `/${key} ${textString(value)}`).join(' ')} /CreationDate ${date} /ModDate ${date} >>`,
+  );
+  for (const { form, id } of formIds) {
+    file.stream(id, `/Type /XObject /Subtype /Form /BBox [${form.boundingBox.map(pdfNumber).join(' ')}] /Filter /FlateDecode`, form.deflatedOperators);
+  }
+  for (const { state, id } of stateIds) {
+    file.object(id, `<< ${Object.entries(state.entries).map(([key, value]) => `/${key} ${typeof value === 'number' ? pdfNumber(value) : `/${String(value)}`}`).join(' ')} >>`);
+  }
+  writeFont(file, type0, parts.font, parts.glyphs, parts.templateKey);
+  // As pdfkit: the file ID is a hash of the info, so the same content gives the same bytes.
+  const fileId = createHash('md5').update(`${parts.createdAt.getTime()}\n${JSON.stringify(infoEntries)}\n${parts.pages.length}`).digest('hex');
+  return file.finish(`/Root ${catalog} 0 R /Info ${info} 0 R /ID [<${fileId}> <${fileId}>]`);
+}
+
+/** The Type 0 font over a CIDFontType2 subset, written as pdfkit's EmbeddedFont.embed writes it. */
+function writeFont(file: PdfFile, type0: number, font: EmbeddedFont, glyphs: DocumentGlyphs, templateKey: string | undefined): void {
+  const face = font.font;
+  const cidFont = file.allocate();
+  const descriptor = file.allocate();
+  const fontFile = file.allocate();
+  const toUnicode = file.allocate();
+  const name = `${subsetTag(glyphs.fontGlyphIds)}+${face.postscriptName.replaceAll(' ', '_')}`;
+  file.object(type0, `<< /Type /Font /Subtype /Type0 /BaseFont /${name} /Encoding /Identity-H /DescendantFonts [${cidFont} 0 R] /ToUnicode ${toUnicode} 0 R >>`);
+  file.object(
+    cidFont,
+    `<< /Type /Font /Subtype /CIDFontType2 /BaseFont /${name} /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> ` +
+      `/FontDescriptor ${descriptor} 0 R /W [0 [${glyphs.widths.map(pdfNumber).join(' ')}]] /CIDToGIDMap /Identity >>`,
+  );
+  file.object(descriptor, `<< /Type /FontDescriptor /FontName /${name} ${descriptorEntries(font)} /FontFile2 ${fontFile} 0 R >>`);
+  const subset = glyphRecordsOf(face).subset(glyphs.fontGlyphIds, 1 + glyphs.leadingCount);
+  file.stream(fontFile, '', templateKey === undefined ? deflateSync(subset.bytes) : deflateReusing(subset.bytes, subset.leadingRecords, templateKey));
+  file.stream(toUnicode, '', deflateSync(Buffer.from(toUnicodeCmap(glyphs.codePoints), 'latin1')));
+}
+
+const descriptorCache = new WeakMap<object, string>();
+
+/** The descriptor's entries other than the name and file, as pdfkit computes them; once per face. */
+function descriptorEntries(font: EmbeddedFont): string {
+  const face = font.font;
+  let entries = descriptorCache.get(face);
+  if (entries === undefined) {
+    const familyClass = (face['OS/2']?.sFamilyClass ?? 0) >> 8;
+    let flags = 1 << 2;
+    if (face.post.isFixedPitch) flags |= 1 << 0;
+    if (familyClass >= 1 && familyClass <= 7) flags |= 1 << 1;
+    if (familyClass === 10) flags |= 1 << 3;
+    if (face.head.macStyle.italic) flags |= 1 << 6;
+    const { bbox } = face;
+    const scale = font.scale;
+    entries =
+      `/Flags ${flags} /FontBBox [${[bbox.minX, bbox.minY, bbox.maxX, bbox.maxY].map((value) => pdfNumber(value * scale)).join(' ')}] ` +
+      `/ItalicAngle ${pdfNumber(face.italicAngle)} /Ascent ${pdfNumber(font.ascender)} /Descent ${pdfNumber(font.descender)} ` +
+      `/CapHeight ${pdfNumber((face.capHeight || face.ascent) * scale)} /XHeight ${pdfNumber((face.xHeight || 0) * scale)} /StemV 0`;
+    descriptorCache.set(face, entries);
+  }
+  return entries;
+}
+
+/** Six capital letters from the glyph list: another subset gets another tag (ISO 32000-1 §9.6.4). */
+function subsetTag(glyphIds: number[]): string {
+  const digest = createHash('sha256').update(Uint32Array.from(glyphIds)).digest();
+  return Array.from(digest.subarray(0, 6), (byte) => String.fromCharCode(65 + (byte % 26))).join('');
+}
+
+const compressedRecords = new Map<string, { records: Buffer; deflated: Buffer }>();
+
+/**
+ * A zlib stream (RFC 1950) of `bytes` whose middle, the fixed text's glyf records, is deflated once
+ * per layout. Deflate blocks (RFC 1951) may follow one another from separate compressors: each
+ * part is compressed on its own, so none refers back into another, and all but the last end with
+ * a sync flush (a byte-aligned, non-final empty block). The checksum is over the whole file. The
+ * cached part is used only while it holds exactly the bytes it was made from.
+ */
+function deflateReusing(bytes: Uint8Array, middle: { start: number; end: number }, key: string): Uint8Array {
+  if (middle.end - middle.start < 1024) return deflateSync(bytes);
+  const records = Buffer.from(bytes.buffer, bytes.byteOffset + middle.start, middle.end - middle.start);
+  let cached = compressedRecords.get(key);
+  if (cached === undefined || !cached.records.equals(records)) {
+    if (compressedRecords.size >= TEMPLATE_LIMIT) compressedRecords.clear();
+    cached = { records: Buffer.from(records), deflated: deflateRawSync(records, { finishFlush: constants.Z_SYNC_FLUSH }) };
+    compressedRecords.set(key, cached);
+  }
+  const before = deflateRawSync(bytes.subarray(0, middle.start), { finishFlush: constants.Z_SYNC_FLUSH });
+  const after = deflateRawSync(bytes.subarray(middle.end));
+  const result = new Uint8Array(2 + before.length + cached.deflated.length + after.length + 4);
+  // CMF 0x78: deflate with a 32 KB window; FLG 0x9c makes the pair a multiple of 31 (RFC 1950 §2.2).
+  result[0] = 0x78;
+  result[1] = 0x9c;
+  result.set(before, 2);
+  result.set(cached.deflated, 2 + before.length);
+  result.set(after, 2 + before.length + cached.deflated.length);
+  new DataView(result.buffer).setUint32(result.length - 4, adler32(bytes));
+  return result;
+}
+
+/** RFC 1950 §8.2; sums reduced every 5,552 bytes, as zlib does, long before they could overflow. */
+function adler32(bytes: Uint8Array): number {
+  let low = 1;
+  let high = 0;
+  for (let start = 0; start < bytes.length; start += 5552) {
+    const end = Math.min(start + 5552, bytes.length);
+    for (let index = start; index < end; index += 1) {
+      low += bytes[index]!;
+      high += low;
+    }
+    low %= 65521;
+    high %= 65521;
+  }
+  return ((high << 16) | low) >>> 0;
+}
+
+/** pdfkit's ToUnicode CMap: one bfrange per 256 subset ids, UTF-16BE with surrogate pairs (𠮷). */
+function toUnicodeCmap(codePointsById: number[][]): string {
+  const entries = codePointsById.map((codePoints) => {
+    const encoded: string[] = [];
+    for (let value of codePoints) {
+      if (value > 0xffff) {
+        value -= 0x10000;
+        encoded.push(hex4(((value >>> 10) & 0x3ff) | 0xd800));
+        value = 0xdc00 | (value & 0x3ff);
+      }
+      encoded.push(hex4(value));
+    }
+    return `<${encoded.join(' ')}>`;
+  });
+  const ranges: string[] = [];
+  for (let start = 0; start < entries.length; start += 256) {
+    const end = Math.min(start + 256, entries.length);
+    ranges.push(`<${hex4(start)}> <${hex4(end - 1)}> [${entries.slice(start, end).join(' ')}]`);
+  }
+  return [
+    '/CIDInit /ProcSet findresource begin',
+    '12 dict begin',
+    'begincmap',
+    '/CIDSystemInfo <<',
+    '  /Registry (Adobe)',
+    '  /Ordering (UCS)',
+    '  /Supplement 0',
+    '>> def',
+    '/CMapName /Adobe-Identity-UCS def',
+    '/CMapType 2 def',
+    '1 begincodespacerange',
+    '<0000><ffff>',
+    'endcodespacerange',
+    `${ranges.length} beginbfrange`,
+    ...ranges,
+    'endbfrange',
+    'endcmap',
+    'CMapName currentdict /CMap defineresource pop',
+    'end',
+    'end',
+  ].join('\n');
+}
+
+/** Objects numbered by `allocate`, written in any order; the xref table lists them by number. */
+class PdfFile {
+  private readonly chunks: Uint8Array[] = [];
+  private readonly offsets: number[] = [];
+  private length = 0;
+  private count = 0;
+
+  constructor() {
+    // A binary comment after the header, as pdfkit writes, marks the file as binary for transfers.
+    this.write('%PDF-1.4\n%\xff\xff\xff\xff\n');
+  }
+
+  allocate(): number {
+    this.count += 1;
+    return this.count;
+  }
+
+  object(id: number, body: string): void {
+    this.offsets[id] = this.length;
+    this.write(`${id} 0 obj\n${body}\nendobj\n`);
+  }
+
+  stream(id: number, entries: string, deflated: Uint8Array): void {
+    this.offsets[id] = this.length;
+    const filter = entries.includes('/Filter') ? '' : ' /Filter /FlateDecode';
+    this.write(`${id} 0 obj\n<< ${entries}${filter} /Length ${deflated.length} >>\nstream\n`);
+    this.writeBytes(deflated);
+    this.write('\nendstream\nendobj\n');
+  }
+
+  finish(trailer: string): Uint8Array {
+    const xref = this.length;
+    const rows = ['xref', `0 ${this.count + 1}`, '0000000000 65535 f '];
+    for (let id = 1; id <= this.count; id += 1) {
+      const offset = this.offsets[id];
+      if (offset === undefined) throw new AppError('internal', 'pdf.object_missing', `PDF object ${id} was allocated but not written`);
+      rows.push(`${offset.toString().padStart(10, '0')} 00000 n `);
+    }
+    this.write(`${rows.join('\n')}\ntrailer\n<< /Size ${this.count + 1} ${trailer} >>\nstartxref\n${xref}\n%%EOF\n`);
+    const result = new Uint8Array(this.length);
+    let offset = 0;
+    for (const chunk of this.chunks) {
+      result.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return result;
+  }
+
+  private write(text: string): void {
+    this.writeBytes(Buffer.from(text, 'latin1'));
+  }
+
+  private writeBytes(bytes: Uint8Array): void {
+    this.chunks.push(bytes);
+    this.length += bytes.length;
+  }
+}
+
+function hex4(value: number): string {
+  return value.toString(16).padStart(4, '0');
+}
+
+/** Numbers as pdfkit writes them: at most six decimals. */
+function pdfNumber(value: number): string {
+  return String(Math.round(value * 1e6) / 1e6);
+}
+
+/** A text string: ASCII as a literal, anything else as UTF-16BE with its byte-order mark. */
+function textString(value: string): string {
+  if (/^[\x20-\x7e]*$/.test(value)) return `(${value.replace(/[()\\]/g, (character) => `\\${character}`)})`;
+  let hex = 'feff';
+  for (let index = 0; index < value.length; index += 1) hex += hex4(value.charCodeAt(index));
+  return `<${hex}>`;
+}
+
+/** D:YYYYMMDDHHmmSSZ in UTC, as pdfkit writes dates. */
+function pdfDate(date: Date): string {
+  const two = (value: number) => value.toString().padStart(2, '0');
+  return `(D:${date.getUTCFullYear()}${two(date.getUTCMonth() + 1)}${two(date.getUTCDate())}${two(date.getUTCHours())}${two(date.getUTCMinutes())}${two(date.getUTCSeconds())}Z)`;
+}

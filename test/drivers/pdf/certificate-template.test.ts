@@ -1,0 +1,145 @@
+// Proves a certificate from the recorded template reads and looks as pdfkit's own document of it does: the same pdftotext text, page count and pixels, for every fixture resident (髙, 𠮷 …) and type, long wrapping values and multi-page tables, with one embedded Noto Serif JP subset.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
+import { after, before, describe, it } from 'node:test';
+import { fixtureMunicipalities, fixtureResidents } from '../../../cmd/fixtures.ts';
+import { CERTIFICATE_TYPES } from '../../../core/certificate-types.ts';
+import { certificateContent } from '../../../core/resident.ts';
+import { renderCertificatePdf, type CertificateDocument } from '../../../drivers/pdf/certificate-pdf.ts';
+import { popplerMissing } from '../../poppler.ts';
+
+let directory = '';
+
+before(() => {
+  directory = mkdtempSync(join(tmpdir(), 'cvs-issue-template-'));
+});
+
+after(() => {
+  rmSync(directory, { recursive: true, force: true });
+});
+
+function poppler(program: string, args: string[], input?: Uint8Array): string {
+  const result = spawnSync(program, args, { input, encoding: 'utf8' });
+  assert.equal(result.status, 0, `${program}: ${result.stderr}`);
+  assert.equal(result.stderr, '', `${program} complained`);
+  return result.stdout;
+}
+
+function textOf(pdf: Uint8Array): string {
+  return poppler('pdftotext', ['-', '-'], pdf);
+}
+
+function pageCountOf(pdf: Uint8Array): number {
+  return Number(/^Pages:\s+(\d+)$/m.exec(poppler('pdfinfo', ['-'], pdf))?.[1]);
+}
+
+/** Every page as pdftoppm draws it at 40 dpi, as raw pixel files. */
+function pixelsOf(pdf: Uint8Array, name: string): Buffer[] {
+  const path = join(directory, `${name}.pdf`);
+  writeFileSync(path, pdf);
+  poppler('pdftoppm', ['-r', '40', path, join(directory, name)]);
+  return readdirSync(directory)
+    .filter((file) => file.startsWith(`${name}-`) && file.endsWith('.ppm'))
+    .sort()
+    .map((file) => readFileSync(join(directory, file)));
+}
+
+function fontsOf(pdf: Uint8Array, name: string): string[] {
+  const path = join(directory, `${name}.pdf`);
+  writeFileSync(path, pdf);
+  return poppler('pdffonts', [path]).trim().split('\n').slice(2);
+}
+
+/** Renders both ways and checks text and pages agree, and pixels if asked; returns the template's PDF. */
+async function assertSameAsPdfkit(document: CertificateDocument, name: string, comparePixels = true): Promise<Uint8Array> {
+  const reference = await renderCertificatePdf(document, 'pdfkit');
+  const template = await renderCertificatePdf(document, 'template');
+  assert.equal(textOf(template), textOf(reference), `${name}: text`);
+  assert.equal(pageCountOf(template), pageCountOf(reference), `${name}: pages`);
+  if (!comparePixels) return template;
+  const expectedPixels = pixelsOf(reference, `${name}-pdfkit`);
+  const actualPixels = pixelsOf(template, `${name}-template`);
+  assert.equal(actualPixels.length, expectedPixels.length, `${name}: pages drawn`);
+  actualPixels.forEach((pixels, index) => assert.ok(pixels.equals(expectedPixels[index]!), `${name}: page ${index + 1} looks different`));
+  return template;
+}
+
+const issuedAtMs = Date.UTC(2026, 10, 27, 5, 0, 0);
+
+function contentFor(residentIndex: number, type: (typeof CERTIFICATE_TYPES)[number]): CertificateDocument {
+  const { resident } = fixtureResidents()[residentIndex]!;
+  const municipality = fixtureMunicipalities().find((candidate) => candidate.code === resident.municipalityCode)!;
+  return certificateContent({
+    resident,
+    type,
+    mayorTitle: municipality.mayorTitle,
+    requestId: `REQ-20261127-${String(residentIndex).padStart(6, '0')}`,
+    kioskId: 'K-0001',
+    atMs: issuedAtMs,
+    issuedOnText: '令和8年11月27日',
+  });
+}
+
+describe('certificates from the template', { skip: popplerMissing }, () => {
+  it('has residents whose names need 髙 and 𠮷 among the fixtures', () => {
+    const names = fixtureResidents().map(({ resident }) => resident.name);
+    assert.ok(names.some((name) => name.includes('髙')) && names.some((name) => name.includes('𠮷')), names.join(' '));
+  });
+
+  for (const [index, { resident }] of fixtureResidents().entries()) {
+    it(`reads, paginates and looks as pdfkit draws it for resident ${resident.residentId}, every certificate type`, async () => {
+      for (const [typeIndex, type] of CERTIFICATE_TYPES.entries()) {
+        // Pixels for one resident per type: drawing every page twice is most of the test's time.
+        await assertSameAsPdfkit(contentFor(index, type), `r${index}-${type}`, typeIndex === index % CERTIFICATE_TYPES.length);
+      }
+    });
+  }
+
+  it('wrap long values and continue a long table over pages as pdfkit does', async () => {
+    const base = contentFor(0, 'juminhyo');
+    const fields = [
+      { label: '氏名', value: '髙﨑 𠮷太郎' },
+      { label: '住所', value: '東京都千代田区千代田一丁目1番1号　濵栁ハイツ101号室　德瀨方'.repeat(3) },
+      ...Array.from({ length: 36 }, (_, index) => ({ label: `備考${index + 1}`, value: `髙﨑 𠮷${index + 1}　令和3年4月1日 東京都港区芝公園四丁目2番8号から転入` })),
+    ];
+    const pdf = await assertSameAsPdfkit({ ...base, fields }, 'long');
+    assert.ok(pageCountOf(pdf) >= 3, `${pageCountOf(pdf)} pages`);
+    const text = textOf(pdf);
+    assert.ok(text.includes('髙﨑 𠮷36'));
+    assert.ok(text.includes(`${pageCountOf(pdf)}／${pageCountOf(pdf)}`));
+  });
+
+  it('embed one Noto Serif JP subset with a ToUnicode map, its glyphs those of this certificate', async () => {
+    const pdf = await renderCertificatePdf({ ...contentFor(1, 'juminhyo'), fields: [{ label: '氏名', value: '﨑𠮷' }] });
+    const rows = fontsOf(pdf, 'fonts');
+    assert.equal(rows.length, 1, rows.join('\n'));
+    assert.match(rows[0]!, /^[A-Z]{6}\+NotoSerifJP-Regular\s+CID TrueType\s+Identity-H\s+yes yes yes/);
+    const other = fontsOf(await renderCertificatePdf({ ...contentFor(1, 'juminhyo'), fields: [{ label: '氏名', value: '髙' }] }), 'fonts-other');
+    assert.notEqual(other[0]!.slice(0, 6), rows[0]!.slice(0, 6), 'another subset, another tag');
+  });
+
+  it('give each of several certificates rendered at once its own text and the bytes it gets alone', async () => {
+    const documents = [contentFor(0, 'juminhyo'), contentFor(1, 'inkan'), contentFor(2, 'koseki-zenbu')];
+    const alone: Uint8Array[] = [];
+    for (const document of documents) alone.push(await renderCertificatePdf(document));
+    const together = await Promise.all(documents.map((document) => renderCertificatePdf(document)));
+    together.forEach((pdf, index) => assert.ok(Buffer.from(pdf).equals(Buffer.from(alone[index]!)), `document ${index}`));
+    assert.ok(textOf(together[1]!).includes(documents[1]!.fields[0]!.value));
+  });
+
+  it('compress every stream, the font file with its reused part, as zlib streams whose checksums hold', async () => {
+    // Same layout, other residents: the fixed text's glyph records come from the cache each time.
+    for (const document of [contentFor(0, 'juminhyo'), { ...contentFor(0, 'juminhyo'), fields: [{ label: '氏名', value: '髙﨑 𠮷' }] }, contentFor(0, 'juminhyo')]) {
+      const pdf = Buffer.from(await renderCertificatePdf(document));
+      const streams = [...pdf.toString('latin1').matchAll(/\/Length (\d+) >>\nstream\n/g)].map((match) => pdf.subarray(match.index + match[0].length, match.index + match[0].length + Number(match[1])));
+      assert.ok(streams.length >= 4, `${streams.length} streams`);
+      const inflated = streams.map((stream) => inflateSync(stream));
+      assert.ok(inflated.some((bytes) => bytes.readUInt32BE(0) === 0x00010000), 'a TrueType font file among them');
+    }
+  });
+});
