@@ -1,11 +1,11 @@
 // Test helper: a fresh deployment (what `cvs-issue init` writes) for a test, in a few milliseconds.
 // init makes some twenty RSA keys and four scrypt hashes, seconds of CPU per deployment, and most
 // cmd tests need one. So the real runInit builds a template once, kept under the temp directory
-// and keyed by everything it depends on (the runtime, the listen addresses, today's UTC date, and
-// the content of cmd/, core/, drivers/, fixtures/ and package-lock.json); each test then gets its
-// own copy of the template's files. No test sees another's leftovers: the template is never handed
-// out, only copied, and a changed source or a new day builds a new one. The template is made on
-// the runtime that runs the test, so a Bun test reads files that Bun's init wrote.
+// and keyed by everything it depends on (the listen addresses, today's UTC date, and the content of
+// cmd/, core/, drivers/, fixtures/ and package-lock.json); each test then gets its own copy of the
+// template's files. No test sees another's leftovers: the template is never handed out, only
+// copied, and a changed source or a new day builds a new one. Node and Bun share the template (the
+// suites run side by side in npm test); init itself runs on each runtime in the tests that test it.
 // test/cmd/cli.test.ts still runs the real `init` command (files, modes, --force) on every run.
 
 import { createHash } from 'node:crypto';
@@ -55,11 +55,6 @@ function hashSources(): string {
   return sourceHash;
 }
 
-function runtime(): string {
-  const bun = (process.versions as Record<string, string | undefined>).bun;
-  return bun ? `bun ${bun}` : `node ${process.version}`;
-}
-
 function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
@@ -72,10 +67,14 @@ function removeOldTemplates(): void {
   }
 }
 
-/** The template's directory, built by runInit if it is not there yet (one builder at a time). */
+/**
+ * The template's directory, built by runInit if it is not there yet (one builder at a time). Both
+ * runtimes share it: a deployment is files (SQLite, PEM, JSON) either runtime reads, and `init`
+ * itself is tested on each runtime by the tests that run it (cli, init-load, the binary's).
+ */
 export function deploymentTemplate(options: DeploymentOptions = {}): string {
   const key = createHash('sha256')
-    .update(JSON.stringify([runtime(), options.centerListen ?? null, options.relayListen ?? null, new Date().toISOString().slice(0, 10), hashSources()]))
+    .update(JSON.stringify([options.centerListen ?? null, options.relayListen ?? null, new Date().toISOString().slice(0, 10), hashSources()]))
     .digest('hex')
     .slice(0, 32);
   const template = path.join(CACHE, key);
