@@ -120,12 +120,16 @@ function rawTerminal(tty: TtyInput, write: (text: string) => void): Terminal {
       }
     }
   };
+  // However the process ends (an uncaught error, process.exit), the terminal goes back to cooked mode.
+  const cooked = () => tty.setRawMode?.(false);
   const restore = () => {
     tty.removeListener('data', onData);
     tty.removeListener('end', end);
-    tty.setRawMode?.(false);
+    process.removeListener('exit', cooked);
+    cooked();
     tty.pause();
   };
+  process.once('exit', cooked);
   tty.setRawMode!(true);
   tty.on('data', onData);
   tty.on('end', end);
