@@ -295,8 +295,17 @@ async function runInteractive(kiosk: Kiosk, loaded: LoadedConfig, io: Io): Promi
       const card = await terminal.ask(prompt);
       if (card === undefined || (kiosk.usesRealReader ? card === 'q' : card === '')) return;
       const cardFile = kiosk.usesRealReader ? undefined : cardFilePath(loaded, card);
-      const report = { card: card || 'card', result: await kiosk.serve(cardFile, terminalInput(terminal)) };
-      io.err(`[${kiosk.config.kioskId}] ${describeResult(report)}\n`);
+      let result: TransactionResult;
+      try {
+        result = await kiosk.serve(cardFile, terminalInput(terminal));
+      } catch (error) {
+        // A mistyped card id, or a card file that cannot be read, is this resident's problem only:
+        // the kiosk says so and asks again, as a reader asks for the card once more.
+        if (!(error instanceof AppError && error.code === 'card.file_invalid')) throw error;
+        terminal.say('カードを読み取れませんでした。もう一度置いてください。\n');
+        continue;
+      }
+      io.err(`[${kiosk.config.kioskId}] ${describeResult({ card: card || 'card', result })}\n`);
     }
   } finally {
     clearInterval(heartbeat);
