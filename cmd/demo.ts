@@ -22,7 +22,7 @@ import { startCenter } from './center.ts';
 import { loadConfig, type LoadedConfig } from './config.ts';
 import { offsetClock } from './deps.ts';
 import { createFactory, type Factory } from './factory.ts';
-import { runInit } from './init.ts';
+import { pregeneratedKeys, runInit } from './init.ts';
 import type { Io } from './io.ts';
 import { openKiosk, runScriptedSessions, type SessionReport } from './kiosk.ts';
 import type { ScriptedSession } from './kiosk-script.ts';
@@ -175,7 +175,9 @@ export async function runDemo(options: { dir?: string; force?: boolean; at?: str
   const businessMs = options.at === undefined ? nextBusinessMorning(wallClock.nowMs()) : parseIsoInstant(options.at);
   if (businessMs === undefined) throw usageError(`--at "${options.at}" is not an ISO time with an offset`);
   const dir = options.dir ? path.resolve(options.dir) : fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-issue-demo-'));
-  runInit({ dir, force: options.force, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, wallClock.nowMs());
+  const initOptions = { dir, force: options.force, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' };
+  // The RSA keys are made beforehand on the thread pool, both cores at once, as `init` makes them.
+  runInit(initOptions, wallClock.nowMs(), await pregeneratedKeys(initOptions));
   const loaded = loadConfig(dir);
   const clock = offsetClock(businessMs, wallClock);
   const center = await startCenter(loaded, { clock, log: options.log });
