@@ -80,7 +80,7 @@ export interface DemoSummary {
   auditVerified: boolean;
   outboxPending: number;
   issuanceMs: { count: number; averageMs: number; maxMs: number };
-  sessions: { kioskId: string; card: string; outcome: string; code?: string; certificateType?: string; copies?: number; feeYen?: number }[];
+  sessions: { kioskId: string; card: string; outcome: string; wrongPins: number; code?: string; certificateType?: string; copies?: number; feeYen?: number }[];
   printsDirectory: string;
 }
 
@@ -163,6 +163,7 @@ function summarize(dir: string, businessMs: number, reports: TimedReport[], pend
       kioskId,
       card,
       outcome: result.outcome,
+      wrongPins: result.wrongPins,
       ...(result.outcome === 'refused' || result.outcome === 'refunded' ? { code: result.code } : {}),
       ...(result.outcome === 'issued' ? { certificateType: result.certificateType, copies: result.copies, feeYen: result.feeYen } : {}),
     })),
@@ -202,7 +203,8 @@ function printSummary(io: Io, summary: DemoSummary): void {
       session.outcome === 'issued'
         ? `${session.certificateType} ×${session.copies}, ${session.feeYen} yen`
         : session.code ?? '';
-    io.out(`  ${session.kioskId}  ${session.card.padEnd(10)} ${session.outcome.padEnd(9)} ${detail}\n`);
+    const wrongPins = session.wrongPins > 0 ? ` (after ${session.wrongPins} wrong PIN${session.wrongPins === 1 ? '' : 's'})` : '';
+    io.out(`  ${session.kioskId}  ${session.card.padEnd(10)} ${session.outcome.padEnd(9)} ${detail}${wrongPins}\n`);
   }
   io.out(`\nissued ${summary.issued} transactions, ${summary.documents} documents, ${summary.feesYen} yen in fees\n`);
   io.out(`refused ${summary.refused}, cancelled ${summary.cancelled}, refunded ${summary.refunded}\n`);

@@ -101,11 +101,15 @@ export interface KioskDependencies {
   renderVoidNotice(input: { requestId: string; kioskId: string; copies: number; createdAtMs: number }): Promise<Uint8Array>;
 }
 
-export type TransactionResult =
+/** How a transaction ended, before the count of wrong PINs is added. */
+type Outcome =
   | { outcome: 'issued'; requestId: string; certificateType: CertificateType; copies: number; feeYen: number; changeYen: number }
   | { outcome: 'refunded'; requestId: string; code: string; refundedYen: number }
-  | { outcome: 'refused'; code: string; wrongPins: number }
-  | { outcome: 'cancelled'; wrongPins: number };
+  | { outcome: 'refused'; code: string }
+  | { outcome: 'cancelled' };
+
+/** How a transaction ended, and how many wrong PINs the resident typed on the way (0 to 3). */
+export type TransactionResult = Outcome & { wrongPins: number };
 
 class Cancelled extends Error {}
 
@@ -163,7 +167,7 @@ export async function runKioskTransaction(deps: KioskDependencies, input: KioskI
     pdf = base64Decode(data.pdfBase64);
     assertBinding({ requestId, kioskId: deps.identity.kioskId, residentRef: session.residentRef, ...choice }, data, deps.sha256(pdf));
     screen.show(SCREEN.fee(CERTIFICATE_TITLES[data.certificateType], data.copies, data.feeYen));
-    return await payPrintAndRecord(deps, input, data, pdf);
+    return { ...(await payPrintAndRecord(deps, input, data, pdf)), wrongPins: pins.wrong };
   } catch (error) {
     if (error instanceof Cancelled) {
       deps.audit.append({ kind: 'transaction.cancelled', data: { attempt: pins.wrong } });
@@ -252,7 +256,7 @@ async function payPrintAndRecord(
   input: KioskInput,
   data: CertificateData,
   pdf: Uint8Array,
-): Promise<TransactionResult> {
+): Promise<Outcome> {
   const notice = (outcome: CompletionOutcome, atMs: number): CompletionNotice => ({
     issuanceId: data.requestId,
     issuedAt: formatUtcIso(atMs),
@@ -310,7 +314,7 @@ async function abortAfterPrinting(
   notice: (outcome: CompletionOutcome, atMs: number) => CompletionNotice,
   printedCopies: number,
   code: string,
-): Promise<TransactionResult> {
+): Promise<Outcome> {
   const refundedYen = await refundAndRecord(deps, data, notice, printedCopies);
   deps.screen.show(refusalText(code));
   deps.screen.show(SCREEN.refunded(refundedYen));

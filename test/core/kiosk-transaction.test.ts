@@ -271,7 +271,7 @@ describe('runKioskTransaction', () => {
     const result = await kiosk.run({ choice: twoJuminhyo, cash: [500, 500] });
     assert.equal(result.outcome, 'issued');
     const { requestId } = result as { requestId: string };
-    assert.deepEqual(result, { outcome: 'issued', requestId, certificateType: 'juminhyo', copies: 2, feeYen: 600, changeYen: 400 });
+    assert.deepEqual(result, { outcome: 'issued', requestId, certificateType: 'juminhyo', copies: 2, feeYen: 600, changeYen: 400, wrongPins: 0 });
     assert.deepEqual(kiosk.printedFiles(), [
       `${requestId}-certificate-copy1.pdf`,
       `${requestId}-certificate-copy2.pdf`,
@@ -400,7 +400,7 @@ describe('runKioskTransaction', () => {
     const result = await kiosk.run({ choice: { certificateType: 'juminhyo', copies: 3 }, cash: [1000] });
     assert.equal(result.outcome, 'refunded');
     const { requestId } = result as { requestId: string };
-    assert.deepEqual(result, { outcome: 'refunded', requestId, code: 'printer.jam', refundedYen: 1000 });
+    assert.deepEqual(result, { outcome: 'refunded', requestId, code: 'printer.jam', refundedYen: 1000, wrongPins: 0 });
     assert.deepEqual(kiosk.cash.refunds, [1000]);
     assert.equal(kiosk.cash.takenYen(), 0);
     assert.deepEqual(kiosk.voidNotices, [{ requestId, copies: 1 }]);
@@ -420,7 +420,7 @@ describe('runKioskTransaction', () => {
     const result = await kiosk.run({ choice: twoJuminhyo, cash: [1000] });
     assert.equal(result.outcome, 'refunded');
     const { requestId } = result as { requestId: string };
-    assert.deepEqual(result, { outcome: 'refunded', requestId, code: 'cash.no_change', refundedYen: 1000 });
+    assert.deepEqual(result, { outcome: 'refunded', requestId, code: 'cash.no_change', refundedYen: 1000, wrongPins: 0 });
     assert.deepEqual({ refunds: kiosk.cash.refunds, taken: kiosk.cash.takenYen() }, { refunds: [1000], taken: 0 });
     assert.deepEqual(kiosk.voidNotices, [{ requestId, copies: 2 }]);
     assert.deepEqual(
