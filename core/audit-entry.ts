@@ -82,6 +82,7 @@ export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
   // centre
   'auth.refused': ['operatorId', 'kioskId', 'code'],
   'certificate.issued': ['requestId', 'operatorId', 'kioskId', 'municipalityCode', 'certificateType', 'copies'],
+  'certificate.repeated': ['requestId', 'operatorId', 'kioskId'],
   'certificate.refused': ['operatorId', 'kioskId', 'code'],
   'completion.recorded': ['issuanceId', 'operatorId', 'kioskId', 'copies', 'feeYen', 'duplicate'],
   'completion.refused': ['operatorId', 'kioskId', 'code'],

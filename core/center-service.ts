@@ -11,7 +11,7 @@ import { AppError } from './errors.ts';
 import { confirmationRefusal, nextOpenMonth, type AdjustmentKind, type MonthConfirmation, type SettlementSubmission } from './settlement.ts';
 import { formatUtcIso, formatWarekiDate, jstMonth } from './jst.ts';
 import type { CallerIdentity } from './caller.ts';
-import type { CardCertificateVerifier, CardProblem, CenterStore, CorrectionAdjustment, MunicipalityDirectory, StoredChallenge, StoredSession } from './center-ports.ts';
+import type { CardCertificateVerifier, CardProblem, CenterStore, CorrectionAdjustment, MunicipalityDirectory, StoredChallenge, StoredRequest, StoredSession } from './center-ports.ts';
 import { handlingCorrectionOf, handlingRecordOf, instantOf } from './handling-record.ts';
 import type {
   AuthenticateRequest,
@@ -324,17 +324,9 @@ export function createCenterService(deps: CenterDependencies) {
       throw new AppError('refused', 'hours.municipality_closed', `this certificate is issued ${typeHoursText(offer.hours)} JST`);
     }
     assertEligible(resident, nowMs);
-    const pdf = await deps.renderCertificate(
-      certificateContent({
-        resident,
-        type: request.certificateType,
-        mayorTitle: municipality.mayorTitle,
-        requestId: request.requestId,
-        kioskId: caller.kioskId,
-        atMs: nowMs,
-        issuedOnText: formatWarekiDate(nowMs),
-      }),
-    );
+    const earlier = store.findRequest(request.requestId);
+    if (earlier) return repeatedRequest(caller, request, session, earlier, resident, municipality);
+    const pdf = await renderFor(resident, municipality, request.certificateType, request.requestId, caller.kioskId, nowMs);
     const contentSha256 = deps.sha256Hex(pdf);
     const saved = store.saveRequest({
       requestId: request.requestId,
@@ -352,19 +344,53 @@ export function createCenterService(deps: CenterDependencies) {
     if (!saved) {
       throw new AppError('conflict', 'request.duplicate_id', 'the request id was already used');
     }
+    return certificateData(request, caller.kioskId, session.residentRef, offer.unitFeeYen, municipality, pdf, contentSha256);
+  }
+
+  function renderFor(resident: Resident, municipality: Municipality, type: CertificateType, requestId: string, kioskId: string, atMs: number): Promise<Uint8Array> {
+    return deps.renderCertificate(
+      certificateContent({ resident, type, mayorTitle: municipality.mayorTitle, requestId, kioskId, atMs, issuedOnText: formatWarekiDate(atMs) }),
+    );
+  }
+
+  function certificateData(request: CertificateRequest, kioskId: string, residentRef: string, unitFeeYen: number, municipality: Municipality, pdf: Uint8Array, contentSha256: string): CertificateData {
     return {
       requestId: request.requestId,
-      kioskId: caller.kioskId,
-      residentRef: session.residentRef,
+      kioskId,
+      residentRef,
       certificateType: request.certificateType,
       copies: request.copies,
-      unitFeeYen: offer.unitFeeYen,
-      feeYen: offer.unitFeeYen * request.copies,
+      unitFeeYen,
+      feeYen: unitFeeYen * request.copies,
       municipalityCode: municipality.code,
       municipalityName: municipality.name,
       contentSha256,
       pdfBase64: base64Encode(pdf),
     };
+  }
+
+  /**
+   * The same request again (a network that duplicated it, a relay that retried): the same session
+   * asking the same of the same kiosk gets the same certificate data, rendered again as it was at the
+   * first answer and checked against the digest then bound; anything else with a used id is refused.
+   * So a duplicate answered first no longer strands the resident (docs/simulation.md, seed 107).
+   */
+  async function repeatedRequest(caller: CallerIdentity, request: CertificateRequest, session: StoredSession, earlier: StoredRequest, resident: Resident, municipality: Municipality): Promise<CertificateData> {
+    const same =
+      earlier.sessionToken === session.sessionToken &&
+      earlier.operatorId === caller.operatorId &&
+      earlier.kioskId === caller.kioskId &&
+      earlier.certificateType === request.certificateType &&
+      earlier.copies === request.copies &&
+      earlier.municipalityCode === municipality.code;
+    if (!same) throw new AppError('conflict', 'request.duplicate_id', 'the request id was already used');
+    const pdf = await renderFor(resident, municipality, request.certificateType, request.requestId, caller.kioskId, earlier.createdAtMs);
+    const contentSha256 = deps.sha256Hex(pdf);
+    if (contentSha256 !== earlier.contentSha256) {
+      throw new AppError('conflict', 'request.duplicate_id', 'the request id was already used, and its certificate cannot be given again as it was');
+    }
+    deps.audit.append({ kind: 'certificate.repeated', data: { requestId: request.requestId, operatorId: caller.operatorId, kioskId: caller.kioskId } });
+    return certificateData(request, caller.kioskId, session.residentRef, earlier.unitFeeYen, municipality, pdf, contentSha256);
   }
 
   function recordCompletion(caller: CallerIdentity, notice: CompletionNotice): CompletionAck {

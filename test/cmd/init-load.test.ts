@@ -108,6 +108,10 @@ describe('init --kiosks N --residents N', () => {
       const data = parseCertificateData(json(dataAnswer.body));
       assert.deepEqual([data.requestId, data.kioskId, data.residentRef, data.copies], [requestId, 'K1001', session.residentRef, 1]);
       pdfs.push(base64Decode(data.pdfBase64));
+      // The same request again (a network that duplicated it) gets the same certificate data, byte for byte.
+      const again = await relay(post(KIOSK_PATHS.certificates, { kioskId: 'K1001', sessionToken: session.sessionToken, requestId, certificateType: 'juminhyo', copies: 1 }, kiosk));
+      assert.equal(again.status, 200, `${cardId} again: ${text(again.body)}`);
+      assert.deepEqual(parseCertificateData(json(again.body)), data);
       await reader.disconnect();
     }
     // Spread round-robin over the four participating municipalities (函館市 takes no part).

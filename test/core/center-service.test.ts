@@ -363,9 +363,21 @@ describe(`centre (${storeName}): certificate requests`, () => {
     assert.equal((await world.service.requestCertificate(KIOSK_A, request('juminhyo', 1))).municipalityCode, '131016');
   });
 
-  it('refuses a request id that was already used, as a conflict', async () => {
+  it('refuses a request id that was already used for something else, as a conflict', async () => {
     await world.service.requestCertificate(KIOSK_A, request('juminhyo', 1));
     await rejectsWith(() => world.service.requestCertificate(KIOSK_A, request('inkan', 1)), 'conflict', 'request.duplicate_id');
+    await rejectsWith(() => world.service.requestCertificate(KIOSK_A, request('juminhyo', 2)), 'conflict', 'request.duplicate_id');
+    ({ sessionToken } = logIn(world, 'aa01'));
+    await rejectsWith(() => world.service.requestCertificate(KIOSK_A, request('juminhyo', 1)), 'conflict', 'request.duplicate_id');
+  });
+
+  it('answers the same request again with the same certificate data, rendered as at the first answer', async () => {
+    const first = await world.service.requestCertificate(KIOSK_A, request('juminhyo', 2));
+    world.clock.nowMs += 30_000;
+    const again = await world.service.requestCertificate(KIOSK_A, request('juminhyo', 2));
+    assert.deepEqual(again, first);
+    const [once, twice] = world.rendered.slice(-2);
+    assert.deepEqual(twice, once, 'rendered from the first answer\'s content and time');
   });
 
   it("refuses another kiosk's session and an expired one", async () => {
