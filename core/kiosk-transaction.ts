@@ -139,6 +139,7 @@ export async function runKioskTransaction(deps: KioskDependencies, input: KioskI
   let pdf: Uint8Array | undefined;
   try {
     screen.show(SCREEN.welcome);
+    screen.show(SCREEN.hours);
     const card = new JpkiCard(await deps.reader.connect());
     await card.selectApplet();
     const cardKind = await card.readCardKind();

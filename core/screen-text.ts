@@ -1,5 +1,7 @@
 // What the kiosk screen says, in Japanese (Spec§8-2). One place for every refusal a resident can see.
 
+import { CENTER_WINDOW, windowText } from './service-hours.ts';
+
 const REFUSAL_TEXT: Record<string, string> = {
   'card.absent': 'カードが置かれていません。カードを置いてください。',
   'card.unreadable': 'カードを読み取れませんでした。カードの向きを確認し、もう一度置いてください。',
@@ -47,6 +49,8 @@ export function refusalText(code: string): string {
 
 export const SCREEN = {
   welcome: 'コンビニ交付サービス　マイナンバーカードを置いてください。',
+  /** Spec§7-2: the hours, before the card is read; each type's own hours are on the menu. */
+  hours: `ご利用時間　毎日${windowText(CENTER_WINDOW).replace(/^0/, '')}（12月29日〜1月3日を除く）。証明書の種類により、ご利用いただける時間が異なります。`,
   enterPin: '利用者証明用電子証明書の暗証番号（数字4桁）を入力してください。',
   wrongPin: (triesLeft: number) => `暗証番号が違います。あと${triesLeft}回間違えるとロックされます。`,
   authenticating: '認証しています。しばらくお待ちください。',

@@ -311,6 +311,9 @@ describe('runKioskTransaction', () => {
       },
     ]);
     assert.equal(kiosk.cash.takenYen(), 600);
+    // Spec§7-2: the hours come before the card is read, so before the PIN is asked for.
+    assert.deepEqual(kiosk.screen.slice(0, 3), [SCREEN.welcome, SCREEN.hours, SCREEN.enterPin]);
+    assert.match(SCREEN.hours, /毎日6:30〜23:00（12月29日〜1月3日を除く）/);
     assert.ok(kiosk.screen.includes(SCREEN.fee('住民票の写し', 2, 600)));
     assert.ok(kiosk.screen.includes(SCREEN.change(400)));
     assert.equal(kiosk.screen.at(-1), SCREEN.done);
