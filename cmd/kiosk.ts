@@ -259,15 +259,18 @@ function describeResult(report: SessionReport): string {
 }
 
 /** The terminal as the kiosk's touch screen, for a person at the keyboard. An empty answer cancels. */
-function terminalInput(terminal: Terminal): KioskInput {
+export function terminalInput(terminal: Terminal): KioskInput {
   const answerOrCancel = (answer: string | undefined) => (answer === undefined || answer === '' ? undefined : answer);
   return {
     async enterPin(triesLeft) {
       return answerOrCancel(await terminal.askSecret(`暗証番号（数字4桁、残り${triesLeft}回、空欄で中止）> `));
     },
     async chooseCertificate(menu) {
-      menu.forEach((item, index) => terminal.say(`  ${index + 1}. ${item.title}  ${item.unitFeeYen}円/通  （${item.hoursText}）\n`));
-      const item = menu[Number(answerOrCancel(await terminal.ask('番号を選んでください（空欄で中止）> '))) - 1];
+      // What can be issued now is numbered; the rest is shown with when it can be (Spec§8-2).
+      const available = menu.filter((item) => item.available);
+      available.forEach((item, index) => terminal.say(`  ${index + 1}. ${item.title}  ${item.unitFeeYen}円/通  （${item.hoursText}）\n`));
+      for (const item of menu.filter((entry) => !entry.available)) terminal.say(`  －  ${item.title}  ただいまの時間は発行できません（発行時間 ${item.hoursText}）\n`);
+      const item = available[Number(answerOrCancel(await terminal.ask('番号を選んでください（空欄で中止）> '))) - 1];
       if (!item) return undefined;
       const copies = Number(answerOrCancel(await terminal.ask(`通数（1〜${item.maxCopies}）> `)));
       if (!Number.isSafeInteger(copies)) return undefined;

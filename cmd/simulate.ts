@@ -651,8 +651,9 @@ class Simulation {
       chooseCertificate: async (menu) => {
         await this.think(1_000, 5_000, `${kioskId} resident chooses`);
         if (removeAt === 'menu') removeCard('menu');
-        if (menu.length === 0 || random.chance(0.03)) return undefined;
-        const item = random.pick(menu);
+        const available = menu.filter((entry) => entry.available);
+        if (available.length === 0 || random.chance(0.03)) return undefined;
+        const item = random.pick(available);
         const copies = random.int(1, Math.min(3, item.maxCopies));
         if (jam) {
           // Any page of this session: one of the copies, or the receipt after them.

@@ -35,6 +35,10 @@ export interface KioskGateway {
 /** What the resident does: the terminal, a touch screen, or a script. undefined means "cancel". */
 export interface KioskInput {
   enterPin(triesLeft: number): Promise<string | undefined>;
+  /**
+   * The whole menu, types not available now included with their hours (`available: false`), so the
+   * screen can say which and when (Spec§8-2); choosing one of those is refused.
+   */
   chooseCertificate(menu: MenuItem[]): Promise<{ certificateType: CertificateType; copies: number } | undefined>;
   nextCash(feeYen: number, insertedYen: number): Promise<Denomination | undefined>;
 }
@@ -153,7 +157,7 @@ export async function runKioskTransaction(deps: KioskDependencies, input: KioskI
     await deps.reader.disconnect();
 
     screen.show(SCREEN.menu);
-    const choice = await input.chooseCertificate(session.menu.filter((item) => item.available));
+    const choice = await input.chooseCertificate(session.menu);
     if (!choice) throw new Cancelled();
     assertChoice(session.menu, choice);
 

@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { terminalInput } from '../../cmd/kiosk.ts';
 import { createTerminal } from '../../cmd/terminal.ts';
+import type { MenuItem } from '../../core/messages.ts';
 
 /** A stand-in for a terminal's standard input: a stream that says it is a TTY and records raw mode. */
 function fakeTty() {
@@ -78,5 +80,24 @@ describe('kiosk terminal', () => {
     assert.equal(await terminal.ask('more> '), undefined);
     assert.equal(shown, 'card> PIN> more> ');
     terminal.close();
+  });
+});
+
+describe('kiosk menu on the terminal (Spec§8-2)', () => {
+  const menu: MenuItem[] = [
+    { certificateType: 'juminhyo', title: '住民票の写し', unitFeeYen: 200, maxCopies: 3, available: true, hoursText: '毎日6:30〜23:00' },
+    { certificateType: 'koseki-zenbu', title: '戸籍謄本', unitFeeYen: 350, maxCopies: 3, available: false, hoursText: '平日9:00〜17:00' },
+    { certificateType: 'inkan', title: '印鑑登録証明書', unitFeeYen: 250, maxCopies: 3, available: true, hoursText: '毎日6:30〜23:00' },
+  ];
+
+  it('numbers what can be issued now and shows the rest with when it can be', async () => {
+    let shown = '';
+    const terminal = createTerminal(Readable.from(['2\n', '1\n']), (text) => (shown += text));
+    const choice = await terminalInput(terminal).chooseCertificate(menu);
+    terminal.close();
+    assert.deepEqual(choice, { certificateType: 'inkan', copies: 1 });
+    assert.match(shown, /  1\. 住民票の写し  200円\/通  （毎日6:30〜23:00）\n  2\. 印鑑登録証明書  250円\/通/);
+    assert.match(shown, /  －  戸籍謄本  ただいまの時間は発行できません（発行時間 平日9:00〜17:00）\n/);
+    assert.doesNotMatch(shown, /[0-9]\. 戸籍謄本/);
   });
 });
