@@ -51,18 +51,38 @@ export async function renderReceiptPdf(receipt: Receipt): Promise<Uint8Array> {
   return finishDocument(pdf);
 }
 
-/** Label on the left, value on the right; returns the y below the last line. */
+const LINE_FONT_SIZE = 9;
+/** No value is printed smaller than this to make it fit its line. */
+const SMALLEST_VALUE_FONT_SIZE = 6;
+
+/**
+ * Label on the left, value on the right, each value on one line: a long one (the 32-character
+ * 交付番号) is set smaller until it fits, so it is never broken where a person copying it would
+ * misread it. Returns the y below the last line.
+ */
 function drawLines(pdf: Pdf, top: number, lines: Array<[string, string]>): number {
   let y = top;
   for (const [label, value] of lines) {
-    pdf.fontSize(9);
+    pdf.fontSize(LINE_FONT_SIZE);
     const labelWidth = value === '' ? contentWidth : contentWidth * 0.3;
     pdf.text(label, marginX, y, { width: labelWidth });
-    const labelBottom = pdf.y;
+    let bottom = pdf.y;
     if (value !== '') {
-      pdf.text(value, marginX + labelWidth, y, { width: contentWidth - labelWidth, align: 'right' });
+      const valueWidth = contentWidth - labelWidth;
+      const fullWidth = pdf.widthOfString(value);
+      const size = Math.max(SMALLEST_VALUE_FONT_SIZE, Math.min(LINE_FONT_SIZE, (LINE_FONT_SIZE * valueWidth) / fullWidth));
+      pdf.fontSize(size);
+      if (pdf.widthOfString(value) <= valueWidth) {
+        // Right-aligned by hand (one line, no wrapping), on the label's baseline.
+        pdf.text(value, marginX + contentWidth - pdf.widthOfString(value), y + (LINE_FONT_SIZE - size) * 0.8, { lineBreak: false });
+        bottom = Math.max(bottom, y + pdf.currentLineHeight());
+      } else {
+        // Too long even at the smallest size (a very long store name): wrapped, never cut off.
+        pdf.text(value, marginX + labelWidth, y, { width: valueWidth, align: 'right' });
+        bottom = Math.max(bottom, pdf.y);
+      }
     }
-    y = Math.max(labelBottom, pdf.y) + 3;
+    y = bottom + 3;
   }
   return y;
 }

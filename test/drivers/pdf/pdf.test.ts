@@ -164,6 +164,18 @@ describe('renderReceiptPdf', () => {
     assertOnlyNotoSerifSubset(fontsOf(pdf, 'receipt.pdf'));
   });
 
+  it('prints a 32-character 交付番号 on one line, as it is', { skip: popplerMissing }, async () => {
+    const requestId = '2e0770aface848ed9cd3a8376a3ddc15';
+    const pdf = await renderReceiptPdf({ ...receipt, requestId });
+    const laidOut = spawnSync('pdftotext', ['-layout', '-', '-'], { input: pdf, encoding: 'utf8' }).stdout;
+    assert.match(laidOut, new RegExp(`交付番号\\s+${requestId}\\n`));
+    assert.match(laidOut, /端末番号\s+K-0001\n/);
+    // A value too long for one line even when set small is wrapped, not cut off.
+    const storeName = 'とても長い名前のサンプルマート千代田区一番町二丁目三番地駅前通り南口店';
+    const wrapped = textOf(await renderReceiptPdf({ ...receipt, storeName })).replace(/\s+/g, '');
+    assert.ok(wrapped.includes(storeName), wrapped);
+  });
+
   it('is 80 mm wide', async () => {
     const pdf = Buffer.from(await renderReceiptPdf(receipt)).toString('latin1');
     const width = Number(/\/MediaBox \[0 0 ([\d.]+) /.exec(pdf)?.[1]);
