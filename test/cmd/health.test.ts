@@ -9,11 +9,10 @@ import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { AppError } from '../../core/errors.ts';
 import { startCenter, type StartedCenter } from '../../cmd/center.ts';
-import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
+import { clientFor, loadConfig, type LoadedConfig } from '../../cmd/config.ts';
 import { freshDeployment } from './deployment-fixture.ts';
 import { openKiosk } from '../../cmd/kiosk.ts';
 import { startRelay, type StartedRelay } from '../../cmd/relay.ts';
-import { createMutualTlsClient } from '../../drivers/http/client.ts';
 
 describe('health and metrics', () => {
   let dir: string;
@@ -69,12 +68,7 @@ describe('health and metrics', () => {
 
   it('serves no /healthz on the mutual-TLS port, and refuses the same address for both', async () => {
     const relayConfig = loaded.config.relays[0]!;
-    const asRelay = createMutualTlsClient({
-      baseUrl: center.server.url,
-      caPem: loaded.read(relayConfig.centerTls.caFile),
-      certificatePem: loaded.read(relayConfig.centerTls.certificateFile),
-      keyPem: loaded.read(relayConfig.centerTls.keyFile),
-    });
+    const asRelay = clientFor(loaded, relayConfig.centerTls, center.server.url, 15_000);
     try {
       assert.equal((await asRelay.request('GET', '/healthz')).status, 404);
     } finally {

@@ -257,12 +257,7 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     const relayConfig = loaded.config.relays[0]!;
     const otherOperatorsKiosk = loaded.config.kiosks.find((kiosk) => kiosk.operatorId !== relayConfig.operatorId)!;
     assert.ok(otherOperatorsKiosk, 'the deployment has a second operator');
-    const asRelay = createMutualTlsClient({
-      baseUrl: center.server.url,
-      caPem: loaded.read(relayConfig.centerTls.caFile),
-      certificatePem: loaded.read(relayConfig.centerTls.certificateFile),
-      keyPem: loaded.read(relayConfig.centerTls.keyFile),
-    });
+    const asRelay = clientWith(center.server.url, relayConfig.centerTls);
     const cases: [string, string, string, string][] = [
       [otherOperatorsKiosk.kioskId, otherOperatorsKiosk.storeId, '/v1/auth/challenge', 'center.kiosk_not_operators'],
       [otherOperatorsKiosk.kioskId, otherOperatorsKiosk.storeId, '/v1/notices', 'center.kiosk_not_operators'],
@@ -284,12 +279,7 @@ describe('centre, relay and kiosk over mutual TLS', () => {
 
   it("accepts the relay's certificate at the centre and nothing else from the centre CA", async () => {
     const relayConfig = loaded.config.relays[0]!;
-    const asRelay = createMutualTlsClient({
-      baseUrl: center.server.url,
-      caPem: loaded.read(relayConfig.centerTls.caFile),
-      certificatePem: loaded.read(relayConfig.centerTls.certificateFile),
-      keyPem: loaded.read(relayConfig.centerTls.keyFile),
-    });
+    const asRelay = clientWith(center.server.url, relayConfig.centerTls);
     try {
       const answer = await callJson<{ challengeId: string }>(asRelay, '/v1/auth/challenge', { kioskId: 'K0001' }, { 'x-cvs-store-id': 'S0001', 'x-cvs-kiosk-id': 'K0001' });
       assert.match(answer.challengeId, /^[0-9a-f]{32}$/);

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import forge from 'node-forge';
-import { AppError } from '../../core/errors.ts';
 import {
   computeSignatureApdu,
   decodeResponse,
@@ -24,6 +23,7 @@ import {
 import type { CardChannel } from '../../core/ports.ts';
 import { readCardFile, writeCardFile, type CardFile } from '../../drivers/card/card-file.ts';
 import { SimulatedCardReader } from '../../drivers/card/simulated-reader.ts';
+import { rejectsWith } from '../app-error.ts';
 
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex').toUpperCase();
@@ -62,16 +62,6 @@ function recording(channel: CardChannel): { channel: CardChannel; commands: Uint
       },
     },
   };
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<AppError> {
-  const error = await promise.then(
-    () => assert.fail(`expected AppError ${code}`),
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof AppError, `expected AppError, got ${String(error)}`);
-  assert.equal(error.code, code);
-  return error;
 }
 
 describe('APDU encoding', () => {

@@ -8,22 +8,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AppError } from '../../../core/errors.ts';
 import { digestInfoForSha256, JpkiCard, selectAppletApdu } from '../../../core/jpki.ts';
 import { readCardFile, writeCardFile } from '../../../drivers/card/card-file.ts';
 import { PcscCardReader } from '../../../drivers/card/pcsc-reader.ts';
 import { certificateDerFromPem, createCertificateAuthority, issueCertificate } from '../../../drivers/pki/issue.ts';
 import { insertCard, pcscMissing, startPcsc, type PcscStack } from '../../pcsc.ts';
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<AppError> {
-  const error = await promise.then(
-    () => assert.fail(`expected AppError ${code}`),
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof AppError, `expected AppError, got ${String(error)}`);
-  assert.equal(error.code, code);
-  return error;
-}
+import { rejectsWith } from '../../app-error.ts';
 
 describe('PcscCardReader through pcscd and vpcd', { skip: pcscMissing }, () => {
   let stack: PcscStack;

@@ -11,6 +11,7 @@ import { readCardFile, writeCardFile, type CardFile } from '../../../drivers/car
 import { PcscCardReader } from '../../../drivers/card/pcsc-reader.ts';
 import { SimulatedCard } from '../../../drivers/card/simulated-card.ts';
 import { SimulatedCardReader } from '../../../drivers/card/simulated-reader.ts';
+import { rejectsWith } from '../../app-error.ts';
 
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex').toUpperCase();
@@ -18,16 +19,6 @@ function hex(bytes: Uint8Array): string {
 
 function bytes(hexText: string): Uint8Array {
   return new Uint8Array(Buffer.from(hexText.replace(/\s+/g, ''), 'hex'));
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<AppError> {
-  const error = await promise.then(
-    () => assert.fail(`expected AppError ${code}`),
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof AppError, `expected AppError, got ${String(error)}`);
-  assert.equal(error.code, code);
-  return error;
 }
 
 describe('SimulatedCard', () => {
