@@ -91,16 +91,27 @@ export interface SimulationSummary {
   failure: SimulationFailure | null;
 }
 
+/** What every simulation's deployment is: `init` with these options at SIMULATION_EPOCH_MS. */
+export const SIMULATION_INIT = { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' } as const;
+
 let template: string | undefined;
 
 /** One deployment per process (init's keys take seconds); each run works on its own copy. */
 function templateDeployment(): string {
   if (template !== undefined && fs.existsSync(template)) return template;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-issue-simulate-template-'));
-  runInit({ dir, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, SIMULATION_EPOCH_MS);
+  runInit({ dir, ...SIMULATION_INIT }, SIMULATION_EPOCH_MS);
   process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   template = dir;
   return dir;
+}
+
+/**
+ * Copies runs from `dir`, a deployment `init` wrote with SIMULATION_INIT at SIMULATION_EPOCH_MS
+ * and that outlives this process's runs, instead of making one (a test suite keeps one for all).
+ */
+export function useTemplateDeployment(dir: string): void {
+  template = dir;
 }
 
 interface ServerNode {

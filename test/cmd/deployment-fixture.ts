@@ -24,6 +24,8 @@ import type { Clock } from '../../core/ports.ts';
 export interface DeploymentOptions {
   centerListen?: string;
   relayListen?: string;
+  /** The time init runs at (its certificates' notBefore); default: now. */
+  initAtMs?: number;
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -73,8 +75,9 @@ function removeOldTemplates(): void {
  * itself is tested on each runtime by the tests that run it (cli, init-load, the binary's).
  */
 export function deploymentTemplate(options: DeploymentOptions = {}): string {
+  const { initAtMs, ...initOptions } = options;
   const key = createHash('sha256')
-    .update(JSON.stringify([options.centerListen ?? null, options.relayListen ?? null, new Date().toISOString().slice(0, 10), hashSources()]))
+    .update(JSON.stringify([options.centerListen ?? null, options.relayListen ?? null, initAtMs ?? new Date().toISOString().slice(0, 10), hashSources()]))
     .digest('hex')
     .slice(0, 32);
   const template = path.join(CACHE, key);
@@ -99,7 +102,7 @@ export function deploymentTemplate(options: DeploymentOptions = {}): string {
       removeOldTemplates();
       const building = fs.mkdtempSync(`${template}.building-`);
       try {
-        runInit({ dir: building, ...options }, Date.now());
+        runInit({ dir: building, ...initOptions }, initAtMs ?? Date.now());
         fs.renameSync(building, template);
       } catch (error) {
         fs.rmSync(building, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-// Proves a certificate from the recorded template reads and looks as pdfkit's own document of it does: the same pdftotext text, page count and pixels, for every fixture resident (髙, 𠮷 …) and type, long wrapping values and multi-page tables, with one embedded Noto Serif JP subset.
+// Proves a certificate from the recorded template reads and looks as pdfkit's own document of it does: the same pdftotext text (pages included) and pixels, for every fixture resident (髙, 𠮷 …) and every type, long wrapping values and multi-page tables, with one embedded Noto Serif JP subset.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -34,9 +34,11 @@ function textOf(pdf: Uint8Array): string {
   return poppler('pdftotext', ['-', '-'], pdf);
 }
 
-function pageCountOf(pdf: Uint8Array): number {
-  return Number(/^Pages:\s+(\d+)$/m.exec(poppler('pdfinfo', ['-'], pdf))?.[1]);
+/** pdftotext ends every page with a form feed, so its text gives the page count without pdfinfo. */
+function pageCountOfText(text: string): number {
+  return text.split('\f').length - 1;
 }
+
 
 /** Every page as pdftoppm draws it at 40 dpi, as raw pixel files. */
 function pixelsOf(pdf: Uint8Array, name: string): Buffer[] {
@@ -59,8 +61,9 @@ function fontsOf(pdf: Uint8Array, name: string): string[] {
 async function assertSameAsPdfkit(document: CertificateDocument, name: string, comparePixels = true): Promise<Uint8Array> {
   const reference = await renderCertificatePdf(document, 'pdfkit');
   const template = await renderCertificatePdf(document, 'template');
-  assert.equal(textOf(template), textOf(reference), `${name}: text`);
-  assert.equal(pageCountOf(template), pageCountOf(reference), `${name}: pages`);
+  const text = textOf(template);
+  assert.equal(text, textOf(reference), `${name}: text`);
+  assert.ok(pageCountOfText(text) >= 1, `${name}: no page`);
   if (!comparePixels) return template;
   const expectedPixels = pixelsOf(reference, `${name}-pdfkit`);
   const actualPixels = pixelsOf(template, `${name}-template`);
@@ -91,11 +94,16 @@ describe('certificates from the template', { skip: popplerMissing }, () => {
     assert.ok(names.some((name) => name.includes('髙')) && names.some((name) => name.includes('𠮷')), names.join(' '));
   });
 
+  // Every type for the first resident; two types each for the others, so that every resident's
+  // name (each needs glyphs such as 髙, 𠮷, 﨑) and every type is compared more than once. All
+  // seventy pairs spawned some 300 poppler processes, most of the suite's CPU (issue 9).
+  const typesFor = (index: number) =>
+    index === 0 ? CERTIFICATE_TYPES : [CERTIFICATE_TYPES[index % CERTIFICATE_TYPES.length]!, CERTIFICATE_TYPES[(index + 3) % CERTIFICATE_TYPES.length]!];
   for (const [index, { resident }] of fixtureResidents().entries()) {
-    it(`reads, paginates and looks as pdfkit draws it for resident ${resident.residentId}, every certificate type`, async () => {
-      for (const [typeIndex, type] of CERTIFICATE_TYPES.entries()) {
-        // Pixels for one resident per type: drawing every page twice is most of the test's time.
-        await assertSameAsPdfkit(contentFor(index, type), `r${index}-${type}`, typeIndex === index % CERTIFICATE_TYPES.length);
+    it(`reads, paginates and looks as pdfkit draws it for resident ${resident.residentId}, ${index === 0 ? 'every certificate type' : 'two certificate types'}`, async () => {
+      for (const [typeIndex, type] of typesFor(index).entries()) {
+        // Pixels for one type per resident: drawing every page twice is most of the test's time.
+        await assertSameAsPdfkit(contentFor(index, type), `r${index}-${type}`, typeIndex === (index === 0 ? 0 : 1));
       }
     });
   }
@@ -108,10 +116,11 @@ describe('certificates from the template', { skip: popplerMissing }, () => {
       ...Array.from({ length: 36 }, (_, index) => ({ label: `備考${index + 1}`, value: `髙﨑 𠮷${index + 1}　令和3年4月1日 東京都港区芝公園四丁目2番8号から転入` })),
     ];
     const pdf = await assertSameAsPdfkit({ ...base, fields }, 'long');
-    assert.ok(pageCountOf(pdf) >= 3, `${pageCountOf(pdf)} pages`);
     const text = textOf(pdf);
+    const pages = pageCountOfText(text);
+    assert.ok(pages >= 3, `${pages} pages`);
     assert.ok(text.includes('髙﨑 𠮷36'));
-    assert.ok(text.includes(`${pageCountOf(pdf)}／${pageCountOf(pdf)}`));
+    assert.ok(text.includes(`${pages}／${pages}`));
   });
 
   it('embed one Noto Serif JP subset with a ToUnicode map, its glyphs those of this certificate', async () => {
