@@ -36,7 +36,7 @@ import { CupsPrinter } from '../drivers/printer/cups-printer.ts';
 import type { LoadedConfig } from './config.ts';
 import type { Kiosk } from './kiosk.ts';
 
-/** Each request gets this long: a technician waits for the verdict, and a kiosk serving needs far less (core/diagnosis.ts). */
+/** Each request gets this long, or --max-latency-ms if longer: a technician waits for the verdict, and a kiosk serving needs far less (core/diagnosis.ts). */
 export const DIAGNOSE_TIMEOUT_MS = 5_000;
 
 /** The Date header is in whole seconds (RFC 9110 §5.6.7). */
@@ -121,6 +121,8 @@ export interface DiagnoseOptions {
   /** Real time: certificates and the relay's Date header are in real time whatever CVS_ISSUE_TIME says. */
   wallClock: Clock;
   minFreeBytes: number;
+  /** Slowest answer accepted from the relay, and from the centre through it. */
+  maxLatencyMs: number;
 }
 
 /** Runs every check on an unlocked kiosk, in the order a technician reads them. */
@@ -141,8 +143,8 @@ export async function diagnoseKiosk(kiosk: Kiosk, loaded: LoadedConfig, options:
     deviceCheck('card-reader', await readerProbe(kiosk)),
     deviceCheck('cash-unit', { simulated: true, state: `change stock ${kiosk.cash.remainingChangeStockYen()} yen, ${kiosk.cash.insertedYen()} yen inserted` }),
     deviceCheck('printer', await printerProbe(kiosk, loaded)),
-    relayCheck(relayExchange),
-    centerCheck(notices ? exchangeOf(notices) : relayExchange, relayExchange),
+    relayCheck(relayExchange, options.maxLatencyMs),
+    centerCheck(notices ? exchangeOf(notices) : relayExchange, relayExchange, options.maxLatencyMs),
     clockCheck(clockSample(options.client.exchanges)),
     certificate('certificate-kiosk', config.tls.certificateFile),
     certificate('certificate-relay', relay?.kioskTls.certificateFile),

@@ -427,22 +427,25 @@ export function makeKioskCommand(factory: Factory): Command {
     .option('--pcsc [reader]', 'check the real PC/SC card reader (the first one, or the one named), as "kiosk run --pcsc" uses it')
     .option('--printer <printer>', 'check the printer "kiosk run --printer" names: "folder" (default) or "cups:QUEUE"')
     .option('--min-free-mb <n>', "free disk wanted where the kiosk's database lies, in MiB", String(DIAGNOSIS_LIMITS.defaultMinFreeBytes / MIB))
+    .option('--max-latency-ms <n>', 'slowest answer accepted from the relay, and from the centre through it', String(DIAGNOSIS_LIMITS.maxRoundTripMs))
     .option('--password-file <file>', PASSWORD_FILE_HELP)
     .option('--json', 'print {"ok": true|false, "checks": [{"name", "ok", "detail"}, ...]}')
     .addHelpText(
       'after',
-      '\nNeeds the maintenance password, as "kiosk maintenance" does. Checks: card-reader, cash-unit, printer, relay, center, clock,\n' +
-        'certificate-kiosk, certificate-relay, certificate-ca, outbox, audit-witness, disk.\n' +
+      '\nNeeds the maintenance password, as "kiosk maintenance" does.\n' +
+        'Checks: card-reader, cash-unit, printer, relay, center, clock, certificate-kiosk, certificate-relay, certificate-ca,\n' +
+        'outbox, audit-witness, disk; the clock against the relay\'s HTTP Date header.\n' +
         'Exit codes: 0 every check passed, 1 wrong password or locked, 2 bad flag or no password given, 3 a check failed (named on stderr).',
     )
-    .action(async (options: { dir: string; kiosk?: string; relayUrl?: string; pcsc?: string | boolean; printer?: string; minFreeMb: string; passwordFile?: string; json?: boolean }) => {
+    .action(async (options: { dir: string; kiosk?: string; relayUrl?: string; pcsc?: string | boolean; printer?: string; minFreeMb: string; maxLatencyMs: string; passwordFile?: string; json?: boolean }) => {
       const printer = parsePrinterChoice(options.printer);
       if (!/^[0-9]{1,7}$/.test(options.minFreeMb)) throw usageError(`--min-free-mb "${options.minFreeMb}" must be a whole number of MiB`);
+      if (!/^[1-9][0-9]{0,5}$/.test(options.maxLatencyMs)) throw usageError(`--max-latency-ms "${options.maxLatencyMs}" must be a whole number of milliseconds from 1 to 999999`);
       const loaded = factory.deployment(options.dir);
       const config = findKiosk(loaded, options.kiosk);
       // Loaded here only: its table and colour libraries are no start-up cost of "kiosk run".
       const { DIAGNOSE_TIMEOUT_MS, diagnoseKiosk, formatDiagnosis, idleTimers, recordingClient } = await import('./kiosk-diagnose.ts');
-      const client = recordingClient(clientFor(loaded, config.tls, options.relayUrl ?? config.relayUrl, DIAGNOSE_TIMEOUT_MS), factory.wallClock);
+      const client = recordingClient(clientFor(loaded, config.tls, options.relayUrl ?? config.relayUrl, Math.max(DIAGNOSE_TIMEOUT_MS, Number(options.maxLatencyMs))), factory.wallClock);
       const opened = openKiosk(loaded, {
         kioskId: config.kioskId,
         clock: factory.clock,
@@ -452,7 +455,7 @@ export function makeKioskCommand(factory: Factory): Command {
         drivers: { client, random: factory.random, timers: idleTimers },
       });
       await asTechnician(opened, options.passwordFile, io, factory.clock, async () => {
-        const result = await diagnoseKiosk(opened, loaded, { client, clock: factory.clock, wallClock: factory.wallClock, minFreeBytes: Number(options.minFreeMb) * MIB });
+        const result = await diagnoseKiosk(opened, loaded, { client, clock: factory.clock, wallClock: factory.wallClock, minFreeBytes: Number(options.minFreeMb) * MIB, maxLatencyMs: Number(options.maxLatencyMs) });
         io.out(options.json ? `${JSON.stringify(result)}\n` : formatDiagnosis(result, config.kioskId, io.color));
         const failed = result.checks.filter((check) => !check.ok).map((check) => check.name);
         if (failed.length > 0) throw new AppError('differences', 'kiosk.unhealthy', `${failed.length} check(s) failed: ${failed.join(', ')}`, config.kioskId);

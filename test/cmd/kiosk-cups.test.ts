@@ -88,7 +88,7 @@ describe('kiosk run --printer cups:QUEUE', () => {
     for (const queue of ['kiosk', 'diagnose-stopped']) {
       const io = bufferIo();
       const passwordFile = path.join(dir, 'pki', 'maintenance', 'K0001.txt');
-      const code = await main(['kiosk', 'diagnose', '--dir', dir, '--kiosk', 'K0001', '--relay-url', relay.server.url, '--printer', `cups:${queue}`, '--password-file', passwordFile, '--min-free-mb', '1', '--json'], io, {
+      const code = await main(['kiosk', 'diagnose', '--dir', dir, '--kiosk', 'K0001', '--relay-url', relay.server.url, '--printer', `cups:${queue}`, '--password-file', passwordFile, '--min-free-mb', '1', '--max-latency-ms', '60000', '--json'], io, {
         clock,
         environment: cups.environment,
       });
