@@ -2,7 +2,8 @@
 // the drivers `kiosk run` uses, and core/diagnosis.ts judges: the devices, the relay and the centre
 // (one real mutual-TLS request each, timed), the clock against the relay's HTTP Date header, the
 // kiosk's, relay's and CA certificates, the outbox, the audit log against its witness, free disk.
-// Read-only but for the maintenance login entry and the heartbeat that offers it (docs/audit-log.md).
+// Read-only but for the maintenance login entry and the heartbeat that offers it (docs/audit-log.md,
+// "Witnessing"): it sends nothing from the outbox and closes no day.
 
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
@@ -236,7 +237,7 @@ export function readCertificate(file: string): CertificateReading {
   const blocks = text.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
   if (blocks.length === 0) return { problem: 'holds no PEM certificate' };
   try {
-    // Node 20 has no validToDate (docs/runtime-facts.md, "Crypto").
+    // Node 20 has no validToDate (docs/runtime-facts.md, "TLS and HTTP").
     const readings = blocks.map((block) => new X509Certificate(block)).map((certificate) => ({ validFromMs: Date.parse(certificate.validFrom), validToMs: Date.parse(certificate.validTo) }));
     return readings.reduce((first, reading) => (reading.validToMs < first.validToMs ? reading : first));
   } catch {
