@@ -69,6 +69,8 @@ export function relayCheck(exchange: Exchange, maxRoundTripMs: number = DIAGNOSI
 /** The centre is reached through the relay only; with the relay away it is not reached at all. */
 export function centerCheck(exchange: Exchange, relay: Exchange, maxRoundTripMs: number = DIAGNOSIS_LIMITS.maxRoundTripMs): DiagnosisCheck {
   if (!relay.answered && !exchange.answered) return { name: 'center', ok: false, detail: `not reached: the relay did not answer (${relay.code})` };
+  // The relay answered for itself, so what failed lies behind it: its words about the centre.
+  if (!exchange.answered) return { name: 'center', ok: false, detail: `through the relay: ${exchange.code}: ${exchange.message}` };
   return exchangeCheck('center', exchange, maxRoundTripMs, 'service notices through the relay');
 }
 

@@ -1,6 +1,7 @@
 // Proves `kiosk diagnose` against a running relay and centre: exit 0 and one JSON document of
 // passing checks when the kiosk is healthy; exit 3 naming the failing checks when the relay's
-// certificate is about to expire and a notice is stuck in the outbox, and when the relay is stopped.
+// certificate is about to expire and a notice is stuck in the outbox, when the centre stops behind
+// the relay, and when the relay stops too.
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import fs from 'node:fs';
@@ -97,6 +98,15 @@ describe('kiosk diagnose', () => {
       fs.writeFileSync(loaded.resolve(relayTls.certificateFile), original);
       withDatabase(kioskDatabase, (db) => db.run("DELETE FROM outbox WHERE issuance_id = 'stuck-notice'"));
     }
+  });
+
+  it('exits 3 naming the centre alone when it stops behind a running relay', async () => {
+    await service.center.close();
+    const result = await diagnose('--json');
+    assert.equal(result.code, 3, result.stderr);
+    const document = JSON.parse(result.stdout) as { ok: boolean; checks: Check[] };
+    assert.deepEqual(failed(document.checks), ['center']);
+    assert.match(document.checks.find((check) => check.name === 'center')!.detail, /^through the relay: transport\.unreachable: cannot reach 127\.0\.0\.1:\d+/);
   });
 
   it('exits 3 naming the relay, the centre behind it, the clock and the audit witness when the relay is stopped', async () => {

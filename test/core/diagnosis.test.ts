@@ -61,7 +61,7 @@ describe('kiosk diagnosis verdicts', () => {
     assert.deepEqual(centerCheck({ answered: false, code: 'transport.timeout', message: 'no answer from the centre in time' }, up), {
       name: 'center',
       ok: false,
-      detail: 'transport.timeout: no answer from the centre in time',
+      detail: 'through the relay: transport.timeout: no answer from the centre in time',
     });
     assert.deepEqual(centerCheck({ answered: true, roundTripMs: 30 }, up), { name: 'center', ok: true, detail: 'service notices through the relay answered in 30 ms' });
   });
