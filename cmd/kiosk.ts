@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { COMMANDS } from './commands.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { runKioskTransaction, type KioskDependencies, type KioskInput, type TransactionResult } from '../core/kiosk-transaction.ts';
-import type { CardReader, Clock, Denomination, RandomSource, Timers } from '../core/ports.ts';
+import type { Clock, Denomination, RandomSource, Timers } from '../core/ports.ts';
 import { PcscCardReader } from '../drivers/card/pcsc-reader.ts';
 import { SimulatedCardReader } from '../drivers/card/simulated-reader.ts';
 import { SimulatedCashUnit } from '../drivers/cash/simulated-cash-unit.ts';
@@ -38,6 +38,7 @@ import type { Factory } from './factory.ts';
 import type { Io } from './io.ts';
 import { createTerminal, type Terminal } from './terminal.ts';
 import { readKioskScript, scriptedInput, type ScriptedSession } from './kiosk-script.ts';
+import { DIAGNOSIS_LIMITS } from '../core/diagnosis.ts';
 
 export interface Kiosk {
   config: KioskConfig;
@@ -47,12 +48,18 @@ export interface Kiosk {
   cash: SimulatedCashUnit;
   /** True with a PC/SC reader: the card is whatever lies on it, not a card file. */
   usesRealReader: boolean;
+  /** The simulated reader (card files), or a real one through PC/SC. */
+  reader: SimulatedCardReader | PcscCardReader;
   /** Places the card (simulated reader), runs one transaction with the given resident, then flushes the outbox. */
   serve(cardFile: string | undefined, input: KioskInput): Promise<TransactionResult>;
   /** Sends pending completion notices and day closes, then a heartbeat; returns what was acknowledged and what remains. */
   flushOutbox(): Promise<{ acknowledged: number; pending: number }>;
   /** Closes the store business day (JST date; default today) and every earlier day left open. */
   closeDays(businessDate?: string): DayClose[];
+  /** Offers the audit log's latest checkpoint to the relay now, as every heartbeat does (after any offer in flight). */
+  offerAuditLog(): Promise<OfferOutcome | 'nothing'>;
+  /** Entries in the kiosk's audit log. */
+  auditLogSize(): number;
   close(): Promise<void>;
 }
 
@@ -80,7 +87,7 @@ export function openKiosk(
   const drivers = options.drivers ?? {};
   // The real reader beside the simulated one, behind the same port (docs/runtime-facts.md, "Smart cards").
   const simulated = options.pcscReader === undefined ? (drivers.reader ?? new SimulatedCardReader(`${config.kioskId} simulated reader`)) : undefined;
-  const reader: CardReader = simulated ?? new PcscCardReader(options.pcscReader ?? '');
+  const reader: SimulatedCardReader | PcscCardReader = simulated ?? new PcscCardReader(options.pcscReader ?? '');
   const db = openKioskDatabase(loaded.resolve(config.databaseFile));
   const audit = openRoleAuditLog(db, loaded, config, auditOrigin('kiosk', config.kioskId), clock);
   const store = createKioskStore(db, audit);
@@ -167,6 +174,7 @@ export function openKiosk(
     printer,
     cash,
     usesRealReader: simulated === undefined,
+    reader,
     async serve(cardFile, input) {
       if (simulated) {
         if (cardFile === undefined) throw usageError('the simulated reader needs a card file');
@@ -199,6 +207,8 @@ export function openKiosk(
     },
     flushOutbox,
     closeDays,
+    offerAuditLog: () => offers.offerNow(),
+    auditLogSize: () => logSize(db),
     async close() {
       await offers.close();
       await client.close();
@@ -409,6 +419,49 @@ export function makeKioskCommand(factory: Factory): Command {
       });
     });
   kiosk
+    .command('diagnose')
+    .description('for a field technician: check the devices, the relay and the centre, the clock, the certificates, the outbox, the audit witness and the disk')
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .option('--kiosk <id>', 'which kiosk of the deployment (default: the first)')
+    .option('--relay-url <url>', "the operator's relay; default from the deployment")
+    .option('--pcsc [reader]', 'check the real PC/SC card reader (the first one, or the one named), as "kiosk run --pcsc" uses it')
+    .option('--printer <printer>', 'check the printer "kiosk run --printer" names: "folder" (default) or "cups:QUEUE"')
+    .option('--min-free-mb <n>', "free disk wanted where the kiosk's database lies, in MiB", String(DIAGNOSIS_LIMITS.defaultMinFreeBytes / MIB))
+    .option('--max-latency-ms <n>', 'slowest answer accepted from the relay, and from the centre through it', String(DIAGNOSIS_LIMITS.maxRoundTripMs))
+    .option('--password-file <file>', PASSWORD_FILE_HELP)
+    .option('--json', 'print {"ok": true|false, "checks": [{"name", "ok", "detail"}, ...]}')
+    .addHelpText(
+      'after',
+      '\nNeeds the maintenance password, as "kiosk maintenance" does.\n' +
+        'Checks: card-reader, cash-unit, printer, relay, center, clock, certificate-kiosk, certificate-relay, certificate-ca,\n' +
+        'outbox, audit-witness, disk; the clock against the relay\'s HTTP Date header.\n' +
+        'Exit codes: 0 every check passed, 1 wrong password or locked, 2 bad flag or no password given, 3 a check failed (named on stderr).',
+    )
+    .action(async (options: { dir: string; kiosk?: string; relayUrl?: string; pcsc?: string | boolean; printer?: string; minFreeMb: string; maxLatencyMs: string; passwordFile?: string; json?: boolean }) => {
+      const printer = parsePrinterChoice(options.printer);
+      if (!/^[0-9]{1,7}$/.test(options.minFreeMb)) throw usageError(`--min-free-mb "${options.minFreeMb}" must be a whole number of MiB`);
+      if (!/^[1-9][0-9]{0,5}$/.test(options.maxLatencyMs)) throw usageError(`--max-latency-ms "${options.maxLatencyMs}" must be a whole number of milliseconds from 1 to 999999`);
+      const loaded = factory.deployment(options.dir);
+      const config = findKiosk(loaded, options.kiosk);
+      // Loaded here only: its table and colour libraries are no start-up cost of "kiosk run".
+      const { DIAGNOSE_TIMEOUT_MS, diagnoseKiosk, formatDiagnosis, idleTimers, recordingClient } = await import('./kiosk-diagnose.ts');
+      const client = recordingClient(clientFor(loaded, config.tls, options.relayUrl ?? config.relayUrl, Math.max(DIAGNOSE_TIMEOUT_MS, Number(options.maxLatencyMs))), factory.wallClock);
+      const opened = openKiosk(loaded, {
+        kioskId: config.kioskId,
+        clock: factory.clock,
+        pcscReader: typeof options.pcsc === 'string' ? options.pcsc : options.pcsc ? '' : undefined,
+        printer,
+        environment: factory.environment,
+        drivers: { client, random: factory.random, timers: idleTimers },
+      });
+      await asTechnician(opened, options.passwordFile, io, factory.clock, async () => {
+        const result = await diagnoseKiosk(opened, loaded, { client, clock: factory.clock, wallClock: factory.wallClock, minFreeBytes: Number(options.minFreeMb) * MIB, maxLatencyMs: Number(options.maxLatencyMs) });
+        io.out(options.json ? `${JSON.stringify(result)}\n` : formatDiagnosis(result, config.kioskId, io.color));
+        const failed = result.checks.filter((check) => !check.ok).map((check) => check.name);
+        if (failed.length > 0) throw new AppError('differences', 'kiosk.unhealthy', `${failed.length} check(s) failed: ${failed.join(', ')}`, config.kioskId);
+      });
+    });
+  kiosk
     .command('correct')
     .description('send a correction notice (Spec§13-2): the documents an issuance really produced, after its completion notice')
     .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
@@ -483,6 +536,8 @@ export async function unlockMaintenance(kiosk: Kiosk, password: string | undefin
     throw new AppError('refused', 'maintenance.rejected', `wrong maintenance password (${decision.attemptsLeft} more tries before a ${LOCKOUT_MS / 60_000}-minute lock)`);
   }
 }
+
+const MIB = 1024 * 1024;
 
 const PASSWORD_FILE_HELP = 'read the maintenance password from this owner-only file (first line) instead of standard input';
 

@@ -104,6 +104,18 @@ export class PcscCardReader implements CardReader {
     openContext(await this.loadSmartcard()).close();
   }
 
+  /** The reader this driver would use and whether a card lies on it, for `kiosk diagnose`; fails as connect() would. */
+  async readiness(): Promise<{ reader: string; cardPresent: boolean }> {
+    const smartcard = await this.loadSmartcard();
+    const context = openContext(smartcard);
+    try {
+      const reader = this.findReader(context);
+      return { reader: reader.name, cardPresent: (reader.state & smartcard.SCARD_STATE_PRESENT) !== 0 };
+    } finally {
+      context.close();
+    }
+  }
+
   private async loadSmartcard(): Promise<SmartcardModule> {
     try {
       // The literal name lets `bun build --compile` embed the package and its .node addon, which

@@ -130,6 +130,13 @@ export class CupsPrinter implements Printer {
     await this.printerState();
   }
 
+  /** The queue as a job would find it, for `kiosk diagnose`: a line when it can print, else the fault (printer.jam …) thrown. */
+  async readiness(): Promise<string> {
+    const state = await this.printerState();
+    this.throwIfFault(state);
+    return `CUPS queue "${this.queue}" ready${state.reasons.length > 0 ? ` (${state.reasons.join(', ')})` : ''}`;
+  }
+
   async print(job: PrintJob): Promise<{ pages: number }> {
     // The title is what CUPS keeps in its job history: the request id and kind, never content.
     const title = printFileName(job).replace(/\.pdf$/, '');

@@ -24,6 +24,8 @@ export interface PendingNotice {
 
 export interface KioskStore extends KioskLedger, WitnessedSizes, Outbox {
   pendingNotices(limit: number): PendingNotice[];
+  /** How many notices wait for the centre, and since when the oldest has (UTC ISO; null when none): for `kiosk diagnose`. */
+  outboxBacklog(): { pending: number; oldestCreatedAt: string | null };
   /** Queues a correction notice (Spec§13-2) in the outbox, with its audit entry. */
   queueCorrection(notice: CorrectionNotice): void;
   rejectedNotices(): { notice: CompletionNotice | CorrectionNotice; errorCode: string }[];
@@ -91,6 +93,10 @@ export function createKioskStore(db: Database, audit: AuditLog): KioskStore {
           { limit },
         )
         .map((row) => ({ notice: JSON.parse(row.notice) as CompletionNotice | CorrectionNotice, attempts: row.attempts }));
+    },
+    outboxBacklog() {
+      const row = db.get<{ pending: number; oldest: string | null }>('SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox WHERE acknowledged_at IS NULL AND rejected_at IS NULL');
+      return { pending: row?.pending ?? 0, oldestCreatedAt: row?.oldest ?? null };
     },
     queueCorrection(notice: CorrectionNotice): void {
       audit.transaction([{ kind: 'correction.queued', data: { issuanceId: notice.issuanceId, copies: notice.copies, feeYen: notice.feeYen, reason: notice.reason } }], () =>

@@ -81,6 +81,25 @@ describe('kiosk run --printer cups:QUEUE', () => {
     assert.equal(cups.command('lpstat', ['-W', 'all', '-o', 'kiosk-stopped']), '');
   });
 
+  it('kiosk diagnose --printer cups:QUEUE reads the queue: ready passes, a stopped one fails the printer check, exit 3', async () => {
+    cups.addPdfQueue('diagnose-stopped');
+    cups.command('cupsdisable', ['diagnose-stopped']);
+    const checks: Record<string, { ok: boolean; detail: string }> = {};
+    for (const queue of ['kiosk', 'diagnose-stopped']) {
+      const io = bufferIo();
+      const passwordFile = path.join(dir, 'pki', 'maintenance', 'K0001.txt');
+      const code = await main(['kiosk', 'diagnose', '--dir', dir, '--kiosk', 'K0001', '--relay-url', relay.server.url, '--printer', `cups:${queue}`, '--password-file', passwordFile, '--min-free-mb', '1', '--max-latency-ms', '60000', '--json'], io, {
+        clock,
+        environment: cups.environment,
+      });
+      assert.equal(code, queue === 'kiosk' ? 0 : 3, io.stderr());
+      checks[queue] = (JSON.parse(io.stdout()).checks as { name: string; ok: boolean; detail: string }[]).find((check) => check.name === 'printer')!;
+    }
+    assert.deepEqual(checks.kiosk, { name: 'printer', ok: true, detail: 'CUPS queue "kiosk" ready' });
+    assert.equal(checks['diagnose-stopped']!.ok, false);
+    assert.match(checks['diagnose-stopped']!.detail, /^printer\.fault: the printer is not ready: CUPS queue "diagnose-stopped" reports /);
+  });
+
   it('refuses a --printer value that is not "folder" or "cups:QUEUE" in one line, exit 2', async () => {
     for (const value of ['cups:', 'cups:a/b', 'lpt1']) {
       const io = bufferIo();

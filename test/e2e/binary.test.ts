@@ -82,6 +82,10 @@ describe('the compiled cvs-issue binary', () => {
     const report = JSON.parse(kiosk.stdout);
     assert.deepEqual(report.sessions.map((session: { result: { outcome: string } }) => session.result.outcome), ['issued', 'refused']);
     assert.equal(report.outboxPending, 0);
+    // The technician's check of the same kiosk, every check passing (limits no loaded machine misses; the real ones are core's).
+    const diagnosis = run('kiosk', 'diagnose', '--dir', dir, '--kiosk', 'K0002', '--relay-url', relay.url, '--password-file', path.join(dir, 'pki', 'maintenance', 'K0002.txt'), '--min-free-mb', '1', '--max-latency-ms', '60000', '--json');
+    assert.equal(diagnosis.code, 0, diagnosis.stdout + diagnosis.stderr);
+    assert.deepEqual(JSON.parse(diagnosis.stdout).checks.filter((check: { ok: boolean }) => !check.ok), []);
     assert.equal(await stop(relay.child), 0);
     assert.equal(await stop(center.child), 0);
     for (const role of [['--role', 'center'], ['--role', 'relay'], ['--kiosk', 'K0002']]) {

@@ -102,12 +102,14 @@ describe('PcscCardReader through pcscd and vpcd', { skip: pcscMissing }, () => {
     const card = await insertCard(stack, makeCardFile());
     const reader = new PcscCardReader(stack.readerName);
     try {
+      assert.deepEqual(await reader.readiness(), { reader: stack.readerName, cardPresent: true });
       const channel = await reader.connect();
       assert.equal(Buffer.from(await channel.transmit(selectAppletApdu())).toString('hex'), '9000');
       await card.remove();
       const pulled = await rejectsWith(channel.transmit(selectAppletApdu()), 'card.absent');
       assert.equal(pulled.kind, 'refused');
       await reader.disconnect();
+      assert.deepEqual(await reader.readiness(), { reader: stack.readerName, cardPresent: false });
       const empty = await rejectsWith(reader.connect(), 'card.absent');
       assert.equal(empty.message, 'no card on the reader');
     } finally {
@@ -135,5 +137,6 @@ describe('PcscCardReader through pcscd and vpcd', { skip: pcscMissing }, () => {
     const reader = new PcscCardReader('No Such Reader 00 00');
     const error = await rejectsWith(reader.connect(), 'card.reader_missing');
     assert.equal(error.message, 'cannot find the PC/SC reader "No Such Reader 00 00"');
+    await rejectsWith(reader.readiness(), 'card.reader_missing');
   });
 });

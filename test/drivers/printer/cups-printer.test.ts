@@ -177,6 +177,7 @@ describe('CupsPrinter against a private cupsd with a cups-pdf queue', () => {
     cups.addPdfQueue('stopped');
     cups.command('cupsdisable', ['-r', 'maintenance', 'stopped']);
     const printer = new CupsPrinter({ queue: 'stopped', environment });
+    await rejectsWith(printer.readiness(), 'printer.fault', /queue "stopped" reports paused/);
     await rejectsWith(printer.print(job(1)), 'printer.fault', /queue "stopped" reports paused/);
     assert.equal(cups.command('lpstat', ['-W', 'all', '-o', 'stopped']), '');
     assert.deepEqual(leftovers(), []);
@@ -240,6 +241,10 @@ describe('CupsPrinter against a private cupsd with a cups-pdf queue', () => {
       assert.deepEqual(leftovers(), []);
     });
   }
+
+  it('tells a technician a queue that can print is ready (kiosk diagnose)', async () => {
+    assert.match(await new CupsPrinter({ queue: 'kiosk', environment }).readiness(), /^CUPS queue "kiosk" ready/);
+  });
 
   it('is a fault naming the queue when it does not exist', async () => {
     const printer = new CupsPrinter({ queue: 'no-such-queue', environment });

@@ -40,15 +40,19 @@ describe('kiosk store', () => {
   });
 
   it('retries a failed notice, keeps a refused one for a person, forgets an acknowledged one', () => {
-    for (const id of ['R1', 'R2', 'R3']) {
-      const next = transaction(id, '2026-11-02T01:00:00.000Z');
+    assert.deepEqual(store.outboxBacklog(), { pending: 0, oldestCreatedAt: null });
+    for (const [id, at] of [['R1', '2026-11-02T01:00:05.000Z'], ['R2', '2026-11-02T01:00:00.000Z'], ['R3', '2026-11-02T01:00:00.000Z']] as const) {
+      const next = transaction(id, at);
       store.recordTransaction(next.record, next.notice);
     }
+    assert.deepEqual(store.outboxBacklog(), { pending: 3, oldestCreatedAt: '2026-11-02T01:00:00.000Z' });
     store.markAttemptFailed('R1', 'transport.timeout');
     store.markRejected('R2', 'completion.conflict', Date.parse('2026-11-02T02:00:00Z'));
     store.markAcknowledged('R3', Date.parse('2026-11-02T02:00:00Z'));
     assert.deepEqual(store.pendingNotices(10).map((pending) => [pending.notice.issuanceId, pending.attempts]), [['R1', 1]]);
     assert.deepEqual(store.rejectedNotices().map((rejected) => [rejected.notice.issuanceId, rejected.errorCode]), [['R2', 'completion.conflict']]);
+    // What kiosk diagnose counts as waiting: neither the refused nor the acknowledged one.
+    assert.deepEqual(store.outboxBacklog(), { pending: 1, oldestCreatedAt: '2026-11-02T01:00:05.000Z' });
   });
 
   it('queues a correction under its own id, beside the notice it corrects', () => {
