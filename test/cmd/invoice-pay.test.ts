@@ -21,10 +21,10 @@ import { DECEMBER_2, json, keepIssueTime, NOVEMBER_30, resident, runAt } from '.
 
 /** The month's deadlines: invoice by 2026-12-15, pay by 2026-12-21 (the 20th is a Sunday). */
 const MARCH_5 = '2027-03-05T10:00:00+09:00';
-/** A busy month at OP01's stores beside the one kiosk transaction: 20,000 documents at ¥300. */
-const BUSY_RECORDS = 20_000;
-/** ¥200 from the kiosk + 20,000 × ¥300, less ¥115 × 20,001 documents. */
-const OP01_DUE_YEN = 200 + BUSY_RECORDS * 300 - 115 * (BUSY_RECORDS + 1);
+/** A busy month at OP01's stores beside the one kiosk transaction: 5,000 documents at ¥855 (the amount due that 20,000 at ¥300 gave, from a quarter of the rows). */
+const BUSY_RECORDS = 5_000;
+/** ¥200 from the kiosk + 5,000 × ¥855, less ¥115 × 5,001 documents. */
+const OP01_DUE_YEN = 200 + BUSY_RECORDS * 855 - 115 * (BUSY_RECORDS + 1);
 
 describe('invoice pay on a real deployment', () => {
   let dir: string;
@@ -58,7 +58,7 @@ describe('invoice pay on a real deployment', () => {
       withDatabase(file, (db) =>
         db.transaction(() => {
           for (let index = 0; index < BUSY_RECORDS; index += 1) {
-            insertHandlingRecord(db, handlingRecord(`busy-${index}`, { operatorId: 'OP01', issuedAt: '2026-11-10T01:00:00.000Z', feeYen: 300 }), extra);
+            insertHandlingRecord(db, handlingRecord(`busy-${index}`, { operatorId: 'OP01', issuedAt: '2026-11-10T01:00:00.000Z', feeYen: 855 }), extra);
           }
         }),
       );
