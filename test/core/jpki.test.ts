@@ -1,5 +1,5 @@
 // Proves the JPKI host side sends byte-exact APDUs and, against a simulated card, reads the kind and certificate, counts and locks the PIN across runs, and produces signatures node:crypto verifies.
-import { createHash, generateKeyPairSync, verify, X509Certificate } from 'node:crypto';
+import { createHash, verify, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import type { CardChannel } from '../../core/ports.ts';
 import { readCardFile, writeCardFile, type CardFile } from '../../drivers/card/card-file.ts';
 import { SimulatedCardReader } from '../../drivers/card/simulated-reader.ts';
 import { rejectsWith } from '../app-error.ts';
+import { testRsaKey } from '../rsa-keys.ts';
 
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex').toUpperCase();
@@ -35,10 +36,9 @@ function bytes(hexText: string): Uint8Array {
 
 /** An RSA-2048 key and a throwaway self-signed certificate, like the one on a card's EF 000A. */
 function makeTestIdentity(): { certificateDer: Uint8Array; privateKeyPem: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const { privateKeyPem, publicKeyPem } = testRsaKey(0);
   const certificate = forge.pki.createCertificate();
-  certificate.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  certificate.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
   certificate.serialNumber = '01';
   certificate.validity.notBefore = new Date('2025-01-01T00:00:00Z');
   certificate.validity.notAfter = new Date('2030-01-01T00:00:00Z');

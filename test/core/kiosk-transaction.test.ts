@@ -1,7 +1,7 @@
 // Proves a kiosk transaction, driven against a real in-process centre, a simulated card, cash unit and folder printer, prints only certificate data bound to its own request, takes the fee only when every copy printed, and refunds and voids on every abort.
 import { discardAudit } from '../../core/audit-entry.ts';
 import { createMerkleHasher } from '../../core/merkle.ts';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -39,6 +39,7 @@ import { createCertificateAuthority, createCrl, issueCertificate, type KeyAndCer
 import { createCardVerifier } from '../../drivers/pki/verify.ts';
 import { FolderPrinter, type FolderPrinterFaults } from '../../drivers/printer/folder-printer.ts';
 import { memoryCenterStore, testResident } from './center-fixture.ts';
+import { testRsaKey } from '../rsa-keys.ts';
 
 const NOW_MS = Date.parse('2026-11-02T10:00:00+09:00');
 const CARD_SERIAL_HEX = '1a2b3c';
@@ -118,20 +119,17 @@ describe('runKioskTransaction', () => {
       subject: { commonName: 'JPKI test user authentication CA', country: 'JP' },
       validFrom: new Date('2025-01-01T00:00:00Z'),
       validTo: new Date('2035-01-01T00:00:00Z'),
+      keyPair: testRsaKey(0),
     });
-    const keys = generateKeyPairSync('rsa', {
-      modulusLength: 2048,
-      publicKeyEncoding: { type: 'spki', format: 'pem' },
-      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    });
-    cardPrivateKeyPem = keys.privateKey;
+    const keys = testRsaKey(1);
+    cardPrivateKeyPem = keys.privateKeyPem;
     const certificate = issueCertificate(cardAuthority, {
       subject: { commonName: 'card holder', country: 'JP' },
       usage: 'card-auth',
       validFrom: new Date('2026-01-01T00:00:00Z'),
       validTo: new Date('2031-01-01T00:00:00Z'),
       serialHex: CARD_SERIAL_HEX,
-      publicKeyPem: keys.publicKey,
+      publicKeyPem: keys.publicKeyPem,
     });
     cardCertificateDerBase64 = certificate.certificatePem.replace(/-----[^-]+-----|\s/g, '');
     crlPem = createCrl(cardAuthority, {

@@ -14,6 +14,7 @@ import { PcscCardReader } from '../../../drivers/card/pcsc-reader.ts';
 import { certificateDerFromPem, createCertificateAuthority, issueCertificate } from '../../../drivers/pki/issue.ts';
 import { insertCard, pcscMissing, startPcsc, type PcscStack } from '../../pcsc.ts';
 import { rejectsWith } from '../../app-error.ts';
+import { testRsaKey } from '../../rsa-keys.ts';
 
 describe('PcscCardReader through pcscd and vpcd', { skip: pcscMissing }, () => {
   let stack: PcscStack;
@@ -27,8 +28,8 @@ describe('PcscCardReader through pcscd and vpcd', { skip: pcscMissing }, () => {
     directory = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-pcsc-'));
     const now = Date.now();
     const validity = { validFrom: new Date(now - 86_400_000), validTo: new Date(now + 365 * 86_400_000) };
-    const ca = createCertificateAuthority({ subject: { commonName: 'JPKI test CA', country: 'JP' }, ...validity });
-    const issued = issueCertificate(ca, { subject: { commonName: 'JPKI auth pcsc-test', country: 'JP' }, usage: 'card-auth', ...validity });
+    const ca = createCertificateAuthority({ subject: { commonName: 'JPKI test CA', country: 'JP' }, ...validity, keyPair: testRsaKey(0) });
+    const issued = issueCertificate(ca, { subject: { commonName: 'JPKI auth pcsc-test', country: 'JP' }, usage: 'card-auth', ...validity, keyPair: testRsaKey(1) });
     certificatePem = issued.certificatePem;
     keyPem = issued.keyPem;
   });

@@ -12,6 +12,7 @@ import { PcscCardReader } from '../../../drivers/card/pcsc-reader.ts';
 import { SimulatedCard } from '../../../drivers/card/simulated-card.ts';
 import { SimulatedCardReader } from '../../../drivers/card/simulated-reader.ts';
 import { rejectsWith } from '../../app-error.ts';
+import { testRsaKey } from '../../rsa-keys.ts';
 
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex').toUpperCase();
@@ -28,14 +29,14 @@ describe('SimulatedCard', () => {
 
   before(() => {
     directory = mkdtempSync(join(tmpdir(), 'cvs-card-'));
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const privateKeyPem = testRsaKey(0).privateKeyPem;
     baseCard = {
       version: 1,
       cardId: 'card-test',
       kind: 'my-number-card',
       // Any bytes do for the status-word tests; 300 of them make the file longer than one chunk.
       authCertificateDerBase64: Buffer.from(new Uint8Array(300).fill(0x30)).toString('base64'),
-      authPrivateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      authPrivateKeyPem: privateKeyPem,
       pin: '1234',
       pinTriesLeft: 3,
     };

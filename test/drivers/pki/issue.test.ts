@@ -14,12 +14,12 @@ import {
   certificateDerFromPem,
   createCertificateAuthority,
   createCrl,
-  generateRsaKeyPem,
   generateRsaKeyPems,
   issueCertificate,
   type KeyAndCertificate,
 } from '../../../drivers/pki/issue.ts';
 import { parseCrl } from '../../../drivers/pki/verify.ts';
+import { testRsaKey } from '../../rsa-keys.ts';
 
 const validFrom = new Date('2025-01-01T00:00:00Z');
 const validTo = new Date('2035-01-01T00:00:00Z');
@@ -52,6 +52,7 @@ describe('issue', () => {
       subject: { commonName: 'cvs-issue centre CA', organization: '地方公共団体情報システム機構', country: 'JP' },
       validFrom,
       validTo,
+      keyPair: testRsaKey(0),
     });
     server = issueCertificate(centreCa, {
       subject: { commonName: 'centre' },
@@ -60,14 +61,16 @@ describe('issue', () => {
       ipAddresses: ['127.0.0.1'],
       validFrom,
       validTo,
+      keyPair: testRsaKey(1),
     });
     kiosk = issueCertificate(centreCa, {
       subject: { commonName: 'kiosk K-0001', organization: 'セブン‐イレブン', organizationalUnit: 'store 1234', serialNumber: 'K-0001' },
       usage: 'client',
       validFrom,
       validTo,
+      keyPair: testRsaKey(2),
     });
-    cardPublicKeyPem = generateRsaKeyPem().publicKeyPem;
+    cardPublicKeyPem = testRsaKey(3).publicKeyPem;
   });
 
   it('makes a self-signed CA with critical cA=true, keyCertSign and cRLSign', () => {

@@ -7,12 +7,12 @@ import {
   certificateDerFromPem,
   createCertificateAuthority,
   createCrl,
-  generateRsaKeyPem,
   issueCertificate,
   type KeyAndCertificate,
 } from '../../../drivers/pki/issue.ts';
 import { sha256DigestInfo, signDigestInfo } from '../../../drivers/pki/raw-sign.ts';
 import { createCardVerifier, parseCrl, type CardVerifier } from '../../../drivers/pki/verify.ts';
+import { testRsaKey } from '../../rsa-keys.ts';
 
 const atMs = Date.parse('2026-06-10T09:00:00Z');
 const crlThisUpdate = new Date('2026-06-01T00:00:00Z');
@@ -54,10 +54,10 @@ describe('card verifier', () => {
 
   before(() => {
     const caValidity = { validFrom: new Date('2020-01-01T00:00:00Z'), validTo: new Date('2040-01-01T00:00:00Z') };
-    jpkiCa = createCertificateAuthority({ subject: { commonName: 'JPKI user authentication test CA', country: 'JP' }, ...caValidity });
-    foreignCa = createCertificateAuthority({ subject: { commonName: 'JPKI user authentication test CA', country: 'JP' }, ...caValidity });
-    card = generateRsaKeyPem();
-    otherKey = generateRsaKeyPem();
+    jpkiCa = createCertificateAuthority({ subject: { commonName: 'JPKI user authentication test CA', country: 'JP' }, ...caValidity, keyPair: testRsaKey(0) });
+    foreignCa = createCertificateAuthority({ subject: { commonName: 'JPKI user authentication test CA', country: 'JP' }, ...caValidity, keyPair: testRsaKey(1) });
+    card = testRsaKey(2);
+    otherKey = testRsaKey(3);
     der.good = cardCertificate(jpkiCa, '0a01', '2025-01-01T00:00:00Z', '2030-01-01T00:00:00Z');
     der.expired = cardCertificate(jpkiCa, '0a02', '2020-01-01T00:00:00Z', '2025-01-01T00:00:00Z');
     der.notYetValid = cardCertificate(jpkiCa, '0a03', '2027-01-01T00:00:00Z', '2032-01-01T00:00:00Z');
