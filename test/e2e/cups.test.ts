@@ -10,6 +10,7 @@ import { nextBusinessMorning } from '../../cmd/demo.ts';
 import { formatJstIso } from '../../core/jst.ts';
 import { filesUnder, startCups, type PrivateCups } from '../cups.ts';
 import { BARE_ENVIRONMENT, binaryWorkspace, type BinaryWorkspace } from './binary-fixture.ts';
+import { freshDeployment } from '../cmd/deployment-fixture.ts';
 
 describe('the compiled binary with a CUPS printer', () => {
   let workspace: BinaryWorkspace;
@@ -37,7 +38,9 @@ describe('the compiled binary with a CUPS printer', () => {
 
   it('issues a certificate whose pages are CUPS jobs that completed, with nothing left spooled', async () => {
     const dir = path.join(work, 'site');
-    assert.equal(run('init', '--dir', dir).code, 0);
+    // What `init` writes, from the template the cmd tests share: the binary's own init is tested in
+    // binary.test.ts and scriptable.test.ts, and each init here was 2.7 s of CPU (issue 9).
+    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     const center = await serve(['center', 'serve', '--dir', dir, '--listen', '127.0.0.1:0']);
     const relay = await serve(['relay', 'serve', '--dir', dir, '--listen', '127.0.0.1:0', '--center-url', center]);
     const script = path.join(work, 'script.json');

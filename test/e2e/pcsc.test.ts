@@ -12,6 +12,7 @@ import { formatJstIso } from '../../core/jst.ts';
 import { readCardFile } from '../../drivers/card/card-file.ts';
 import { insertCard, pcscMissing, startPcsc, type PcscStack } from '../pcsc.ts';
 import { BARE_ENVIRONMENT, binaryWorkspace, type BinaryWorkspace } from './binary-fixture.ts';
+import { freshDeployment } from '../cmd/deployment-fixture.ts';
 
 describe('the compiled binary with --pcsc', { skip: pcscMissing }, () => {
   let workspace: BinaryWorkspace;
@@ -35,7 +36,9 @@ describe('the compiled binary with --pcsc', { skip: pcscMissing }, () => {
 
   it('reads the card on the PC/SC reader: a wrong PIN, then a certificate issued a session later', async () => {
     const dir = path.join(work, 'roles');
-    assert.equal(run('init', '--dir', dir).code, 0);
+    // What `init` writes, from the template the cmd tests share: the binary's own init is tested in
+    // binary.test.ts and scriptable.test.ts, and each init here was 2.7 s of CPU (issue 9).
+    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     const center = await serve(['center', 'serve', '--dir', dir, '--listen', '127.0.0.1:0']);
     const relay = await serve(['relay', 'serve', '--dir', dir, '--listen', '127.0.0.1:0', '--center-url', center.url]);
     const cardFile = path.join(dir, 'cards', 'card-r002.json');
