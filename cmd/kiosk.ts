@@ -387,6 +387,8 @@ export function makeKioskCommand(factory: Factory): Command {
       try {
         // A mistyped queue fails the start, not every resident's print later.
         if (opened.printer instanceof CupsPrinter) await opened.printer.assertQueueExists();
+        // What a crash left of a half-written print job holds certificate data (Spec§14, S4-2).
+        else opened.printer.eraseUnfinishedJobs();
         opened.closeDays();
         await opened.flushOutbox();
         if (!script) return await runInteractive(opened, loaded, io);
