@@ -57,8 +57,8 @@ export class FolderPrinter implements Printer {
     const fileName = printFileName(job);
     const pages = countPdfPages(job.pdf);
     if (pages === 0) throw new AppError('internal', 'printer.job_invalid', 'print job holds no PDF pages');
-    this.feedPages(pages);
     mkdirSync(this.directory, { recursive: true });
+    this.feedPages(pages);
     const finalPath = join(this.directory, fileName);
     const temporaryPath = join(this.directory, `.${fileName}.${randomBytes(6).toString('hex')}${UNFINISHED_SUFFIX}`);
     writeFileSync(temporaryPath, job.pdf);
