@@ -492,7 +492,7 @@ export function makeKioskCommand(factory: Factory): Command {
     .command('decommission')
     .description("retire the kiosk for good (C§9-2, P5): flush its outbox, have the relay witness its final audit entry and revoke its certificate, then overwrite and delete its database, keys and print folder")
     .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
-    .option('--kiosk <id>', 'which kiosk of the deployment (default: the first)')
+    .requiredOption('--kiosk <id>', 'the kiosk to retire (no default: the erasure cannot be undone)')
     .option('--relay-url <url>', "the operator's relay; default from the deployment")
     .option('--password-file <file>', PASSWORD_FILE_HELP)
     .option('--wipe', 'required: the erasure cannot be undone')
@@ -505,10 +505,10 @@ export function makeKioskCommand(factory: Factory): Command {
         "kiosk's last checkpoint and revoked its certificate, and every completion notice and day close was",
         'acknowledged; run it again once the relay (and the centre behind it) answer.',
         'Exit codes: 0 decommissioned and erased, 1 wrong password or locked, the relay unreachable or refusing,',
-        'or notices still waiting in the outbox (nothing erased), 2 bad flag, no --wipe, or no password given.',
+        'or notices still waiting in the outbox (nothing erased), 2 bad flag, no --kiosk or --wipe, or no password given.',
       ].join('\n'),
     )
-    .action(async (options: { dir: string; kiosk?: string; relayUrl?: string; passwordFile?: string; wipe?: boolean; json?: boolean }) => {
+    .action(async (options: { dir: string; kiosk: string; relayUrl?: string; passwordFile?: string; wipe?: boolean; json?: boolean }) => {
       if (!options.wipe) throw usageError("--wipe is required: decommission erases the kiosk's database, keys and print folder for good (nothing was changed)");
       const loaded = factory.deployment(options.dir);
       const opened = kioskIn(options.dir, { kioskId: options.kiosk, relayUrl: options.relayUrl, clock: factory.checkedClock() });
