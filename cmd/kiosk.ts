@@ -34,7 +34,7 @@ import { DECOMMISSION_PATH, HEARTBEAT_PATH, KIOSK_PATHS, STORE_DAY_PATH } from '
 import { auditHasher, auditOrigin, checkpointOffer, logSize, offerCheckpointToWitness, storedTreeNodes } from '../drivers/store/audit-log.ts';
 import { inclusionProofFromNodes } from '../core/merkle.ts';
 import { utf8Decode } from '../core/bytes.ts';
-import { eraseDirectory, eraseFile, sqliteFiles } from '../drivers/store/erase.ts';
+import { eraseDirectory, eraseFile, holdForErasure, sqliteFiles } from '../drivers/store/erase.ts';
 import { writeConfig } from './config.ts';
 import { scheduleWitnessOffers, type OfferOutcome } from '../core/witness-offers.ts';
 import { sha256, systemClock, systemRandom, systemTimers } from './deps.ts';
@@ -513,6 +513,7 @@ export function makeKioskCommand(factory: Factory): Command {
       const loaded = factory.deployment(options.dir);
       const opened = kioskIn(options.dir, { kioskId: options.kiosk, relayUrl: options.relayUrl, clock: factory.checkedClock() });
       const config = opened.config;
+      let held: NonNullable<ReturnType<typeof holdForErasure>>[] = [];
       const answer = await asTechnician(opened, options.passwordFile, io, factory.clock, async () => {
         opened.closeDays(jstParts(factory.clock.nowMs()).dateIso);
         await opened.flushOutbox();
@@ -521,10 +522,15 @@ export function makeKioskCommand(factory: Factory): Command {
         if (pending > 0 || unsent > 0) {
           throw new AppError('unavailable', 'decommission.outbox_pending', `${pending} notice(s) and ${unsent} day close(s) are not yet acknowledged; nothing was erased: run again when the relay and the centre answer`, config.kioskId);
         }
-        return opened.decommission();
+        const decommissioned = await opened.decommission();
+        // Held open across the close, which deletes them: their blocks are overwritten below.
+        const database = loaded.resolve(config.databaseFile);
+        held = [`${database}-wal`, `${database}-shm`].flatMap((file) => holdForErasure(file) ?? []);
+        return decommissioned;
       });
       // The kiosk is closed: its database is no longer open anywhere in this process.
-      const erased = eraseKioskFiles(loaded, config);
+      for (const file of held) file.erase();
+      const erased = [...held.map((file) => file.path), ...eraseKioskFiles(loaded, config)];
       writeConfig(loaded.directory, { ...loaded.config, kiosks: loaded.config.kiosks.filter((entry) => entry.kioskId !== config.kioskId) });
       const report = { kioskId: config.kioskId, storeId: config.storeId, witnessedSize: answer.witnessedSize, revokedSerialNumber: answer.serialNumber, revokedAt: answer.revokedAt, erased: erased.map((file) => path.relative(loaded.directory, file)) };
       if (options.json) io.out(`${JSON.stringify(report, null, 2)}\n`);

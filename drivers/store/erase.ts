@@ -4,21 +4,27 @@
 // blocks; there disposal also needs the disk's own erase or its encryption key destroyed (README.md,
 // "kiosk decommission").
 
-import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 const CHUNK_BYTES = 64 * 1024;
+
+/** Writes zeros over the whole file behind `fd` and flushes them to the disk. */
+function overwrite(fd: number): void {
+  const size = fstatSync(fd).size;
+  const zeros = new Uint8Array(Math.min(CHUNK_BYTES, Math.max(1, size)));
+  for (let written = 0; written < size; ) written += writeSync(fd, zeros, 0, Math.min(zeros.length, size - written), written);
+  fsyncSync(fd);
+}
 
 /** Overwrites a regular file with zeros, flushes, deletes it. Returns false when there was nothing there. */
 export function eraseFile(path: string): boolean {
   const stat = lstatSync(path, { throwIfNoEntry: false });
   if (!stat) return false;
   if (stat.isFile()) {
-    const zeros = new Uint8Array(Math.min(CHUNK_BYTES, Math.max(1, stat.size)));
     const fd = openSync(path, 'r+');
     try {
-      for (let written = 0; written < stat.size; ) written += writeSync(fd, zeros, 0, Math.min(zeros.length, stat.size - written), written);
-      fsyncSync(fd);
+      overwrite(fd);
     } finally {
       closeSync(fd);
     }
@@ -26,6 +32,31 @@ export function eraseFile(path: string): boolean {
   // A symbolic link is removed, never followed: what it points to is not the kiosk's.
   unlinkSync(path);
   return true;
+}
+
+/**
+ * Opens a file now so that it can be erased after its owner deletes it: SQLite removes a
+ * database's WAL and shared-memory files when the last connection closes, without overwriting
+ * them, and the blocks of a file still open here are not freed until it is overwritten. Returns
+ * undefined when there is no such file.
+ */
+export function holdForErasure(path: string): { path: string; erase(): void } | undefined {
+  const stat = lstatSync(path, { throwIfNoEntry: false });
+  if (!stat?.isFile()) return undefined;
+  const fd = openSync(path, 'r+');
+  return {
+    path,
+    erase() {
+      try {
+        overwrite(fd);
+      } finally {
+        closeSync(fd);
+      }
+      // Still there (the owner kept it): the name goes too, unless it now names another file.
+      const now = lstatSync(path, { throwIfNoEntry: false });
+      if (now && now.ino === stat.ino && now.dev === stat.dev) unlinkSync(path);
+    },
+  };
 }
 
 /** Erases every file under a directory, then the directories; returns the files erased. */
