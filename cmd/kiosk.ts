@@ -517,7 +517,7 @@ export function makeKioskCommand(factory: Factory): Command {
       const answer = await asTechnician(opened, options.passwordFile, io, factory.clock, async () => {
         opened.closeDays(jstParts(factory.clock.nowMs()).dateIso);
         await opened.flushOutbox();
-        const pending = opened.store.pendingNotices(OUTBOX_BATCH).length;
+        const pending = opened.store.pendingNotices(1000).length;
         const unsent = opened.store.unacknowledgedDayCloses().length;
         if (pending > 0 || unsent > 0) {
           throw new AppError('unavailable', 'decommission.outbox_pending', `${pending} notice(s) and ${unsent} day close(s) are not yet acknowledged; nothing was erased: run again when the relay and the centre answer`, config.kioskId);

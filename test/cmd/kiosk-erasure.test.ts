@@ -31,7 +31,11 @@ import { findKiosk } from '../../cmd/config.ts';
 import { main } from '../../cmd/cvs-issue.ts';
 import { bufferIo } from '../../cmd/io.ts';
 import { cardFilePath, openKiosk } from '../../cmd/kiosk.ts';
-import { decodeAuditEntry } from '../../core/audit-entry.ts';
+import { decodeAuditEntry, encodeAuditEntry } from '../../core/audit-entry.ts';
+import { hexEncode } from '../../core/bytes.ts';
+import { inclusionProofFromNodes } from '../../core/merkle.ts';
+import { DECOMMISSION_PATH } from '../../core/messages.ts';
+import { auditHasher, checkpointOffer, logSize, storedTreeNodes, witnessedSizesIn } from '../../drivers/store/audit-log.ts';
 import { AppError } from '../../core/errors.ts';
 import { createMutualTlsClient } from '../../drivers/http/client.ts';
 import { withDatabase } from '../../drivers/store/database.ts';
@@ -232,6 +236,33 @@ describe('kiosk erasure and disposal', () => {
       assert.deepEqual(allFiles().filter((file) => file.includes(kioskId)), filesBefore);
       assert.equal(await tlsAttempt(credentials), 404, 'the relay still takes the kiosk');
       assert.equal(relayEntries().filter((entry) => entry.kind === 'kiosk.revoked').length, 0);
+    });
+
+    it('is refused by the relay, revoking nothing, unless the final entry is the kiosk\'s own kiosk.decommissioned at the end of its witnessed log', async () => {
+      // Another kiosk asks with its real, witnessed checkpoint, but an entry that does not fit it.
+      const other = findKiosk(service.loaded, 'K0002');
+      const { offer, lastEntry, proof } = withDatabase(service.loaded.resolve(other.databaseFile), (db) => {
+        const entries = logSize(db);
+        return {
+          offer: checkpointOffer(db, witnessedSizesIn(db).lastWitnessedSize())!,
+          lastEntry: db.get<{ entry: Uint8Array }>('SELECT entry FROM audit_entries WHERE idx = :index', { index: entries - 1 })!.entry,
+          proof: inclusionProofFromNodes(auditHasher, storedTreeNodes(db), entries - 1, entries).map(hexEncode),
+        };
+      }, { readonly: true });
+      const client = createMutualTlsClient({ baseUrl: service.relay.server.url, ...tlsOf('K0002') });
+      const ask = (entry: string) => client.postJson<{ error: { code: string } }>(DECOMMISSION_PATH, { kioskId: 'K0002', ...offer, entry, inclusionProof: proof });
+      try {
+        const notDecommission = await ask(new TextDecoder().decode(lastEntry));
+        assert.deepEqual([notDecommission.status, notDecommission.json.error.code], [400, 'decommission.bad_entry']);
+        const last = decodeAuditEntry(new Uint8Array(lastEntry));
+        const forged = encodeAuditEntry({ ...last, kind: 'kiosk.decommissioned', data: { kioskId: 'K0002', storeId: other.storeId } });
+        const notInLog = await ask(new TextDecoder().decode(forged));
+        assert.deepEqual([notInLog.status, notInLog.json.error.code], [400, 'decommission.not_included']);
+      } finally {
+        await client.close();
+      }
+      assert.equal(relayEntries().filter((entry) => entry.kind === 'kiosk.revoked').length, 0);
+      assert.equal(await tlsAttempt(tlsOf('K0002')), 404);
     });
 
     it('has the relay witness the final entry and revoke the certificate, then erases every file of the kiosk', async () => {
