@@ -57,8 +57,7 @@ describe('kiosk erasure and disposal', () => {
   });
 
   describe('the certificate leaves no trace on the kiosk (Spec§14, S4-2)', () => {
-
-    /** The printed copies of a request: the paper, which must hold the certificate (the needles are real). */
+    /** A kiosk's printed certificate copies: the paper, which must hold the certificate (the needles are real). */
     const paperOf = (kioskId: string) => {
       const dir = service.loaded.resolve(findKiosk(service.loaded, kioskId).printerDirectory);
       return fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => /-certificate-copy\d+\.pdf$/.test(name)).map((name) => path.join(dir, name)) : [];
