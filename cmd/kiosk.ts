@@ -29,9 +29,13 @@ import { formatJstIso, isIsoDate, jstParts } from '../core/jst.ts';
 import { CORRECTION_REASONS, type CorrectionReason } from '../core/messages.ts';
 import { decideLogin, isLocked, isPasswordAttempt, LOCKOUT_MS, passwordProblem } from '../core/maintenance.ts';
 import { hashPassword, verifyPassword } from '../drivers/crypto/password.ts';
-import type { HeartbeatResponse } from '../core/relay-service.ts';
-import { HEARTBEAT_PATH, KIOSK_PATHS, STORE_DAY_PATH } from '../core/messages.ts';
-import { auditOrigin, logSize, offerCheckpointToWitness } from '../drivers/store/audit-log.ts';
+import type { DecommissionResponse, HeartbeatResponse } from '../core/relay-service.ts';
+import { DECOMMISSION_PATH, HEARTBEAT_PATH, KIOSK_PATHS, STORE_DAY_PATH } from '../core/messages.ts';
+import { auditHasher, auditOrigin, checkpointOffer, logSize, offerCheckpointToWitness, storedTreeNodes } from '../drivers/store/audit-log.ts';
+import { inclusionProofFromNodes } from '../core/merkle.ts';
+import { utf8Decode } from '../core/bytes.ts';
+import { eraseDirectory, eraseFile, holdForErasure, sqliteFiles } from '../drivers/store/erase.ts';
+import { writeConfig } from './config.ts';
 import { scheduleWitnessOffers, type OfferOutcome } from '../core/witness-offers.ts';
 import { sha256, systemClock, systemRandom, systemTimers } from './deps.ts';
 import type { Factory } from './factory.ts';
@@ -60,6 +64,12 @@ export interface Kiosk {
   offerAuditLog(): Promise<OfferOutcome | 'nothing'>;
   /** Entries in the kiosk's audit log. */
   auditLogSize(): number;
+  /**
+   * Disposal (C§9-2, P5): appends the log's last entry, `kiosk.decommissioned`, and hands it with
+   * the final checkpoint and an inclusion proof to the relay, which witnesses it and revokes this
+   * kiosk's certificate. Throws (the relay unreachable or refusing) with nothing revoked.
+   */
+  decommission(): Promise<DecommissionResponse>;
   close(): Promise<void>;
 }
 
@@ -209,6 +219,19 @@ export function openKiosk(
     closeDays,
     offerAuditLog: () => offers.offerNow(),
     auditLogSize: () => logSize(db),
+    async decommission() {
+      // The last regular offers first (with a resync if the relay asks), so the final offer proves
+      // from the size the relay holds; no offer runs beside it afterwards.
+      await offers.close();
+      audit.append({ kind: 'kiosk.decommissioned', data: { kioskId: config.kioskId, storeId: config.storeId } });
+      const size = logSize(db);
+      const last = db.get<{ entry: Uint8Array }>('SELECT entry FROM audit_entries WHERE idx = :index', { index: size - 1 })!;
+      const inclusionProof = inclusionProofFromNodes(auditHasher, storedTreeNodes(db), size - 1, size).map(hexEncode);
+      const offer = checkpointOffer(db, store.lastWitnessedSize())!;
+      const answer = await callJson<DecommissionResponse>(client, DECOMMISSION_PATH, { kioskId: config.kioskId, ...offer, entry: utf8Decode(last.entry), inclusionProof });
+      store.markWitnessed(answer.witnessedSize, clock.nowMs());
+      return answer;
+    },
     async close() {
       await offers.close();
       await client.close();
@@ -374,6 +397,8 @@ export function makeKioskCommand(factory: Factory): Command {
       try {
         // A mistyped queue fails the start, not every resident's print later.
         if (opened.printer instanceof CupsPrinter) await opened.printer.assertQueueExists();
+        // What a crash left of a half-written print job holds certificate data (Spec§14, S4-2).
+        else opened.printer.eraseUnfinishedJobs();
         opened.closeDays();
         await opened.flushOutbox();
         if (!script) return await runInteractive(opened, loaded, io);
@@ -516,9 +541,76 @@ export function makeKioskCommand(factory: Factory): Command {
         else for (const close of closes) io.out(`[${opened.config.kioskId}] ${close.businessDate}: ${close.transactions} transactions, ${close.documents} documents, ${close.cashYen} yen${unsent ? ' (waiting for the relay)' : ''}\n`);
       });
     });
+  kiosk
+    .command('decommission')
+    .description("retire the kiosk for good (C§9-2, P5): flush its outbox, have the relay witness its final audit entry and revoke its certificate, then overwrite and delete its database, keys and print folder")
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .requiredOption('--kiosk <id>', 'the kiosk to retire (no default: the erasure cannot be undone)')
+    .option('--relay-url <url>', "the operator's relay; default from the deployment")
+    .option('--password-file <file>', PASSWORD_FILE_HELP)
+    .option('--wipe', 'required: the erasure cannot be undone')
+    .option('--json', 'print what was done as JSON')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Needs the maintenance password and a reachable relay. Nothing is erased unless the relay took the',
+        "kiosk's last checkpoint and revoked its certificate, and every completion notice and day close was",
+        'acknowledged; run it again once the relay (and the centre behind it) answer.',
+        'Exit codes: 0 decommissioned and erased, 1 wrong password or locked, the relay unreachable or refusing,',
+        'or notices still waiting in the outbox (nothing erased), 2 bad flag, no --kiosk or --wipe, or no password given.',
+      ].join('\n'),
+    )
+    .action(async (options: { dir: string; kiosk: string; relayUrl?: string; passwordFile?: string; wipe?: boolean; json?: boolean }) => {
+      if (!options.wipe) throw usageError("--wipe is required: decommission erases the kiosk's database, keys and print folder for good (nothing was changed)");
+      const loaded = factory.deployment(options.dir);
+      const opened = kioskIn(options.dir, { kioskId: options.kiosk, relayUrl: options.relayUrl, clock: factory.checkedClock() });
+      const config = opened.config;
+      let held: NonNullable<ReturnType<typeof holdForErasure>>[] = [];
+      const answer = await asTechnician(opened, options.passwordFile, io, factory.clock, async () => {
+        opened.closeDays(jstParts(factory.clock.nowMs()).dateIso);
+        await opened.flushOutbox();
+        const pending = opened.store.pendingNotices(1000).length;
+        const unsent = opened.store.unacknowledgedDayCloses().length;
+        if (pending > 0 || unsent > 0) {
+          throw new AppError('unavailable', 'decommission.outbox_pending', `${pending} notice(s) and ${unsent} day close(s) are not yet acknowledged; nothing was erased: run again when the relay and the centre answer`, config.kioskId);
+        }
+        const decommissioned = await opened.decommission();
+        // Held open across the close, which deletes them: their blocks are overwritten below.
+        const database = loaded.resolve(config.databaseFile);
+        held = [`${database}-wal`, `${database}-shm`].flatMap((file) => holdForErasure(file) ?? []);
+        return decommissioned;
+      });
+      // The kiosk is closed: its database is no longer open anywhere in this process.
+      for (const file of held) file.erase();
+      const erased = [...held.map((file) => file.path), ...eraseKioskFiles(loaded, config)];
+      writeConfig(loaded.directory, { ...loaded.config, kiosks: loaded.config.kiosks.filter((entry) => entry.kioskId !== config.kioskId) });
+      const report = { kioskId: config.kioskId, storeId: config.storeId, witnessedSize: answer.witnessedSize, revokedSerialNumber: answer.serialNumber, revokedAt: answer.revokedAt, erased: erased.map((file) => path.relative(loaded.directory, file)) };
+      if (options.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
+      else {
+        io.out(`[${config.kioskId}] decommissioned: the relay witnessed the audit log at size ${answer.witnessedSize} and revoked certificate ${answer.serialNumber}\n`);
+        for (const file of report.erased) io.out(`  erased ${file}\n`);
+      }
+    });
   return kiosk;
 }
 
+/**
+ * Overwrites and deletes everything of the kiosk's own (C§9-2, P5): the database and the files
+ * SQLite keeps beside it, its TLS key and certificate, its audit signing key, the first maintenance
+ * password init handed over, and its print folder. The CA certificates it shared are left.
+ */
+function eraseKioskFiles(loaded: LoadedConfig, config: KioskConfig): string[] {
+  const files = [
+    ...sqliteFiles(loaded.resolve(config.databaseFile)),
+    loaded.resolve(config.tls.keyFile),
+    loaded.resolve(config.tls.certificateFile),
+    loaded.resolve(config.auditKeyFile),
+    loaded.resolve(path.join('pki', 'maintenance', `${config.kioskId}.txt`)),
+  ];
+  const erased = files.filter((file) => eraseFile(file));
+  return [...erased, ...eraseDirectory(loaded.resolve(config.printerDirectory))];
+}
 
 /** Checks the maintenance password against its slow hash, with lockout (core/maintenance.ts); every attempt is audited. */
 export async function unlockMaintenance(kiosk: Kiosk, password: string | undefined, clock: Clock): Promise<void> {

@@ -12,8 +12,8 @@ import { createRelayService, type CenterUpstream, type RelayService, type KioskC
 import { callJson, errorResponse, jsonBytesResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
 import type { IncomingRequest, OutgoingResponse, RequestHandler, RunningServer } from '../drivers/http/server.ts';
 import { withDatabase, type Database } from '../drivers/store/database.ts';
-import { createRelayStore, kioskStatuses, latestCosigned, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
-import { HEARTBEAT_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_SUPPLY_PATH, STORE_DAY_PATH } from '../core/messages.ts';
+import { createRelayStore, isCertificateRevoked, kioskStatuses, latestCosigned, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
+import { DECOMMISSION_PATH, HEARTBEAT_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_SUPPLY_PATH, STORE_DAY_PATH } from '../core/messages.ts';
 import { handlingRecordFromRow } from '../drivers/store/center-store.ts';
 import type { CompletionAck } from '../core/messages.ts';
 import { parseRelayHeartbeatAnswer, witness, witnessRecordData, type CheckpointOffer } from '../core/witness.ts';
@@ -52,16 +52,18 @@ export interface StartedRelay {
  * requests to the centre are forwarded.
  */
 export function createRelayHandler(service: RelayService, log: (line: string) => void = () => undefined): RequestHandler {
-  const localRoutes: Record<string, (identity: KioskCertificateIdentity, body: unknown) => unknown> = {
+  const localRoutes: Record<string, (identity: KioskCertificateIdentity, body: unknown, request: IncomingRequest) => unknown> = {
     [HEARTBEAT_PATH]: service.heartbeat,
     [STORE_DAY_PATH]: service.storeDay,
+    // The certificate to revoke is the one this request came over: a kiosk retires only itself.
+    [DECOMMISSION_PATH]: (identity, body, request) => service.decommission(identity, request.peer, body),
   };
 
   return async function handle(request: IncomingRequest): Promise<OutgoingResponse> {
     const local = localRoutes[request.path];
     if (request.method === 'POST' && local) {
       try {
-        return jsonResponse(200, local(kioskIdentityOf(request), parseJsonBody(request.body)));
+        return jsonResponse(200, local(kioskIdentityOf(request), parseJsonBody(request.body), request));
       } catch (error) {
         log(`relay: ${request.path} refused: ${error instanceof AppError ? error.code : 'internal'}`);
         return errorResponse(error);
@@ -202,7 +204,7 @@ export async function startRelay(
       role: 'relay',
       listen: options.metricsListen,
       mainAddress: { host, port },
-      knownPaths: [...RELAYED_PATHS, HEARTBEAT_PATH, STORE_DAY_PATH],
+      knownPaths: [...RELAYED_PATHS, HEARTBEAT_PATH, STORE_DAY_PATH, DECOMMISSION_PATH],
       auditEntries: () => logSize(db),
       health: () => ({ role: 'relay', operatorId: config.operatorId, auditEntries: logSize(db), uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000) }),
     });
@@ -231,6 +233,9 @@ export async function startRelay(
       clientCaPem: loaded.read(config.kioskTls.caFile),
       handler: observability.timed(handle),
       maxBodyBytes: 64 * 1024,
+      // A decommissioned kiosk's certificate still chains to the store CA: the revocation list
+      // in relay.db, written by the decommission, refuses it at every new connection.
+      refuseCertificate: (certificate) => (isCertificateRevoked(db, certificate.fingerprint256) ? 'certificate revoked (kiosk decommissioned)' : undefined),
       onTlsError: (reason, remoteAddress) => {
         refusals.note(reason, remoteAddress);
         observability.refused(reason);

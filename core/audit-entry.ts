@@ -43,7 +43,7 @@ const FIELD_TYPES: Record<string, FieldType> = {
   records: 'count', documents: 'count', duplicate: 'flag', reason: 'code', size: 'count', attempt: 'count',
   pending: 'count', businessDate: 'code', cashYen: 'yen', transactions: 'count', remoteAddress: 'code?', status: 'count',
   origin: 'id', rootHash: 'hash', signature: 'signature', cosignature: 'signature', witness: 'id', timestamp: 'count', fromSize: 'count',
-  settleMonth: 'code', count: 'count', peers: 'count', paidOn: 'code', reference: 'id?',
+  settleMonth: 'code', count: 'count', peers: 'count', paidOn: 'code', reference: 'id?', serialNumber: 'id',
 };
 
 /** Each kind and the data fields it may carry (any subset, in any order, each at most once). */
@@ -71,6 +71,8 @@ export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
   'maintenance.login': ['outcome'],
   'maintenance.password-changed': [],
   fault: ['code', 'requestId', 'businessDate', 'kioskId'],
+  // disposal (C§9-2, P5): the kiosk's last entry, which its relay witnesses before it revokes the certificate
+  'kiosk.decommissioned': ['kioskId', 'storeId'],
   // relay
   'kiosk.refused': ['kioskId', 'storeId', 'code'],
   'connection.refused': ['reason', 'remoteAddress', 'count', 'peers'],
@@ -79,6 +81,8 @@ export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
   'completion.received': ['issuanceId', 'kioskId', 'copies', 'feeYen', 'duplicate'],
   'correction.received': ['issuanceId', 'copies', 'feeYen', 'reason', 'duplicate'],
   'store-day.received': ['kioskId', 'storeId', 'businessDate', 'cashYen'],
+  // the kiosk was decommissioned: its final log size witnessed, its certificate refused from now on
+  'kiosk.revoked': ['kioskId', 'storeId', 'size', 'serialNumber'],
   // centre
   'auth.refused': ['operatorId', 'kioskId', 'code'],
   'certificate.issued': ['requestId', 'operatorId', 'kioskId', 'municipalityCode', 'certificateType', 'copies'],

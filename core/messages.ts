@@ -311,6 +311,11 @@ export const RELAYED_PATHS: readonly string[] = Object.values(KIOSK_PATHS);
 /** Kiosk → relay only: the kiosk's checkpoint for the relay to witness, and the store day's cash. */
 export const HEARTBEAT_PATH = '/v1/heartbeat';
 export const STORE_DAY_PATH = '/v1/store-days';
+/**
+ * Kiosk → relay, once, at disposal (C§9-2, P5): the kiosk's last checkpoint, its final
+ * `kiosk.decommissioned` entry with an inclusion proof, and the request to revoke its certificate.
+ */
+export const DECOMMISSION_PATH = '/v1/decommission';
 /** The relay names the kiosk it forwards for; the centre believes it only for that operator's kiosks. */
 export const RELAY_HEADERS = { store: 'x-cvs-store-id', kiosk: 'x-cvs-kiosk-id' } as const;
 /** The relay's heartbeat to the centre, which witnesses the relay's audit log. */

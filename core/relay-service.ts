@@ -11,6 +11,10 @@ import type { AuditSink } from './audit-entry.ts';
 import type { MerkleHasher } from './merkle.ts';
 import type { NoteVerifier } from './signed-note.ts';
 import { parseCheckpointOffer, witness, type CheckpointOffer, type WitnessedCheckpoint, type WitnessRecord } from './witness.ts';
+import { decodeAuditEntry } from './audit-entry.ts';
+import { bytesEqual, hexDecode, utf8Encode } from './bytes.ts';
+import { verifyInclusion } from './merkle.ts';
+import { openNote, parseCheckpoint } from './signed-note.ts';
 import type { Clock } from './ports.ts';
 
 export interface RegisteredKiosk {
@@ -36,6 +40,37 @@ export interface RelayStore {
   noteWitnessed(kioskId: string, atIso: string): void;
   /** The kiosk's offer was refused; relay status shows it until an offer is accepted. */
   noteWitnessFailure(kioskId: string, code: string): void;
+  /**
+   * Records a decommissioned kiosk's revocation with its audit entry, in one transaction: the kiosk
+   * is no longer active, and its certificate is refused at every handshake from now on.
+   */
+  revokeKiosk(revocation: KioskRevocation): void;
+}
+
+/** A kiosk certificate the operator's store CA revoked when its kiosk was decommissioned (C§9-2). */
+export interface KioskRevocation {
+  kioskId: string;
+  storeId: string;
+  /** Hex serial and SHA-256 fingerprint of the kiosk's client certificate, as TLS reports them. */
+  serialNumber: string;
+  fingerprint256: string;
+  /** The kiosk's audit log size the relay witnessed last: the log ends with the decommission entry. */
+  finalSize: number;
+  revokedAtIso: string;
+}
+
+/** The kiosk's last words (docs/audit-log.md, "Decommission"): its final checkpoint and the entry it ends with. */
+export interface DecommissionRequest extends HeartbeatRequest {
+  /** The log's last entry, `kiosk.decommissioned`, as the kiosk encoded it (UTF-8 JSON). */
+  entry: string;
+  /** Inclusion proof of that entry (index size − 1) in the offered checkpoint, hex hashes. */
+  inclusionProof: string[];
+}
+
+export interface DecommissionResponse {
+  witnessedSize: number;
+  serialNumber: string;
+  revokedAt: string;
 }
 
 /** The cash one kiosk took on one store business day (Spec§3-7): the third view of reconciliation. */
@@ -158,10 +193,43 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
     return { businessDate: day.businessDate, duplicate: result === 'duplicate' };
   }
 
+  /**
+   * A kiosk's disposal (C§9-2, P5): its log must end with its `kiosk.decommissioned` entry, proven
+   * included in a checkpoint that extends what this relay witnessed; then the certificate that
+   * asked is revoked. Only the kiosk itself can ask, over its own certificate, and only once.
+   */
+  function decommission(identity: KioskCertificateIdentity, certificate: { serialNumber: string; fingerprint256: string }, body: unknown): DecommissionResponse {
+    const kiosk = admit(identity);
+    const request = parseDecommission(body);
+    const entryBytes = utf8Encode(request.entry);
+    const entry = decodeAuditEntry(entryBytes);
+    if (entry.kind !== 'kiosk.decommissioned' || entry.data.kioskId !== kiosk.kioskId || entry.data.storeId !== kiosk.storeId) {
+      throw new AppError('input', 'decommission.bad_entry', 'the entry is not this kiosk\'s kiosk.decommissioned entry', 'entry');
+    }
+    const { witnessedSize } = heartbeat(identity, request);
+    // What is witnessed now must be the offered checkpoint itself (an offer racing this one may
+    // have got there first: its root must then be the same).
+    const verifier = deps.witness.noteVerifierFor(kiosk.auditKey!);
+    const offered = parseCheckpoint(openNote(request.checkpointNote, [verifier]).body);
+    const latest = deps.store.latestWitnessed(kiosk.kioskId);
+    const held = latest ? parseCheckpoint(openNote(latest.note, [verifier]).body) : undefined;
+    if (!held || witnessedSize !== offered.size || held.size !== offered.size || !bytesEqual(held.rootHash, offered.rootHash)) {
+      throw new AppError('conflict', 'decommission.not_witnessed', `the final checkpoint (size ${offered.size}) is not what this relay witnessed (size ${witnessedSize}); offer again`, kiosk.kioskId);
+    }
+    const last = offered.size - 1;
+    if (entry.index !== last || !verifyInclusion(deps.witness.hasher, deps.witness.hasher.leafHash(entryBytes), last, offered.size, request.inclusionProof.map(hexDecode), offered.rootHash)) {
+      throw new AppError('input', 'decommission.not_included', `the decommission entry is not the last entry (index ${last}) of the witnessed checkpoint`, 'inclusionProof');
+    }
+    const revokedAtIso = formatUtcIso(deps.clock.nowMs());
+    deps.store.revokeKiosk({ kioskId: kiosk.kioskId, storeId: kiosk.storeId, serialNumber: certificate.serialNumber, fingerprint256: certificate.fingerprint256, finalSize: offered.size, revokedAtIso });
+    return { witnessedSize, serialNumber: certificate.serialNumber, revokedAt: revokedAtIso };
+  }
+
   return {
     admit,
     heartbeat,
     storeDay,
+    decommission,
 
     async forward(path: string, body: unknown, identity: KioskCertificateIdentity): Promise<UpstreamAnswer> {
       if (!RELAYED_PATHS.includes(path)) {
@@ -219,6 +287,15 @@ export type RelayService = ReturnType<typeof createRelayService>;
 export function parseHeartbeat(value: unknown): HeartbeatRequest {
   const body = asObject(value, 'body');
   return { kioskId: stringField(body, 'kioskId', /^[A-Za-z0-9._-]{1,64}$/), ...parseCheckpointOffer(body) };
+}
+
+export function parseDecommission(value: unknown): DecommissionRequest {
+  const body = asObject(value, 'body');
+  const proof = body.inclusionProof;
+  if (!Array.isArray(proof) || proof.length > 64 || !proof.every((hash) => typeof hash === 'string' && /^[0-9a-f]{64}$/.test(hash))) {
+    throw new AppError('input', 'request.bad_field', 'field "inclusionProof" must be a list of hex SHA-256 hashes', 'inclusionProof');
+  }
+  return { ...parseHeartbeat(body), entry: stringField(body, 'entry', /^[\s\S]{1,2000}$/), inclusionProof: proof as string[] };
 }
 
 export function parseStoreDay(value: unknown): StoreDay {

@@ -51,6 +51,12 @@ export interface MutualTlsServerOptions {
   maxConnectionsPerPeer?: number;
   /** Called for each refused handshake or connection, for logs and audit. */
   onTlsError?: (reason: string, remoteAddress: string | undefined) => void;
+  /**
+   * Asked after the chain was verified, at the handshake and again for every request: a reason to
+   * refuse this certificate (a decommissioned kiosk's, revoked), or undefined. A new connection is
+   * closed before any request is read; one kept alive from before gets 403 and is closed.
+   */
+  refuseCertificate?: (certificate: { serialNumber: string; fingerprint256: string }) => string | undefined;
 }
 
 /**
@@ -107,7 +113,7 @@ export function startMutualTlsServer(options: MutualTlsServerOptions): Promise<R
     response.once('finish', () => {
       if (!socket.destroyed) awaitHeaders(socket);
     });
-    void serveRequest(request, response, options.handler, maxBodyBytes, requestTimeoutMs);
+    void serveRequest(request, response, options, maxBodyBytes, requestTimeoutMs);
   });
   const tlsServer = createTlsServer(
     {
@@ -125,6 +131,12 @@ export function startMutualTlsServer(options: MutualTlsServerOptions): Promise<R
       const key = `${socket.remoteAddress}:${socket.remotePort}`;
       clearTimeout(handshakes.get(key));
       handshakes.delete(key);
+      const refused = options.refuseCertificate?.(peerCertificateOf(socket));
+      if (refused !== undefined) {
+        options.onTlsError?.(refused, socket.remoteAddress);
+        socket.destroy();
+        return;
+      }
       track(openSockets, socket);
       awaitHeaders(socket);
       socket.once('close', () => clearTimeout(headerDeadlines.get(socket)));
@@ -208,14 +220,21 @@ function track(openSockets: Set<Socket>, socket: Socket): void {
 async function serveRequest(
   request: IncomingMessage,
   response: ServerResponse,
-  handler: RequestHandler,
+  options: Pick<MutualTlsServerOptions, 'handler' | 'refuseCertificate'>,
   maxBodyBytes: number,
   requestTimeoutMs: number,
 ): Promise<void> {
+  const { handler } = options;
   const socket = request.socket as TLSSocket;
   if (!socket.authorized) {
     // rejectUnauthorized should make this unreachable; never trust a certificate that was not verified.
     writeError(response, 403, 'unauthorized', 'client certificate not verified', { connection: 'close' });
+    return;
+  }
+  // Asked again on every request: a connection kept alive from before a revocation is refused too.
+  const refused = options.refuseCertificate?.(peerCertificateOf(socket));
+  if (refused !== undefined) {
+    writeError(response, 403, 'certificate_revoked', refused, { connection: 'close' });
     return;
   }
   const timer = setTimeout(() => {

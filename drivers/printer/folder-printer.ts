@@ -1,11 +1,16 @@
 // A printer whose "paper" is a folder a person can open: each job becomes one PDF file. Faults can
 // be injected by page number; a failed job leaves no file, as a jammed sheet never reaches the tray.
+// The paper is fed before anything is written, so a failed job never puts the certificate on disk;
+// a job appears whole or not at all (written beside, then renamed), and what a crash leaves of one
+// half-written (Spec§14, S4-2: nothing of the certificate in a spool file) is overwritten and
+// removed by eraseUnfinishedJobs when the kiosk starts.
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../../core/errors.ts';
 import type { Printer, PrintJob } from '../../core/ports.ts';
+import { eraseFile } from '../store/erase.ts';
 
 export interface FolderPrinterFaults {
   /** The printer jams when it reaches this page (1-based, counted over the printer's lifetime). */
@@ -35,6 +40,8 @@ export function printFileName(job: PrintJob): string {
   return `${job.requestId}-${job.kind}${copy}.pdf`;
 }
 
+const UNFINISHED_SUFFIX = '.tmp';
+
 export class FolderPrinter implements Printer {
   private readonly directory: string;
   private faults: FolderPrinterFaults;
@@ -51,18 +58,27 @@ export class FolderPrinter implements Printer {
     const pages = countPdfPages(job.pdf);
     if (pages === 0) throw new AppError('internal', 'printer.job_invalid', 'print job holds no PDF pages');
     mkdirSync(this.directory, { recursive: true });
+    this.feedPages(pages);
     const finalPath = join(this.directory, fileName);
-    const temporaryPath = join(this.directory, `.${fileName}.${randomBytes(6).toString('hex')}.tmp`);
+    const temporaryPath = join(this.directory, `.${fileName}.${randomBytes(6).toString('hex')}${UNFINISHED_SUFFIX}`);
     writeFileSync(temporaryPath, job.pdf);
-    try {
-      this.feedPages(pages);
-    } catch (error) {
-      rmSync(temporaryPath, { force: true });
-      throw error;
-    }
     renameSync(temporaryPath, finalPath);
     this.files.push(finalPath);
     return { pages };
+  }
+
+  /**
+   * Overwrites and removes the half-written jobs a crash left behind (one kiosk process prints into
+   * a folder: `kiosk run` calls this at start, when no job of its own is under way). Returns how many.
+   */
+  eraseUnfinishedJobs(): number {
+    let names: string[];
+    try {
+      names = readdirSync(this.directory);
+    } catch {
+      return 0; // nothing printed yet
+    }
+    return names.filter((name) => name.startsWith('.') && name.endsWith(UNFINISHED_SUFFIX) && eraseFile(join(this.directory, name))).length;
   }
 
   /** Sets the faults to come (page numbers over the printer's lifetime), e.g. from a field test script. */

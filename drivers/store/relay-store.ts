@@ -3,7 +3,7 @@
 
 import type { HandlingCorrection, RecordResult } from '../../core/handling-record.ts';
 import type { HandlingRecord } from '../../core/messages.ts';
-import type { RegisteredKiosk, RelayStore, StoreDay, WitnessedCheckpoint } from '../../core/relay-service.ts';
+import type { KioskRevocation, RegisteredKiosk, RelayStore, StoreDay, WitnessedCheckpoint } from '../../core/relay-service.ts';
 import type { AuditLog } from './audit-log.ts';
 import { witnessRecordData, type WitnessRecord } from '../../core/witness.ts';
 import { insertCorrection, insertHandlingRecord } from './center-store.ts';
@@ -79,6 +79,17 @@ export function createRelayStore(db: Database, audit: AuditLog): RelayStore {
     noteWitnessFailure(kioskId: string, code: string): void {
       db.run('UPDATE kiosks SET witness_failure = :code WHERE kiosk_id = :kioskId', { kioskId, code });
     },
+    revokeKiosk(revocation: KioskRevocation): void {
+      const { kioskId, storeId, serialNumber, finalSize } = revocation;
+      audit.transaction([{ kind: 'kiosk.revoked', data: { kioskId, storeId, size: finalSize, serialNumber } }], () => {
+        db.run(
+          `INSERT INTO revoked_certificates (fingerprint256, serial_number, kiosk_id, final_size, revoked_at)
+           VALUES (:fingerprint256, :serialNumber, :kioskId, :finalSize, :revokedAtIso)`,
+          { fingerprint256: revocation.fingerprint256, serialNumber, kioskId, finalSize, revokedAtIso: revocation.revokedAtIso },
+        );
+        db.run('UPDATE kiosks SET active = 0 WHERE kiosk_id = :kioskId', { kioskId });
+      });
+    },
     noteKioskSeen(kioskId: string, atIso: string): void {
       db.run('UPDATE kiosks SET last_seen_at = :atIso WHERE kiosk_id = :kioskId', { kioskId, atIso });
     },
@@ -90,6 +101,11 @@ export function createRelayStore(db: Database, audit: AuditLog): RelayStore {
       return audit.transaction(recorded, () => insertHandlingRecord(db, record, { received_at: receivedAtIso }));
     },
   };
+}
+
+/** True when a decommissioned kiosk's certificate has this fingerprint: the handshake is refused. */
+export function isCertificateRevoked(db: Database, fingerprint256: string): boolean {
+  return db.get('SELECT 1 AS revoked FROM revoked_certificates WHERE fingerprint256 = :fingerprint256', { fingerprint256 }) !== undefined;
 }
 
 /** The checkpoints the relay witnessed for one kiosk, oldest first: evidence against a rewritten kiosk log. */

@@ -436,6 +436,20 @@ export const RELAY_MIGRATIONS: readonly Migration[] = [
       ${appendOnly('month_confirmations', 'a confirmed month cannot be changed')}
     `,
   },
+  {
+    version: 8,
+    name: 'certificates of decommissioned kiosks, refused at every handshake (C§9-2)',
+    sql: `
+      CREATE TABLE revoked_certificates (
+        fingerprint256 TEXT PRIMARY KEY, -- as TLS reports it: AA:BB:…
+        serial_number TEXT NOT NULL,
+        kiosk_id TEXT NOT NULL,
+        final_size INTEGER NOT NULL,     -- the kiosk's audit log size witnessed last, ending with kiosk.decommissioned
+        revoked_at TEXT NOT NULL
+      ) STRICT;
+      ${appendOnly('revoked_certificates', 'a revocation cannot be undone')}
+    `,
+  },
 ];
 
 export const KIOSK_MIGRATIONS: readonly Migration[] = [

@@ -11,7 +11,7 @@ const SAMPLE: Record<string, AuditValue> = {
   refundedYen: 300, outcome: 'issued', code: 'transport.timeout', cardKind: 'my-number-card', path: '/v1/completions', month: '2026-11',
   records: 10, documents: 12, duplicate: false, reason: 'misprint', size: 42, attempt: 1, pending: 0, businessDate: '2026-11-02',
   cashYen: 1200, transactions: 4, remoteAddress: null, status: 200, origin: 'cvs-issue/kiosk/K0001', rootHash: 'q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=',
-  signature: 'AAECAwQFBgcICQ==', cosignature: 'AAECAwQFBgcICQ==', witness: 'cvs-issue/relay/OP01', timestamp: 1764633600, fromSize: 7, settleMonth: '2026-12', count: 3, peers: 2,
+  signature: 'AAECAwQFBgcICQ==', cosignature: 'AAECAwQFBgcICQ==', witness: 'cvs-issue/relay/OP01', timestamp: 1764633600, fromSize: 7, settleMonth: '2026-12', count: 3, peers: 2, serialNumber: '716603B8B034ADD2693D72092DAF957D',
 };
 
 function entryOf(kind: string, index = 12): Uint8Array {

@@ -57,6 +57,7 @@ function world(options: { upstreamFails?: boolean } = {}) {
       saveWitnessed: () => undefined,
       noteWitnessed: () => undefined,
       noteWitnessFailure: () => undefined,
+      revokeKiosk: () => assert.fail('no test here decommissions a kiosk'),
     },
   });
   return { service, audit, sent, records, seen, clock };

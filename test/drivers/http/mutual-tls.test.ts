@@ -1,6 +1,7 @@
 // Proves the mutual-TLS server admits only clients with a certificate from its CA, shows the handler who they are, and that both ends fail with stable codes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { AppError, exitCodeFor } from '../../../core/errors.ts';
@@ -267,6 +268,53 @@ describe('mutual TLS server and client', () => {
       await fromElsewhere.close();
       seen.closeAllConnections();
       await new Promise<void>((resolve) => seen.close(() => resolve()));
+    }
+  });
+});
+
+describe('a certificate refused after it was accepted (a decommissioned kiosk)', () => {
+  it('refuses a revoked certificate on a new connection and on one kept alive from before, without calling the handler', async () => {
+    const revoked = new Set<string>();
+    const refusals: string[] = [];
+    let handled = 0;
+    const server = await startMutualTlsServer({
+      host: '127.0.0.1',
+      port: 0,
+      keyPem: serverCertificate.keyPem,
+      certificatePem: serverCertificate.certificatePem,
+      clientCaPem: trustedAuthority.certificatePem,
+      handler: async (request) => {
+        handled += 1;
+        return echoHandler(request);
+      },
+      refuseCertificate: (certificate) => (revoked.has(certificate.fingerprint256) ? 'certificate revoked' : undefined),
+      onTlsError: (reason) => refusals.push(reason),
+    });
+    const keptAlive = createMutualTlsClient(clientOptions(server, kioskCertificate));
+    const fresh = createMutualTlsClient(clientOptions(server, kioskCertificate));
+    /** 403 with the code on a connection kept alive, a refused handshake on a new one (whichever the runtime's pool uses). */
+    const refused = async (client: HttpClient) => {
+      try {
+        const answer = await client.postJson<{ error?: { code?: string } }>('/echo', {});
+        return answer.status === 403 && answer.json.error?.code === 'certificate_revoked';
+      } catch (error) {
+        return isRefusedHandshake(error);
+      }
+    };
+    try {
+      assert.equal((await keptAlive.postJson('/echo', {})).status, 200);
+      revoked.add(new X509Certificate(kioskCertificate.certificatePem).fingerprint256);
+      assert.equal(await refused(keptAlive), true);
+      assert.equal(await refused(fresh), true);
+      assert.equal(handled, 1, 'the handler saw only the request before the revocation');
+      // A certificate that is not revoked still gets in.
+      revoked.clear();
+      assert.equal((await fresh.postJson('/echo', {})).status, 200);
+      assert.ok(refusals.every((reason) => reason === 'certificate revoked'), refusals.join(', '));
+    } finally {
+      await keptAlive.close();
+      await fresh.close();
+      await server.close();
     }
   });
 });
