@@ -12,9 +12,12 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from '../../core/merkle.ts';
+import { sha256 as auditSha256 } from '../../drivers/crypto/sha256.ts';
 
+/** The reference's SHA-256: createHash, apart from the one-shot hash the audit log uses. */
 const sha256 = (data: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(data).digest());
-const hasher = createMerkleHasher(sha256);
+/** The tree under test hashes as the audit log does (drivers/crypto/sha256.ts: 3× faster on Bun). */
+const hasher = createMerkleHasher(auditSha256);
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 const unhex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'hex'));
 
@@ -200,7 +203,7 @@ const reference = naiveReference(
 );
 const referenceRoots = Array.from({ length: MAX_SIZE + 1 }, (_, size) => reference.root(size));
 const flipped = (bytes: Uint8Array): Uint8Array => {
-  const copy = bytes.slice();
+  const copy = new Uint8Array(bytes); // a copy: a Buffer's slice() would be a view of the hash itself
   copy[0]! ^= 0x10;
   return copy;
 };
