@@ -49,7 +49,8 @@ export interface PrivateTmux {
 
 export function privateTmux(folder: string, environment: NodeJS.ProcessEnv, size = { columns: 100, rows: 40 }): PrivateTmux {
   const socket = path.join(folder, 'tmux.sock');
-  // -u: the panes are UTF-8 whatever the (bare) locale says, so the Japanese screens come back as written.
+  // -u: tmux takes the terminal as UTF-8 whatever the locale says (the bare environment sets none).
+  // What capture-pane and send-keys do here: docs/runtime-facts.md, "Terminal".
   const tmux = (...args: string[]): string => {
     const result = spawnSync('tmux', ['-u', '-S', socket, '-f', '/dev/null', ...args], { env: { ...environment, PATH: SEARCH_PATH }, encoding: 'utf8', timeout: 10_000 });
     assert.equal(result.status, 0, `tmux ${args[0]}: ${result.error ?? result.stderr}`);
