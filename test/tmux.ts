@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
 
 /** Where tmux is looked for, whatever the test's own PATH: the bare PATH the e2e tests give the binary. */
 const SEARCH_PATH = '/usr/bin:/bin';
@@ -29,15 +30,21 @@ export interface TmuxPane {
   press(...keys: string[]): void;
   /** The whole screen and its scrollback, wrapped lines joined, trailing blank lines dropped. */
   screen(): string[];
-  /** How many lines the screen holds now: a mark to wait for text that comes after it. */
-  mark(): number;
+  /** The screen now: a mark to wait for what comes after it. */
+  mark(): ScreenMark;
   /**
-   * Waits until a line after the mark (default: from the top) holds the text, or the pattern
-   * matches one; returns the lines from the mark on. Fails, showing the screen, at the deadline.
+   * Waits until more lines hold the text (or match the pattern) than at the mark (default: until
+   * one does); returns the lines from the mark's last line on. Fails, showing the screen, at the
+   * deadline. Counting, not looking below the mark, because the mark's last line may still be the
+   * line being typed, and may hold the text already (a prompt shown again).
    */
-  waitFor(text: string | RegExp, since?: number): Promise<string[]>;
+  waitFor(text: string | RegExp, since?: ScreenMark): Promise<string[]>;
   /** The pseudo-terminal's device, e.g. /dev/pts/3. */
   tty(): string;
+}
+
+export interface ScreenMark {
+  lines: string[];
 }
 
 export interface PrivateTmux {
@@ -69,14 +76,15 @@ export function privateTmux(folder: string, environment: NodeJS.ProcessEnv, size
         type: (text) => void tmux('send-keys', '-t', target, '-l', text),
         press: (...keys) => void tmux('send-keys', '-t', target, ...keys),
         screen,
-        // The last line may still be the line being typed: text after the mark includes it.
-        mark: () => Math.max(0, screen().length - 1),
-        async waitFor(text, since = 0) {
+        mark: () => ({ lines: screen() }),
+        async waitFor(text, since = { lines: [] }) {
           const deadline = Date.now() + SCREEN_DEADLINE_MS;
-          const holds = (line: string) => (typeof text === 'string' ? line.includes(text) : text.test(line));
+          // Lines only grow: the screen's scrollback keeps them (tmux keeps 2,000) and -J joins wrapped ones.
+          const holding = (lines: string[]) => lines.filter((line) => (typeof text === 'string' ? line.includes(text) : text.test(line))).length;
+          const before = holding(since.lines);
           for (;;) {
-            const lines = screen().slice(since);
-            if (lines.some(holds)) return lines;
+            const lines = screen();
+            if (holding(lines) > before) return lines.slice(Math.max(0, since.lines.length - 1));
             if (Date.now() > deadline) assert.fail(`the screen did not show ${String(text)} within ${SCREEN_DEADLINE_MS} ms:\n${screen().join('\n')}`);
             await sleep(POLL_MS);
           }
@@ -90,8 +98,27 @@ export function privateTmux(folder: string, environment: NodeJS.ProcessEnv, size
   };
 }
 
+export interface TerminalModes {
+  icanon: boolean;
+  echo: boolean;
+  isig: boolean;
+  icrnl: boolean;
+}
+
+/**
+ * Waits until the terminal is in these modes, e.g. after a command typed to change them: what is
+ * typed before they change is read under the old ones (a CR typed under -icrnl ends no line).
+ */
+export async function waitForModes(tty: string, modes: TerminalModes): Promise<void> {
+  const deadline = Date.now() + SCREEN_DEADLINE_MS;
+  while (!isDeepStrictEqual(terminalModes(tty), modes)) {
+    if (Date.now() > deadline) assert.deepEqual(terminalModes(tty), modes, `${tty} within ${SCREEN_DEADLINE_MS} ms`);
+    await sleep(POLL_MS);
+  }
+}
+
 /** The terminal's line discipline as `stty -a` reports it: the flags that tell raw mode from cooked. */
-export function terminalModes(tty: string): { icanon: boolean; echo: boolean; isig: boolean; icrnl: boolean } {
+export function terminalModes(tty: string): TerminalModes {
   const result = spawnSync('stty', ['-F', tty, '-a'], { env: { PATH: SEARCH_PATH }, encoding: 'utf8' });
   assert.equal(result.status, 0, `stty -F ${tty}: ${result.stderr}`);
   const words = new Set(result.stdout.split(/\s+/));
