@@ -103,7 +103,11 @@ export function openKiosk(
   const store = createKioskStore(db, audit);
   const client = drivers.client ?? clientFor(loaded, config.tls, options.relayUrl ?? config.relayUrl, 20_000);
   const gateway = kioskGateway(client, config.kioskId);
-  const printer = options.printer?.kind === 'cups' ? new CupsPrinter({ queue: options.printer.queue, environment: options.environment }) : new FolderPrinter({ directory: loaded.resolve(config.printerDirectory) });
+  const choice = options.printer ?? { kind: 'folder' };
+  const printer =
+    choice.kind === 'cups'
+      ? new CupsPrinter({ queue: choice.queue, environment: options.environment })
+      : new FolderPrinter({ directory: loaded.resolve(config.printerDirectory), faults: choice.jamOnCopy === undefined ? {} : { jamOnCopy: choice.jamOnCopy } });
   const cash = drivers.cash ?? new SimulatedCashUnit();
   const random = drivers.random ?? systemRandom;
   const show = options.show ?? (() => undefined);
@@ -240,16 +244,22 @@ export function openKiosk(
   };
 }
 
-/** Where a kiosk prints: the deployment's folder (default) or a CUPS queue. */
-export type PrinterChoice = { kind: 'folder' } | { kind: 'cups'; queue: string };
+/**
+ * Where a kiosk prints: the deployment's folder (default) or a CUPS queue. A folder printer can be
+ * told to jam on a certificate copy of every transaction, so that a technician (or a test) sees the
+ * misprint path (refund, void slip) at an interactive kiosk.
+ */
+export type PrinterChoice = { kind: 'folder'; jamOnCopy?: number } | { kind: 'cups'; queue: string };
 
-/** The value of `kiosk run --printer`: "folder" or "cups:QUEUE". */
+const PRINTER_CHOICES = '"folder", "folder:jam-on-copy=N" (N from 1 to 99) or "cups:QUEUE" with a CUPS queue name (letters, digits, "_", "-", ".")';
+
+/** The value of `kiosk run --printer`: "folder", "folder:jam-on-copy=N" or "cups:QUEUE". */
 export function parsePrinterChoice(value: string | undefined): PrinterChoice {
   if (value === undefined || value === 'folder') return { kind: 'folder' };
+  const jamOnCopy = /^folder:jam-on-copy=([1-9][0-9]?)$/.exec(value)?.[1];
+  if (jamOnCopy !== undefined) return { kind: 'folder', jamOnCopy: Number(jamOnCopy) };
   const queue = /^cups:(.*)$/.exec(value)?.[1];
-  if (queue === undefined || !isCupsQueueName(queue)) {
-    throw usageError(`--printer "${value}" must be "folder" or "cups:QUEUE" with a CUPS queue name (letters, digits, "_", "-", ".")`);
-  }
+  if (queue === undefined || !isCupsQueueName(queue)) throw usageError(`--printer "${value}" must be ${PRINTER_CHOICES}`);
   return { kind: 'cups', queue };
 }
 
@@ -372,7 +382,7 @@ export function makeKioskCommand(factory: Factory): Command {
     .option('--kiosk <id>', 'which kiosk of the deployment (default: the first)')
     .option('--relay-url <url>', "the operator's relay, e.g. https://127.0.0.1:9443; default from the deployment")
     .option('--pcsc [reader]', 'use a real PC/SC card reader (the first one, or the one named) instead of the simulated reader')
-    .option('--printer <printer>', 'where certificates print: "folder" (the deployment\'s print folder, default) or "cups:QUEUE" (a CUPS queue; waits for each job to complete)')
+    .option('--printer <printer>', 'where certificates print: "folder" (the deployment\'s print folder, default), "folder:jam-on-copy=N" (the same, but certificate copy N of every transaction jams: a field test of the misprint path) or "cups:QUEUE" (a CUPS queue; waits for each job to complete)')
     .option('--script <file>', 'JSON scenario: { "sessions": [ { "card", "pins", "certificateType", "copies", "cash", "printerJamOnCopy", "expect" } ] }')
     .option('--json', 'print the session results as JSON')
     .action(async (options: KioskRunOptions) => {
@@ -385,6 +395,10 @@ export function makeKioskCommand(factory: Factory): Command {
       if (pcscReader !== undefined) await new PcscCardReader(pcscReader).assertAvailable();
       if (printer.kind === 'cups' && script?.sessions.some((session) => session.printerJamOnCopy !== undefined)) {
         throw usageError('"printerJamOnCopy" needs the folder printer: a CUPS printer cannot be told to jam', options.script);
+      }
+      // A script says per session where the printer jams; one rule for every session would hide that.
+      if (printer.kind === 'folder' && printer.jamOnCopy !== undefined && script) {
+        throw usageError(`--printer "${options.printer}" is for the interactive kiosk: with --script, give "printerJamOnCopy" in the sessions that should jam`);
       }
       const opened = kioskIn(options.dir, {
         kioskId: options.kiosk,
@@ -399,6 +413,10 @@ export function makeKioskCommand(factory: Factory): Command {
         if (opened.printer instanceof CupsPrinter) await opened.printer.assertQueueExists();
         // What a crash left of a half-written print job holds certificate data (Spec§14, S4-2).
         else opened.printer.eraseUnfinishedJobs();
+        // A kiosk left in this test mode would void every such copy: whoever watches the kiosk is told.
+        if (printer.kind === 'folder' && printer.jamOnCopy !== undefined) {
+          io.err(`[${opened.config.kioskId}] test mode: the printer jams on certificate copy ${printer.jamOnCopy} of every transaction (--printer ${options.printer})\n`);
+        }
         opened.closeDays();
         await opened.flushOutbox();
         if (!script) return await runInteractive(opened, loaded, io);

@@ -120,7 +120,8 @@ function rawTerminal(tty: TtyInput, write: (text: string) => void): Terminal {
       }
     }
   };
-  // However the process ends (an uncaught error, process.exit), the terminal goes back to cooked mode.
+  // However the process ends (an uncaught error, process.exit), the terminal goes back to cooked mode;
+  // only a SIGKILL or SIGHUP leaves it raw (docs/runtime-facts.md, "Terminal"; README Troubleshooting).
   const cooked = () => tty.setRawMode?.(false);
   const restore = () => {
     tty.removeListener('data', onData);

@@ -1,5 +1,7 @@
 // A printer whose "paper" is a folder a person can open: each job becomes one PDF file. Faults can
-// be injected by page number; a failed job leaves no file, as a jammed sheet never reaches the tray.
+// be injected by page number, or by copy number for a kiosk a technician sets up to misprint
+// (`kiosk run --printer folder:jam-on-copy=N`); a failed job leaves no file, as a jammed sheet
+// never reaches the tray.
 // The paper is fed before anything is written, so a failed job never puts the certificate on disk;
 // a job appears whole or not at all (written beside, then renamed), and what a crash leaves of one
 // half-written (Spec§14, S4-2: nothing of the certificate in a spool file) is overwritten and
@@ -19,6 +21,12 @@ export interface FolderPrinterFaults {
   paperOutAfterPages?: number;
   /** A hardware fault when this page is reached. */
   faultOnPage?: number;
+  /**
+   * Every transaction's certificate copy with this number (1-based) jams on its first page, however
+   * many transactions come: a misprint on demand for a field test of the refund and void path,
+   * where the page count of earlier jobs is not known in advance.
+   */
+  jamOnCopy?: number;
 }
 
 export interface FolderPrinterOptions {
@@ -58,7 +66,7 @@ export class FolderPrinter implements Printer {
     const pages = countPdfPages(job.pdf);
     if (pages === 0) throw new AppError('internal', 'printer.job_invalid', 'print job holds no PDF pages');
     mkdirSync(this.directory, { recursive: true });
-    this.feedPages(pages);
+    this.feedPages(pages, job.kind === 'certificate' && job.copyNumber === this.faults.jamOnCopy);
     const finalPath = join(this.directory, fileName);
     const temporaryPath = join(this.directory, `.${fileName}.${randomBytes(6).toString('hex')}${UNFINISHED_SUFFIX}`);
     writeFileSync(temporaryPath, job.pdf);
@@ -102,16 +110,17 @@ export class FolderPrinter implements Printer {
 
   /**
    * Pages that went through before a fault still count: they used paper. A jammed or faulted sheet
-   * counts too, so those faults strike once and a retry goes through; running out of paper lasts.
+   * counts too, so those faults strike once and a retry goes through; running out of paper lasts,
+   * and so does a jam on a copy number (a retry of that copy jams again).
    */
-  private feedPages(pages: number): void {
+  private feedPages(pages: number, jamsOnFirstPage: boolean): void {
     for (let page = 1; page <= pages; page++) {
       const pageNumber = this.pagesPrinted + 1;
       if (this.faults.paperOutAfterPages !== undefined && pageNumber > this.faults.paperOutAfterPages) {
         throw new AppError('refused', 'printer.paper_out', 'the printer is out of paper');
       }
       this.pagesPrinted = pageNumber;
-      if (this.faults.jamOnPage === pageNumber) throw new AppError('refused', 'printer.jam', `the printer jammed on page ${pageNumber}`);
+      if (this.faults.jamOnPage === pageNumber || (jamsOnFirstPage && page === 1)) throw new AppError('refused', 'printer.jam', `the printer jammed on page ${pageNumber}`);
       if (this.faults.faultOnPage === pageNumber) throw new AppError('refused', 'printer.fault', `the printer failed on page ${pageNumber}`);
     }
   }

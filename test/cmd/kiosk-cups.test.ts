@@ -100,12 +100,18 @@ describe('kiosk run --printer cups:QUEUE', () => {
     assert.match(checks['diagnose-stopped']!.detail, /^printer\.fault: the printer is not ready: CUPS queue "diagnose-stopped" reports /);
   });
 
-  it('refuses a --printer value that is not "folder" or "cups:QUEUE" in one line, exit 2', async () => {
-    for (const value of ['cups:', 'cups:a/b', 'lpt1']) {
+  it('refuses a --printer value that is not "folder", "folder:jam-on-copy=N" or "cups:QUEUE" in one line, exit 2', async () => {
+    for (const value of ['cups:', 'cups:a/b', 'lpt1', 'folder:', 'folder:jam-on-copy=0', 'folder:jam-on-copy=100', 'folder:jam-on-copy=two', 'folder:jam-on-page=2']) {
       const io = bufferIo();
       assert.equal(await main(['kiosk', 'run', '--dir', dir, '--printer', value], io, { clock }), 2);
-      assert.equal(io.stderr(), `cvs-issue: --printer "${value}" must be "folder" or "cups:QUEUE" with a CUPS queue name (letters, digits, "_", "-", ".")\n`);
+      assert.equal(io.stderr(), `cvs-issue: --printer "${value}" must be "folder", "folder:jam-on-copy=N" (N from 1 to 99) or "cups:QUEUE" with a CUPS queue name (letters, digits, "_", "-", ".")\n`);
     }
+  });
+
+  it('refuses a jamming folder printer with --script, whose sessions say where to jam, exit 2', async () => {
+    const io = bufferIo();
+    assert.equal(await main(['kiosk', 'run', '--dir', dir, '--printer', 'folder:jam-on-copy=2', '--script', script('jam-flag', 1)], io, { clock }), 2);
+    assert.equal(io.stderr(), 'cvs-issue: --printer "folder:jam-on-copy=2" is for the interactive kiosk: with --script, give "printerJamOnCopy" in the sessions that should jam\n');
   });
 
   it('does not start with a queue the scheduler does not know, exit 1', async () => {

@@ -70,6 +70,19 @@ describe('FolderPrinter', () => {
     assert.deepEqual(readdirSync(directory).sort(), ['req-1-certificate-copy1.pdf', 'req-2-certificate-copy1.pdf']);
   });
 
+  it('jams on the given certificate copy of every transaction, and nowhere else', async () => {
+    const printer = new FolderPrinter({ directory, faults: { jamOnCopy: 2 } });
+    await printer.print(job('req-1', 'certificate', 1, 1));
+    await printer.print(job('req-1', 'receipt', 1));
+    await printer.print(job('req-2', 'certificate', 2, 1));
+    await rejectsWith(printer.print(job('req-2', 'certificate', 2, 2)), 'printer.jam');
+    await printer.print(job('req-2', 'void-notice', 1));
+    await rejectsWith(printer.print(job('req-3', 'certificate', 1, 2)), 'printer.jam');
+    assert.deepEqual(readdirSync(directory).sort(), ['req-1-certificate-copy1.pdf', 'req-1-receipt.pdf', 'req-2-certificate-copy1.pdf', 'req-2-void-notice.pdf']);
+    // The jammed sheets used paper: 1 + 1 + 2, then one sheet of copy 2, the void notice, one more sheet.
+    assert.equal(printer.pageCount(), 7);
+  });
+
   it('runs out of paper after N pages and stays out', async () => {
     const printer = new FolderPrinter({ directory, faults: { paperOutAfterPages: 3 } });
     await printer.print(job('req-1', 'certificate', 2, 1));
