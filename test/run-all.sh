@@ -7,12 +7,14 @@
 set -u
 
 log=$(mktemp "${TMPDIR:-/tmp}/cvs-issue-test-node.XXXXXX")
-(npm run build && npm run test:node && node --import tsx --test --test-concurrency=2 test/e2e/*.test.ts) >"$log" 2>&1 &
+started=$(date +%s)
+(npm run build && npm run test:node && node --import tsx --test --test-concurrency=2 test/e2e/*.test.ts; status=$?; echo "lane 1 took $(($(date +%s) - started)) s"; exit $status) >"$log" 2>&1 &
 node_lane=$!
 trap 'kill "$node_lane" 2>/dev/null; rm -f "$log"; exit 130' INT TERM
 
 npm run typecheck && npm run test:bun
 other_lanes=$?
+echo "lane 2 took $(($(date +%s) - started)) s"
 
 wait "$node_lane"
 node_status=$?
