@@ -22,7 +22,6 @@ import type { FolderPrinter } from '../../drivers/printer/folder-printer.ts';
 import { withDatabase } from '../../drivers/store/database.ts';
 import { bufferIo } from '../../cmd/io.ts';
 import { main } from '../../cmd/cvs-issue.ts';
-import { createTestCertificateAuthority } from '../drivers/http/tls-fixture.ts';
 import { freshDeployment } from './deployment-fixture.ts';
 
 interface Received {
@@ -55,16 +54,18 @@ describe('faults and outages reach the store register and the maintenance centre
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-alerts-'));
     freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
-    // The endpoints' own CA: it signs their server certificate and the relay's client certificate.
-    const authority = createTestCertificateAuthority({ commonName: 'alert endpoints test CA' });
-    const server = authority.issue({ commonName: 'alerts.example' });
-    const relayClient = authority.issue({ commonName: 'relay OP01 alerts', organization: 'OP01' });
+    // The endpoints' certificates come from the deployment's own CAs, as a chain's POS and
+    // maintenance endpoints might: the fake endpoint serves a certificate of the operator's store
+    // CA for 127.0.0.1 and asks for a client certificate of the centre CA, which the relay's own is.
+    // No new RSA key is made (each costs ~0.3 s of CPU: test/rsa-keys.ts).
+    const relayConfig = loadConfig(dir).config.relays[0]!;
+    const pem = (file: string) => fs.readFileSync(path.join(dir, file), 'utf8');
     endpoint = await startMutualTlsServer({
       host: '127.0.0.1',
       port: 0,
-      keyPem: server.keyPem,
-      certificatePem: server.certificatePem,
-      clientCaPem: authority.certificatePem,
+      keyPem: pem(relayConfig.kioskTls.keyFile),
+      certificatePem: pem(relayConfig.kioskTls.certificateFile),
+      clientCaPem: pem(relayConfig.centerTls.caFile),
       handler: async (request) => {
         const body = JSON.parse(new TextDecoder().decode(request.body)) as Record<string, unknown>;
         received.push({ path: request.path, key: request.headers['idempotency-key'] ?? '', attempt: request.headers['x-cvs-alert-attempt'] ?? '', body, client: request.peer.subject.CN ?? '' });
@@ -72,17 +73,13 @@ describe('faults and outages reach the store register and the maintenance centre
         return { status, headers: { 'content-type': 'application/json' }, body: '{}' };
       },
     });
-    fs.mkdirSync(path.join(dir, 'alerts'));
-    fs.writeFileSync(path.join(dir, 'alerts', 'ca.pem'), authority.certificatePem);
-    fs.writeFileSync(path.join(dir, 'alerts', 'relay.pem'), relayClient.certificatePem);
-    fs.writeFileSync(path.join(dir, 'alerts', 'relay.key'), relayClient.keyPem, { mode: 0o600 });
     const config = loadConfig(dir).config;
     config.relays[0]!.alerts = {
       register: `${endpoint.url}/pos/alerts`,
       maintenance: `${endpoint.url}/maintenance/alerts`,
-      caFile: 'alerts/ca.pem',
-      certificateFile: 'alerts/relay.pem',
-      keyFile: 'alerts/relay.key',
+      caFile: relayConfig.kioskTls.caFile,
+      certificateFile: relayConfig.centerTls.certificateFile,
+      keyFile: relayConfig.centerTls.keyFile,
     };
     writeConfig(dir, config);
     loaded = loadConfig(dir);
@@ -135,9 +132,9 @@ describe('faults and outages reach the store register and the maintenance centre
     assert.deepEqual(
       received.map(({ path: at, key, attempt, body, client }) => ({ at, key, attempt, body, client })).sort((a, b) => `${a.at}${a.attempt}`.localeCompare(`${b.at}${b.attempt}`)),
       [
-        { at: '/maintenance/alerts', key: `${faultId}/maintenance`, attempt: '1', body: alert, client: 'relay OP01 alerts' },
-        { at: '/pos/alerts', key: `${faultId}/register`, attempt: '1', body: alert, client: 'relay OP01 alerts' },
-        { at: '/pos/alerts', key: `${faultId}/register`, attempt: '2', body: alert, client: 'relay OP01 alerts' },
+        { at: '/maintenance/alerts', key: `${faultId}/maintenance`, attempt: '1', body: alert, client: 'relay.OP01' },
+        { at: '/pos/alerts', key: `${faultId}/register`, attempt: '1', body: alert, client: 'relay.OP01' },
+        { at: '/pos/alerts', key: `${faultId}/register`, attempt: '2', body: alert, client: 'relay.OP01' },
       ],
     );
     assert.deepEqual(relayKinds('fault.received').map((data) => data.duplicate), [false, true]);
