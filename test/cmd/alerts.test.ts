@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startCenter, type StartedCenter } from '../../cmd/center.ts';
-import { loadConfig, writeConfig, type LoadedConfig } from '../../cmd/config.ts';
+import { alertEndpoints, loadConfig, writeConfig, type LoadedConfig } from '../../cmd/config.ts';
+import { AppError } from '../../core/errors.ts';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
 import { offsetClock } from '../../cmd/deps.ts';
 import { cardFilePath, openKiosk, type Kiosk } from '../../cmd/kiosk.ts';
@@ -127,6 +128,14 @@ describe('faults and outages reach the store register and the maintenance centre
     withDatabase(loaded.resolve(kiosk.config.databaseFile), (db) => db.run('UPDATE fault_outbox SET acknowledged_at = NULL'));
     await kiosk.flushOutbox();
     assert.deepEqual(await relay.alerts.run(), { delivered: 0, retrying: 0, failed: 0 });
+    // The same id with other content is refused for good, and leaves the kiosk's queue.
+    withDatabase(loaded.resolve(kiosk.config.databaseFile), (db) => db.run("UPDATE fault_outbox SET acknowledged_at = NULL, report = replace(report, 'printer.jam', 'printer.paper_out')"));
+    await kiosk.flushOutbox();
+    assert.deepEqual(
+      withDatabase(loaded.resolve(kiosk.config.databaseFile), (db) => db.all<{ last_error: string; rejected: number }>('SELECT last_error, rejected_at IS NOT NULL AS rejected FROM fault_outbox'), { readonly: true }),
+      [{ last_error: 'fault.conflict', rejected: 1 }],
+    );
+    assert.deepEqual(await relay.alerts.run(), { delivered: 0, retrying: 0, failed: 0 });
 
     const alert = { alertId: faultId, kind: 'fault', operatorId: 'OP01', storeId: kiosk.config.storeId, kioskId: 'K0001', device: 'printer', code: 'printer.jam', requestId, occurredAt: received[0]!.body.occurredAt };
     assert.deepEqual(
@@ -146,6 +155,23 @@ describe('faults and outages reach the store register and the maintenance centre
       ],
     );
     assert.deepEqual(relayKinds('alert.retrying'), [{ alertId: faultId, target: 'register', kioskId: 'K0001', attempt: 1, code: 'http.503' }]);
+  });
+
+  it('refuses an alerts configuration with a URL that is not HTTPS or half a client certificate, naming the field', () => {
+    const relayConfig = loaded.config.relays[0]!;
+    const withAlerts = (alerts: object) => ({ ...relayConfig, alerts: { ...relayConfig.alerts!, ...alerts } });
+    const problem = (alerts: object) => {
+      try {
+        alertEndpoints(loaded, withAlerts(alerts), 60_000);
+        return 'accepted';
+      } catch (error) {
+        return error instanceof AppError ? `${error.code} ${error.where?.replace(loaded.file, 'FILE')}` : 'not an AppError';
+      }
+    };
+    assert.deepEqual(
+      [problem({ register: 'http://pos.example/alerts' }), problem({ storeRegisters: { S0002: 'ftp://x' } }), problem({ keyFile: undefined }), problem({ downAfterMinutes: 0 }), problem({})],
+      ['config.bad_alerts FILE: relays[OP01].alerts.register', 'config.bad_alerts FILE: relays[OP01].alerts.storeRegisters.S0002', 'config.bad_alerts FILE: relays[OP01].alerts.certificateFile', 'config.bad_alerts FILE: relays[OP01].alerts.downAfterMinutes', 'accepted'],
+    );
   });
 
   it('shows the open fault in relay status --json until it is cleared', async () => {
