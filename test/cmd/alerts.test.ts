@@ -10,7 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startCenter, type StartedCenter } from '../../cmd/center.ts';
-import { alertEndpoints, loadConfig, writeConfig, type LoadedConfig } from '../../cmd/config.ts';
+import { alertEndpoints, clientFor, loadConfig, writeConfig, type LoadedConfig } from '../../cmd/config.ts';
+import { HEARTBEAT_PATH } from '../../core/messages.ts';
+import { callJson } from '../../drivers/http/json-api.ts';
+import { checkpointOffer } from '../../drivers/store/audit-log.ts';
 import { AppError } from '../../core/errors.ts';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
 import { offsetClock } from '../../cmd/deps.ts';
@@ -51,6 +54,8 @@ describe('faults and outages reach the store register and the maintenance centre
   const timers: Timers = { nowMs: clock.nowMs, set: () => undefined, clear: () => undefined };
   let faultId: string;
   let requestId: string;
+  /** When the kiosk recorded the jam, as its fault outbox keeps it. */
+  let occurredAt: string;
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-alerts-'));
@@ -114,10 +119,11 @@ describe('faults and outages reach the store register and the maintenance centre
     });
     assert.equal(result.outcome, 'refunded');
     requestId = (result as { requestId: string }).requestId;
-    const queued = withDatabase(loaded.resolve(kiosk.config.databaseFile), (db) => db.all<{ fault_id: string; acknowledged_at: string | null }>('SELECT fault_id, acknowledged_at FROM fault_outbox'), { readonly: true });
+    const queued = withDatabase(loaded.resolve(kiosk.config.databaseFile), (db) => db.all<{ fault_id: string; created_at: string; acknowledged_at: string | null }>('SELECT fault_id, created_at, acknowledged_at FROM fault_outbox'), { readonly: true });
     assert.equal(queued.length, 1);
     assert.ok(queued[0]!.acknowledged_at, 'the relay took the fault in the flush after the transaction');
     faultId = queued[0]!.fault_id;
+    occurredAt = queued[0]!.created_at;
 
     assert.deepEqual(await relay.alerts.run(), { delivered: 1, retrying: 1, failed: 0 });
     assert.deepEqual(await relay.alerts.run(), { delivered: 0, retrying: 0, failed: 0 }, 'the retry waits for its backoff');
@@ -137,7 +143,7 @@ describe('faults and outages reach the store register and the maintenance centre
     );
     assert.deepEqual(await relay.alerts.run(), { delivered: 0, retrying: 0, failed: 0 });
 
-    const alert = { alertId: faultId, kind: 'fault', operatorId: 'OP01', storeId: kiosk.config.storeId, kioskId: 'K0001', device: 'printer', code: 'printer.jam', requestId, occurredAt: received[0]!.body.occurredAt };
+    const alert = { alertId: faultId, kind: 'fault', operatorId: 'OP01', storeId: kiosk.config.storeId, kioskId: 'K0001', device: 'printer', code: 'printer.jam', requestId, occurredAt };
     assert.deepEqual(
       received.map(({ path: at, key, attempt, body, client }) => ({ at, key, attempt, body, client })).sort((a, b) => `${a.at}${a.attempt}`.localeCompare(`${b.at}${b.attempt}`)),
       [
@@ -174,14 +180,23 @@ describe('faults and outages reach the store register and the maintenance centre
     );
   });
 
-  it('shows the open fault in relay status --json until it is cleared', async () => {
+  it('shows the open fault and the failed witness check in relay status --json, the fault until it is cleared', async () => {
+    // An offer of K0001's checkpoint with its root changed, over K0001's own certificate: refused.
+    const forger = clientFor(loaded, kiosk.config.tls, relay.server.url, 5_000);
+    try {
+      const lines = withDatabase(loaded.resolve(kiosk.config.databaseFile), (db) => checkpointOffer(db, 0)!.checkpointNote, { readonly: true }).split('\n');
+      lines[2] = Buffer.alloc(32, 7).toString('base64');
+      await assert.rejects(callJson(forger, HEARTBEAT_PATH, { kioskId: 'K0001', checkpointNote: lines.join('\n'), fromSize: 0, consistencyProof: [] }), AppError);
+    } finally {
+      await forger.close();
+    }
     const status = await cli('relay', 'status', '--dir', dir, '--json');
     assert.equal(status.code, 0, status.stderr);
-    const parsed = JSON.parse(status.stdout) as { kiosks: { kioskId: string; openFaults: unknown[]; witnessFailures: number }[]; alerts: unknown };
+    const parsed = JSON.parse(status.stdout) as { kiosks: { kioskId: string; openFaults: unknown[]; witnessFailures: number; witnessFailure: string | null }[]; alerts: unknown };
     const row = parsed.kiosks.find((candidate) => candidate.kioskId === 'K0001')!;
     assert.deepEqual(
-      { openFaults: row.openFaults, witnessFailures: row.witnessFailures, alerts: parsed.alerts },
-      { openFaults: [{ faultId, device: 'printer', code: 'printer.jam', requestId, occurredAt: row.openFaults.length ? (row.openFaults[0] as { occurredAt: string }).occurredAt : '' }], witnessFailures: 0, alerts: { pending: 0, failed: 0 } },
+      { openFaults: row.openFaults, witnessFailures: row.witnessFailures, witnessFailed: row.witnessFailure !== null, alerts: parsed.alerts },
+      { openFaults: [{ faultId, device: 'printer', code: 'printer.jam', requestId, occurredAt }], witnessFailures: 1, witnessFailed: true, alerts: { pending: 0, failed: 0 } },
     );
     const text = await cli('relay', 'status', '--dir', dir);
     assert.match(text.stdout, /printer\.jam/);
