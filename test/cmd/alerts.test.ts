@@ -2,10 +2,11 @@
 // store register and the maintenance centre through a running relay, over mutual TLS, exactly once
 // although the register fails the first attempt and the kiosk reports the fault twice; `relay
 // status --json` shows it open until cleared; a kiosk silent too long is raised as down once, and
-// its return as recovered.
+// its return as recovered; a fault waits in the kiosk's outbox through a relay outage and a restart.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -232,5 +233,38 @@ describe('faults and outages reach the store register and the maintenance centre
     );
     assert.deepEqual(relayKinds('kiosk.down'), [{ kioskId: 'K0001', storeId: kiosk.config.storeId }]);
     assert.deepEqual(relayKinds('kiosk.recovered'), [{ kioskId: 'K0001', storeId: kiosk.config.storeId }]);
+  });
+
+  it('keeps a fault in the kiosk outbox while the relay is unreachable and across a kiosk restart, then delivers it', async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const offline = openKiosk(loaded, { kioskId: 'K0002', relayUrl: `https://127.0.0.1:${closedPort}`, clock });
+    try {
+      offline.store.recordFault({ faultId: 'fa'.repeat(16), kioskId: 'K0002', code: 'cash.fault', atMs: clock.nowMs() });
+      await offline.flushOutbox();
+      assert.deepEqual(offline.store.pendingFaults(10).map((report) => [report.faultId, report.code]), [['fa'.repeat(16), 'cash.fault']]);
+    } finally {
+      await offline.close();
+    }
+    const before = received.length;
+    const restarted = openKiosk(loaded, { kioskId: 'K0002', relayUrl: relay.server.url, clock });
+    try {
+      await restarted.flushOutbox();
+      assert.deepEqual(restarted.store.pendingFaults(10), []);
+    } finally {
+      await restarted.close();
+    }
+    await relay.alerts.run();
+    assert.deepEqual(
+      received.slice(before).map(({ path: at, key, body }) => [at, key, body.code, body.kioskId]).sort(),
+      [
+        ['/maintenance/alerts', `${'fa'.repeat(16)}/maintenance`, 'cash.fault', 'K0002'],
+        ['/pos/alerts', `${'fa'.repeat(16)}/register`, 'cash.fault', 'K0002'],
+      ],
+    );
   });
 });
