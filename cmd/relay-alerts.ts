@@ -3,10 +3,9 @@
 // alert over HTTPS to the store register and the maintenance centre, retried with backoff from its
 // own durable queue (relay.db) until delivered or given up. The rules are core/alerts.ts's.
 
-import { afterAttempt, faultAlert, IDEMPOTENCY_HEADER, idempotencyKey, outageAlert, outageStep, type AlertTarget, type DeliveryStep, type EndpointAnswer } from '../core/alerts.ts';
+import { afterAttempt, faultAlert, IDEMPOTENCY_HEADER, idempotencyKey, outageAlert, outageStep, silentPastBound, type AlertTarget, type DeliveryStep, type EndpointAnswer } from '../core/alerts.ts';
 import { AppError } from '../core/errors.ts';
 import { formatUtcIso } from '../core/jst.ts';
-import { kioskHealth } from '../core/kiosk-health.ts';
 import type { Clock, Timers } from '../core/ports.ts';
 import { createMutualTlsClient, type HttpClient } from '../drivers/http/client.ts';
 import type { AuditLog } from '../drivers/store/audit-log.ts';
@@ -60,12 +59,13 @@ export function startAlertDispatcher(deps: {
     return client;
   };
 
+  const startedAtMs = clock.nowMs();
   function watch(nowMs: number): void {
     const nowIso = formatUtcIso(nowMs);
     const outages = openOutages(db);
     for (const kiosk of kioskStatuses(db)) {
       const open = outages.get(kiosk.kioskId);
-      const step = outageStep({ active: kiosk.active, down: kioskHealth(kiosk, nowMs, deps.downAfterMs).down, lastSeenAt: kiosk.lastSeenAt, openOutage: open === undefined ? undefined : { silentSince: open } });
+      const step = outageStep({ active: kiosk.active, down: silentPastBound(kiosk.lastSeenAt, startedAtMs, nowMs, deps.downAfterMs), lastSeenAt: kiosk.lastSeenAt, openOutage: open === undefined ? undefined : { silentSince: open } });
       const where = { operatorId, storeId: kiosk.storeId, kioskId: kiosk.kioskId };
       if (step && 'raise' in step) {
         raiseOutage(db, audit, outageAlert('kiosk.down', where, step.raise.silentSince, step.raise.silentSince), step.raise.silentSince, routing, nowIso);

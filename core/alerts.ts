@@ -148,6 +148,18 @@ export function afterAttempt(previousAttempts: number, answer: EndpointAnswer, n
   return { state: 'retry', attempts, nextAttemptAtMs: nowMs + retryDelayMs(attempts), reason };
 }
 
+/**
+ * Silent past the bound, for alerting: as `relay status` counts it (core/kiosk-health.ts), but
+ * counted from the relay's own start when that is later. While the relay was down no kiosk could
+ * reach it, so a relay back after a long stop does not raise every kiosk at once; each gets the
+ * bound to call in. A kiosk never heard from is not silent here (outageStep).
+ */
+export function silentPastBound(lastSeenAt: string | null, relayStartedAtMs: number, nowMs: number, downAfterMs: number): boolean {
+  const seenMs = lastSeenAt === null ? undefined : parseIsoInstant(lastSeenAt);
+  if (seenMs === undefined) return false;
+  return nowMs - Math.max(seenMs, relayStartedAtMs) > downAfterMs;
+}
+
 /** What the relay knows of one kiosk's silence: whether it is down now, and the outage already raised. */
 export interface OutageInput {
   active: boolean;

@@ -17,6 +17,7 @@ import {
   parseFaultReport,
   retryDelayMs,
   sendPendingFaults,
+  silentPastBound,
   type FaultOutbox,
   type FaultReport,
 } from '../../core/alerts.ts';
@@ -126,6 +127,24 @@ describe('outages', () => {
     assert.equal(outageStep({ active: true, down: true, lastSeenAt: null, openOutage: undefined }), undefined);
     assert.equal(outageStep({ active: false, down: false, lastSeenAt: seen, openOutage: undefined }), undefined);
     assert.deepEqual(outageStep({ active: false, down: false, lastSeenAt: seen, openOutage: { silentSince: seen } }), { recover: { silentSince: seen }, announce: false });
+  });
+});
+
+describe('silence', () => {
+  const minute = 60_000;
+  const seen = '2026-11-02T01:00:00.000Z';
+  const seenMs = Date.parse(seen);
+  it('counts from the last contact, or from the relay\'s own start when that is later, and never for a kiosk never heard from', () => {
+    assert.deepEqual(
+      [
+        silentPastBound(seen, seenMs - 60 * minute, seenMs + 15 * minute, 15 * minute),
+        silentPastBound(seen, seenMs - 60 * minute, seenMs + 15 * minute + 1, 15 * minute),
+        silentPastBound(seen, seenMs + 10 * minute, seenMs + 16 * minute, 15 * minute),
+        silentPastBound(seen, seenMs + 10 * minute, seenMs + 25 * minute + 1, 15 * minute),
+        silentPastBound(null, seenMs, seenMs + 60 * minute, 15 * minute),
+      ],
+      [false, true, false, true, false],
+    );
   });
 });
 
