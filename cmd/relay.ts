@@ -328,13 +328,14 @@ export function makeRelayCommand(factory: Factory): Command {
     .description('registered kiosks: last heard from, audit checkpoint witnessed and failed witness checks, open faults, last store day closed')
     .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
     .option('--operator <id>', 'whose relay (default: the first in the deployment)')
-    .option('--down-after-minutes <n>', 'a kiosk not heard from for this long is shown as down', String(DEFAULT_DOWN_AFTER_MS / 60_000))
+    .option('--down-after-minutes <n>', `a kiosk not heard from for this long is shown as down (default: the deployment's alerts.downAfterMinutes, else ${DEFAULT_DOWN_AFTER_MS / 60_000})`)
     .option('--json', 'print JSON')
-    .action((options: { dir: string; operator?: string; downAfterMinutes: string; json?: boolean }) => {
-      const downAfterMinutes = Number(options.downAfterMinutes);
-      if (!Number.isSafeInteger(downAfterMinutes) || downAfterMinutes <= 0) throw usageError('--down-after-minutes must be a whole number above 0');
+    .action((options: { dir: string; operator?: string; downAfterMinutes?: string; json?: boolean }) => {
       const loaded = factory.deployment(options.dir);
       const config = findRelay(loaded, options.operator);
+      // The same bound the relay raises kiosks as down by (docs/alerts.md), unless asked otherwise.
+      const downAfterMinutes = options.downAfterMinutes === undefined ? (config.alerts?.downAfterMinutes ?? DEFAULT_DOWN_AFTER_MS / 60_000) : Number(options.downAfterMinutes);
+      if (!Number.isSafeInteger(downAfterMinutes) || downAfterMinutes <= 0) throw usageError('--down-after-minutes must be a whole number above 0');
       const nowMs = factory.clock.nowMs();
       const { kiosks, faults, backlog } = withDatabase(loaded.resolve(config.databaseFile), (db) => ({ kiosks: kioskStatuses(db), faults: openFaults(db), backlog: alertBacklog(db) }), { readonly: true });
       const rows = kiosks.map((row) => ({
