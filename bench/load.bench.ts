@@ -204,6 +204,7 @@ function simulatedKiosk(loaded: LoadedConfig, config: KioskConfig, index: number
           ledger: { recordTransaction: (_record, queued) => void (notice = queued) },
           screen: { show: () => undefined },
           audit,
+          faults: { report: (fault) => audit.append({ kind: 'fault', data: { code: fault.code, ...(fault.requestId === undefined ? {} : { requestId: fault.requestId }) } }) },
           sha256,
           renderReceipt: async (receipt) => new TextEncoder().encode(JSON.stringify(receipt)),
           renderVoidNotice: async (voided) => new TextEncoder().encode(JSON.stringify(voided)),

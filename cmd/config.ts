@@ -43,6 +43,69 @@ export interface RelayConfig extends AuditKeyConfig {
   kioskTls: TlsFiles;
   /** Client side toward the centre: relay client certificate, trusting the centre CA. */
   centerTls: TlsFiles;
+  /** Where faults and outages go (S4-7, S4-8; docs/alerts.md); none configured: kept and shown, not sent. */
+  alerts?: AlertsConfig;
+}
+
+/** The alert endpoints of one operator (docs/alerts.md, "Configuration"). */
+export interface AlertsConfig {
+  /** The register (POS) endpoint for every store without its own in `storeRegisters`. */
+  register?: string;
+  /** A store's own register endpoint, by store id. */
+  storeRegisters?: Record<string, string>;
+  /** The maintenance centre's endpoint. */
+  maintenance?: string;
+  /** CA certificates the endpoints' server certificates chain to (PEM). */
+  caFile: string;
+  /** This relay's client certificate and key, for endpoints that ask for mutual TLS; both or neither. */
+  certificateFile?: string;
+  keyFile?: string;
+  /** A kiosk silent this long is raised as down; default 15. */
+  downAfterMinutes?: number;
+}
+
+/** The alert configuration checked: every URL HTTPS, the TLS files readable. */
+export interface AlertEndpoints {
+  /** The endpoint of a target for a store, undefined when there is none. */
+  urlFor(target: 'register' | 'maintenance', storeId: string): URL | undefined;
+  caPem: string;
+  /** Empty when the relay presents no client certificate. */
+  certificatePem: string;
+  keyPem: string;
+  downAfterMs: number;
+}
+
+/** Reads and checks a relay's `alerts` block; a wrong field is a usage error naming it. */
+export function alertEndpoints(loaded: LoadedConfig, relay: RelayConfig, defaultDownAfterMs: number): AlertEndpoints | undefined {
+  const alerts = relay.alerts;
+  if (alerts === undefined) return undefined;
+  const where = (field: string) => `${loaded.file}: relays[${relay.operatorId}].alerts.${field}`;
+  const https = (value: unknown, field: string): URL | undefined => {
+    if (value === undefined) return undefined;
+    let url: URL | undefined;
+    try {
+      url = typeof value === 'string' ? new URL(value) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (!url || url.protocol !== 'https:') throw new AppError('usage', 'config.bad_alerts', 'must be an https:// URL', where(field));
+    return url;
+  };
+  if (typeof alerts !== 'object' || alerts === null || typeof alerts.caFile !== 'string') throw new AppError('usage', 'config.bad_alerts', 'needs "caFile", the CA the endpoints\' certificates chain to', where('caFile'));
+  const register = https(alerts.register, 'register');
+  const maintenance = https(alerts.maintenance, 'maintenance');
+  const storeRegisters = new Map<string, URL>();
+  for (const [storeId, url] of Object.entries(alerts.storeRegisters ?? {})) storeRegisters.set(storeId, https(url, `storeRegisters.${storeId}`)!);
+  if ((alerts.certificateFile === undefined) !== (alerts.keyFile === undefined)) throw new AppError('usage', 'config.bad_alerts', 'give both "certificateFile" and "keyFile", or neither', where('certificateFile'));
+  const minutes = alerts.downAfterMinutes;
+  if (minutes !== undefined && (!Number.isSafeInteger(minutes) || minutes <= 0)) throw new AppError('usage', 'config.bad_alerts', 'must be a whole number of minutes above 0', where('downAfterMinutes'));
+  return {
+    urlFor: (target, storeId) => (target === 'maintenance' ? maintenance : (storeRegisters.get(storeId) ?? register)),
+    caPem: loaded.read(alerts.caFile),
+    certificatePem: alerts.certificateFile === undefined ? '' : loaded.read(alerts.certificateFile),
+    keyPem: alerts.keyFile === undefined ? '' : loaded.read(alerts.keyFile),
+    downAfterMs: minutes === undefined ? defaultDownAfterMs : minutes * 60_000,
+  };
 }
 
 export interface KioskConfig extends AuditKeyConfig {

@@ -30,7 +30,8 @@ import { CORRECTION_REASONS, type CorrectionReason } from '../core/messages.ts';
 import { decideLogin, isLocked, isPasswordAttempt, LOCKOUT_MS, passwordProblem } from '../core/maintenance.ts';
 import { hashPassword, verifyPassword } from '../drivers/crypto/password.ts';
 import type { DecommissionResponse, HeartbeatResponse } from '../core/relay-service.ts';
-import { DECOMMISSION_PATH, HEARTBEAT_PATH, KIOSK_PATHS, STORE_DAY_PATH } from '../core/messages.ts';
+import { DECOMMISSION_PATH, FAULT_PATH, HEARTBEAT_PATH, KIOSK_PATHS, STORE_DAY_PATH } from '../core/messages.ts';
+import { sendPendingFaults, type FaultReporter } from '../core/alerts.ts';
 import { auditHasher, auditOrigin, checkpointOffer, logSize, offerCheckpointToWitness, storedTreeNodes } from '../drivers/store/audit-log.ts';
 import { inclusionProofFromNodes } from '../core/merkle.ts';
 import { utf8Decode } from '../core/bytes.ts';
@@ -112,7 +113,14 @@ export function openKiosk(
   const random = drivers.random ?? systemRandom;
   const show = options.show ?? (() => undefined);
 
+  /** Every fault goes into the audit log; a device fault also waits in the fault outbox for the relay (docs/alerts.md). */
+  const faults: FaultReporter = {
+    report: (fault) => store.recordFault({ ...fault, faultId: hexEncode(random.bytes(16)), kioskId: config.kioskId, atMs: clock.nowMs() }),
+  };
+
   async function flushOutbox(): Promise<{ acknowledged: number; pending: number }> {
+    // Faults first: the register and maintenance should hear of a jam before the paperwork goes.
+    await sendPendingFaults({ outbox: store, clock, send: (report) => callJson(client, FAULT_PATH, report) });
     const acknowledged = await sendPendingNotices({
       outbox: store,
       clock,
@@ -207,6 +215,7 @@ export function openKiosk(
             gateway,
             ledger: store,
             audit,
+            faults,
             screen: { show },
             sha256,
             renderReceipt: drivers.renderReceipt ?? renderReceiptPdf,

@@ -12,14 +12,15 @@ import { createRelayService, type CenterUpstream, type RelayService, type KioskC
 import { callJson, errorResponse, jsonBytesResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
 import type { IncomingRequest, OutgoingResponse, RequestHandler, RunningServer } from '../drivers/http/server.ts';
 import { withDatabase, type Database } from '../drivers/store/database.ts';
-import { createRelayStore, isCertificateRevoked, kioskStatuses, latestCosigned, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
-import { DECOMMISSION_PATH, HEARTBEAT_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_SUPPLY_PATH, STORE_DAY_PATH } from '../core/messages.ts';
+import { alertBacklog, clearFaults, createRelayStore, isCertificateRevoked, kioskStatuses, latestCosigned, openFaults, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
+import { DECOMMISSION_PATH, FAULT_PATH, HEARTBEAT_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_SUPPLY_PATH, STORE_DAY_PATH } from '../core/messages.ts';
 import { handlingRecordFromRow } from '../drivers/store/center-store.ts';
 import type { CompletionAck } from '../core/messages.ts';
 import { parseRelayHeartbeatAnswer, witness, witnessRecordData, type CheckpointOffer } from '../core/witness.ts';
 import { cosignatureLine, noteBody } from '../core/signed-note.ts';
 import { formatUtcIso } from '../core/jst.ts';
-import { clientFor, findRelay, openRoleAuditLog, parseListen, type LoadedConfig, type RelayConfig } from './config.ts';
+import { alertEndpoints, clientFor, findRelay, openRoleAuditLog, parseListen, type LoadedConfig, type RelayConfig } from './config.ts';
+import { startAlertDispatcher, type AlertDispatcher } from './relay-alerts.ts';
 import { auditHasher, auditOrigin, logSize, noteSignerFor, noteVerifierFromKey, offerCheckpointToWitness, witnessedSizesIn, type AuditLog } from '../drivers/store/audit-log.ts';
 import { systemClock, systemTimers } from './deps.ts';
 import { tallyRefusals } from '../core/refusal-tally.ts';
@@ -43,6 +44,8 @@ export interface StartedRelay {
   operatorId: string;
   /** Offers the relay log's latest checkpoint to the centre now (it also happens every minute). */
   heartbeat(): Promise<void>;
+  /** The alert loop (docs/alerts.md): runs by itself; `run()` runs it now and waits. */
+  alerts: AlertDispatcher;
   close(): Promise<void>;
 }
 
@@ -55,6 +58,7 @@ export function createRelayHandler(service: RelayService, log: (line: string) =>
   const localRoutes: Record<string, (identity: KioskCertificateIdentity, body: unknown, request: IncomingRequest) => unknown> = {
     [HEARTBEAT_PATH]: service.heartbeat,
     [STORE_DAY_PATH]: service.storeDay,
+    [FAULT_PATH]: service.fault,
     // The certificate to revoke is the one this request came over: a kiosk retires only itself.
     [DECOMMISSION_PATH]: (identity, body, request) => service.decommission(identity, request.peer, body),
   };
@@ -140,7 +144,22 @@ export async function startRelay(
     await client.close();
     throw error;
   }
-  const { db, audit, handler: handle } = opened;
+  const { db, audit } = opened;
+  let alerts: AlertDispatcher;
+  try {
+    const endpoints = alertEndpoints(loaded, config, DEFAULT_DOWN_AFTER_MS);
+    alerts = startAlertDispatcher({ db, audit, operatorId: config.operatorId, endpoints, downAfterMs: endpoints?.downAfterMs ?? DEFAULT_DOWN_AFTER_MS, clock, timers: options.timers ?? systemTimers, log });
+  } catch (error) {
+    await client.close();
+    db.close();
+    throw error;
+  }
+  // A fault taken is delivered at once, not at the next round of the loop.
+  const handle: RequestHandler = async (request) => {
+    const response = await opened.handler(request);
+    if (request.path === FAULT_PATH && response.status === 200) alerts.poke();
+    return response;
+  };
 
   /**
    * The centre witnesses this relay's audit log, every minute and once more on the way down; in
@@ -204,12 +223,13 @@ export async function startRelay(
       role: 'relay',
       listen: options.metricsListen,
       mainAddress: { host, port },
-      knownPaths: [...RELAYED_PATHS, HEARTBEAT_PATH, STORE_DAY_PATH, DECOMMISSION_PATH],
+      knownPaths: [...RELAYED_PATHS, HEARTBEAT_PATH, STORE_DAY_PATH, DECOMMISSION_PATH, FAULT_PATH],
       auditEntries: () => logSize(db),
       health: () => ({ role: 'relay', operatorId: config.operatorId, auditEntries: logSize(db), uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000) }),
     });
   } catch (error) {
     clearInterval(heartbeat);
+    await alerts.close();
     await client.close();
     db.close();
     throw error;
@@ -245,6 +265,7 @@ export async function startRelay(
     clearInterval(heartbeat);
     refusals.close();
     await observability.close();
+    await alerts.close();
     await client.close();
     db.close();
     throw error;
@@ -255,12 +276,14 @@ export async function startRelay(
     operatorId: config.operatorId,
     metricsUrl: observability.url,
     heartbeat: witnessHeartbeat,
+    alerts,
     close: () =>
       (closing ??= (async () => {
         clearInterval(heartbeat);
         await server.close();
         await observability.close();
         refusals.close();
+        await alerts.close();
         await witnessHeartbeat();
         await client.close();
         db.close();
@@ -302,28 +325,56 @@ export function makeRelayCommand(factory: Factory): Command {
     });
   relay
     .command('status')
-    .description('registered kiosks: last heard from, audit checkpoint witnessed, last store day closed')
+    .description('registered kiosks: last heard from, audit checkpoint witnessed and failed witness checks, open faults, last store day closed')
     .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
     .option('--operator <id>', 'whose relay (default: the first in the deployment)')
-    .option('--down-after-minutes <n>', 'a kiosk not heard from for this long is shown as down', String(DEFAULT_DOWN_AFTER_MS / 60_000))
+    .option('--down-after-minutes <n>', `a kiosk not heard from for this long is shown as down (default: the deployment's alerts.downAfterMinutes, else ${DEFAULT_DOWN_AFTER_MS / 60_000})`)
     .option('--json', 'print JSON')
-    .action((options: { dir: string; operator?: string; downAfterMinutes: string; json?: boolean }) => {
-      const downAfterMinutes = Number(options.downAfterMinutes);
-      if (!Number.isSafeInteger(downAfterMinutes) || downAfterMinutes <= 0) throw usageError('--down-after-minutes must be a whole number above 0');
+    .action((options: { dir: string; operator?: string; downAfterMinutes?: string; json?: boolean }) => {
       const loaded = factory.deployment(options.dir);
       const config = findRelay(loaded, options.operator);
+      // The same bound the relay raises kiosks as down by (docs/alerts.md), unless asked otherwise.
+      const downAfterMinutes = options.downAfterMinutes === undefined ? (config.alerts?.downAfterMinutes ?? DEFAULT_DOWN_AFTER_MS / 60_000) : Number(options.downAfterMinutes);
+      if (!Number.isSafeInteger(downAfterMinutes) || downAfterMinutes <= 0) throw usageError('--down-after-minutes must be a whole number above 0');
       const nowMs = factory.clock.nowMs();
-      const rows = withDatabase(loaded.resolve(config.databaseFile), kioskStatuses, { readonly: true }).map((row) => ({ ...row, ...kioskHealth(row, nowMs, downAfterMinutes * 60_000) }));
+      const { kiosks, faults, backlog } = withDatabase(loaded.resolve(config.databaseFile), (db) => ({ kiosks: kioskStatuses(db), faults: openFaults(db), backlog: alertBacklog(db) }), { readonly: true });
+      const rows = kiosks.map((row) => ({
+        ...row,
+        ...kioskHealth(row, nowMs, downAfterMinutes * 60_000),
+        openFaults: faults.filter((fault) => fault.kioskId === row.kioskId).map(({ kioskId: _kioskId, ...fault }) => fault),
+      }));
       if (options.json) {
-        io.out(`${JSON.stringify({ operatorId: config.operatorId, kiosks: rows }, null, 2)}\n`);
+        io.out(`${JSON.stringify({ operatorId: config.operatorId, kiosks: rows, alerts: backlog }, null, 2)}\n`);
         return;
       }
-      const table = new Table({ head: ['kiosk', 'store', 'state', 'last seen (JST)', 'audit witnessed', 'last day closed'], style: { head: io.color ? ['cyan'] : [], border: io.color ? ['grey'] : [] } });
+      const table = new Table({ head: ['kiosk', 'store', 'state', 'last seen (JST)', 'audit witnessed', 'witness failures', 'open faults', 'last day closed'], style: { head: io.color ? ['cyan'] : [], border: io.color ? ['grey'] : [] } });
       for (const row of rows) {
         const state = kioskStateLabel(row, row);
-        table.push([row.kioskId, `${row.storeId} ${row.storeName}`, io.color && (row.down || row.auditProblem) ? chalk.red(state) : state, row.lastSeenAt ? formatJstIso(Date.parse(row.lastSeenAt)) : 'never', row.witnessedSize ?? '-', row.lastClosedDay ?? '-']);
+        const faultText = row.openFaults.length === 0 ? '-' : row.openFaults.map((fault) => `${fault.code} ${formatJstIso(Date.parse(fault.occurredAt))}`).join('\n');
+        table.push([row.kioskId, `${row.storeId} ${row.storeName}`, io.color && (row.down || row.auditProblem) ? chalk.red(state) : state, row.lastSeenAt ? formatJstIso(Date.parse(row.lastSeenAt)) : 'never', row.witnessedSize ?? '-', row.witnessFailures, io.color && row.openFaults.length > 0 ? chalk.red(faultText) : faultText, row.lastClosedDay ?? '-']);
       }
-      io.out(`relay ${config.operatorId}\n${table.toString()}\n`);
+      const alertLine = `alerts: ${backlog.pending} waiting for delivery, ${backlog.failed} given up`;
+      io.out(`relay ${config.operatorId}\n${table.toString()}\n${alertLine}\n`);
+    });
+  relay
+    .command('clear-faults')
+    .description("mark a kiosk's open faults cleared once its device is repaired (logged as fault.cleared)")
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .requiredOption('--kiosk <id>', 'the kiosk whose faults are cleared')
+    .option('--operator <id>', 'whose relay (default: the first in the deployment)')
+    .addHelpText('after', '\nExit codes: 0 cleared (or none open), 2 no such kiosk at this relay.')
+    .action((options: { dir: string; kiosk: string; operator?: string }) => {
+      const loaded = factory.deployment(options.dir);
+      const config = findRelay(loaded, options.operator);
+      const db = openRelayDatabase(loaded.resolve(config.databaseFile));
+      try {
+        if (!db.get('SELECT 1 AS known FROM kiosks WHERE kiosk_id = :kioskId', { kioskId: options.kiosk })) throw usageError(`no kiosk ${options.kiosk} is registered at relay ${config.operatorId}`);
+        const audit = openRoleAuditLog(db, loaded, config, auditOrigin('relay', config.operatorId), factory.clock);
+        const count = clearFaults(db, audit, options.kiosk, formatUtcIso(factory.clock.nowMs()));
+        io.out(`${count} open fault(s) of kiosk ${options.kiosk} cleared\n`);
+      } finally {
+        db.close();
+      }
     });
   relay
     .command('supply')

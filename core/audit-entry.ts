@@ -44,6 +44,7 @@ const FIELD_TYPES: Record<string, FieldType> = {
   pending: 'count', businessDate: 'code', cashYen: 'yen', transactions: 'count', remoteAddress: 'code?', status: 'count',
   origin: 'id', rootHash: 'hash', signature: 'signature', cosignature: 'signature', witness: 'id', timestamp: 'count', fromSize: 'count',
   settleMonth: 'code', count: 'count', peers: 'count', paidOn: 'code', reference: 'id?', serialNumber: 'id',
+  faultId: 'id', alertId: 'id', target: 'code', device: 'code',
 };
 
 /** Each kind and the data fields it may carry (any subset, in any order, each at most once). */
@@ -70,7 +71,10 @@ export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
   'day.closed': ['businessDate', 'cashYen', 'transactions', 'documents'],
   'maintenance.login': ['outcome'],
   'maintenance.password-changed': [],
-  fault: ['code', 'requestId', 'businessDate', 'kioskId'],
+  fault: ['code', 'requestId', 'businessDate', 'kioskId', 'faultId'],
+  // device faults travel (docs/alerts.md): the relay took the kiosk's report, or refused it for good
+  'fault.reported': ['faultId'],
+  'fault.rejected': ['faultId', 'code'],
   // disposal (C§9-2, P5): the kiosk's last entry, which its relay witnesses before it revokes the certificate
   'kiosk.decommissioned': ['kioskId', 'storeId'],
   // relay
@@ -83,6 +87,14 @@ export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
   'store-day.received': ['kioskId', 'storeId', 'businessDate', 'cashYen'],
   // the kiosk was decommissioned: its final log size witnessed, its certificate refused from now on
   'kiosk.revoked': ['kioskId', 'storeId', 'size', 'serialNumber'],
+  // faults and outages to the store register and the maintenance centre (S4-7, S4-8; docs/alerts.md)
+  'fault.received': ['faultId', 'kioskId', 'storeId', 'device', 'code', 'duplicate'],
+  'fault.cleared': ['kioskId', 'count'],
+  'kiosk.down': ['kioskId', 'storeId'],
+  'kiosk.recovered': ['kioskId', 'storeId'],
+  'alert.delivered': ['alertId', 'target', 'kioskId', 'attempt', 'status'],
+  'alert.retrying': ['alertId', 'target', 'kioskId', 'attempt', 'code'],
+  'alert.failed': ['alertId', 'target', 'kioskId', 'attempt', 'code'],
   // centre
   'auth.refused': ['operatorId', 'kioskId', 'code'],
   'certificate.issued': ['requestId', 'operatorId', 'kioskId', 'municipalityCode', 'certificateType', 'copies'],

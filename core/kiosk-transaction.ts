@@ -5,6 +5,7 @@ import { CERTIFICATE_TITLES, type CertificateType } from './certificate-types.ts
 import { base64Decode, base64Encode, hexEncode } from './bytes.ts';
 import { signedChallengeBytes } from './messages.ts';
 import type { AuditSink } from './audit-entry.ts';
+import { faultDevice, type FaultReporter } from './alerts.ts';
 import { AppError } from './errors.ts';
 import { formatJstDateTime, formatUtcIso } from './jst.ts';
 import { digestInfoForSha256, JpkiCard } from './jpki.ts';
@@ -100,6 +101,8 @@ export interface KioskDependencies {
   screen: KioskScreen;
   /** The kiosk's audit log: every step, pseudonymous ids and codes only (S4-5). */
   audit: AuditSink;
+  /** Faults: into the audit log, and a device's on to the store register and maintenance (S4-7, docs/alerts.md). */
+  faults: FaultReporter;
   sha256(data: Uint8Array): Uint8Array;
   renderReceipt(receipt: Receipt): Promise<Uint8Array>;
   renderVoidNotice(input: { requestId: string; kioskId: string; copies: number; createdAtMs: number }): Promise<Uint8Array>;
@@ -181,10 +184,11 @@ export async function runKioskTransaction(deps: KioskDependencies, input: KioskI
     }
     if (error instanceof AppError && error.kind !== 'internal') {
       deps.audit.append({ kind: 'transaction.refused', data: { code: error.code } });
+      if (faultDevice(error.code)) deps.faults.report({ code: error.code });
       screen.show(refusalText(error.code));
       return { outcome: 'refused', code: error.code, wrongPins: pins.wrong };
     }
-    deps.audit.append({ kind: 'fault', data: { code: 'internal' } });
+    deps.faults.report({ code: 'internal' });
     throw error;
   } finally {
     if (pdf) {
@@ -289,7 +293,7 @@ async function payPrintAndRecord(
     }
   } catch (error) {
     const code = error instanceof AppError ? error.code : 'printer.fault';
-    deps.audit.append({ kind: 'fault', data: { requestId: data.requestId, code } });
+    deps.faults.report({ requestId: data.requestId, code });
     return abortAfterPrinting(deps, data, notice, printed, code);
   }
   pdf.fill(0);
@@ -301,7 +305,7 @@ async function payPrintAndRecord(
     // The unit kept nothing (no change to pay, or a fault), so the printed copies are unpaid: void
     // them and return the money, as for a misprint, rather than leave cash and copies in limbo.
     const code = error instanceof AppError ? error.code : 'cash.fault';
-    deps.audit.append({ kind: 'fault', data: { requestId: data.requestId, code } });
+    deps.faults.report({ requestId: data.requestId, code });
     return abortAfterPrinting(deps, data, notice, data.copies, code);
   }
   deps.audit.append({ kind: 'payment.taken', data: { requestId: data.requestId, feeYen: data.feeYen, paidYen, changeYen } });
@@ -356,7 +360,7 @@ async function refundAndRecord(
     await deps.printer
       .print({ kind: 'void-notice', requestId: data.requestId, pdf: voidPdf })
       .then(() => deps.audit.append({ kind: 'misprint.voided', data: { requestId: data.requestId, copies: printedCopies } }))
-      .catch((error: unknown) => deps.audit.append({ kind: 'fault', data: { requestId: data.requestId, code: error instanceof AppError ? error.code : 'printer.fault' } }));
+      .catch((error: unknown) => deps.faults.report({ requestId: data.requestId, code: error instanceof AppError ? error.code : 'printer.fault' }));
   }
   return refundedYen;
 }
@@ -381,5 +385,5 @@ async function printReceipt(deps: KioskDependencies, data: CertificateData, paid
   await deps.printer
     .print({ kind: 'receipt', requestId: data.requestId, pdf })
     .then(() => deps.audit.append({ kind: 'receipt.printed', data: { requestId: data.requestId } }))
-    .catch((error: unknown) => deps.audit.append({ kind: 'fault', data: { requestId: data.requestId, code: error instanceof AppError ? error.code : 'printer.fault' } }));
+    .catch((error: unknown) => deps.faults.report({ requestId: data.requestId, code: error instanceof AppError ? error.code : 'printer.fault' }));
 }

@@ -316,6 +316,8 @@ export const STORE_DAY_PATH = '/v1/store-days';
  * `kiosk.decommissioned` entry with an inclusion proof, and the request to revoke its certificate.
  */
 export const DECOMMISSION_PATH = '/v1/decommission';
+/** Kiosk → relay: a device fault for the store register and the maintenance centre (docs/alerts.md). */
+export const FAULT_PATH = '/v1/faults';
 /** The relay names the kiosk it forwards for; the centre believes it only for that operator's kiosks. */
 export const RELAY_HEADERS = { store: 'x-cvs-store-id', kiosk: 'x-cvs-kiosk-id' } as const;
 /** The relay's heartbeat to the centre, which witnesses the relay's audit log. */

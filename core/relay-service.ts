@@ -16,6 +16,7 @@ import { bytesEqual, hexDecode, utf8Encode } from './bytes.ts';
 import { verifyInclusion } from './merkle.ts';
 import { openNote, parseCheckpoint } from './signed-note.ts';
 import type { Clock } from './ports.ts';
+import { parseFaultReport, type FaultReport } from './alerts.ts';
 
 export interface RegisteredKiosk {
   kioskId: string;
@@ -45,6 +46,11 @@ export interface RelayStore {
    * is no longer active, and its certificate is refused at every handshake from now on.
    */
   revokeKiosk(revocation: KioskRevocation): void;
+  /**
+   * Keeps a kiosk's fault report for the alert queue (docs/alerts.md), with its audit entry: the
+   * same fault id again is a duplicate, the same id with other content a conflict.
+   */
+  saveFault(fault: FaultReport & { storeId: string }, receivedAtIso: string): RecordResult;
 }
 
 /** A kiosk certificate the operator's store CA revoked when its kiosk was decommissioned (C§9-2). */
@@ -225,11 +231,29 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
     return { witnessedSize, serialNumber: certificate.serialNumber, revokedAt: revokedAtIso };
   }
 
+  /**
+   * A device fault at a kiosk (S4-7): kept, then delivered from the relay's own queue to the store
+   * register and the maintenance centre (docs/alerts.md). Only the kiosk itself reports its faults.
+   */
+  function fault(identity: KioskCertificateIdentity, body: unknown): { faultId: string; duplicate: boolean } {
+    const kiosk = admit(identity);
+    const report = parseFaultReport(body);
+    if (report.kioskId !== kiosk.kioskId) {
+      throw new AppError('input', 'relay.kiosk_mismatch', 'field "kioskId" does not match the kiosk certificate', 'kioskId');
+    }
+    const nowMs = deps.clock.nowMs();
+    noteSeen(kiosk.kioskId, nowMs);
+    const result = deps.store.saveFault({ ...report, storeId: kiosk.storeId }, formatUtcIso(nowMs));
+    if (result === 'conflict') throw new AppError('conflict', 'fault.conflict', 'a different fault was already reported with this id', report.faultId);
+    return { faultId: report.faultId, duplicate: result === 'duplicate' };
+  }
+
   return {
     admit,
     heartbeat,
     storeDay,
     decommission,
+    fault,
 
     async forward(path: string, body: unknown, identity: KioskCertificateIdentity): Promise<UpstreamAnswer> {
       if (!RELAYED_PATHS.includes(path)) {

@@ -1,6 +1,7 @@
 // The kiosk's SQLite store: its own transaction records and the completion-notice outbox. The
 // outbox is written in the same transaction as the record, so a notice can never be lost.
 
+import { faultReport, type FaultReport } from '../../core/alerts.ts';
 import { formatUtcIso } from '../../core/jst.ts';
 import type { KioskLedger, KioskTransactionRecord } from '../../core/kiosk-transaction.ts';
 import type { LoginState } from '../../core/maintenance.ts';
@@ -40,6 +41,17 @@ export interface KioskStore extends KioskLedger, WitnessedSizes, Outbox {
   /** Records a login attempt's outcome and the lockout state it leaves, with its audit entry. */
   recordMaintenanceLogin(outcome: 'accepted' | 'rejected' | 'locked', state: LoginState): void;
   setMaintenancePassword(passwordHash: string, atMs: number): void;
+  /**
+   * A fault, in the audit log; a device fault (core/alerts.ts faultDevice) also into the fault
+   * outbox in the same transaction, so it reaches the relay after an outage or a restart.
+   */
+  recordFault(fault: { faultId: string; kioskId: string; code: string; requestId?: string; atMs: number }): void;
+  /** Device faults the relay has not yet taken, oldest first. */
+  pendingFaults(limit: number): FaultReport[];
+  markFaultReported(faultId: string, atMs: number): void;
+  markFaultAttemptFailed(faultId: string, errorCode: string): void;
+  /** The relay refused the report for good (HTTP 400/409): it leaves the queue, kept with its reason. */
+  markFaultRejected(faultId: string, errorCode: string, atMs: number): void;
 }
 
 export interface MaintenanceCredential extends LoginState {
@@ -185,6 +197,32 @@ export function createKioskStore(db: Database, audit: AuditLog): KioskStore {
            ON CONFLICT (id) DO UPDATE SET password_hash = excluded.password_hash, failures = 0, locked_until_ms = 0, changed_at = excluded.changed_at`,
           { passwordHash, changedAt: formatUtcIso(atMs) },
         ),
+      );
+    },
+    recordFault(fault): void {
+      const report = faultReport(fault);
+      const data = { code: fault.code, ...(fault.requestId === undefined ? {} : { requestId: fault.requestId }), ...(report ? { faultId: report.faultId } : {}) };
+      audit.transaction([{ kind: 'fault', data }], () => {
+        if (!report) return;
+        db.run('INSERT INTO fault_outbox (fault_id, report, created_at) VALUES (:faultId, :report, :createdAt)', { faultId: report.faultId, report: JSON.stringify(report), createdAt: report.occurredAt });
+      });
+    },
+    pendingFaults(limit: number): FaultReport[] {
+      return db
+        .all<{ report: string }>('SELECT report FROM fault_outbox WHERE acknowledged_at IS NULL AND rejected_at IS NULL ORDER BY created_at, fault_id LIMIT :limit', { limit })
+        .map((row) => JSON.parse(row.report) as FaultReport);
+    },
+    markFaultReported(faultId: string, atMs: number): void {
+      audit.transaction([{ kind: 'fault.reported', data: { faultId } }], () =>
+        db.run('UPDATE fault_outbox SET acknowledged_at = :at, attempts = attempts + 1, last_error = NULL WHERE fault_id = :faultId', { faultId, at: formatUtcIso(atMs) }),
+      );
+    },
+    markFaultAttemptFailed(faultId: string, errorCode: string): void {
+      db.run('UPDATE fault_outbox SET attempts = attempts + 1, last_error = :errorCode WHERE fault_id = :faultId', { faultId, errorCode });
+    },
+    markFaultRejected(faultId: string, errorCode: string, atMs: number): void {
+      audit.transaction([{ kind: 'fault.rejected', data: { faultId, code: errorCode } }], () =>
+        db.run('UPDATE fault_outbox SET attempts = attempts + 1, last_error = :errorCode, rejected_at = :at WHERE fault_id = :faultId', { faultId, errorCode, at: formatUtcIso(atMs) }),
       );
     },
     transactions(): KioskTransactionRecord[] {

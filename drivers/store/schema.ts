@@ -450,6 +450,49 @@ export const RELAY_MIGRATIONS: readonly Migration[] = [
       ${appendOnly('revoked_certificates', 'a revocation cannot be undone')}
     `,
   },
+  {
+    version: 9,
+    name: 'kiosk faults, kiosk outages and the alert delivery queue (S4-7, S4-8; docs/alerts.md)',
+    sql: `
+      CREATE TABLE faults (
+        fault_id TEXT PRIMARY KEY,   -- chosen by the kiosk: the same fault sent twice is one row
+        kiosk_id TEXT NOT NULL,
+        store_id TEXT NOT NULL,
+        device TEXT NOT NULL,
+        code TEXT NOT NULL,
+        request_id TEXT,             -- the transaction it interrupted, a pseudonymous id
+        occurred_at TEXT NOT NULL,   -- at the kiosk
+        received_at TEXT NOT NULL,
+        alerts_queued_at TEXT,       -- when its deliveries went into alert_deliveries
+        cleared_at TEXT              -- a technician cleared it (relay clear-faults); open until then
+      ) STRICT;
+      CREATE INDEX faults_open ON faults (kiosk_id) WHERE cleared_at IS NULL;
+      CREATE INDEX faults_unqueued ON faults (received_at) WHERE alerts_queued_at IS NULL;
+      CREATE TABLE kiosk_outages (
+        kiosk_id TEXT NOT NULL,
+        silent_since TEXT NOT NULL,  -- the last contact before the silence: names the outage
+        raised_at TEXT NOT NULL,
+        recovered_at TEXT,
+        PRIMARY KEY (kiosk_id, silent_since)
+      ) STRICT;
+      CREATE TABLE alert_deliveries (
+        alert_id TEXT NOT NULL,
+        target TEXT NOT NULL CHECK (target IN ('register', 'maintenance')),
+        store_id TEXT NOT NULL,      -- picks the store's register endpoint at send time
+        kiosk_id TEXT NOT NULL,
+        body TEXT NOT NULL,          -- the alert JSON (docs/alerts.md): ids, codes and times only
+        created_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        delivered_at TEXT,
+        failed_at TEXT,
+        PRIMARY KEY (alert_id, target)
+      ) STRICT;
+      CREATE INDEX alert_deliveries_due ON alert_deliveries (next_attempt_at) WHERE delivered_at IS NULL AND failed_at IS NULL;
+      ALTER TABLE kiosks ADD COLUMN witness_failures INTEGER NOT NULL DEFAULT 0; -- offers refused, counted
+    `,
+  },
 ];
 
 export const KIOSK_MIGRATIONS: readonly Migration[] = [
@@ -529,5 +572,20 @@ export const KIOSK_MIGRATIONS: readonly Migration[] = [
     version: 8,
     name: 'notices refused for a confirmed month go back to the queue: the centre now settles them as adjustments',
     sql: `UPDATE outbox SET rejected_at = NULL WHERE rejected_at IS NOT NULL AND last_error = 'month.confirmed';`,
+  },
+  {
+    version: 9,
+    name: 'device faults waiting for the relay (S4-7; docs/alerts.md)',
+    sql: `
+      CREATE TABLE fault_outbox (
+        fault_id TEXT PRIMARY KEY,
+        report TEXT NOT NULL,        -- JSON FaultReport: ids, codes and a time, no personal data
+        created_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        acknowledged_at TEXT,
+        rejected_at TEXT
+      ) STRICT;
+    `,
   },
 ];

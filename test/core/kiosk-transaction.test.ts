@@ -96,6 +96,8 @@ interface Kiosk {
   cash: RecordingCashUnit;
   printer: FolderPrinter;
   ledger: { record: KioskTransactionRecord; notice: CompletionNotice }[];
+  /** What the kiosk reported through its fault port (docs/alerts.md). */
+  faults: { code: string; requestId?: string }[];
   screen: string[];
   receipts: Receipt[];
   voidNotices: { requestId: string; copies: number }[];
@@ -196,6 +198,7 @@ describe('runKioskTransaction', () => {
     const printDirectory = join(directory, `printer-${kioskNumber}`);
     const printer = new FolderPrinter({ directory: printDirectory, faults: options.printerFaults });
     const ledgerEntries: Kiosk['ledger'] = [];
+    const faults: Kiosk['faults'] = [];
     const ledger: KioskLedger = { recordTransaction: (record, notice) => void ledgerEntries.push({ record, notice }) };
     const screen: string[] = [];
     const receipts: Receipt[] = [];
@@ -211,6 +214,7 @@ describe('runKioskTransaction', () => {
       gateway,
       ledger,
       audit: discardAudit,
+      faults: { report: (fault: { code: string; requestId?: string }) => void faults.push(fault) },
       screen: { show: (text: string) => void screen.push(text) },
       sha256: (data: Uint8Array) => new Uint8Array(createHash('sha256').update(data).digest()),
       renderReceipt: async (receipt: Receipt) => {
@@ -225,6 +229,7 @@ describe('runKioskTransaction', () => {
     return {
       cash,
       printer,
+      faults,
       ledger: ledgerEntries,
       screen,
       receipts,
@@ -414,6 +419,7 @@ describe('runKioskTransaction', () => {
     assert.ok(kiosk.screen.includes(refusalText('printer.jam')));
     assert.equal(kiosk.screen.at(-1), SCREEN.refunded(1000));
     assert.deepEqual(await kiosk.deliver(kiosk.ledger[0]!.notice), { issuanceId: requestId, duplicate: false });
+    assert.deepEqual(kiosk.faults, [{ requestId, code: 'printer.jam' }]);
   });
 
   it('refunds and voids every copy when the cash unit cannot pay the change after printing', async () => {
@@ -429,6 +435,7 @@ describe('runKioskTransaction', () => {
       [['refunded', 0, 0]],
     );
     assert.deepEqual(kiosk.receipts, []);
+    assert.deepEqual(kiosk.faults, [{ requestId, code: 'cash.no_change' }]);
   });
 
   it('hands back a rejected note and keeps taking cash', async () => {

@@ -46,6 +46,7 @@ function world(options: { upstreamFails?: boolean } = {}) {
       },
       recordOperatorCorrection: (_correction: HandlingCorrection): RecordResult => 'inserted',
       latestWitnessed: () => undefined,
+      saveFault: (): RecordResult => 'inserted',
       saveStoreDay(day): RecordResult {
         const before = days.get(day.businessDate);
         if (!before) {
