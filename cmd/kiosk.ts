@@ -599,8 +599,9 @@ export function makeKioskCommand(factory: Factory): Command {
         await opened.flushOutbox();
         const pending = opened.store.pendingNotices(1000).length;
         const unsent = opened.store.unacknowledgedDayCloses().length;
-        if (pending > 0 || unsent > 0) {
-          throw new AppError('unavailable', 'decommission.outbox_pending', `${pending} notice(s) and ${unsent} day close(s) are not yet acknowledged; nothing was erased: run again when the relay and the centre answer`, config.kioskId);
+        const faults = opened.store.pendingFaults(1000).length;
+        if (pending > 0 || unsent > 0 || faults > 0) {
+          throw new AppError('unavailable', 'decommission.outbox_pending', `${pending} notice(s), ${unsent} day close(s) and ${faults} fault report(s) are not yet acknowledged; nothing was erased: run again when the relay and the centre answer`, config.kioskId);
         }
         const decommissioned = await opened.decommission();
         // Held open across the close, which deletes them: their blocks are overwritten below.

@@ -221,16 +221,20 @@ describe('kiosk erasure and disposal', () => {
       const empty = await decommission([''], '--wipe');
       assert.equal(empty.code, 2, empty.stderr);
 
-      // The relay away and a notice not yet acknowledged: refused, nothing erased.
+      // The relay away, a notice and a printer fault not yet acknowledged: refused, nothing erased.
       const kioskDb = service.loaded.resolve(findKiosk(service.loaded, kioskId).databaseFile);
-      withDatabase(kioskDb, (db) => db.run('UPDATE outbox SET acknowledged_at = NULL'));
+      const fault = { faultId: 'f'.repeat(32), kioskId, device: 'printer', code: 'printer.jam', requestId: null, occurredAt: '2026-12-01T01:00:00.000Z' };
+      withDatabase(kioskDb, (db) => {
+        db.run('UPDATE outbox SET acknowledged_at = NULL');
+        db.run('INSERT INTO fault_outbox (fault_id, report, created_at) VALUES (:faultId, :report, :createdAt)', { faultId: fault.faultId, report: JSON.stringify(fault), createdAt: fault.occurredAt });
+      });
       const closed = net.createServer();
       await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
       const port = (closed.address() as net.AddressInfo).port;
       await new Promise((resolve) => closed.close(resolve));
       const away = await cli([], 'kiosk', 'decommission', '--dir', service.dir, '--kiosk', kioskId, '--relay-url', `https://127.0.0.1:${port}`, '--wipe', '--password-file', service.loaded.resolve('pki/maintenance/K0003.txt'));
       assert.equal(away.code, 1, away.stderr);
-      assert.match(away.stderr, /\d+ notice\(s\) and \d+ day close\(s\) are not yet acknowledged; nothing was erased/);
+      assert.match(away.stderr, /\d+ notice\(s\), \d+ day close\(s\) and 1 fault report\(s\) are not yet acknowledged; nothing was erased/);
 
       assert.deepEqual(allFiles().filter((file) => file.includes(kioskId)), filesBefore);
       assert.equal(await tlsAttempt(credentials), 404, 'the relay still takes the kiosk');
