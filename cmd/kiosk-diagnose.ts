@@ -36,6 +36,7 @@ import { callJson } from '../drivers/http/json-api.ts';
 import { CupsPrinter } from '../drivers/printer/cups-printer.ts';
 import type { LoadedConfig } from './config.ts';
 import type { Kiosk } from './kiosk.ts';
+import { freeBytesIn } from '../drivers/store/free-space.ts';
 
 /** Each request gets this long, or --max-latency-ms if longer: a technician waits for the verdict, and a kiosk serving needs far less (core/diagnosis.ts). */
 export const DIAGNOSE_TIMEOUT_MS = 5_000;
@@ -161,7 +162,7 @@ export async function diagnoseKiosk(kiosk: Kiosk, loaded: LoadedConfig, options:
       options.clock.nowMs(),
     ),
     auditWitnessCheck({ offer, logSize: kiosk.auditLogSize(), witnessedSize: store.lastWitnessedSize() }),
-    diskCheck(freeBytes(path.dirname(loaded.resolve(config.databaseFile))), options.minFreeBytes),
+    diskCheck(freeBytesIn(path.dirname(loaded.resolve(config.databaseFile))), options.minFreeBytes),
   ];
   return diagnosis(checks);
 }
@@ -243,11 +244,6 @@ export function readCertificate(file: string): CertificateReading {
   } catch {
     return { problem: 'not a readable certificate' };
   }
-}
-
-function freeBytes(directory: string): number {
-  const stats = fs.statfsSync(directory);
-  return stats.bavail * stats.bsize;
 }
 
 /** The table for a person: one row a check, failures first to the eye by colour when on a terminal. */

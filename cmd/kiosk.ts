@@ -31,7 +31,8 @@ import { decideLogin, isLocked, isPasswordAttempt, LOCKOUT_MS, passwordProblem }
 import { hashPassword, verifyPassword } from '../drivers/crypto/password.ts';
 import type { DecommissionResponse, HeartbeatResponse } from '../core/relay-service.ts';
 import { DECOMMISSION_PATH, FAULT_PATH, HEARTBEAT_PATH, KIOSK_PATHS, STORE_DAY_PATH } from '../core/messages.ts';
-import { sendPendingFaults, type FaultReporter } from '../core/alerts.ts';
+import { conditionWatch, sendPendingFaults, type FaultReporter } from '../core/alerts.ts';
+import { freeBytesIn } from '../drivers/store/free-space.ts';
 import { auditHasher, auditOrigin, checkpointOffer, logSize, offerCheckpointToWitness, storedTreeNodes } from '../drivers/store/audit-log.ts';
 import { inclusionProofFromNodes } from '../core/merkle.ts';
 import { utf8Decode } from '../core/bytes.ts';
@@ -43,7 +44,7 @@ import type { Factory } from './factory.ts';
 import type { Io } from './io.ts';
 import { createTerminal, type Terminal } from './terminal.ts';
 import { readKioskScript, scriptedInput, type ScriptedSession } from './kiosk-script.ts';
-import { DIAGNOSIS_LIMITS } from '../core/diagnosis.ts';
+import { clockCheck, DIAGNOSIS_LIMITS, diskCheck } from '../core/diagnosis.ts';
 
 export interface Kiosk {
   config: KioskConfig;
@@ -87,6 +88,8 @@ export interface KioskDriverOverrides {
   cash?: SimulatedCashUnit;
   renderReceipt?: KioskDependencies['renderReceipt'];
   renderVoidNotice?: KioskDependencies['renderVoidNotice'];
+  /** Free bytes where the kiosk's database lies; default: statfs of its folder. */
+  freeDiskBytes?: () => number;
 }
 
 export function openKiosk(
@@ -117,8 +120,22 @@ export function openKiosk(
   const faults: FaultReporter = {
     report: (fault) => store.recordFault({ ...fault, faultId: hexEncode(random.bytes(16)), kioskId: config.kioskId, atMs: clock.nowMs() }),
   };
+  // Disk and clock faults (S4-7): the disk before each resident and at each flush, the clock at
+  // each heartbeat.
+  const watch = conditionWatch(faults);
+  const databaseFolder = path.dirname(loaded.resolve(config.databaseFile));
+  const freeDiskBytes = drivers.freeDiskBytes ?? (() => freeBytesIn(databaseFolder));
+  function watchDisk(): void {
+    watch('disk.low_space', !diskCheck(freeDiskBytes()).ok);
+  }
+  function watchClock(sentAtMs: number, receivedAtMs: number, answer: HeartbeatResponse): void {
+    const relayDateMs = answer.relayTime === undefined ? Number.NaN : Date.parse(answer.relayTime);
+    if (Number.isNaN(relayDateMs)) return; // a relay from before the time field: nothing to compare
+    watch('clock.skew', !clockCheck({ sentAtMs, receivedAtMs, relayDateMs, resolutionMs: 1 }).ok);
+  }
 
   async function flushOutbox(): Promise<{ acknowledged: number; pending: number }> {
+    watchDisk();
     // Faults first: the register and maintenance should hear of a jam before the paperwork goes.
     await sendPendingFaults({ outbox: store, clock, send: (report) => callJson(client, FAULT_PATH, report) });
     const acknowledged = await sendPendingNotices({
@@ -168,7 +185,17 @@ export function openKiosk(
   async function offerToRelay(): Promise<OfferOutcome> {
     try {
       const before = store.lastWitnessedSize();
-      await offerCheckpointToWitness(db, store, (offer) => callJson<HeartbeatResponse>(client, HEARTBEAT_PATH, { kioskId: config.kioskId, ...offer }), clock.nowMs);
+      await offerCheckpointToWitness(
+        db,
+        store,
+        async (offer) => {
+          const sentAtMs = clock.nowMs();
+          const answer = await callJson<HeartbeatResponse>(client, HEARTBEAT_PATH, { kioskId: config.kioskId, ...offer });
+          watchClock(sentAtMs, clock.nowMs(), answer);
+          return answer;
+        },
+        clock.nowMs,
+      );
       const after = store.lastWitnessedSize();
       if (after <= before && logSize(db) > after) {
         // The relay holds less than we believed it witnessed: its state was lost or restored.
@@ -187,7 +214,7 @@ export function openKiosk(
   const offers = scheduleWitnessOffers({ pending: () => logSize(db) > store.lastWitnessedSize(), offer: offerToRelay, timers: drivers.timers ?? systemTimers });
   audit.onAppend(() => offers.poke());
   async function sendHeartbeat(): Promise<void> {
-    await offers.offerNow();
+    await offers.heartbeat();
   }
 
   return {
@@ -202,6 +229,7 @@ export function openKiosk(
         if (cardFile === undefined) throw usageError('the simulated reader needs a card file');
         simulated.place(cardFile);
       }
+      watchDisk();
       for (const notice of serviceNotices) if (inForce(notice, clock.nowMs())) show(`【お知らせ】${notice.message}`);
       try {
         return await runKioskTransaction(

@@ -526,6 +526,8 @@ class Simulation {
           cash,
           renderReceipt: (receipt) => renderPage(`SIM-RECEIPT request=${receipt.requestId} fee=${receipt.feeYen}`),
           renderVoidNotice: (notice) => renderPage(`SIM-VOID request=${notice.requestId} copies=${notice.copies}`),
+          // The simulated disk never fills: the host's free space must not change a seed's run.
+          freeDiskBytes: () => Number.MAX_SAFE_INTEGER,
         },
       });
       const state: KioskState = { config, kiosk, reader, cash, ledger: new Map(), keptYen: 0, issuedFeesYen: 0, session: undefined };

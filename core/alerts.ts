@@ -28,6 +28,24 @@ export function faultDevice(code: string): FaultDevice | undefined {
   return undefined;
 }
 
+/**
+ * A condition the kiosk watches (free disk, its clock against the relay's): its fault is reported
+ * when the condition starts failing, not again while it goes on, and again if it fails after it
+ * has cleared. A disk low for a day is one fault, not one per resident.
+ */
+export function conditionWatch(reporter: FaultReporter): (code: string, failing: boolean) => void {
+  const failingNow = new Set<string>();
+  return (code, failing) => {
+    if (!failing) {
+      failingNow.delete(code);
+      return;
+    }
+    if (failingNow.has(code)) return;
+    failingNow.add(code);
+    reporter.report({ code });
+  };
+}
+
 /** The kiosk's side of fault reporting: into its audit log, and device faults into its fault outbox. */
 export interface FaultReporter {
   report(fault: { code: string; requestId?: string }): void;

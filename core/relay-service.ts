@@ -97,6 +97,8 @@ export interface HeartbeatRequest extends CheckpointOffer {
 
 export interface HeartbeatResponse {
   witnessedSize: number;
+  /** The relay's clock when it answered (UTC ISO, ms): the kiosk checks its own against it (clock faults, docs/alerts.md). */
+  relayTime?: string;
 }
 
 /** The kiosk as its client certificate names it: CN = kiosk id, OU = store id, O = operator id. */
@@ -176,7 +178,7 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
       });
       if (decision.keep) deps.store.saveWitnessed(kiosk.kioskId, decision.keep, nowIso);
       else if (!decision.resync) deps.store.noteWitnessed(kiosk.kioskId, nowIso);
-      return { witnessedSize: decision.witnessedSize };
+      return { witnessedSize: decision.witnessedSize, relayTime: nowIso };
     } catch (error) {
       const code = error instanceof AppError ? error.code : 'internal';
       deps.store.noteWitnessFailure(kiosk.kioskId, code);

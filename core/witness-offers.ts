@@ -20,15 +20,23 @@ export interface OfferPolicy {
   afterRefusalMs: number;
   /** While idle: how often to look for entries another process appended to the same log. */
   pollMs: number;
+  /**
+   * While idle: offer the same checkpoint again once this long has passed without an answer from
+   * the witness, a heartbeat. The relay counts a kiosk silent past its bound as down (docs/alerts.md),
+   * so a kiosk no resident used for a quarter of an hour must still be heard.
+   */
+  heartbeatMs: number;
 }
 
-export const KIOSK_OFFER_POLICY: OfferPolicy = { soonMs: 200, retryMinMs: 1_000, retryMaxMs: 30_000, afterRefusalMs: 60_000, pollMs: 5_000 };
+export const KIOSK_OFFER_POLICY: OfferPolicy = { soonMs: 200, retryMinMs: 1_000, retryMaxMs: 30_000, afterRefusalMs: 60_000, pollMs: 5_000, heartbeatMs: 60_000 };
 
 export interface WitnessOffers {
   /** An entry was appended: offer soon (or when the current back-off ends). */
   poke(): void;
   /** Offers now, after any offer in flight (offers never overlap: each proves from the last size acknowledged). */
   offerNow(): Promise<OfferOutcome | 'nothing'>;
+  /** Offers now even when the witness holds everything: a heartbeat (after any offer in flight). */
+  heartbeat(): Promise<OfferOutcome | 'nothing'>;
   /**
    * Stops the timers, lets an offer in flight finish, and makes one last offer when entries are
    * pending and no back-off is running (a short-lived command offers what it appended before it exits).
@@ -52,6 +60,8 @@ export function scheduleWitnessOffers(deps: {
   let failures = 0;
   let stopped = false;
   let queue: Promise<unknown> = Promise.resolve();
+  /** When the witness last answered (or when this started). */
+  let answeredAtMs = timers.nowMs();
 
   function schedule(atMs: number): void {
     if (stopped) return;
@@ -67,12 +77,14 @@ export function scheduleWitnessOffers(deps: {
   }
 
   async function tick(): Promise<void> {
-    if (!deps.pending()) return schedule(timers.nowMs() + policy.pollMs);
-    await offerNow();
+    if (deps.pending()) await offerNow();
+    else if (timers.nowMs() - answeredAtMs >= policy.heartbeatMs) await offerQueued();
+    else schedule(timers.nowMs() + policy.pollMs);
   }
 
   function settle(outcome: OfferOutcome): void {
     const now = timers.nowMs();
+    if (outcome !== 'unavailable') answeredAtMs = now;
     if (outcome === 'witnessed') {
       failures = 0;
       notBeforeMs = 0;
@@ -87,9 +99,10 @@ export function scheduleWitnessOffers(deps: {
     }
   }
 
-  function offerNow(): Promise<OfferOutcome | 'nothing'> {
+  /** One offer after any in flight, `onlyIfPending`: none when the witness holds everything. */
+  function offerQueued(onlyIfPending = false): Promise<OfferOutcome | 'nothing'> {
     const run = queue.then(async (): Promise<OfferOutcome | 'nothing'> => {
-      if (!deps.pending()) return 'nothing';
+      if (onlyIfPending && !deps.pending()) return 'nothing';
       const outcome = await deps.offer().catch((): OfferOutcome => 'refused');
       settle(outcome);
       return outcome;
@@ -98,10 +111,15 @@ export function scheduleWitnessOffers(deps: {
     return run;
   }
 
+  function offerNow(): Promise<OfferOutcome | 'nothing'> {
+    return offerQueued(true);
+  }
+
   schedule(timers.nowMs() + policy.pollMs);
   return {
     poke: () => schedule(timers.nowMs() + policy.soonMs),
     offerNow,
+    heartbeat: () => offerQueued(),
     async close() {
       stopped = true;
       if (timer !== undefined) timers.clear(timer);

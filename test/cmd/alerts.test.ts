@@ -2,7 +2,8 @@
 // store register and the maintenance centre through a running relay, over mutual TLS, exactly once
 // although the register fails the first attempt and the kiosk reports the fault twice; `relay
 // status --json` shows it open until cleared; a kiosk silent too long is raised as down once, and
-// its return as recovered; a fault waits in the kiosk's outbox through a relay outage and a restart.
+// its return as recovered; a low disk and a kiosk clock off from the relay's are reported once while
+// they last; a fault waits in the kiosk's outbox through a relay outage and a restart.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -233,6 +234,38 @@ describe('faults and outages reach the store register and the maintenance centre
     );
     assert.deepEqual(relayKinds('kiosk.down'), [{ kioskId: 'K0001', storeId: kiosk.config.storeId }]);
     assert.deepEqual(relayKinds('kiosk.recovered'), [{ kioskId: 'K0001', storeId: kiosk.config.storeId }]);
+  });
+
+  it('reports a disk low on space and a kiosk clock off from the relay\'s once each while it lasts, and again after it cleared', async () => {
+    let freeBytes = 10 * 1024 * 1024;
+    let kioskSkewMs = 5 * 60_000;
+    const watched = openKiosk(loaded, { kioskId: 'K0003', relayUrl: relay.server.url, clock: { nowMs: () => clock.nowMs() + kioskSkewMs }, drivers: { freeDiskBytes: () => freeBytes } });
+    const kioskDb = loaded.resolve(watched.config.databaseFile);
+    const reported = () =>
+      withDatabase(kioskDb, (db) => db.all<{ report: string }>('SELECT report FROM fault_outbox ORDER BY created_at, fault_id'), { readonly: true }).map((row) => (JSON.parse(row.report) as { code: string }).code).sort();
+    try {
+      await watched.flushOutbox();
+      await watched.flushOutbox();
+      assert.deepEqual(reported(), ['clock.skew', 'disk.low_space']);
+      freeBytes = 10 * 1024 * 1024 * 1024;
+      kioskSkewMs = 0;
+      await watched.flushOutbox();
+      await watched.flushOutbox();
+      assert.deepEqual(reported(), ['clock.skew', 'disk.low_space'], 'nothing new while both are fine');
+      freeBytes = 1024;
+      kioskSkewMs = -3 * 60_000;
+      await watched.flushOutbox();
+      await watched.flushOutbox();
+      assert.deepEqual(reported(), ['clock.skew', 'clock.skew', 'disk.low_space', 'disk.low_space']);
+      assert.deepEqual(watched.store.pendingFaults(10), [], 'each went to the relay');
+    } finally {
+      await watched.close();
+    }
+    // And on from the relay, as any fault: both endpoints hear of each.
+    const before = received.length;
+    await relay.alerts.run();
+    const delivered = received.slice(before).filter(({ body }) => body.kioskId === 'K0003').map(({ path: at, body }) => `${at} ${String(body.code)}`).sort();
+    assert.deepEqual(delivered, ['/maintenance/alerts clock.skew', '/maintenance/alerts clock.skew', '/maintenance/alerts disk.low_space', '/maintenance/alerts disk.low_space', '/pos/alerts clock.skew', '/pos/alerts clock.skew', '/pos/alerts disk.low_space', '/pos/alerts disk.low_space']);
   });
 
   it('keeps a fault in the kiosk outbox while the relay is unreachable and across a kiosk restart, then delivers it', async () => {

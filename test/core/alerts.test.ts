@@ -8,6 +8,7 @@ import {
   ALERT_RETRY,
   afterAttempt,
   alertTargets,
+  conditionWatch,
   faultAlert,
   faultDevice,
   faultReport,
@@ -84,6 +85,21 @@ describe('fault codes and reports', () => {
     assert.equal(first.alertId, outageAlert('kiosk.down', where, '2026-11-02T01:00:00.000Z', '2026-11-02T01:00:00.000Z').alertId);
     assert.notEqual(first.alertId, outageAlert('kiosk.down', where, '2026-11-02T02:00:00.000Z', '2026-11-02T02:00:00.000Z').alertId);
     assert.notEqual(first.alertId, outageAlert('kiosk.recovered', where, '2026-11-02T01:00:00.000Z', '2026-11-02T01:30:00.000Z').alertId);
+  });
+});
+
+describe('watched conditions', () => {
+  it('reports a condition when it starts failing, not while it goes on, and again after it cleared; each code on its own', () => {
+    const reported: string[] = [];
+    const watch = conditionWatch({ report: ({ code }) => reported.push(code) });
+    watch('disk.low_space', false);
+    watch('disk.low_space', true);
+    watch('disk.low_space', true);
+    watch('clock.skew', true);
+    watch('disk.low_space', false);
+    watch('clock.skew', true);
+    watch('disk.low_space', true);
+    assert.deepEqual(reported, ['disk.low_space', 'clock.skew', 'disk.low_space']);
   });
 });
 

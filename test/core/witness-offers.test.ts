@@ -1,12 +1,14 @@
 // Proves when a log owner offers its checkpoint (core/witness-offers.ts): soon after an append, at
 // the first chance after the witness was unreachable (growing back-off), never in a loop after a
-// refusal, never two offers at once, and one last offer when a short-lived command closes.
+// refusal, never two offers at once, one last offer when a short-lived command closes, and a
+// heartbeat (the same checkpoint again) while idle, so an unused kiosk is still heard.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Timers } from '../../core/ports.ts';
 import { scheduleWitnessOffers, type OfferOutcome, type OfferPolicy } from '../../core/witness-offers.ts';
 
-const POLICY: OfferPolicy = { soonMs: 200, retryMinMs: 1_000, retryMaxMs: 8_000, afterRefusalMs: 60_000, pollMs: 5_000 };
+/** Heartbeats an hour apart, out of the way of the other tests; the heartbeat test sets its own. */
+const POLICY: OfferPolicy = { soonMs: 200, retryMinMs: 1_000, retryMaxMs: 8_000, afterRefusalMs: 60_000, pollMs: 5_000, heartbeatMs: 3_600_000 };
 
 /** Virtual time: `advance` runs due timers in order, letting each offer's promise settle. */
 function fakeTimers() {
@@ -38,7 +40,7 @@ function fakeTimers() {
 }
 
 /** A log of `size` entries and a witness that has acknowledged `witnessed` and answers `answers`. */
-function fixture(answers: OfferOutcome[]) {
+function fixture(answers: OfferOutcome[], policy: OfferPolicy = POLICY) {
   const state = { size: 0, witnessed: 0, offersAtMs: [] as number[], inFlight: 0, overlapped: false };
   const clock = fakeTimers();
   const offers = scheduleWitnessOffers({
@@ -54,7 +56,7 @@ function fixture(answers: OfferOutcome[]) {
       return outcome;
     },
     timers: clock.timers,
-    policy: POLICY,
+    policy,
   });
   const append = () => {
     state.size += 1;
@@ -117,6 +119,24 @@ describe('witness offers', () => {
     await advance(5_000);
     assert.deepEqual(state.offersAtMs, [5_000]);
     assert.equal(state.witnessed, 4);
+  });
+
+  it('offers the same checkpoint again as a heartbeat a minute after the last answer, retried with the back-off while the witness is away', async () => {
+    const { state, append, advance } = fixture(['witnessed', 'unavailable', 'witnessed'], { ...POLICY, heartbeatMs: 60_000 });
+    append();
+    await advance(200);
+    assert.deepEqual(state.offersAtMs, [200]);
+    await advance(59_999);
+    assert.deepEqual(state.offersAtMs, [200], 'no heartbeat before a minute');
+    await advance(1);
+    assert.deepEqual(state.offersAtMs, [200, 60_200], 'a heartbeat at the first poll a minute after the answer');
+    await advance(1_000);
+    assert.deepEqual(state.offersAtMs, [200, 60_200, 61_200], 'the unanswered heartbeat retried after the first back-off');
+    await advance(59_999);
+    assert.deepEqual(state.offersAtMs, [200, 60_200, 61_200]);
+    await advance(1);
+    assert.deepEqual(state.offersAtMs, [200, 60_200, 61_200, 121_200], 'then a minute after that answer');
+    assert.equal(state.witnessed, 1);
   });
 
   it('never runs two offers at once', async () => {
