@@ -46,9 +46,16 @@ export interface MutualTlsServerOptions {
   requestTimeoutMs?: number;
   /** Default 10000: a TLS handshake, and each request's headers, must arrive within this. */
   headerTimeoutMs?: number;
-  /** Default 1024 connections in all, and 64 from one address; more are closed at once. */
+  /** Default 1024 connections in all; more are closed at once. */
   maxConnections?: number;
-  maxConnectionsPerPeer?: number;
+  /**
+   * Default 64: connections from one address that have not finished their TLS handshake, so not
+   * yet shown a certificate. Once verified a connection counts against its certificate instead:
+   * the kiosks of a store behind one NAT address are told apart by their certificates.
+   */
+  maxHandshakesPerPeer?: number;
+  /** Default 16: verified connections with one client certificate (a kiosk keeps one or two). */
+  maxConnectionsPerCertificate?: number;
   /** Called for each refused handshake or connection, for logs and audit. */
   onTlsError?: (reason: string, remoteAddress: string | undefined) => void;
   /**
@@ -83,7 +90,8 @@ const defaultMaxBodyBytes = 1024 * 1024;
 const defaultRequestTimeoutMs = 30_000;
 const defaultHeaderTimeoutMs = 10_000;
 const defaultMaxConnections = 1024;
-const defaultMaxConnectionsPerPeer = 64;
+const defaultMaxHandshakesPerPeer = 64;
+const defaultMaxConnectionsPerCertificate = 16;
 /** After a 413 the connection closes this long later at most, whatever the client still sends. */
 const LINGER_AFTER_REFUSAL_MS = 1_000;
 
@@ -92,9 +100,14 @@ export function startMutualTlsServer(options: MutualTlsServerOptions): Promise<R
   const requestTimeoutMs = options.requestTimeoutMs ?? defaultRequestTimeoutMs;
   const headerTimeoutMs = options.headerTimeoutMs ?? defaultHeaderTimeoutMs;
   const maxConnections = options.maxConnections ?? defaultMaxConnections;
-  const maxConnectionsPerPeer = options.maxConnectionsPerPeer ?? defaultMaxConnectionsPerPeer;
+  const maxHandshakesPerPeer = options.maxHandshakesPerPeer ?? defaultMaxHandshakesPerPeer;
+  const maxConnectionsPerCertificate = options.maxConnectionsPerCertificate ?? defaultMaxConnectionsPerCertificate;
   const openSockets = new Set<Socket>();
+  /** Connections in their handshake, by address; verified ones, by certificate fingerprint. */
   const perPeer = new Map<string, number>();
+  const perCertificate = new Map<string, number>();
+  /** Takes a connection off its address's count once its handshake is done (by address and port). */
+  const handshakeDone = new Map<string, () => void>();
   let connections = 0;
   const headerDeadlines = new WeakMap<Socket, ReturnType<typeof setTimeout>>();
   /** Connections still in their TLS handshake, by peer address and port, with their deadline. */
@@ -131,15 +144,29 @@ export function startMutualTlsServer(options: MutualTlsServerOptions): Promise<R
       const key = `${socket.remoteAddress}:${socket.remotePort}`;
       clearTimeout(handshakes.get(key));
       handshakes.delete(key);
-      const refused = options.refuseCertificate?.(peerCertificateOf(socket));
+      handshakeDone.get(key)?.();
+      const certificate = peerCertificateOf(socket);
+      const refused = options.refuseCertificate?.(certificate);
       if (refused !== undefined) {
         options.onTlsError?.(refused, socket.remoteAddress);
         socket.destroy();
         return;
       }
-      track(openSockets, socket);
+      const releaseCertificate = countIn(perCertificate, certificate.fingerprint256, maxConnectionsPerCertificate);
+      if (!releaseCertificate) {
+        options.onTlsError?.('too many connections with this certificate', socket.remoteAddress);
+        socket.destroy();
+        return;
+      }
+      openSockets.add(socket);
       awaitHeaders(socket);
-      socket.once('close', () => clearTimeout(headerDeadlines.get(socket)));
+      // One listener for all the clean-up: in Bun this is the same socket as the connection's, and
+      // many listeners draw a MaxListenersExceededWarning on stderr.
+      socket.once('close', () => {
+        releaseCertificate();
+        openSockets.delete(socket);
+        clearTimeout(headerDeadlines.get(socket));
+      });
       // Backstop for a request that never finishes, which the per-request timer answers first.
       socket.setTimeout(requestTimeoutMs * 2, () => socket.destroy());
       httpServer.emit('connection', socket);
@@ -147,29 +174,32 @@ export function startMutualTlsServer(options: MutualTlsServerOptions): Promise<R
   );
   tlsServer.on('connection', (socket: Socket) => {
     const peer = socket.remoteAddress ?? '?';
-    const fromPeer = (perPeer.get(peer) ?? 0) + 1;
-    if (connections >= maxConnections || fromPeer > maxConnectionsPerPeer) {
-      options.onTlsError?.(connections >= maxConnections ? 'too many connections' : 'too many connections from this address', socket.remoteAddress);
+    if (connections >= maxConnections) {
+      options.onTlsError?.('too many connections', socket.remoteAddress);
+      socket.destroy();
+      return;
+    }
+    const releaseAddress = countIn(perPeer, peer, maxHandshakesPerPeer);
+    if (!releaseAddress) {
+      options.onTlsError?.('too many connections from this address still in their handshake', socket.remoteAddress);
       socket.destroy();
       return;
     }
     connections += 1;
-    perPeer.set(peer, fromPeer);
-    socket.once('close', () => {
-      connections -= 1;
-      const left = (perPeer.get(peer) ?? 1) - 1;
-      if (left > 0) perPeer.set(peer, left);
-      else perPeer.delete(peer);
-    });
-    track(openSockets, socket);
+    openSockets.add(socket);
     // The handshake's own deadline, whatever the runtime does with handshakeTimeout: a peer that
     // opens a connection and says nothing is closed, not kept (a reported timeout left them open).
     const key = `${socket.remoteAddress}:${socket.remotePort}`;
     const handshake = setTimeout(() => socket.destroy(), headerTimeoutMs + 500);
     handshakes.set(key, handshake);
+    handshakeDone.set(key, releaseAddress);
     socket.once('close', () => {
+      connections -= 1;
+      releaseAddress();
+      openSockets.delete(socket);
       clearTimeout(handshake);
       handshakes.delete(key);
+      handshakeDone.delete(key);
     });
   });
   tlsServer.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
@@ -212,9 +242,22 @@ export function startMutualTlsServer(options: MutualTlsServerOptions): Promise<R
   });
 }
 
-function track(openSockets: Set<Socket>, socket: Socket): void {
-  openSockets.add(socket);
-  socket.once('close', () => openSockets.delete(socket));
+/**
+ * Counts one more under `key` unless that would pass `max`, and returns what takes it off again
+ * (safe to call more than once); undefined when refused, nothing counted.
+ */
+function countIn(counts: Map<string, number>, key: string, max: number): (() => void) | undefined {
+  const count = (counts.get(key) ?? 0) + 1;
+  if (count > max) return undefined;
+  counts.set(key, count);
+  let counted = true;
+  return () => {
+    if (!counted) return;
+    counted = false;
+    const left = (counts.get(key) ?? 1) - 1;
+    if (left > 0) counts.set(key, left);
+    else counts.delete(key);
+  };
 }
 
 async function serveRequest(

@@ -1,6 +1,7 @@
 // Proves the mutual-TLS server holds in a DMZ, with real sockets: a connection that never
 // handshakes, and one that trickles its headers, are closed at the deadline; connections beyond the
-// per-address cap are closed at once; a body over the limit is refused as soon as its declared or
+// per-address cap on handshakes, or the per-certificate cap once verified, are closed at once (so
+// kiosks behind one NAT address are not); a body over the limit is refused as soon as its declared or
 // streamed length passes the limit; TLS 1.2 without forward secrecy or AEAD is refused.
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -12,6 +13,8 @@ import { createTestCertificateAuthority } from './tls-fixture.ts';
 const authority = createTestCertificateAuthority({ commonName: 'DMZ Test CA' });
 const serverCertificate = authority.issue({ commonName: 'relay.localhost' });
 const clientCertificate = authority.issue({ commonName: 'K0001', organization: 'OP01', organizationalUnit: 'S0001' });
+/** A second kiosk of the same store, behind the same address. */
+const otherKioskCertificate = authority.issue({ commonName: 'K0002', organization: 'OP01', organizationalUnit: 'S0001' });
 const HEADER_TIMEOUT_MS = 400;
 const MAX_BODY_BYTES = 16 * 1024;
 
@@ -68,7 +71,8 @@ describe('a DMZ that holds', () => {
       handler: async (request) => ({ status: 200, body: `got ${request.body.byteLength} bytes` }),
       maxBodyBytes: MAX_BODY_BYTES,
       headerTimeoutMs: HEADER_TIMEOUT_MS,
-      maxConnectionsPerPeer: 4,
+      maxHandshakesPerPeer: 4,
+      maxConnectionsPerCertificate: 3,
       onTlsError: (reason) => refused.push(reason),
     });
   });
@@ -106,15 +110,32 @@ describe('a DMZ that holds', () => {
     assert.ok(closedMs >= HEADER_TIMEOUT_MS - 50);
   });
 
-  it('closes connections beyond the cap for one address at once, and admits again when they leave', async () => {
-    const held = await Promise.all([1, 2, 3, 4].map(() => tlsConnect(server.port)));
+  it('closes connections beyond the cap for one address still in their handshake at once, and admits again when they leave', async () => {
+    const held = [1, 2, 3, 4].map(() => net.connect(server.port, '127.0.0.1'));
+    await Promise.all(held.map((socket) => new Promise((resolve) => socket.once('connect', resolve))));
+    await new Promise((resolve) => setTimeout(resolve, 50));
     const extra = net.connect(server.port, '127.0.0.1');
     assert.ok((await closedWithin(extra, 1_000)) < 1_000);
-    assert.ok(refused.includes('too many connections from this address'));
+    assert.ok(refused.includes('too many connections from this address still in their handshake'));
     for (const socket of held) socket.destroy();
     await new Promise((resolve) => setTimeout(resolve, 100));
     const again = await tlsConnect(server.port);
     again.destroy();
+  });
+
+  it('counts a verified connection against its certificate, not its address: kiosks behind one NAT address get in, one certificate is capped', async () => {
+    const other = { cert: otherKioskCertificate.certificatePem, key: otherKioskCertificate.keyPem };
+    // Six verified connections from 127.0.0.1, more than the four it may have in their handshake
+    // (one after another: six handshakes at once would pass that cap).
+    const held: tls.TLSSocket[] = [];
+    for (const extra of [{}, {}, {}, other, other, other]) held.push(await tlsConnect(server.port, extra));
+    const answers = held.map((socket) => answerOf(socket));
+    held[5]!.write('POST /v1/x HTTP/1.1\r\nhost: localhost\r\ncontent-length: 2\r\nconnection: close\r\n\r\nhi');
+    assert.match(await answers[5]!, /^HTTP\/1\.1 200[\s\S]*got 2 bytes/, 'the sixth is served');
+    const fourth = await tlsConnect(server.port);
+    assert.ok((await closedWithin(fourth, 1_000)) < 1_000, 'a fourth with one certificate is closed at once');
+    assert.ok(refused.includes('too many connections with this certificate'));
+    for (const socket of held) socket.destroy();
   });
 
   it('answers 413 to a declared length over the limit without reading the body', async () => {
