@@ -211,7 +211,7 @@ class Simulation {
   private readonly busyCards = new Set<string>();
   /** Checked at the end of the step: ids delivered to the centre, outbox entries acknowledged. */
   private touched: { issuanceId: string; kioskId: string; acknowledged: boolean }[] = [];
-  private lastCertificate: { pdfBase64: string; contentSha256: string } | undefined;
+  private lastCertificate: { pdfsBase64: string[]; contentSha256: string } | undefined;
   private plantedWriter: Database | undefined;
   private tampered = false;
 
@@ -231,7 +231,7 @@ class Simulation {
     }
     const participating = new Set(fixtureMunicipalities().filter((municipality) => municipality.participating).map((municipality) => municipality.code));
     for (const { resident, card } of fixtureResidents()) {
-      const fields = certificateContent({ resident, type: 'juminhyo', mayorTitle: '', requestId: '', kioskId: '', atMs: 0, issuedOnText: '' }).fields;
+      const fields = certificateContent({ resident, type: 'juminhyo', mayorTitle: '', requestId: '', kioskId: '', copies: 1, atMs: 0, issuedOnText: '' }).fields;
       this.residents.set(card.cardId, { holder: sha256Hex(utf8Encode(holderText(fields))), pin: card.pin, likelyServed: card.validity === 'valid' && participating.has(resident.municipalityCode) && isEligible(resident, SIMULATION_EPOCH_MS) });
     }
     this.center = this.centerNode();
@@ -311,7 +311,8 @@ class Simulation {
           await this.pauseIn(node, this.networkRandom.int(1, 15), 'center renders');
           const holder = sha256Hex(utf8Encode(holderText(content.fields)));
           const marker = certificateMarker({ requestId: content.requestId, kioskId: content.kioskId, holder });
-          return utf8Encode(minimalPdf(`${marker} content=${sha256Hex(utf8Encode(JSON.stringify(content)))}`));
+          const digest = sha256Hex(utf8Encode(JSON.stringify(content)));
+          return content.serials.map((serial) => utf8Encode(minimalPdf(`${marker} serial=${serial} content=${digest}`)));
         },
       }),
     );
@@ -449,9 +450,9 @@ class Simulation {
   private plantedAnswer(target: ServerNode, request: IncomingRequest, status: number, json: unknown): unknown {
     const plant = this.options.plant;
     if (plant === 'swap-certificate' && target.name.startsWith('relay') && request.path === KIOSK_PATHS.certificates && status === 200) {
-      const data = json as { pdfBase64: string; contentSha256: string };
+      const data = json as { pdfsBase64: string[]; contentSha256: string };
       const previous = this.lastCertificate;
-      this.lastCertificate = { pdfBase64: data.pdfBase64, contentSha256: data.contentSha256 };
+      this.lastCertificate = { pdfsBase64: data.pdfsBase64, contentSha256: data.contentSha256 };
       if (previous && this.faultRandom.chance(0.5)) return { ...data, ...previous };
     }
     if (plant === 'double-notice' && target === this.center && request.path === KIOSK_PATHS.completions && status === 200 && (json as { duplicate?: boolean }).duplicate === true) {
@@ -514,7 +515,7 @@ class Simulation {
           reader,
           cash,
           renderReceipt: (receipt) => renderPage(`SIM-RECEIPT request=${receipt.requestId} fee=${receipt.feeYen}`),
-          renderVoidNotice: (notice) => renderPage(`SIM-VOID request=${notice.requestId} copies=${notice.copies}`),
+          renderVoidNotice: (notice) => renderPage(`SIM-VOID request=${notice.requestId} serials=${notice.serials.join(',')}`),
         },
       });
       const state: KioskState = { config, kiosk, reader, cash, ledger: new Map(), keptYen: 0, issuedFeesYen: 0, session: undefined };
