@@ -279,7 +279,12 @@ function pdfsField(body: Json, copies: number): string[] {
   if (!Array.isArray(value) || value.length !== copies) {
     throw inputError('request.bad_field', 'field "pdfsBase64" must hold one PDF per copy', 'pdfsBase64');
   }
-  return value.map((pdf: unknown, index) => base64Field({ [`pdfsBase64[${index}]`]: pdf }, `pdfsBase64[${index}]`));
+  return value.map((pdf: unknown, index) => {
+    if (typeof pdf !== 'string' || pdf.length === 0 || pdf.length % 4 !== 0 || !BASE64.test(pdf)) {
+      throw inputError('request.bad_field', `field "pdfsBase64" holds at ${index} no padded base64`, 'pdfsBase64');
+    }
+    return pdf;
+  });
 }
 
 /**
