@@ -453,7 +453,8 @@ class Simulation {
       const data = json as { pdfsBase64: string[]; contentSha256: string };
       const previous = this.lastCertificate;
       this.lastCertificate = { pdfsBase64: data.pdfsBase64, contentSha256: data.contentSha256 };
-      if (previous && this.faultRandom.chance(0.5)) return { ...data, ...previous };
+      // Another request's copies, as many as this one asked for: bound to their own digest, so only the printed pages can tell.
+      if (previous && previous.pdfsBase64.length === data.pdfsBase64.length && this.faultRandom.chance(0.5)) return { ...data, ...previous };
     }
     if (plant === 'double-notice' && target === this.center && request.path === KIOSK_PATHS.completions && status === 200 && (json as { duplicate?: boolean }).duplicate === true) {
       // The repeat is settled again as a late notice, as if the dedup had not seen the record.
