@@ -209,15 +209,16 @@ function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm
     return pdf;
   };
   font.encode = (text, features) => glyphs.encode(text, features);
+  let shared: string[][] = [];
   const copies: string[][][] = [];
   try {
     startPage();
     drawing.shared(recording);
-    const shared = pages;
+    shared = pages;
     copying = true;
     for (let index = 0; index < drawing.count; index += 1) {
-      // The shared operators are strings: each copy holds the same ones and appends its own.
-      pages = shared.map((page) => page.slice());
+      // A copy's marks go to content streams of their own, drawn after the shared page's.
+      pages = shared.map(() => []);
       current = pages[0]!;
       drawing.copy(recording, index);
       copies.push(pages);
@@ -230,7 +231,16 @@ function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm
   const graphicStates = Object.entries(layout.page.resources.data.ExtGState ?? {}).map(([name, reference]) => ({ name, entries: reference.data }));
   // One subset holds the glyphs of every copy (their marks differ only in digits), written once.
   const fontObjects = fontObjectsOf(font, glyphs, template?.key);
-  return copies.map((copyPages, index) => writePdf({ setup, createdAt, pages: copyPages, forms, graphicStates, font, fontObjects, copy: { index, count: drawing.count } }));
+  // Each page's shared operators are compressed once and written into every copy's file.
+  const sharedContents = shared.map(deflateOperators);
+  return copies.map((marks, index) =>
+    writePdf({ setup, createdAt, pages: sharedContents.map((content, page) => ({ content, marks: marks[page]! })), forms, graphicStates, font, fontObjects, copy: { index, count: drawing.count } }),
+  );
+}
+
+/** pdfkit ends each operator with a newline (PDFReference.write); so does a content stream here. */
+function deflateOperators(operators: string[]): Uint8Array {
+  return deflateSync(Buffer.from(`${operators.join('\n')}\n`, 'latin1'));
 }
 
 /** The glyphs one document uses, numbered in order of first use as pdfkit numbers its subset's. */
@@ -277,7 +287,8 @@ class DocumentGlyphs {
 interface PdfParts {
   setup: PageSetup;
   createdAt: Date;
-  pages: string[][];
+  /** Each page: the copies' shared operators, compressed, and this copy's own. */
+  pages: { content: Uint8Array; marks: string[] }[];
   forms: RecordedForm[];
   graphicStates: { name: string; entries: Record<string, unknown> }[];
   font: EmbeddedFont;
@@ -303,12 +314,16 @@ function writePdf(parts: PdfParts): Uint8Array {
     (formIds.length > 0 ? ` /XObject << ${formIds.map(({ form, id }) => `/${form.name} ${id} 0 R`).join(' ')} >>` : '') +
     (stateIds.length > 0 ? ` /ExtGState << ${stateIds.map(({ state, id }) => `/${state.name} ${id} 0 R`).join(' ')} >>` : '') +
     ' >>';
-  for (const operators of parts.pages) {
+  for (const { content, marks } of parts.pages) {
     const page = file.allocate();
-    const content = file.allocate();
+    const shared = file.allocate();
+    // ISO 32000-1 §7.8.2: an array of content streams is drawn as their concatenation.
+    const own = marks.length > 0 ? file.allocate() : undefined;
     pageIds.push(page);
-    file.object(page, `<< /Type /Page /Parent ${pageTree} 0 R /MediaBox [0 0 ${pdfNumber(width)} ${pdfNumber(height)}] /Contents ${content} 0 R /Resources ${resources} >>`);
-    file.stream(content, '', deflateSync(Buffer.from(`${operators.join('\n')}\n`, 'latin1')));
+    const contents = own === undefined ? `${shared} 0 R` : `[${shared} 0 R ${own} 0 R]`;
+    file.object(page, `<< /Type /Page /Parent ${pageTree} 0 R /MediaBox [0 0 ${pdfNumber(width)} ${pdfNumber(height)}] /Contents ${contents} /Resources ${resources} >>`);
+    file.stream(shared, '', content);
+    if (own !== undefined) file.stream(own, '', deflateOperators(marks));
   }
   file.object(catalog, `<< /Type /Catalog /Pages ${pageTree} 0 R /Lang ${textString('ja-JP')} /ViewerPreferences << /DisplayDocTitle true >> >>`);
   file.object(pageTree, `<< /Type /Pages /Count ${pageIds.length} /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] >>`);
