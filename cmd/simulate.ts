@@ -28,7 +28,7 @@ import { assertEligible, certificateContent, type Resident } from '../core/resid
 import { assertCenterOpen } from '../core/service-hours.ts';
 import { certificateMarker, holderText, minimalPdf, readCertificateMarker } from '../core/simulation/certificate-marker.ts';
 import { CRASH_TICK_MS, DEFAULT_FAULT_RATES, FAULT_CLASSES, FaultTally, messageFate, NO_FAULTS, PLANTED_BUGS, scaledRates, type FaultClass, type MessageFate, type FaultRates, type PlantedBug } from '../core/simulation/faults.ts';
-import { cashBalances, INVARIANTS, printedForAsker, recordedOnce, type Invariant, type NoticeFigures } from '../core/simulation/invariants.ts';
+import { cashBalances, INVARIANTS, printedForAsker, recordedOnce, voidedAsNoticed, type Invariant, type NoticeFigures } from '../core/simulation/invariants.ts';
 import { MAX_SEED, Prng } from '../core/simulation/prng.ts';
 import { Scheduler, type ScheduledEvent } from '../core/simulation/scheduler.ts';
 import { TraceHash } from '../core/simulation/trace.ts';
@@ -712,8 +712,17 @@ class Simulation {
     const kiosk = this.kiosks.find((state) => state.config.kioskId === kioskId);
     const entry = kiosk?.ledger.get(issuanceId);
     if (!entry) return this.fail('notice-exactly-once', `the centre received a notice for issuance ${issuanceId} that kiosk ${kioskId} never recorded`);
-    const problem = recordedOnce(this.figuresOf(entry.notice), this.centerRows(issuanceId), acknowledged);
+    const rows = this.centerRows(issuanceId);
+    const problem = recordedOnce(this.figuresOf(entry.notice), rows, acknowledged) ?? this.voidsOf(entry.notice, rows.length > 0);
     if (problem) this.fail('notice-exactly-once', problem);
+  }
+
+  /** The serials the centre holds as void for a notice's issuance, against what the notice voided. */
+  private voidsOf(notice: CompletionNotice, recorded: boolean): string | undefined {
+    const voided = this.inspector(this.loaded.config.center.databaseFile)
+      .all<{ serial: string }>('SELECT serial FROM voided_serials WHERE issuance_id = :issuanceId', { issuanceId: notice.issuanceId })
+      .map((row) => row.serial);
+    return voidedAsNoticed(notice.issuanceId, notice.voided?.serials, recorded, voided);
   }
 
   private figuresOf(notice: CompletionNotice): NoticeFigures {
@@ -752,7 +761,7 @@ class Simulation {
       this.checks['notice-exactly-once'] += 1;
       const notice = ledgers.get(row.issuance_id);
       if (!notice) return this.fail('notice-exactly-once', `the centre holds a record of issuance ${row.issuance_id} that no kiosk recorded`);
-      const problem = recordedOnce(this.figuresOf(notice), this.centerRows(row.issuance_id), false);
+      const problem = recordedOnce(this.figuresOf(notice), this.centerRows(row.issuance_id), false) ?? this.voidsOf(notice, true);
       if (problem) return this.fail('notice-exactly-once', problem);
     }
     if (!final) return;

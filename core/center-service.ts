@@ -454,12 +454,12 @@ export function createCenterService(deps: CenterDependencies) {
     const named = parseCertificateSerial(serial);
     const request = named && store.findRequest(named.requestId);
     if (!named || !request || named.copy > request.copies) return { serial, status: 'unknown' };
-    const known = { serial, requestId: request.requestId, copy: named.copy, copies: request.copies, kioskId: request.kioskId };
+    const known = (status: SerialStatus): SerialAnswer => ({ serial, status, requestId: request.requestId, copy: named.copy, copies: request.copies, kioskId: request.kioskId });
     const voided = store.findVoidedSerial(serial);
-    if (voided) return { ...known, status: 'void', code: voided.code, voidedAt: voided.voidedAt };
+    if (voided) return { ...known('void'), code: voided.code, voidedAt: voided.voidedAt };
     const record = store.findHandlingRecord(request.requestId) ?? store.findAdjustment(request.requestId);
-    if (!record) return { ...known, status: 'unconfirmed' };
-    return { ...known, status: record.copies === 0 ? 'refunded' : 'issued' };
+    if (!record) return known('unconfirmed');
+    return known(record.copies === 0 ? 'refunded' : 'issued');
   }
 
   /**

@@ -81,3 +81,14 @@ export function recordedOnce(kiosk: NoticeFigures, recorded: readonly NoticeFigu
   if (differing.length > 0) return `issuance ${kiosk.issuanceId}: the centre's record differs from the kiosk's in ${differing.join(', ')}`;
   return undefined;
 }
+
+/**
+ * C§9: the centre holds as void exactly the serials the kiosk's notice voided, once it holds the
+ * notice's record, and none before (the record and its voids are written by one request).
+ */
+export function voidedAsNoticed(issuanceId: string, noticed: readonly string[] | undefined, recorded: boolean, voidedAtCentre: readonly string[]): string | undefined {
+  const expected = recorded ? [...(noticed ?? [])].sort() : [];
+  const actual = [...voidedAtCentre].sort();
+  if (expected.join('\n') === actual.join('\n')) return undefined;
+  return `issuance ${issuanceId}: the centre holds ${actual.length} voided serial(s) where the kiosk's notice${recorded ? '' : ', not yet recorded,'} voided ${expected.length}`;
+}
