@@ -310,9 +310,8 @@ class Simulation {
           // Rendering takes time: a crash can strike between the centre's checks and its write.
           await this.pauseIn(node, this.networkRandom.int(1, 15), 'center renders');
           const holder = sha256Hex(utf8Encode(holderText(content.fields)));
-          const marker = certificateMarker({ requestId: content.requestId, kioskId: content.kioskId, holder });
           const digest = sha256Hex(utf8Encode(JSON.stringify(content)));
-          return content.serials.map((serial) => utf8Encode(minimalPdf(`${marker} serial=${serial} content=${digest}`)));
+          return content.serials.map((serial) => utf8Encode(minimalPdf(`${certificateMarker({ requestId: content.requestId, kioskId: content.kioskId, holder, serial })} content=${digest}`)));
         },
       }),
     );
@@ -565,7 +564,7 @@ class Simulation {
     const kioskId = state.config.kioskId;
     if (!printed) return this.fail('printed-for-asker', `kiosk ${kioskId} printed a certificate page that names no request`);
     const issued = this.inspector(this.loaded.config.center.databaseFile).get<{ kiosk_id: string }>('SELECT kiosk_id FROM requests WHERE request_id = :id', { id: printed.requestId });
-    const problem = printedForAsker(printed, { kioskId, jobRequestId: job.requestId, sessionHolder: state.session?.holder, issuedToKioskId: issued?.kiosk_id });
+    const problem = printedForAsker(printed, { kioskId, jobRequestId: job.requestId, jobCopy: job.copyNumber, sessionHolder: state.session?.holder, issuedToKioskId: issued?.kiosk_id });
     if (problem) this.fail('printed-for-asker', problem);
   }
 
