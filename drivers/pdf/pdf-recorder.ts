@@ -110,8 +110,9 @@ export interface FixedText {
 
 /**
  * A document printed in several copies that differ only in a few marks (a certificate's serial and
- * n/N, C§9): what they share is laid out once, each copy's marks are laid out on a copy of those
- * pages, and every copy is written as a file of its own around one font subset.
+ * n/N, C§9): what they share is laid out and compressed once, each copy's marks are laid out on
+ * their own as a second content stream of each page, and every copy is written as a file of its own
+ * around one font subset.
  */
 export interface CopiedDrawing {
   /** Everything the copies share: drawn once, on as many pages as it needs. */
