@@ -359,10 +359,13 @@ export function copyMarkText(serials: readonly string[], index: number): string 
  */
 function drawCopyMarks(pdf: Pdf, serials: readonly string[], index: number, pages: Pages): void {
   const text = copyMarkText(serials, index);
+  pdf.fontSize(9);
+  // Right-aligned by hand: pdfkit's own alignment runs its line wrapper over the text for every page.
+  const x = marginX + contentWidth - pdf.widthOfString(text);
   for (let page = 0; page < pages.pageCount; page += 1) {
     pages.switchToPage(page);
     pdf.fillColor(textColour).fontSize(9);
-    pdf.text(text, marginX, 40, { width: contentWidth, align: 'right', lineBreak: false });
+    pdf.text(text, x, 40, { lineBreak: false });
   }
 }
 

@@ -53,6 +53,12 @@ interface Thread {
   jobs: Map<number, Pending>;
 }
 
+/** The worker's copies, as views of the one buffer it handed over. */
+function splitCopies(bytes: Uint8Array, lengths: number[]): Uint8Array[] {
+  let offset = 0;
+  return lengths.map((length) => bytes.subarray(offset, (offset += length)));
+}
+
 function createPool(count: number): CertificateRenderer {
   let nextJob = 0;
   let pending = 0;
@@ -79,7 +85,7 @@ function createPool(count: number): CertificateRenderer {
       pending -= 1;
       if (thread.jobs.size === 0) thread.worker.unref();
       rendered += 1;
-      if (message.ok) job.resolve(message.pdfs);
+      if (message.ok) job.resolve(splitCopies(message.bytes, message.lengths));
       else job.reject(new AppError(message.kind, message.code, message.message));
     });
     thread.worker.on('error', () => fail(new AppError('internal', 'pdf.worker_failed', 'the certificate renderer stopped')));
