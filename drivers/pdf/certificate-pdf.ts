@@ -55,7 +55,7 @@ export async function renderCertificatePdf(document: CertificateDocument, render
       [form],
       {
         shared: (recording) => drawCertificate(recording.pdf, document, recording),
-        copy: (recording, index) => drawCopyMarks(recording.pdf, document.serials, index, recording),
+        copy: (recording, index) => drawCopyMarks(recording.pdf, document, index, recording),
         count: document.serials.length,
       },
       fixedTextOf(document),
@@ -74,7 +74,7 @@ export async function renderCertificatePdf(document: CertificateDocument, render
       switchToPage: (page) => pdf.switchToPage(pdf.bufferedPageRange().start + page),
     };
     drawCertificate(pdf, document, pages);
-    drawCopyMarks(pdf, document.serials, index, pages);
+    drawCopyMarks(pdf, document, index, pages);
     copies.push(await finishDocument(pdf));
   }
   return copies;
@@ -105,7 +105,7 @@ function drawCertificate(pdf: Pdf, document: CertificateDocument, pages: Pages):
     y = tableTop;
   }
   drawClosing(pdf, document, y);
-  drawFooters(pdf, `交付番号 ${document.requestId}　端末番号 ${document.kioskId}`, pages);
+  drawFooters(pdf, document, pages);
 }
 
 export async function renderVoidNoticePdf(options: VoidNotice): Promise<Uint8Array> {
@@ -348,34 +348,54 @@ function splitIntoColumns(characters: string[], columnCount: number): string[][]
   return columns.filter((column) => column.length > 0);
 }
 
-/** The text that marks copy `index` (0-based) of a certificate: its serial and n/N. */
-export function copyMarkText(serials: readonly string[], index: number): string {
-  return `証明書番号 ${serials[index]}（${index + 1}/${serials.length}通）`;
+/**
+ * The mark as runs pdfkit shapes one by one, so that only the request id is new to the shaping
+ * cache (drivers/pdf/font-face.ts), and only once per certificate: the footer shows it as a run
+ * of its own too. The label and the copy's part (-1（1/2通）) recur from certificate to certificate.
+ */
+function copyMarkRuns(document: Pick<CertificateDocument, 'requestId' | 'serials'>, index: number): string[] {
+  const serial = document.serials[index]!;
+  const shared = serial.startsWith(document.requestId) ? document.requestId : '';
+  return ['証明書番号 ', shared, `${serial.slice(shared.length)}（${index + 1}/${document.serials.length}通）`].filter((run) => run !== '');
+}
+
+/** Draws runs one after another from x on one line, where one text of them all would be. */
+function drawRuns(pdf: Pdf, runs: { text: string; width: number }[], x: number, y: number): void {
+  let at = x;
+  for (const run of runs) {
+    pdf.text(run.text, at, y, { lineBreak: false });
+    at += run.width;
+  }
+}
+
+function measured(pdf: Pdf, texts: string[]): { text: string; width: number }[] {
+  return texts.map((text) => ({ text, width: pdf.widthOfString(text) }));
 }
 
 /**
  * The copy's serial and n/N at the top right of every page of the copy, above the title: a clerk
  * stamping 「返金済・無効」 after a misprint, and the centre asked about a sheet, read it there.
+ * Right-aligned by hand: pdfkit's own alignment runs its line wrapper over the text on every page.
  */
-function drawCopyMarks(pdf: Pdf, serials: readonly string[], index: number, pages: Pages): void {
-  const text = copyMarkText(serials, index);
+function drawCopyMarks(pdf: Pdf, document: CertificateDocument, index: number, pages: Pages): void {
   pdf.fontSize(9);
-  // Right-aligned by hand: pdfkit's own alignment runs its line wrapper over the text for every page.
-  const x = marginX + contentWidth - pdf.widthOfString(text);
+  const runs = measured(pdf, copyMarkRuns(document, index));
+  const x = marginX + contentWidth - runs.reduce((sum, run) => sum + run.width, 0);
   for (let page = 0; page < pages.pageCount; page += 1) {
     pages.switchToPage(page);
     pdf.fillColor(textColour).fontSize(9);
-    pdf.text(text, x, 40, { lineBreak: false });
+    drawRuns(pdf, runs, x, 40);
   }
 }
 
 /** The request and kiosk in small type on every page, with the page number when there are several. */
-function drawFooters(pdf: Pdf, footerText: string, pages: Pages): void {
+function drawFooters(pdf: Pdf, document: CertificateDocument, pages: Pages): void {
   const count = pages.pageCount;
   for (let index = 0; index < count; index += 1) {
     pages.switchToPage(index);
     const pageText = count > 1 ? `　${index + 1}／${count}` : '';
     pdf.fillColor('#444444').fontSize(8);
-    pdf.text(`${footerText}${pageText}`, marginX, pageHeight - 52, { lineBreak: false });
+    // The request id as a run of its own: the rest recurs, and the copy marks shape the id too.
+    drawRuns(pdf, measured(pdf, ['交付番号 ', document.requestId, `　端末番号 ${document.kioskId}${pageText}`]), marginX, pageHeight - 52);
   }
 }
