@@ -3,7 +3,8 @@
 
 import { Command } from 'commander';
 import { COMMANDS } from './commands.ts';
-import { createCenterService, type CenterDependencies } from '../core/center-service.ts';
+import { createCenterService, type CenterDependencies, type SerialAnswer } from '../core/center-service.ts';
+import { parseCertificateSerial } from '../core/certificate-serial.ts';
 import { assertRegisteredKiosk, type CallerIdentity, type KioskRegistry } from '../core/caller.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { hexEncode } from '../core/bytes.ts';
@@ -279,7 +280,41 @@ export function makeCenterCommand(factory: Factory): Command {
         io.out(`${JSON.stringify({ ...rest, startsAt: formatUtcIso(startsAtMs), endsAt: formatUtcIso(endsAtMs) }, null, 2)}\n`);
       } else io.out(`announced ${notice.kind} ${notice.noticeId}: ${formatJstIso(notice.startsAtMs)} to ${formatJstIso(notice.endsAtMs)}${notice.municipalityCode ? ` for ${notice.municipalityCode}` : ''}\n`);
     });
+  center
+    .command('serial')
+    .description('what the centre knows of a printed copy by its serial (C§9): issued, void after a misprint, refunded, no notice yet, or unknown')
+    .argument('<serial>', 'the 証明書番号 a copy shows at its top right: <request id>-<copy>')
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .option('--json', 'print the answer as JSON: {"serial","status","requestId","copy","copies","kioskId","code","voidedAt"}')
+    .addHelpText('after', '\nExit codes: 0 issued (not voided), 3 void, refunded, no completion notice yet or unknown, 2 not a serial or bad flag, 1 unexpected failure.')
+    .action((serial: string, options: { dir: string; json?: boolean }) => {
+      if (parseCertificateSerial(serial) === undefined) throw usageError(`"${serial}" is not a serial (<request id>-<copy>)`, 'SERIAL');
+      const loaded = factory.deployment(options.dir);
+      const answer = withDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) => {
+        migrate(db, 'center', CENTER_MIGRATIONS);
+        return centerServiceFor(loaded, db, { ...parts, clock: factory.clock }).serialStatus(serial);
+      });
+      if (options.json) io.out(`${JSON.stringify(answer, null, 2)}\n`);
+      else io.out(`${describeSerial(answer)}\n`);
+      if (answer.status !== 'issued') throw new AppError('differences', 'serial.not_issued', `the serial is ${answer.status}`, serial);
+    });
   return center;
+}
+
+function describeSerial(answer: SerialAnswer): string {
+  const copy = answer.copy === undefined ? '' : ` (copy ${answer.copy} of ${answer.copies}, request ${answer.requestId}, kiosk ${answer.kioskId})`;
+  switch (answer.status) {
+    case 'void':
+      return `${answer.serial}: void 返金済・無効 after ${answer.code} at ${formatJstIso(Date.parse(answer.voidedAt!))}${copy}`;
+    case 'issued':
+      return `${answer.serial}: issued${copy}`;
+    case 'refunded':
+      return `${answer.serial}: refunded before printing, no valid copy exists${copy}`;
+    case 'unconfirmed':
+      return `${answer.serial}: certificate data issued, no completion notice yet${copy}`;
+    case 'unknown':
+      return `${answer.serial}: unknown to the centre`;
+  }
 }
 
 function noticeFromOptions(options: { kind: string; from: string; to: string; municipality?: string; message: string }, random: RandomSource): ServiceNotice {

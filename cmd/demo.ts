@@ -32,7 +32,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const DEMO_HOUR_JST = 10;
 
 /** The demo's sessions per kiosk: issuances of different types and copies, a wrong PIN then the
- * right one, a printer jam on the second copy (refunded, the first copy voided), and refused cards
+ * right one, a printer jam on the second copy (refunded, both copies' serials voided at the centre), and refused cards
  * (expired, revoked, municipality not participating, moved out). */
 export const DEMO_SCRIPT: Record<string, ScriptedSession[]> = {
   K0001: [

@@ -330,7 +330,7 @@ function describeResult(report: SessionReport): string {
     case 'issued':
       return `issued ${result.certificateType} ×${result.copies} (${result.feeYen} yen, change ${result.changeYen} yen)`;
     case 'refunded':
-      return `refunded ${result.refundedYen} yen after ${result.code}`;
+      return `refunded ${result.refundedYen} yen after ${result.code}${result.voidedSerials ? `; void at the centre: ${result.voidedSerials.join(', ')}` : ''}`;
     case 'refused':
       return `refused: ${result.code}`;
     case 'cancelled':

@@ -28,7 +28,7 @@ import { assertEligible, certificateContent, type Resident } from '../core/resid
 import { assertCenterOpen } from '../core/service-hours.ts';
 import { certificateMarker, holderText, minimalPdf, readCertificateMarker } from '../core/simulation/certificate-marker.ts';
 import { CRASH_TICK_MS, DEFAULT_FAULT_RATES, FAULT_CLASSES, FaultTally, messageFate, NO_FAULTS, PLANTED_BUGS, scaledRates, type FaultClass, type MessageFate, type FaultRates, type PlantedBug } from '../core/simulation/faults.ts';
-import { cashBalances, INVARIANTS, printedForAsker, recordedOnce, type Invariant, type NoticeFigures } from '../core/simulation/invariants.ts';
+import { cashBalances, INVARIANTS, printedForAsker, recordedOnce, voidedAsNoticed, type Invariant, type NoticeFigures } from '../core/simulation/invariants.ts';
 import { MAX_SEED, Prng } from '../core/simulation/prng.ts';
 import { Scheduler, type ScheduledEvent } from '../core/simulation/scheduler.ts';
 import { TraceHash } from '../core/simulation/trace.ts';
@@ -222,7 +222,7 @@ class Simulation {
   private readonly busyCards = new Set<string>();
   /** Checked at the end of the step: ids delivered to the centre, outbox entries acknowledged. */
   private touched: { issuanceId: string; kioskId: string; acknowledged: boolean }[] = [];
-  private lastCertificate: { pdfBase64: string; contentSha256: string } | undefined;
+  private lastCertificate: { pdfsBase64: string[]; contentSha256: string } | undefined;
   private plantedWriter: Database | undefined;
   private tampered = false;
 
@@ -242,7 +242,7 @@ class Simulation {
     }
     const participating = new Set(fixtureMunicipalities().filter((municipality) => municipality.participating).map((municipality) => municipality.code));
     for (const { resident, card } of fixtureResidents()) {
-      const fields = certificateContent({ resident, type: 'juminhyo', mayorTitle: '', requestId: '', kioskId: '', atMs: 0, issuedOnText: '' }).fields;
+      const fields = certificateContent({ resident, type: 'juminhyo', mayorTitle: '', requestId: '', kioskId: '', copies: 1, atMs: 0, issuedOnText: '' }).fields;
       this.residents.set(card.cardId, { holder: sha256Hex(utf8Encode(holderText(fields))), pin: card.pin, likelyServed: card.validity === 'valid' && participating.has(resident.municipalityCode) && isEligible(resident, SIMULATION_EPOCH_MS) });
     }
     this.center = this.centerNode();
@@ -321,8 +321,8 @@ class Simulation {
           // Rendering takes time: a crash can strike between the centre's checks and its write.
           await this.pauseIn(node, this.networkRandom.int(1, 15), 'center renders');
           const holder = sha256Hex(utf8Encode(holderText(content.fields)));
-          const marker = certificateMarker({ requestId: content.requestId, kioskId: content.kioskId, holder });
-          return utf8Encode(minimalPdf(`${marker} content=${sha256Hex(utf8Encode(JSON.stringify(content)))}`));
+          const digest = sha256Hex(utf8Encode(JSON.stringify(content)));
+          return content.serials.map((serial) => utf8Encode(minimalPdf(`${certificateMarker({ requestId: content.requestId, kioskId: content.kioskId, holder, serial })} content=${digest}`)));
         },
       }),
     );
@@ -460,10 +460,11 @@ class Simulation {
   private plantedAnswer(target: ServerNode, request: IncomingRequest, status: number, json: unknown): unknown {
     const plant = this.options.plant;
     if (plant === 'swap-certificate' && target.name.startsWith('relay') && request.path === KIOSK_PATHS.certificates && status === 200) {
-      const data = json as { pdfBase64: string; contentSha256: string };
+      const data = json as { pdfsBase64: string[]; contentSha256: string };
       const previous = this.lastCertificate;
-      this.lastCertificate = { pdfBase64: data.pdfBase64, contentSha256: data.contentSha256 };
-      if (previous && this.faultRandom.chance(0.5)) return { ...data, ...previous };
+      this.lastCertificate = { pdfsBase64: data.pdfsBase64, contentSha256: data.contentSha256 };
+      // Another request's copies, as many as this one asked for: bound to their own digest, so only the printed pages can tell.
+      if (previous && previous.pdfsBase64.length === data.pdfsBase64.length && this.faultRandom.chance(0.5)) return { ...data, ...previous };
     }
     if (plant === 'double-notice' && target === this.center && request.path === KIOSK_PATHS.completions && status === 200 && (json as { duplicate?: boolean }).duplicate === true) {
       // The repeat is settled again as a late notice, as if the dedup had not seen the record.
@@ -525,7 +526,7 @@ class Simulation {
           reader,
           cash,
           renderReceipt: (receipt) => renderPage(`SIM-RECEIPT request=${receipt.requestId} fee=${receipt.feeYen}`),
-          renderVoidNotice: (notice) => renderPage(`SIM-VOID request=${notice.requestId} copies=${notice.copies}`),
+          renderVoidNotice: (notice) => renderPage(`SIM-VOID request=${notice.requestId} serials=${notice.serials.join(',')}`),
           // The simulated disk never fills: the host's free space must not change a seed's run.
           freeDiskBytes: () => Number.MAX_SAFE_INTEGER,
         },
@@ -576,7 +577,7 @@ class Simulation {
     const kioskId = state.config.kioskId;
     if (!printed) return this.fail('printed-for-asker', `kiosk ${kioskId} printed a certificate page that names no request`);
     const issued = this.inspector(this.loaded.config.center.databaseFile).get<{ kiosk_id: string }>('SELECT kiosk_id FROM requests WHERE request_id = :id', { id: printed.requestId });
-    const problem = printedForAsker(printed, { kioskId, jobRequestId: job.requestId, sessionHolder: state.session?.holder, issuedToKioskId: issued?.kiosk_id });
+    const problem = printedForAsker(printed, { kioskId, jobRequestId: job.requestId, jobCopy: job.copyNumber, sessionHolder: state.session?.holder, issuedToKioskId: issued?.kiosk_id });
     if (problem) this.fail('printed-for-asker', problem);
   }
 
@@ -723,8 +724,17 @@ class Simulation {
     const kiosk = this.kiosks.find((state) => state.config.kioskId === kioskId);
     const entry = kiosk?.ledger.get(issuanceId);
     if (!entry) return this.fail('notice-exactly-once', `the centre received a notice for issuance ${issuanceId} that kiosk ${kioskId} never recorded`);
-    const problem = recordedOnce(this.figuresOf(entry.notice), this.centerRows(issuanceId), acknowledged);
+    const rows = this.centerRows(issuanceId);
+    const problem = recordedOnce(this.figuresOf(entry.notice), rows, acknowledged) ?? this.voidsOf(entry.notice, rows.length > 0);
     if (problem) this.fail('notice-exactly-once', problem);
+  }
+
+  /** The serials the centre holds as void for a notice's issuance, against what the notice voided. */
+  private voidsOf(notice: CompletionNotice, recorded: boolean): string | undefined {
+    const voided = this.inspector(this.loaded.config.center.databaseFile)
+      .all<{ serial: string }>('SELECT serial FROM voided_serials WHERE issuance_id = :issuanceId', { issuanceId: notice.issuanceId })
+      .map((row) => row.serial);
+    return voidedAsNoticed(notice.issuanceId, notice.voided?.serials, recorded, voided);
   }
 
   private figuresOf(notice: CompletionNotice): NoticeFigures {
@@ -763,7 +773,7 @@ class Simulation {
       this.checks['notice-exactly-once'] += 1;
       const notice = ledgers.get(row.issuance_id);
       if (!notice) return this.fail('notice-exactly-once', `the centre holds a record of issuance ${row.issuance_id} that no kiosk recorded`);
-      const problem = recordedOnce(this.figuresOf(notice), this.centerRows(row.issuance_id), false);
+      const problem = recordedOnce(this.figuresOf(notice), this.centerRows(row.issuance_id), false) ?? this.voidsOf(notice, true);
       if (problem) return this.fail('notice-exactly-once', problem);
     }
     if (!final) return;

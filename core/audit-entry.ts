@@ -59,6 +59,8 @@ export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
   'payment.taken': ['requestId', 'feeYen', 'paidYen', 'changeYen'],
   'payment.refunded': ['requestId', 'refundedYen', 'copies'],
   'misprint.voided': ['requestId', 'copies'],
+  // kiosk (requestId: the voids queued in the outbox) and centre (issuanceId: the voids recorded)
+  'serials.voided': ['requestId', 'issuanceId', 'operatorId', 'kioskId', 'code', 'count', 'duplicate'],
   'receipt.printed': ['requestId'],
   'transaction.cancelled': ['attempt'],
   'transaction.refused': ['code'],

@@ -58,6 +58,26 @@ export interface CorrectionAdjustment {
   correctedAt: string;
 }
 
+/** Serials voided together after a misprint or a cash fault (C§9): every serial of one issuance. */
+export interface VoidedSerialsRecord {
+  issuanceId: string;
+  operatorId: string;
+  kioskId: string;
+  serials: string[];
+  /** The fault that voided them. */
+  code: string;
+  /** When the kiosk voided them, UTC ISO. */
+  voidedAt: string;
+}
+
+/** One voided serial as the centre keeps it. */
+export interface VoidedSerial {
+  serial: string;
+  issuanceId: string;
+  code: string;
+  voidedAt: string;
+}
+
 export interface CenterStore {
   /** Saves a challenge and ends the kiosk's earlier unused ones: one live challenge per kiosk reader. */
   saveChallenge(challenge: StoredChallenge): void;
@@ -75,6 +95,12 @@ export interface CenterStore {
   findHandlingRecord(issuanceId: string): HandlingRecord | undefined;
   /** Appends a correction once; a repeat is a duplicate, another with the same id a conflict. */
   recordCorrection(correction: HandlingCorrection): RecordResult;
+  /**
+   * Appends each serial as void once, with one audit entry (serials.voided) in the same transaction;
+   * a serial voided before is left as it was (a repeated notice). Says how many were new.
+   */
+  recordVoidedSerials(voided: VoidedSerialsRecord, recordedAtIso: string): { inserted: number };
+  findVoidedSerial(serial: string): VoidedSerial | undefined;
   isOperatorRegistered(operatorId: string): boolean;
   relayAuditKey(operatorId: string): string | undefined;
   latestWitnessedRelay(operatorId: string): WitnessedCheckpoint | undefined;

@@ -2,6 +2,7 @@
 // request, and completion notices recorded exactly once. Transport-free: the HTTP adapter calls these.
 
 import { CERTIFICATE_TITLES, isKosekiType, type CertificateType } from './certificate-types.ts';
+import { certificateSerials, parseCertificateSerial, type SerialStatus } from './certificate-serial.ts';
 import type { AuditSink } from './audit-entry.ts';
 import type { MerkleHasher } from './merkle.ts';
 import type { NoteVerifier } from './signed-note.ts';
@@ -26,12 +27,25 @@ import type {
   HandlingRecord,
   MenuItem,
 } from './messages.ts';
-import { signedChallengeBytes } from './messages.ts';
+import { certificateDigestInput, signedChallengeBytes } from './messages.ts';
 import { DEFAULT_MAX_COPIES_PER_TYPE, findOffer, type Municipality } from './municipality.ts';
 import type { Clock, RandomSource } from './ports.ts';
 import { assertEligible, certificateContent, type CertificateContent, type Resident } from './resident.ts';
 import { assertCenterOpen, isTypeAvailable, typeHoursText, type HolidayLookup } from './service-hours.ts';
-import { base64Decode, base64Encode, hexEncode } from './bytes.ts';
+import { base64Decode, base64Encode, hexDecode, hexEncode } from './bytes.ts';
+
+/** The centre's answer about one serial: pseudonymous ids and codes only, never what the sheet says. */
+export interface SerialAnswer {
+  serial: string;
+  status: SerialStatus;
+  requestId?: string;
+  copy?: number;
+  copies?: number;
+  kioskId?: string;
+  /** For a void serial: the fault that voided it and when (UTC). */
+  code?: string;
+  voidedAt?: string;
+}
 
 export const CHALLENGE_BYTES = 32;
 export const CHALLENGE_TTL_MS = 60_000;
@@ -51,7 +65,8 @@ export interface CenterDependencies {
   directory: MunicipalityDirectory;
   verifier: CardCertificateVerifier;
   isHoliday: HolidayLookup;
-  renderCertificate(content: CertificateContent): Promise<Uint8Array>;
+  /** One PDF per copy (content.serials), in copy order. */
+  renderCertificate(content: CertificateContent): Promise<Uint8Array[]>;
   sha256Hex(data: Uint8Array): string;
 }
 
@@ -236,6 +251,8 @@ export function createCenterService(deps: CenterDependencies) {
     recordCorrection(caller: CallerIdentity, notice: CorrectionNotice): CompletionAck {
       return auditingRefusals('correction.refused', caller, () => recordCorrection(caller, notice));
     },
+
+    serialStatus,
   };
 
   /** Writes a refusal's audit entry (its code only) and gives the error back to be thrown. */
@@ -326,8 +343,8 @@ export function createCenterService(deps: CenterDependencies) {
     assertEligible(resident, nowMs);
     const earlier = store.findRequest(request.requestId);
     if (earlier) return repeatedRequest(caller, request, session, earlier, resident, municipality);
-    const pdf = await renderFor(resident, municipality, request.certificateType, request.requestId, caller.kioskId, nowMs);
-    const contentSha256 = deps.sha256Hex(pdf);
+    const pdfs = await renderFor(resident, municipality, request, caller.kioskId, nowMs);
+    const contentSha256 = boundDigest(pdfs);
     const saved = store.saveRequest({
       requestId: request.requestId,
       sessionToken: session.sessionToken,
@@ -344,16 +361,25 @@ export function createCenterService(deps: CenterDependencies) {
     if (!saved) {
       throw new AppError('conflict', 'request.duplicate_id', 'the request id was already used');
     }
-    return certificateData(request, caller.kioskId, session.residentRef, offer.unitFeeYen, municipality, pdf, contentSha256);
+    return certificateData(request, caller.kioskId, session.residentRef, offer.unitFeeYen, municipality, pdfs, contentSha256);
   }
 
-  function renderFor(resident: Resident, municipality: Municipality, type: CertificateType, requestId: string, kioskId: string, atMs: number): Promise<Uint8Array> {
-    return deps.renderCertificate(
-      certificateContent({ resident, type, mayorTitle: municipality.mayorTitle, requestId, kioskId, atMs, issuedOnText: formatWarekiDate(atMs) }),
+  /** Every copy with its serial (core/certificate-serial.ts), laid out once (drivers/pdf/certificate-pdf.ts). */
+  async function renderFor(resident: Resident, municipality: Municipality, request: CertificateRequest, kioskId: string, atMs: number): Promise<Uint8Array[]> {
+    const { requestId, certificateType: type, copies } = request;
+    const pdfs = await deps.renderCertificate(
+      certificateContent({ resident, type, mayorTitle: municipality.mayorTitle, requestId, kioskId, copies, atMs, issuedOnText: formatWarekiDate(atMs) }),
     );
+    if (pdfs.length !== copies) throw new AppError('internal', 'certificate.copies_missing', 'the renderer did not return one PDF per copy', requestId);
+    return pdfs;
   }
 
-  function certificateData(request: CertificateRequest, kioskId: string, residentRef: string, unitFeeYen: number, municipality: Municipality, pdf: Uint8Array, contentSha256: string): CertificateData {
+  /** The digest the kiosk checks before printing: over every copy, so over every serial printed. */
+  function boundDigest(pdfs: Uint8Array[]): string {
+    return deps.sha256Hex(certificateDigestInput(pdfs.map((pdf) => hexDecode(deps.sha256Hex(pdf)))));
+  }
+
+  function certificateData(request: CertificateRequest, kioskId: string, residentRef: string, unitFeeYen: number, municipality: Municipality, pdfs: Uint8Array[], contentSha256: string): CertificateData {
     return {
       requestId: request.requestId,
       kioskId,
@@ -365,7 +391,7 @@ export function createCenterService(deps: CenterDependencies) {
       municipalityCode: municipality.code,
       municipalityName: municipality.name,
       contentSha256,
-      pdfBase64: base64Encode(pdf),
+      pdfsBase64: pdfs.map(base64Encode),
     };
   }
 
@@ -384,13 +410,13 @@ export function createCenterService(deps: CenterDependencies) {
       earlier.copies === request.copies &&
       earlier.municipalityCode === municipality.code;
     if (!same) throw new AppError('conflict', 'request.duplicate_id', 'the request id was already used');
-    const pdf = await renderFor(resident, municipality, request.certificateType, request.requestId, caller.kioskId, earlier.createdAtMs);
-    const contentSha256 = deps.sha256Hex(pdf);
+    const pdfs = await renderFor(resident, municipality, request, caller.kioskId, earlier.createdAtMs);
+    const contentSha256 = boundDigest(pdfs);
     if (contentSha256 !== earlier.contentSha256) {
       throw new AppError('conflict', 'request.duplicate_id', 'the request id was already used, and its certificate cannot be given again as it was');
     }
     deps.audit.append({ kind: 'certificate.repeated', data: { requestId: request.requestId, operatorId: caller.operatorId, kioskId: caller.kioskId } });
-    return certificateData(request, caller.kioskId, session.residentRef, earlier.unitFeeYen, municipality, pdf, contentSha256);
+    return certificateData(request, caller.kioskId, session.residentRef, earlier.unitFeeYen, municipality, pdfs, contentSha256);
   }
 
   function recordCompletion(caller: CallerIdentity, notice: CompletionNotice): CompletionAck {
@@ -409,7 +435,31 @@ export function createCenterService(deps: CenterDependencies) {
     ) {
       throw new AppError('input', 'completion.inconsistent', 'the notice does not match the issued request', notice.issuanceId);
     }
-    return recordOrAdjust(handlingRecordOf(notice, caller.operatorId), 'late-notice');
+    if (notice.voided && notice.voided.serials.join('\n') !== certificateSerials(request.requestId, request.copies).join('\n')) {
+      throw new AppError('input', 'completion.inconsistent', 'the voided serials are not every serial of the issued request', notice.issuanceId);
+    }
+    const ack = recordOrAdjust(handlingRecordOf(notice, caller.operatorId), 'late-notice');
+    // After the record, so a notice refused as a conflict voids nothing; a repeat records nothing new.
+    if (notice.voided) {
+      store.recordVoidedSerials(
+        { issuanceId: notice.issuanceId, operatorId: caller.operatorId, kioskId: caller.kioskId, serials: notice.voided.serials, code: notice.voided.code, voidedAt: formatUtcIso(instantOf(notice.issuedAt)) },
+        formatUtcIso(clock.nowMs()),
+      );
+    }
+    return ack;
+  }
+
+  /** What the centre knows of a printed serial (C§9): void, issued, refunded, awaiting its notice, or unknown. */
+  function serialStatus(serial: string): SerialAnswer {
+    const named = parseCertificateSerial(serial);
+    const request = named && store.findRequest(named.requestId);
+    if (!named || !request || named.copy > request.copies) return { serial, status: 'unknown' };
+    const known = (status: SerialStatus): SerialAnswer => ({ serial, status, requestId: request.requestId, copy: named.copy, copies: request.copies, kioskId: request.kioskId });
+    const voided = store.findVoidedSerial(serial);
+    if (voided) return { ...known('void'), code: voided.code, voidedAt: voided.voidedAt };
+    const record = store.findHandlingRecord(request.requestId) ?? store.findAdjustment(request.requestId);
+    if (!record) return known('unconfirmed');
+    return known(record.copies === 0 ? 'refunded' : 'issued');
   }
 
   /**

@@ -3,7 +3,8 @@
 
 import { CERTIFICATE_TITLES, type CertificateType } from './certificate-types.ts';
 import { base64Decode, base64Encode, hexEncode } from './bytes.ts';
-import { signedChallengeBytes } from './messages.ts';
+import { certificateDigestInput, signedChallengeBytes, type VoidedSerials } from './messages.ts';
+import { certificateSerials } from './certificate-serial.ts';
 import type { AuditSink } from './audit-entry.ts';
 import { faultDevice, type FaultReporter } from './alerts.ts';
 import { AppError } from './errors.ts';
@@ -105,13 +106,22 @@ export interface KioskDependencies {
   faults: FaultReporter;
   sha256(data: Uint8Array): Uint8Array;
   renderReceipt(receipt: Receipt): Promise<Uint8Array>;
-  renderVoidNotice(input: { requestId: string; kioskId: string; copies: number; createdAtMs: number }): Promise<Uint8Array>;
+  renderVoidNotice(input: VoidSlip): Promise<Uint8Array>;
+}
+
+/** The slip printed after a misprint (C§9): every serial of the transaction, all void. */
+export interface VoidSlip {
+  requestId: string;
+  kioskId: string;
+  serials: string[];
+  createdAtMs: number;
 }
 
 /** How a transaction ended, before the count of wrong PINs is added. */
 type Outcome =
   | { outcome: 'issued'; requestId: string; certificateType: CertificateType; copies: number; feeYen: number; changeYen: number }
-  | { outcome: 'refunded'; requestId: string; code: string; refundedYen: number }
+  /** voidedSerials: after a misprint or a cash fault once printing began, every serial of the transaction. */
+  | { outcome: 'refunded'; requestId: string; code: string; refundedYen: number; voidedSerials?: string[] }
   | { outcome: 'refused'; code: string }
   | { outcome: 'cancelled' };
 
@@ -120,7 +130,15 @@ export type TransactionResult = Outcome & { wrongPins: number };
 
 class Cancelled extends Error {}
 
-/** Throws a refusal unless the certificate data is exactly what this kiosk asked for, for this resident. */
+/** The digest the centre binds to certificate data: over every copy's own digest (core/messages.ts). */
+export function boundDigestOf(pdfs: Uint8Array[], sha256: (data: Uint8Array) => Uint8Array): Uint8Array {
+  return sha256(certificateDigestInput(pdfs.map(sha256)));
+}
+
+/**
+ * Throws a refusal unless the certificate data is exactly what this kiosk asked for, for this
+ * resident: `pdfSha256` is boundDigestOf the copies received, one PDF per copy.
+ */
 export function assertBinding(
   expected: { requestId: string; kioskId: string; residentRef: string; certificateType: CertificateType; copies: number },
   data: CertificateData,
@@ -132,6 +150,7 @@ export function assertBinding(
     data.residentRef === expected.residentRef &&
     data.certificateType === expected.certificateType &&
     data.copies === expected.copies &&
+    data.pdfsBase64.length === expected.copies &&
     data.feeYen === data.unitFeeYen * data.copies &&
     hexEncode(pdfSha256) === data.contentSha256;
   if (!bound) {
@@ -143,7 +162,7 @@ export async function runKioskTransaction(deps: KioskDependencies, input: KioskI
   const { screen } = deps;
   // Counted as they happen, so a lock or a cancel at the PIN prompt still reports the wrong tries.
   const pins = { wrong: 0 };
-  let pdf: Uint8Array | undefined;
+  let pdfs: Uint8Array[] | undefined;
   try {
     screen.show(SCREEN.welcome);
     screen.show(SCREEN.hours);
@@ -172,10 +191,10 @@ export async function runKioskTransaction(deps: KioskDependencies, input: KioskI
       certificateType: choice.certificateType,
       copies: choice.copies,
     });
-    pdf = base64Decode(data.pdfBase64);
-    assertBinding({ requestId, kioskId: deps.identity.kioskId, residentRef: session.residentRef, ...choice }, data, deps.sha256(pdf));
+    pdfs = data.pdfsBase64.map(base64Decode);
+    assertBinding({ requestId, kioskId: deps.identity.kioskId, residentRef: session.residentRef, ...choice }, data, boundDigestOf(pdfs, deps.sha256));
     screen.show(SCREEN.fee(CERTIFICATE_TITLES[data.certificateType], data.copies, data.feeYen));
-    return { ...(await payPrintAndRecord(deps, input, data, pdf)), wrongPins: pins.wrong };
+    return { ...(await payPrintAndRecord(deps, input, data, pdfs)), wrongPins: pins.wrong };
   } catch (error) {
     if (error instanceof Cancelled) {
       deps.audit.append({ kind: 'transaction.cancelled', data: { attempt: pins.wrong } });
@@ -191,9 +210,9 @@ export async function runKioskTransaction(deps: KioskDependencies, input: KioskI
     deps.faults.report({ code: 'internal' });
     throw error;
   } finally {
-    if (pdf) {
+    if (pdfs) {
       // Spec§14, S4-2: the certificate data leaves no trace on the kiosk, whatever happened.
-      pdf.fill(0);
+      for (const pdf of pdfs) pdf.fill(0);
       deps.audit.append({ kind: 'certificate.erased' });
     }
     await deps.reader.disconnect().catch(() => undefined);
@@ -264,9 +283,9 @@ async function payPrintAndRecord(
   deps: KioskDependencies,
   input: KioskInput,
   data: CertificateData,
-  pdf: Uint8Array,
+  pdfs: Uint8Array[],
 ): Promise<Outcome> {
-  const notice = (outcome: CompletionOutcome, atMs: number): CompletionNotice => ({
+  const notice = (outcome: CompletionOutcome, atMs: number, voided?: VoidedSerials): CompletionNotice => ({
     issuanceId: data.requestId,
     issuedAt: formatUtcIso(atMs),
     storeId: deps.identity.storeId,
@@ -276,6 +295,7 @@ async function payPrintAndRecord(
     copies: outcome === 'issued' ? data.copies : 0,
     feeYen: outcome === 'issued' ? data.feeYen : 0,
     outcome,
+    ...(voided ? { voided } : {}),
   });
   try {
     await collectCash(deps, input, data.feeYen);
@@ -287,7 +307,7 @@ async function payPrintAndRecord(
   try {
     for (let copy = 1; copy <= data.copies; copy += 1) {
       deps.screen.show(SCREEN.printing(copy, data.copies));
-      await deps.printer.print({ kind: 'certificate', requestId: data.requestId, copyNumber: copy, pdf });
+      await deps.printer.print({ kind: 'certificate', requestId: data.requestId, copyNumber: copy, pdf: pdfs[copy - 1]! });
       printed = copy;
       deps.audit.append({ kind: 'certificate.printed', data: { requestId: data.requestId, copy } });
     }
@@ -296,7 +316,7 @@ async function payPrintAndRecord(
     deps.faults.report({ requestId: data.requestId, code });
     return abortAfterPrinting(deps, data, notice, printed, code);
   }
-  pdf.fill(0);
+  for (const pdf of pdfs) pdf.fill(0);
   const paidYen = deps.cash.insertedYen();
   let changeYen: number;
   try {
@@ -317,17 +337,22 @@ async function payPrintAndRecord(
   return { outcome: 'issued', requestId: data.requestId, certificateType: data.certificateType, copies: data.copies, feeYen: data.feeYen, changeYen };
 }
 
-async function abortAfterPrinting(
-  deps: KioskDependencies,
-  data: CertificateData,
-  notice: (outcome: CompletionOutcome, atMs: number) => CompletionNotice,
-  printedCopies: number,
-  code: string,
-): Promise<Outcome> {
-  const refundedYen = await refundAndRecord(deps, data, notice, printedCopies);
+type NoticeOf = (outcome: CompletionOutcome, atMs: number, voided?: VoidedSerials) => CompletionNotice;
+
+/**
+ * A misprint, or a cash fault once printing began (C§9): refund everything and void every serial
+ * of the transaction, printed or not, at the centre through the outbox, in the same write as the
+ * refund's record; then tell the clerk to stamp each copy 「返金済・無効」, and print a slip listing
+ * the serials if the printer still can. The void holds whether or not the slip comes out.
+ */
+async function abortAfterPrinting(deps: KioskDependencies, data: CertificateData, notice: NoticeOf, printedCopies: number, code: string): Promise<Outcome> {
+  const serials = certificateSerials(data.requestId, data.copies);
+  const refundedYen = await refundAndRecord(deps, data, notice, printedCopies, { serials, code });
   deps.screen.show(refusalText(code));
   deps.screen.show(SCREEN.refunded(refundedYen));
-  return { outcome: 'refunded', requestId: data.requestId, code, refundedYen };
+  deps.screen.show(SCREEN.stampVoid(serials));
+  await printVoidSlip(deps, data, serials);
+  return { outcome: 'refunded', requestId: data.requestId, code, refundedYen, voidedSerials: serials };
 }
 
 function transactionRecord(data: CertificateData, outcome: CompletionOutcome, atMs: number, cashKeptYen = 0): KioskTransactionRecord {
@@ -344,25 +369,26 @@ function transactionRecord(data: CertificateData, outcome: CompletionOutcome, at
   };
 }
 
-/** Misprint or cancel after data arrived (C§9): refund everything, void printed copies, notice says 0. */
-async function refundAndRecord(
-  deps: KioskDependencies,
-  data: CertificateData,
-  notice: (outcome: CompletionOutcome, atMs: number) => CompletionNotice,
-  printedCopies: number,
-): Promise<number> {
+/** A refund after certificate data arrived (C§9): everything back, the notice says 0, voids go with it. */
+async function refundAndRecord(deps: KioskDependencies, data: CertificateData, notice: NoticeOf, printedCopies: number, voided?: VoidedSerials): Promise<number> {
   const { refundedYen } = await deps.cash.refundAll();
   deps.audit.append({ kind: 'payment.refunded', data: { requestId: data.requestId, refundedYen, copies: printedCopies } });
   const atMs = deps.clock.nowMs();
-  deps.ledger.recordTransaction(transactionRecord(data, 'refunded', atMs), notice('refunded', atMs));
-  if (printedCopies > 0) {
-    const voidPdf = await deps.renderVoidNotice({ requestId: data.requestId, kioskId: deps.identity.kioskId, copies: printedCopies, createdAtMs: atMs });
-    await deps.printer
-      .print({ kind: 'void-notice', requestId: data.requestId, pdf: voidPdf })
-      .then(() => deps.audit.append({ kind: 'misprint.voided', data: { requestId: data.requestId, copies: printedCopies } }))
-      .catch((error: unknown) => deps.faults.report({ requestId: data.requestId, code: error instanceof AppError ? error.code : 'printer.fault' }));
-  }
+  deps.ledger.recordTransaction(transactionRecord(data, 'refunded', atMs), notice('refunded', atMs, voided));
+  if (voided) deps.audit.append({ kind: 'serials.voided', data: { requestId: data.requestId, code: voided.code, count: voided.serials.length } });
   return refundedYen;
+}
+
+/** The 「返金済・無効」 slip; a printer that cannot print it is a fault to report, the void stands. */
+async function printVoidSlip(deps: KioskDependencies, data: CertificateData, serials: string[]): Promise<void> {
+  try {
+    const pdf = await deps.renderVoidNotice({ requestId: data.requestId, kioskId: deps.identity.kioskId, serials, createdAtMs: deps.clock.nowMs() });
+    await deps.printer.print({ kind: 'void-notice', requestId: data.requestId, pdf });
+    deps.audit.append({ kind: 'misprint.voided', data: { requestId: data.requestId, copies: serials.length } });
+  } catch (error) {
+    deps.faults.report({ requestId: data.requestId, code: error instanceof AppError ? error.code : 'printer.fault' });
+    deps.screen.show(SCREEN.voidSlipFailed);
+  }
 }
 
 async function printReceipt(deps: KioskDependencies, data: CertificateData, paidYen: number, changeYen: number, atMs: number): Promise<void> {

@@ -2,6 +2,7 @@
 // is checked here before any rule looks at it; a broken request names the field it got wrong.
 
 import { isCertificateType, type CertificateType } from './certificate-types.ts';
+import { MAX_COPIES, parseCertificateSerial } from './certificate-serial.ts';
 import { concatBytes, utf8Encode } from './bytes.ts';
 import { inputError, type ErrorKind } from './errors.ts';
 import { parseIsoInstant } from './jst.ts';
@@ -60,8 +61,10 @@ export interface CertificateData {
   feeYen: number;
   municipalityCode: string;
   municipalityName: string;
+  /** SHA-256 over every copy's SHA-256 in copy order (certificateDigestInput), hex. */
   contentSha256: string;
-  pdfBase64: string;
+  /** One PDF per copy, in copy order: each carries its own serial and n/N (core/certificate-serial.ts). */
+  pdfsBase64: string[];
 }
 
 export type CompletionOutcome = 'issued' | 'refunded';
@@ -77,6 +80,17 @@ export interface CompletionNotice {
   copies: number;
   feeYen: number;
   outcome: CompletionOutcome;
+  /**
+   * C§9: on a refund after printing began (a misprint, a cash fault after printing), every serial of
+   * the transaction, printed or not, and the fault that voided them. The centre keeps them as void.
+   */
+  voided?: VoidedSerials;
+}
+
+export interface VoidedSerials {
+  serials: string[];
+  /** The fault's code, e.g. printer.jam or cash.fault. */
+  code: string;
 }
 
 /** Why a record is corrected after its completion notice (Spec§13-2): codes, never free text. */
@@ -192,7 +206,29 @@ export function parseCompletionNotice(value: unknown): CompletionNotice {
   if (outcome !== 'issued' && outcome !== 'refunded') {
     throw inputError('request.bad_field', 'field "outcome" must be "issued" or "refunded"', 'outcome');
   }
-  return { ...issuanceFields(body), outcome };
+  const notice: CompletionNotice = { ...issuanceFields(body), outcome };
+  if (body.voided === undefined) return notice;
+  if (outcome !== 'refunded') throw inputError('request.bad_field', 'field "voided" belongs to a refunded notice only', 'voided');
+  return { ...notice, voided: parseVoidedSerials(body.voided, notice.issuanceId) };
+}
+
+const CODE = /^[a-z][a-z0-9_.-]{0,63}$/;
+
+/** Every serial of the issuance, each once: what a misprint voids (core/certificate-serial.ts). */
+function parseVoidedSerials(value: unknown, issuanceId: string): VoidedSerials {
+  const body = asObject(value, 'voided');
+  const serials = body.serials;
+  if (!Array.isArray(serials) || serials.length < 1 || serials.length > MAX_COPIES) {
+    throw inputError('request.bad_field', `field "voided.serials" must list 1 to ${MAX_COPIES} serials`, 'voided.serials');
+  }
+  serials.forEach((serial, index) => {
+    if (typeof serial !== 'string' || parseCertificateSerial(serial)?.requestId !== issuanceId || serials.indexOf(serial) !== index) {
+      throw inputError('request.bad_field', `field "voided.serials[${index}]" is not a serial of this issuance, or repeats one`, 'voided.serials');
+    }
+  });
+  const code = body.code;
+  if (typeof code !== 'string' || !CODE.test(code)) throw inputError('request.bad_field', 'field "voided.code" is missing or malformed', 'voided.code');
+  return { serials: serials as string[], code };
 }
 
 /** The fields a completion notice and a supplied record share: what was issued, where and for how much. */
@@ -221,19 +257,42 @@ export function parseChallengeResponse(value: unknown): ChallengeResponse {
 
 export function parseCertificateData(value: unknown): CertificateData {
   const body = asObject(value, 'body');
+  const copies = integerField(body, 'copies', 1, MAX_COPIES);
   return {
     requestId: stringField(body, 'requestId', ID),
     kioskId: stringField(body, 'kioskId', ID),
     residentRef: stringField(body, 'residentRef', ID),
     certificateType: certificateTypeField(body),
-    copies: integerField(body, 'copies', 1, 99),
+    copies,
     unitFeeYen: integerField(body, 'unitFeeYen', 0, 100_000),
     feeYen: integerField(body, 'feeYen', 0, 10_000_000),
     municipalityCode: stringField(body, 'municipalityCode', MUNICIPALITY_CODE),
     municipalityName: stringField(body, 'municipalityName'),
     contentSha256: stringField(body, 'contentSha256', /^[0-9a-f]{64}$/),
-    pdfBase64: base64Field(body, 'pdfBase64'),
+    pdfsBase64: pdfsField(body, copies),
   };
+}
+
+/** One padded-base64 PDF per copy. */
+function pdfsField(body: Json, copies: number): string[] {
+  const value = body.pdfsBase64;
+  if (!Array.isArray(value) || value.length !== copies) {
+    throw inputError('request.bad_field', 'field "pdfsBase64" must hold one PDF per copy', 'pdfsBase64');
+  }
+  return value.map((pdf: unknown, index) => {
+    if (typeof pdf !== 'string' || pdf.length === 0 || pdf.length % 4 !== 0 || !BASE64.test(pdf)) {
+      throw inputError('request.bad_field', `field "pdfsBase64" holds at ${index} no padded base64`, 'pdfsBase64');
+    }
+    return pdf;
+  });
+}
+
+/**
+ * The bytes the bound digest (contentSha256) is taken over: each copy's SHA-256 in copy order, so
+ * no byte can move from one copy to another and every serial printed is covered by the binding.
+ */
+export function certificateDigestInput(copyDigests: Uint8Array[]): Uint8Array {
+  return concatBytes(...copyDigests);
 }
 
 export function parseCorrectionNotice(value: unknown): CorrectionNotice {

@@ -3,6 +3,7 @@
 // a log or an error message.
 
 import { CERTIFICATE_TITLES, type CertificateType } from './certificate-types.ts';
+import { certificateSerials } from './certificate-serial.ts';
 import { AppError } from './errors.ts';
 import { jstParts } from './jst.ts';
 
@@ -75,6 +76,8 @@ export interface CertificateContent {
   issuedOnText: string;
   requestId: string;
   kioskId: string;
+  /** One per copy, in copy order: each copy is a PDF of its own showing its serial and n/N (C§9). */
+  serials: string[];
   /** Becomes the PDF's CreationDate and ModDate, so the same content gives the same bytes. */
   createdAtMs: number;
 }
@@ -148,6 +151,7 @@ export function certificateContent(input: {
   mayorTitle: string;
   requestId: string;
   kioskId: string;
+  copies: number;
   atMs: number;
   issuedOnText: string;
 }): CertificateContent {
@@ -159,6 +163,7 @@ export function certificateContent(input: {
     issuedOnText: input.issuedOnText,
     requestId: input.requestId,
     kioskId: input.kioskId,
+    serials: certificateSerials(input.requestId, input.copies),
     createdAtMs: input.atMs,
   };
 }

@@ -63,4 +63,8 @@ export const SCREEN = {
   done: '証明書と領収書、カードをお取りください。ご利用ありがとうございました。',
   cancelled: '取引を中止しました。投入されたお金とカードをお取りください。',
   refunded: (refundedYen: number) => `${refundedYen.toLocaleString('en-US')}円を返金しました。印刷済みの証明書は無効です。`,
+  /** C§9: for the clerk, after a misprint or a cash fault once printing began; every serial of the transaction. */
+  stampVoid: (serials: readonly string[]) =>
+    `店員の方へ：この取引の証明書${serials.length}通はすべて無効です。印刷された証明書の1枚ごとに「返金済・無効」と押印してください。証明書番号：${serials.join('、')}`,
+  voidSlipFailed: '「返金済・無効」の控えを印刷できませんでした。無効の記録はセンターに送られます。画面の証明書番号を控えて押印してください。',
 } as const;

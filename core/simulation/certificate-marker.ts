@@ -1,19 +1,19 @@
 // What the simulation's certificate renderer writes on the page in place of the official layout
-// (docs/simulation.md, "Printed certificates"): the request, the kiosk and a digest of the holder's
-// identity fields, so the oracle can read back whose certificate came out of the printer without
+// (docs/simulation.md, "Printed certificates"): the request, the kiosk, a digest of the holder's
+// identity fields and the copy's serial, so the oracle can read back whose certificate came out of the printer without
 // any personal data on the page.
 
 import type { PrintedCertificate } from './invariants.ts';
 
-const PATTERN = /SIM-CERTIFICATE request=([0-9a-f]{32}) kiosk=([A-Za-z0-9._-]{1,64}) holder=([0-9a-f]{64})/;
+const PATTERN = /SIM-CERTIFICATE request=([0-9a-f]{32}) kiosk=([A-Za-z0-9._-]{1,64}) holder=([0-9a-f]{64}) serial=([A-Za-z0-9._-]{1,68})/;
 
 export function certificateMarker(printed: PrintedCertificate): string {
-  return `SIM-CERTIFICATE request=${printed.requestId} kiosk=${printed.kioskId} holder=${printed.holder}`;
+  return `SIM-CERTIFICATE request=${printed.requestId} kiosk=${printed.kioskId} holder=${printed.holder} serial=${printed.serial}`;
 }
 
 export function readCertificateMarker(text: string): PrintedCertificate | undefined {
   const match = PATTERN.exec(text);
-  return match ? { requestId: match[1]!, kioskId: match[2]!, holder: match[3]! } : undefined;
+  return match ? { requestId: match[1]!, kioskId: match[2]!, holder: match[3]!, serial: match[4]! } : undefined;
 }
 
 /** The identity fields the holder digest covers: the same for every certificate type (core/resident.ts). */

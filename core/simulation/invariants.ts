@@ -2,6 +2,8 @@
 // what the runner observed. Each returns what is wrong, in words without personal data, or
 // undefined when it holds.
 
+import { certificateSerial } from '../certificate-serial.ts';
+
 export const INVARIANTS = ['printed-for-asker', 'notice-exactly-once', 'cash-balances', 'audit-verifies', 'no-internal-fault'] as const;
 export type Invariant = (typeof INVARIANTS)[number];
 
@@ -10,6 +12,8 @@ export interface PrintedCertificate {
   requestId: string;
   kioskId: string;
   holder: string;
+  /** The copy's serial (core/certificate-serial.ts). */
+  serial: string;
 }
 
 /**
@@ -18,10 +22,12 @@ export interface PrintedCertificate {
  */
 export function printedForAsker(
   printed: PrintedCertificate,
-  at: { kioskId: string; jobRequestId: string; sessionHolder: string | undefined; issuedToKioskId: string | undefined },
+  at: { kioskId: string; jobRequestId: string; jobCopy: number | undefined; sessionHolder: string | undefined; issuedToKioskId: string | undefined },
 ): string | undefined {
   if (printed.kioskId !== at.kioskId) return `kiosk ${at.kioskId} printed a certificate made for kiosk ${printed.kioskId}`;
   if (printed.requestId !== at.jobRequestId) return `kiosk ${at.kioskId} printed the certificate of request ${printed.requestId} for request ${at.jobRequestId}`;
+  // C§9: copy n carries serial <request>-n, so a voided serial names the very sheet.
+  if (at.jobCopy === undefined || printed.serial !== certificateSerial(at.jobRequestId, at.jobCopy)) return `kiosk ${at.kioskId} printed serial ${printed.serial} as copy ${at.jobCopy ?? '(none)'} of request ${at.jobRequestId}`;
   if (at.issuedToKioskId !== at.kioskId) return `kiosk ${at.kioskId} printed request ${printed.requestId}, which the centre issued to ${at.issuedToKioskId ?? 'no kiosk'}`;
   if (at.sessionHolder === undefined) return `kiosk ${at.kioskId} printed a certificate with no resident's session open`;
   if (printed.holder !== at.sessionHolder) return `kiosk ${at.kioskId} printed another resident's certificate for the card on its reader (request ${printed.requestId})`;
@@ -80,4 +86,15 @@ export function recordedOnce(kiosk: NoticeFigures, recorded: readonly NoticeFigu
   const differing = COMPARED.filter((field) => row[field] !== kiosk[field]);
   if (differing.length > 0) return `issuance ${kiosk.issuanceId}: the centre's record differs from the kiosk's in ${differing.join(', ')}`;
   return undefined;
+}
+
+/**
+ * C§9: the centre holds as void exactly the serials the kiosk's notice voided, once it holds the
+ * notice's record, and none before (the record and its voids are written by one request).
+ */
+export function voidedAsNoticed(issuanceId: string, noticed: readonly string[] | undefined, recorded: boolean, voidedAtCentre: readonly string[]): string | undefined {
+  const expected = recorded ? [...(noticed ?? [])].sort() : [];
+  const actual = [...voidedAtCentre].sort();
+  if (expected.join('\n') === actual.join('\n')) return undefined;
+  return `issuance ${issuanceId}: the centre holds ${actual.length} voided serial(s) where the kiosk's notice${recorded ? '' : ', not yet recorded,'} voided ${expected.length}`;
 }

@@ -4,20 +4,17 @@
 
 import { deflateSync } from 'node:zlib';
 import { AppError } from '../../core/errors.ts';
+import type { VoidSlip } from '../../core/kiosk-transaction.ts';
 import type { CertificateContent, CertificateField } from '../../core/resident.ts';
 import { finishDocument, openDocument } from './pdf-document.ts';
-import { recordPdf, type FixedText, type RecordedForm } from './pdf-recorder.ts';
+import { recordPdfCopies, type FixedText, type RecordedForm } from './pdf-recorder.ts';
 
 /** What a certificate says (core/resident.ts builds it); this file only draws it. */
 export type CertificateDocument = CertificateContent;
 export type { CertificateField };
 
-export interface VoidNotice {
-  requestId: string;
-  kioskId: string;
-  copies: number;
-  createdAtMs: number;
-}
+/** The 「返金済・無効」 slip (core/kiosk-transaction.ts): every serial of the voided transaction. */
+export type VoidNotice = VoidSlip;
 
 type Pdf = PDFKit.PDFDocument;
 
@@ -40,39 +37,56 @@ const patternColour = '#cfdcea';
 export type CertificateRenderer = 'template' | 'pdfkit';
 
 /**
- * The certificate as an A4 PDF. By default its operators are recorded from this thread's layout
- * document and the file is written around them (drivers/pdf/pdf-recorder.ts): the same drawing,
- * without pdfkit opening, embedding and serialising a document per certificate. `pdfkit` renders it
- * as a pdfkit document of its own, the reference the template is tested against
- * (test/drivers/pdf/certificate-template.test.ts).
+ * The certificate as A4 PDFs, one per copy (document.serials), each showing its serial and n/N on
+ * every page (C§9). By default the operators are recorded from this thread's layout document and
+ * the files written around them (drivers/pdf/pdf-recorder.ts): the certificate is laid out once and
+ * each copy adds only its marks, without pdfkit opening, embedding and serialising a document per
+ * certificate. `pdfkit` renders each copy as a pdfkit document of its own, the reference the
+ * template is tested against (test/drivers/pdf/certificate-template.test.ts).
  */
-export async function renderCertificatePdf(document: CertificateDocument, renderer: CertificateRenderer = 'template'): Promise<Uint8Array> {
+export async function renderCertificatePdf(document: CertificateDocument, renderer: CertificateRenderer = 'template'): Promise<Uint8Array[]> {
+  if (document.serials.length < 1) throw new AppError('internal', 'pdf.no_copies', 'a certificate needs at least one copy', document.requestId);
   const setup = { sizePoints: [pageWidth, pageHeight] as [number, number], title: document.title, createdAtMs: document.createdAtMs };
   const operators = await securityPatternOperators();
   if (renderer === 'template') {
     const form: RecordedForm = { name: patternName, boundingBox: patternBox, deflatedOperators: operators };
-    return recordPdf(setup, [form], (recording) => drawCertificate(recording.pdf, document, recording), fixedTextOf(document));
+    return recordPdfCopies(
+      setup,
+      [form],
+      {
+        shared: (recording) => drawCertificate(recording.pdf, document, recording),
+        copy: (recording, index) => drawCopyMarks(recording.pdf, document, index, recording),
+        count: document.serials.length,
+      },
+      fixedTextOf(document),
+    );
   }
-  const pdf = await openDocument(setup);
-  const pattern = securityPatternForm(pdf, operators);
-  placeForm(pdf, pattern);
-  drawCertificate(pdf, document, {
-    addPage: () => addPatternedPage(pdf, pattern),
-    get pageCount() {
-      return pdf.bufferedPageRange().count;
-    },
-    switchToPage: (index) => pdf.switchToPage(pdf.bufferedPageRange().start + index),
-  });
-  return finishDocument(pdf);
+  const copies: Uint8Array[] = [];
+  for (let index = 0; index < document.serials.length; index += 1) {
+    const pdf = await openDocument(setup);
+    const pattern = securityPatternForm(pdf, operators);
+    placeForm(pdf, pattern);
+    const pages: Pages = {
+      addPage: () => addPatternedPage(pdf, pattern),
+      get pageCount() {
+        return pdf.bufferedPageRange().count;
+      },
+      switchToPage: (page) => pdf.switchToPage(pdf.bufferedPageRange().start + page),
+    };
+    drawCertificate(pdf, document, pages);
+    drawCopyMarks(pdf, document, index, pages);
+    copies.push(await finishDocument(pdf));
+  }
+  return copies;
 }
 
 /**
  * What every certificate of this type from this municipality prints whoever it is for: the
- * template's text (drivers/pdf/pdf-recorder.ts), with the digits and date characters that every
- * issue date, request and page number is made of.
+ * template's text (drivers/pdf/pdf-recorder.ts), with the characters that every issue date,
+ * request, serial and page number is made of.
  */
 function fixedTextOf(document: CertificateDocument): FixedText {
-  const texts = [document.title, ...document.fields.map((field) => field.label), document.certifiedText, document.municipalityName, `${document.municipalityName}之印`, '交付番号　端末番号 ／', '令和年月日0123456789'];
+  const texts = [document.title, ...document.fields.map((field) => field.label), document.certifiedText, document.municipalityName, `${document.municipalityName}之印`, '交付番号　端末番号 ／', '証明書番号（/通）', '令和年月日0123456789abcdef-'];
   return { key: texts.join('\u0001'), texts };
 }
 
@@ -91,12 +105,12 @@ function drawCertificate(pdf: Pdf, document: CertificateDocument, pages: Pages):
     y = tableTop;
   }
   drawClosing(pdf, document, y);
-  drawFooters(pdf, `交付番号 ${document.requestId}　端末番号 ${document.kioskId}`, pages);
+  drawFooters(pdf, document, pages);
 }
 
 export async function renderVoidNoticePdf(options: VoidNotice): Promise<Uint8Array> {
-  if (!Number.isSafeInteger(options.copies) || options.copies < 1) {
-    throw new AppError('internal', 'pdf.bad_amount', 'void notice copies must be a whole number ≥ 1', options.requestId);
+  if (options.serials.length < 1) {
+    throw new AppError('internal', 'pdf.bad_amount', 'a void notice lists at least one serial', options.requestId);
   }
   const pdf = await openDocument({
     sizePoints: [pageWidth, pageHeight],
@@ -108,13 +122,16 @@ export async function renderVoidNoticePdf(options: VoidNotice): Promise<Uint8Arr
   pdf.lineWidth(3).strokeColor(sealColour).rect(marginX + 60, 130, contentWidth - 120, 90).stroke();
   pdf.fillColor(textColour).fontSize(13);
   const lines = [
-    '印刷不良のため、この交付は取り消されました。',
+    '印刷不良等のため、この交付は取り消されました。',
     '手数料は返金済みです。',
-    'この用紙及び同時に印刷された証明書は無効です。',
+    'この用紙及び次の証明書番号の証明書はすべて無効です。',
+    '各証明書に「返金済・無効」と押印してください。',
     '',
     `交付番号　${options.requestId}`,
     `端末番号　${options.kioskId}`,
-    `無効とした部数　${options.copies}部`,
+    `無効とした部数　${options.serials.length}部`,
+    '無効とした証明書番号',
+    ...options.serials.map((serial, index) => `　${serial}（${index + 1}/${options.serials.length}通）`),
   ];
   pdf.text(lines.join('\n'), marginX + 20, 270, { width: contentWidth - 40, lineGap: 6 });
   return finishDocument(pdf);
@@ -331,13 +348,54 @@ function splitIntoColumns(characters: string[], columnCount: number): string[][]
   return columns.filter((column) => column.length > 0);
 }
 
+/**
+ * The mark as runs pdfkit shapes one by one, so that only the request id is new to the shaping
+ * cache (drivers/pdf/font-face.ts), and only once per certificate: the footer shows it as a run
+ * of its own too. The label and the copy's part (-1（1/2通）) recur from certificate to certificate.
+ */
+function copyMarkRuns(document: Pick<CertificateDocument, 'requestId' | 'serials'>, index: number): string[] {
+  const serial = document.serials[index]!;
+  const shared = serial.startsWith(document.requestId) ? document.requestId : '';
+  return ['証明書番号 ', shared, `${serial.slice(shared.length)}（${index + 1}/${document.serials.length}通）`].filter((run) => run !== '');
+}
+
+/** Draws runs one after another from x on one line, where one text of them all would be. */
+function drawRuns(pdf: Pdf, runs: { text: string; width: number }[], x: number, y: number): void {
+  let at = x;
+  for (const run of runs) {
+    pdf.text(run.text, at, y, { lineBreak: false });
+    at += run.width;
+  }
+}
+
+function measured(pdf: Pdf, texts: string[]): { text: string; width: number }[] {
+  return texts.map((text) => ({ text, width: pdf.widthOfString(text) }));
+}
+
+/**
+ * The copy's serial and n/N at the top right of every page of the copy, above the title: a clerk
+ * stamping 「返金済・無効」 after a misprint, and the centre asked about a sheet, read it there.
+ * Right-aligned by hand: pdfkit's own alignment runs its line wrapper over the text on every page.
+ */
+function drawCopyMarks(pdf: Pdf, document: CertificateDocument, index: number, pages: Pages): void {
+  pdf.fontSize(9);
+  const runs = measured(pdf, copyMarkRuns(document, index));
+  const x = marginX + contentWidth - runs.reduce((sum, run) => sum + run.width, 0);
+  for (let page = 0; page < pages.pageCount; page += 1) {
+    pages.switchToPage(page);
+    pdf.fillColor(textColour).fontSize(9);
+    drawRuns(pdf, runs, x, 40);
+  }
+}
+
 /** The request and kiosk in small type on every page, with the page number when there are several. */
-function drawFooters(pdf: Pdf, footerText: string, pages: Pages): void {
+function drawFooters(pdf: Pdf, document: CertificateDocument, pages: Pages): void {
   const count = pages.pageCount;
   for (let index = 0; index < count; index += 1) {
     pages.switchToPage(index);
     const pageText = count > 1 ? `　${index + 1}／${count}` : '';
     pdf.fillColor('#444444').fontSize(8);
-    pdf.text(`${footerText}${pageText}`, marginX, pageHeight - 52, { lineBreak: false });
+    // The request id as a run of its own: the rest recurs, and the copy marks shape the id too.
+    drawRuns(pdf, measured(pdf, ['交付番号 ', document.requestId, `　端末番号 ${document.kioskId}${pageText}`]), marginX, pageHeight - 52);
   }
 }

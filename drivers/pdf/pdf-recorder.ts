@@ -109,16 +109,33 @@ export interface FixedText {
 }
 
 /**
- * Lays a document out with `draw` on this thread's layout document and writes the PDF. `draw` must
- * be synchronous: the layout document is shared by every document of the thread.
+ * A document printed in several copies that differ only in a few marks (a certificate's serial and
+ * n/N, C§9): what they share is laid out and compressed once, each copy's marks are laid out on
+ * their own as a second content stream of each page, and every copy is written as a file of its own
+ * around one font subset.
  */
-export async function recordPdf(setup: PageSetup, forms: RecordedForm[], draw: (recording: Recording) => void, fixed?: FixedText): Promise<Uint8Array> {
+export interface CopiedDrawing {
+  /** Everything the copies share: drawn once, on as many pages as it needs. */
+  shared(recording: Recording): void;
+  /** What copy `index` (0-based) adds on the shared pages; it cannot add pages. */
+  copy(recording: Recording, index: number): void;
+  count: number;
+}
+
+/**
+ * Lays a document out on this thread's layout document and writes one PDF per copy. The drawing
+ * must be synchronous: the layout document is shared by every document of the thread.
+ */
+export async function recordPdfCopies(setup: PageSetup, forms: RecordedForm[], drawing: CopiedDrawing, fixed?: FixedText): Promise<Uint8Array[]> {
   const createdAt = new Date(setup.createdAtMs);
   if (Number.isNaN(createdAt.getTime())) {
     throw new AppError('internal', 'pdf.bad_date', 'createdAtMs is not a valid time');
   }
+  if (!Number.isSafeInteger(drawing.count) || drawing.count < 1) {
+    throw new AppError('internal', 'pdf.no_copies', 'a document needs at least one copy');
+  }
   const pdf = await layoutDocumentFor(setup.sizePoints);
-  return record(pdf, setup, createdAt, forms, draw, fixed);
+  return record(pdf, setup, createdAt, forms, drawing, fixed);
 }
 
 /** Enough layouts for every certificate type of every municipality a centre serves; then it starts over. */
@@ -145,18 +162,32 @@ function templateGlyphs(font: EmbeddedFont, fixed: FixedText | undefined): { key
   return { key: fixed.key, glyphs };
 }
 
-function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm[], draw: (recording: Recording) => void, fixed: FixedText | undefined): Uint8Array {
+function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm[], drawing: CopiedDrawing, fixed: FixedText | undefined): Uint8Array[] {
   const layout = pdf as unknown as LayoutPdf;
   const font = layout._font;
   const pageHeight = layout.page.height;
-  const pages: string[][] = [];
+  let pages: string[][] = [];
   let current: string[] = [];
+  let copying = false;
   const startPage = () => {
+    if (copying) throw new AppError('internal', 'pdf.copy_adds_page', "a copy's marks cannot add a page");
     current = [`1 0 0 -1 0 ${pdfNumber(pageHeight)} cm`];
     for (const form of forms) current.push(`/${form.name} Do`);
     pages.push(current);
     pdf.x = 0;
     pdf.y = 0;
+  };
+  const recording: Recording = {
+    pdf,
+    get pageCount() {
+      return pages.length;
+    },
+    addPage: startPage,
+    switchToPage(index) {
+      const page = pages[index];
+      if (page === undefined) throw new AppError('internal', 'pdf.no_page', `no page ${index + 1} to switch to`);
+      current = page;
+    },
   };
   const template = templateGlyphs(font, fixed);
   const glyphs = new DocumentGlyphs(font, template?.glyphs ?? []);
@@ -179,27 +210,38 @@ function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm
     return pdf;
   };
   font.encode = (text, features) => glyphs.encode(text, features);
+  let shared: string[][] = [];
+  const copies: string[][][] = [];
   try {
     startPage();
-    draw({
-      pdf,
-      get pageCount() {
-        return pages.length;
-      },
-      addPage: startPage,
-      switchToPage(index) {
-        const page = pages[index];
-        if (page === undefined) throw new AppError('internal', 'pdf.no_page', `no page ${index + 1} to switch to`);
-        current = page;
-      },
-    });
+    drawing.shared(recording);
+    shared = pages;
+    copying = true;
+    for (let index = 0; index < drawing.count; index += 1) {
+      // A copy's marks go to content streams of their own, drawn after the shared page's.
+      pages = shared.map(() => []);
+      current = pages[0]!;
+      drawing.copy(recording, index);
+      copies.push(pages);
+    }
   } finally {
     pdf.addContent = addContent;
     font.encode = encode;
     freshWordCache();
   }
   const graphicStates = Object.entries(layout.page.resources.data.ExtGState ?? {}).map(([name, reference]) => ({ name, entries: reference.data }));
-  return writePdf({ setup, createdAt, pages, forms, graphicStates, font, glyphs, templateKey: template?.key });
+  // One subset holds the glyphs of every copy (their marks differ only in digits), written once.
+  const fontObjects = fontObjectsOf(font, glyphs, template?.key);
+  // Each page's shared operators are compressed once and written into every copy's file.
+  const sharedContents = shared.map(deflateOperators);
+  return copies.map((marks, index) =>
+    writePdf({ setup, createdAt, pages: sharedContents.map((content, page) => ({ content, marks: marks[page]! })), forms, graphicStates, font, fontObjects, copy: { index, count: drawing.count } }),
+  );
+}
+
+/** pdfkit ends each operator with a newline (PDFReference.write); so does a content stream here. */
+function deflateOperators(operators: string[]): Uint8Array {
+  return deflateSync(Buffer.from(`${operators.join('\n')}\n`, 'latin1'));
 }
 
 /** The glyphs one document uses, numbered in order of first use as pdfkit numbers its subset's. */
@@ -246,12 +288,14 @@ class DocumentGlyphs {
 interface PdfParts {
   setup: PageSetup;
   createdAt: Date;
-  pages: string[][];
+  /** Each page: the copies' shared operators, compressed, and this copy's own. */
+  pages: { content: Uint8Array; marks: string[] }[];
   forms: RecordedForm[];
   graphicStates: { name: string; entries: Record<string, unknown> }[];
   font: EmbeddedFont;
-  glyphs: DocumentGlyphs;
-  templateKey: string | undefined;
+  fontObjects: FontObjects;
+  /** Which copy this file is: copies differ in their file ID too. */
+  copy: { index: number; count: number };
 }
 
 /** The file: catalog, pages, info, the forms, graphic states and the font, then the xref table. */
@@ -271,12 +315,16 @@ function writePdf(parts: PdfParts): Uint8Array {
     (formIds.length > 0 ? ` /XObject << ${formIds.map(({ form, id }) => `/${form.name} ${id} 0 R`).join(' ')} >>` : '') +
     (stateIds.length > 0 ? ` /ExtGState << ${stateIds.map(({ state, id }) => `/${state.name} ${id} 0 R`).join(' ')} >>` : '') +
     ' >>';
-  for (const operators of parts.pages) {
+  for (const { content, marks } of parts.pages) {
     const page = file.allocate();
-    const content = file.allocate();
+    const shared = file.allocate();
+    // ISO 32000-1 §7.8.2: an array of content streams is drawn as their concatenation.
+    const own = marks.length > 0 ? file.allocate() : undefined;
     pageIds.push(page);
-    file.object(page, `<< /Type /Page /Parent ${pageTree} 0 R /MediaBox [0 0 ${pdfNumber(width)} ${pdfNumber(height)}] /Contents ${content} 0 R /Resources ${resources} >>`);
-    file.stream(content, '', deflateSync(Buffer.from(`${operators.join('\n')}\n`, 'latin1')));
+    const contents = own === undefined ? `${shared} 0 R` : `[${shared} 0 R ${own} 0 R]`;
+    file.object(page, `<< /Type /Page /Parent ${pageTree} 0 R /MediaBox [0 0 ${pdfNumber(width)} ${pdfNumber(height)}] /Contents ${contents} /Resources ${resources} >>`);
+    file.stream(shared, '', content);
+    if (own !== undefined) file.stream(own, '', deflateOperators(marks));
   }
   file.object(catalog, `<< /Type /Catalog /Pages ${pageTree} 0 R /Lang ${textString('ja-JP')} /ViewerPreferences << /DisplayDocTitle true >> >>`);
   file.object(pageTree, `<< /Type /Pages /Count ${pageIds.length} /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] >>`);
@@ -292,30 +340,47 @@ function writePdf(parts: PdfParts): Uint8Array {
   for (const { state, id } of stateIds) {
     file.object(id, `<< ${Object.entries(state.entries).map(([key, value]) => `/${key} ${typeof value === 'number' ? pdfNumber(value) : `/${String(value)}`}`).join(' ')} >>`);
   }
-  writeFont(file, type0, parts.font, parts.glyphs, parts.templateKey);
-  // As pdfkit: the file ID is a hash of the info, so the same content gives the same bytes.
-  const fileId = createHash('md5').update(`${parts.createdAt.getTime()}\n${JSON.stringify(infoEntries)}\n${parts.pages.length}`).digest('hex');
+  writeFont(file, type0, parts.font, parts.fontObjects);
+  // As pdfkit: the file ID is a hash of the info, so the same content gives the same bytes; each copy its own.
+  const copyText = parts.copy.count > 1 ? `\n${parts.copy.index + 1}/${parts.copy.count}` : '';
+  const fileId = createHash('md5').update(`${parts.createdAt.getTime()}\n${JSON.stringify(infoEntries)}\n${parts.pages.length}${copyText}`).digest('hex');
   return file.finish(`/Root ${catalog} 0 R /Info ${info} 0 R /ID [<${fileId}> <${fileId}>]`);
 }
 
+/** The font's name, widths and compressed streams: the same for every copy of a document. */
+interface FontObjects {
+  name: string;
+  widths: string;
+  fontFile: Uint8Array;
+  toUnicode: Uint8Array;
+}
+
+function fontObjectsOf(font: EmbeddedFont, glyphs: DocumentGlyphs, templateKey: string | undefined): FontObjects {
+  const subset = glyphRecordsOf(font.font).subset(glyphs.fontGlyphIds, 1 + glyphs.leadingCount);
+  return {
+    name: `${subsetTag(glyphs.fontGlyphIds)}+${font.font.postscriptName.replaceAll(' ', '_')}`,
+    widths: glyphs.widths.map(pdfNumber).join(' '),
+    fontFile: templateKey === undefined ? deflateSync(subset.bytes) : deflateReusing(subset.bytes, subset.leadingRecords, templateKey),
+    toUnicode: deflateSync(Buffer.from(toUnicodeCmap(glyphs.codePoints), 'latin1')),
+  };
+}
+
 /** The Type 0 font over a CIDFontType2 subset, written as pdfkit's EmbeddedFont.embed writes it. */
-function writeFont(file: PdfFile, type0: number, font: EmbeddedFont, glyphs: DocumentGlyphs, templateKey: string | undefined): void {
-  const face = font.font;
+function writeFont(file: PdfFile, type0: number, font: EmbeddedFont, objects: FontObjects): void {
   const cidFont = file.allocate();
   const descriptor = file.allocate();
   const fontFile = file.allocate();
   const toUnicode = file.allocate();
-  const name = `${subsetTag(glyphs.fontGlyphIds)}+${face.postscriptName.replaceAll(' ', '_')}`;
+  const { name } = objects;
   file.object(type0, `<< /Type /Font /Subtype /Type0 /BaseFont /${name} /Encoding /Identity-H /DescendantFonts [${cidFont} 0 R] /ToUnicode ${toUnicode} 0 R >>`);
   file.object(
     cidFont,
     `<< /Type /Font /Subtype /CIDFontType2 /BaseFont /${name} /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> ` +
-      `/FontDescriptor ${descriptor} 0 R /W [0 [${glyphs.widths.map(pdfNumber).join(' ')}]] /CIDToGIDMap /Identity >>`,
+      `/FontDescriptor ${descriptor} 0 R /W [0 [${objects.widths}]] /CIDToGIDMap /Identity >>`,
   );
   file.object(descriptor, `<< /Type /FontDescriptor /FontName /${name} ${descriptorEntries(font)} /FontFile2 ${fontFile} 0 R >>`);
-  const subset = glyphRecordsOf(face).subset(glyphs.fontGlyphIds, 1 + glyphs.leadingCount);
-  file.stream(fontFile, '', templateKey === undefined ? deflateSync(subset.bytes) : deflateReusing(subset.bytes, subset.leadingRecords, templateKey));
-  file.stream(toUnicode, '', deflateSync(Buffer.from(toUnicodeCmap(glyphs.codePoints), 'latin1')));
+  file.stream(fontFile, '', objects.fontFile);
+  file.stream(toUnicode, '', objects.toUnicode);
 }
 
 const descriptorCache = new WeakMap<object, string>();

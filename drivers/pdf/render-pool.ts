@@ -14,7 +14,8 @@ import type { RenderJob, RenderWorkerInput, RenderWorkerMessage } from './render
 const MAX_PENDING = 256;
 
 export interface CertificateRenderer {
-  render(document: CertificateDocument): Promise<Uint8Array>;
+  /** One PDF per copy of the document (drivers/pdf/certificate-pdf.ts). */
+  render(document: CertificateDocument): Promise<Uint8Array[]>;
   /** How many worker threads render; 0 when every PDF is rendered in this thread. */
   readonly workers: number;
   /** Documents a worker thread has handed back so far (for tests and metrics). */
@@ -43,13 +44,19 @@ export function createCertificateRenderer(options: { workers?: number } = {}): C
 }
 
 interface Pending {
-  resolve(pdf: Uint8Array): void;
+  resolve(pdfs: Uint8Array[]): void;
   reject(error: unknown): void;
 }
 
 interface Thread {
   worker: Worker;
   jobs: Map<number, Pending>;
+}
+
+/** The worker's copies, as views of the one buffer it handed over. */
+function splitCopies(bytes: Uint8Array, lengths: number[]): Uint8Array[] {
+  let offset = 0;
+  return lengths.map((length) => bytes.subarray(offset, (offset += length)));
 }
 
 function createPool(count: number): CertificateRenderer {
@@ -78,7 +85,7 @@ function createPool(count: number): CertificateRenderer {
       pending -= 1;
       if (thread.jobs.size === 0) thread.worker.unref();
       rendered += 1;
-      if (message.ok) job.resolve(message.pdf);
+      if (message.ok) job.resolve(splitCopies(message.bytes, message.lengths));
       else job.reject(new AppError(message.kind, message.code, message.message));
     });
     thread.worker.on('error', () => fail(new AppError('internal', 'pdf.worker_failed', 'the certificate renderer stopped')));
@@ -109,7 +116,7 @@ function createPool(count: number): CertificateRenderer {
       const thread = leastBusy();
       const job = (nextJob += 1);
       pending += 1;
-      return new Promise<Uint8Array>((resolve, reject) => {
+      return new Promise<Uint8Array[]>((resolve, reject) => {
         thread.jobs.set(job, { resolve, reject });
         thread.worker.ref();
         thread.worker.postMessage({ job, document } satisfies RenderJob);

@@ -1,8 +1,9 @@
 // A worker thread of the certificate renderer (drivers/pdf/render-pool.ts): it renders the
 // certificates the centre's main thread hands it, with its own parsed font face and pattern, and
-// hands back the PDF bytes. The main thread keeps the database, the audit log and the sockets.
+// hands back the PDF bytes, one file per copy. The main thread keeps the database, the audit log and the sockets.
 
 import { parentPort, workerData } from 'node:worker_threads';
+import { concatBytes } from '../../core/bytes.ts';
 import { AppError, type ErrorKind } from '../../core/errors.ts';
 import { renderCertificatePdf, type CertificateDocument } from './certificate-pdf.ts';
 
@@ -16,7 +17,8 @@ export interface RenderJob {
 }
 
 export type RenderWorkerMessage =
-  | { job: number; ok: true; pdf: Uint8Array }
+  /** The copies end to end in one buffer, `lengths` long each: one transfer, and Bun clones an array of buffers slowly. */
+  | { job: number; ok: true; bytes: Uint8Array; lengths: number[] }
   /** An AppError's kind, code and message cross the thread; anything else is reported as internal. */
   | { job: number; ok: false; kind: ErrorKind; code: string; message: string };
 
@@ -26,12 +28,13 @@ if (parentPort && input?.kind === 'cvs-issue-render') {
   port.on('message', async ({ job, document }: RenderJob) => {
     let answer: RenderWorkerMessage;
     try {
-      answer = { job, ok: true, pdf: await renderCertificatePdf(document) };
+      const pdfs = await renderCertificatePdf(document);
+      answer = { job, ok: true, bytes: pdfs.length === 1 ? pdfs[0]! : concatBytes(...pdfs), lengths: pdfs.map((pdf) => pdf.length) };
     } catch (error) {
       answer = error instanceof AppError
         ? { job, ok: false, kind: error.kind, code: error.code, message: error.message }
         : { job, ok: false, kind: 'internal', code: 'pdf.render_failed', message: 'the certificate could not be rendered' };
     }
-    port.postMessage(answer, answer.ok ? [answer.pdf.buffer as ArrayBuffer] : []);
+    port.postMessage(answer, answer.ok ? [answer.bytes.buffer as ArrayBuffer] : []);
   });
 }

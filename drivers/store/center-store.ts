@@ -1,7 +1,8 @@
 // The centre's SQLite store: challenges, sessions, requests, handling records, and the built-in
 // municipality directory (municipalities and residents).
 
-import type { CenterStore, CorrectionAdjustment, MunicipalityDirectory, StoredChallenge, StoredRequest, StoredSession } from '../../core/center-ports.ts';
+import type { CenterStore, CorrectionAdjustment, MunicipalityDirectory, StoredChallenge, StoredRequest, StoredSession, VoidedSerial, VoidedSerialsRecord } from '../../core/center-ports.ts';
+import { parseCertificateSerial } from '../../core/certificate-serial.ts';
 import type { HandlingCorrection, RecordResult } from '../../core/handling-record.ts';
 import type { HandlingRecord } from '../../core/messages.ts';
 import type { CertificateType } from '../../core/certificate-types.ts';
@@ -403,6 +404,29 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
           { ...confirmation },
         ),
       );
+    },
+    recordVoidedSerials(voided: VoidedSerialsRecord, recordedAtIso: string): { inserted: number } {
+      const recorded = ({ inserted }: { inserted: number }) => [
+        { kind: 'serials.voided', data: { issuanceId: voided.issuanceId, operatorId: voided.operatorId, kioskId: voided.kioskId, code: voided.code, count: voided.serials.length, duplicate: inserted === 0 } },
+      ];
+      return audit.transaction(recorded, () => {
+        let inserted = 0;
+        for (const serial of voided.serials) {
+          const copy = parseCertificateSerial(serial);
+          if (copy?.requestId !== voided.issuanceId) throw new AppError('internal', 'serial.not_of_issuance', 'a voided serial is not one of its issuance', voided.issuanceId);
+          inserted += db.run(
+            `INSERT INTO voided_serials (serial, issuance_id, copy, operator_id, kiosk_id, code, voided_at, recorded_at)
+             VALUES (:serial, :issuanceId, :copy, :operatorId, :kioskId, :code, :voidedAt, :recordedAtIso)
+             ON CONFLICT (serial) DO NOTHING`,
+            { serial, issuanceId: voided.issuanceId, copy: copy.copy, operatorId: voided.operatorId, kioskId: voided.kioskId, code: voided.code, voidedAt: voided.voidedAt, recordedAtIso },
+          ).changes;
+        }
+        return { inserted };
+      });
+    },
+    findVoidedSerial(serial: string): VoidedSerial | undefined {
+      const row = db.get<{ serial: string; issuance_id: string; code: string; voided_at: string }>('SELECT serial, issuance_id, code, voided_at FROM voided_serials WHERE serial = :serial', { serial });
+      return row && { serial: row.serial, issuanceId: row.issuance_id, code: row.code, voidedAt: row.voided_at };
     },
     isOperatorRegistered(operatorId: string): boolean {
       return db.get('SELECT 1 AS found FROM operators WHERE operator_id = :operatorId', { operatorId }) !== undefined;

@@ -336,6 +336,26 @@ export const CENTER_MIGRATIONS: readonly Migration[] = [
         SELECT issuance_id, issued_at, operator_id, store_id, kiosk_id, municipality_code, certificate_type, copies, fee_yen FROM settlement_adjustments;
     `,
   },
+  {
+    version: 11,
+    name: 'serials of copies voided after a misprint or a cash fault (C§9)',
+    sql: `
+      -- Every serial of a refunded transaction whose printing began, printed or not: a sheet that
+      -- carries one is 「返金済・無効」 (core/certificate-serial.ts). Recorded once per serial.
+      CREATE TABLE voided_serials (
+        serial TEXT PRIMARY KEY,
+        issuance_id TEXT NOT NULL REFERENCES requests (request_id),
+        copy INTEGER NOT NULL CHECK (copy >= 1),
+        operator_id TEXT NOT NULL,
+        kiosk_id TEXT NOT NULL,
+        code TEXT NOT NULL,      -- the fault that voided it (printer.jam, cash.fault …), never free text
+        voided_at TEXT NOT NULL, -- as the kiosk's notice says, UTC
+        recorded_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX voided_serials_issuance ON voided_serials (issuance_id);
+      ${appendOnly('voided_serials', 'voided serials are append-only')}
+    `,
+  },
 ];
 
 export const RELAY_MIGRATIONS: readonly Migration[] = [

@@ -29,11 +29,12 @@ export interface Session {
 
 /**
  * Runs one session at `kioskId` against the relay at `relayUrl`, calling `step(label)` at every
- * step and `onCertificate(pdfBase64)` when the certificate data arrives (before the kiosk sees it).
+ * step and `onCertificate(pdfsBase64)` when the certificate data arrives (before the kiosk sees it),
+ * with each copy's PDF.
  */
 export async function instrumentedSession(
   loaded: LoadedConfig,
-  options: { kioskId: string; relayUrl: string; clock: Clock; session: Session; step: (label: string) => Promise<void>; onCertificate: (pdfBase64: string) => void },
+  options: { kioskId: string; relayUrl: string; clock: Clock; session: Session; step: (label: string) => Promise<void>; onCertificate: (pdfsBase64: string[]) => void },
 ): Promise<{ kiosk: Kiosk; result: TransactionResult }> {
   const { step, session } = options;
   const config = findKiosk(loaded, options.kioskId);
@@ -43,7 +44,7 @@ export async function instrumentedSession(
     close: () => real.close(),
     async postJson<T>(requestPath: string, value: unknown, headers?: Record<string, string>) {
       const answer = await real.postJson<T>(requestPath, value, headers);
-      if (requestPath === KIOSK_PATHS.certificates && answer.status === 200) options.onCertificate((answer.json as { pdfBase64: string }).pdfBase64);
+      if (requestPath === KIOSK_PATHS.certificates && answer.status === 200) options.onCertificate((answer.json as { pdfsBase64: string[] }).pdfsBase64);
       return answer;
     },
   };
@@ -126,18 +127,22 @@ export function residentNeedles(root: string, card: string): Needle[] {
  * windows of the decoded PDF that are mostly binary (compressed content and font streams), so no
  * other PDF (the receipt, set in the same font) shares them by accident.
  */
-export function certificateNeedles(pdfBase64: string): Needle[] {
+export function certificateNeedles(pdfsBase64: string[]): Needle[] {
+  return pdfsBase64.flatMap((pdfBase64, index) => copyNeedles(pdfBase64, `copy ${index + 1}`));
+}
+
+function copyNeedles(pdfBase64: string, copy: string): Needle[] {
   const needles: Needle[] = [];
   for (let index = 1; index <= 4; index += 1) {
     const at = Math.floor((pdfBase64.length * index) / 5);
-    needles.push({ label: `certificate base64 at ${at}`, bytes: Buffer.from(pdfBase64.slice(at, at + 48), 'latin1') });
+    needles.push({ label: `certificate ${copy} base64 at ${at}`, bytes: Buffer.from(pdfBase64.slice(at, at + 48), 'latin1') });
   }
   const pdf = Buffer.from(pdfBase64, 'base64');
   const binary = (window: Buffer) => window.filter((byte) => byte < 0x20 || byte > 0x7e).length >= 12;
   for (let index = 1; index <= 6; index += 1) {
     let at = Math.floor((pdf.length * index) / 7);
     while (at + 32 < pdf.length && !binary(pdf.subarray(at, at + 32))) at += 32;
-    needles.push({ label: `certificate PDF bytes at ${at}`, bytes: Buffer.from(pdf.subarray(at, at + 32)) });
+    needles.push({ label: `certificate ${copy} PDF bytes at ${at}`, bytes: Buffer.from(pdf.subarray(at, at + 32)) });
   }
   return needles;
 }

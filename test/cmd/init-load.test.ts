@@ -107,7 +107,7 @@ describe('init --kiosks N --residents N', () => {
       assert.equal(dataAnswer.status, 200, `${cardId}: ${text(dataAnswer.body)}`);
       const data = parseCertificateData(json(dataAnswer.body));
       assert.deepEqual([data.requestId, data.kioskId, data.residentRef, data.copies], [requestId, 'K1001', session.residentRef, 1]);
-      pdfs.push(base64Decode(data.pdfBase64));
+      pdfs.push(...data.pdfsBase64.map(base64Decode));
       // The same request again (a network that duplicated it) gets the same certificate data, byte for byte.
       const again = await relay(post(KIOSK_PATHS.certificates, { kioskId: 'K1001', sessionToken: session.sessionToken, requestId, certificateType: 'juminhyo', copies: 1 }, kiosk));
       assert.equal(again.status, 200, `${cardId} again: ${text(again.body)}`);

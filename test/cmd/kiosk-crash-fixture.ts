@@ -22,7 +22,8 @@ const { kiosk, result } = await instrumentedSession(loadConfig(dir!), {
     await say(`STEP ${label}`);
     if ((await lines.next()).done) process.exit(1);
   },
-  onCertificate: (pdfBase64) => void say(`CERTIFICATE ${pdfBase64}`),
+  // Each copy's base64 (which has no spaces), separated by spaces.
+  onCertificate: (pdfsBase64) => void say(`CERTIFICATE ${pdfsBase64.join(' ')}`),
 });
 await kiosk.close();
 await say(`RESULT ${result.outcome}`);

@@ -85,8 +85,8 @@ describe('kiosk erasure and disposal', () => {
           clock: service.clock,
           session,
           step: scan,
-          onCertificate: (pdfBase64) => {
-            certificate = certificateNeedles(pdfBase64);
+          onCertificate: (pdfsBase64) => {
+            certificate = certificateNeedles(pdfsBase64);
             needles = [...needles, ...certificate];
           },
         });
@@ -96,12 +96,14 @@ describe('kiosk erasure and disposal', () => {
         assert.ok(certificate.length > 0, 'the certificate data arrived');
         assert.ok(steps.includes('cash'), steps.join(', '));
         assert.deepEqual(found, [], `${session.card} at ${kioskId}`);
-        // The scan can find what it looks for: each piece of the decoded PDF is on every printed copy.
-        const paper = paperOf(kioskId).filter((file) => !paperBefore.has(file));
+        // The scan can find what it looks for: each piece of a copy's decoded PDF is on that printed copy.
+        const paper = paperOf(kioskId).filter((file) => !paperBefore.has(file)).sort();
         assert.equal(paper.length, copiesOnPaper);
-        const decoded = certificate.filter((needle) => needle.label.startsWith('certificate PDF'));
-        assert.equal(decoded.length, 6);
-        for (const file of paper) assert.equal(findNeedles([file], decoded).length, decoded.length);
+        paper.forEach((file, index) => {
+          const decoded = certificate.filter((needle) => needle.label.startsWith(`certificate copy ${index + 1} PDF`));
+          assert.equal(decoded.length, 6);
+          assert.equal(findNeedles([file], decoded).length, decoded.length, file);
+        });
       }
       assert.ok(findNeedles([path.join(ROOT, 'fixtures', 'residents.json')], residentNeedles(ROOT, 'card-r001')).length > 0, 'the name needles match the fixture file');
     });
@@ -123,8 +125,9 @@ describe('kiosk erasure and disposal', () => {
       let pdfBase64 = '';
       for await (const line of createInterface({ input: child.stdout! })) {
         if (line.startsWith('CERTIFICATE ')) {
-          pdfBase64 = line.slice('CERTIFICATE '.length);
-          needles = [...needles, ...certificateNeedles(pdfBase64)];
+          const copies = line.slice('CERTIFICATE '.length).split(' ');
+          pdfBase64 = copies[0]!;
+          needles = [...needles, ...certificateNeedles(copies)];
         } else if (line.startsWith('STEP ')) {
           const label = line.slice('STEP '.length);
           steps.push(label);

@@ -190,6 +190,45 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     assert.match(tooMany.stderr(), /fewer documents than the 2 issued/);
   });
 
+  it('voids both serials of a transaction whose printer jams on copy 2 of 2, at the centre through the relay; `center serial` answers for each', async () => {
+    const kiosk = openKiosk(loaded, { kioskId: 'K0003', relayUrl: relay.server.url, clock });
+    let jammed: string;
+    let issued: string;
+    try {
+      const [misprint, fine] = await runScriptedSessions(kiosk, loaded, [
+        { card: 'card-r001', pins: ['1234'], certificateType: 'juminhyo', copies: 2, cash: [1000], printerJamOnCopy: 2 },
+        { card: 'card-r001', pins: ['1234'], certificateType: 'juminhyo', copies: 1, cash: [1000] },
+      ]);
+      assert.equal(misprint!.result.outcome, 'refunded');
+      jammed = (misprint!.result as { requestId: string }).requestId;
+      assert.deepEqual((misprint!.result as { voidedSerials?: string[] }).voidedSerials, [`${jammed}-1`, `${jammed}-2`]);
+      issued = (fine!.result as { requestId: string }).requestId;
+      assert.equal((await kiosk.flushOutbox()).pending, 0);
+      assert.ok(kiosk.printer instanceof FolderPrinter);
+      const printed = kiosk.printer.printedFiles().map((file) => path.basename(file)).filter((file) => file.startsWith(jammed));
+      assert.deepEqual(printed.sort(), [`${jammed}-certificate-copy1.pdf`, `${jammed}-void-notice.pdf`]);
+    } finally {
+      await kiosk.close();
+    }
+    const serial = async (value: string) => {
+      const io = bufferIo();
+      const code = await main(['center', 'serial', value, '--dir', dir, '--json'], io);
+      return { code, answer: code === 2 ? io.stderr() : JSON.parse(io.stdout()) };
+    };
+    for (const copy of [1, 2]) {
+      assert.deepEqual(await serial(`${jammed}-${copy}`), {
+        code: 3,
+        answer: { serial: `${jammed}-${copy}`, status: 'void', requestId: jammed, copy, copies: 2, kioskId: 'K0003', code: 'printer.jam', voidedAt: (await serial(`${jammed}-1`)).answer.voidedAt },
+      });
+    }
+    assert.deepEqual(await serial(`${issued}-1`), { code: 0, answer: { serial: `${issued}-1`, status: 'issued', requestId: issued, copy: 1, copies: 1, kioskId: 'K0003' } });
+    assert.deepEqual(await serial(`${issued}-2`), { code: 3, answer: { serial: `${issued}-2`, status: 'unknown' } });
+    assert.deepEqual(await serial('no-serial-here'), { code: 2, answer: 'cvs-issue: SERIAL: "no-serial-here" is not a serial (<request id>-<copy>)\n' });
+    const text = bufferIo();
+    assert.equal(await main(['center', 'serial', `${jammed}-2`, '--dir', dir], text), 3);
+    assert.match(text.stdout(), new RegExp(`^${jammed}-2: void 返金済・無効 after printer.jam at .*\\(copy 2 of 2, request ${jammed}, kiosk K0003\\)\n$`));
+  });
+
   it('lets a registered kiosk reach the relay', async () => {
     const kiosk = loaded.config.kiosks[0]!;
     const answer = (await challengeThrough(clientWith(relay.server.url, kiosk.tls))) as { challengeId: string };

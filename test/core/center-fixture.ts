@@ -1,8 +1,8 @@
 // Test helper: the centre's store in memory, behaving like the SQLite one (single-use challenges,
-// request ids taken once, completion notices recorded once).
+// request ids taken once, completion notices recorded once, each serial voided once).
 
 import type { Resident } from '../../core/resident.ts';
-import type { CenterStore, CorrectionAdjustment, StoredChallenge, StoredRequest, StoredSession } from '../../core/center-ports.ts';
+import type { CenterStore, CorrectionAdjustment, StoredChallenge, StoredRequest, StoredSession, VoidedSerial } from '../../core/center-ports.ts';
 import type { HandlingCorrection, RecordResult } from '../../core/handling-record.ts';
 import type { HandlingRecord } from '../../core/messages.ts';
 import { jstMonth } from '../../core/jst.ts';
@@ -18,6 +18,7 @@ export type MemoryCenterStore = CenterStore & {
   correctionAdjustments: CorrectionAdjustment[];
   submissions: Array<SettlementSubmission & { operatorId: string }>;
   confirmations: MonthConfirmation[];
+  voidedSerials: Map<string, VoidedSerial & { operatorId: string; kioskId: string }>;
 };
 
 export function memoryCenterStore(operators: string[]): MemoryCenterStore {
@@ -31,7 +32,22 @@ export function memoryCenterStore(operators: string[]): MemoryCenterStore {
   const correctionAdjustments: CorrectionAdjustment[] = [];
   const submissions: Array<SettlementSubmission & { operatorId: string }> = [];
   const confirmations: MonthConfirmation[] = [];
+  const voidedSerials = new Map<string, VoidedSerial & { operatorId: string; kioskId: string }>();
   return {
+    voidedSerials,
+    recordVoidedSerials(voided) {
+      let inserted = 0;
+      for (const serial of voided.serials) {
+        if (voidedSerials.has(serial)) continue;
+        voidedSerials.set(serial, { serial, issuanceId: voided.issuanceId, code: voided.code, voidedAt: voided.voidedAt, operatorId: voided.operatorId, kioskId: voided.kioskId });
+        inserted += 1;
+      }
+      return { inserted };
+    },
+    findVoidedSerial(serial) {
+      const found = voidedSerials.get(serial);
+      return found && { serial: found.serial, issuanceId: found.issuanceId, code: found.code, voidedAt: found.voidedAt };
+    },
     completions,
     corrections,
     adjustments,

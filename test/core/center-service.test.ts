@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CertificateType } from '../../core/certificate-types.ts';
 import { CHALLENGE_TTL_MS, createCenterService, type CenterService } from '../../core/center-service.ts';
-import { signedChallengeBytes } from '../../core/messages.ts';
+import { certificateDigestInput, signedChallengeBytes } from '../../core/messages.ts';
 import type { CallerIdentity } from '../../core/caller.ts';
 import type { CardCertificateVerifier, CardProblem, CenterStore, MunicipalityDirectory } from '../../core/center-ports.ts';
 import { AppError } from '../../core/errors.ts';
@@ -136,7 +136,7 @@ function worldWith<Store extends CenterStore>(store: Store, close: () => void): 
     isHoliday: () => false,
     renderCertificate: async (content) => {
       rendered.push(content);
-      return new TextEncoder().encode(`%PDF ${content.title} ${content.municipalityName} ${content.requestId}`);
+      return content.serials.map((serial) => new TextEncoder().encode(`%PDF ${content.title} ${content.municipalityName} ${serial}`));
     },
     sha256Hex: (data) => createHash('sha256').update(data).digest('hex'),
   });
@@ -321,7 +321,8 @@ describe(`centre (${storeName}): certificate requests`, () => {
 
   it('returns a 住民票 from the 住所地, bound to the request, kiosk and resident', async () => {
     const data = await world.service.requestCertificate(KIOSK_A, request('juminhyo', 2));
-    const pdf = new TextEncoder().encode('%PDF 住民票の写し 千代田区長 req-1');
+    const pdfs = ['req-1-1', 'req-1-2'].map((serial) => new TextEncoder().encode(`%PDF 住民票の写し 千代田区長 ${serial}`));
+    const sha256 = (bytes: Uint8Array) => new Uint8Array(createHash('sha256').update(bytes).digest());
     assert.deepEqual(data, {
       requestId: 'req-1',
       kioskId: 'kiosk-a',
@@ -332,9 +333,10 @@ describe(`centre (${storeName}): certificate requests`, () => {
       feeYen: 600,
       municipalityCode: '131016',
       municipalityName: '千代田区',
-      contentSha256: createHash('sha256').update(pdf).digest('hex'),
-      pdfBase64: Buffer.from(pdf).toString('base64'),
+      contentSha256: Buffer.from(sha256(certificateDigestInput(pdfs.map(sha256)))).toString('hex'),
+      pdfsBase64: pdfs.map((pdf) => Buffer.from(pdf).toString('base64')),
     });
+    assert.deepEqual(world.rendered[0]!.serials, ['req-1-1', 'req-1-2']);
     assert.equal(world.rendered[0]!.issuedOnText, '令和8年11月2日');
   });
 
@@ -384,6 +386,57 @@ describe(`centre (${storeName}): certificate requests`, () => {
     await rejectsWith(() => world.service.requestCertificate(KIOSK_B, { ...request('juminhyo', 1), kioskId: 'kiosk-b' }), 'refused', 'session.unknown');
     world.clock.nowMs += 5 * 60_000;
     await rejectsWith(() => world.service.requestCertificate(KIOSK_A, request('juminhyo', 1)), 'refused', 'session.expired');
+  });
+});
+
+describe(`centre (${storeName}): serials voided after a misprint (C§9)`, () => {
+  let world: World<CenterStore>;
+  beforeEach(async () => {
+    world = build();
+    const { sessionToken } = logIn(world, 'aa01');
+    await world.service.requestCertificate(KIOSK_A, { kioskId: 'kiosk-a', sessionToken, requestId: 'req-1', certificateType: 'juminhyo', copies: 2 });
+  });
+  afterEach(() => world.close());
+
+  const refunded: CompletionNotice = {
+    issuanceId: 'req-1',
+    issuedAt: '2026-11-02T10:01:00+09:00',
+    storeId: 'store-01',
+    kioskId: 'kiosk-a',
+    municipalityCode: '131016',
+    certificateType: 'juminhyo',
+    copies: 0,
+    feeYen: 0,
+    outcome: 'refunded',
+    voided: { serials: ['req-1-1', 'req-1-2'], code: 'printer.jam' },
+  };
+
+  it('records every serial of the refunded notice as void once, and answers for each serial', () => {
+    assert.deepEqual(world.service.serialStatus('req-1-1'), { serial: 'req-1-1', status: 'unconfirmed', requestId: 'req-1', copy: 1, copies: 2, kioskId: 'kiosk-a' });
+    for (const serial of ['req-1-3', 'req-2-1', 'req-1', 'req-1-0']) assert.deepEqual(world.service.serialStatus(serial), { serial, status: 'unknown' });
+    // Not every serial of the request, or one of another request: refused, nothing voided.
+    refusedWith(() => world.service.recordCompletion(KIOSK_A, { ...refunded, voided: { serials: ['req-1-2'], code: 'printer.jam' } }), 'input', 'completion.inconsistent');
+    assert.equal(world.service.serialStatus('req-1-2').status, 'unconfirmed');
+    assert.deepEqual(world.service.recordCompletion(KIOSK_A, refunded), { issuanceId: 'req-1', duplicate: false });
+    // The outbox sends again after a lost answer: acknowledged, nothing recorded twice.
+    assert.deepEqual(world.service.recordCompletion(KIOSK_A, refunded), { issuanceId: 'req-1', duplicate: true });
+    for (const copy of [1, 2]) {
+      assert.deepEqual(world.service.serialStatus(`req-1-${copy}`), {
+        serial: `req-1-${copy}`, status: 'void', requestId: 'req-1', copy, copies: 2, kioskId: 'kiosk-a', code: 'printer.jam', voidedAt: '2026-11-02T01:01:00.000Z',
+      });
+    }
+    const again = { issuanceId: 'req-1', operatorId: 'op-1', kioskId: 'kiosk-a', serials: ['req-1-1', 'req-1-2'], code: 'cash.fault', voidedAt: '2026-11-02T02:00:00.000Z' };
+    assert.deepEqual(world.store.recordVoidedSerials(again, '2026-11-02T02:00:01.000Z'), { inserted: 0 });
+    assert.deepEqual(world.store.findVoidedSerial('req-1-1'), { serial: 'req-1-1', issuanceId: 'req-1', code: 'printer.jam', voidedAt: '2026-11-02T01:01:00.000Z' });
+  });
+
+  it('answers issued and refunded for serials no misprint voided', async () => {
+    world.service.recordCompletion(KIOSK_A, { ...refunded, voided: undefined });
+    assert.equal(world.service.serialStatus('req-1-2').status, 'refunded');
+    const { sessionToken } = logIn(world, 'aa01');
+    await world.service.requestCertificate(KIOSK_A, { kioskId: 'kiosk-a', sessionToken, requestId: 'req-2', certificateType: 'juminhyo', copies: 1 });
+    world.service.recordCompletion(KIOSK_A, { ...refunded, issuanceId: 'req-2', copies: 1, feeYen: 300, outcome: 'issued', voided: undefined });
+    assert.equal(world.service.serialStatus('req-2-1').status, 'issued');
   });
 });
 

@@ -10,8 +10,11 @@ import assert from 'node:assert/strict';
 import { createCenterService } from '../../core/center-service.ts';
 import type { CallerIdentity } from '../../core/caller.ts';
 import type { CertificateType } from '../../core/certificate-types.ts';
+import type { AuditEvent } from '../../core/audit-entry.ts';
+import { sendPendingNotices, type Outbox, type OutboxNotice } from '../../core/outbox.ts';
 import {
   runKioskTransaction,
+  type VoidSlip,
   type KioskGateway,
   type KioskInput,
   type KioskLedger,
@@ -100,10 +103,15 @@ interface Kiosk {
   faults: { code: string; requestId?: string }[];
   screen: string[];
   receipts: Receipt[];
-  voidNotices: { requestId: string; copies: number }[];
+  voidNotices: { requestId: string; serials: string[] }[];
+  audit: AuditEvent[];
   asked: { pins: number; menus: number; cash: number };
   /** Sends a queued notice to the centre, as the outbox would. */
   deliver(notice: CompletionNotice): ReturnType<KioskGateway['sendCompletion']>;
+  /** Sends what the ledger queued through the kiosk's outbox (core/outbox.ts); says how many were acknowledged. */
+  flushOutbox(): Promise<number>;
+  /** What the centre answers about a serial. */
+  serialStatus(serial: string): string;
   printedFiles(): string[];
 }
 
@@ -178,7 +186,7 @@ describe('runKioskTransaction', () => {
       },
       verifier: createCardVerifier({ caCertificatePem: cardAuthority.certificatePem, crlPem }),
       isHoliday: () => false,
-      renderCertificate: async (content) => stubPdf(`certificate ${content.requestId}`),
+      renderCertificate: async (content) => content.serials.map((serial) => stubPdf(`certificate ${serial}`)),
       sha256Hex: (data) => createHash('sha256').update(data).digest('hex'),
     });
     // The relay in miniature: bodies pass the same parsers the HTTP adapters use.
@@ -199,7 +207,21 @@ describe('runKioskTransaction', () => {
     const printer = new FolderPrinter({ directory: printDirectory, faults: options.printerFaults });
     const ledgerEntries: Kiosk['ledger'] = [];
     const faults: Kiosk['faults'] = [];
-    const ledger: KioskLedger = { recordTransaction: (record, notice) => void ledgerEntries.push({ record, notice }) };
+    // The kiosk store's outbox in memory: the notice is queued with the record, in one step.
+    const queued = new Map<string, { notice: OutboxNotice; acknowledged: boolean }>();
+    const ledger: KioskLedger = {
+      recordTransaction: (record, notice) => {
+        ledgerEntries.push({ record, notice });
+        queued.set(notice.issuanceId, { notice, acknowledged: false });
+      },
+    };
+    const outbox: Outbox = {
+      pendingNotices: (limit) => [...queued.values()].filter((entry) => !entry.acknowledged).slice(0, limit),
+      markAcknowledged: (key) => void (queued.get(key)!.acknowledged = true),
+      markAttemptFailed: () => undefined,
+      markRejected: () => undefined,
+    };
+    const audit: AuditEvent[] = [];
     const screen: string[] = [];
     const receipts: Receipt[] = [];
     const voidNotices: Kiosk['voidNotices'] = [];
@@ -213,7 +235,7 @@ describe('runKioskTransaction', () => {
       printer,
       gateway,
       ledger,
-      audit: discardAudit,
+      audit: { append: (...events: AuditEvent[]) => void audit.push(...events) },
       faults: { report: (fault: { code: string; requestId?: string }) => void faults.push(fault) },
       screen: { show: (text: string) => void screen.push(text) },
       sha256: (data: Uint8Array) => new Uint8Array(createHash('sha256').update(data).digest()),
@@ -221,8 +243,8 @@ describe('runKioskTransaction', () => {
         receipts.push(receipt);
         return stubPdf(`receipt ${receipt.requestId}`);
       },
-      renderVoidNotice: async (input: { requestId: string; kioskId: string; copies: number; createdAtMs: number }) => {
-        voidNotices.push({ requestId: input.requestId, copies: input.copies });
+      renderVoidNotice: async (input: VoidSlip) => {
+        voidNotices.push({ requestId: input.requestId, serials: input.serials });
         return stubPdf(`void ${input.requestId}`);
       },
     };
@@ -234,8 +256,11 @@ describe('runKioskTransaction', () => {
       screen,
       receipts,
       voidNotices,
+      audit,
       asked,
       deliver: (notice) => gateway.sendCompletion(notice),
+      flushOutbox: () => sendPendingNotices({ outbox, send: (notice) => ('correctionId' in notice ? gateway.sendCorrection(notice) : gateway.sendCompletion(notice)), clock: { nowMs: () => NOW_MS } }),
+      serialStatus: (serial) => centre.serialStatus(serial).status,
       printedFiles: () => {
         try {
           return readdirSync(printDirectory).sort();
@@ -387,7 +412,8 @@ describe('runKioskTransaction', () => {
     ['data for another resident', (data) => ({ ...data, residentRef: '0000000000000000' })],
     ['data for another kiosk', (data) => ({ ...data, kioskId: 'kiosk-002' })],
     ['a fee that is not unit fee × copies', (data) => ({ ...data, feeYen: data.feeYen - 1 })],
-    ['a PDF whose hash differs from the one the centre bound', (data) => ({ ...data, pdfBase64: Buffer.from(stubPdf('someone else')).toString('base64') })],
+    ['a copy whose hash differs from the one the centre bound', (data) => ({ ...data, pdfsBase64: [data.pdfsBase64[0]!, Buffer.from(stubPdf('someone else')).toString('base64')] })],
+    ['the copies in another order (each serial is bound to its place)', (data) => ({ ...data, pdfsBase64: [...data.pdfsBase64].reverse() })],
   ];
   for (const [what, tamper] of tamperings) {
     it(`refuses ${what}: binding.mismatch, nothing printed, no money taken`, async () => {
@@ -401,41 +427,93 @@ describe('runKioskTransaction', () => {
     });
   }
 
-  it('refunds on a jam at copy 2 of 3: all cash back, a void notice for the printed copy, a refunded notice with 0 copies', async () => {
+  it('refunds on a jam at copy 2 of 3: all cash back, every serial voided at the centre through the outbox, the clerk told to stamp each copy, a slip listing them', async () => {
     const kiosk = makeKiosk({ printerFaults: { jamOnPage: 2 } });
     const result = await kiosk.run({ choice: { certificateType: 'juminhyo', copies: 3 }, cash: [1000] });
     assert.equal(result.outcome, 'refunded');
     const { requestId } = result as { requestId: string };
-    assert.deepEqual(result, { outcome: 'refunded', requestId, code: 'printer.jam', refundedYen: 1000, wrongPins: 0 });
+    const serials = [1, 2, 3].map((copy) => `${requestId}-${copy}`);
+    assert.deepEqual(result, { outcome: 'refunded', requestId, code: 'printer.jam', refundedYen: 1000, voidedSerials: serials, wrongPins: 0 });
     assert.deepEqual(kiosk.cash.refunds, [1000]);
     assert.equal(kiosk.cash.takenYen(), 0);
-    assert.deepEqual(kiosk.voidNotices, [{ requestId, copies: 1 }]);
+    assert.deepEqual(kiosk.voidNotices, [{ requestId, serials }]);
     assert.deepEqual(kiosk.printedFiles(), [`${requestId}-certificate-copy1.pdf`, `${requestId}-void-notice.pdf`]);
     assert.deepEqual(
-      kiosk.ledger.map(({ record, notice }) => [record.outcome, record.copies, record.feeYen, notice.outcome, notice.copies, notice.feeYen]),
-      [['refunded', 0, 0, 'refunded', 0, 0]],
+      kiosk.ledger.map(({ record, notice }) => [record.outcome, record.copies, record.feeYen, notice.outcome, notice.copies, notice.feeYen, notice.voided]),
+      [['refunded', 0, 0, 'refunded', 0, 0, { serials, code: 'printer.jam' }]],
     );
     assert.deepEqual(kiosk.receipts, []);
-    assert.ok(kiosk.screen.includes(refusalText('printer.jam')));
-    assert.equal(kiosk.screen.at(-1), SCREEN.refunded(1000));
-    assert.deepEqual(await kiosk.deliver(kiosk.ledger[0]!.notice), { issuanceId: requestId, duplicate: false });
+    assert.deepEqual(kiosk.screen.slice(-3), [refusalText('printer.jam'), SCREEN.refunded(1000), SCREEN.stampVoid(serials)]);
+    for (const serial of serials) assert.ok(SCREEN.stampVoid(serials).includes(serial));
+    assert.ok(SCREEN.stampVoid(serials).includes('「返金済・無効」'));
+    assert.deepEqual(kiosk.audit.filter((event) => event.kind === 'serials.voided' || event.kind === 'misprint.voided'), [
+      { kind: 'serials.voided', data: { requestId, code: 'printer.jam', count: 3 } },
+      { kind: 'misprint.voided', data: { requestId, copies: 3 } },
+    ]);
+    assert.deepEqual(serials.map(kiosk.serialStatus), ['unconfirmed', 'unconfirmed', 'unconfirmed']);
+    assert.equal(await kiosk.flushOutbox(), 1);
+    assert.deepEqual(serials.map(kiosk.serialStatus), ['void', 'void', 'void']);
     assert.deepEqual(kiosk.faults, [{ requestId, code: 'printer.jam' }]);
   });
 
-  it('refunds and voids every copy when the cash unit cannot pay the change after printing', async () => {
+  it('voids both serials when the printer jams on copy 2 of 2, and prints the slip once it can again', async () => {
+    const kiosk = makeKiosk({ printerFaults: { jamOnPage: 2 } });
+    const result = await kiosk.run({ choice: twoJuminhyo, cash: [1000] });
+    const { requestId } = result as { requestId: string };
+    const serials = [`${requestId}-1`, `${requestId}-2`];
+    assert.deepEqual(result, { outcome: 'refunded', requestId, code: 'printer.jam', refundedYen: 1000, voidedSerials: serials, wrongPins: 0 });
+    assert.deepEqual(kiosk.printedFiles(), [`${requestId}-certificate-copy1.pdf`, `${requestId}-void-notice.pdf`]);
+    assert.deepEqual(kiosk.voidNotices, [{ requestId, serials }]);
+    assert.equal(kiosk.screen.at(-1), SCREEN.stampVoid(serials));
+    assert.equal(await kiosk.flushOutbox(), 1);
+    assert.deepEqual(serials.map(kiosk.serialStatus), ['void', 'void']);
+  });
+
+  it('records the void at the centre and tells the clerk even when the printer cannot print the slip', async () => {
+    // Copy 1 uses the last sheet: copy 2 and the slip find the printer out of paper.
+    const kiosk = makeKiosk({ printerFaults: { paperOutAfterPages: 1 } });
+    const result = await kiosk.run({ choice: twoJuminhyo, cash: [1000] });
+    const { requestId } = result as { requestId: string };
+    const serials = [`${requestId}-1`, `${requestId}-2`];
+    assert.deepEqual(result, { outcome: 'refunded', requestId, code: 'printer.paper_out', refundedYen: 1000, voidedSerials: serials, wrongPins: 0 });
+    assert.deepEqual(kiosk.printedFiles(), [`${requestId}-certificate-copy1.pdf`]);
+    assert.deepEqual(kiosk.screen.slice(-2), [SCREEN.stampVoid(serials), SCREEN.voidSlipFailed]);
+    assert.deepEqual(kiosk.audit.filter((event) => event.kind.endsWith('.voided')), [{ kind: 'serials.voided', data: { requestId, code: 'printer.paper_out', count: 2 } }]);
+    // Both faults reported (kept in the audit log and sent on to the register and maintenance): copy 2, then the slip.
+    assert.deepEqual(kiosk.faults, [
+      { requestId, code: 'printer.paper_out' },
+      { requestId, code: 'printer.paper_out' },
+    ]);
+    assert.equal(await kiosk.flushOutbox(), 1);
+    assert.deepEqual(serials.map(kiosk.serialStatus), ['void', 'void']);
+  });
+
+  it('refunds and voids every serial when the cash unit cannot pay the change after printing', async () => {
     const kiosk = makeKiosk({ cash: { changeStockYen: 0 } });
     const result = await kiosk.run({ choice: twoJuminhyo, cash: [1000] });
     assert.equal(result.outcome, 'refunded');
     const { requestId } = result as { requestId: string };
-    assert.deepEqual(result, { outcome: 'refunded', requestId, code: 'cash.no_change', refundedYen: 1000, wrongPins: 0 });
+    const serials = [`${requestId}-1`, `${requestId}-2`];
+    assert.deepEqual(result, { outcome: 'refunded', requestId, code: 'cash.no_change', refundedYen: 1000, voidedSerials: serials, wrongPins: 0 });
     assert.deepEqual({ refunds: kiosk.cash.refunds, taken: kiosk.cash.takenYen() }, { refunds: [1000], taken: 0 });
-    assert.deepEqual(kiosk.voidNotices, [{ requestId, copies: 2 }]);
+    assert.deepEqual(kiosk.voidNotices, [{ requestId, serials }]);
     assert.deepEqual(
-      kiosk.ledger.map(({ notice }) => [notice.outcome, notice.copies, notice.feeYen]),
-      [['refunded', 0, 0]],
+      kiosk.ledger.map(({ notice }) => [notice.outcome, notice.copies, notice.feeYen, notice.voided]),
+      [['refunded', 0, 0, { serials, code: 'cash.no_change' }]],
     );
     assert.deepEqual(kiosk.receipts, []);
     assert.deepEqual(kiosk.faults, [{ requestId, code: 'cash.no_change' }]);
+    assert.equal(await kiosk.flushOutbox(), 1);
+    assert.deepEqual(serials.map(kiosk.serialStatus), ['void', 'void']);
+  });
+
+  it('voids nothing when the resident cancels before anything is printed', async () => {
+    const kiosk = makeKiosk();
+    await kiosk.run({ choice: twoJuminhyo, cash: [100, undefined] });
+    const { notice } = kiosk.ledger[0]!;
+    assert.equal(notice.voided, undefined);
+    assert.equal(await kiosk.flushOutbox(), 1);
+    assert.deepEqual([1, 2].map((copy) => kiosk.serialStatus(`${notice.issuanceId}-${copy}`)), ['refunded', 'refunded']);
   });
 
   it('hands back a rejected note and keeps taking cash', async () => {

@@ -127,6 +127,30 @@ describe('parseCompletionNotice', () => {
   rejectsField(parseCompletionNotice, good, 'certificateType', ['passport']);
   rejectsField(parseCompletionNotice, good, 'copies', [-1, 100, 0.5]);
   rejectsField(parseCompletionNotice, good, 'feeYen', [-1, 10_000_001, 2.5]);
+
+  // C§9: a refund once printing began voids every serial of the issuance (core/certificate-serial.ts).
+  const voided = { serials: [`${good.issuanceId}-1`, `${good.issuanceId}-2`], code: 'printer.jam' };
+  const refunded = { ...good, copies: 0, feeYen: 0, outcome: 'refunded', voided };
+  it('accepts a refunded notice with the serials it voided', () => assert.deepEqual(parseCompletionNotice(refunded), refunded));
+  it('rejects voided serials on an issued notice, of another issuance, repeated, malformed, none, or without a code', () => {
+    const bad: [unknown, unknown][] = [
+      [good.outcome, voided],
+      ['refunded', 'all'],
+      ['refunded', { ...voided, serials: [] }],
+      ['refunded', { ...voided, serials: 'x-1' }],
+      ['refunded', { ...voided, serials: [`${good.issuanceId}-1`, `${good.issuanceId}-1`] }],
+      ['refunded', { ...voided, serials: ['other-1'] }],
+      ['refunded', { ...voided, serials: [`${good.issuanceId}-0`] }],
+      ['refunded', { ...voided, serials: [`${good.issuanceId}`] }],
+      ['refunded', { ...voided, serials: [7] }],
+      ['refunded', { ...voided, code: 'Printer Jam' }],
+      ['refunded', { serials: voided.serials }],
+    ];
+    for (const [outcome, value] of bad) {
+      const error = rejection(parseCompletionNotice, { ...refunded, outcome, ...(outcome === 'issued' ? { copies: good.copies, feeYen: good.feeYen } : {}), voided: value });
+      assert.ok(error.where?.startsWith('voided'), `${JSON.stringify(value)}: ${error.where}`);
+    }
+  });
 });
 
 describe('parseChallengeResponse', () => {
@@ -150,7 +174,7 @@ describe('parseCertificateData', () => {
     municipalityCode: '131016',
     municipalityName: '千代田区',
     contentSha256: 'ab'.repeat(32),
-    pdfBase64: 'JVBERi0xLjQK',
+    pdfsBase64: ['JVBERi0xLjQK', 'JVBERi0xLjQy', 'JVBERi0xLjQz'],
   };
   it('accepts a good body', () => assert.deepEqual(parseCertificateData(good), good));
   rejectsNonObjects(parseCertificateData);
@@ -164,5 +188,5 @@ describe('parseCertificateData', () => {
   rejectsField(parseCertificateData, good, 'municipalityCode', ['13101']);
   rejectsField(parseCertificateData, good, 'municipalityName', ['', 'x'.repeat(201)]);
   rejectsField(parseCertificateData, good, 'contentSha256', ['AB'.repeat(32), 'ab'.repeat(31), 'zz'.repeat(32)]);
-  rejectsField(parseCertificateData, good, 'pdfBase64', badBase64);
+  rejectsField(parseCertificateData, good, 'pdfsBase64', [[], ['JVBERi0xLjQK'], 'JVBERi0xLjQK', ...badBase64.map((bad) => ['JVBERi0xLjQK', bad, 'JVBERi0xLjQz']), ['JVBERi0xLjQK', 7, 'JVBERi0xLjQz']]);
 });

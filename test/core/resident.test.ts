@@ -85,6 +85,7 @@ describe('certificateContent', () => {
     mayorTitle: '千代田区長',
     requestId: 'req-1',
     kioskId: 'kiosk-1',
+    copies: 2,
     atMs: at('2026-11-27T10:15:00+09:00'),
     issuedOnText: '令和8年11月27日',
   };
@@ -107,6 +108,7 @@ describe('certificateContent', () => {
       issuedOnText: '令和8年11月27日',
       requestId: 'req-1',
       kioskId: 'kiosk-1',
+      serials: ['req-1-1', 'req-1-2'],
       createdAtMs: base.atMs,
     });
   });

@@ -1,4 +1,4 @@
-// Proves a certificate from the recorded template reads and looks as pdfkit's own document of it does: the same pdftotext text (pages included) and pixels, for every fixture resident (髙, 𠮷 …) and every type, long wrapping values and multi-page tables, with one embedded Noto Serif JP subset.
+// Proves a certificate from the recorded template reads and looks as pdfkit's own document of it does: the same pdftotext text (pages included) and pixels, for every fixture resident (髙, 𠮷 …) and every type, long wrapping values and multi-page tables, every copy with its own serial and n/N, with one embedded Noto Serif JP subset.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -57,24 +57,36 @@ function fontsOf(pdf: Uint8Array, name: string): string[] {
   return poppler('pdffonts', [path]).trim().split('\n').slice(2);
 }
 
-/** Renders both ways and checks text and pages agree, and pixels if asked; returns the template's PDF. */
-async function assertSameAsPdfkit(document: CertificateDocument, name: string, comparePixels = true): Promise<Uint8Array> {
-  const reference = await renderCertificatePdf(document, 'pdfkit');
-  const template = await renderCertificatePdf(document, 'template');
-  const text = textOf(template);
-  assert.equal(text, textOf(reference), `${name}: text`);
-  assert.ok(pageCountOfText(text) >= 1, `${name}: no page`);
-  if (!comparePixels) return template;
-  const expectedPixels = pixelsOf(reference, `${name}-pdfkit`);
-  const actualPixels = pixelsOf(template, `${name}-template`);
-  assert.equal(actualPixels.length, expectedPixels.length, `${name}: pages drawn`);
-  actualPixels.forEach((pixels, index) => assert.ok(pixels.equals(expectedPixels[index]!), `${name}: page ${index + 1} looks different`));
-  return template;
+/** Renders both ways and checks every copy's text and pages agree, and pixels if asked; returns the template's PDFs. */
+async function assertSameAsPdfkit(document: CertificateDocument, name: string, comparePixels = true): Promise<Uint8Array[]> {
+  const references = await renderCertificatePdf(document, 'pdfkit');
+  const templates = await renderCertificatePdf(document, 'template');
+  assert.equal(templates.length, references.length, `${name}: copies`);
+  templates.forEach((template, copy) => {
+    const reference = references[copy]!;
+    const label = `${name} copy ${copy + 1}`;
+    const text = textOf(template);
+    assert.equal(text, textOf(reference), `${label}: text`);
+    assert.ok(pageCountOfText(text) >= 1, `${label}: no page`);
+    if (!comparePixels) return;
+    const expectedPixels = pixelsOf(reference, `${name}-${copy}-pdfkit`);
+    const actualPixels = pixelsOf(template, `${name}-${copy}-template`);
+    assert.equal(actualPixels.length, expectedPixels.length, `${label}: pages drawn`);
+    actualPixels.forEach((pixels, index) => assert.ok(pixels.equals(expectedPixels[index]!), `${label}: page ${index + 1} looks different`));
+  });
+  return templates;
+}
+
+/** The one copy of a one-copy certificate. */
+async function renderOne(document: CertificateDocument): Promise<Uint8Array> {
+  const copies = await renderCertificatePdf(document);
+  assert.equal(copies.length, 1);
+  return copies[0]!;
 }
 
 const issuedAtMs = Date.UTC(2026, 10, 27, 5, 0, 0);
 
-function contentFor(residentIndex: number, type: (typeof CERTIFICATE_TYPES)[number]): CertificateDocument {
+function contentFor(residentIndex: number, type: (typeof CERTIFICATE_TYPES)[number], copies = 1): CertificateDocument {
   const { resident } = fixtureResidents()[residentIndex]!;
   const municipality = fixtureMunicipalities().find((candidate) => candidate.code === resident.municipalityCode)!;
   return certificateContent({
@@ -83,6 +95,7 @@ function contentFor(residentIndex: number, type: (typeof CERTIFICATE_TYPES)[numb
     mayorTitle: municipality.mayorTitle,
     requestId: `REQ-20261127-${String(residentIndex).padStart(6, '0')}`,
     kioskId: 'K-0001',
+    copies,
     atMs: issuedAtMs,
     issuedOnText: '令和8年11月27日',
   });
@@ -108,35 +121,39 @@ describe('certificates from the template', { skip: popplerMissing }, () => {
     });
   }
 
-  it('wrap long values and continue a long table over pages as pdfkit does', async () => {
-    const base = contentFor(0, 'juminhyo');
+  it('wrap long values and continue a long table over pages as pdfkit does, each of two copies with its own serial', async () => {
+    const base = contentFor(0, 'juminhyo', 2);
     const fields = [
       { label: '氏名', value: '髙﨑 𠮷太郎' },
       { label: '住所', value: '東京都千代田区千代田一丁目1番1号　濵栁ハイツ101号室　德瀨方'.repeat(3) },
       ...Array.from({ length: 36 }, (_, index) => ({ label: `備考${index + 1}`, value: `髙﨑 𠮷${index + 1}　令和3年4月1日 東京都港区芝公園四丁目2番8号から転入` })),
     ];
-    const pdf = await assertSameAsPdfkit({ ...base, fields }, 'long');
-    const text = textOf(pdf);
-    const pages = pageCountOfText(text);
-    assert.ok(pages >= 3, `${pages} pages`);
-    assert.ok(text.includes('髙﨑 𠮷36'));
-    assert.ok(text.includes(`${pages}／${pages}`));
+    const copies = await assertSameAsPdfkit({ ...base, fields }, 'long');
+    assert.equal(copies.length, 2);
+    copies.forEach((pdf, copy) => {
+      const text = textOf(pdf);
+      const pages = pageCountOfText(text);
+      assert.ok(pages >= 3, `${pages} pages`);
+      assert.ok(text.includes('髙﨑 𠮷36'));
+      assert.ok(text.includes(`${pages}／${pages}`));
+      assert.equal(text.split(`${base.serials[copy]}（${copy + 1}/2通）`).length - 1, pages, 'the serial and n/N on every page');
+    });
   });
 
   it('embed one Noto Serif JP subset with a ToUnicode map, its glyphs those of this certificate', async () => {
-    const pdf = await renderCertificatePdf({ ...contentFor(1, 'juminhyo'), fields: [{ label: '氏名', value: '﨑𠮷' }] });
+    const pdf = await renderOne({ ...contentFor(1, 'juminhyo'), fields: [{ label: '氏名', value: '﨑𠮷' }] });
     const rows = fontsOf(pdf, 'fonts');
     assert.equal(rows.length, 1, rows.join('\n'));
     assert.match(rows[0]!, /^[A-Z]{6}\+NotoSerifJP-Regular\s+CID TrueType\s+Identity-H\s+yes yes yes/);
-    const other = fontsOf(await renderCertificatePdf({ ...contentFor(1, 'juminhyo'), fields: [{ label: '氏名', value: '髙' }] }), 'fonts-other');
+    const other = fontsOf(await renderOne({ ...contentFor(1, 'juminhyo'), fields: [{ label: '氏名', value: '髙' }] }), 'fonts-other');
     assert.notEqual(other[0]!.slice(0, 6), rows[0]!.slice(0, 6), 'another subset, another tag');
   });
 
   it('give each of several certificates rendered at once its own text and the bytes it gets alone', async () => {
     const documents = [contentFor(0, 'juminhyo'), contentFor(1, 'inkan'), contentFor(2, 'koseki-zenbu')];
     const alone: Uint8Array[] = [];
-    for (const document of documents) alone.push(await renderCertificatePdf(document));
-    const together = await Promise.all(documents.map((document) => renderCertificatePdf(document)));
+    for (const document of documents) alone.push(await renderOne(document));
+    const together = await Promise.all(documents.map((document) => renderOne(document)));
     together.forEach((pdf, index) => assert.ok(Buffer.from(pdf).equals(Buffer.from(alone[index]!)), `document ${index}`));
     assert.ok(textOf(together[1]!).includes(documents[1]!.fields[0]!.value));
   });
@@ -144,7 +161,7 @@ describe('certificates from the template', { skip: popplerMissing }, () => {
   it('compress every stream, the font file with its reused part, as zlib streams whose checksums hold', async () => {
     // Same layout, other residents: the fixed text's glyph records come from the cache each time.
     for (const document of [contentFor(0, 'juminhyo'), { ...contentFor(0, 'juminhyo'), fields: [{ label: '氏名', value: '髙﨑 𠮷' }] }, contentFor(0, 'juminhyo')]) {
-      const pdf = Buffer.from(await renderCertificatePdf(document));
+      const pdf = Buffer.from(await renderOne(document));
       const streams = [...pdf.toString('latin1').matchAll(/\/Length (\d+) >>\nstream\n/g)].map((match) => pdf.subarray(match.index + match[0].length, match.index + match[0].length + Number(match[1])));
       assert.ok(streams.length >= 4, `${streams.length} streams`);
       const inflated = streams.map((stream) => inflateSync(stream));

@@ -31,8 +31,16 @@ const certificate: CertificateDocument = {
   issuedOnText: '令和8年11月27日',
   requestId: 'REQ-20261127-000123',
   kioskId: 'K-0001',
+  serials: ['REQ-20261127-000123-1'],
   createdAtMs: Date.UTC(2026, 10, 27, 5, 0, 0),
 };
+
+/** The one copy of a one-copy certificate. */
+async function renderOne(document: CertificateDocument): Promise<Uint8Array> {
+  const copies = await renderCertificatePdf(document);
+  assert.equal(copies.length, 1);
+  return copies[0]!;
+}
 
 const receipt: Receipt = {
   storeName: 'テストマート千代田店',
@@ -95,13 +103,13 @@ describe('loadJapaneseFont', () => {
 
 describe('renderCertificatePdf', () => {
   it('renders a one-page PDF', async () => {
-    const pdf = await renderCertificatePdf(certificate);
+    const pdf = await renderOne(certificate);
     assert.equal(Buffer.from(pdf.subarray(0, 5)).toString('latin1'), '%PDF-');
     assert.equal(pageCountOf(pdf), 1);
   });
 
   it('embeds the title, the names with 髙﨑𠮷, the certification and the footer as text', { skip: popplerMissing }, async () => {
-    const text = textOf(await renderCertificatePdf(certificate));
+    const text = textOf(await renderOne(certificate));
     for (const expected of [
       '住民票の写し',
       '髙﨑 𠮷太郎',
@@ -118,20 +126,43 @@ describe('renderCertificatePdf', () => {
   });
 
   it('uses only an embedded Noto Serif JP subset', { skip: popplerMissing }, async () => {
-    assertOnlyNotoSerifSubset(fontsOf(await renderCertificatePdf(certificate), 'certificate.pdf'));
+    assertOnlyNotoSerifSubset(fontsOf(await renderOne(certificate), 'certificate.pdf'));
   });
 
   it('gives the same bytes for the same input and different bytes for another time', async () => {
-    const first = await renderCertificatePdf(certificate);
-    const second = await renderCertificatePdf(certificate);
+    const first = await renderOne(certificate);
+    const second = await renderOne(certificate);
     assert.deepEqual(Buffer.from(second), Buffer.from(first));
-    const later = await renderCertificatePdf({ ...certificate, createdAtMs: certificate.createdAtMs + 1000 });
+    const later = await renderOne({ ...certificate, createdAtMs: certificate.createdAtMs + 1000 });
     assert.notDeepEqual(Buffer.from(later), Buffer.from(first));
+  });
+
+  it('renders one PDF per copy, each page showing its serial and n/N, the rest the same', { skip: popplerMissing }, async () => {
+    const fields = Array.from({ length: 40 }, (_, index) => ({ label: `続柄${index + 1}`, value: `髙﨑 𠮷${index + 1}` }));
+    const serials = ['REQ-20261127-000123-1', 'REQ-20261127-000123-2'];
+    const copies = await renderCertificatePdf({ ...certificate, fields, serials });
+    assert.equal(copies.length, 2);
+    const pages = copies.map(pageCountOf);
+    assert.ok(pages[0]! >= 2 && pages[1] === pages[0], `${pages.join(', ')} pages`);
+    copies.forEach((pdf, index) => {
+      const mark = `証明書番号 ${serials[index]}（${index + 1}/2通）`;
+      const pageTexts = textOf(pdf).split('\f').filter((page) => page.trim() !== '');
+      assert.equal(pageTexts.length, pages[index], `copy ${index + 1}: pages`);
+      pageTexts.forEach((page, pageIndex) => {
+        assert.ok(page.includes(mark), `copy ${index + 1}, page ${pageIndex + 1}: missing ${mark}`);
+        assert.ok(page.includes('髙﨑 𠮷'), `copy ${index + 1}, page ${pageIndex + 1}: the names`);
+      });
+      assert.ok(!textOf(pdf).includes(`${serials[1 - index]}（`), `copy ${index + 1} shows only its own serial`);
+      assertOnlyNotoSerifSubset(fontsOf(pdf, `copy-${index + 1}.pdf`));
+    });
+    // Apart from its marks a copy reads as the other does.
+    const withoutMarks = copies.map((pdf) => textOf(pdf).replace(/証明書番号 \S+（\d+\/2通）/g, ''));
+    assert.equal(withoutMarks[1], withoutMarks[0]);
   });
 
   it('continues a long table on further pages, numbering them in the footer', async () => {
     const fields = Array.from({ length: 40 }, (_, index) => ({ label: `続柄${index + 1}`, value: `髙﨑 𠮷${index + 1}` }));
-    const pdf = await renderCertificatePdf({ ...certificate, fields });
+    const pdf = await renderOne({ ...certificate, fields });
     const pageCount = pageCountOf(pdf);
     assert.ok(pageCount >= 2, `${pageCount} pages`);
     if (!popplerMissing) {
@@ -143,11 +174,11 @@ describe('renderCertificatePdf', () => {
 });
 
 describe('renderVoidNoticePdf', () => {
-  it('prints 返金済・無効 with the request, kiosk and number of copies', { skip: popplerMissing }, async () => {
-    const pdf = await renderVoidNoticePdf({ requestId: 'REQ-9', kioskId: 'K-7', copies: 2, createdAtMs: 0 });
+  it('prints 返金済・無効 with the request, kiosk, number of copies and every serial', { skip: popplerMissing }, async () => {
+    const pdf = await renderVoidNoticePdf({ requestId: 'REQ-9', kioskId: 'K-7', serials: ['REQ-9-1', 'REQ-9-2'], createdAtMs: 0 });
     assert.equal(Buffer.from(pdf.subarray(0, 5)).toString('latin1'), '%PDF-');
     const text = textOf(pdf);
-    for (const expected of ['返金済・無効', 'REQ-9', 'K-7', '2部']) {
+    for (const expected of ['返金済・無効', 'REQ-9', 'K-7', '2部', 'REQ-9-1（1/2通）', 'REQ-9-2（2/2通）']) {
       assert.ok(text.includes(expected), `missing ${expected}`);
     }
   });

@@ -1,4 +1,4 @@
-// Proves the centre's certificate renderer uses worker threads where the runtime allows (Bun), gives the very bytes and text of the single-thread path (髙﨑𠮷 included), passes a renderer's refusal back by code, and renders in this thread on Node.
+// Proves the centre's certificate renderer uses worker threads where the runtime allows (Bun), gives the very bytes and text of the single-thread path (髙﨑𠮷 included, one PDF per copy), passes a renderer's refusal back by code, and renders in this thread on Node.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
@@ -18,6 +18,7 @@ const certificate: CertificateDocument = {
   issuedOnText: '令和8年11月27日',
   requestId: 'REQ-20261127-000123',
   kioskId: 'K-0001',
+  serials: ['REQ-20261127-000123-1', 'REQ-20261127-000123-2'],
   createdAtMs: Date.UTC(2026, 10, 27, 5, 0, 0),
 };
 
@@ -37,19 +38,20 @@ describe('certificate renderer', () => {
   });
 
   it('gives the bytes of the single-thread path, for several documents in flight at once', async () => {
-    const documents = Array.from({ length: 5 }, (_, index) => ({ ...certificate, requestId: `REQ-${index}`, fields: [{ label: '氏名', value: `髙﨑 𠮷${index}` }] }));
+    const documents = Array.from({ length: 5 }, (_, index) => ({ ...certificate, requestId: `REQ-${index}`, serials: [`REQ-${index}-1`], fields: [{ label: '氏名', value: `髙﨑 𠮷${index}` }] }));
     const before = renderer.renderedInWorkers;
     const pooled = await Promise.all(documents.map((document) => renderer.render(document)));
     assert.equal(renderer.renderedInWorkers - before, canRenderInWorkers() ? documents.length : 0);
     for (const [index, document] of documents.entries()) {
-      assert.deepEqual(Buffer.from(pooled[index]!), Buffer.from(await renderCertificatePdf(document)), `document ${index}`);
+      assert.deepEqual(pooled[index]!.map((pdf) => Buffer.from(pdf)), (await renderCertificatePdf(document)).map((pdf) => Buffer.from(pdf)), `document ${index}`);
     }
   });
 
   it('gives the text of the single-thread path, the names with 髙﨑𠮷 included', { skip: popplerMissing }, async () => {
-    const text = textOf(await renderer.render(certificate));
-    assert.equal(text, textOf(await renderCertificatePdf(certificate)));
-    for (const expected of ['住民票の写し', '髙﨑 𠮷太郎', '濵栁ハイツ', '德瀨方', '交付番号 REQ-20261127-000123']) assert.ok(text.includes(expected), `missing ${expected}`);
+    const pooled = await renderer.render(certificate);
+    assert.deepEqual(pooled.map(textOf), (await renderCertificatePdf(certificate)).map(textOf));
+    const text = textOf(pooled[1]!);
+    for (const expected of ['住民票の写し', '髙﨑 𠮷太郎', '濵栁ハイツ', '德瀨方', '交付番号 REQ-20261127-000123', 'REQ-20261127-000123-2（2/2通）']) assert.ok(text.includes(expected), `missing ${expected}`);
   });
 
   it('passes a refusal back with its code, and keeps rendering after it', async () => {
@@ -58,6 +60,6 @@ describe('certificate renderer', () => {
       assert.equal(error.code, 'pdf.bad_date');
       return true;
     });
-    assert.equal(Buffer.from((await renderer.render(certificate)).subarray(0, 5)).toString('latin1'), '%PDF-');
+    assert.equal(Buffer.from((await renderer.render(certificate))[0]!.subarray(0, 5)).toString('latin1'), '%PDF-');
   });
 });

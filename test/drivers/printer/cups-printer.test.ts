@@ -25,6 +25,7 @@ const certificate: CertificateDocument = {
   issuedOnText: '令和8年11月27日',
   requestId: 'REQ-20261127-000777',
   kioskId: 'K-0001',
+  serials: ['REQ-20261127-000777-1'],
   createdAtMs: Date.UTC(2026, 10, 27, 5, 0, 0),
 };
 
@@ -107,7 +108,7 @@ describe('CupsPrinter against a private cupsd with a cups-pdf queue', () => {
   before(async () => {
     cups = await startCups();
     paper = cups.addPdfQueue('kiosk');
-    pdf = await renderCertificatePdf(certificate);
+    [pdf] = await renderCertificatePdf(certificate) as [Uint8Array];
     tempDirectory = path.join(cups.spoolDirectory, '..', 'client-tmp');
     fs.mkdirSync(tempDirectory);
     environment = { ...cups.environment, TMPDIR: tempDirectory };
@@ -137,7 +138,7 @@ describe('CupsPrinter against a private cupsd with a cups-pdf queue', () => {
     const original = path.join(tempDirectory, '..', 'original.pdf');
     const other = path.join(tempDirectory, '..', 'other.pdf');
     fs.writeFileSync(original, pdf);
-    fs.writeFileSync(other, await renderCertificatePdf({ ...certificate, fields: [{ label: '氏名', value: '佐藤 花子' }] }));
+    fs.writeFileSync(other, (await renderCertificatePdf({ ...certificate, fields: [{ label: '氏名', value: '佐藤 花子' }] }))[0]!);
     try {
       // The page looks the same: far closer to what was sent than another resident's certificate is.
       const printedVsOriginal = pageDifference(output, original);

@@ -1,6 +1,6 @@
 // Proves the centre's SQLite store keeps no challenge or session beyond its use: used and expired
 // challenges and expired sessions are purged, and a kiosk has at most one live challenge and one
-// live session.
+// live session; and that it keeps serials voided after a misprint once each, audited, append-only.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -65,5 +65,56 @@ describe('centre store: challenges and sessions', () => {
     assert.ok(store.takeChallenge('live'));
     assert.equal(store.findSession('stale'), undefined);
     assert.ok(store.findSession('second'));
+  });
+});
+
+describe('centre store: serials voided after a misprint (C§9)', () => {
+  let dir: string;
+  let db: Database;
+  let store: ReturnType<typeof createCenterStore>;
+  const nowMs = Date.parse('2026-11-02T01:00:00Z');
+
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-center-store-voids-'));
+    db = openCenterDatabase(path.join(dir, 'center.db'));
+    store = createCenterStore(db, new AuditLog(db, { origin: auditOrigin('center'), privateKeyPem: generateEd25519KeyPair().privateKeyPem, clock: { nowMs: () => nowMs } }));
+    store.saveRequest({
+      requestId: 'req-1', sessionToken: 'token', operatorId: 'OP01', storeId: 'S0001', kioskId: 'K0001', municipalityCode: '131016',
+      certificateType: 'juminhyo', copies: 2, unitFeeYen: 300, contentSha256: 'ab'.repeat(32), createdAtMs: nowMs,
+    });
+  });
+  after(() => {
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const voided = { issuanceId: 'req-1', operatorId: 'OP01', kioskId: 'K0001', serials: ['req-1-1', 'req-1-2'], code: 'printer.jam', voidedAt: '2026-11-02T00:59:00.000Z' };
+  const voidEntries = () =>
+    db
+      .all<{ entry: Uint8Array }>('SELECT entry FROM audit_entries ORDER BY idx')
+      .map((row) => JSON.parse(new TextDecoder().decode(row.entry)) as { kind: string; data: Record<string, unknown> })
+      .filter((entry) => entry.kind === 'serials.voided')
+      .map((entry) => entry.data);
+
+  it('keeps each serial once, audits every recording, and refuses to change or remove one', () => {
+    assert.deepEqual(store.recordVoidedSerials(voided, '2026-11-02T01:00:00.000Z'), { inserted: 2 });
+    // The outbox sent the notice again: nothing new, the first void stands, and the repeat is audited as one.
+    assert.deepEqual(store.recordVoidedSerials({ ...voided, code: 'cash.fault', voidedAt: '2026-11-02T00:59:30.000Z' }, '2026-11-02T01:00:05.000Z'), { inserted: 0 });
+    assert.deepEqual(store.findVoidedSerial('req-1-2'), { serial: 'req-1-2', issuanceId: 'req-1', code: 'printer.jam', voidedAt: '2026-11-02T00:59:00.000Z' });
+    assert.equal(store.findVoidedSerial('req-1-3'), undefined);
+    assert.deepEqual(voidEntries(), [
+      { issuanceId: 'req-1', operatorId: 'OP01', kioskId: 'K0001', code: 'printer.jam', count: 2, duplicate: false },
+      { issuanceId: 'req-1', operatorId: 'OP01', kioskId: 'K0001', code: 'cash.fault', count: 2, duplicate: true },
+    ]);
+    assert.throws(() => db.exec("UPDATE voided_serials SET code = 'none'"), /voided serials are append-only/);
+    assert.throws(() => db.exec('DELETE FROM voided_serials'), /voided serials are append-only/);
+  });
+
+  it("refuses a serial of another issuance, or of a request the centre never issued, writing nothing", () => {
+    const before = voidEntries().length;
+    assert.throws(() => store.recordVoidedSerials({ ...voided, serials: ['req-2-1'] }, '2026-11-02T01:00:10.000Z'), /not one of its issuance/);
+    assert.throws(() => store.recordVoidedSerials({ ...voided, issuanceId: 'req-9', serials: ['req-9-1'] }, '2026-11-02T01:00:10.000Z'), /FOREIGN KEY/i);
+    assert.equal(store.findVoidedSerial('req-9-1'), undefined);
+    assert.equal(voidEntries().length, before);
   });
 });
