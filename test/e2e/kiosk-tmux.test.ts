@@ -165,9 +165,6 @@ describe('the interactive kiosk on a real terminal (tmux)', { skip: tmuxMissing 
     const afterJam = ended.slice(jammed + 1);
     assert.ok(afterJam.some((line) => line.includes('返金')), text);
     assert.ok(afterJam.some((line) => line.includes('1,000円')), text);
-    // The misprint screens are to list the voided copies' serial numbers with 「返金済・無効」 (issue 11):
-    // once they do, the serial of copy 1 belongs here, between the refund and the outcome line.
-    assert.ok(ended.includes('[K0001] refunded 1000 yen after printer.jam'), text);
     assert.ok(!ended.some((line) => line.includes('お取りください。ご利用ありがとうございました')), text);
     assert.ok(!text.includes('1234'), text);
     // Copy 1 came out and is voided by the slip beside it; copy 2 jammed; no receipt for a refund.
@@ -175,6 +172,12 @@ describe('the interactive kiosk on a real terminal (tmux)', { skip: tmuxMissing 
     assert.equal(files.length, 2, files.join(', '));
     const requestId = files[0]!.slice(0, 32);
     assert.deepEqual(files, [`${requestId}-certificate-copy1.pdf`, `${requestId}-void-notice.pdf`]);
+    // The clerk is told to stamp every copy 「返金済・無効」, by serial, printed or not (C§9); the
+    // outcome line names the serials voided at the centre.
+    const serials = [`${requestId}-1`, `${requestId}-2`];
+    const stamp = afterJam.find((line) => line.includes('「返金済・無効」'));
+    assert.ok(stamp !== undefined && serials.every((serial) => stamp.includes(serial)), text);
+    assert.ok(ended.includes(`[K0001] refunded 1000 yen after printer.jam; void at the centre: ${serials.join(', ')}`), text);
 
     // SIGKILL while the kiosk waits in raw mode: nothing of the kiosk runs to restore the terminal.
     assert.deepEqual(terminalModes(pane.tty()), { icanon: false, echo: false, isig: false, icrnl: false });
