@@ -1,5 +1,6 @@
 // Proves what a person at a terminal sees from the command line: every command listed, one clear
-// line and the documented exit code for bad input, and an init that never overwrites by accident.
+// line and the documented exit code for bad input (init's refusal to overwrite, and --force, are
+// proven in init-load.test.ts, with the one real init of the suite's runtime).
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -52,26 +53,6 @@ describe('cvs-issue command line', () => {
     const result = await run('reconcile', '--month', '2026-11');
     assert.equal(result.code, 2);
     assert.match(result.stderr, /^cvs-issue: give --center-csv FILE/);
-  });
-
-  it('creates a deployment with owner-only databases and keys, and refuses to overwrite it', async () => {
-    // The existing deployment is a copy of what runInit wrote into an empty directory (see
-    // deployment-fixture.ts); the command then refuses it, and with --force writes a new one,
-    // whose files are checked. One real init per run instead of two (issue 9).
-    const deployment = path.join(dir, 'deployment');
-    freshDeployment(deployment, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
-    const before = fs.readFileSync(path.join(deployment, 'cvs-issue.json'), 'utf8');
-    const second = await run('init', '--dir', deployment);
-    assert.equal(second.code, 2);
-    assert.match(second.stderr, /already there \(cvs-issue\.json\).*--force/);
-    assert.equal(fs.readFileSync(path.join(deployment, 'cvs-issue.json'), 'utf8'), before);
-    const forced = await run('init', '--dir', deployment, '--force');
-    assert.equal(forced.code, 0, forced.stderr);
-    assert.notEqual(fs.readFileSync(path.join(deployment, 'cvs-issue.json'), 'utf8'), before, '--force wrote a new deployment (new keys)');
-    for (const file of ['cvs-issue.json', 'center.db', 'relay.db', 'kiosks/K0001.db', 'pki/center/ca.key.pem', 'cards/card-r001.json']) {
-      const mode = fs.statSync(path.join(deployment, file)).mode & 0o777;
-      assert.equal(mode, 0o600, `${file} is owner-only`);
-    }
   });
 
   it('names the file and the field of a broken kiosk script, exit 2', async () => {

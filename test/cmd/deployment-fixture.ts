@@ -7,7 +7,7 @@
 // copied, and a changed source or a new day builds a new one. Node and Bun share the template (the
 // suites run side by side in npm test), and Bun builds it, as its keys cost less than half the CPU;
 // init itself runs on each runtime in the tests that test it.
-// test/cmd/cli.test.ts still runs the real `init` command (files, modes, --force) on every run.
+// test/cmd/init-load.test.ts still runs the real `init` command (files, modes, --force) on every run.
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -1,6 +1,7 @@
 // Proves `init --kiosks N --residents N` makes N kiosks of the first operator, each with its own
 // certificate from the store CA that the relay accepts, and N synthetic cards each of which the
-// centre authenticates and issues for (relay → centre in process), and refuses bad counts (exit 2).
+// centre authenticates and issues for (relay → centre in process), and refuses bad counts (exit 2);
+// and that init refuses an existing deployment unless --force, which writes owner-only files.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
@@ -22,6 +23,7 @@ import type { RequestHandler } from '../../drivers/http/server.ts';
 import { inProcessRelay, json, post } from './in-process.ts';
 import { popplerMissing } from '../poppler.ts';
 import { run } from './cli-fixture.ts';
+import { freshDeployment } from './deployment-fixture.ts';
 
 const text = (body: Uint8Array | string) => (typeof body === 'string' ? body : new TextDecoder().decode(body));
 const sha256 = (data: Uint8Array) => new Uint8Array(createHash('sha256').update(data).digest());
@@ -40,10 +42,20 @@ describe('init --kiosks N --residents N', () => {
   let relay: RequestHandler;
   const clock = offsetClock(nextBusinessMorning(Date.now()));
 
+  let refusedWithoutForce: { code: number; stderr: string; configUnchanged: boolean };
+  let configBefore: string;
+
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-init-load-'));
+    // One real init on each runtime serves the tests of the command itself too (issue 9: each is
+    // seconds of key generation): it goes over an existing deployment, which it must first refuse.
+    const args = ['--kiosks', '5', '--residents', '5', '--center-listen', '127.0.0.1:0', '--relay-listen', '127.0.0.1:0', '--json'];
+    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
+    configBefore = fs.readFileSync(path.join(dir, 'cvs-issue.json'), 'utf8');
+    const refused = await run('init', '--dir', dir, ...args);
+    refusedWithoutForce = { code: refused.code, stderr: refused.stderr, configUnchanged: fs.readFileSync(path.join(dir, 'cvs-issue.json'), 'utf8') === configBefore };
     // 5, not 3: the fixture's first operator has 3 kiosks already, so 5 needs two new ones.
-    const result = await run('init', '--dir', dir, '--kiosks', '5', '--residents', '5', '--center-listen', '127.0.0.1:0', '--relay-listen', '127.0.0.1:0', '--json');
+    const result = await run('init', '--dir', dir, '--force', ...args);
     assert.equal(result.code, 0, result.stderr);
     described = JSON.parse(result.stdout) as InitJson;
     loaded = loadConfig(dir);
@@ -56,6 +68,17 @@ describe('init --kiosks N --residents N', () => {
     center?.close();
     relayClose?.();
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses an existing deployment without --force, naming its evidence, and with --force writes a new one, owner-only', () => {
+    assert.equal(refusedWithoutForce.code, 2);
+    assert.match(refusedWithoutForce.stderr, /already there \(cvs-issue\.json\).*--force/);
+    assert.ok(refusedWithoutForce.configUnchanged, 'the refusal changed nothing');
+    assert.notEqual(fs.readFileSync(path.join(dir, 'cvs-issue.json'), 'utf8'), configBefore, '--force wrote a new deployment (new keys)');
+    for (const file of ['cvs-issue.json', 'center.db', 'relay.db', 'kiosks/K0001.db', 'pki/center/ca.key.pem', 'cards/card-r001.json']) {
+      const mode = fs.statSync(path.join(dir, file)).mode & 0o777;
+      assert.equal(mode, 0o600, `${file} is owner-only`);
+    }
   });
 
   it('gives the first operator 5 distinct kiosks, each with its own store-CA certificate naming it, that the relay accepts', async () => {
