@@ -72,6 +72,8 @@ export interface Kiosk {
    * kiosk's certificate. Throws (the relay unreachable or refusing) with nothing revoked.
    */
   decommission(): Promise<DecommissionResponse>;
+  /** True when the relay refuses this kiosk's certificate as revoked: a decommission it witnessed, whose answer was lost. */
+  revokedAtRelay(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -134,10 +136,11 @@ export function openKiosk(
     watch('clock.skew', !clockCheck({ sentAtMs, receivedAtMs, relayDateMs, resolutionMs: 1 }).ok);
   }
 
+  const sendFaults = () => sendPendingFaults({ outbox: store, clock, send: (report) => callJson(client, FAULT_PATH, report) });
   async function flushOutbox(): Promise<{ acknowledged: number; pending: number }> {
     watchDisk();
     // Faults first: the register and maintenance should hear of a jam before the paperwork goes.
-    await sendPendingFaults({ outbox: store, clock, send: (report) => callJson(client, FAULT_PATH, report) });
+    await sendFaults();
     const acknowledged = await sendPendingNotices({
       outbox: store,
       clock,
@@ -148,6 +151,8 @@ export function openKiosk(
     });
     await sendDayCloses();
     await sendHeartbeat();
+    // The heartbeat's answer may have shown the clock off (a clock fault): it goes now, not later.
+    if (store.pendingFaults(1).length > 0) await sendFaults();
     await fetchServiceNotices();
     return { acknowledged, pending: store.pendingNotices(OUTBOX_BATCH).length };
   }
@@ -260,6 +265,16 @@ export function openKiosk(
     closeDays,
     offerAuditLog: () => offers.offerNow(),
     auditLogSize: () => logSize(db),
+    async revokedAtRelay() {
+      const offer = checkpointOffer(db, store.lastWitnessedSize());
+      if (!offer) return false;
+      try {
+        await callJson<HeartbeatResponse>(client, HEARTBEAT_PATH, { kioskId: config.kioskId, ...offer });
+        return false;
+      } catch (error) {
+        return error instanceof AppError && error.code === 'certificate_revoked';
+      }
+    },
     async decommission() {
       // The last regular offers first (with a resync if the relay asks), so the final offer proves
       // from the size the relay holds; no offer runs beside it afterwards.
@@ -623,14 +638,9 @@ export function makeKioskCommand(factory: Factory): Command {
       const config = opened.config;
       let held: NonNullable<ReturnType<typeof holdForErasure>>[] = [];
       const answer = await asTechnician(opened, options.passwordFile, io, factory.clock, async () => {
-        opened.closeDays(jstParts(factory.clock.nowMs()).dateIso);
-        await opened.flushOutbox();
-        const pending = opened.store.pendingNotices(1000).length;
-        const unsent = opened.store.unacknowledgedDayCloses().length;
-        const faults = opened.store.pendingFaults(1000).length;
-        if (pending > 0 || unsent > 0 || faults > 0) {
-          throw new AppError('unavailable', 'decommission.outbox_pending', `${pending} notice(s), ${unsent} day close(s) and ${faults} fault report(s) are not yet acknowledged; nothing was erased: run again when the relay and the centre answer`, config.kioskId);
-        }
+        // A run after the relay already revoked this kiosk (its answer lost, or a crash before the
+        // erasure) finds the outbox delivered then: it only asks again for the same revocation.
+        if (!(await opened.revokedAtRelay())) await deliverEverything(opened, factory.clock);
         const decommissioned = await opened.decommission();
         // Held open across the close, which deletes them: their blocks are overwritten below.
         const database = loaded.resolve(config.databaseFile);
@@ -649,6 +659,18 @@ export function makeKioskCommand(factory: Factory): Command {
       }
     });
   return kiosk;
+}
+
+/** Closes the business day and delivers the outbox before a decommission, or refuses with nothing erased. */
+async function deliverEverything(opened: Kiosk, clock: Clock): Promise<void> {
+  opened.closeDays(jstParts(clock.nowMs()).dateIso);
+  await opened.flushOutbox();
+  const notices = opened.store.pendingNotices(1000).length;
+  const dayCloses = opened.store.unacknowledgedDayCloses().length;
+  const faults = opened.store.pendingFaults(1000).length;
+  if (notices + dayCloses + faults > 0) {
+    throw new AppError('unavailable', 'decommission.outbox_pending', `${notices} notice(s), ${dayCloses} day close(s) and ${faults} fault report(s) are not yet acknowledged; nothing was erased: run again when the relay and the centre answer`, opened.config.kioskId);
+  }
 }
 
 /**

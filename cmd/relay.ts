@@ -253,9 +253,12 @@ export async function startRelay(
       clientCaPem: loaded.read(config.kioskTls.caFile),
       handler: observability.timed(handle),
       maxBodyBytes: 64 * 1024,
-      // A decommissioned kiosk's certificate still chains to the store CA: the revocation list
-      // in relay.db, written by the decommission, refuses it at every new connection.
-      refuseCertificate: (certificate) => (isCertificateRevoked(db, certificate.fingerprint256) ? 'certificate revoked (kiosk decommissioned)' : undefined),
+      // A decommissioned kiosk's certificate still chains to the store CA: the revocation list in
+      // relay.db, written by the decommission, refuses it for every request but one: the same
+      // decommission asked again, whose answer may have been lost before the kiosk could erase.
+      // So the handshake is let through, and each request is judged by its path.
+      refuseCertificate: (certificate, path) =>
+        path !== undefined && path !== DECOMMISSION_PATH && isCertificateRevoked(db, certificate.fingerprint256) ? 'certificate revoked (kiosk decommissioned)' : undefined,
       onTlsError: (reason, remoteAddress) => {
         refusals.note(reason, remoteAddress);
         observability.refused(reason);

@@ -46,6 +46,8 @@ export interface RelayStore {
    * is no longer active, and its certificate is refused at every handshake from now on.
    */
   revokeKiosk(revocation: KioskRevocation): void;
+  /** The revocation of this certificate (SHA-256 fingerprint), if it was revoked. */
+  revocationOf(fingerprint256: string): KioskRevocation | undefined;
   /**
    * Keeps a kiosk's fault report for the alert queue (docs/alerts.md), with its audit entry: the
    * same fault id again is a duplicate, the same id with other content a conflict.
@@ -157,16 +159,28 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
     return kiosk;
   }
 
+  /** The kiosk a revoked certificate names, for a repeated decommission only: the same kiosk, store and operator. */
+  function decommissionedKiosk(identity: KioskCertificateIdentity, revoked: KioskRevocation): RegisteredKiosk {
+    const kiosk = deps.store.findKiosk(identity.kioskId);
+    if (!kiosk || kiosk.kioskId !== revoked.kioskId || kiosk.storeId !== identity.storeId || identity.operatorId !== deps.operatorId) {
+      throw new AppError('unauthorized', 'relay.kiosk_unregistered', 'this kiosk is not registered with the relay', identity.kioskId);
+    }
+    return kiosk;
+  }
+
   /** Checks a kiosk's checkpoint against what was witnessed before and keeps it (S4-5: caught from outside). */
   function heartbeat(identity: KioskCertificateIdentity, body: unknown): HeartbeatResponse {
     const kiosk = admit(identity);
-    const request = parseHeartbeat(body);
+    noteSeen(kiosk.kioskId, deps.clock.nowMs());
+    return witnessOffer(kiosk, parseHeartbeat(body));
+  }
+
+  /** Witnesses an admitted (or decommissioning) kiosk's offer: the checks of a heartbeat. */
+  function witnessOffer(kiosk: RegisteredKiosk, request: ReturnType<typeof parseHeartbeat>): HeartbeatResponse {
     if (request.kioskId !== kiosk.kioskId) {
       throw new AppError('input', 'relay.kiosk_mismatch', 'field "kioskId" does not match the kiosk certificate', 'kioskId');
     }
-    const nowMs = deps.clock.nowMs();
-    const nowIso = formatUtcIso(nowMs);
-    noteSeen(kiosk.kioskId, nowMs);
+    const nowIso = formatUtcIso(deps.clock.nowMs());
     if (!kiosk.auditKey) throw new AppError('refused', 'witness.no_key', 'no audit key is registered for this kiosk');
     try {
       const decision = witness({
@@ -207,14 +221,19 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
    * asked is revoked. Only the kiosk itself can ask, over its own certificate, and only once.
    */
   function decommission(identity: KioskCertificateIdentity, certificate: { serialNumber: string; fingerprint256: string }, body: unknown): DecommissionResponse {
-    const kiosk = admit(identity);
+    // Asked again after the answer was lost (a time-out, a crash before the kiosk erased): the
+    // certificate is revoked and the kiosk no longer active, but it may prove once more that its log
+    // ends in its decommission, and gets the same revocation back, so that it can erase.
+    const revoked = deps.store.revocationOf(certificate.fingerprint256);
+    const kiosk = revoked ? decommissionedKiosk(identity, revoked) : admit(identity);
     const request = parseDecommission(body);
     const entryBytes = utf8Encode(request.entry);
     const entry = decodeAuditEntry(entryBytes);
     if (entry.kind !== 'kiosk.decommissioned' || entry.data.kioskId !== kiosk.kioskId || entry.data.storeId !== kiosk.storeId) {
       throw new AppError('input', 'decommission.bad_entry', 'the entry is not this kiosk\'s kiosk.decommissioned entry', 'entry');
     }
-    const { witnessedSize } = heartbeat(identity, request);
+    if (!revoked) noteSeen(kiosk.kioskId, deps.clock.nowMs());
+    const { witnessedSize } = witnessOffer(kiosk, request);
     // What is witnessed now must be the offered checkpoint itself (an offer racing this one may
     // have got there first: its root must then be the same).
     const verifier = deps.witness.noteVerifierFor(kiosk.auditKey!);
@@ -228,6 +247,7 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
     if (entry.index !== last || !verifyInclusion(deps.witness.hasher, deps.witness.hasher.leafHash(entryBytes), last, offered.size, request.inclusionProof.map(hexDecode), offered.rootHash)) {
       throw new AppError('input', 'decommission.not_included', `the decommission entry is not the last entry (index ${last}) of the witnessed checkpoint`, 'inclusionProof');
     }
+    if (revoked) return { witnessedSize, serialNumber: revoked.serialNumber, revokedAt: revoked.revokedAtIso };
     const revokedAtIso = formatUtcIso(deps.clock.nowMs());
     deps.store.revokeKiosk({ kioskId: kiosk.kioskId, storeId: kiosk.storeId, serialNumber: certificate.serialNumber, fingerprint256: certificate.fingerprint256, finalSize: offered.size, revokedAtIso });
     return { witnessedSize, serialNumber: certificate.serialNumber, revokedAt: revokedAtIso };

@@ -59,11 +59,12 @@ export interface MutualTlsServerOptions {
   /** Called for each refused handshake or connection, for logs and audit. */
   onTlsError?: (reason: string, remoteAddress: string | undefined) => void;
   /**
-   * Asked after the chain was verified, at the handshake and again for every request: a reason to
-   * refuse this certificate (a decommissioned kiosk's, revoked), or undefined. A new connection is
-   * closed before any request is read; one kept alive from before gets 403 and is closed.
+   * Asked after the chain was verified, at the handshake (no path yet) and again for every request
+   * (with its path): a reason to refuse this certificate (a decommissioned kiosk's, revoked), or
+   * undefined. Refused at the handshake, a connection is closed before any request is read; refused
+   * for a request, it gets 403 and is closed.
    */
-  refuseCertificate?: (certificate: { serialNumber: string; fingerprint256: string }) => string | undefined;
+  refuseCertificate?: (certificate: { serialNumber: string; fingerprint256: string }, path?: string) => string | undefined;
 }
 
 /**
@@ -275,7 +276,7 @@ async function serveRequest(
     return;
   }
   // Asked again on every request: a connection kept alive from before a revocation is refused too.
-  const refused = options.refuseCertificate?.(peerCertificateOf(socket));
+  const refused = options.refuseCertificate?.(peerCertificateOf(socket), new URL(request.url ?? '/', 'https://request.invalid').pathname);
   if (refused !== undefined) {
     writeError(response, 403, 'certificate_revoked', refused, { connection: 'close' });
     return;

@@ -92,6 +92,13 @@ export function createRelayStore(db: Database, audit: AuditLog): RelayStore {
         db.run('UPDATE kiosks SET active = 0 WHERE kiosk_id = :kioskId', { kioskId });
       });
     },
+    revocationOf(fingerprint256: string): KioskRevocation | undefined {
+      const row = db.get<{ serial_number: string; kiosk_id: string; final_size: number; revoked_at: string; store_id: string }>(
+        'SELECT r.serial_number, r.kiosk_id, r.final_size, r.revoked_at, k.store_id FROM revoked_certificates r JOIN kiosks k ON k.kiosk_id = r.kiosk_id WHERE r.fingerprint256 = :fingerprint256',
+        { fingerprint256 },
+      );
+      return row && { kioskId: row.kiosk_id, storeId: row.store_id, serialNumber: row.serial_number, fingerprint256, finalSize: row.final_size, revokedAtIso: row.revoked_at };
+    },
     saveFault(fault: FaultReport & { storeId: string }, receivedAtIso: string): RecordResult {
       const received = (result: RecordResult) =>
         result === 'conflict' ? [] : [{ kind: 'fault.received', data: { faultId: fault.faultId, kioskId: fault.kioskId, storeId: fault.storeId, device: fault.device, code: fault.code, duplicate: result === 'duplicate' } }];

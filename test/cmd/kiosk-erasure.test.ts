@@ -306,5 +306,26 @@ describe('kiosk erasure and disposal', () => {
       const verify = await cli([], 'audit-log', 'verify', '--dir', service.dir, '--role', 'relay');
       assert.equal(verify.code, 0, verify.stderr);
     });
+
+    it('erases on a second run when the relay revoked the certificate but its answer never came back', async () => {
+      // K0002 asks, the relay witnesses and revokes, and the kiosk stops there: the answer lost, or
+      // a crash before the erasure. Its certificate is revoked; a run again must still get it erased.
+      const lost = openKiosk(service.loaded, { kioskId: 'K0002', relayUrl: service.relay.server.url, clock: service.clock });
+      try {
+        await lost.decommission();
+      } finally {
+        await lost.close();
+      }
+      const revokedOnce = () => relayEntries().filter((entry) => entry.kind === 'kiosk.revoked' && entry.data.kioskId === 'K0002').length;
+      assert.equal(revokedOnce(), 1);
+      const refusedNow = await tlsAttempt(tlsOf('K0002'));
+      const again = await cli([], 'kiosk', 'decommission', '--dir', service.dir, '--kiosk', 'K0002', '--relay-url', service.relay.server.url, '--wipe', '--password-file', service.loaded.resolve('pki/maintenance/K0002.txt'));
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /^\[K0002\] decommissioned: the relay witnessed the audit log at size \d+ and revoked certificate [0-9A-F]+\n/);
+      assert.deepEqual(allFiles().filter((file) => file.includes('K0002')), []);
+      assert.equal(revokedOnce(), 1, 'revoked once, the repeat answered from the record');
+      // Only the decommission itself is answered for a revoked certificate: any other request is refused.
+      assert.equal(refusedNow, 403);
+    });
   });
 });

@@ -59,6 +59,7 @@ function world(options: { upstreamFails?: boolean } = {}) {
       noteWitnessed: () => undefined,
       noteWitnessFailure: () => undefined,
       revokeKiosk: () => assert.fail('no test here decommissions a kiosk'),
+      revocationOf: () => undefined,
     },
   });
   return { service, audit, sent, records, seen, clock };
