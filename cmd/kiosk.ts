@@ -124,7 +124,7 @@ export function openKiosk(
   };
   // Disk and clock faults (S4-7): the disk before each resident and at each flush, the clock at
   // each heartbeat.
-  const watch = conditionWatch(faults);
+  const watch = conditionWatch(faults, store.conditions(clock.nowMs));
   const databaseFolder = path.dirname(loaded.resolve(config.databaseFile));
   const freeDiskBytes = drivers.freeDiskBytes ?? (() => freeBytesIn(databaseFolder));
   function watchDisk(): void {

@@ -28,20 +28,33 @@ export function faultDevice(code: string): FaultDevice | undefined {
   return undefined;
 }
 
+/** Which watched conditions were reported failing and not yet seen cleared; the kiosk keeps it in its database. */
+export interface ConditionMemory {
+  isFailing(code: string): boolean;
+  markFailing(code: string): void;
+  markCleared(code: string): void;
+}
+
+/** A memory that lasts as long as the process (for tests and tools that own no kiosk database). */
+export function conditionsInMemory(): ConditionMemory {
+  const failing = new Set<string>();
+  return { isFailing: (code) => failing.has(code), markFailing: (code) => void failing.add(code), markCleared: (code) => void failing.delete(code) };
+}
+
 /**
  * A condition the kiosk watches (free disk, its clock against the relay's): its fault is reported
  * when the condition starts failing, not again while it goes on, and again if it fails after it
- * has cleared. A disk low for a day is one fault, not one per resident.
+ * has cleared. With the kiosk's own memory this holds across restarts and the technician commands
+ * that open the kiosk: a disk low for a day is one fault, not one per resident or per run.
  */
-export function conditionWatch(reporter: FaultReporter): (code: string, failing: boolean) => void {
-  const failingNow = new Set<string>();
+export function conditionWatch(reporter: FaultReporter, memory: ConditionMemory = conditionsInMemory()): (code: string, failing: boolean) => void {
   return (code, failing) => {
     if (!failing) {
-      failingNow.delete(code);
+      if (memory.isFailing(code)) memory.markCleared(code);
       return;
     }
-    if (failingNow.has(code)) return;
-    failingNow.add(code);
+    if (memory.isFailing(code)) return;
+    memory.markFailing(code);
     reporter.report({ code });
   };
 }

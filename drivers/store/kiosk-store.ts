@@ -1,7 +1,7 @@
 // The kiosk's SQLite store: its own transaction records and the completion-notice outbox. The
 // outbox is written in the same transaction as the record, so a notice can never be lost.
 
-import { faultReport, type FaultReport } from '../../core/alerts.ts';
+import { faultReport, type ConditionMemory, type FaultReport } from '../../core/alerts.ts';
 import { formatUtcIso } from '../../core/jst.ts';
 import type { KioskLedger, KioskTransactionRecord } from '../../core/kiosk-transaction.ts';
 import type { LoginState } from '../../core/maintenance.ts';
@@ -52,6 +52,8 @@ export interface KioskStore extends KioskLedger, WitnessedSizes, Outbox {
   markFaultAttemptFailed(faultId: string, errorCode: string): void;
   /** The relay refused the report for good (HTTP 400/409): it leaves the queue, kept with its reason. */
   markFaultRejected(faultId: string, errorCode: string, atMs: number): void;
+  /** The watched conditions (disk, clock) reported failing and not yet seen cleared. */
+  conditions(atMs: () => number): ConditionMemory;
 }
 
 export interface MaintenanceCredential extends LoginState {
@@ -198,6 +200,13 @@ export function createKioskStore(db: Database, audit: AuditLog): KioskStore {
           { passwordHash, changedAt: formatUtcIso(atMs) },
         ),
       );
+    },
+    conditions(atMs) {
+      return {
+        isFailing: (code) => db.get('SELECT 1 AS failing FROM failing_conditions WHERE code = :code', { code }) !== undefined,
+        markFailing: (code) => void db.run('INSERT OR IGNORE INTO failing_conditions (code, since) VALUES (:code, :since)', { code, since: formatUtcIso(atMs()) }),
+        markCleared: (code) => void db.run('DELETE FROM failing_conditions WHERE code = :code', { code }),
+      };
     },
     recordFault(fault): void {
       const report = faultReport(fault);

@@ -608,4 +608,16 @@ export const KIOSK_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 10,
+    name: 'watched conditions reported failing (docs/alerts.md)',
+    sql: `
+      -- A low disk or a clock off the relay's, reported once and remembered until seen cleared, so
+      -- a restart or a technician command does not report it again (core/alerts.ts conditionWatch).
+      CREATE TABLE failing_conditions (
+        code TEXT PRIMARY KEY,
+        since TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

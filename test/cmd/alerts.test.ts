@@ -236,10 +236,11 @@ describe('faults and outages reach the store register and the maintenance centre
     assert.deepEqual(relayKinds('kiosk.recovered'), [{ kioskId: 'K0001', storeId: kiosk.config.storeId }]);
   });
 
-  it('reports a disk low on space and a kiosk clock off from the relay\'s once each while it lasts, and again after it cleared', async () => {
+  it('reports a disk low on space and a kiosk clock off from the relay\'s once each while it lasts, across restarts, and again after it cleared', async () => {
     let freeBytes = 10 * 1024 * 1024;
     let kioskSkewMs = 5 * 60_000;
-    const watched = openKiosk(loaded, { kioskId: 'K0003', relayUrl: relay.server.url, clock: { nowMs: () => clock.nowMs() + kioskSkewMs }, drivers: { freeDiskBytes: () => freeBytes } });
+    const open = () => openKiosk(loaded, { kioskId: 'K0003', relayUrl: relay.server.url, clock: { nowMs: () => clock.nowMs() + kioskSkewMs }, drivers: { freeDiskBytes: () => freeBytes } });
+    let watched = open();
     const kioskDb = loaded.resolve(watched.config.databaseFile);
     const reported = () =>
       withDatabase(kioskDb, (db) => db.all<{ report: string }>('SELECT report FROM fault_outbox ORDER BY created_at, fault_id'), { readonly: true }).map((row) => (JSON.parse(row.report) as { code: string }).code).sort();
@@ -250,14 +251,17 @@ describe('faults and outages reach the store register and the maintenance centre
       // decommission, which needs the outbox empty after one flush, relies on it).
       assert.deepEqual(watched.store.pendingFaults(10), []);
       await watched.flushOutbox();
+      // A restart (or a technician command opening the kiosk) remembers what was reported.
+      await watched.close();
+      watched = open();
+      await watched.flushOutbox();
+      assert.deepEqual(reported(), ['clock.skew', 'disk.low_space'], 'nothing new after a restart while both still fail');
       freeBytes = 10 * 1024 * 1024 * 1024;
       kioskSkewMs = 0;
-      await watched.flushOutbox();
       await watched.flushOutbox();
       assert.deepEqual(reported(), ['clock.skew', 'disk.low_space'], 'nothing new while both are fine');
       freeBytes = 1024;
       kioskSkewMs = -3 * 60_000;
-      await watched.flushOutbox();
       await watched.flushOutbox();
       assert.deepEqual(reported(), ['clock.skew', 'clock.skew', 'disk.low_space', 'disk.low_space']);
       assert.deepEqual(watched.store.pendingFaults(10), [], 'each went to the relay');
