@@ -192,6 +192,9 @@ export async function startCenter(loaded: LoadedConfig, options: CenterParts & {
       clientCaPem: loaded.read(config.tls.caFile),
       handler: observability.timed(handler),
       maxBodyBytes: 64 * 1024,
+      // The centre's clients are relays, one certificate per operator, each relay process keeping
+      // up to 8 connections and an operator possibly running several processes with it.
+      maxConnectionsPerCertificate: 256,
       onTlsError: (reason, remoteAddress) => {
         refusals.note(reason, remoteAddress);
         observability.refused(reason);

@@ -137,7 +137,16 @@ export function openKiosk(
   }
 
   const sendFaults = () => sendPendingFaults({ outbox: store, clock, send: (report) => callJson(client, FAULT_PATH, report) });
-  async function flushOutbox(): Promise<{ acknowledged: number; pending: number }> {
+  // One flush at a time: the interactive kiosk's minute timer and the flush after a resident may
+  // meet, and two at once would send the same fault or notice twice.
+  let flushes: Promise<unknown> = Promise.resolve();
+  function flushOutbox(): Promise<{ acknowledged: number; pending: number }> {
+    const run = flushes.then(flushOnce);
+    flushes = run.catch(() => undefined);
+    return run;
+  }
+
+  async function flushOnce(): Promise<{ acknowledged: number; pending: number }> {
     watchDisk();
     // Faults first: the register and maintenance should hear of a jam before the paperwork goes.
     await sendFaults();
@@ -345,7 +354,7 @@ function describeResult(report: SessionReport): string {
     case 'issued':
       return `issued ${result.certificateType} ×${result.copies} (${result.feeYen} yen, change ${result.changeYen} yen)`;
     case 'refunded':
-      return `refunded ${result.refundedYen} yen after ${result.code}${result.voidedSerials ? `; void at the centre: ${result.voidedSerials.join(', ')}` : ''}`;
+      return `refunded ${result.refundedYen} yen after ${result.code}${result.voidedSerials ? `; void, sent to the centre through the outbox: ${result.voidedSerials.join(', ')}` : ''}`;
     case 'refused':
       return `refused: ${result.code}`;
     case 'cancelled':

@@ -173,11 +173,11 @@ describe('the interactive kiosk on a real terminal (tmux)', { skip: tmuxMissing 
     const requestId = files[0]!.slice(0, 32);
     assert.deepEqual(files, [`${requestId}-certificate-copy1.pdf`, `${requestId}-void-notice.pdf`]);
     // The clerk is told to stamp every copy 「返金済・無効」, by serial, printed or not (C§9); the
-    // outcome line names the serials voided at the centre.
+    // outcome line names the serials whose void goes to the centre through the outbox.
     const serials = [`${requestId}-1`, `${requestId}-2`];
     const stamp = afterJam.find((line) => line.includes('「返金済・無効」'));
     assert.ok(stamp !== undefined && serials.every((serial) => stamp.includes(serial)), text);
-    assert.ok(ended.includes(`[K0001] refunded 1000 yen after printer.jam; void at the centre: ${serials.join(', ')}`), text);
+    assert.ok(ended.includes(`[K0001] refunded 1000 yen after printer.jam; void, sent to the centre through the outbox: ${serials.join(', ')}`), text);
 
     // SIGKILL while the kiosk waits in raw mode: nothing of the kiosk runs to restore the terminal.
     assert.deepEqual(terminalModes(pane.tty()), { icanon: false, echo: false, isig: false, icrnl: false });
