@@ -643,6 +643,7 @@ export function makeKioskCommand(factory: Factory): Command {
     .action(async (options: { dir: string; kiosk: string; relayUrl?: string; passwordFile?: string; wipe?: boolean; json?: boolean }) => {
       if (!options.wipe) throw usageError("--wipe is required: decommission erases the kiosk's database, keys and print folder for good (nothing was changed)");
       const loaded = factory.deployment(options.dir);
+      printFolderToErase(loaded, findKiosk(loaded, options.kiosk));
       const opened = kioskIn(options.dir, { kioskId: options.kiosk, relayUrl: options.relayUrl, clock: factory.checkedClock() });
       const config = opened.config;
       let held: NonNullable<ReturnType<typeof holdForErasure>>[] = [];
@@ -696,7 +697,23 @@ function eraseKioskFiles(loaded: LoadedConfig, config: KioskConfig): string[] {
     loaded.resolve(path.join('pki', 'maintenance', `${config.kioskId}.txt`)),
   ];
   const erased = files.filter((file) => eraseFile(file));
-  return [...erased, ...eraseDirectory(loaded.resolve(config.printerDirectory))];
+  return [...erased, ...eraseDirectory(printFolderToErase(loaded, config))];
+}
+
+/**
+ * The kiosk's print folder, if it is its own: under the deployment's `prints/` and no other
+ * kiosk's. A configuration edited to name another folder (a shared one, the deployment itself)
+ * is refused before anything is asked of the relay, never erased.
+ */
+function printFolderToErase(loaded: LoadedConfig, config: KioskConfig): string {
+  const folder = loaded.resolve(config.printerDirectory);
+  const prints = loaded.resolve('prints');
+  const inside = path.relative(prints, folder);
+  const shared = loaded.config.kiosks.some((other) => other.kioskId !== config.kioskId && loaded.resolve(other.printerDirectory) === folder);
+  if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside) || shared) {
+    throw new AppError('usage', 'decommission.print_folder', `printerDirectory "${config.printerDirectory}" is not this kiosk's own folder under prints/: nothing was erased or revoked`, config.kioskId);
+  }
+  return folder;
 }
 
 /** Checks the maintenance password against its slow hash, with lockout (core/maintenance.ts); every attempt is audited. */

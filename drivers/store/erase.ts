@@ -4,10 +4,30 @@
 // blocks; there disposal also needs the disk's own erase or its encryption key destroyed (README.md,
 // "kiosk decommission").
 
-import { closeSync, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Opens the regular file `path` was found to be, for writing, never through a symbolic link (one
+ * swapped in since the lstat is refused by O_NOFOLLOW) and only if it is still that file.
+ */
+function openSame(path: string, found: { ino: number; dev: number }): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDWR | constants.O_NOFOLLOW);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP' || (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const opened = fstatSync(fd);
+  if (opened.ino !== found.ino || opened.dev !== found.dev || !opened.isFile()) {
+    closeSync(fd);
+    return undefined;
+  }
+  return fd;
+}
 
 /** Writes zeros over the whole file behind `fd` and flushes them to the disk. */
 function overwrite(fd: number): void {
@@ -21,8 +41,8 @@ function overwrite(fd: number): void {
 export function eraseFile(path: string): boolean {
   const stat = lstatSync(path, { throwIfNoEntry: false });
   if (!stat) return false;
-  if (stat.isFile()) {
-    const fd = openSync(path, 'r+');
+  const fd = stat.isFile() ? openSame(path, stat) : undefined;
+  if (fd !== undefined) {
     try {
       overwrite(fd);
     } finally {
@@ -43,7 +63,8 @@ export function eraseFile(path: string): boolean {
 export function holdForErasure(path: string): { path: string; erase(): void } | undefined {
   const stat = lstatSync(path, { throwIfNoEntry: false });
   if (!stat?.isFile()) return undefined;
-  const fd = openSync(path, 'r+');
+  const fd = openSame(path, stat);
+  if (fd === undefined) return undefined;
   return {
     path,
     erase() {

@@ -218,6 +218,18 @@ describe('kiosk erasure and disposal', () => {
       assert.equal(without.code, 2);
       assert.match(without.stderr, /--wipe is required/);
 
+      // A configuration edited so that the kiosk's print folder is not its own: refused before anything.
+      const configText = fs.readFileSync(service.loaded.file, 'utf8');
+      const edited = JSON.parse(configText) as { kiosks: { kioskId: string; printerDirectory: string }[] };
+      edited.kiosks.find((entry) => entry.kioskId === kioskId)!.printerDirectory = 'prints';
+      fs.writeFileSync(service.loaded.file, JSON.stringify(edited));
+      try {
+        const shared = await decommission([], '--wipe', '--password-file', service.loaded.resolve('pki/maintenance/K0003.txt'));
+        assert.deepEqual([shared.code, shared.stderr], [2, `cvs-issue: ${kioskId}: printerDirectory "prints" is not this kiosk's own folder under prints/: nothing was erased or revoked\n`]);
+      } finally {
+        fs.writeFileSync(service.loaded.file, configText);
+      }
+
       const wrong = await decommission(['not-the-password'], '--wipe');
       assert.equal(wrong.code, 1, wrong.stderr);
       assert.match(wrong.stderr, /wrong maintenance password/);
