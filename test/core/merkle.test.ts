@@ -4,10 +4,13 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   consistencyProof,
+  consistencyProofFromNodes,
   createMerkleHasher,
   inclusionProof,
+  inclusionProofFromNodes,
   MerkleFrontier,
   type MerkleHasher,
+  type TreeNodes,
   rootFromLeafHashes,
   verifyConsistency,
   verifyInclusion,
@@ -193,7 +196,19 @@ function memoisedHasher(inner: MerkleHasher, leaves: readonly Uint8Array[]): Mer
 }
 
 const MAX_SIZE = 300;
-/** The sizes whose every pair also gets the tampered-proof checks. */
+/**
+ * The stored tree the audit log keeps (every perfect subtree's root, as MerkleFrontier.push reports
+ * it): what the production proofs (inclusionProofFromNodes, consistencyProofFromNodes) read.
+ * Built with the memoised hasher, so that its nodes are the ones the memo knows.
+ */
+function storedNodes(leaves: readonly Uint8Array[], treeHasher: MerkleHasher): TreeNodes {
+  const levels: Uint8Array[][] = [[...leaves]];
+  const frontier = new MerkleFrontier(treeHasher);
+  for (const leaf of leaves) frontier.push(leaf, (level, index, node) => ((levels[level] ??= [])[index] = node));
+  return { node: (level, index) => levels[level]![index]! };
+}
+
+/** The sizes whose every pair also gets the tampered-proof checks, and the proof from the leaves. */
 const thoroughAt = (size: number): boolean => size <= 64 || size % 8 === 0;
 const leafHashes = Array.from({ length: MAX_SIZE }, (_, index) =>
   hasher.leafHash(Uint8Array.of(index % 256, Math.floor(index / 256), 0x5a)),
@@ -261,15 +276,17 @@ describe('merkle: inclusion proofs', () => {
     }
   });
 
-  it('proves every index of every size 1..300, equal to the RFC PATH, and rejects wrong inputs', () => {
+  it('proves every index of every size 1..300 from the stored tree (and from the leaves at every size to 64 and every eighth above), equal to the RFC PATH, and rejects wrong inputs', () => {
     const fast = memoisedHasher(hasher, leafHashes);
+    const stored = storedNodes(leafHashes, fast);
     let checked = 0;
     for (let size = 1; size <= MAX_SIZE; size += 1) {
       const root = referenceRoots[size]!;
       for (let index = 0; index < size; index += 1) {
         const leaf = leafHashes[index]!;
-        const proof = inclusionProof(fast, leafHashes, index, size);
+        const proof = inclusionProofFromNodes(fast, stored, index, size);
         assert.deepEqual(proof.map(hex), reference.inclusion(index, size).map(hex), `index ${index} size ${size}`);
+        if (thoroughAt(size)) assert.deepEqual(inclusionProof(fast, leafHashes, index, size).map(hex), proof.map(hex), `from the leaves: index ${index} size ${size}`);
         assert.equal(verifyInclusion(fast, leaf, index, size, proof, root), true, `index ${index} size ${size}`);
         const wrong: boolean[] = [
           verifyInclusion(fast, flipped(leaf), index, size, proof, root),
@@ -329,16 +346,18 @@ describe('merkle: consistency proofs', () => {
     }
   });
 
-  it('proves every pair 1 ≤ from ≤ to ≤ 300, equal to the RFC SUBPROOF, and rejects wrong inputs', () => {
+  it('proves every pair 1 ≤ from ≤ to ≤ 300 from the stored tree (and from the leaves at every size to 64 and every eighth above), equal to the RFC SUBPROOF, and rejects wrong inputs', () => {
     const fast = memoisedHasher(hasher, leafHashes);
+    const stored = storedNodes(leafHashes, fast);
     let checked = 0;
     for (let toSize = 1; toSize <= MAX_SIZE; toSize += 1) {
       const toRoot = referenceRoots[toSize]!;
       for (let fromSize = 1; fromSize <= toSize; fromSize += 1) {
         const fromRoot = referenceRoots[fromSize]!;
-        const proof = consistencyProof(fast, leafHashes, fromSize, toSize);
+        const proof = consistencyProofFromNodes(fast, stored, fromSize, toSize);
         const label = `${fromSize} → ${toSize}`;
         assert.deepEqual(proof.map(hex), reference.consistency(fromSize, toSize).map(hex), label);
+        if (thoroughAt(toSize)) assert.deepEqual(consistencyProof(fast, leafHashes, fromSize, toSize).map(hex), proof.map(hex), `from the leaves: ${label}`);
         assert.equal(verifyConsistency(fast, fromSize, toSize, proof, fromRoot, toRoot), true, label);
         const wrong: boolean[] = [
           verifyConsistency(fast, fromSize, toSize, proof, flipped(fromRoot), toRoot),
