@@ -190,15 +190,8 @@ export function saveCosigned(db: Database, origin: string, size: number, note: s
 // The alert queue (docs/alerts.md): faults and outages become one delivery per target, each tried
 // until delivered or given up, each attempt in the relay's audit log.
 
-/** An open fault as `relay status` shows it: not yet cleared by a technician. */
-export interface OpenFault {
-  faultId: string;
-  kioskId: string;
-  device: FaultDevice;
-  code: string;
-  requestId: string | null;
-  occurredAt: string;
-}
+/** An open fault as `relay status` shows it (not yet cleared by a technician): the kiosk's report. */
+export type OpenFault = FaultReport;
 
 export function openFaults(db: Database): OpenFault[] {
   return db

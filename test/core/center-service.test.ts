@@ -84,6 +84,11 @@ const verifier: CardCertificateVerifier = {
   },
 };
 
+/** kiosk-a's completion notice for req-1 (住民票, 131016), with its outcome and counts. */
+function completionOfReq1(what: Pick<CompletionNotice, 'copies' | 'feeYen' | 'outcome'> & Partial<CompletionNotice>): CompletionNotice {
+  return { issuanceId: 'req-1', issuedAt: '2026-11-02T10:01:00+09:00', storeId: 'store-01', kioskId: 'kiosk-a', municipalityCode: '131016', certificateType: 'juminhyo', ...what };
+}
+
 const KIOSK_A: CallerIdentity = { operatorId: 'op-1', storeId: 'store-01', kioskId: 'kiosk-a' };
 const KIOSK_B: CallerIdentity = { operatorId: 'op-1', storeId: 'store-02', kioskId: 'kiosk-b' };
 
@@ -398,18 +403,7 @@ describe(`centre (${storeName}): serials voided after a misprint (C§9)`, () => 
   });
   afterEach(() => world.close());
 
-  const refunded: CompletionNotice = {
-    issuanceId: 'req-1',
-    issuedAt: '2026-11-02T10:01:00+09:00',
-    storeId: 'store-01',
-    kioskId: 'kiosk-a',
-    municipalityCode: '131016',
-    certificateType: 'juminhyo',
-    copies: 0,
-    feeYen: 0,
-    outcome: 'refunded',
-    voided: { serials: ['req-1-1', 'req-1-2'], code: 'printer.jam' },
-  };
+  const refunded: CompletionNotice = completionOfReq1({ copies: 0, feeYen: 0, outcome: 'refunded', voided: { serials: ['req-1-1', 'req-1-2'], code: 'printer.jam' } });
 
   it('records every serial of the refunded notice as void once, and answers for each serial', () => {
     assert.deepEqual(world.service.serialStatus('req-1-1'), { serial: 'req-1-1', status: 'unconfirmed', requestId: 'req-1', copy: 1, copies: 2, kioskId: 'kiosk-a' });
@@ -450,17 +444,7 @@ describe('centre: completion notices', () => {
     await world.service.requestCertificate(KIOSK_A, { kioskId: 'kiosk-a', sessionToken, requestId: 'req-1', certificateType: 'juminhyo', copies: 2 });
   });
 
-  const issued: CompletionNotice = {
-    issuanceId: 'req-1',
-    issuedAt: '2026-11-02T10:01:00+09:00',
-    storeId: 'store-01',
-    kioskId: 'kiosk-a',
-    municipalityCode: '131016',
-    certificateType: 'juminhyo',
-    copies: 2,
-    feeYen: 600,
-    outcome: 'issued',
-  };
+  const issued: CompletionNotice = completionOfReq1({ copies: 2, feeYen: 600, outcome: 'issued' });
 
   it('records a notice once, in UTC, and acknowledges an exact repeat as a duplicate', () => {
     assert.deepEqual(world.service.recordCompletion(KIOSK_A, issued), { issuanceId: 'req-1', duplicate: false });
