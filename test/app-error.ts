@@ -2,12 +2,15 @@
 import assert from 'node:assert/strict';
 import { AppError } from '../core/errors.ts';
 
-export async function rejectsWith(promise: Promise<unknown>, code: string): Promise<AppError> {
+/** Also checks the error's kind and message when given. */
+export async function rejectsWith(promise: Promise<unknown>, code: string, expected: { kind?: AppError['kind']; message?: RegExp } = {}): Promise<AppError> {
   const error = await promise.then(
     () => assert.fail(`expected AppError ${code}`),
     (caught: unknown) => caught,
   );
   assert.ok(error instanceof AppError, `expected AppError, got ${String(error)}`);
   assert.equal(error.code, code);
+  if (expected.kind !== undefined) assert.equal(error.kind, expected.kind);
+  if (expected.message !== undefined) assert.match(error.message, expected.message);
   return error;
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AppError } from '../../../core/errors.ts';
 import type { PrintJob } from '../../../core/ports.ts';
+import { rejectsWith } from '../../app-error.ts';
 import { renderCertificatePdf, type CertificateDocument } from '../../../drivers/pdf/certificate-pdf.ts';
 import { CupsPrinter, isCupsQueueName, printerFault } from '../../../drivers/printer/cups-printer.ts';
 import { filesUnder, startCups, type PrivateCups } from '../../cups.ts';
@@ -57,17 +58,8 @@ function textOfFile(file: string): string {
   return result.stdout.replace(/\s+/g, ' ').trim();
 }
 
-async function rejectsWith(promise: Promise<unknown>, code: string, messagePart: RegExp): Promise<AppError> {
-  const error = await promise.then(
-    () => assert.fail(`expected AppError ${code}`),
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof AppError, `expected AppError, got ${String(error)}`);
-  assert.equal(error.code, code);
-  assert.equal(error.kind, 'refused');
-  assert.match(error.message, messagePart);
-  return error;
-}
+/** A printer fault, as the kiosk sees it: refused, with this code and message. */
+const refusedWith = (promise: Promise<unknown>, code: string, message: RegExp) => rejectsWith(promise, code, { kind: 'refused', message });
 
 describe('printerFault', () => {
   const ready = { reasons: ['none'], stopped: false, acceptingJobs: true };
@@ -178,8 +170,8 @@ describe('CupsPrinter against a private cupsd with a cups-pdf queue', () => {
     cups.addPdfQueue('stopped');
     cups.command('cupsdisable', ['-r', 'maintenance', 'stopped']);
     const printer = new CupsPrinter({ queue: 'stopped', environment });
-    await rejectsWith(printer.readiness(), 'printer.fault', /queue "stopped" reports paused/);
-    await rejectsWith(printer.print(job(1)), 'printer.fault', /queue "stopped" reports paused/);
+    await refusedWith(printer.readiness(), 'printer.fault', /queue "stopped" reports paused/);
+    await refusedWith(printer.print(job(1)), 'printer.fault', /queue "stopped" reports paused/);
     assert.equal(cups.command('lpstat', ['-W', 'all', '-o', 'stopped']), '');
     assert.deepEqual(leftovers(), []);
   });
@@ -195,7 +187,7 @@ describe('CupsPrinter against a private cupsd with a cups-pdf queue', () => {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     cups.command('cupsdisable', ['stops-later']);
-    await rejectsWith(printing, 'printer.fault', /reports paused .*cancelled/);
+    await refusedWith(printing, 'printer.fault', /reports paused .*cancelled/);
     assert.equal(cups.command('lpstat', ['-o', 'stops-later']), '');
     assert.deepEqual(filesUnder(output), []);
     assert.deepEqual(leftovers(), []);
@@ -204,7 +196,7 @@ describe('CupsPrinter against a private cupsd with a cups-pdf queue', () => {
   it('gives up with printer.fault when the job does not complete in time, and cancels it', async () => {
     cups.addHoldingQueue('held');
     const printer = new CupsPrinter({ queue: 'held', environment, timeoutMs: 300, pollMs: 50 });
-    await rejectsWith(printer.print(job(1)), 'printer.fault', /did not complete within 300 ms/);
+    await refusedWith(printer.print(job(1)), 'printer.fault', /did not complete within 300 ms/);
     assert.equal(cups.command('lpstat', ['-o', 'held']), '');
     assert.deepEqual(leftovers(), []);
   });
@@ -219,7 +211,7 @@ describe('CupsPrinter against a private cupsd with a cups-pdf queue', () => {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     cups.command('cancel', ['-a', 'cancelled']);
-    await rejectsWith(printing, 'printer.fault', /was cancelled/);
+    await refusedWith(printing, 'printer.fault', /was cancelled/);
     assert.deepEqual(filesUnder(output), []);
     assert.deepEqual(leftovers(), []);
   });
@@ -234,10 +226,10 @@ describe('CupsPrinter against a private cupsd with a cups-pdf queue', () => {
       const queue = `fails-${reason}`;
       cups.addFailingQueue(queue, reason);
       const printer = new CupsPrinter({ queue, environment, timeoutMs: 60_000, pollMs: 50 });
-      await rejectsWith(printer.print(job(1)), code, new RegExp(`queue "${queue}" reports .*${reason}`));
+      await refusedWith(printer.print(job(1)), code, new RegExp(`queue "${queue}" reports .*${reason}`));
       assert.equal(cups.command('lpstat', ['-o', queue]), '');
       // The queue stays stopped with the condition until someone clears it: the next job is refused before it is sent.
-      await rejectsWith(printer.print(job(2)), code, new RegExp(`queue "${queue}" reports .*${reason}.*paused|paused.*${reason}`));
+      await refusedWith(printer.print(job(2)), code, new RegExp(`queue "${queue}" reports .*${reason}.*paused|paused.*${reason}`));
       assert.equal(cups.command('lpstat', ['-o', queue]), '');
       assert.deepEqual(leftovers(), []);
     });
@@ -249,6 +241,6 @@ describe('CupsPrinter against a private cupsd with a cups-pdf queue', () => {
 
   it('is a fault naming the queue when it does not exist', async () => {
     const printer = new CupsPrinter({ queue: 'no-such-queue', environment });
-    await rejectsWith(printer.print(job(1)), 'printer.fault', /queue "no-such-queue" could not be read/);
+    await refusedWith(printer.print(job(1)), 'printer.fault', /queue "no-such-queue" could not be read/);
   });
 });

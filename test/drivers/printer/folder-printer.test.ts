@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { AppError } from '../../../core/errors.ts';
 import type { PrintJob } from '../../../core/ports.ts';
+import { rejectsWith } from '../../app-error.ts';
 import { countPdfPages, FolderPrinter } from '../../../drivers/printer/folder-printer.ts';
 
 /** A minimal PDF skeleton with the page objects pdfkit writes; enough for page counting. */
@@ -21,15 +21,8 @@ function job(requestId: string, kind: PrintJob['kind'], pages: number, copyNumbe
   return copyNumber === undefined ? { requestId, kind, pdf: fakePdf(pages) } : { requestId, kind, copyNumber, pdf: fakePdf(pages) };
 }
 
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
-  const error = await promise.then(
-    () => assert.fail(`expected AppError ${code}`),
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof AppError, `expected AppError, got ${String(error)}`);
-  assert.equal(error.code, code);
-  assert.equal(error.kind, 'refused');
-}
+/** A printer fault, as the kiosk sees it: refused, with this code. */
+const refusedWith = (promise: Promise<unknown>, code: string) => rejectsWith(promise, code, { kind: 'refused' });
 
 describe('FolderPrinter', () => {
   let root: string;
@@ -64,7 +57,7 @@ describe('FolderPrinter', () => {
   it('leaves no file for a jammed job, and prints again once the sheet is cleared', async () => {
     const printer = new FolderPrinter({ directory, faults: { jamOnPage: 2 } });
     await printer.print(job('req-1', 'certificate', 1, 1));
-    await rejectsWith(printer.print(job('req-2', 'certificate', 2, 1)), 'printer.jam');
+    await refusedWith(printer.print(job('req-2', 'certificate', 2, 1)), 'printer.jam');
     assert.deepEqual(readdirSync(directory), ['req-1-certificate-copy1.pdf']);
     await printer.print(job('req-2', 'certificate', 2, 1));
     assert.deepEqual(readdirSync(directory).sort(), ['req-1-certificate-copy1.pdf', 'req-2-certificate-copy1.pdf']);
@@ -75,9 +68,9 @@ describe('FolderPrinter', () => {
     await printer.print(job('req-1', 'certificate', 1, 1));
     await printer.print(job('req-1', 'receipt', 1));
     await printer.print(job('req-2', 'certificate', 2, 1));
-    await rejectsWith(printer.print(job('req-2', 'certificate', 2, 2)), 'printer.jam');
+    await refusedWith(printer.print(job('req-2', 'certificate', 2, 2)), 'printer.jam');
     await printer.print(job('req-2', 'void-notice', 1));
-    await rejectsWith(printer.print(job('req-3', 'certificate', 1, 2)), 'printer.jam');
+    await refusedWith(printer.print(job('req-3', 'certificate', 1, 2)), 'printer.jam');
     assert.deepEqual(readdirSync(directory).sort(), ['req-1-certificate-copy1.pdf', 'req-1-receipt.pdf', 'req-2-certificate-copy1.pdf', 'req-2-void-notice.pdf']);
     // The jammed sheets used paper: 1 + 1 + 2, then one sheet of copy 2, the void notice, one more sheet.
     assert.equal(printer.pageCount(), 7);
@@ -86,14 +79,14 @@ describe('FolderPrinter', () => {
   it('runs out of paper after N pages and stays out', async () => {
     const printer = new FolderPrinter({ directory, faults: { paperOutAfterPages: 3 } });
     await printer.print(job('req-1', 'certificate', 2, 1));
-    await rejectsWith(printer.print(job('req-2', 'certificate', 2, 1)), 'printer.paper_out');
-    await rejectsWith(printer.print(job('req-3', 'void-notice', 1)), 'printer.paper_out');
+    await refusedWith(printer.print(job('req-2', 'certificate', 2, 1)), 'printer.paper_out');
+    await refusedWith(printer.print(job('req-3', 'void-notice', 1)), 'printer.paper_out');
     assert.deepEqual(readdirSync(directory), ['req-1-certificate-copy1.pdf']);
   });
 
   it('reports a hardware fault on the configured page and leaves no file', async () => {
     const printer = new FolderPrinter({ directory, faults: { faultOnPage: 1 } });
-    await rejectsWith(printer.print(job('req-1', 'receipt', 1)), 'printer.fault');
+    await refusedWith(printer.print(job('req-1', 'receipt', 1)), 'printer.fault');
     assert.deepEqual(readdirSync(directory), []);
   });
 
