@@ -101,6 +101,7 @@ export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
   'auth.refused': ['operatorId', 'kioskId', 'code'],
   'certificate.issued': ['requestId', 'operatorId', 'kioskId', 'municipalityCode', 'certificateType', 'copies'],
   'certificate.repeated': ['requestId', 'operatorId', 'kioskId'],
+  'auth.repeated': ['residentRef', 'municipalityCode', 'operatorId', 'kioskId'],
   'certificate.refused': ['operatorId', 'kioskId', 'code'],
   'completion.recorded': ['issuanceId', 'operatorId', 'kioskId', 'copies', 'feeYen', 'duplicate'],
   'completion.refused': ['operatorId', 'kioskId', 'code'],

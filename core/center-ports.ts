@@ -26,6 +26,10 @@ export interface StoredSession {
   residentRef: string;
   municipalityCode: string;
   expiresAtMs: number;
+  /** The challenge the session was authenticated with, and SHA-256 (hex) of the card's answer to it
+   * (certificate and signature): the same answer again gets this session back, nothing else. */
+  challengeId?: string;
+  answerDigest?: string;
 }
 
 export interface StoredRequest {
@@ -86,6 +90,8 @@ export interface CenterStore {
   /** Saves the session and ends any other of the same kiosk: one live session per kiosk reader. */
   saveSession(session: StoredSession): void;
   findSession(sessionToken: string): StoredSession | undefined;
+  /** The live session authenticated with this challenge, if any. */
+  findSessionByChallenge(challengeId: string): StoredSession | undefined;
   /** Deletes challenges used or expired and sessions expired before `nowMs`; says how many. */
   purgeExpired(nowMs: number): { challenges: number; sessions: number };
   /** Saves a request; false when requestId is already taken. */

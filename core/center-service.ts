@@ -32,7 +32,7 @@ import { DEFAULT_MAX_COPIES_PER_TYPE, findOffer, type Municipality } from './mun
 import type { Clock, RandomSource } from './ports.ts';
 import { assertEligible, certificateContent, type CertificateContent, type Resident } from './resident.ts';
 import { assertCenterOpen, isTypeAvailable, typeHoursText, type HolidayLookup } from './service-hours.ts';
-import { base64Decode, base64Encode, hexDecode, hexEncode } from './bytes.ts';
+import { base64Decode, base64Encode, hexDecode, hexEncode, utf8Encode } from './bytes.ts';
 
 /** The centre's answer about one serial: pseudonymous ids and codes only, never what the sheet says. */
 export interface SerialAnswer {
@@ -178,8 +178,8 @@ export function createCenterService(deps: CenterDependencies) {
     },
 
     authenticate(caller: CallerIdentity, request: AuthenticateRequest): AuthenticateResponse {
-      const response = auditingRefusals('auth.refused', caller, () => authenticate(caller, request));
-      deps.audit.append({ kind: 'auth.accepted', data: { operatorId: caller.operatorId, kioskId: caller.kioskId, residentRef: response.residentRef, municipalityCode: response.municipality.code } });
+      const { response, repeated } = auditingRefusals('auth.refused', caller, () => authenticate(caller, request));
+      deps.audit.append({ kind: repeated ? 'auth.repeated' : 'auth.accepted', data: { operatorId: caller.operatorId, kioskId: caller.kioskId, residentRef: response.residentRef, municipalityCode: response.municipality.code } });
       return response;
     },
 
@@ -271,10 +271,19 @@ export function createCenterService(deps: CenterDependencies) {
     }
   }
 
-  function authenticate(caller: CallerIdentity, request: AuthenticateRequest): AuthenticateResponse {
+  function authenticate(caller: CallerIdentity, request: AuthenticateRequest): { response: AuthenticateResponse; repeated: boolean } {
     assertKiosk(caller, request.kioskId);
     const nowMs = clock.nowMs();
+    const answerDigest = deps.sha256Hex(utf8Encode(`${request.certificateDerBase64}\n${request.signatureBase64}`));
     const challenge = store.takeChallenge(request.challengeId);
+    if (!challenge) {
+      // The same answer again (a duplicating network, or a retry after the answer was lost): the
+      // same session back, as long as it lives; any other answer to a used challenge is refused.
+      const earlier = store.findSessionByChallenge(request.challengeId);
+      if (earlier && earlier.answerDigest === answerDigest && earlier.kioskId === caller.kioskId && earlier.operatorId === caller.operatorId && nowMs < earlier.expiresAtMs) {
+        return { response: repeatedAuthentication(earlier, nowMs), repeated: true };
+      }
+    }
     if (!challenge || challenge.kioskId !== caller.kioskId || challenge.operatorId !== caller.operatorId) {
       throw new AppError('refused', 'auth.challenge_unknown', 'the challenge is unknown or was already used');
     }
@@ -308,8 +317,14 @@ export function createCenterService(deps: CenterDependencies) {
       residentRef: randomId(deps.random, 8),
       municipalityCode: municipality.code,
       expiresAtMs: nowMs + SESSION_TTL_MS,
+      challengeId: challenge.challengeId,
+      answerDigest,
     };
     store.saveSession(session);
+    return { response: sessionAnswer(session, resident, municipality, nowMs), repeated: false };
+  }
+
+  function sessionAnswer(session: StoredSession, resident: Resident, municipality: Municipality, nowMs: number): AuthenticateResponse {
     return {
       sessionToken: session.sessionToken,
       residentRef: session.residentRef,
@@ -317,6 +332,13 @@ export function createCenterService(deps: CenterDependencies) {
       menu: menuFor(resident, municipality, nowMs),
       expiresAt: formatUtcIso(session.expiresAtMs),
     };
+  }
+
+  /** The answer to an authentication already made, again (audited as auth.repeated). */
+  function repeatedAuthentication(session: StoredSession, nowMs: number): AuthenticateResponse {
+    const resident = directory.findResident(session.residentId);
+    if (!resident) throw new AppError('refused', 'session.unknown', 'the resident record is no longer available');
+    return sessionAnswer(session, resident, participatingMunicipality(session.municipalityCode), nowMs);
   }
 
   async function requestCertificate(caller: CallerIdentity, request: CertificateRequest): Promise<CertificateData> {

@@ -234,9 +234,9 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
       db.transaction(() => {
         db.run('DELETE FROM sessions WHERE operator_id = :operatorId AND kiosk_id = :kioskId', { operatorId: session.operatorId, kioskId: session.kioskId });
         db.run(
-          `INSERT INTO sessions (session_token, operator_id, kiosk_id, resident_id, resident_ref, municipality_code, expires_at_ms)
-           VALUES (:sessionToken, :operatorId, :kioskId, :residentId, :residentRef, :municipalityCode, :expiresAtMs)`,
-          { ...session },
+          `INSERT INTO sessions (session_token, operator_id, kiosk_id, resident_id, resident_ref, municipality_code, expires_at_ms, challenge_id, answer_digest)
+           VALUES (:sessionToken, :operatorId, :kioskId, :residentId, :residentRef, :municipalityCode, :expiresAtMs, :challengeId, :answerDigest)`,
+          { ...session, challengeId: session.challengeId ?? null, answerDigest: session.answerDigest ?? null },
         );
       });
     },
@@ -247,17 +247,10 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
       }));
     },
     findSession(sessionToken: string): StoredSession | undefined {
-      const row = db.get<Record<string, string | number>>('SELECT * FROM sessions WHERE session_token = :sessionToken', { sessionToken });
-      if (!row) return undefined;
-      return {
-        sessionToken: String(row.session_token),
-        operatorId: String(row.operator_id),
-        kioskId: String(row.kiosk_id),
-        residentId: String(row.resident_id),
-        residentRef: String(row.resident_ref),
-        municipalityCode: String(row.municipality_code),
-        expiresAtMs: Number(row.expires_at_ms),
-      };
+      return sessionFromRow(db.get<Record<string, string | number | null>>('SELECT * FROM sessions WHERE session_token = :sessionToken', { sessionToken }));
+    },
+    findSessionByChallenge(challengeId: string): StoredSession | undefined {
+      return sessionFromRow(db.get<Record<string, string | number | null>>('SELECT * FROM sessions WHERE challenge_id = :challengeId', { challengeId }));
     },
     saveRequest(request: StoredRequest): boolean {
       const certificateIssued = (saved: boolean) =>
@@ -485,4 +478,19 @@ export function announceNotice(db: Database, audit: AuditLog, notice: ServiceNot
       { noticeId: notice.noticeId, kind: notice.kind, startsAtMs: notice.startsAtMs, endsAtMs: notice.endsAtMs, municipalityCode: notice.municipalityCode ?? null, message: notice.message, createdAt: atIso },
     ),
   );
+}
+
+function sessionFromRow(row: Record<string, string | number | null> | undefined): StoredSession | undefined {
+  if (!row) return undefined;
+  return {
+    sessionToken: String(row.session_token),
+    operatorId: String(row.operator_id),
+    kioskId: String(row.kiosk_id),
+    residentId: String(row.resident_id),
+    residentRef: String(row.resident_ref),
+    municipalityCode: String(row.municipality_code),
+    expiresAtMs: Number(row.expires_at_ms),
+    ...(row.challenge_id === null || row.challenge_id === undefined ? {} : { challengeId: String(row.challenge_id) }),
+    ...(row.answer_digest === null || row.answer_digest === undefined ? {} : { answerDigest: String(row.answer_digest) }),
+  };
 }

@@ -356,6 +356,18 @@ export const CENTER_MIGRATIONS: readonly Migration[] = [
       ${appendOnly('voided_serials', 'voided serials are append-only')}
     `,
   },
+  {
+    version: 12,
+    name: 'the challenge and card answer a session was authenticated with',
+    sql: `
+      -- The same answer to the same challenge again (a duplicated or retried request) gets the same
+      -- session back (core/center-service.ts); the digest is SHA-256 of the card's certificate and
+      -- signature, nothing of the resident.
+      ALTER TABLE sessions ADD COLUMN challenge_id TEXT;
+      ALTER TABLE sessions ADD COLUMN answer_digest TEXT;
+      CREATE INDEX sessions_challenge ON sessions (challenge_id);
+    `,
+  },
 ];
 
 export const RELAY_MIGRATIONS: readonly Migration[] = [

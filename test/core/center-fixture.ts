@@ -130,6 +130,7 @@ export function memoryCenterStore(operators: string[]): MemoryCenterStore {
       return purged;
     },
     findSession: (sessionToken) => sessions.get(sessionToken),
+    findSessionByChallenge: (challengeId) => [...sessions.values()].find((session) => session.challengeId === challengeId),
     saveRequest(request) {
       if (requests.has(request.requestId)) return false;
       requests.set(request.requestId, request);

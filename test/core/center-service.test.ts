@@ -217,10 +217,22 @@ describe(`centre (${storeName}): challenges and authentication`, () => {
     ]);
   });
 
-  it('refuses a second authentication with the same challenge', () => {
+  it('answers the same answer to a used challenge with the same session, while it lives, and refuses any other answer to it', () => {
     const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
     const body = authenticateBody(KIOSK_A, challenge, 'serial:aa01');
-    world.service.authenticate(KIOSK_A, body);
+    const first = world.service.authenticate(KIOSK_A, body);
+    // A duplicated request, or a retry after the answer was lost: the same session, no second one.
+    world.clock.nowMs += 60_000;
+    const again = world.service.authenticate(KIOSK_A, body);
+    assert.deepEqual({ ...again, menu: undefined }, { ...first, menu: undefined });
+    assert.equal(world.store.findSession(first.sessionToken)?.sessionToken, first.sessionToken);
+    // Another card's answer, an answer not signed by the card, another kiosk's: refused.
+    refusedWith(() => world.service.authenticate(KIOSK_A, authenticateBody(KIOSK_A, challenge, 'serial:aa04')), 'refused', 'auth.challenge_unknown');
+    refusedWith(() => world.service.authenticate(KIOSK_A, authenticateBody(KIOSK_A, challenge, 'serial:aa01', false)), 'refused', 'auth.challenge_unknown');
+    refusedWith(() => world.service.authenticate(KIOSK_B, { ...authenticateBody(KIOSK_B, challenge, 'serial:aa01') }), 'refused', 'auth.challenge_unknown');
+    refusedWith(() => world.service.authenticate(KIOSK_B, { ...body, kioskId: 'kiosk-b' }), 'refused', 'auth.challenge_unknown');
+    // Once the session has expired, the same answer is refused as any used challenge.
+    world.clock.nowMs = MONDAY_MORNING + 5 * 60_000;
     refusedWith(() => world.service.authenticate(KIOSK_A, body), 'refused', 'auth.challenge_unknown');
   });
 
