@@ -73,8 +73,19 @@ export function createMutualTlsClient(options: MutualTlsClientOptions): HttpClie
     const url = new URL(path, baseUrl).toString();
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    const send = () => exchange.send(url, { method, headers, body, signal: deadline.signal, maxResponseBytes });
     try {
-      return await exchange.send(url, { method, headers, body, signal: deadline.signal, maxResponseBytes });
+      try {
+        return await send();
+      } catch (error) {
+        const failure = transportError(error, baseUrl.host, deadline.signal.aborted);
+        // A kept-alive connection the server closed as idle just as this request went out: the
+        // server closes only connections with no request in progress, so the request was never
+        // handled. It goes once more, on a new connection, within the same deadline (issue 10;
+        // every endpoint takes a repeat, docs/runtime-facts.md "Kept-alive connections").
+        if (failure.code !== 'transport.closed' || deadline.signal.aborted) throw failure;
+        return await send();
+      }
     } catch (error) {
       throw transportError(error, baseUrl.host, deadline.signal.aborted);
     } finally {
