@@ -77,7 +77,13 @@ function centerServiceFor(loaded: LoadedConfig, db: Database, parts: Required<Pi
     random: parts.random ?? systemRandom,
     store: createCenterStore(db, audit),
     directory: createBuiltInDirectory(db),
-    verifier: createCardVerifier({ caCertificatePem: loaded.read(config.jpkiCaFile), crlPem: loaded.read(config.jpkiCrlFile) }),
+    verifier: createCardVerifier({
+      caCertificatePem: loaded.read(config.jpkiCaFile),
+      crlPem: loaded.read(config.jpkiCrlFile),
+      // A newer CRL written to the same file is taken up within a minute, without a restart.
+      freshCrl: () => loaded.read(config.jpkiCrlFile),
+      onCrlProblem: (code) => audit.append({ kind: 'crl.ignored', data: { code } }),
+    }),
     isHoliday: parts.isHoliday ?? isNationalHoliday,
     renderCertificate,
     sha256Hex,

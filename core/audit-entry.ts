@@ -102,6 +102,7 @@ export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
   'certificate.issued': ['requestId', 'operatorId', 'kioskId', 'municipalityCode', 'certificateType', 'copies'],
   'certificate.repeated': ['requestId', 'operatorId', 'kioskId'],
   'auth.repeated': ['residentRef', 'municipalityCode', 'operatorId', 'kioskId'],
+  'crl.ignored': ['code'],
   'certificate.refused': ['operatorId', 'kioskId', 'code'],
   'completion.recorded': ['issuanceId', 'operatorId', 'kioskId', 'copies', 'feeYen', 'duplicate'],
   'completion.refused': ['operatorId', 'kioskId', 'code'],

@@ -139,7 +139,7 @@ export interface MunicipalityDirectory {
   findResident(residentId: string): Resident | undefined;
 }
 
-export type CardProblem = 'malformed' | 'untrusted' | 'not-yet-valid' | 'expired' | 'revoked' | 'crl-stale';
+export type CardProblem = 'malformed' | 'untrusted' | 'not-yet-valid' | 'expired' | 'revoked' | 'crl-stale' | 'wrong-usage';
 
 export interface CardCertificateVerifier {
   check(certificateDer: Uint8Array, atMs: number): { ok: true; certificate: { serialHex: string } } | { ok: false; problem: CardProblem };

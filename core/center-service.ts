@@ -77,6 +77,7 @@ const CARD_REFUSALS: Record<CardProblem, [string, string]> = {
   expired: ['card.expired', 'the card certificate has expired'],
   revoked: ['card.revoked', 'the card certificate has been revoked'],
   'crl-stale': ['center.crl_stale', 'the revocation list is out of date'],
+  'wrong-usage': ['card.wrong_usage', 'the card certificate is not one for user authentication'],
 };
 
 function isIssuedByHonseki(type: CertificateType): boolean {

@@ -10,6 +10,7 @@ const REFUSAL_TEXT: Record<string, string> = {
   'card.not_yet_valid': '電子証明書がまだ有効になっていません。',
   'card.revoked': 'この電子証明書は失効しています。市区町村の窓口にお問い合わせください。',
   'card.untrusted': 'このカードはご利用いただけません。',
+  'card.wrong_usage': 'このカードの電子証明書はご利用いただけません。市区町村の窓口にお問い合わせください。',
   'card.pin_format': '暗証番号は数字4桁です。',
   'auth.bad_signature': 'カードの認証に失敗しました。もう一度お試しください。',
   'auth.challenge_expired': '時間切れになりました。最初からやり直してください。',

@@ -13,7 +13,8 @@ export type CardCertificateProblem =
   | 'not-yet-valid'
   | 'expired'
   | 'revoked'
-  | 'crl-stale';
+  | 'crl-stale'
+  | 'wrong-usage';
 
 export interface CardCertificateInfo {
   /** canonicalSerialHex form: lowercase, no leading zeros. */
@@ -31,7 +32,7 @@ export type CardCertificateCheck =
   | { ok: false; problem: CardCertificateProblem };
 
 export interface CardVerifier {
-  /** Chain to the CA, validity at atMs, revocation, CRL freshness, in that order. */
+  /** Chain to the CA, key usage, validity at atMs, revocation, CRL freshness, in that order. */
   check(certificateDer: Uint8Array, atMs: number): CardCertificateCheck;
   /** RSA PKCS#1 v1.5 SHA-256 over data with the certificate's key. False for any bad input and
    * for a certificate that does not chain to the CA; validity and revocation are check()'s job. */
@@ -49,14 +50,55 @@ const CERTIFICATE_CACHE_LIMIT = 10_000;
 
 interface CachedCertificate {
   trusted: boolean;
+  /** Key usage digitalSignature, and no extended key usage that leaves out client authentication. */
+  forAuthentication: boolean;
   info: CardCertificateInfo;
   publicKey: KeyObject;
 }
 
-export function createCardVerifier(options: { caCertificatePem: string; crlPem: string }): CardVerifier {
+/** How often the CRL's source is read again for a newer list. */
+export const CRL_REFRESH_MS = 60_000;
+
+export interface CardVerifierOptions {
+  caCertificatePem: string;
+  crlPem: string;
+  /**
+   * The CRL's source read again (the file `init` or the authority's distribution writes), at most
+   * once a CRL_REFRESH_MS: a list with a later thisUpdate replaces the one held, so the centre stays
+   * fresh without a restart. One that does not verify, or is older (a restored copy that lacks a
+   * revocation), is ignored and reported through onCrlProblem; the list held stays.
+   */
+  freshCrl?: () => string;
+  onCrlProblem?: (problem: string) => void;
+}
+
+export function createCardVerifier(options: CardVerifierOptions): CardVerifier {
   const authority = loadAuthority(options.caCertificatePem);
-  const crl = parseCrl(options.crlPem, options.caCertificatePem);
+  let crl = parseCrl(options.crlPem, options.caCertificatePem);
+  let crlText = options.crlPem;
+  let refreshedAtMs = -Infinity;
   const cache = new Map<string, CachedCertificate>();
+
+  function refreshCrl(atMs: number): void {
+    if (options.freshCrl === undefined || atMs - refreshedAtMs < CRL_REFRESH_MS) return;
+    refreshedAtMs = atMs;
+    let text: string;
+    let fresh: ParsedCrl;
+    try {
+      text = options.freshCrl();
+      if (text === crlText) return;
+      fresh = parseCrl(text, options.caCertificatePem);
+    } catch (error) {
+      options.onCrlProblem?.(error instanceof AppError ? error.code : 'pki.crl_unreadable');
+      return;
+    }
+    if (fresh.thisUpdateMs <= crl.thisUpdateMs) {
+      options.onCrlProblem?.('pki.crl_older');
+      return;
+    }
+    crl = fresh;
+    crlText = text;
+  }
 
   function inspect(certificateDer: Uint8Array): CachedCertificate | undefined {
     const key = createHash('sha256').update(certificateDer).digest('hex');
@@ -71,6 +113,7 @@ export function createCardVerifier(options: { caCertificatePem: string; crlPem: 
 
   return {
     check(certificateDer, atMs) {
+      refreshCrl(atMs);
       const inspected = inspect(certificateDer);
       if (inspected === undefined) return { ok: false, problem: 'malformed' };
       const problem = findProblem(inspected, crl, atMs);
@@ -108,6 +151,7 @@ function inspectCertificate(certificateDer: Uint8Array, authority: X509Certifica
     !certificate.ca && certificate.checkIssued(authority) && certificate.verify(authority.publicKey);
   return {
     trusted,
+    forAuthentication: signsForAuthentication(new Uint8Array(certificate.raw), certificate.keyUsage),
     publicKey: certificate.publicKey,
     info: {
       serialHex: canonicalSerialHex(certificate.serialNumber),
@@ -122,12 +166,50 @@ function inspectCertificate(certificateDer: Uint8Array, authority: X509Certifica
 
 function findProblem(inspected: CachedCertificate, crl: ParsedCrl, atMs: number): CardCertificateProblem | undefined {
   if (!inspected.trusted) return 'untrusted';
+  if (!inspected.forAuthentication) return 'wrong-usage';
   if (atMs < inspected.info.notBeforeMs) return 'not-yet-valid';
   if (atMs > inspected.info.notAfterMs) return 'expired';
   // Revocation is final, so a listed serial is revoked even when the list is out of date.
   if (crl.revokedSerialsHex.has(inspected.info.serialHex)) return 'revoked';
   if (atMs > crl.nextUpdateMs) return 'crl-stale';
   return undefined;
+}
+
+// ---- Key usage (RFC 5280 §4.2.1.3, §4.2.1.12) ----
+
+const KEY_USAGE_OID_DER = '0603551d0f';
+const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
+const ANY_EXTENDED_KEY_USAGE_OID = '2.5.29.37.0';
+const TAG_EXTENSIONS = 0xa3; // [3] EXPLICIT, in a certificate's TBS
+const TAG_BOOLEAN = 0x01;
+const TAG_OCTET_STRING = 0x04;
+
+/**
+ * A JPKI user-authentication certificate signs challenges: its key usage extension must be there
+ * with digitalSignature, and an extended key usage, if any, must allow client authentication. A
+ * certificate the authority issued for something else (a server's, encipherment only) is refused.
+ * `extendedKeyUsage` is X509Certificate.keyUsage, which holds the extended key usage OIDs.
+ */
+function signsForAuthentication(der: Uint8Array, extendedKeyUsage: string[] | undefined): boolean {
+  if (extendedKeyUsage !== undefined && !extendedKeyUsage.includes(CLIENT_AUTH_OID) && !extendedKeyUsage.includes(ANY_EXTENDED_KEY_USAGE_OID)) return false;
+  try {
+    const tbs = children(der, readTlv(der, 0))[0]!;
+    const extensions = children(der, tbs).find((field) => field.tag === TAG_EXTENSIONS);
+    if (extensions === undefined) return false;
+    for (const extension of children(der, children(der, extensions)[0]!)) {
+      const [oid, ...rest] = children(der, extension);
+      if (oid === undefined || hex(tlvBytes(der, oid)) !== KEY_USAGE_OID_DER) continue;
+      // Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
+      const value = rest.at(-1);
+      if (value === undefined || value.tag !== TAG_OCTET_STRING || rest.length > 2 || (rest.length === 2 && rest[0]!.tag !== TAG_BOOLEAN)) return false;
+      const bits = readTlv(der, value.contentStart);
+      // BIT STRING: unused-bit count, then the bits; digitalSignature is bit 0, the first byte's top bit.
+      return bits.tag === TAG_BIT_STRING && bits.end - bits.contentStart >= 2 && ((der[bits.contentStart + 1] ?? 0) & 0x80) !== 0;
+    }
+    return false;
+  } catch {
+    return false;
+  }
 }
 
 // ---- CRL parsing (RFC 5280 §5.1) ----

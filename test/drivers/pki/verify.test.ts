@@ -11,7 +11,7 @@ import {
   type KeyAndCertificate,
 } from '../../../drivers/pki/issue.ts';
 import { sha256DigestInfo, signDigestInfo } from '../../../drivers/pki/raw-sign.ts';
-import { createCardVerifier, parseCrl, type CardVerifier } from '../../../drivers/pki/verify.ts';
+import { createCardVerifier, CRL_REFRESH_MS, parseCrl, type CardVerifier } from '../../../drivers/pki/verify.ts';
 import { testRsaKey } from '../../rsa-keys.ts';
 
 const atMs = Date.parse('2026-06-10T09:00:00Z');
@@ -130,6 +130,37 @@ describe('card verifier', () => {
       const afterNextUpdateMs = crlNextUpdate.getTime() + 1;
       assert.deepEqual(verifier.check(der.good, afterNextUpdateMs), { ok: false, problem: 'crl-stale' });
       assert.deepEqual(verifier.check(der.revoked, afterNextUpdateMs), { ok: false, problem: 'revoked' });
+    });
+
+    it('refuses a certificate of the authority that is not for user authentication (key usage, extended key usage)', () => {
+      const issued = (usage: 'server' | 'client', serialHex: string) =>
+        certificateDerFromPem(issueCertificate(jpkiCa, { subject: { commonName: serialHex, country: 'JP' }, usage, validFrom: new Date('2025-01-01T00:00:00Z'), validTo: new Date('2030-01-01T00:00:00Z'), serialHex, publicKeyPem: card.publicKeyPem }).certificatePem);
+      // A server certificate: key encipherment too, and serverAuth only as its extended key usage.
+      assert.deepEqual(verifier.check(issued('server', '0b01'), atMs), { ok: false, problem: 'wrong-usage' });
+      // digitalSignature with clientAuth among its extended key usages is one a card may hold.
+      assert.equal(verifier.check(issued('client', '0b02'), atMs).ok, true);
+    });
+
+    it('takes up a newer CRL from its source within a minute, and ignores one that is older or does not verify', () => {
+      let source = crlPem;
+      const problems: string[] = [];
+      const fresh = createCardVerifier({ caCertificatePem: jpkiCa.certificatePem, crlPem, freshCrl: () => source, onCrlProblem: (code) => problems.push(code) });
+      assert.equal(fresh.check(der.good, atMs).ok, true);
+      // The authority revokes the good card in a newer list.
+      source = createCrl(jpkiCa, { revoked: [{ serialHex: '0a01', revokedAt: new Date('2026-06-09T00:00:00Z') }], thisUpdate: new Date('2026-06-09T00:00:00Z'), nextUpdate: new Date('2026-07-09T00:00:00Z'), crlNumber: 13 });
+      assert.equal(fresh.check(der.good, atMs + CRL_REFRESH_MS - 1).ok, true, 'read again at most once a minute');
+      assert.deepEqual(fresh.check(der.good, atMs + CRL_REFRESH_MS), { ok: false, problem: 'revoked' });
+      const newer = source;
+      // A restored older copy (which lacks the revocation), and a damaged file, are ignored.
+      source = crlPem;
+      assert.deepEqual(fresh.check(der.good, atMs + 2 * CRL_REFRESH_MS), { ok: false, problem: 'revoked' });
+      source = tamperedCrl(newer, 1);
+      assert.deepEqual(fresh.check(der.good, atMs + 3 * CRL_REFRESH_MS), { ok: false, problem: 'revoked' });
+      assert.deepEqual(problems, ['pki.crl_older', 'pki.crl_invalid']);
+      // The newer list's next update holds: past the first list's, another card is accepted, not stale.
+      const another = cardCertificate(jpkiCa, '0a05', '2025-01-01T00:00:00Z', '2030-01-01T00:00:00Z');
+      assert.deepEqual(verifier.check(another, crlNextUpdate.getTime() + 1), { ok: false, problem: 'crl-stale' }, 'the first list alone is stale then');
+      assert.equal(fresh.check(another, crlNextUpdate.getTime() + 1).ok, true);
     });
   });
 
