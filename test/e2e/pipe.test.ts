@@ -94,7 +94,9 @@ describe('piped output is complete', () => {
   ];
 
   for (const runtime of runtimes) {
-    for (const command of commands) {
+    // The binary is the product and runs both commands; Node, the reference it must match, one
+    // (each Node run compiles the program through tsx: seconds of CPU, issue 9).
+    for (const command of runtime.name === 'Node' ? commands.slice(0, 1) : commands) {
       it(`${runtime.name}: ${command.name} read slowly through a pipe is what it writes to a file`, async () => {
         const file = path.join(work, `${runtime.name}-${command.name}.out`.replace(/[^a-z0-9.-]+/gi, '-'));
         const descriptor = fs.openSync(file, 'w');
