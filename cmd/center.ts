@@ -65,6 +65,22 @@ export interface CenterParts {
   renderCertificate?: CenterDependencies['renderCertificate'];
 }
 
+const MAX_RENDER_WORKERS = 16;
+
+/**
+ * CVS_ISSUE_RENDER_WORKERS: how many worker threads render certificates (0: each in the request's
+ * own thread); unset, one fewer than the cores (drivers/pdf/render-pool.ts). Bun only: Node always
+ * renders in its own thread. A value that is not 0 to 16 stops the centre (exit 2).
+ */
+export function renderWorkersFrom(environment: NodeJS.ProcessEnv): number | undefined {
+  const text = environment.CVS_ISSUE_RENDER_WORKERS;
+  if (text === undefined || text === '') return undefined;
+  if (!/^\d{1,2}$/.test(text) || Number(text) > MAX_RENDER_WORKERS) {
+    throw usageError(`CVS_ISSUE_RENDER_WORKERS "${text.slice(0, 12)}" must be a whole number from 0 to ${MAX_RENDER_WORKERS}`);
+  }
+  return Number(text);
+}
+
 /** The centre's use cases over its database: for the server, and for `center confirm`. */
 function centerServiceFor(loaded: LoadedConfig, db: Database, parts: Required<Pick<CenterParts, 'clock'>> & CenterParts, audit = openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), parts.clock), renderCertificate = renderCertificatePdf) {
   const { clock } = parts;
@@ -116,7 +132,7 @@ export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & {
   const db = openCenterDatabase(loaded.resolve(config.databaseFile));
   const audit = openRoleAuditLog(db, loaded, config, auditOrigin('center'), clock);
   // Certificates are rendered in worker threads where the runtime allows (drivers/pdf/render-pool.ts).
-  const renderer = options.renderCertificate ? { render: options.renderCertificate, close: async () => undefined } : createCertificateRenderer();
+  const renderer = options.renderCertificate ? { render: options.renderCertificate, close: async () => undefined } : createCertificateRenderer({ workers: renderWorkersFrom(process.env) });
   const service = centerServiceFor(loaded, db, { ...options, clock }, audit, renderer.render);
   const log = options.log ?? (() => undefined);
   const centerVerifier = noteVerifierFromKey(config.auditVerifierKey);

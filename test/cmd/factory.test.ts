@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { main } from '../../cmd/cvs-issue.ts';
+import { renderWorkersFrom } from '../../cmd/center.ts';
 import { createFactory } from '../../cmd/factory.ts';
 import { bufferIo } from '../../cmd/io.ts';
 import { AppError } from '../../core/errors.ts';
@@ -71,5 +72,17 @@ describe('command factory', () => {
     fs.writeFileSync(path.join(deployment, 'cvs-issue.json'), 'not json');
     assert.equal(factory.deployment(deployment), first);
     assert.throws(() => createFactory(bufferIo()).deployment(deployment), (error: unknown) => error instanceof AppError && error.code === 'config.bad_json');
+  });
+});
+
+describe('CVS_ISSUE_RENDER_WORKERS', () => {
+  it('sizes the centre\'s render pool: unset is the default, 0 to 16 as given, anything else a usage error naming it', () => {
+    assert.equal(renderWorkersFrom({}), undefined);
+    assert.equal(renderWorkersFrom({ CVS_ISSUE_RENDER_WORKERS: '' }), undefined);
+    assert.equal(renderWorkersFrom({ CVS_ISSUE_RENDER_WORKERS: '0' }), 0);
+    assert.equal(renderWorkersFrom({ CVS_ISSUE_RENDER_WORKERS: '16' }), 16);
+    for (const value of ['17', '-1', '2.5', 'two', '999']) {
+      assert.throws(() => renderWorkersFrom({ CVS_ISSUE_RENDER_WORKERS: value }), (error: unknown) => error instanceof AppError && error.kind === 'usage' && /^CVS_ISSUE_RENDER_WORKERS ".*" must be a whole number from 0 to 16$/.test(error.message), value);
+    }
   });
 });
