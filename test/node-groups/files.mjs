@@ -7,17 +7,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Measured at several seconds of CPU each under Node (issue 9): own process, run alongside the rest. */
+/**
+ * Several seconds each under Node, much of it waiting on pcscd, cupsd or a real init's keys (issue 9):
+ * own process, run alongside the rest. The others share two processes: each process costs about a
+ * second of CPU (node, tsx, the program's modules) before its first test, so the CPU-heavy pure
+ * files (merkle, audit-entry) and the cmd files share them too.
+ */
 export const OWN_PROCESS = [
-  'test/cmd/cli.test.ts',
-  'test/core/merkle.test.ts',
-  'test/cmd/invoice-pay.test.ts',
-  'test/cmd/roles.test.ts',
-  'test/core/audit-entry.test.ts',
-  'test/cmd/kiosk-pcsc.test.ts',
   'test/cmd/simulate.test.ts',
-  'test/drivers/card/pcsc.test.ts',
   'test/cmd/init-load.test.ts',
+  'test/drivers/card/pcsc.test.ts',
+  'test/cmd/kiosk-pcsc.test.ts',
   'test/cmd/kiosk-cups.test.ts',
   'test/drivers/printer/cups-printer.test.ts',
 ];
@@ -39,7 +39,7 @@ export function groupFiles(index) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const file of OWN_PROCESS) if (!fs.existsSync(path.join(ROOT, file))) throw new Error(`test/node-groups/files.mjs: ${file} is gone`);
-  // Longest first, so that two at a time end together: cli, the two groups, then the others.
+  // Longest first, so that two at a time end together: the simulation, the two groups, then the others.
   const [first, ...rest] = OWN_PROCESS;
   console.log([first, 'test/node-groups/group-0.ts', 'test/node-groups/group-1.ts', ...rest].join('\n'));
 }

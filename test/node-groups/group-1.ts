@@ -1,4 +1,4 @@
-// Half of the light test files in one Node process (see files.mjs). Not named *.test.ts, so `bun test` never picks it up.
+// The other half of the test files not in OWN_PROCESS, in one Node process (see files.mjs). Not named *.test.ts, so `bun test` never picks it up.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 // @ts-expect-error a plain module without types
