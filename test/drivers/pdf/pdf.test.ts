@@ -15,11 +15,12 @@ import {
 import { loadJapaneseFont } from '../../../drivers/pdf/font.ts';
 import { formatYen, formatYenSuffix, renderReceiptPdf, type Receipt } from '../../../drivers/pdf/receipt-pdf.ts';
 import { popplerMissing } from '../../poppler.ts';
+import { sampleCertificate } from '../../certificate-document.ts';
 
 
-const certificate: CertificateDocument = {
-  title: '住民票の写し',
-  municipalityName: '千代田区長',
+const certificate = sampleCertificate({
+  requestId: 'REQ-20261127-000123',
+  copies: 1,
   fields: [
     { label: '氏名', value: '髙﨑 𠮷太郎' },
     { label: '生年月日', value: '昭和55年4月1日' },
@@ -27,13 +28,7 @@ const certificate: CertificateDocument = {
     { label: '世帯主', value: '髙﨑 𠮷太郎' },
     { label: '本籍', value: '東京都千代田区千代田一丁目1番' },
   ],
-  certifiedText: 'この写しは、住民票の原本と相違ないことを証明する。',
-  issuedOnText: '令和8年11月27日',
-  requestId: 'REQ-20261127-000123',
-  kioskId: 'K-0001',
-  serials: ['REQ-20261127-000123-1'],
-  createdAtMs: Date.UTC(2026, 10, 27, 5, 0, 0),
-};
+});
 
 /** The one copy of a one-copy certificate. */
 async function renderOne(document: CertificateDocument): Promise<Uint8Array> {

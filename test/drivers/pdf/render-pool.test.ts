@@ -3,24 +3,19 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { AppError } from '../../../core/errors.ts';
-import { renderCertificatePdf, type CertificateDocument } from '../../../drivers/pdf/certificate-pdf.ts';
+import { renderCertificatePdf } from '../../../drivers/pdf/certificate-pdf.ts';
 import { canRenderInWorkers, createCertificateRenderer } from '../../../drivers/pdf/render-pool.ts';
 import { popplerMissing } from '../../poppler.ts';
+import { sampleCertificate } from '../../certificate-document.ts';
 
-const certificate: CertificateDocument = {
-  title: '住民票の写し',
-  municipalityName: '千代田区長',
+const certificate = sampleCertificate({
+  requestId: 'REQ-20261127-000123',
+  copies: 2,
   fields: [
     { label: '氏名', value: '髙﨑 𠮷太郎' },
     { label: '住所', value: '東京都千代田区千代田一丁目1番1号　濵栁ハイツ101号室　德瀨方' },
   ],
-  certifiedText: 'この写しは、住民票の原本と相違ないことを証明する。',
-  issuedOnText: '令和8年11月27日',
-  requestId: 'REQ-20261127-000123',
-  kioskId: 'K-0001',
-  serials: ['REQ-20261127-000123-1', 'REQ-20261127-000123-2'],
-  createdAtMs: Date.UTC(2026, 10, 27, 5, 0, 0),
-};
+});
 
 function textOf(pdf: Uint8Array): string {
   const result = spawnSync('pdftotext', ['-', '-'], { input: pdf, encoding: 'utf8' });

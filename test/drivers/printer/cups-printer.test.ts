@@ -11,24 +11,19 @@ import { after, before, describe, it } from 'node:test';
 import { AppError } from '../../../core/errors.ts';
 import type { PrintJob } from '../../../core/ports.ts';
 import { rejectsWith } from '../../app-error.ts';
-import { renderCertificatePdf, type CertificateDocument } from '../../../drivers/pdf/certificate-pdf.ts';
+import { renderCertificatePdf } from '../../../drivers/pdf/certificate-pdf.ts';
 import { CupsPrinter, isCupsQueueName, printerFault } from '../../../drivers/printer/cups-printer.ts';
 import { filesUnder, startCups, type PrivateCups } from '../../cups.ts';
+import { sampleCertificate } from '../../certificate-document.ts';
 
-const certificate: CertificateDocument = {
-  title: '住民票の写し',
-  municipalityName: '千代田区長',
+const certificate = sampleCertificate({
+  requestId: 'REQ-20261127-000777',
+  copies: 1,
   fields: [
     { label: '氏名', value: '髙﨑 𠮷太郎' },
     { label: '住所', value: '東京都千代田区千代田一丁目1番1号　濵栁ハイツ101号室' },
   ],
-  certifiedText: 'この写しは、住民票の原本と相違ないことを証明する。',
-  issuedOnText: '令和8年11月27日',
-  requestId: 'REQ-20261127-000777',
-  kioskId: 'K-0001',
-  serials: ['REQ-20261127-000777-1'],
-  createdAtMs: Date.UTC(2026, 10, 27, 5, 0, 0),
-};
+});
 
 /** The first page as 8-bit grey pixels scaled to 250×354 (pdftoppm's PGM): A4 at about 30 dpi, whether cups-pdf rounds the page size or not. */
 function pixelsOf(file: string): { width: number; height: number; grey: Uint8Array } {
