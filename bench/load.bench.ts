@@ -18,7 +18,7 @@
 //
 // `npm run bench -- load` (builds dist/cvs-issue first). LOAD_SESSIONS=1,4,16,64 picks the
 // levels, LOAD_SECONDS=15 the time per level, LOAD_RESIDENTS the synthetic cards (default twice
-// the largest level), so on a 2-core machine the whole run stays near a minute and a half.
+// the largest level), LOAD_PROFILE=DIR a CPU profile of each server, so on a 2-core machine the whole run stays near a minute and a half.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -91,7 +91,9 @@ function runBinary(args: string[]): { status: number | null; stdout: string; std
 
 /** Starts a server of the binary and resolves with its URL from the one `--json` ready line. */
 function serve(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(binary, [...args, '--json'], { env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
+  // LOAD_PROFILE=DIR: each server writes a Bun CPU profile (.cpuprofile) there when it stops.
+  const profiled = process.env.LOAD_PROFILE ? { BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.LOAD_PROFILE)}` } : {};
+  const child = spawn(binary, [...args, '--json'], { env: { ...environment, ...profiled }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   let stderr = '';

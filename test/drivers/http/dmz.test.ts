@@ -162,6 +162,39 @@ describe('a DMZ that holds', () => {
     assert.ok(sentBytes < 2_000 * chunk.length, `the server closed before the client sent all ${sentBytes} bytes`);
   });
 
+  it('answers pipelined requests in order, a chunked body, and 100 Continue before a body it waits for', async () => {
+    const socket = await tlsConnect(server.port);
+    const answer = answerOf(socket);
+    socket.write(
+      'POST /v1/x HTTP/1.1\r\nhost: localhost\r\ncontent-length: 3\r\n\r\nabc' +
+        'POST /v1/x HTTP/1.1\r\nhost: localhost\r\ntransfer-encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n' +
+        'POST /v1/x HTTP/1.1\r\nhost: localhost\r\ncontent-length: 6\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.write('abcdef');
+    const text = await answer;
+    assert.deepEqual(
+      [...text.matchAll(/HTTP\/1\.1 (\d+)|got (\d+) bytes/g)].map((match) => match[1] ?? match[2]),
+      ['200', '3', '200', '4', '100', '200', '6'],
+    );
+  });
+
+  it('refuses a request framed two ways (Content-Length and chunked) with 400 and closes, without calling the handler', async () => {
+    const socket = await tlsConnect(server.port);
+    const answer = answerOf(socket);
+    socket.write('POST /v1/x HTTP/1.1\r\nhost: localhost\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\nPOST /v1/x HTTP/1.1\r\ncontent-length: 0\r\n\r\n');
+    const text = await answer;
+    assert.match(text, /^HTTP\/1\.1 400[\s\S]*http\.ambiguous_length/);
+    assert.doesNotMatch(text, /got/);
+  });
+
+  it('refuses a head over 16 KiB with 431', async () => {
+    const socket = await tlsConnect(server.port);
+    const answer = answerOf(socket);
+    socket.write(`POST /v1/x HTTP/1.1\r\nhost: localhost\r\nx-big: ${'a'.repeat(20 * 1024)}\r\n\r\n`);
+    assert.match(await answer, /^HTTP\/1\.1 431/);
+  });
+
   it('refuses TLS 1.2 without forward secrecy or AEAD, and accepts ECDHE with GCM', async () => {
     for (const cipher of ['AES128-SHA', 'AES256-SHA', 'AES128-GCM-SHA256', 'ECDHE-RSA-AES128-SHA']) {
       await assert.rejects(tlsConnect(server.port, { maxVersion: 'TLSv1.2', ciphers: cipher }), `${cipher} is refused`);
