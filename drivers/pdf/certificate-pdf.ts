@@ -47,12 +47,11 @@ export type CertificateRenderer = 'template' | 'pdfkit';
 export async function renderCertificatePdf(document: CertificateDocument, renderer: CertificateRenderer = 'template'): Promise<Uint8Array[]> {
   if (document.serials.length < 1) throw new AppError('internal', 'pdf.no_copies', 'a certificate needs at least one copy', document.requestId);
   const setup = { sizePoints: [pageWidth, pageHeight] as [number, number], title: document.title, createdAtMs: document.createdAtMs };
-  const operators = await securityPatternOperators();
+  const pattern = await securityPattern();
   if (renderer === 'template') {
-    const form: RecordedForm = { name: patternName, boundingBox: patternBox, deflatedOperators: operators };
     return recordPdfCopies(
       setup,
-      [form],
+      [pattern],
       {
         shared: (recording) => drawCertificate(recording.pdf, document, recording),
         copy: (recording, index) => drawCopyMarks(recording.pdf, document, index, recording),
@@ -64,10 +63,10 @@ export async function renderCertificatePdf(document: CertificateDocument, render
   const copies: Uint8Array[] = [];
   for (let index = 0; index < document.serials.length; index += 1) {
     const pdf = await openDocument(setup);
-    const pattern = securityPatternForm(pdf, operators);
-    placeForm(pdf, pattern);
+    const patternForm = securityPatternForm(pdf, pattern);
+    placeForm(pdf, patternForm);
     const pages: Pages = {
-      addPage: () => addPatternedPage(pdf, pattern),
+      addPage: () => addPatternedPage(pdf, patternForm),
       get pageCount() {
         return pdf.bufferedPageRange().count;
       },
@@ -146,36 +145,56 @@ const patternName = 'SecurityPattern';
 // The waves run past the page edge, as they did drawn on the page itself: the box clips nothing.
 const patternBleed = 50;
 const patternBox: [number, number, number, number] = [-patternBleed, -patternBleed, pageWidth + patternBleed, pageHeight + patternBleed];
+const waveName = 'SecurityWave';
+const waveLength = 36;
+const waveAmplitude = 5;
+const waveSpacing = 9;
+/** A row's curves reach 1.27 amplitudes either side of the baseline, and one half-wave past the page. */
+const waveBox: [number, number, number, number] = [-1, -8, pageWidth + waveLength, 8];
 
-let cachedPatternOperators: Promise<Uint8Array> | undefined;
+let cachedPattern: Promise<RecordedForm> | undefined;
 
 /**
- * The security pattern's operators as pdfkit writes them, deflated, once per process (per worker
- * thread). Drawing its ~12,000 curves and deflating them again for each certificate was a fifth of
- * a certificate's CPU (bench/issuance.bench.ts); a scratch document records them instead.
+ * The security pattern as a form XObject, its operators as pdfkit writes them, deflated, once per
+ * process (per worker thread): drawing its curves and deflating them again for each certificate was
+ * a fifth of a certificate's CPU (bench/issuance.bench.ts). Every row of waves is the same curve,
+ * so one row is a form of its own that the pattern places at each baseline, upright and mirrored:
+ * 2 × 95 rows of 34 curves were 60 KB of every certificate, base64-encoded on the wire (issue 10);
+ * the same strokes placed this way are a few KB.
  */
-function securityPatternOperators(): Promise<Uint8Array> {
-  cachedPatternOperators ??= (async () => {
-    const scratch = await openDocument({ sizePoints: [pageWidth, pageHeight], title: '', createdAtMs: 0 });
-    const operators: string[] = [];
-    scratch.addContent = (data: string) => {
-      operators.push(data);
-      return scratch;
-    };
-    drawSecurityPattern(scratch);
-    // pdfkit ends each operator with a newline (PDFReference.write); so does the form.
-    return new Uint8Array(deflateSync(Buffer.from(`${operators.join('\n')}\n`, 'latin1')));
+function securityPattern(): Promise<RecordedForm> {
+  cachedPattern ??= (async () => {
+    const wave = await recordOperators((scratch) => addWave(scratch, 0, waveLength, waveAmplitude));
+    const pattern = await recordOperators((scratch) => drawSecurityPattern(scratch));
+    const waveForm: RecordedForm = { name: waveName, boundingBox: waveBox, deflatedOperators: wave };
+    return { name: patternName, boundingBox: patternBox, deflatedOperators: pattern, forms: [waveForm] };
   })().catch((error: unknown) => {
-    cachedPatternOperators = undefined;
+    cachedPattern = undefined;
     throw error;
   });
-  return cachedPatternOperators;
+  return cachedPattern;
 }
 
-/** The pattern as a form XObject of this document (one per document, placed on every page). */
-function securityPatternForm(pdf: Pdf, deflatedOperators: Uint8Array): PDFKit.PDFKitReference {
-  const form = pdf.ref({ Type: 'XObject', Subtype: 'Form', BBox: patternBox, Filter: 'FlateDecode' });
-  form.end(Buffer.from(deflatedOperators));
+/** What `draw` writes on a scratch pdfkit page, as one deflated content stream. */
+async function recordOperators(draw: (scratch: Pdf) => void): Promise<Uint8Array> {
+  const scratch = await openDocument({ sizePoints: [pageWidth, pageHeight], title: '', createdAtMs: 0 });
+  const operators: string[] = [];
+  scratch.addContent = (data: string) => {
+    operators.push(data);
+    return scratch;
+  };
+  draw(scratch);
+  // pdfkit ends each operator with a newline (PDFReference.write); so does the form.
+  return new Uint8Array(deflateSync(Buffer.from(`${operators.join('\n')}\n`, 'latin1')));
+}
+
+/** The pattern as form XObjects of this document (one per document, placed on every page). */
+function securityPatternForm(pdf: Pdf, recorded: RecordedForm): PDFKit.PDFKitReference {
+  const XObject: Record<string, PDFKit.PDFKitReference> = {};
+  for (const inner of recorded.forms ?? []) XObject[inner.name] = securityPatternForm(pdf, inner);
+  const resources = Object.keys(XObject).length > 0 ? { Resources: { XObject } } : {};
+  const form = pdf.ref({ Type: 'XObject', Subtype: 'Form', BBox: recorded.boundingBox, ...resources, Filter: 'FlateDecode' });
+  form.end(Buffer.from(recorded.deflatedOperators));
   return form;
 }
 
@@ -188,25 +207,22 @@ function placeForm(pdf: Pdf, form: PDFKit.PDFKitReference): void {
 
 /**
  * Fine interlaced waves in a pale colour, like the guilloché of real certificate paper: they make a
- * photocopy look different from the original while staying out of the way of the text. Drawn as
- * one path of Bézier half-waves so a page costs a few hundred operators, not thousands.
+ * photocopy look different from the original while staying out of the way of the text. Each row
+ * is the one form of Bézier half-waves (addWave), placed upright and mirrored at its baseline.
  */
 function drawSecurityPattern(pdf: Pdf): void {
-  const wavelength = 36;
-  const amplitude = 5;
-  const spacing = 9;
   pdf.save().lineWidth(0.3).strokeColor(patternColour);
-  for (let baseline = -amplitude; baseline < pageHeight + amplitude; baseline += spacing) {
-    for (const phase of [1, -1]) {
-      addWave(pdf, baseline, wavelength, amplitude * phase);
-    }
+  for (let baseline = -waveAmplitude; baseline < pageHeight + waveAmplitude; baseline += waveSpacing) {
+    // The row's form, at this baseline and mirrored about it (the wave of opposite phase).
+    pdf.addContent(`q 1 0 0 1 0 ${baseline} cm /${waveName} Do Q`);
+    pdf.addContent(`q 1 0 0 -1 0 ${baseline} cm /${waveName} Do Q`);
   }
-  pdf.stroke();
   pdf.lineWidth(1.2).rect(24, 24, pageWidth - 48, pageHeight - 48).stroke();
   pdf.lineWidth(0.4).rect(29, 29, pageWidth - 58, pageHeight - 58).stroke();
   pdf.restore();
 }
 
+/** One row of waves, stroked: the form the pattern places at every baseline. */
 function addWave(pdf: Pdf, baseline: number, wavelength: number, amplitude: number): void {
   const half = wavelength / 2;
   // Control points at 0.3642 of a half-wave give a close cubic fit of a sine arch.
@@ -218,6 +234,7 @@ function addWave(pdf: Pdf, baseline: number, wavelength: number, amplitude: numb
     pdf.bezierCurveTo(x + control, peak, x + half - control, peak, x + half, baseline);
     sign = -sign;
   }
+  pdf.stroke();
 }
 
 function drawTitle(pdf: Pdf, title: string): void {

@@ -26,6 +26,8 @@ export interface RecordedForm {
   name: string;
   boundingBox: [number, number, number, number];
   deflatedOperators: Uint8Array;
+  /** Forms this form's operators place (`/Name Do`), under their own names in its resources. */
+  forms?: RecordedForm[];
 }
 
 /** The parts of pdfkit's EmbeddedFont a recording replaces or reads. */
@@ -298,6 +300,14 @@ interface PdfParts {
   copy: { index: number; count: number };
 }
 
+/** A form XObject, and the forms it places, each in its own object. */
+function writeForm(file: PdfFile, form: RecordedForm, id: number): void {
+  const nested = (form.forms ?? []).map((inner) => ({ inner, id: file.allocate() }));
+  const resources = nested.length > 0 ? ` /Resources << /XObject << ${nested.map(({ inner, id: innerId }) => `/${inner.name} ${innerId} 0 R`).join(' ')} >> >>` : '';
+  file.stream(id, `/Type /XObject /Subtype /Form /BBox [${form.boundingBox.map(pdfNumber).join(' ')}]${resources} /Filter /FlateDecode`, form.deflatedOperators);
+  for (const { inner, id: innerId } of nested) writeForm(file, inner, innerId);
+}
+
 /** The file: catalog, pages, info, the forms, graphic states and the font, then the xref table. */
 function writePdf(parts: PdfParts): Uint8Array {
   const file = new PdfFile();
@@ -334,9 +344,7 @@ function writePdf(parts: PdfParts): Uint8Array {
     info,
     `<< ${Object.entries(infoEntries).map(([key, value]) => `/${key} ${textString(value)}`).join(' ')} /CreationDate ${date} /ModDate ${date} >>`,
   );
-  for (const { form, id } of formIds) {
-    file.stream(id, `/Type /XObject /Subtype /Form /BBox [${form.boundingBox.map(pdfNumber).join(' ')}] /Filter /FlateDecode`, form.deflatedOperators);
-  }
+  for (const { form, id } of formIds) writeForm(file, form, id);
   for (const { state, id } of stateIds) {
     file.object(id, `<< ${Object.entries(state.entries).map(([key, value]) => `/${key} ${typeof value === 'number' ? pdfNumber(value) : `/${String(value)}`}`).join(' ')} >>`);
   }
