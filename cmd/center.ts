@@ -26,7 +26,7 @@ import { checkCosignedNote, parseRelayHeartbeat } from '../core/witness.ts';
 import { asObject, stringField } from '../core/messages.ts';
 import { announceNotice, createBuiltInDirectory, createCenterStore, openCenterDatabase } from '../drivers/store/center-store.ts';
 import { openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
-import { isNationalHoliday, sha256Hex, systemClock, systemRandom, systemTimers } from './deps.ts';
+import { base64Encode, isNationalHoliday, sha256Hex, systemClock, systemRandom, systemTimers } from './deps.ts';
 import type { Factory } from './factory.ts';
 import { tallyRefusals } from '../core/refusal-tally.ts';
 import { addExportSubcommand } from './export.ts';
@@ -103,6 +103,7 @@ function centerServiceFor(loaded: LoadedConfig, db: Database, parts: Required<Pi
     isHoliday: parts.isHoliday ?? isNationalHoliday,
     renderCertificate,
     sha256Hex,
+    base64Encode,
   });
 }
 

@@ -24,6 +24,7 @@ export const systemTimers: Timers = {
 export const systemRandom: RandomSource = { bytes: (length) => new Uint8Array(randomBytes(length)) };
 
 export { sha256, sha256Hex } from '../drivers/crypto/sha256.ts';
+export { base64Encode } from '../drivers/bytes/base64.ts';
 
 const holidays = holidayJp.holidays as Record<string, unknown>;
 

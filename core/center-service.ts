@@ -68,6 +68,11 @@ export interface CenterDependencies {
   /** One PDF per copy (content.serials), in copy order. */
   renderCertificate(content: CertificateContent): Promise<Uint8Array[]>;
   sha256Hex(data: Uint8Array): string;
+  /**
+   * Base64 of each PDF in the answer; core/bytes.ts's pure one by default. The centre passes the
+   * runtime's (drivers/bytes/base64.ts): about 18× faster.
+   */
+  base64Encode?(bytes: Uint8Array): string;
 }
 
 const CARD_REFUSALS: Record<CardProblem, [string, string]> = {
@@ -414,7 +419,7 @@ export function createCenterService(deps: CenterDependencies) {
       municipalityCode: municipality.code,
       municipalityName: municipality.name,
       contentSha256,
-      pdfsBase64: pdfs.map(base64Encode),
+      pdfsBase64: pdfs.map((pdf) => (deps.base64Encode ?? base64Encode)(pdf)),
     };
   }
 
