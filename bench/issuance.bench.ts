@@ -9,7 +9,7 @@
 // Run with `npm run bench -- issuance`: under Node (PDFs rendered in the calling thread), then
 // under Bun, the binary's runtime (PDFs rendered in worker threads). BENCH_ISSUANCES changes the
 // number of sessions; BENCH_PROFILE=1 runs only the sequential part, once (for --cpu-prof runs);
-// BENCH_KEEP=1 keeps the deployment directory.
+// BENCH_KEEP=1 keeps the deployment directory; BENCH_GROUP_COMMIT=0 turns the servers' group commit off.
 
 import { spawnSync } from 'node:child_process';
 import { sign } from 'node:crypto';
@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openCenterHandler } from '../cmd/center.ts';
+import { answerWhenCommitted } from '../cmd/committed-handler.ts';
 import { loadConfig } from '../cmd/config.ts';
 import { offsetClock } from '../cmd/deps.ts';
 import { nextBusinessMorning } from '../cmd/demo.ts';
@@ -40,10 +41,12 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-bench-issuance-'));
 runInit({ dir, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' }, Date.now());
 const loaded = loadConfig(dir);
 const clock = offsetClock(nextBusinessMorning(Date.now()));
-const center = openCenterHandler(loaded, { clock });
+/** As `center serve` and `relay serve` run (docs/audit-log.md "Group commit"); BENCH_GROUP_COMMIT=0 commits each transaction alone. */
+const groupCommit = process.env.BENCH_GROUP_COMMIT !== '0';
+const center = openCenterHandler(loaded, { clock, groupCommit });
 const relayConfig = loaded.config.relays[0]!;
 const relayDb = openRelayDatabase(loaded.resolve(relayConfig.databaseFile));
-const relayAudit = new AuditLog(relayDb, { origin: auditOrigin('relay', relayConfig.operatorId), privateKeyPem: loaded.read(relayConfig.auditKeyFile), clock });
+const relayAudit = new AuditLog(relayDb, { origin: auditOrigin('relay', relayConfig.operatorId), privateKeyPem: loaded.read(relayConfig.auditKeyFile), clock, groupCommit });
 
 const cpuMs = () => {
   const usage = process.cpuUsage();
@@ -54,7 +57,7 @@ const cpuMs = () => {
 let centerCpuMs = 0;
 let measuringCenter = false;
 const relayPeer: PeerCertificate = { subject: { CN: `relay.${relayConfig.operatorId}`, O: relayConfig.operatorId, OU: 'relay' }, issuer: {}, serialNumber: '01', fingerprint256: '', raw: new Uint8Array() };
-const relay = createRelayHandler(
+const relayRoutes = createRelayHandler(
   createRelayService({
     operatorId: relayConfig.operatorId,
     clock,
@@ -79,6 +82,7 @@ const relay = createRelayHandler(
     },
   }),
 );
+const relay = groupCommit ? answerWhenCommitted(relayRoutes, relayAudit) : relayRoutes;
 
 function parseBody(answer: OutgoingResponse): any {
   return JSON.parse(typeof answer.body === 'string' ? answer.body : new TextDecoder().decode(answer.body));

@@ -53,7 +53,8 @@ const CERTIFICATE = { certificateType: 'juminhyo', copies: 1 } as const;
 const STEPS = ['card', 'challenge', 'sign', 'authenticate', 'certificate', 'kiosk', 'notice'] as const;
 type Step = (typeof STEPS)[number];
 
-const binary = path.resolve(import.meta.dirname, '../dist/cvs-issue');
+// LOAD_BINARY=PATH runs the servers of another build (an A/B comparison of two commits).
+const binary = path.resolve(process.env.LOAD_BINARY ?? path.join(import.meta.dirname, '../dist/cvs-issue'));
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-bench-load-'));
 const dir = path.join(work, 'site');
 const businessMs = nextBusinessMorning(Date.now());

@@ -17,6 +17,7 @@ import { KIOSK_PATHS, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELA
 import type { Clock, RandomSource, Timers } from '../core/ports.ts';
 import type { HolidayLookup } from '../core/service-hours.ts';
 import { jsonHandler } from '../drivers/http/json-api.ts';
+import { answerWhenCommitted } from './committed-handler.ts';
 import type { IncomingRequest, RequestHandler, RunningServer } from '../drivers/http/server.ts';
 import { renderCertificatePdf } from '../drivers/pdf/certificate-pdf.ts';
 import { createCertificateRenderer } from '../drivers/pdf/render-pool.ts';
@@ -127,11 +128,16 @@ export interface CenterHandler {
   close(): void;
 }
 
-export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & { log?: (line: string) => void } = {}): CenterHandler {
+/**
+ * `groupCommit` (what `center serve` runs with): the writes of one turn of the event loop are
+ * committed together under one signed checkpoint, and each answer waits for its commit
+ * (cmd/committed-handler.ts, docs/audit-log.md "Group commit").
+ */
+export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & { log?: (line: string) => void; groupCommit?: boolean } = {}): CenterHandler {
   const config = loaded.config.center;
   const clock = options.clock ?? systemClock;
   const db = openCenterDatabase(loaded.resolve(config.databaseFile));
-  const audit = openRoleAuditLog(db, loaded, config, auditOrigin('center'), clock);
+  const audit = openRoleAuditLog(db, loaded, config, auditOrigin('center'), clock, { groupCommit: options.groupCommit });
   // Certificates are rendered in worker threads where the runtime allows (drivers/pdf/render-pool.ts).
   const renderer = options.renderCertificate ? { render: options.renderCertificate, close: async () => undefined } : createCertificateRenderer({ workers: renderWorkersFrom(process.env) });
   const service = centerServiceFor(loaded, db, { ...options, clock }, audit, renderer.render);
@@ -149,7 +155,7 @@ export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & {
     return { kept };
   }
   const kiosks: KioskRegistry = new Map(loaded.config.kiosks.map((kiosk) => [kiosk.kioskId, { operatorId: kiosk.operatorId, storeId: kiosk.storeId }]));
-  const handler = jsonHandler(
+  const routes = jsonHandler(
     {
       [KIOSK_PATHS.challenge]: (body, request) => service.issueChallenge(callerOf(request, kiosks), parseChallengeRequest(body)),
       [KIOSK_PATHS.authenticate]: (body, request) => service.authenticate(callerOf(request, kiosks), parseAuthenticateRequest(body)),
@@ -169,10 +175,11 @@ export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & {
     (code, path) => log(`center: ${path} refused: ${code}`),
   );
   return {
-    handler,
+    handler: options.groupCommit ? answerWhenCommitted(routes, audit) : routes,
     db,
     close: () => {
       void renderer.close();
+      audit.flushGroupNow();
       db.close();
     },
   };
@@ -181,7 +188,7 @@ export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & {
 export async function startCenter(loaded: LoadedConfig, options: CenterParts & { listen?: string; metricsListen?: string; log?: (line: string) => void }): Promise<StartedCenter> {
   const config = loaded.config.center;
   const log = options.log ?? (() => undefined);
-  const opened = openCenterHandler(loaded, options);
+  const opened = openCenterHandler(loaded, { ...options, groupCommit: true });
   const { handler, db } = opened;
   const { host, port } = parseListen(options.listen ?? config.listen, 'center.listen');
   const startedAtMs = Date.now();

@@ -206,8 +206,8 @@ export function parseListen(listen: string, where: string): { host: string; port
  * Opens a role's audit log with its signing key, refusing a key that does not match the verifier
  * key the deployment names (a swapped key file would otherwise sign a forged history).
  */
-export function openRoleAuditLog(db: Database, loaded: LoadedConfig, role: AuditKeyConfig, origin: string, clock: Clock): AuditLog {
-  const log = new AuditLog(db, { origin, privateKeyPem: loaded.read(role.auditKeyFile), clock });
+export function openRoleAuditLog(db: Database, loaded: LoadedConfig, role: AuditKeyConfig, origin: string, clock: Clock, options: { groupCommit?: boolean } = {}): AuditLog {
+  const log = new AuditLog(db, { origin, privateKeyPem: loaded.read(role.auditKeyFile), clock, groupCommit: options.groupCommit });
   if (log.verifierKey !== role.auditVerifierKey) {
     throw new AppError('input', 'config.audit_key_mismatch', 'the audit key file does not match the deployment\'s verifier key', loaded.resolve(role.auditKeyFile));
   }

@@ -24,6 +24,7 @@ import { startAlertDispatcher, type AlertDispatcher } from './relay-alerts.ts';
 import { auditHasher, auditOrigin, logSize, noteSignerFor, noteVerifierFromKey, offerCheckpointToWitness, witnessedSizesIn, type AuditLog } from '../drivers/store/audit-log.ts';
 import { systemClock, systemTimers } from './deps.ts';
 import { tallyRefusals } from '../core/refusal-tally.ts';
+import { answerWhenCommitted } from './committed-handler.ts';
 import { addExportSubcommand } from './export.ts';
 import type { Factory } from './factory.ts';
 import { startObservability, waitForShutdown, type Observability } from './serve.ts';
@@ -101,12 +102,13 @@ export interface RelayHandler {
  * to `upstream`: the centre over mutual TLS for the server, the centre's own handler in process for
  * tests and the simulation.
  */
-export function openRelayHandler(loaded: LoadedConfig, options: { operatorId?: string; upstream: CenterUpstream; clock?: Clock; log?: (line: string) => void }): RelayHandler {
+export function openRelayHandler(loaded: LoadedConfig, options: { operatorId?: string; upstream: CenterUpstream; clock?: Clock; log?: (line: string) => void; groupCommit?: boolean }): RelayHandler {
   const config = findRelay(loaded, options.operatorId);
   const clock = options.clock ?? systemClock;
   const db = openRelayDatabase(loaded.resolve(config.databaseFile));
   try {
-    const audit = openRoleAuditLog(db, loaded, config, auditOrigin('relay', config.operatorId), clock);
+    // `relay serve` commits in groups, as `center serve` does (openCenterHandler).
+    const audit = openRoleAuditLog(db, loaded, config, auditOrigin('relay', config.operatorId), clock, { groupCommit: options.groupCommit });
     const service = createRelayService({
       operatorId: config.operatorId,
       clock,
@@ -115,7 +117,12 @@ export function openRelayHandler(loaded: LoadedConfig, options: { operatorId?: s
       audit,
       witness: { hasher: auditHasher, noteVerifierFor: noteVerifierFromKey },
     });
-    return { handler: createRelayHandler(service, options.log), config, db, audit, close: () => db.close() };
+    const routes = createRelayHandler(service, options.log);
+    const close = () => {
+      audit.flushGroupNow();
+      db.close();
+    };
+    return { handler: options.groupCommit ? answerWhenCommitted(routes, audit) : routes, config, db, audit, close };
   } catch (error) {
     db.close();
     throw error;
@@ -139,7 +146,7 @@ export async function startRelay(
   const clock = options.clock ?? systemClock;
   let opened: RelayHandler;
   try {
-    opened = openRelayHandler(loaded, { operatorId: options.operatorId, upstream, clock, log });
+    opened = openRelayHandler(loaded, { operatorId: options.operatorId, upstream, clock, log, groupCommit: true });
   } catch (error) {
     await client.close();
     throw error;
@@ -151,7 +158,7 @@ export async function startRelay(
     alerts = startAlertDispatcher({ db, audit, operatorId: config.operatorId, endpoints, downAfterMs: endpoints?.downAfterMs ?? DEFAULT_DOWN_AFTER_MS, clock, timers: options.timers ?? systemTimers, log });
   } catch (error) {
     await client.close();
-    db.close();
+    opened.close();
     throw error;
   }
   // A fault taken is delivered at once, not at the next round of the loop.
@@ -231,7 +238,7 @@ export async function startRelay(
     clearInterval(heartbeat);
     await alerts.close();
     await client.close();
-    db.close();
+    opened.close();
     throw error;
   }
   const refusals = tallyRefusals({
@@ -270,7 +277,7 @@ export async function startRelay(
     await observability.close();
     await alerts.close();
     await client.close();
-    db.close();
+    opened.close();
     throw error;
   }
   let closing: Promise<void> | undefined;
@@ -289,7 +296,7 @@ export async function startRelay(
         await alerts.close();
         await witnessHeartbeat();
         await client.close();
-        db.close();
+        opened.close();
       })()),
   };
 }

@@ -74,6 +74,14 @@ export class MerkleFrontier {
     return this.#size;
   }
 
+  /** A frontier of the same tree that grows on its own (the hashes are never changed in place). */
+  clone(): MerkleFrontier {
+    const copy = new MerkleFrontier(this.#hasher);
+    copy.#subtreeRoots.push(...this.#subtreeRoots);
+    copy.#size = this.#size;
+    return copy;
+  }
+
   /** The frontier of a tree of `size` leaves, read from its stored perfect subtree roots. */
   static fromNodes(hasher: MerkleHasher, nodes: TreeNodes, size: number): MerkleFrontier {
     const frontier = new MerkleFrontier(hasher);

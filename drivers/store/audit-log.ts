@@ -178,8 +178,18 @@ export class AuditLog {
   private frontier = new MerkleFrontier(auditHasher);
   private lastLeaf: Uint8Array | undefined;
 
-  constructor(db: Database, options: { origin: string; privateKeyPem: string; clock: Clock }) {
+  /**
+   * Group commit (servers only, docs/audit-log.md "Group commit"): the transactions of one turn of
+   * the event loop share one database transaction and one signed checkpoint; `committed()` says when.
+   */
+  private readonly groupCommit: boolean;
+  private group: CommitGroup | undefined;
+  /** Groups whose commit failed: a request that overlapped one is not acknowledged (committedSince). */
+  private failedGroups = 0;
+
+  constructor(db: Database, options: { origin: string; privateKeyPem: string; clock: Clock; groupCommit?: boolean }) {
     this.db = db;
+    this.groupCommit = options.groupCommit ?? false;
     this.origin = options.origin;
     this.clock = options.clock;
     this.sign = createEd25519Signer(options.privateKeyPem);
@@ -255,8 +265,12 @@ export class AuditLog {
   /**
    * Runs `work` and appends the events it yields in one database transaction, then signs a
    * checkpoint for the new size in the same transaction: the event and its record land together.
+   * With group commit, that transaction is a savepoint of the turn's group, whose checkpoint is
+   * signed and committed when the turn ends (flushGroup); the result is returned at once, and
+   * nothing of it may be acknowledged to anyone before `committed()` resolves.
    */
   transaction<T>(events: AuditEvent[] | ((result: T) => AuditEvent[]), work: () => T): T {
+    if (this.groupCommit) return this.transactionInGroup(events, work);
     let appended = false;
     let result: T;
     try {
@@ -275,12 +289,105 @@ export class AuditLog {
     return result;
   }
 
+  /**
+   * Resolves once everything done through this log so far is committed; rejects if that commit
+   * failed (nothing of the group is then stored). Without group commit it is resolved already.
+   */
+  committed(): Promise<void> {
+    return this.group?.done ?? Promise.resolve();
+  }
+
+  /** Commits the open group now (before the database is closed: a server stopping). */
+  flushGroupNow(): void {
+    if (this.group) this.flushGroup(this.group);
+  }
+
+  /** How many groups have failed to commit so far: compare before and after a request (committedSince). */
+  get failedGroupCount(): number {
+    return this.failedGroups;
+  }
+
+  private transactionInGroup<T>(events: AuditEvent[] | ((result: T) => AuditEvent[]), work: () => T): T {
+    const group = this.openGroup();
+    const frontier = this.frontier.clone();
+    const lastLeaf = this.lastLeaf;
+    try {
+      // A savepoint inside the group's transaction (both drivers nest transactions so).
+      return this.db.transaction(() => {
+        const value = work();
+        const list = typeof events === 'function' ? events(value) : events;
+        if (list.length > 0) {
+          this.appendEntries(list);
+          group.appended = true;
+        }
+        return value;
+      });
+    } catch (error) {
+      // Only this savepoint was rolled back: the tree goes back to where it stood before it.
+      this.frontier = frontier;
+      this.lastLeaf = lastLeaf;
+      throw error;
+    }
+  }
+
+  private openGroup(): CommitGroup {
+    if (this.group) return this.group;
+    // Taken before anything of the group is written: another process's appends are read first.
+    this.db.run('BEGIN IMMEDIATE');
+    try {
+      if (logSize(this.db) !== this.frontier.size) this.reload(); // another process appended
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+    let resolve!: () => void;
+    let reject!: (error: unknown) => void;
+    const done = new Promise<void>((onDone, onFailed) => {
+      resolve = onDone;
+      reject = onFailed;
+    });
+    // A group nobody awaits must not become an unhandled rejection; those who await still see it.
+    done.catch(() => undefined);
+    const group: CommitGroup = { done, resolve, reject, frontier: this.frontier.clone(), lastLeaf: this.lastLeaf, appended: false };
+    this.group = group;
+    setImmediate(() => this.flushGroup(group));
+    return group;
+  }
+
+  /** Signs one checkpoint over the group's entries and commits; on failure nothing of it stays. */
+  private flushGroup(group: CommitGroup): void {
+    if (this.group !== group) return;
+    this.group = undefined;
+    try {
+      if (group.appended) this.writeCheckpoint(formatUtcIso(this.clock.nowMs()));
+      this.db.run('COMMIT');
+    } catch (error) {
+      try {
+        this.db.exec('ROLLBACK');
+      } catch {
+        // SQLite may have rolled the transaction back itself (an I/O error, a full disk)
+      }
+      this.frontier = group.frontier;
+      this.lastLeaf = group.lastLeaf;
+      this.failedGroups += 1;
+      group.reject(error);
+      return;
+    }
+    group.resolve();
+    if (group.appended) for (const listener of this.listeners) listener();
+  }
+
   append(...events: AuditEvent[]): void {
     this.transaction(events, () => undefined);
   }
 
   private appendInTransaction(events: readonly AuditEvent[]): void {
     if (logSize(this.db) !== this.frontier.size) this.reload(); // another process appended
+    this.appendEntries(events);
+    this.writeCheckpoint(formatUtcIso(this.clock.nowMs()));
+  }
+
+  private appendEntries(events: readonly AuditEvent[]): void {
     const time = formatUtcIso(this.clock.nowMs());
     for (const event of events) {
       assertAuditEvent(event);
@@ -291,10 +398,24 @@ export class AuditLog {
       this.frontier.push(leafHash, (level, nodeIndex, hash) => this.storeNode(level, nodeIndex, hash));
       this.lastLeaf = leafHash;
     }
+  }
+
+  private writeCheckpoint(time: string): void {
     const body = formatCheckpoint({ origin: this.origin, size: this.frontier.size, rootHash: this.frontier.root(), extensions: [] });
     const note = signNote(body, { name: this.origin, keyId: this.keyId, sign: this.sign });
     this.db.run('INSERT INTO audit_checkpoints (size, note, created_at) VALUES (:size, :note, :createdAt)', { size: this.frontier.size, note, createdAt: time });
   }
+}
+
+/** The transactions of one turn of the event loop, committed together (AuditLog group commit). */
+interface CommitGroup {
+  done: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+  /** The tree as the group found it, for a group that fails to commit. */
+  frontier: MerkleFrontier;
+  lastLeaf: Uint8Array | undefined;
+  appended: boolean;
 }
 
 /** Where a log owner remembers what its witness acknowledged (the audit_witnessed table). */
