@@ -18,7 +18,7 @@
 //
 // `npm run bench -- load` (builds dist/cvs-issue first). LOAD_SESSIONS=1,4,16,64 picks the
 // levels, LOAD_SECONDS=15 the time per level, LOAD_RESIDENTS the synthetic cards (default twice
-// the largest level), LOAD_PROFILE=DIR a CPU profile of each server, so on a 2-core machine the whole run stays near a minute and a half.
+// the largest level), LOAD_PROFILE=DIR a CPU profile of each server, CVS_ISSUE_RENDER_WORKERS the centre's render threads, so on a 2-core machine the whole run stays near a minute and a half.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -58,7 +58,15 @@ const binary = path.resolve(process.env.LOAD_BINARY ?? path.join(import.meta.dir
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-bench-load-'));
 const dir = path.join(work, 'site');
 const businessMs = nextBusinessMorning(Date.now());
-const environment = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.tmpdir(), TZ: 'UTC', NO_COLOR: '1', CVS_ISSUE_TIME: formatJstIso(businessMs) };
+const environment = {
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  HOME: os.tmpdir(),
+  TZ: 'UTC',
+  NO_COLOR: '1',
+  CVS_ISSUE_TIME: formatJstIso(businessMs),
+  // The centre's render threads (README "Environment"), to compare: unset, the binary's default.
+  ...(process.env.CVS_ISSUE_RENDER_WORKERS === undefined ? {} : { CVS_ISSUE_RENDER_WORKERS: process.env.CVS_ISSUE_RENDER_WORKERS }),
+};
 const clockTicksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 interface InitJson {
