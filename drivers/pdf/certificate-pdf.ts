@@ -66,6 +66,7 @@ export async function renderCertificatePdf(document: CertificateDocument, render
     const patternForm = securityPatternForm(pdf, pattern);
     placeForm(pdf, patternForm);
     const pages: Pages = {
+      fixedText: (text, x, y, options) => void pdf.text(text, x, y, options),
       addPage: () => addPatternedPage(pdf, patternForm),
       get pageCount() {
         return pdf.bufferedPageRange().count;
@@ -94,16 +95,18 @@ interface Pages {
   readonly pageCount: number;
   addPage(): void;
   switchToPage(index: number): void;
+  /** pdf.text for the layout's fixed text (fixedTextOf), which the template lays out once (pdf-recorder.ts). */
+  fixedText(text: string, x: number, y: number, options?: PDFKit.Mixins.TextOptions): void;
 }
 
 function drawCertificate(pdf: Pdf, document: CertificateDocument, pages: Pages): void {
-  drawTitle(pdf, document.title);
+  drawTitle(pdf, document.title, pages);
   let y = drawFieldTable(pdf, document.fields, pages);
   if (y + closingHeight > tableBottom) {
     pages.addPage();
     y = tableTop;
   }
-  drawClosing(pdf, document, y);
+  drawClosing(pdf, document, y, pages);
   drawFooters(pdf, document, pages);
 }
 
@@ -237,11 +240,11 @@ function addWave(pdf: Pdf, baseline: number, wavelength: number, amplitude: numb
   pdf.stroke();
 }
 
-function drawTitle(pdf: Pdf, title: string): void {
+function drawTitle(pdf: Pdf, title: string, pages: Pages): void {
   pdf.fillColor(textColour).strokeColor(textColour).lineWidth(0.6).fontSize(28);
   // One font weight is embedded (each weight adds ~7.7 MB to the binary); stroking the fill
   // thickens the title to a bold look instead.
-  pdf.text(title, marginX, 70, { width: contentWidth, align: 'center', characterSpacing: 8, fill: true, stroke: true });
+  pages.fixedText(title, marginX, 70, { width: contentWidth, align: 'center', characterSpacing: 8, fill: true, stroke: true });
 }
 
 /** Draws the bordered label/value table, continuing on new pages if needed; returns the y below it. */
@@ -258,14 +261,14 @@ function drawFieldTable(pdf: Pdf, fields: CertificateField[], pages: Pages): num
       pages.addPage();
       y = tableTop;
     }
-    drawRow(pdf, field, y, rowHeight, valueWidth);
+    drawRow(pdf, field, y, rowHeight, valueWidth, pages);
     y += rowHeight;
   }
   closeTable(pdf, y);
   return y;
 }
 
-function drawRow(pdf: Pdf, field: CertificateField, y: number, rowHeight: number, valueWidth: number): void {
+function drawRow(pdf: Pdf, field: CertificateField, y: number, rowHeight: number, valueWidth: number, pages: Pages): void {
   pdf.save().fillColor('#f1f4f8', 0.9).rect(marginX, y, labelWidth, rowHeight).fill().restore();
   pdf.lineWidth(0.7).strokeColor(textColour);
   pdf.rect(marginX, y, contentWidth, rowHeight).stroke();
@@ -273,7 +276,7 @@ function drawRow(pdf: Pdf, field: CertificateField, y: number, rowHeight: number
   pdf.fillColor(textColour).fontSize(11.5);
   const options = labelOptions(field.label);
   const labelY = y + (rowHeight - labelHeightOf(pdf, field.label)) / 2;
-  pdf.text(field.label, marginX + options.characterSpacing, labelY, options);
+  pages.fixedText(field.label, marginX + options.characterSpacing, labelY, options);
   pdf.text(field.value, marginX + labelWidth + cellPadding, y + cellPadding, { width: valueWidth, lineGap: 2 });
 }
 
@@ -307,29 +310,30 @@ function closeTable(pdf: Pdf, bottom: number): void {
   pdf.lineWidth(1.4).strokeColor(textColour).moveTo(marginX, bottom).lineTo(marginX + contentWidth, bottom).stroke();
 }
 
-function drawClosing(pdf: Pdf, document: CertificateDocument, top: number): void {
+function drawClosing(pdf: Pdf, document: CertificateDocument, top: number, pages: Pages): void {
   pdf.fillColor(textColour).fontSize(12);
-  pdf.text(document.certifiedText, marginX + 12, top + 28, { width: contentWidth - 24, lineGap: 3 });
-  pdf.text(document.issuedOnText, marginX + 12, pdf.y + 18, { lineBreak: false });
+  pages.fixedText(document.certifiedText, marginX + 12, top + 28, { width: contentWidth - 24, lineGap: 3 });
+  // The date is the same for every certificate of the day; its glyphs are of the fixed text.
+  pages.fixedText(document.issuedOnText, marginX + 12, pdf.y + 18, { lineBreak: false });
   const mayorY = pdf.y + 36;
   pdf.fontSize(17).lineWidth(0.3);
   const sealSize = 64;
   const sealX = marginX + contentWidth - sealSize - 6;
-  pdf.text(document.municipalityName, marginX, mayorY, {
+  pages.fixedText(document.municipalityName, marginX, mayorY, {
     width: sealX - marginX - 24,
     align: 'right',
     characterSpacing: 6,
     fill: true,
     stroke: true,
   });
-  drawSeal(pdf, `${document.municipalityName}之印`, sealX, mayorY - (sealSize - 17) / 2 - 4, sealSize);
+  drawSeal(pdf, `${document.municipalityName}之印`, sealX, mayorY - (sealSize - 17) / 2 - 4, sealSize, pages);
 }
 
 /**
  * A square official seal: a red double frame with the characters in vertical columns read right to
  * left, each column stretched to the full height, as 角印 are carved.
  */
-function drawSeal(pdf: Pdf, text: string, x: number, y: number, size: number): void {
+function drawSeal(pdf: Pdf, text: string, x: number, y: number, size: number, pages: Pages): void {
   const characters = Array.from(text);
   const columnCount = Math.max(1, Math.ceil(Math.sqrt(characters.length)));
   const columns = splitIntoColumns(characters, columnCount);
@@ -347,7 +351,7 @@ function drawSeal(pdf: Pdf, text: string, x: number, y: number, size: number): v
     pdf.fontSize(fontSize);
     column.forEach((character, row) => {
       const cellY = y + inset + row * cellHeight + (cellHeight - fontSize) / 2 - fontSize * 0.08;
-      pdf.text(character, columnX + (columnWidth - fontSize) / 2, cellY, { lineBreak: false, fill: true, stroke: true });
+      pages.fixedText(character, columnX + (columnWidth - fontSize) / 2, cellY, { lineBreak: false, fill: true, stroke: true });
     });
   });
   pdf.restore();

@@ -65,6 +65,7 @@ interface TrueTypeMetrics {
 
 interface LayoutPdf {
   _font: EmbeddedFont;
+  _fontSize: number;
   _ctm: number[];
   _ctmStack: number[][];
   _textOptions: unknown;
@@ -80,6 +81,12 @@ export interface Recording {
   addPage(): void;
   /** Later drawing lands on page `index` (0-based), after what is on it already. */
   switchToPage(index: number): void;
+  /**
+   * `pdf.text(text, x, y, options)` for a text of the layout's fixed text (a label, the title, the
+   * certification sentence): laid out by pdfkit the first time, then its operators are replayed at
+   * the new position (fixedRuns).
+   */
+  fixedText(text: string, x: number, y: number, options?: PDFKit.Mixins.TextOptions): void;
 }
 
 const layouts = new Map<string, Promise<Pdf>>();
@@ -179,6 +186,9 @@ function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm
     pdf.x = 0;
     pdf.y = 0;
   };
+  const template = templateGlyphs(font, fixed);
+  const glyphs = new DocumentGlyphs(font, template?.glyphs ?? []);
+  const runs = template === undefined ? undefined : fixedRunsOf(template.key);
   const recording: Recording = {
     pdf,
     get pageCount() {
@@ -190,9 +200,25 @@ function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm
       if (page === undefined) throw new AppError('internal', 'pdf.no_page', `no page ${index + 1} to switch to`);
       current = page;
     },
+    fixedText(text, x, y, options = {}) {
+      const key = runs && `${layout._fontSize}\u0001${JSON.stringify(options)}\u0001${text}`;
+      const run = key === undefined ? undefined : runs!.get(key);
+      if (run !== undefined) {
+        for (const operator of run.operators) current.push(typeof operator === 'string' ? operator : `1 0 0 1 ${pdfNumber(x + operator.x)} ${pdfNumber(operator.y - y)} Tm`);
+        pdf.x = x + run.dx;
+        pdf.y = y + run.dy;
+        return;
+      }
+      const page = current;
+      const start = page.length;
+      const glyphCount = glyphs.fontGlyphIds.length;
+      pdf.text(text, x, y, options);
+      // Kept only when every glyph was of the fixed text (so its subset ids are the layout's) and no page was added.
+      if (key === undefined || current !== page || glyphs.fontGlyphIds.length !== glyphCount) return;
+      if (runs!.size >= FIXED_RUN_LIMIT) runs!.clear();
+      runs!.set(key, { operators: page.slice(start).map((operator) => relativeToOrigin(operator, x, y)), dx: pdf.x - x, dy: pdf.y - y });
+    },
   };
-  const template = templateGlyphs(font, fixed);
-  const glyphs = new DocumentGlyphs(font, template?.glyphs ?? []);
   const addContent = pdf.addContent;
   const encode = font.encode;
   // pdfkit keeps every word it shaped for as long as the font lives. That was one document before;
@@ -239,6 +265,44 @@ function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm
   return copies.map((marks, index) =>
     writePdf({ setup, createdAt, pages: sharedContents.map((content, page) => ({ content, marks: marks[page]! })), forms, graphicStates, font, fontObjects, copy: { index, count: drawing.count } }),
   );
+}
+
+/**
+ * A fixed text's operators as pdfkit wrote them at (x, y), with each text matrix `1 0 0 1 X Y Tm`
+ * kept relative to that point. pdfkit places text only through text matrices (its `_fragment`,
+ * X = x + offset, Y = page height − y − baseline), so writing them for another (x, y) gives the
+ * operators pdfkit would write there; and where the text left pdf.x and pdf.y.
+ */
+interface FixedRun {
+  operators: (string | { x: number; y: number })[];
+  dx: number;
+  dy: number;
+}
+
+const FIXED_RUN_LIMIT = 1_024;
+const fixedRuns = new Map<string, Map<string, FixedRun>>();
+
+/** Forgets the fixed texts laid out so far: the next documents lay them out again (tests compare both). */
+export function forgetFixedRuns(): void {
+  fixedRuns.clear();
+}
+
+/** The fixed texts laid out so far for a layout (its glyphs' subset ids are the layout's). */
+function fixedRunsOf(templateKey: string): Map<string, FixedRun> {
+  let runs = fixedRuns.get(templateKey);
+  if (runs === undefined) {
+    if (fixedRuns.size >= TEMPLATE_LIMIT) fixedRuns.clear();
+    runs = new Map();
+    fixedRuns.set(templateKey, runs);
+  }
+  return runs;
+}
+
+const TEXT_MATRIX = /^1 0 0 1 (-?[\d.e+-]+) (-?[\d.e+-]+) Tm$/;
+
+function relativeToOrigin(operator: string, x: number, y: number): string | { x: number; y: number } {
+  const matrix = TEXT_MATRIX.exec(operator);
+  return matrix ? { x: Number(matrix[1]) - x, y: Number(matrix[2]) + y } : operator;
 }
 
 /** pdfkit ends each operator with a newline (PDFReference.write); so does a content stream here. */
