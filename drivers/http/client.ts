@@ -1,8 +1,10 @@
-// Mutual-TLS HTTP client for Node (undici Agent) and Bun (fetch with `tls`). In Bun undici is a
-// shim over fetch that ignores the Agent's TLS options (docs/runtime-facts.md, "TLS and HTTP"), so each runtime gets its own path.
+// Mutual-TLS HTTP client for Node (undici Agent) and Bun (our HTTP/1.1 over node:tls,
+// http1-client.ts). In Bun undici is a shim over fetch that ignores the Agent's TLS options, and
+// fetch itself cost twice the CPU (docs/runtime-facts.md, "TLS and HTTP"), so each runtime gets its own path.
 
 import type { Agent } from 'undici';
 import { AppError } from '../../core/errors.ts';
+import { createHttp1Pool, Http1BadAnswer, Http1ResponseTooLarge } from './http1-client.ts';
 
 export interface MutualTlsClientOptions {
   baseUrl: string;
@@ -17,11 +19,8 @@ export interface MutualTlsClientOptions {
   /**
    * Default 8: kept-alive connections to the peer, at most; more requests in flight wait for one
    * (issue 10: a relay opened one connection per request in flight, 64 at 64 sessions, and its
-   * worst latency came while those handshakes ran). On Node undici's pool holds to it; Bun's fetch
-   * opens a connection for every request in flight, so there at most this many requests are in
-   * flight and the rest wait their turn (within their deadline): the load bench saw a relay in the
-   * binary open more than the centre's 64 connections per address and residents refused with
-   * transport.closed.
+   * worst latency came while those handshakes ran). Both undici's pool (Node) and ours (Bun,
+   * http1-client.ts) hold to it; a request waits for a connection within its deadline.
    */
   maxConnections?: number;
   /**
@@ -46,7 +45,8 @@ export interface HttpClient {
 
 /** One HTTP exchange on a given runtime; the abort signal carries the overall deadline. */
 interface Exchange {
-  send(url: string, init: ExchangeInit): Promise<ClientResponse>;
+  /** `target`: the request's URL, resolved against the base URL. */
+  send(target: URL, init: ExchangeInit): Promise<ClientResponse>;
   close(): Promise<void>;
 }
 
@@ -70,7 +70,7 @@ export function createMutualTlsClient(options: MutualTlsClientOptions): HttpClie
   const exchange = typeof Bun !== 'undefined' ? bunExchange(options, maxConnections) : undiciExchange(options, timeoutMs, maxConnections);
 
   const request: HttpClient['request'] = async (method, path, body, headers = {}) => {
-    const url = new URL(path, baseUrl).toString();
+    const url = new URL(path, baseUrl);
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), timeoutMs);
     const send = () => exchange.send(url, { method, headers, body, signal: deadline.signal, maxResponseBytes });
@@ -121,7 +121,7 @@ function undiciExchange(options: MutualTlsClientOptions, timeoutMs: number, maxC
   return {
     async send(url, init) {
       const { agent, request } = await connect();
-      const response = await request(url, {
+      const response = await request(url.toString(), {
         method: init.method,
         headers: init.headers,
         body: init.body,
@@ -143,46 +143,19 @@ function undiciExchange(options: MutualTlsClientOptions, timeoutMs: number, maxC
   };
 }
 
+/**
+ * Bun: our HTTP/1.1 over a pool of node:tls connections (drivers/http/http1-client.ts) rather than
+ * Bun's fetch, which took twice the CPU per exchange; node:tls does mutual TLS in Bun, where
+ * undici's Agent would not.
+ */
 function bunExchange(options: MutualTlsClientOptions, maxConnections: number): Exchange {
   const tls = tlsCredentials(options);
-  const inFlight = limiter(maxConnections);
+  const url = new URL(options.baseUrl);
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const pool = createHttp1Pool({ host, port: Number(url.port || 443), ca: tls.ca, cert: tls.cert, key: tls.key, maxConnections });
   return {
-    send: (url, init) => inFlight(() => bunSend(url, init, tls)),
-    // Bun's fetch pools connections itself; there is nothing of ours to release.
-    close: async () => undefined,
-  };
-}
-
-async function bunSend(url: string, init: ExchangeInit, tls: ReturnType<typeof tlsCredentials>): Promise<ClientResponse> {
-  const response = await fetch(url, {
-    method: init.method,
-    headers: init.headers,
-    body: init.body,
-    signal: init.signal,
-    tls,
-  });
-  const headers: Record<string, string> = {};
-  response.headers.forEach((value, name) => {
-    headers[name] = value;
-  });
-  const body = response.body === null ? new Uint8Array() : await readLimited(response.body, init.maxResponseBytes);
-  return { status: response.status, headers, body };
-}
-
-/** Runs at most `max` tasks at a time; the others wait in arrival order, each handed the slot a finished task frees. */
-function limiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return async (task) => {
-    if (running < max) running += 1;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-    try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else running -= 1;
-    }
+    send: (target, init) => pool.send(init.method, `${target.pathname}${target.search}`, init.headers, init.body, init.signal, init.maxResponseBytes),
+    close: () => pool.close(),
   };
 }
 
@@ -235,7 +208,10 @@ const closedCodes = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'ConnectionClosed',
 /** Maps whatever either runtime threw to a stable code; the message names the peer, never the payload. */
 function transportError(error: unknown, host: string, deadlinePassed: boolean): AppError {
   if (error instanceof AppError) return error;
-  if (error instanceof ResponseTooLarge) {
+  if (error instanceof Http1BadAnswer) {
+    return new AppError('unavailable', 'transport.bad_response', `${host} answered with something that is not HTTP/1.1`);
+  }
+  if (error instanceof ResponseTooLarge || error instanceof Http1ResponseTooLarge) {
     return new AppError('unavailable', 'transport.too_large', `response from ${host} exceeds the size limit`);
   }
   const codes = errorCodes(error);

@@ -1,0 +1,159 @@
+// The client's HTTP/1.1 pool (drivers/http/http1-client.ts; the binary's client, tested here on both
+// runtimes) against raw TLS servers that answer as other servers may: chunked, until close, after a
+// 100 Continue, with garbage; and the cap on connections, which a burst of requests must not pass.
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import tls from 'node:tls';
+import { createHttp1Pool, Http1BadAnswer, Http1ResponseTooLarge } from '../../../drivers/http/http1-client.ts';
+import { createTestCertificateAuthority } from './tls-fixture.ts';
+
+const authority = createTestCertificateAuthority({ commonName: 'Client Test CA' });
+const serverCertificate = authority.issue({ commonName: 'localhost' });
+const clientCertificate = authority.issue({ commonName: 'K0001', organization: 'OP01', organizationalUnit: 'S0001' });
+
+/** A TLS server that answers each request (head and Content-Length body read) with `answer(n)`, n from 1. */
+function rawServer(answer: (request: number, socket: tls.TLSSocket) => string | undefined) {
+  let requests = 0;
+  const sockets = new Set<tls.TLSSocket>();
+  let connections = 0;
+  let mostOpen = 0;
+  const server = tls.createServer({ key: serverCertificate.keyPem, cert: serverCertificate.certificatePem, ca: authority.certificatePem, requestCert: true, rejectUnauthorized: true }, (socket) => {
+    sockets.add(socket);
+    connections += 1;
+    mostOpen = Math.max(mostOpen, sockets.size);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let pending = '';
+    socket.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('latin1');
+      for (let end = pending.indexOf('\r\n\r\n'); end >= 0; end = pending.indexOf('\r\n\r\n')) {
+        const length = Number(/content-length: (\d+)/i.exec(pending.slice(0, end))?.[1] ?? 0);
+        if (pending.length < end + 4 + length) return;
+        pending = pending.slice(end + 4 + length);
+        requests += 1;
+        const text = answer(requests, socket);
+        if (text !== undefined) socket.write(text);
+      }
+    });
+  });
+  return {
+    start: () => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port))),
+    stop: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(resolve));
+    },
+    get connections() {
+      return connections;
+    },
+    get mostOpen() {
+      return mostOpen;
+    },
+  };
+}
+
+function poolFor(port: number, maxConnections = 4) {
+  return createHttp1Pool({ host: 'localhost', port, ca: authority.certificatePem, cert: clientCertificate.certificatePem, key: clientCertificate.keyPem, maxConnections });
+}
+
+const send = (pool: ReturnType<typeof poolFor>, body = '{"kioskId":"K0001","名前":"髙"}', maxBytes = 1 << 20) =>
+  pool.send('POST', '/v1/x', { 'content-type': 'application/json' }, body, new AbortController().signal, maxBytes);
+const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
+
+describe('the HTTP/1.1 client pool', () => {
+  /** The next answers the server gives, in order (then "ok"); `close` ends the connection after one. */
+  const script: { text: string; close?: boolean }[] = [];
+  const server = rawServer((_, socket) => {
+    const next = script.shift() ?? { text: 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok' };
+    if (!next.close) return next.text;
+    socket.end(next.text);
+    return undefined;
+  });
+  let port = 0;
+  before(async () => {
+    port = await server.start();
+  });
+  after(() => server.stop());
+
+  it('reads a chunked answer, one after a 100 Continue, and keeps the connection for the next', async () => {
+    const pool = poolFor(port);
+    const connectionsBefore = server.connections;
+    script.push({ text: 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n' });
+    script.push({ text: 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 3\r\nX-A: 1\r\nX-A: 2\r\n\r\nabc' });
+    const first = await send(pool);
+    assert.deepEqual([first.status, text(first.body)], [200, 'hello world']);
+    const second = await send(pool);
+    assert.deepEqual([second.status, text(second.body), second.headers['x-a']], [201, 'abc', '1, 2']);
+    assert.equal(server.connections - connectionsBefore, 1, 'both on one kept-alive connection');
+    await pool.close();
+  });
+
+  it('reads an answer without a length until the server closes, and then opens a new connection', async () => {
+    const pool = poolFor(port);
+    const connectionsBefore = server.connections;
+    script.push({ text: 'HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nall of it', close: true });
+    const answer = await send(pool);
+    assert.equal(text(answer.body), 'all of it');
+    assert.equal((await send(pool)).status, 200);
+    assert.equal(server.connections - connectionsBefore, 2);
+    await pool.close();
+  });
+
+  it('refuses an answer larger than allowed, by its length or as it streams', async () => {
+    const pool = poolFor(port);
+    script.push({ text: `HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n${'a'.repeat(100)}` });
+    script.push({ text: `HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n40\r\n${'b'.repeat(64)}\r\n0\r\n\r\n` });
+    await assert.rejects(send(pool, '{}', 50), Http1ResponseTooLarge);
+    await assert.rejects(send(pool, '{}', 50), Http1ResponseTooLarge);
+    await pool.close();
+  });
+
+  it('refuses an answer that is not HTTP/1.1 as a bad answer', async () => {
+    const pool = poolFor(port);
+    script.push({ text: 'SSH-2.0-OpenSSH_9.6\r\n\r\n' });
+    script.push({ text: 'HTTP/1.1 200 OK\r\ncontent-length: 1x\r\n\r\n' });
+    await assert.rejects(send(pool), Http1BadAnswer);
+    await assert.rejects(send(pool), Http1BadAnswer);
+    await pool.close();
+  });
+});
+
+describe('the pool cap', () => {
+  it('opens at most maxConnections for a burst of requests; the others wait and are answered', async () => {
+    const held: (() => void)[] = [];
+    const server = rawServer((_, socket) => {
+      held.push(() => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'));
+      return undefined;
+    });
+    const port = await server.start();
+    const pool = poolFor(port, 2);
+    try {
+      const burst = Promise.all(Array.from({ length: 6 }, () => send(pool)));
+      // Answer whatever is waiting, a few at a time, until all six are done.
+      const releaser = setInterval(() => held.splice(0).forEach((release) => release()), 20);
+      const answers = await burst;
+      clearInterval(releaser);
+      assert.deepEqual(answers.map((answer) => answer.status), [200, 200, 200, 200, 200, 200]);
+      assert.ok(server.mostOpen <= 2, `${server.mostOpen} connections were open at once`);
+    } finally {
+      await pool.close();
+      await server.stop();
+    }
+  });
+
+  it('gives up a request waiting for a connection at its deadline', async () => {
+    const server = rawServer(() => undefined);
+    const port = await server.start();
+    const pool = poolFor(port, 1);
+    try {
+      const first = pool.send('POST', '/v1/x', {}, '{}', AbortSignal.timeout(2_000), 1024).catch(() => 'first ended');
+      const deadline = AbortSignal.timeout(150);
+      await assert.rejects(pool.send('POST', '/v1/x', {}, '{}', deadline, 1024));
+      assert.equal(deadline.aborted, true);
+      await first;
+    } finally {
+      await pool.close();
+      await server.stop();
+    }
+  });
+});
