@@ -199,9 +199,11 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
     return result.changes === 1;
   }
 
+  // The session's own writes go through the audit log's transactions without entries of their
+  // own: in a server's group commit they share the turn's commit (docs/audit-log.md).
   return {
     saveChallenge(challenge: StoredChallenge): void {
-      db.transaction(() => {
+      audit.transaction([], () => {
         // One live challenge per kiosk reader: an authenticate held up on the network past the
         // kiosk's deadline must not open a session over the resident now at the kiosk
         // (docs/simulation.md, "Findings").
@@ -214,7 +216,7 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
       });
     },
     takeChallenge(challengeId: string): StoredChallenge | undefined {
-      return db.transaction(() => {
+      return audit.transaction([], () => {
         const row = db.get<{ challenge_id: string; operator_id: string; kiosk_id: string; challenge: Uint8Array; expires_at_ms: number }>(
           'SELECT * FROM challenges WHERE challenge_id = :challengeId AND used = 0',
           { challengeId },
@@ -231,7 +233,7 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
       });
     },
     saveSession(session: StoredSession): void {
-      db.transaction(() => {
+      audit.transaction([], () => {
         db.run('DELETE FROM sessions WHERE operator_id = :operatorId AND kiosk_id = :kioskId', { operatorId: session.operatorId, kioskId: session.kioskId });
         db.run(
           `INSERT INTO sessions (session_token, operator_id, kiosk_id, resident_id, resident_ref, municipality_code, expires_at_ms, challenge_id, answer_digest)
