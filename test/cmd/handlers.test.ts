@@ -11,8 +11,10 @@ import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
 import { offsetClock } from '../../cmd/deps.ts';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
 import { freshDeployment } from './deployment-fixture.ts';
-import { RELAY_HEADERS } from '../../core/messages.ts';
+import { KIOSK_PATHS, RELAY_HEADERS } from '../../core/messages.ts';
 import { inProcessRelay, json, post } from './in-process.ts';
+import { logSize, readCheckpoints } from '../../drivers/store/audit-log.ts';
+import { openDatabase } from '../../drivers/store/database.ts';
 
 describe('centre and relay as request handlers', () => {
   let dir: string;
@@ -55,5 +57,43 @@ describe('centre and relay as request handlers', () => {
     const impostor = await relay(post('/v1/auth/challenge', { kioskId: 'K0001' }, { ...kiosk, OU: 'S0002' }));
     assert.equal(impostor.status, 403);
     assert.equal((await relay(post('/v1/relay-heartbeat', {}, kiosk))).status, 404);
+  });
+});
+
+describe('the centre handler with group commit (center serve)', () => {
+  it('sends no answer before what it did is committed, and commits a turn under one checkpoint', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-handlers-group-'));
+    freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
+    const loaded = loadConfig(dir);
+    const clock = offsetClock(nextBusinessMorning(Date.now()));
+    const grouped = openCenterHandler(loaded, { clock, groupCommit: true });
+    const reader = openDatabase(loaded.resolve(loaded.config.center.databaseFile), { readonly: true });
+    try {
+      const relaySubject = { CN: 'relay.OP01', O: 'OP01', OU: 'relay' };
+      const sizeBefore = logSize(reader);
+      const checkpointsBefore = readCheckpoints(reader).length;
+      const pending = Promise.all([
+        grouped.handler(post(KIOSK_PATHS.challenge, { kioskId: 'K0001' }, relaySubject, { [RELAY_HEADERS.store]: 'S0001', [RELAY_HEADERS.kiosk]: 'K0001' })),
+        // An answer to a challenge never given: refused, and the refusal is an audit entry.
+        grouped.handler(
+          post(KIOSK_PATHS.authenticate, { kioskId: 'K0002', challengeId: '0'.repeat(32), certificateDerBase64: 'AAAA', signatureBase64: 'AAAA' }, relaySubject, { [RELAY_HEADERS.store]: 'S0001', [RELAY_HEADERS.kiosk]: 'K0002' }),
+        ),
+      ]);
+      let answeredEarly = false;
+      void pending.then(() => (answeredEarly = logSize(reader) === sizeBefore));
+      // Still this turn: the challenge and the refusal are written, not committed, and not answered.
+      assert.equal(logSize(reader), sizeBefore);
+      const [challenge, refused] = await pending;
+      assert.equal(answeredEarly, false, 'no answer went out before the commit');
+      assert.equal(challenge.status, 200);
+      assert.equal(json(refused.body).error.code.startsWith('auth.') || json(refused.body).error.code.startsWith('challenge.'), true, String(refused.body));
+      assert.ok(reader.get('SELECT 1 AS found FROM challenges WHERE challenge_id = :id', { id: json(challenge.body).challengeId }), 'the answered challenge is committed');
+      assert.equal(logSize(reader), sizeBefore + 1);
+      assert.equal(readCheckpoints(reader).length, checkpointsBefore + 1);
+    } finally {
+      reader.close();
+      grouped.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
