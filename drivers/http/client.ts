@@ -24,7 +24,7 @@ export interface MutualTlsClientOptions {
    */
   maxConnections?: number;
   /**
-   * The local address to connect from (Node only). The load bench gives each simulated kiosk its
+   * The local address to connect from. The load bench gives each simulated kiosk its
    * own loopback address, as each real kiosk has its own, so the servers' per-address connection
    * cap sees many peers rather than one.
    */
@@ -152,7 +152,7 @@ function bunExchange(options: MutualTlsClientOptions, maxConnections: number): E
   const tls = tlsCredentials(options);
   const url = new URL(options.baseUrl);
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  const pool = createHttp1Pool({ host, port: Number(url.port || 443), ca: tls.ca, cert: tls.cert, key: tls.key, maxConnections });
+  const pool = createHttp1Pool({ host, port: Number(url.port || 443), ca: tls.ca, cert: tls.cert, key: tls.key, maxConnections, localAddress: options.localAddress });
   return {
     send: (target, init) => pool.send(init.method, `${target.pathname}${target.search}`, init.headers, init.body, init.signal, init.maxResponseBytes),
     close: () => pool.close(),

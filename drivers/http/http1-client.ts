@@ -16,6 +16,8 @@ export interface Http1PoolOptions {
   cert?: string;
   key?: string;
   maxConnections: number;
+  /** The local address to connect from (the load bench gives each simulated kiosk its own). */
+  localAddress?: string;
 }
 
 export interface Http1Answer {
@@ -64,6 +66,7 @@ export function createHttp1Pool(options: Http1PoolOptions) {
         ca: options.ca,
         ...(options.cert === undefined ? {} : { cert: options.cert, key: options.key }),
         minVersion: 'TLSv1.2',
+        ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
       });
       const connection: PooledConnection = { socket, retired: false };
       const onAbort = () => socket.destroy(new Error('the deadline passed'));

@@ -256,7 +256,7 @@ describe('mutual TLS server and client', () => {
     }
   });
 
-  it('connects from the local address it is given (Node)', { skip: typeof Bun !== 'undefined' && "Bun's fetch cannot choose a local address" }, async () => {
+  it('connects from the local address it is given', async () => {
     const seen = https.createServer({ key: serverCertificate.keyPem, cert: serverCertificate.certificatePem, ca: trustedAuthority.certificatePem, requestCert: true, rejectUnauthorized: true }, (request, response) => {
       response.setHeader('content-type', 'application/json');
       response.end(JSON.stringify({ remoteAddress: request.socket.remoteAddress }));
