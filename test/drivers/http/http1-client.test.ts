@@ -2,55 +2,16 @@
 // runtimes) against raw TLS servers that answer as other servers may: chunked, until close, after a
 // 100 Continue, with garbage; and the cap on connections, which a burst of requests must not pass.
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { createHttp1Pool, Http1BadAnswer, Http1ResponseTooLarge } from '../../../drivers/http/http1-client.ts';
-import { createTestCertificateAuthority } from './tls-fixture.ts';
+import { createTestCertificateAuthority, rawTlsServer } from './tls-fixture.ts';
 
 const authority = createTestCertificateAuthority({ commonName: 'Client Test CA' });
 const serverCertificate = authority.issue({ commonName: 'localhost' });
 const clientCertificate = authority.issue({ commonName: 'K0001', organization: 'OP01', organizationalUnit: 'S0001' });
 
-/** A TLS server that answers each request (head and Content-Length body read) with `answer(n)`, n from 1. */
-function rawServer(answer: (request: number, socket: tls.TLSSocket) => string | undefined) {
-  let requests = 0;
-  const sockets = new Set<tls.TLSSocket>();
-  let connections = 0;
-  let mostOpen = 0;
-  const server = tls.createServer({ key: serverCertificate.keyPem, cert: serverCertificate.certificatePem, ca: authority.certificatePem, requestCert: true, rejectUnauthorized: true }, (socket) => {
-    sockets.add(socket);
-    connections += 1;
-    mostOpen = Math.max(mostOpen, sockets.size);
-    socket.once('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    let pending = '';
-    socket.on('data', (chunk: Buffer) => {
-      pending += chunk.toString('latin1');
-      for (let end = pending.indexOf('\r\n\r\n'); end >= 0; end = pending.indexOf('\r\n\r\n')) {
-        const length = Number(/content-length: (\d+)/i.exec(pending.slice(0, end))?.[1] ?? 0);
-        if (pending.length < end + 4 + length) return;
-        pending = pending.slice(end + 4 + length);
-        requests += 1;
-        const text = answer(requests, socket);
-        if (text !== undefined) socket.write(text);
-      }
-    });
-  });
-  return {
-    start: () => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port))),
-    stop: () => {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => server.close(resolve));
-    },
-    get connections() {
-      return connections;
-    },
-    get mostOpen() {
-      return mostOpen;
-    },
-  };
-}
+const rawServer = (answer: (request: number, socket: tls.TLSSocket) => string | undefined) => rawTlsServer(serverCertificate, authority, answer);
 
 function poolFor(port: number, maxConnections = 4) {
   return createHttp1Pool({ host: 'localhost', port, ca: authority.certificatePem, cert: clientCertificate.certificatePem, key: clientCertificate.keyPem, maxConnections });

@@ -42,28 +42,34 @@ describe('request heads', () => {
   });
 
   it('refuses framing a proxy could read another way: both lengths, differing lengths, other codings', () => {
-    refusedWith('POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n', 400, 'http.ambiguous_length');
-    refusedWith('POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n', 400, 'http.bad_content_length');
-    refusedWith('POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n', 400, 'http.bad_content_length');
-    refusedWith('POST / HTTP/1.1\r\nContent-Length: 0x10\r\n\r\n', 400, 'http.bad_content_length');
-    refusedWith('POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n', 400, 'http.bad_content_length');
-    refusedWith('POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n', 501, 'http.transfer_encoding');
-    refusedWith('POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n', 501, 'http.transfer_encoding');
-    refusedWith('POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n', 400, 'http.bad_transfer_encoding');
+    const cases: [string, number, string][] = [
+      ['POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n', 400, 'http.ambiguous_length'],
+      ['POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n', 400, 'http.bad_content_length'],
+      ['POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n', 400, 'http.bad_content_length'],
+      ['POST / HTTP/1.1\r\nContent-Length: 0x10\r\n\r\n', 400, 'http.bad_content_length'],
+      ['POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n', 400, 'http.bad_content_length'],
+      ['POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n', 501, 'http.transfer_encoding'],
+      ['POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n', 501, 'http.transfer_encoding'],
+      ['POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n', 400, 'http.bad_transfer_encoding'],
+    ];
+    for (const [text, status, code] of cases) refusedWith(text, status, code);
   });
 
   it('refuses malformed lines: folded fields, space before the colon, bare LF or CR, control characters', () => {
-    refusedWith('POST / HTTP/1.1\r\nX-A: 1\r\n  continued\r\n\r\n', 400, 'http.obsolete_fold');
-    refusedWith('POST / HTTP/1.1\r\nContent-Length : 5\r\n\r\n', 400, 'http.bad_field');
-    refusedWith('POST / HTTP/1.1\r\nno colon here\r\n\r\n', 400, 'http.bad_field');
-    refusedWith('POST / HTTP/1.1\r\nX-A: 1\nContent-Length: 5\r\n\r\n', 400, 'http.bad_line_end');
-    refusedWith('POST / HTTP/1.1\r\nX-A: 1\rX-B: 2\r\n\r\n', 400, 'http.bad_line_end');
-    refusedWith('POST / HTTP/1.1\r\nX-A: a\x00b\r\n\r\n', 400, 'http.bad_field');
-    refusedWith('POST  / HTTP/1.1\r\n\r\n', 400, 'http.bad_request_line');
-    refusedWith('POST /a b HTTP/1.1\r\n\r\n', 400, 'http.bad_request_line');
-    refusedWith('POST / HTTP/1.1 extra\r\n\r\n', 400, 'http.bad_request_line');
-    refusedWith('POST /\r\n\r\n', 400, 'http.bad_request_line');
-    refusedWith('PO\x01ST / HTTP/1.1\r\n\r\n', 400, 'http.bad_request_line');
+    const cases: [string, number, string][] = [
+      ['POST / HTTP/1.1\r\nX-A: 1\r\n  continued\r\n\r\n', 400, 'http.obsolete_fold'],
+      ['POST / HTTP/1.1\r\nContent-Length : 5\r\n\r\n', 400, 'http.bad_field'],
+      ['POST / HTTP/1.1\r\nno colon here\r\n\r\n', 400, 'http.bad_field'],
+      ['POST / HTTP/1.1\r\nX-A: 1\nContent-Length: 5\r\n\r\n', 400, 'http.bad_line_end'],
+      ['POST / HTTP/1.1\r\nX-A: 1\rX-B: 2\r\n\r\n', 400, 'http.bad_line_end'],
+      ['POST / HTTP/1.1\r\nX-A: a\x00b\r\n\r\n', 400, 'http.bad_field'],
+      ['POST  / HTTP/1.1\r\n\r\n', 400, 'http.bad_request_line'],
+      ['POST /a b HTTP/1.1\r\n\r\n', 400, 'http.bad_request_line'],
+      ['POST / HTTP/1.1 extra\r\n\r\n', 400, 'http.bad_request_line'],
+      ['POST /\r\n\r\n', 400, 'http.bad_request_line'],
+      ['PO\x01ST / HTTP/1.1\r\n\r\n', 400, 'http.bad_request_line'],
+    ];
+    for (const [text, status, code] of cases) refusedWith(text, status, code);
   });
 
   it('refuses other versions with 505 and other expectations with 417', () => {

@@ -3,7 +3,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
-import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { AppError, exitCodeFor } from '../../../core/errors.ts';
 import { createMutualTlsClient, type HttpClient, type MutualTlsClientOptions } from '../../../drivers/http/client.ts';
@@ -13,7 +12,7 @@ import {
   type RequestHandler,
   type RunningServer,
 } from '../../../drivers/http/server.ts';
-import { createTestCertificateAuthority, type IssuedCertificate } from './tls-fixture.ts';
+import { createTestCertificateAuthority, rawTlsServer, type IssuedCertificate } from './tls-fixture.ts';
 
 const trustedAuthority = createTestCertificateAuthority({ commonName: 'Test Centre CA', organization: 'cvs-issue test' });
 const foreignAuthority = createTestCertificateAuthority({ commonName: 'Foreign CA' });
@@ -324,39 +323,23 @@ describe('a kept-alive connection the server closes just as a request goes out',
   it('sends the request once more on a new connection, and answers it', async () => {
     // A TLS server that drops the second request it sees, with no answer, as the adapter's idle
     // deadline does to a kept-alive connection whose next request is on its way.
-    let requests = 0;
-    const connections: tls.TLSSocket[] = [];
-    const server = tls.createServer({ key: serverCertificate.keyPem, cert: serverCertificate.certificatePem, ca: trustedAuthority.certificatePem, requestCert: true, rejectUnauthorized: true }, (socket) => {
-      connections.push(socket);
-      let pending = '';
-      socket.on('data', (chunk: Buffer) => {
-        pending += chunk.toString('latin1');
-        for (let end = pending.indexOf('\r\n\r\n'); end >= 0; end = pending.indexOf('\r\n\r\n')) {
-          const length = Number(/content-length: (\d+)/i.exec(pending.slice(0, end))?.[1] ?? 0);
-          if (pending.length < end + 4 + length) return;
-          pending = pending.slice(end + 4 + length);
-          requests += 1;
-          if (requests === 2) {
-            socket.destroy();
-            return;
-          }
-          const body = JSON.stringify({ request: requests });
-          socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: keep-alive\r\n\r\n${body}`);
-        }
-      });
-      socket.on('error', () => undefined);
+    const server = rawTlsServer(serverCertificate, trustedAuthority, (request, socket) => {
+      if (request === 2) {
+        socket.destroy();
+        return undefined;
+      }
+      const body = JSON.stringify({ request });
+      return `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: keep-alive\r\n\r\n${body}`;
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `https://localhost:${(server.address() as AddressInfo).port}`;
+    const url = `https://localhost:${await server.start()}`;
     const client = createMutualTlsClient({ baseUrl: url, caPem: trustedAuthority.certificatePem, certificatePem: kioskCertificate.certificatePem, keyPem: kioskCertificate.keyPem });
     try {
       assert.deepEqual(await client.postJson('/v1/x', {}), { status: 200, json: { request: 1 } });
       assert.deepEqual(await client.postJson('/v1/x', {}), { status: 200, json: { request: 3 } }, 'dropped once, answered on the second try');
-      assert.equal(requests, 3);
+      assert.equal(server.requests, 3);
     } finally {
       await client.close();
-      for (const socket of connections) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
+      await server.stop();
     }
   });
 });

@@ -2,6 +2,8 @@
 // for localhost / 127.0.0.1. Keys come from node:crypto (fast); node-forge builds and signs X.509.
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import forge from 'node-forge';
 
 export interface SubjectFields {
@@ -88,4 +90,52 @@ function subjectAttributes(subject: SubjectFields): forge.pki.CertificateField[]
   if (subject.organization !== undefined) attributes.push({ shortName: 'O', value: subject.organization });
   if (subject.organizationalUnit !== undefined) attributes.push({ shortName: 'OU', value: subject.organizationalUnit });
   return attributes;
+}
+
+/**
+ * A bare mutual-TLS server that reads each request (its head and Content-Length body) and writes
+ * what `answer(n, socket)` gives for the n-th (from 1), or nothing; for clients meeting servers
+ * that answer as ours do not (chunked, until close, dropped, garbage).
+ */
+export function rawTlsServer(certificate: IssuedCertificate, authority: IssuedCertificate, answer: (request: number, socket: tls.TLSSocket) => string | undefined) {
+  let requests = 0;
+  let connections = 0;
+  let mostOpen = 0;
+  const sockets = new Set<tls.TLSSocket>();
+  const server = tls.createServer({ key: certificate.keyPem, cert: certificate.certificatePem, ca: authority.certificatePem, requestCert: true, rejectUnauthorized: true }, (socket) => {
+    sockets.add(socket);
+    connections += 1;
+    mostOpen = Math.max(mostOpen, sockets.size);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let pending = '';
+    socket.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('latin1');
+      for (let end = pending.indexOf('\r\n\r\n'); end >= 0; end = pending.indexOf('\r\n\r\n')) {
+        const length = Number(/content-length: (\d+)/i.exec(pending.slice(0, end))?.[1] ?? 0);
+        if (pending.length < end + 4 + length) return;
+        pending = pending.slice(end + 4 + length);
+        requests += 1;
+        const text = answer(requests, socket);
+        if (text !== undefined && !socket.destroyed) socket.write(text);
+      }
+    });
+  });
+  return {
+    /** Listens on 127.0.0.1 and resolves with the port. */
+    start: () => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port))),
+    stop: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(resolve));
+    },
+    get requests() {
+      return requests;
+    },
+    get connections() {
+      return connections;
+    },
+    get mostOpen() {
+      return mostOpen;
+    },
+  };
 }
