@@ -230,9 +230,10 @@ function exchange(socket: TLSSocket, request: string | Buffer, headOnly: boolean
       if (head !== undefined && untilClose) return done(buffered);
       finish(new ConnectionClosed('the connection closed before the answer'));
     };
-    const done = (body: Uint8Array) => {
+    /** `rest`: bytes after the answer, which no request asked for: the connection is not used again. */
+    const done = (body: Uint8Array, rest = 0) => {
       const { status, headers, keepAlive } = head!;
-      finish(undefined, { status, headers, body, keepAliveMs: keepAlive && !untilClose ? keepAliveMsOf(headers) : undefined });
+      finish(undefined, { status, headers, body, keepAliveMs: keepAlive && !untilClose && rest === 0 ? keepAliveMsOf(headers) : undefined });
     };
 
     function onData(chunk: Buffer): void {
@@ -260,9 +261,9 @@ function exchange(socket: TLSSocket, request: string | Buffer, headOnly: boolean
         }
         if (decoder !== undefined) {
           buffered = buffered.subarray(decoder.push(buffered));
-          if (decoder.done) done(decoder.body());
+          if (decoder.done) done(decoder.body(), buffered.length);
         } else if (length !== undefined) {
-          if (buffered.length >= length) done(buffered.subarray(0, length));
+          if (buffered.length >= length) done(buffered.subarray(0, length), buffered.length - length);
         } else if (buffered.length > maxResponseBytes) throw new Http1ResponseTooLarge();
       } catch (error) {
         if (error instanceof HttpRequestError) finish(error.status === 413 ? new Http1ResponseTooLarge() : new Http1BadAnswer(error.message));

@@ -70,7 +70,7 @@ interface LayoutPdf {
   _ctmStack: number[][];
   _textOptions: unknown;
   _wrapper: unknown;
-  page: { height: number; width: number; resources: { data: { ExtGState?: Record<string, { data: Record<string, unknown> }> } } };
+  page: { height: number; width: number; maxY(): number; resources: { data: { ExtGState?: Record<string, { data: Record<string, unknown> }> } } };
 }
 
 /** A document being recorded: draw on `pdf` with pdfkit's API, pages through this object. */
@@ -203,7 +203,9 @@ function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm
     fixedText(text, x, y, options = {}) {
       const key = runs && `${layout._fontSize}\u0001${JSON.stringify(options)}\u0001${text}`;
       const run = key === undefined ? undefined : runs!.get(key);
-      if (run !== undefined) {
+      // Replayed only where it ends above the page's bottom margin, where pdfkit's line wrapper
+      // would not have gone on to a new page; elsewhere pdfkit lays it out again.
+      if (run !== undefined && y + run.dy <= layout.page.maxY()) {
         for (const operator of run.operators) current.push(typeof operator === 'string' ? operator : `1 0 0 1 ${pdfNumber(x + operator.x)} ${pdfNumber(operator.y - y)} Tm`);
         pdf.x = x + run.dx;
         pdf.y = y + run.dy;

@@ -60,6 +60,16 @@ describe('the HTTP/1.1 client pool', () => {
     await pool.close();
   });
 
+  it('does not use a connection again after bytes no request asked for', async () => {
+    const pool = poolFor(port);
+    const connectionsBefore = server.connections;
+    script.push({ text: 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nstale' });
+    assert.equal(text((await send(pool)).body), 'ok');
+    assert.equal(text((await send(pool)).body), 'ok', 'the next answer is its own, not the stale one');
+    assert.equal(server.connections - connectionsBefore, 2);
+    await pool.close();
+  });
+
   it('refuses an answer larger than allowed, by its length or as it streams', async () => {
     const pool = poolFor(port);
     script.push({ text: `HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n${'a'.repeat(100)}` });
