@@ -266,8 +266,10 @@ export function makeCenterCommand(factory: Factory): Command {
       const started = await startCenter(factory.deployment(options.dir), { ...parts, listen: options.listen, metricsListen: options.metricsListen, clock: factory.checkedClock(), log: (line) => io.err(`${line}\n`) });
       const { url, host, port } = started.server;
       const metricsUrl = started.metricsUrl ?? null;
+      // SIGTERM is handled before the ready line: a service manager may stop it as soon as it reads it.
+      const stopped = waitForShutdown(() => started.close());
       io.out(options.json ? `${JSON.stringify({ role: 'center', url, host, port, metricsUrl })}\n` : `center listening on ${url}${metricsUrl ? `; health and metrics on ${metricsUrl}` : ''}\n`);
-      await waitForShutdown(() => started.close());
+      await stopped;
     });
   addExportSubcommand(center, 'center', factory);
   center

@@ -326,12 +326,14 @@ export function makeRelayCommand(factory: Factory): Command {
       });
       const { url, host, port } = started.server;
       const metricsUrl = started.metricsUrl ?? null;
+      // SIGTERM is handled before the ready line: a service manager may stop it as soon as it reads it.
+      const stopped = waitForShutdown(() => started.close());
       io.out(
         options.json
           ? `${JSON.stringify({ role: 'relay', operatorId: started.operatorId, url, host, port, metricsUrl })}\n`
           : `relay ${started.operatorId} listening on ${url}${metricsUrl ? `; health and metrics on ${metricsUrl}` : ''}\n`,
       );
-      await waitForShutdown(() => started.close());
+      await stopped;
     });
   relay
     .command('status')

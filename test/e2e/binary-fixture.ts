@@ -56,7 +56,8 @@ export function binaryWorkspace(prefix: string): BinaryWorkspace {
         child.stderr!.on('data', (chunk) => (stderr += chunk));
         child.stdout!.on('data', (chunk) => {
           stdout += chunk;
-          const match = /listening on (https:\/\/\S+)/.exec(stdout);
+          // The whole URL: a chunk may end inside it.
+          const match = /listening on (https:\/\/[^\s;]+)[;\s]/.exec(stdout);
           if (match) resolve({ child, url: match[1]! });
         });
         child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${stderr}`)));
