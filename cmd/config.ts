@@ -125,6 +125,11 @@ export interface DeploymentConfig {
   relays: RelayConfig[];
   kiosks: KioskConfig[];
   cardsDirectory: string;
+  /**
+   * Whether kiosks take smartphone certificates (JPKIAPGPSETOKEN) besides the contract's cards
+   * (seed 別紙1 4(1), core/jpki.ts CONTRACT_CARD_KINDS). Off unless true.
+   */
+  smartphoneCertificates?: boolean;
 }
 
 export interface LoadedConfig {
@@ -156,6 +161,9 @@ export function loadConfig(directory: string): LoadedConfig {
   }
   if (config.version !== CONFIG_VERSION || !config.center || !Array.isArray(config.relays) || !Array.isArray(config.kiosks)) {
     throw inputError('config.bad_shape', `expected a version ${CONFIG_VERSION} deployment with center, relays and kiosks`, file);
+  }
+  if (config.smartphoneCertificates !== undefined && typeof config.smartphoneCertificates !== 'boolean') {
+    throw new AppError('usage', 'config.bad_policy', '"smartphoneCertificates" must be true or false', `${file}: smartphoneCertificates`);
   }
   const base = path.dirname(path.resolve(file));
   const resolve = (relative: string) => path.resolve(base, relative);

@@ -32,6 +32,7 @@ import { hashPassword, verifyPassword } from '../drivers/crypto/password.ts';
 import type { DecommissionResponse, HeartbeatResponse } from '../core/relay-service.ts';
 import { DECOMMISSION_PATH, FAULT_PATH, HEARTBEAT_PATH, KIOSK_PATHS, STORE_DAY_PATH } from '../core/messages.ts';
 import { conditionWatch, sendPendingFaults, type FaultReporter } from '../core/alerts.ts';
+import { acceptedCardKinds } from '../core/jpki.ts';
 import { freeBytesIn } from '../drivers/store/free-space.ts';
 import { auditHasher, auditOrigin, checkpointOffer, logSize, offerCheckpointToWitness, storedTreeNodes } from '../drivers/store/audit-log.ts';
 import { inclusionProofFromNodes } from '../core/merkle.ts';
@@ -249,6 +250,7 @@ export function openKiosk(
         return await runKioskTransaction(
           {
             identity: { kioskId: config.kioskId, storeId: config.storeId, storeName: config.storeName },
+            acceptedCardKinds: acceptedCardKinds(loaded.config),
             clock,
             random,
             reader,

@@ -18,6 +18,17 @@ export const JPKI_EF = {
   authPin: 0x0018,
 } as const;
 
+/**
+ * The cards a kiosk uses (seed 別紙1 4(1)): 個人番号カード又は住民基本台帳カード. The real service has
+ * also accepted smartphone certificates since 2023; here that is a deployment's policy
+ * (`smartphoneCertificates` in cvs-issue.json, off unless set), not the contract's rule.
+ */
+export const CONTRACT_CARD_KINDS: readonly CardKind[] = ['my-number-card', 'juki-card'];
+
+export function acceptedCardKinds(policy: { smartphoneCertificates?: boolean }): readonly CardKind[] {
+  return policy.smartphoneCertificates === true ? [...CONTRACT_CARD_KINDS, 'smartphone'] : CONTRACT_CARD_KINDS;
+}
+
 /** Token strings in EF 0006, mapped to the kind of card that carries them. */
 export const CARD_KIND_BY_TOKEN: Readonly<Record<string, CardKind>> = {
   JPKIAPICCTOKEN2: 'my-number-card',

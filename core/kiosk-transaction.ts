@@ -9,7 +9,7 @@ import type { AuditSink } from './audit-entry.ts';
 import { faultDevice, type FaultReporter } from './alerts.ts';
 import { AppError } from './errors.ts';
 import { formatJstDateTime, formatUtcIso } from './jst.ts';
-import { digestInfoForSha256, JpkiCard } from './jpki.ts';
+import { CONTRACT_CARD_KINDS, digestInfoForSha256, JpkiCard, type CardKind } from './jpki.ts';
 import type {
   AuthenticateRequest,
   AuthenticateResponse,
@@ -107,6 +107,8 @@ export interface KioskDependencies {
   sha256(data: Uint8Array): Uint8Array;
   renderReceipt(receipt: Receipt): Promise<Uint8Array>;
   renderVoidNotice(input: VoidSlip): Promise<Uint8Array>;
+  /** The cards this kiosk takes (core/jpki.ts acceptedCardKinds); the contract's two unless given. */
+  acceptedCardKinds?: readonly CardKind[];
 }
 
 /** The slip printed after a misprint (C§9): every serial of the transaction, all void. */
@@ -171,6 +173,10 @@ export async function runKioskTransaction(deps: KioskDependencies, input: KioskI
     const cardKind = await card.readCardKind();
     const certificateDer = await card.readAuthCertificate();
     deps.audit.append({ kind: 'card.read', data: { cardKind } });
+    // Before the PIN: a token the deployment does not take is refused without asking for it.
+    if (!(deps.acceptedCardKinds ?? CONTRACT_CARD_KINDS).includes(cardKind)) {
+      throw new AppError('refused', 'card.kind_not_accepted', `${cardKind} certificates are not accepted at this kiosk`);
+    }
     await unlockCard(card, input, deps, pins);
 
     screen.show(SCREEN.authenticating);

@@ -10,6 +10,8 @@ import { after, describe, it } from 'node:test';
 import { main } from '../../cmd/cvs-issue.ts';
 import { renderWorkersFrom } from '../../cmd/center.ts';
 import { createFactory } from '../../cmd/factory.ts';
+import { loadConfig } from '../../cmd/config.ts';
+import { acceptedCardKinds } from '../../core/jpki.ts';
 import { bufferIo } from '../../cmd/io.ts';
 import { AppError } from '../../core/errors.ts';
 import { HANDLING_CSV_HEADER, formatHandlingRow } from '../../core/handling-csv.ts';
@@ -72,6 +74,18 @@ describe('command factory', () => {
     fs.writeFileSync(path.join(deployment, 'cvs-issue.json'), 'not json');
     assert.equal(factory.deployment(deployment), first);
     assert.throws(() => createFactory(bufferIo()).deployment(deployment), (error: unknown) => error instanceof AppError && error.code === 'config.bad_json');
+  });
+
+  it('reads the smartphone-certificate policy: true or false, off when absent, anything else a usage error naming the field', () => {
+    const deployment = path.join(dir, 'policy');
+    fs.mkdirSync(deployment);
+    const write = (extra: object) => fs.writeFileSync(path.join(deployment, 'cvs-issue.json'), JSON.stringify({ version: 1, center: {}, relays: [], kiosks: [], cardsDirectory: 'cards', ...extra }));
+    write({});
+    assert.deepEqual(acceptedCardKinds(loadConfig(deployment).config), ['my-number-card', 'juki-card']);
+    write({ smartphoneCertificates: true });
+    assert.deepEqual(acceptedCardKinds(loadConfig(deployment).config), ['my-number-card', 'juki-card', 'smartphone']);
+    write({ smartphoneCertificates: 'yes' });
+    assert.throws(() => loadConfig(deployment), (error: unknown) => error instanceof AppError && error.code === 'config.bad_policy' && error.kind === 'usage' && /smartphoneCertificates/.test(error.summary()));
   });
 });
 

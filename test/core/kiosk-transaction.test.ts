@@ -36,6 +36,7 @@ import type { Denomination } from '../../core/ports.ts';
 import type { Resident } from '../../core/resident.ts';
 import { refusalText, SCREEN } from '../../core/screen-text.ts';
 import { readCardFile, writeCardFile } from '../../drivers/card/card-file.ts';
+import { acceptedCardKinds, type CardKind } from '../../core/jpki.ts';
 import { SimulatedCardReader } from '../../drivers/card/simulated-reader.ts';
 import { SimulatedCashUnit, type SimulatedCashUnitOptions } from '../../drivers/cash/simulated-cash-unit.ts';
 import { createCertificateAuthority, createCrl, issueCertificate, type KeyAndCertificate } from '../../drivers/pki/issue.ts';
@@ -170,8 +171,12 @@ describe('runKioskTransaction', () => {
       cash?: SimulatedCashUnitOptions;
       printerFaults?: FolderPrinterFaults;
       tamper?: (data: CertificateData) => CertificateData;
+      /** The token the card carries (default the My Number card's), and what the kiosk takes. */
+      cardKind?: CardKind;
+      acceptedCardKinds?: readonly CardKind[];
     } = {},
   ): Kiosk {
+    if (options.cardKind) writeCardFile(cardPath, { ...readCardFile(cardPath), kind: options.cardKind });
     const centreStore = memoryCenterStore([KIOSK.operatorId]);
     const centre = createCenterService({
       clock: { nowMs: () => NOW_MS },
@@ -228,6 +233,7 @@ describe('runKioskTransaction', () => {
     const asked = { pins: 0, menus: 0, cash: 0 };
     const deps = {
       identity: { kioskId: KIOSK.kioskId, storeId: KIOSK.storeId, storeName: 'テスト店' },
+      ...(options.acceptedCardKinds ? { acceptedCardKinds: options.acceptedCardKinds } : {}),
       clock: { nowMs: () => NOW_MS + 60_000 },
       random: counterRandom(0),
       reader,
@@ -293,6 +299,26 @@ describe('runKioskTransaction', () => {
   }
 
   const twoJuminhyo = { certificateType: 'juminhyo' as const, copies: 2 };
+
+  it('refuses a smartphone certificate before its PIN unless the deployment takes them (seed 別紙1 4(1))', async () => {
+    const kiosk = makeKiosk({ cardKind: 'smartphone' });
+    const result = await kiosk.run({ choice: twoJuminhyo, cash: [500, 500] });
+    assert.deepEqual(result, { outcome: 'refused', code: 'card.kind_not_accepted', wrongPins: 0 });
+    assert.equal(kiosk.asked.pins, 0, 'no PIN asked for');
+    assert.deepEqual(kiosk.audit.slice(0, 2), [
+      { kind: 'card.read', data: { cardKind: 'smartphone' } },
+      { kind: 'transaction.refused', data: { code: 'card.kind_not_accepted' } },
+    ]);
+    assert.match(kiosk.screen.at(-1)!, /スマートフォン用電子証明書はご利用いただけません/);
+    assert.deepEqual(kiosk.printedFiles(), []);
+  });
+
+  it('issues to a smartphone certificate where the deployment takes them, and its log says which token it was', async () => {
+    const kiosk = makeKiosk({ cardKind: 'smartphone', acceptedCardKinds: acceptedCardKinds({ smartphoneCertificates: true }) });
+    const result = await kiosk.run({ choice: twoJuminhyo, cash: [500, 500] });
+    assert.equal(result.outcome, 'issued');
+    assert.deepEqual(kiosk.audit[0], { kind: 'card.read', data: { cardKind: 'smartphone' } });
+  });
 
   it('issues: prints every copy and a receipt, pays change, and records the notice the centre accepts', async () => {
     const kiosk = makeKiosk();
