@@ -9,11 +9,11 @@ import { assertRegisteredKiosk, type CallerIdentity, type KioskRegistry } from '
 import { AppError, usageError } from '../core/errors.ts';
 import { hexEncode } from '../core/bytes.ts';
 import { formatJstIso, formatUtcIso, parseIsoInstant } from '../core/jst.ts';
-import { serviceNoticeFrom, type ServiceNotice } from '../core/service-notices.ts';
+import { parseOperatorNotice, serviceNoticeFrom, type ServiceNotice } from '../core/service-notices.ts';
 import { withDatabase, type Database } from '../drivers/store/database.ts';
 import { migrate } from '../drivers/store/migrate.ts';
 import { CENTER_MIGRATIONS } from '../drivers/store/schema.ts';
-import { KIOSK_PATHS, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH, parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice, parseSettlementSubmission, parseSuppliedRecord } from '../core/messages.ts';
+import { KIOSK_PATHS, OPERATOR_NOTICE_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH, parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice, parseSettlementSubmission, parseSuppliedRecord } from '../core/messages.ts';
 import type { Clock, RandomSource, Timers } from '../core/ports.ts';
 import type { HolidayLookup } from '../core/service-hours.ts';
 import { jsonHandler } from '../drivers/http/json-api.ts';
@@ -166,6 +166,10 @@ export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & {
       [RELAY_HEARTBEAT_PATH]: (body, request) => service.witnessRelay(relayOperatorOf(request), parseRelayHeartbeat(body)),
       [RELAY_COSIGNATURE_PATH]: (body, request) => keepRelayCosignature(relayOperatorOf(request), body),
       [SETTLEMENT_CONFIRM_PATH]: (body, request) => service.submitReconciliation(relayOperatorOf(request), parseSettlementSubmission(body)),
+      [OPERATOR_NOTICE_PATH]: (body, request) => {
+        const operatorId = relayOperatorOf(request);
+        return service.receiveOperatorNotice(operatorId, parseOperatorNotice(body, operatorId));
+      },
       [SETTLEMENT_SUPPLY_PATH]: (body, request) => {
         const operatorId = relayOperatorOf(request);
         const record = parseSuppliedRecord(body, operatorId);
@@ -198,7 +202,7 @@ export async function startCenter(loaded: LoadedConfig, options: CenterParts & {
       role: 'center',
       listen: options.metricsListen,
       mainAddress: { host, port },
-      knownPaths: [...RELAYED_PATHS, RELAY_HEARTBEAT_PATH, RELAY_COSIGNATURE_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH],
+      knownPaths: [...RELAYED_PATHS, RELAY_HEARTBEAT_PATH, RELAY_COSIGNATURE_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH, OPERATOR_NOTICE_PATH],
       auditEntries: () => logSize(db),
       health: () => ({ role: 'center', auditEntries: logSize(db), uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000) }),
     });

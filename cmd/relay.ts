@@ -6,14 +6,16 @@ import { Command } from 'commander';
 import { COMMANDS } from './commands.ts';
 import { DEFAULT_DOWN_AFTER_MS, kioskHealth, kioskStateLabel } from '../core/kiosk-health.ts';
 import { AppError, usageError } from '../core/errors.ts';
-import { formatJstIso } from '../core/jst.ts';
+import { formatJstIso, parseIsoInstant } from '../core/jst.ts';
+import { hexEncode } from '../core/bytes.ts';
+import { operatorNoticeBody, operatorNoticeFrom } from '../core/service-notices.ts';
 import type { Clock, Timers } from '../core/ports.ts';
 import { createRelayService, type CenterUpstream, type RelayService, type KioskCertificateIdentity } from '../core/relay-service.ts';
 import { callJson, errorResponse, jsonBytesResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
 import type { IncomingRequest, OutgoingResponse, RequestHandler, RunningServer } from '../drivers/http/server.ts';
 import { withDatabase, type Database } from '../drivers/store/database.ts';
-import { alertBacklog, clearFaults, createRelayStore, isCertificateRevoked, kioskStatuses, latestCosigned, openFaults, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
-import { DECOMMISSION_PATH, FAULT_PATH, HEARTBEAT_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_SUPPLY_PATH, STORE_DAY_PATH } from '../core/messages.ts';
+import { alertBacklog, announceOperatorNotice, clearFaults, createRelayStore, isCertificateRevoked, kioskStatuses, latestCosigned, openFaults, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
+import { DECOMMISSION_PATH, FAULT_PATH, HEARTBEAT_PATH, OPERATOR_NOTICE_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_SUPPLY_PATH, STORE_DAY_PATH } from '../core/messages.ts';
 import { handlingRecordFromRow } from '../drivers/store/center-store.ts';
 import type { CompletionAck } from '../core/messages.ts';
 import { parseRelayHeartbeatAnswer, witness, witnessRecordData, type CheckpointOffer } from '../core/witness.ts';
@@ -412,6 +414,44 @@ export function makeRelayCommand(factory: Factory): Command {
         audit.append({ kind: 'record.supplied', data: { issuanceId: record.issuanceId, kioskId: record.kioskId, copies: record.copies, feeYen: record.feeYen, duplicate: ack.duplicate } });
         if (options.json) io.out(`${JSON.stringify(ack, null, 2)}\n`);
         else io.out(`issuance ${ack.issuanceId} supplied to the centre${ack.adjustment ? `: settled in ${ack.adjustment.settleMonth} as an adjustment of ${ack.adjustment.originalMonth}` : ''}${ack.duplicate ? ' (it had it already)' : ''}\n`);
+      } finally {
+        await client.close();
+        db.close();
+      }
+    });
+  relay
+    .command('notice')
+    .description("announce the operator's own maintenance window or stop: to the centre (J-LIS) first, then on every kiosk of the operator (C§7-3, C§7-4)")
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .requiredOption('--kind <kind>', 'maintenance (planned: outside the service hours, C§7-3) or stop (a failure or other unavoidable cause, C§7-4)')
+    .requiredOption('--from <iso>', 'start, ISO time with offset, e.g. 2026-12-05T23:30:00+09:00')
+    .requiredOption('--to <iso>', 'end, ISO time with offset')
+    .requiredOption('--message <text>', 'what the kiosks show, 1 to 200 characters (Japanese), no personal data')
+    .option('--emergency', 'a maintenance that cannot wait for hours the service is closed (C§7-4: 止むを得ない事情)')
+    .option('--operator <id>', 'whose relay (default: the first in the deployment)')
+    .option('--center-url <url>', 'the centre, e.g. https://127.0.0.1:8443; default from the deployment')
+    .option('--json', 'print the notice as JSON')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 the centre has it and the kiosks will show it, 1 the centre did not answer or refused it (nothing is shown), 2 bad flag, or a maintenance window inside the service hours (06:30〜23:00 JST) without --emergency.',
+    )
+    .action(async (options: { dir: string; kind: string; from: string; to: string; message: string; emergency?: boolean; operator?: string; centerUrl?: string; json?: boolean }) => {
+      const loaded = factory.deployment(options.dir);
+      const config = findRelay(loaded, options.operator);
+      const notice = operatorNoticeFrom(
+        { operatorId: config.operatorId, kind: options.kind, startsAtMs: parseIsoInstant(options.from), endsAtMs: parseIsoInstant(options.to), message: options.message, emergency: options.emergency === true },
+        hexEncode(factory.random.bytes(16)),
+        { kind: '--kind', from: '--from', to: '--to', message: '--message', emergency: '--emergency' },
+      );
+      const client = clientFor(loaded, config.centerTls, options.centerUrl ?? config.centerUrl, 15_000);
+      const db = openRelayDatabase(loaded.resolve(config.databaseFile));
+      try {
+        // J-LIS first (甲に通知のうえ): nothing is shown on a kiosk the centre has not been told of.
+        await callJson(client, OPERATOR_NOTICE_PATH, operatorNoticeBody(notice));
+        const audit = openRoleAuditLog(db, loaded, config, auditOrigin('relay', config.operatorId), factory.clock);
+        announceOperatorNotice(db, audit, notice, formatUtcIso(factory.clock.nowMs()));
+        if (options.json) io.out(`${JSON.stringify({ ...operatorNoticeBody(notice), operatorId: notice.operatorId, centre: 'notified' }, null, 2)}\n`);
+        else io.out(`${notice.kind} ${notice.noticeId} of ${notice.operatorId}: ${formatJstIso(notice.startsAtMs)} to ${formatJstIso(notice.endsAtMs)}${notice.emergency ? ' (emergency)' : ''}; the centre has it, and the kiosks show it from their next contact\n`);
       } finally {
         await client.close();
         db.close();

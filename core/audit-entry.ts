@@ -44,13 +44,16 @@ const FIELD_TYPES: Record<string, FieldType> = {
   pending: 'count', businessDate: 'code', cashYen: 'yen', transactions: 'count', remoteAddress: 'code?', status: 'count',
   origin: 'id', rootHash: 'hash', signature: 'signature', cosignature: 'signature', witness: 'id', timestamp: 'count', fromSize: 'count',
   settleMonth: 'code', count: 'count', peers: 'count', paidOn: 'code', reference: 'id?', serialNumber: 'id',
-  faultId: 'id', alertId: 'id', target: 'code', device: 'code',
+  faultId: 'id', alertId: 'id', target: 'code', device: 'code', noticeId: 'id', emergency: 'flag',
 };
 
 /** Each kind and the data fields it may carry (any subset, in any order, each at most once). */
 export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
   // kiosk
   'card.read': ['cardKind'],
+  // an operator's own notice (C§7-3, C§7-4): received at the centre, then announced by the relay
+  'operator-notice.received': ['operatorId', 'noticeId', 'code', 'emergency', 'duplicate'],
+  'operator-notice.announced': ['noticeId', 'code', 'emergency'],
   'pin.wrong': ['attempt'],
   'auth.accepted': ['residentRef', 'municipalityCode', 'attempt', 'operatorId', 'kioskId'],
   'certificate.requested': ['requestId', 'residentRef', 'certificateType', 'copies'],

@@ -7,7 +7,7 @@ import type { AuditSink } from './audit-entry.ts';
 import type { MerkleHasher } from './merkle.ts';
 import type { NoteVerifier } from './signed-note.ts';
 import { witness, type CheckpointOffer, type RelayHeartbeat, type RelayHeartbeatAnswer } from './witness.ts';
-import { assertMunicipalityNotStopped, currentAndComing, maintenanceWindows, type ServiceNotice } from './service-notices.ts';
+import { assertMunicipalityNotStopped, currentAndComing, maintenanceWindows, type OperatorNotice, type ServiceNotice } from './service-notices.ts';
 import { AppError } from './errors.ts';
 import { confirmationRefusal, nextOpenMonth, type AdjustmentKind, type MonthConfirmation, type SettlementSubmission } from './settlement.ts';
 import { formatUtcIso, formatWarekiDate, jstMonth } from './jst.ts';
@@ -259,6 +259,18 @@ export function createCenterService(deps: CenterDependencies) {
     },
 
     serialStatus,
+
+    /**
+     * An operator's own maintenance window or stop (C§7-4: 乙は甲に通知のうえ): kept once, with its
+     * audit entry, before the relay shows it to the operator's kiosks. The rules of C§7-3 were
+     * checked by parseOperatorNotice; the operator is the relay's.
+     */
+    receiveOperatorNotice(operatorId: string, notice: OperatorNotice): { noticeId: string; duplicate: boolean } {
+      assertOperator(operatorId);
+      const result = store.saveOperatorNotice(notice, formatUtcIso(clock.nowMs()));
+      if (result === 'conflict') throw new AppError('conflict', 'notice.conflict', 'a different notice was already received with this id', notice.noticeId);
+      return { noticeId: notice.noticeId, duplicate: result === 'duplicate' };
+    },
   };
 
   /** Writes a refusal's audit entry (its code only) and gives the error back to be thrown. */

@@ -12,11 +12,12 @@ import type { MerkleHasher } from './merkle.ts';
 import type { NoteVerifier } from './signed-note.ts';
 import { parseCheckpointOffer, witness, type CheckpointOffer, type WitnessedCheckpoint, type WitnessRecord } from './witness.ts';
 import { decodeAuditEntry } from './audit-entry.ts';
-import { bytesEqual, hexDecode, utf8Encode } from './bytes.ts';
+import { bytesEqual, hexDecode, utf8Decode, utf8Encode } from './bytes.ts';
 import { verifyInclusion } from './merkle.ts';
 import { openNote, parseCheckpoint } from './signed-note.ts';
 import type { Clock } from './ports.ts';
 import { parseFaultReport, type FaultReport } from './alerts.ts';
+import { asServiceNotice, currentAndComing, type OperatorNotice } from './service-notices.ts';
 
 export interface RegisteredKiosk {
   kioskId: string;
@@ -53,6 +54,8 @@ export interface RelayStore {
    * same fault id again is a duplicate, the same id with other content a conflict.
    */
   saveFault(fault: FaultReport & { storeId: string }, receivedAtIso: string): RecordResult;
+  /** The operator's own notices (relay notice) that end after this instant. */
+  operatorNotices(fromMs: number): OperatorNotice[];
 }
 
 /** A kiosk certificate the operator's store CA revoked when its kiosk was decommissioned (C§9-2). */
@@ -299,9 +302,27 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
         throw error;
       }
       deps.audit.append({ kind: 'request.forwarded', data: { kioskId: kiosk.kioskId, path, status: answer.status } });
-      return answer;
+      return path === KIOSK_PATHS.notices && answer.status === 200 ? withOperatorNotices(answer, nowMs) : answer;
     },
   };
+
+  /**
+   * The centre's notices for the kiosk, and the operator's own after them (C§7-4: the relay shows
+   * them once the centre has them; relay notice). An answer that is not the notices list passes as it came.
+   */
+  function withOperatorNotices(answer: UpstreamAnswer, nowMs: number): UpstreamAnswer {
+    const own = currentAndComing(deps.store.operatorNotices(nowMs).map(asServiceNotice), nowMs);
+    if (own.length === 0) return answer;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(utf8Decode(answer.body));
+    } catch {
+      return answer;
+    }
+    const notices = (parsed as { notices?: unknown }).notices;
+    if (!Array.isArray(notices)) return answer;
+    return { status: answer.status, body: utf8Encode(JSON.stringify({ ...(parsed as object), notices: [...notices, ...own] })) };
+  }
 
   /** Corrections change the operator's view too (Spec§13-2); a correction the relay cannot place is refused. */
   function keepOperatorCorrection(body: Record<string, unknown>, kiosk: RegisteredKiosk): void {

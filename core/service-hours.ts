@@ -42,6 +42,27 @@ export function assertCenterOpen(atMs: number, maintenance: readonly Maintenance
   }
 }
 
+/** Whether the service's own hours are open at atMs: 06:30–23:00 JST, not 12/29–1/3 (windows apart). */
+export function isWithinServiceHours(atMs: number): boolean {
+  const parts = jstParts(atMs);
+  return !isYearEndClosure(parts.month, parts.day) && inWindow(parts, CENTER_WINDOW);
+}
+
+const MINUTE_MS = 60_000;
+
+/**
+ * The first instant of [startMs, endMs) within service hours, or undefined when it lies wholly
+ * outside them (C§7-3). The hours open and close on whole minutes (JST is a whole number of hours
+ * from UTC), so the start and each whole minute after it are enough to look at.
+ */
+export function firstServiceInstant(startMs: number, endMs: number): number | undefined {
+  if (startMs < endMs && isWithinServiceHours(startMs)) return startMs;
+  for (let atMs = Math.floor(startMs / MINUTE_MS) * MINUTE_MS + MINUTE_MS; atMs < endMs; atMs += MINUTE_MS) {
+    if (isWithinServiceHours(atMs)) return atMs;
+  }
+  return undefined;
+}
+
 /** True when a municipality issues a type with these hours at atMs (the centre's hours apart). */
 export function isTypeAvailable(hours: TypeHours | undefined, atMs: number, isHoliday: HolidayLookup): boolean {
   if (!hours) return true;

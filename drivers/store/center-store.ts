@@ -13,7 +13,8 @@ import { witnessRecordData, type WitnessedCheckpoint, type WitnessRecord } from 
 import { jstMonth } from '../../core/jst.ts';
 import type { AdjustmentKind, SettlementAdjustment } from '../../core/settlement.ts';
 import { recordsAroundMonth } from './settlement-store.ts';
-import type { NoticeKind, ServiceNotice } from '../../core/service-notices.ts';
+import type { NoticeKind, OperatorNotice, ServiceNotice } from '../../core/service-notices.ts';
+import { saveOperatorNotice } from './operator-notices.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { Database } from './database.ts';
 import { migrate } from './migrate.ts';
@@ -296,6 +297,11 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
           ? []
           : [{ kind: 'correction.recorded', data: { issuanceId: correction.issuanceId, copies: correction.copies, feeYen: correction.feeYen, reason: correction.reason, duplicate: result === 'duplicate' } }];
       return audit.transaction(recorded, () => insertCorrection(db, correction));
+    },
+    saveOperatorNotice(notice: OperatorNotice, receivedAtIso: string): RecordResult {
+      return saveOperatorNotice(db, audit, notice, receivedAtIso, (result) =>
+        result === 'conflict' ? [] : [{ kind: 'operator-notice.received', data: { operatorId: notice.operatorId, noticeId: notice.noticeId, code: notice.kind, emergency: notice.emergency, duplicate: result === 'duplicate' } }],
+      );
     },
     serviceNotices(fromMs: number): ServiceNotice[] {
       return db

@@ -1,8 +1,10 @@
 // The relay's SQLite store: registered kiosks and the operator's own handling records, built from
 // the completion notices its kiosks send.
 
+import { operatorNoticesFrom, saveOperatorNotice } from './operator-notices.ts';
 import { alertTargets, type Alert, type AlertTarget, type DeliveryStep, type FaultDevice, type FaultReport } from '../../core/alerts.ts';
 import type { HandlingCorrection, RecordResult } from '../../core/handling-record.ts';
+import type { OperatorNotice } from '../../core/service-notices.ts';
 import type { HandlingRecord } from '../../core/messages.ts';
 import { formatUtcIso } from '../../core/jst.ts';
 import type { KioskRevocation, RegisteredKiosk, RelayStore, StoreDay, WitnessedCheckpoint } from '../../core/relay-service.ts';
@@ -29,6 +31,7 @@ export function saveKiosk(db: Database, kiosk: RegisteredKiosk & { storeName: st
 
 export function createRelayStore(db: Database, audit: AuditLog): RelayStore {
   return {
+    operatorNotices: (fromMs) => operatorNoticesFrom(db, fromMs),
     findKiosk(kioskId: string): RegisteredKiosk | undefined {
       const row = db.get<{ kiosk_id: string; store_id: string; active: number; audit_key: string | null }>(
         'SELECT kiosk_id, store_id, active, audit_key FROM kiosks WHERE kiosk_id = :kioskId',
@@ -320,4 +323,14 @@ export function alertBacklog(db: Database): { pending: number; failed: number } 
     'SELECT SUM(delivered_at IS NULL AND failed_at IS NULL) AS pending, SUM(failed_at IS NOT NULL) AS failed FROM alert_deliveries',
   );
   return { pending: row?.pending ?? 0, failed: row?.failed ?? 0 };
+}
+
+/**
+ * Keeps the operator's own notice once the centre has it (relay notice, C§7-4), with its audit
+ * entry; from then on it is in every kiosk's notices. The same notice again is a duplicate.
+ */
+export function announceOperatorNotice(db: Database, audit: AuditLog, notice: OperatorNotice, atIso: string): RecordResult {
+  return saveOperatorNotice(db, audit, notice, atIso, (result) =>
+    result === 'inserted' ? [{ kind: 'operator-notice.announced', data: { noticeId: notice.noticeId, code: notice.kind, emergency: notice.emergency } }] : [],
+  );
 }

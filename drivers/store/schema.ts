@@ -368,6 +368,23 @@ export const CENTER_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sessions_challenge ON sessions (challenge_id);
     `,
   },
+  {
+    version: 13,
+    name: "operators' own maintenance windows and stops, as they notified them (C§7-3, C§7-4)",
+    sql: `
+      CREATE TABLE operator_notices (
+        notice_id TEXT PRIMARY KEY,
+        operator_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('maintenance', 'stop')),
+        starts_at_ms INTEGER NOT NULL,
+        ends_at_ms INTEGER NOT NULL CHECK (ends_at_ms > starts_at_ms),
+        message TEXT NOT NULL,  -- shown on the operator's kiosk screens; never personal data
+        emergency INTEGER NOT NULL CHECK (emergency IN (0, 1)),
+        received_at TEXT NOT NULL
+      ) STRICT;
+      ${appendOnly('operator_notices', 'operator notices are append-only')}
+    `,
+  },
 ];
 
 export const RELAY_MIGRATIONS: readonly Migration[] = [
@@ -523,6 +540,23 @@ export const RELAY_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
       CREATE INDEX alert_deliveries_due ON alert_deliveries (next_attempt_at) WHERE delivered_at IS NULL AND failed_at IS NULL;
       ALTER TABLE kiosks ADD COLUMN witness_failures INTEGER NOT NULL DEFAULT 0; -- offers refused, counted
+    `,
+  },
+  {
+    version: 10,
+    name: "the operator's own maintenance windows and stops, announced to its kiosks once the centre had them (C§7-4)",
+    sql: `
+      CREATE TABLE operator_notices (
+        notice_id TEXT PRIMARY KEY,
+        operator_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('maintenance', 'stop')),
+        starts_at_ms INTEGER NOT NULL,
+        ends_at_ms INTEGER NOT NULL CHECK (ends_at_ms > starts_at_ms),
+        message TEXT NOT NULL,  -- shown on the operator's kiosk screens; never personal data
+        emergency INTEGER NOT NULL CHECK (emergency IN (0, 1)),
+        received_at TEXT NOT NULL
+      ) STRICT;
+      ${appendOnly('operator_notices', 'operator notices are append-only')}
     `,
   },
 ];

@@ -407,6 +407,38 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     assert.deepEqual(status.kiosks.map((kiosk) => kiosk.kioskId), ['K0001', 'K0002', 'K0003'], "only this operator's kiosks");
   });
 
+  it("announces the operator's own notice to the centre first, then on its kiosks; maintenance inside the service hours only as an emergency (C§7-3, C§7-4)", async () => {
+    const notice = async (...flags: string[]) => {
+      const io = bufferIo();
+      const code = await main(['relay', 'notice', '--dir', dir, '--center-url', center.server.url, '--message', '事業者システムの保守のため停止します', ...flags], io);
+      return { code, stdout: io.stdout(), stderr: io.stderr() };
+    };
+    const countIn = (file: string) => withDatabase(path.join(dir, file), (db) => db.get<{ n: number }>('SELECT COUNT(*) AS n FROM operator_notices')!.n);
+    // 2027-01-12 is a Tuesday: 10:00–11:00 JST is inside the hours, 23:30–05:30 is not.
+    const inside = await notice('--kind', 'maintenance', '--from', '2027-01-12T10:00:00+09:00', '--to', '2027-01-12T11:00:00+09:00');
+    assert.equal(inside.code, 2);
+    assert.match(inside.stderr, /outside the service hours \(06:30〜23:00 JST, C§7-3\): 2027-01-12T10:00:00\+09:00 is inside them; mark it --emergency/);
+    const overnight = await notice('--kind', 'maintenance', '--from', '2027-01-12T23:30:00+09:00', '--to', '2027-01-13T05:30:00+09:00', '--json');
+    assert.equal(overnight.code, 0, overnight.stderr);
+    const urgent = await notice('--kind', 'maintenance', '--emergency', '--from', '2027-01-12T10:00:00+09:00', '--to', '2027-01-12T10:30:00+09:00');
+    assert.equal(urgent.code, 0, urgent.stderr);
+    // The centre not answering: nothing is shown, as J-LIS was not told.
+    const io = bufferIo();
+    assert.equal(await main(['relay', 'notice', '--dir', dir, '--center-url', 'https://127.0.0.1:9', '--kind', 'stop', '--from', '2027-01-14T10:00:00+09:00', '--to', '2027-01-14T12:00:00+09:00', '--message', '障害のため停止'], io), 1);
+    assert.equal(countIn('center.db'), 2);
+    assert.equal(countIn('relay.db'), 2);
+    // The kiosks get both with the centre's notices.
+    const kioskClient = clientWith(relay.server.url, loaded.config.kiosks[0]!.tls);
+    try {
+      const { notices } = await callJson<{ notices: { noticeId: string; message: string }[] }>(kioskClient, '/v1/notices', { kioskId: loaded.config.kiosks[0]!.kioskId });
+      const announced = JSON.parse(overnight.stdout) as { noticeId: string };
+      assert.ok(notices.some((shown) => shown.noticeId === announced.noticeId && shown.message === '事業者システムの保守のため停止します'));
+      assert.equal(notices.filter((shown) => shown.message === '事業者システムの保守のため停止します').length, 2);
+    } finally {
+      await kioskClient.close();
+    }
+  });
+
   it("catches a kiosk log rebuilt by hand with the kiosk's own key, through the relay's witnessed checkpoints", async () => {
     const kiosk = openKiosk(loaded, { kioskId: 'K0001', relayUrl: relay.server.url, clock });
     kiosk.closeDays(jstParts(clock.nowMs()).dateIso); // an entry of its own (day.closed) …

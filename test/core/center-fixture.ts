@@ -6,6 +6,7 @@ import type { CenterStore, CorrectionAdjustment, StoredChallenge, StoredRequest,
 import type { HandlingCorrection, RecordResult } from '../../core/handling-record.ts';
 import type { HandlingRecord } from '../../core/messages.ts';
 import { jstMonth } from '../../core/jst.ts';
+import type { OperatorNotice } from '../../core/service-notices.ts';
 import type { MonthConfirmation, SettlementAdjustment, SettlementSubmission } from '../../core/settlement.ts';
 
 type StoredAdjustment = SettlementAdjustment & { issuedAt: string; operatorId: string };
@@ -19,6 +20,7 @@ export type MemoryCenterStore = CenterStore & {
   submissions: Array<SettlementSubmission & { operatorId: string }>;
   confirmations: MonthConfirmation[];
   voidedSerials: Map<string, VoidedSerial & { operatorId: string; kioskId: string }>;
+  operatorNotices: Map<string, OperatorNotice>;
 };
 
 export function memoryCenterStore(operators: string[]): MemoryCenterStore {
@@ -33,8 +35,16 @@ export function memoryCenterStore(operators: string[]): MemoryCenterStore {
   const submissions: Array<SettlementSubmission & { operatorId: string }> = [];
   const confirmations: MonthConfirmation[] = [];
   const voidedSerials = new Map<string, VoidedSerial & { operatorId: string; kioskId: string }>();
+  const operatorNotices = new Map<string, OperatorNotice>();
   return {
     voidedSerials,
+    operatorNotices,
+    saveOperatorNotice(notice: OperatorNotice): RecordResult {
+      const existing = operatorNotices.get(notice.noticeId);
+      if (existing) return JSON.stringify(existing) === JSON.stringify(notice) ? 'duplicate' : 'conflict';
+      operatorNotices.set(notice.noticeId, notice);
+      return 'inserted';
+    },
     recordVoidedSerials(voided) {
       let inserted = 0;
       for (const serial of voided.serials) {

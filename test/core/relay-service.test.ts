@@ -11,6 +11,8 @@ import type { HandlingRecord } from '../../core/messages.ts';
 import { AppError } from '../../core/errors.ts';
 import { createMerkleHasher } from '../../core/merkle.ts';
 import { createRelayService, type RegisteredKiosk, type StoreDay } from '../../core/relay-service.ts';
+import { KIOSK_PATHS } from '../../core/messages.ts';
+import type { OperatorNotice } from '../../core/service-notices.ts';
 
 const KIOSK = { kioskId: 'K0001', storeId: 'S0001', operatorId: 'OP01' };
 
@@ -24,6 +26,7 @@ function world(options: { upstreamFails?: boolean } = {}) {
   const records: HandlingRecord[] = [];
   const days = new Map<string, StoreDay>();
   const seen: string[] = [];
+  const operatorNotices: OperatorNotice[] = [];
   const clock = { atMs: Date.parse('2026-11-02T01:00:00Z') };
   const service = createRelayService({
     operatorId: 'OP01',
@@ -34,10 +37,12 @@ function world(options: { upstreamFails?: boolean } = {}) {
       post: async (path) => {
         if (options.upstreamFails) throw new AppError('unavailable', 'transport.timeout', 'no answer');
         sent.push(path);
-        return { status: 200, body: new TextEncoder().encode('{}') };
+        const body = path === KIOSK_PATHS.notices ? { notices: [{ noticeId: 'c'.repeat(32), kind: 'maintenance', startsAtMs: 1, endsAtMs: 9e15, message: 'センター保守' }] } : {};
+        return { status: 200, body: new TextEncoder().encode(JSON.stringify(body)) };
       },
     },
     store: {
+      operatorNotices: () => operatorNotices,
       findKiosk: (kioskId) => kiosks.find((kiosk) => kiosk.kioskId === kioskId),
       noteKioskSeen: (kioskId, atIso) => void seen.push(`${kioskId} ${atIso}`),
       recordOperatorRecord(record): RecordResult {
@@ -62,7 +67,7 @@ function world(options: { upstreamFails?: boolean } = {}) {
       revocationOf: () => undefined,
     },
   });
-  return { service, audit, sent, records, seen, clock };
+  return { service, audit, sent, records, seen, clock, operatorNotices };
 }
 
 async function refusedWith(code: string, work: () => unknown): Promise<void> {
@@ -84,6 +89,17 @@ describe('relay refusals', () => {
     }
     assert.deepEqual(relay.audit.map((event) => event.kind), ['kiosk.refused', 'kiosk.refused', 'kiosk.refused', 'kiosk.refused']);
     assert.deepEqual(relay.sent, []);
+  });
+
+  it("adds the operator's own notices that have not ended to the centre's notices for the kiosk (C§7-4)", async () => {
+    const { service, clock, operatorNotices } = world();
+    const own = (noticeId: string, startsAtMs: number, endsAtMs: number): OperatorNotice => ({ noticeId, operatorId: 'OP01', kind: 'stop', startsAtMs, endsAtMs, message: '事業者のシステム障害', emergency: false });
+    operatorNotices.push(own('a'.repeat(32), clock.atMs - 60_000, clock.atMs + 60_000), own('b'.repeat(32), clock.atMs - 120_000, clock.atMs - 60_000));
+    const answer = await service.forward(KIOSK_PATHS.notices, { kioskId: 'K0001' }, KIOSK);
+    const notices = (JSON.parse(new TextDecoder().decode(answer.body)) as { notices: { noticeId: string; kind: string; message: string }[] }).notices;
+    assert.deepEqual(notices.map((notice) => [notice.noticeId[0], notice.kind, notice.message]), [['c', 'maintenance', 'センター保守'], ['a', 'stop', '事業者のシステム障害']]);
+    const other = await service.forward(KIOSK_PATHS.challenge, { kioskId: 'K0001' }, KIOSK);
+    assert.equal(new TextDecoder().decode(other.body), '{}', 'other answers pass as they came');
   });
 
   it('forwards only the kiosk paths, and only for the kiosk the certificate names', async () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AppError } from '../../core/errors.ts';
 import { assertCenterOpen } from '../../core/service-hours.ts';
-import { assertMunicipalityNotStopped, currentAndComing, inForce, maintenanceWindows, serviceNoticeFrom, type ServiceNotice } from '../../core/service-notices.ts';
+import { assertMunicipalityNotStopped, currentAndComing, inForce, maintenanceWindows, operatorNoticeBody, operatorNoticeFrom, parseOperatorNotice, serviceNoticeFrom, type ServiceNotice } from '../../core/service-notices.ts';
 
 const TEN_AM_JST = Date.parse('2026-11-30T10:00:00+09:00');
 const HOUR_MS = 60 * 60 * 1000;
@@ -67,5 +67,55 @@ describe('serviceNoticeFrom (what an announced notice may be)', () => {
 
   it('names the fields as the caller does', () => {
     assert.throws(() => serviceNoticeFrom({ ...maintenance, kind: 'x' }, 'N1', { kind: '--kind', from: '--from', to: '--to', municipality: '--municipality', message: '--message' }), /--kind must be/);
+  });
+});
+
+describe('operatorNoticeFrom (an operator\'s own notice, C§7-3 and C§7-4)', () => {
+  const at = (jst: string) => Date.parse(jst);
+  const proposal = (kind: string, from: string, to: string, emergency = false) => ({ operatorId: 'OP01', kind, startsAtMs: at(from), endsAtMs: at(to), message: '保守のため停止します', emergency });
+  const refusedCode = (make: () => unknown) => {
+    try {
+      make();
+    } catch (error) {
+      return error instanceof AppError ? error.code : 'not an AppError';
+    }
+    return 'accepted';
+  };
+
+  it('takes a maintenance window wholly outside 06:30–23:00 JST, ends and starts included as the hours are', () => {
+    assert.equal(refusedCode(() => operatorNoticeFrom(proposal('maintenance', '2027-01-12T23:00:00+09:00', '2027-01-13T06:30:00+09:00'), 'a'.repeat(32))), 'accepted');
+    // 12/29–1/3 the service is closed all day.
+    assert.equal(refusedCode(() => operatorNoticeFrom(proposal('maintenance', '2026-12-30T10:00:00+09:00', '2026-12-30T15:00:00+09:00'), 'a'.repeat(32))), 'accepted');
+  });
+
+  it('refuses one that reaches into the hours by a minute, either end, or spans a whole day, unless an emergency', () => {
+    for (const [from, to] of [
+      ['2027-01-12T22:59:00+09:00', '2027-01-12T23:30:00+09:00'],
+      ['2027-01-13T03:00:00+09:00', '2027-01-13T06:31:00+09:00'],
+      ['2027-01-12T23:30:00+09:00', '2027-01-13T23:30:00+09:00'],
+      ['2027-01-03T20:00:00+09:00', '2027-01-04T07:00:00+09:00'],
+    ] as const) {
+      assert.equal(refusedCode(() => operatorNoticeFrom(proposal('maintenance', from, to), 'a'.repeat(32))), 'notice.inside_service_hours', `${from}–${to}`);
+      assert.equal(refusedCode(() => operatorNoticeFrom(proposal('maintenance', from, to, true), 'a'.repeat(32))), 'accepted', `${from}–${to} as an emergency`);
+    }
+    assert.throws(() => operatorNoticeFrom(proposal('maintenance', '2027-01-12T22:59:00+09:00', '2027-01-12T23:30:00+09:00'), 'a'.repeat(32)), /2027-01-12T22:59:00\+09:00 is inside them/);
+  });
+
+  it('takes a stop at any time, and refuses what no notice may be', () => {
+    assert.equal(refusedCode(() => operatorNoticeFrom(proposal('stop', '2027-01-12T10:00:00+09:00', '2027-01-12T12:00:00+09:00'), 'a'.repeat(32))), 'accepted');
+    assert.equal(refusedCode(() => operatorNoticeFrom(proposal('outage', '2027-01-12T10:00:00+09:00', '2027-01-12T12:00:00+09:00'), 'a'.repeat(32))), 'notice.invalid');
+    assert.equal(refusedCode(() => operatorNoticeFrom(proposal('stop', '2027-01-12T12:00:00+09:00', '2027-01-12T10:00:00+09:00'), 'a'.repeat(32))), 'notice.invalid');
+    assert.equal(refusedCode(() => operatorNoticeFrom(proposal('stop', '2027-01-01T00:00:00+09:00', '2027-01-20T00:00:00+09:00'), 'a'.repeat(32))), 'notice.invalid');
+    assert.equal(refusedCode(() => operatorNoticeFrom({ ...proposal('stop', '2027-01-12T10:00:00+09:00', '2027-01-12T12:00:00+09:00'), message: ' ' }, 'a'.repeat(32))), 'notice.invalid');
+  });
+
+  it('travels to the centre as UTC times and is read there by the same rules', () => {
+    const notice = operatorNoticeFrom(proposal('maintenance', '2027-01-12T23:30:00+09:00', '2027-01-13T05:30:00+09:00'), 'b'.repeat(32));
+    const body = operatorNoticeBody(notice);
+    assert.deepEqual(body, { noticeId: 'b'.repeat(32), kind: 'maintenance', startsAt: '2027-01-12T14:30:00.000Z', endsAt: '2027-01-12T20:30:00.000Z', message: '保守のため停止します', emergency: false });
+    assert.deepEqual(parseOperatorNotice(body, 'OP01'), notice);
+    assert.equal(refusedCode(() => parseOperatorNotice({ ...body, startsAt: '2027-01-12T01:00:00.000Z' }, 'OP01')), 'notice.inside_service_hours');
+    assert.equal(refusedCode(() => parseOperatorNotice({ ...body, emergency: 'yes' }, 'OP01')), 'request.bad_field');
+    assert.equal(refusedCode(() => parseOperatorNotice({ ...body, noticeId: 'x' }, 'OP01')), 'request.bad_field');
   });
 });
