@@ -22,11 +22,13 @@ import type { IncomingRequest, RequestHandler, RunningServer } from '../drivers/
 import { renderCertificatePdf } from '../drivers/pdf/certificate-pdf.ts';
 import { createCertificateRenderer } from '../drivers/pdf/render-pool.ts';
 import { createCardVerifier } from '../drivers/pki/verify.ts';
-import { auditHasher, auditOrigin, checkpointAtSize, logSize, checkpointOffer, cosignatureKeyForVerifierKey, noteVerifierFromKey, saveCosignature } from '../drivers/store/audit-log.ts';
+import { auditHasher, auditOrigin, type AuditLog, checkpointAtSize, logSize, checkpointOffer, cosignatureKeyForVerifierKey, noteVerifierFromKey, saveCosignature } from '../drivers/store/audit-log.ts';
 import { checkCosignedNote, parseRelayHeartbeat } from '../core/witness.ts';
 import { asObject, stringField } from '../core/messages.ts';
 import { announceNotice, createBuiltInDirectory, createCenterStore, openCenterDatabase } from '../drivers/store/center-store.ts';
-import { openRoleAuditLog, parseListen, type LoadedConfig } from './config.ts';
+import { openRoleAuditLog, parseListen, type CrlSourceConfig, type LoadedConfig } from './config.ts';
+import { startCrlFetcher, type CrlFetcher } from './crl-fetch.ts';
+import { createMutualTlsClient } from '../drivers/http/client.ts';
 import { base64Encode, isNationalHoliday, sha256Hex, systemClock, systemRandom, systemTimers } from './deps.ts';
 import type { Factory } from './factory.ts';
 import { tallyRefusals } from '../core/refusal-tally.ts';
@@ -118,6 +120,8 @@ export interface StartedCenter {
   server: RunningServer;
   /** Health and metrics (--metrics-listen), when asked for. */
   metricsUrl: string | undefined;
+  /** The CRL from its distribution point, when the deployment names one (center.jpkiCrl). */
+  crlFetcher: CrlFetcher | undefined;
   close(): Promise<void>;
 }
 
@@ -125,6 +129,8 @@ export interface StartedCenter {
 export interface CenterHandler {
   handler: RequestHandler;
   db: Database;
+  /** The centre's audit log, for what runs beside the handler (the CRL fetcher's problems). */
+  audit: AuditLog;
   close(): void;
 }
 
@@ -181,6 +187,7 @@ export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & {
   return {
     handler: options.groupCommit ? answerWhenCommitted(routes, audit) : routes,
     db,
+    audit,
     close: () => {
       void renderer.close();
       audit.flushGroupNow();
@@ -240,18 +247,36 @@ export async function startCenter(loaded: LoadedConfig, options: CenterParts & {
     opened.close();
     throw error;
   }
+  const crlFetcher = config.jpkiCrl === undefined ? undefined : startCrlFetcherFor(loaded, config.jpkiCrl, opened.audit, options.timers ?? systemTimers);
   let closing: Promise<void> | undefined;
   return {
     server,
     metricsUrl: observability.url,
+    crlFetcher,
     close: () =>
       (closing ??= (async () => {
         await server.close();
+        await crlFetcher?.close();
         await observability.close();
         refusals.close();
         opened.close();
       })()),
   };
+}
+
+/** The CRL from its distribution point (cmd/crl-fetch.ts), over server-authenticated HTTPS. */
+function startCrlFetcherFor(loaded: LoadedConfig, source: CrlSourceConfig, audit: AuditLog, timers: Timers): CrlFetcher {
+  const url = new URL(source.url);
+  const client = createMutualTlsClient({ baseUrl: url.origin, caPem: loaded.read(source.caFile), certificatePem: '', keyPem: '', timeoutMs: 30_000, maxResponseBytes: 16 * 1024 * 1024 });
+  return startCrlFetcher({
+    client,
+    path: `${url.pathname}${url.search}`,
+    crlFile: loaded.resolve(loaded.config.center.jpkiCrlFile),
+    caCertificatePem: loaded.read(loaded.config.center.jpkiCaFile),
+    timers,
+    ...(source.intervalSeconds === undefined ? {} : { intervalMs: source.intervalSeconds * 1000 }),
+    onProblem: (code: string) => audit.append({ kind: 'crl.ignored', data: { code } }),
+  });
 }
 
 export function makeCenterCommand(factory: Factory): Command {

@@ -31,6 +31,17 @@ export interface CenterConfig extends AuditKeyConfig {
   tls: TlsFiles;
   jpkiCaFile: string;
   jpkiCrlFile: string;
+  /** Where the CRL is fetched from (cmd/crl-fetch.ts); without it the file alone is read. */
+  jpkiCrl?: CrlSourceConfig;
+}
+
+export interface CrlSourceConfig {
+  /** The distribution point, https:// (DER or PEM). */
+  url: string;
+  /** The CA its server certificate chains to. */
+  caFile: string;
+  /** Seconds between fetches; default 600. */
+  intervalSeconds?: number;
 }
 
 export interface RelayConfig extends AuditKeyConfig {
@@ -141,6 +152,20 @@ export interface LoadedConfig {
   read(relative: string): string;
 }
 
+function checkCrlSource(source: CrlSourceConfig, file: string): void {
+  const where = (field: string) => `${file}: center.jpkiCrl.${field}`;
+  let url: URL | undefined;
+  try {
+    url = new URL(source.url);
+  } catch {
+    url = undefined;
+  }
+  if (!url || url.protocol !== 'https:') throw new AppError('usage', 'config.bad_crl_source', 'must be an https:// URL', where('url'));
+  if (typeof source.caFile !== 'string' || source.caFile === '') throw new AppError('usage', 'config.bad_crl_source', 'needs "caFile", the CA the distribution point\'s certificate chains to', where('caFile'));
+  const seconds = source.intervalSeconds;
+  if (seconds !== undefined && (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > 86_400)) throw new AppError('usage', 'config.bad_crl_source', 'must be whole seconds from 1 to 86400', where('intervalSeconds'));
+}
+
 export function configPathFor(directory: string): string {
   return path.join(directory, CONFIG_FILE_NAME);
 }
@@ -162,6 +187,7 @@ export function loadConfig(directory: string): LoadedConfig {
   if (config.version !== CONFIG_VERSION || !config.center || !Array.isArray(config.relays) || !Array.isArray(config.kiosks)) {
     throw inputError('config.bad_shape', `expected a version ${CONFIG_VERSION} deployment with center, relays and kiosks`, file);
   }
+  if (config.center.jpkiCrl !== undefined) checkCrlSource(config.center.jpkiCrl, file);
   if (config.smartphoneCertificates !== undefined && typeof config.smartphoneCertificates !== 'boolean') {
     throw new AppError('usage', 'config.bad_policy', '"smartphoneCertificates" must be true or false', `${file}: smartphoneCertificates`);
   }

@@ -4,7 +4,8 @@
 
 import type { Agent } from 'undici';
 import { AppError } from '../../core/errors.ts';
-import { createHttp1Pool, Http1BadAnswer, Http1ResponseTooLarge } from './http1-client.ts';
+import type { Http1Pool } from './http1-client.ts';
+import { Http1BadAnswer, Http1ResponseTooLarge } from './http1-errors.ts';
 
 export interface MutualTlsClientOptions {
   baseUrl: string;
@@ -152,10 +153,17 @@ function bunExchange(options: MutualTlsClientOptions, maxConnections: number): E
   const tls = tlsCredentials(options);
   const url = new URL(options.baseUrl);
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  const pool = createHttp1Pool({ host, port: Number(url.port || 443), ca: tls.ca, cert: tls.cert, key: tls.key, maxConnections, localAddress: options.localAddress });
+  // Loaded at the first request, as undici is on Node: commands that never connect skip node:tls.
+  let pool: Promise<Http1Pool> | undefined;
+  const poolNow = () =>
+    (pool ??= import('./http1-client.ts').then(({ createHttp1Pool }) =>
+      createHttp1Pool({ host, port: Number(url.port || 443), ca: tls.ca, cert: tls.cert, key: tls.key, maxConnections, localAddress: options.localAddress }),
+    ));
   return {
-    send: (target, init) => pool.send(init.method, `${target.pathname}${target.search}`, init.headers, init.body, init.signal, init.maxResponseBytes),
-    close: () => pool.close(),
+    send: async (target, init) => (await poolNow()).send(init.method, `${target.pathname}${target.search}`, init.headers, init.body, init.signal, init.maxResponseBytes),
+    close: async () => {
+      if (pool) await (await pool).close();
+    },
   };
 }
 

@@ -8,6 +8,7 @@
 import { isIP } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import { ChunkedBodyDecoder, endOfHead, HttpRequestError } from './http1.ts';
+import { Http1BadAnswer, Http1ResponseTooLarge } from './http1-errors.ts';
 
 export interface Http1PoolOptions {
   host: string;
@@ -26,11 +27,7 @@ export interface Http1Answer {
   body: Uint8Array;
 }
 
-/** The answer passed the size the caller allows; the connection is dropped unread. */
-export class Http1ResponseTooLarge extends Error {}
-
-/** The peer answered with something that is not an HTTP/1.1 answer we can frame. */
-export class Http1BadAnswer extends Error {}
+export { Http1BadAnswer, Http1ResponseTooLarge };
 
 /** The peer closed the connection before the whole answer came (client.ts maps it to transport.closed). */
 class ConnectionClosed extends Error {
@@ -49,6 +46,8 @@ interface PooledConnection {
   /** Taken off the count of open connections (once, whatever closed it). */
   retired: boolean;
 }
+
+export type Http1Pool = ReturnType<typeof createHttp1Pool>;
 
 export function createHttp1Pool(options: Http1PoolOptions) {
   const idle: PooledConnection[] = [];
