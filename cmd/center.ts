@@ -10,10 +10,12 @@ import { AppError, usageError } from '../core/errors.ts';
 import { hexEncode } from '../core/bytes.ts';
 import { formatJstIso, formatUtcIso, parseIsoInstant } from '../core/jst.ts';
 import { parseOperatorNotice, serviceNoticeFrom, type ServiceNotice } from '../core/service-notices.ts';
+import { parseIncidentReport } from '../core/incidents.ts';
+import { incidentSummaries } from '../drivers/store/incidents.ts';
 import { withDatabase, type Database } from '../drivers/store/database.ts';
 import { migrate } from '../drivers/store/migrate.ts';
 import { CENTER_MIGRATIONS } from '../drivers/store/schema.ts';
-import { KIOSK_PATHS, OPERATOR_NOTICE_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH, parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice, parseSettlementSubmission, parseSuppliedRecord } from '../core/messages.ts';
+import { INCIDENT_PATH, KIOSK_PATHS, OPERATOR_NOTICE_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH, parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice, parseSettlementSubmission, parseSuppliedRecord } from '../core/messages.ts';
 import type { Clock, RandomSource, Timers } from '../core/ports.ts';
 import type { HolidayLookup } from '../core/service-hours.ts';
 import { jsonHandler } from '../drivers/http/json-api.ts';
@@ -172,6 +174,10 @@ export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & {
       [RELAY_HEARTBEAT_PATH]: (body, request) => service.witnessRelay(relayOperatorOf(request), parseRelayHeartbeat(body)),
       [RELAY_COSIGNATURE_PATH]: (body, request) => keepRelayCosignature(relayOperatorOf(request), body),
       [SETTLEMENT_CONFIRM_PATH]: (body, request) => service.submitReconciliation(relayOperatorOf(request), parseSettlementSubmission(body)),
+      [INCIDENT_PATH]: (body, request) => {
+        const operatorId = relayOperatorOf(request);
+        return service.receiveIncident(operatorId, parseIncidentReport(body, operatorId));
+      },
       [OPERATOR_NOTICE_PATH]: (body, request) => {
         const operatorId = relayOperatorOf(request);
         return service.receiveOperatorNotice(operatorId, parseOperatorNotice(body, operatorId));
@@ -209,7 +215,7 @@ export async function startCenter(loaded: LoadedConfig, options: CenterParts & {
       role: 'center',
       listen: options.metricsListen,
       mainAddress: { host, port },
-      knownPaths: [...RELAYED_PATHS, RELAY_HEARTBEAT_PATH, RELAY_COSIGNATURE_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH, OPERATOR_NOTICE_PATH],
+      knownPaths: [...RELAYED_PATHS, RELAY_HEARTBEAT_PATH, RELAY_COSIGNATURE_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH, OPERATOR_NOTICE_PATH, INCIDENT_PATH],
       auditEntries: () => logSize(db),
       health: () => ({ role: 'center', auditEntries: logSize(db), uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000) }),
     });
@@ -343,6 +349,24 @@ export function makeCenterCommand(factory: Factory): Command {
         const { startsAtMs, endsAtMs, ...rest } = notice;
         io.out(`${JSON.stringify({ ...rest, startsAt: formatUtcIso(startsAtMs), endsAt: formatUtcIso(endsAtMs) }, null, 2)}\n`);
       } else io.out(`announced ${notice.kind} ${notice.noticeId}: ${formatJstIso(notice.startsAtMs)} to ${formatJstIso(notice.endsAtMs)}${notice.municipalityCode ? ` for ${notice.municipalityCode}` : ''}\n`);
+    });
+  center
+    .command('incidents')
+    .description("the operators' accident reports (C§15): each incident's latest report, newest first")
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExit codes: 0 listed (none is fine), 2 bad flag or no deployment.')
+    .action((options: { dir: string; json?: boolean }) => {
+      const loaded = factory.deployment(options.dir);
+      const incidents = withDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) => {
+        migrate(db, 'center', CENTER_MIGRATIONS);
+        return incidentSummaries(db);
+      });
+      if (options.json) return io.out(`${JSON.stringify({ incidents }, null, 2)}\n`);
+      if (incidents.length === 0) return io.out('no incidents reported\n');
+      for (const incident of incidents) {
+        io.out(`${incident.incidentId} ${incident.operatorId} ${incident.kind} ${incident.status} (report ${incident.sequence}, opened ${incident.openedAt}, last ${incident.updatedAt})${incident.kioskId ? ` kiosk ${incident.kioskId}` : ''}${incident.requestId ? ` request ${incident.requestId}` : ''}: ${incident.summary}\n`);
+      }
     });
   center
     .command('serial')

@@ -9,13 +9,14 @@ import { AppError, usageError } from '../core/errors.ts';
 import { formatJstIso, parseIsoInstant } from '../core/jst.ts';
 import { hexEncode } from '../core/bytes.ts';
 import { operatorNoticeBody, operatorNoticeFrom } from '../core/service-notices.ts';
+import { INCIDENT_KINDS, incidentBody, incidentReportFrom, MAX_INCIDENT_SUMMARY_LENGTH } from '../core/incidents.ts';
 import type { Clock, Timers } from '../core/ports.ts';
 import { createRelayService, type CenterUpstream, type RelayService, type KioskCertificateIdentity } from '../core/relay-service.ts';
 import { callJson, errorResponse, jsonBytesResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
 import type { IncomingRequest, OutgoingResponse, RequestHandler, RunningServer } from '../drivers/http/server.ts';
 import { withDatabase, type Database } from '../drivers/store/database.ts';
-import { alertBacklog, announceOperatorNotice, clearFaults, createRelayStore, isCertificateRevoked, kioskStatuses, latestCosigned, openFaults, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
-import { DECOMMISSION_PATH, FAULT_PATH, HEARTBEAT_PATH, OPERATOR_NOTICE_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_SUPPLY_PATH, STORE_DAY_PATH } from '../core/messages.ts';
+import { alertBacklog, announceOperatorNotice, incidentReports, keepIncidentReport, clearFaults, createRelayStore, isCertificateRevoked, kioskStatuses, latestCosigned, openFaults, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
+import { DECOMMISSION_PATH, FAULT_PATH, HEARTBEAT_PATH, INCIDENT_PATH, OPERATOR_NOTICE_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_SUPPLY_PATH, STORE_DAY_PATH } from '../core/messages.ts';
 import { handlingRecordFromRow } from '../drivers/store/center-store.ts';
 import type { CompletionAck } from '../core/messages.ts';
 import { parseRelayHeartbeatAnswer, witness, witnessRecordData, type CheckpointOffer } from '../core/witness.ts';
@@ -414,6 +415,61 @@ export function makeRelayCommand(factory: Factory): Command {
         audit.append({ kind: 'record.supplied', data: { issuanceId: record.issuanceId, kioskId: record.kioskId, copies: record.copies, feeYen: record.feeYen, duplicate: ack.duplicate } });
         if (options.json) io.out(`${JSON.stringify(ack, null, 2)}\n`);
         else io.out(`issuance ${ack.issuanceId} supplied to the centre${ack.adjustment ? `: settled in ${ack.adjustment.settleMonth} as an adjustment of ${ack.adjustment.originalMonth}` : ''}${ack.duplicate ? ' (it had it already)' : ''}\n`);
+      } finally {
+        await client.close();
+        db.close();
+      }
+    });
+  relay
+    .command('incident')
+    .description("report an accident to the centre (J-LIS) at once, then how it stands, until it is resolved (C§15, Spec§11-3)")
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .requiredOption('--summary <text>', `what happened and what is done, 1 to ${MAX_INCIDENT_SUMMARY_LENGTH} characters; ids and facts only, never a resident's name or address`)
+    .option('--kind <kind>', `for a new incident: ${INCIDENT_KINDS.join(', ')} (printing or handing over a certificate, or not able to serve)`)
+    .option('--incident <id>', 'an update of this incident (its id from the first report)')
+    .option('--resolved', 'this update closes the incident')
+    .option('--occurred-at <iso>', 'when it happened or was found, ISO time with offset (default: now)')
+    .option('--kiosk <id>', 'the kiosk it concerns')
+    .option('--request <id>', 'the transaction it concerns (its request id)')
+    .option('--operator <id>', 'whose relay (default: the first in the deployment)')
+    .option('--center-url <url>', 'the centre, e.g. https://127.0.0.1:8443; default from the deployment')
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nExit codes: 0 the centre has the report, 1 the centre did not answer or refused it (a report after it was resolved, out of turn), and the relay keeps nothing of it, 2 bad flag or an incident this relay did not report.')
+    .action(async (options: { dir: string; summary: string; kind?: string; incident?: string; resolved?: boolean; occurredAt?: string; kiosk?: string; request?: string; operator?: string; centerUrl?: string; json?: boolean }) => {
+      const loaded = factory.deployment(options.dir);
+      const config = findRelay(loaded, options.operator);
+      const db = openRelayDatabase(loaded.resolve(config.databaseFile));
+      const client = clientFor(loaded, config.centerTls, options.centerUrl ?? config.centerUrl, 15_000);
+      try {
+        const earlier = options.incident === undefined ? [] : incidentReports(db, options.incident);
+        if (options.incident !== undefined && earlier.length === 0) throw usageError(`this relay reported no incident ${options.incident}`, '--incident');
+        const first = earlier[0];
+        if (first === undefined && options.resolved) throw usageError('--resolved updates an incident: give --incident ID', '--resolved');
+        if (first !== undefined && options.kind !== undefined && options.kind !== first.kind) throw usageError(`incident ${first.incidentId} is of kind ${first.kind}`, '--kind');
+        if (earlier.at(-1)?.status === 'resolved') throw usageError(`incident ${first!.incidentId} was reported resolved; report a new one`, '--incident');
+        if (first === undefined && options.kind === undefined) throw usageError(`a new incident needs --kind (${INCIDENT_KINDS.join(', ')})`, '--kind');
+        const occurredAtMs = options.occurredAt === undefined ? factory.clock.nowMs() : parseIsoInstant(options.occurredAt);
+        if (occurredAtMs === undefined) throw usageError('--occurred-at must be an ISO time with an offset', '--occurred-at');
+        const report = incidentReportFrom(
+          {
+            incidentId: first?.incidentId ?? hexEncode(factory.random.bytes(16)),
+            sequence: earlier.length + 1,
+            operatorId: config.operatorId,
+            kind: first?.kind ?? options.kind!,
+            status: first === undefined ? 'open' : options.resolved ? 'resolved' : 'update',
+            occurredAt: formatUtcIso(occurredAtMs),
+            kioskId: options.kiosk ?? first?.kioskId ?? null,
+            requestId: options.request ?? first?.requestId ?? null,
+            summary: options.summary,
+          },
+          { kind: '--kind', summary: '--summary', kioskId: '--kiosk', requestId: '--request', occurredAt: '--occurred-at', status: '--resolved' },
+        );
+        // J-LIS first: the relay keeps its copy (for the next update's number) once the centre has it.
+        await callJson(client, INCIDENT_PATH, incidentBody(report));
+        const audit = openRoleAuditLog(db, loaded, config, auditOrigin('relay', config.operatorId), factory.clock);
+        keepIncidentReport(db, audit, report, formatUtcIso(factory.clock.nowMs()));
+        if (options.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
+        else io.out(`incident ${report.incidentId} report ${report.sequence} (${report.status}) sent to the centre\n`);
       } finally {
         await client.close();
         db.close();

@@ -44,7 +44,7 @@ const FIELD_TYPES: Record<string, FieldType> = {
   pending: 'count', businessDate: 'code', cashYen: 'yen', transactions: 'count', remoteAddress: 'code?', status: 'count',
   origin: 'id', rootHash: 'hash', signature: 'signature', cosignature: 'signature', witness: 'id', timestamp: 'count', fromSize: 'count',
   settleMonth: 'code', count: 'count', peers: 'count', paidOn: 'code', reference: 'id?', serialNumber: 'id',
-  faultId: 'id', alertId: 'id', target: 'code', device: 'code', noticeId: 'id', emergency: 'flag',
+  faultId: 'id', alertId: 'id', target: 'code', device: 'code', noticeId: 'id', emergency: 'flag', incidentId: 'id', sequence: 'count', incidentStatus: 'code',
 };
 
 /** Each kind and the data fields it may carry (any subset, in any order, each at most once). */
@@ -54,6 +54,9 @@ export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
   // an operator's own notice (C§7-3, C§7-4): received at the centre, then announced by the relay
   'operator-notice.received': ['operatorId', 'noticeId', 'code', 'emergency', 'duplicate'],
   'operator-notice.announced': ['noticeId', 'code', 'emergency'],
+  // an operator's accident report (C§15): received at the centre, then kept by the relay
+  'incident.received': ['operatorId', 'incidentId', 'sequence', 'code', 'incidentStatus', 'kioskId', 'requestId', 'duplicate'],
+  'incident.reported': ['incidentId', 'sequence', 'code', 'incidentStatus', 'kioskId', 'requestId'],
   'pin.wrong': ['attempt'],
   'auth.accepted': ['residentRef', 'municipalityCode', 'attempt', 'operatorId', 'kioskId'],
   'certificate.requested': ['requestId', 'residentRef', 'certificateType', 'copies'],

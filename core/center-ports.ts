@@ -5,6 +5,7 @@
 import type { CertificateType } from './certificate-types.ts';
 import type { HandlingCorrection, HandlingRecord, RecordResult } from './handling-record.ts';
 import type { OperatorNotice } from './service-notices.ts';
+import type { IncidentReport } from './incidents.ts';
 import type { Municipality } from './municipality.ts';
 import type { Resident } from './resident.ts';
 import type { ServiceNotice } from './service-notices.ts';
@@ -116,6 +117,8 @@ export interface CenterStore {
   serviceNotices(fromMs: number): ServiceNotice[];
   /** An operator's own notice (C§7-4: 甲に通知), kept once with its audit entry. */
   saveOperatorNotice(notice: OperatorNotice, receivedAtIso: string): RecordResult;
+  /** An operator's accident report (C§15), kept once and in turn with its audit entry. */
+  saveIncidentReport(report: IncidentReport, receivedAtIso: string): RecordResult;
   /** True once the month (YYYY-MM, JST) is locked for this operator (or, before issue 8, for everyone). */
   isMonthConfirmed(month: string, operatorId: string): boolean;
   findAdjustment(issuanceId: string): (SettlementAdjustment & { issuedAt: string; operatorId: string }) | undefined;

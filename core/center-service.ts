@@ -7,6 +7,7 @@ import type { AuditSink } from './audit-entry.ts';
 import type { MerkleHasher } from './merkle.ts';
 import type { NoteVerifier } from './signed-note.ts';
 import { witness, type CheckpointOffer, type RelayHeartbeat, type RelayHeartbeatAnswer } from './witness.ts';
+import type { IncidentReport } from './incidents.ts';
 import { assertMunicipalityNotStopped, currentAndComing, maintenanceWindows, type OperatorNotice, type ServiceNotice } from './service-notices.ts';
 import { AppError } from './errors.ts';
 import { confirmationRefusal, nextOpenMonth, type AdjustmentKind, type MonthConfirmation, type SettlementSubmission } from './settlement.ts';
@@ -265,6 +266,14 @@ export function createCenterService(deps: CenterDependencies) {
      * audit entry, before the relay shows it to the operator's kiosks. The rules of C§7-3 were
      * checked by parseOperatorNotice; the operator is the relay's.
      */
+    /** An operator's accident report or its update (C§15: 直ちにその旨を甲に報告), kept as it came. */
+    receiveIncident(operatorId: string, report: IncidentReport): { incidentId: string; sequence: number; duplicate: boolean } {
+      assertOperator(operatorId);
+      const result = store.saveIncidentReport(report, formatUtcIso(clock.nowMs()));
+      if (result === 'conflict') throw new AppError('conflict', 'incident.conflict', 'a different report was already received under this number', report.incidentId);
+      return { incidentId: report.incidentId, sequence: report.sequence, duplicate: result === 'duplicate' };
+    },
+
     receiveOperatorNotice(operatorId: string, notice: OperatorNotice): { noticeId: string; duplicate: boolean } {
       assertOperator(operatorId);
       const result = store.saveOperatorNotice(notice, formatUtcIso(clock.nowMs()));

@@ -15,6 +15,8 @@ import type { AdjustmentKind, SettlementAdjustment } from '../../core/settlement
 import { recordsAroundMonth } from './settlement-store.ts';
 import type { NoticeKind, OperatorNotice, ServiceNotice } from '../../core/service-notices.ts';
 import { saveOperatorNotice } from './operator-notices.ts';
+import { incidentEntry, saveIncidentReport } from './incidents.ts';
+import type { IncidentReport } from '../../core/incidents.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { Database } from './database.ts';
 import { migrate } from './migrate.ts';
@@ -297,6 +299,11 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
           ? []
           : [{ kind: 'correction.recorded', data: { issuanceId: correction.issuanceId, copies: correction.copies, feeYen: correction.feeYen, reason: correction.reason, duplicate: result === 'duplicate' } }];
       return audit.transaction(recorded, () => insertCorrection(db, correction));
+    },
+    saveIncidentReport(report: IncidentReport, receivedAtIso: string): RecordResult {
+      return saveIncidentReport(db, audit, report, receivedAtIso, (result) =>
+        result === 'conflict' ? [] : [{ kind: 'incident.received', data: incidentEntry(report, { operatorId: report.operatorId, duplicate: result === 'duplicate' }) }],
+      );
     },
     saveOperatorNotice(notice: OperatorNotice, receivedAtIso: string): RecordResult {
       return saveOperatorNotice(db, audit, notice, receivedAtIso, (result) =>

@@ -5,6 +5,9 @@ import { operatorNoticesFrom, saveOperatorNotice } from './operator-notices.ts';
 import { alertTargets, type Alert, type AlertTarget, type DeliveryStep, type FaultDevice, type FaultReport } from '../../core/alerts.ts';
 import type { HandlingCorrection, RecordResult } from '../../core/handling-record.ts';
 import type { OperatorNotice } from '../../core/service-notices.ts';
+import type { IncidentReport } from '../../core/incidents.ts';
+import { incidentEntry, incidentReports, saveIncidentReport } from './incidents.ts';
+export { incidentReports };
 import type { HandlingRecord } from '../../core/messages.ts';
 import { formatUtcIso } from '../../core/jst.ts';
 import type { KioskRevocation, RegisteredKiosk, RelayStore, StoreDay, WitnessedCheckpoint } from '../../core/relay-service.ts';
@@ -333,4 +336,9 @@ export function announceOperatorNotice(db: Database, audit: AuditLog, notice: Op
   return saveOperatorNotice(db, audit, notice, atIso, (result) =>
     result === 'inserted' ? [{ kind: 'operator-notice.announced', data: { noticeId: notice.noticeId, code: notice.kind, emergency: notice.emergency } }] : [],
   );
+}
+
+/** Keeps the operator's accident report once the centre has it (relay incident, C§15), with its audit entry. */
+export function keepIncidentReport(db: Database, audit: AuditLog, report: IncidentReport, atIso: string): RecordResult {
+  return saveIncidentReport(db, audit, report, atIso, (result) => (result === 'inserted' ? [{ kind: 'incident.reported', data: incidentEntry(report) }] : []));
 }

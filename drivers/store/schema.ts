@@ -385,6 +385,26 @@ export const CENTER_MIGRATIONS: readonly Migration[] = [
       ${appendOnly('operator_notices', 'operator notices are append-only')}
     `,
   },
+  {
+    version: 14,
+    name: "operators' accident reports and their updates (C§15, Spec§11-3)",
+    sql: `
+      CREATE TABLE incident_reports (
+        incident_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL CHECK (sequence >= 1),
+        operator_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('printing', 'issuance', 'unable')),
+        status TEXT NOT NULL CHECK (status IN ('open', 'update', 'resolved')),
+        occurred_at TEXT NOT NULL,
+        kiosk_id TEXT,
+        request_id TEXT,   -- pseudonymous, as everywhere
+        summary TEXT NOT NULL, -- the operator's words; never a resident's name (the command says so)
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (incident_id, sequence)
+      ) STRICT;
+      ${appendOnly('incident_reports', 'incident reports are append-only')}
+    `,
+  },
 ];
 
 export const RELAY_MIGRATIONS: readonly Migration[] = [
@@ -557,6 +577,26 @@ export const RELAY_MIGRATIONS: readonly Migration[] = [
         received_at TEXT NOT NULL
       ) STRICT;
       ${appendOnly('operator_notices', 'operator notices are append-only')}
+    `,
+  },
+  {
+    version: 11,
+    name: "the operator's accident reports as the centre received them (C§15)",
+    sql: `
+      CREATE TABLE incident_reports (
+        incident_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL CHECK (sequence >= 1),
+        operator_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('printing', 'issuance', 'unable')),
+        status TEXT NOT NULL CHECK (status IN ('open', 'update', 'resolved')),
+        occurred_at TEXT NOT NULL,
+        kiosk_id TEXT,
+        request_id TEXT,   -- pseudonymous, as everywhere
+        summary TEXT NOT NULL, -- the operator's words; never a resident's name (the command says so)
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (incident_id, sequence)
+      ) STRICT;
+      ${appendOnly('incident_reports', 'incident reports are append-only')}
     `,
   },
 ];

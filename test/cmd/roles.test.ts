@@ -16,7 +16,7 @@ import { createCertificateAuthority, issueCertificate } from '../../drivers/pki/
 import { listHandlingRecords } from '../../drivers/store/center-store.ts';
 import { openDatabase } from '../../drivers/store/database.ts';
 import { startCenter, type StartedCenter } from '../../cmd/center.ts';
-import { loadConfig, type LoadedConfig } from '../../cmd/config.ts';
+import { findRelay, loadConfig, type LoadedConfig } from '../../cmd/config.ts';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
 import { offsetClock } from '../../cmd/deps.ts';
 import { runningService, type RunningService } from './deployment-fixture.ts';
@@ -436,6 +436,41 @@ describe('centre, relay and kiosk over mutual TLS', () => {
       assert.equal(notices.filter((shown) => shown.message === '事業者システムの保守のため停止します').length, 2);
     } finally {
       await kioskClient.close();
+    }
+  });
+
+  it('reports an accident to the centre at once and then how it stands, until resolved (C§15, Spec§11-3)', async () => {
+    const command = async (...argv: string[]) => {
+      const io = bufferIo();
+      const code = await main(argv, io);
+      return { code, stdout: io.stdout(), stderr: io.stderr() };
+    };
+    const incident = (...flags: string[]) => command('relay', 'incident', '--dir', dir, '--center-url', center.server.url, '--json', ...flags);
+    const opened = await incident('--kind', 'printing', '--kiosk', 'K0001', '--request', 'REQ-1', '--summary', '印刷中の紙詰まりで証明書1通が排出されず、回収した');
+    assert.equal(opened.code, 0, opened.stderr);
+    const { incidentId } = JSON.parse(opened.stdout) as { incidentId: string };
+    assert.equal((await incident('--incident', incidentId, '--summary', '用紙搬送部を交換した')).code, 0);
+    const resolved = await incident('--incident', incidentId, '--resolved', '--summary', '原因を特定し、再発防止策を講じた');
+    assert.equal(resolved.code, 0, resolved.stderr);
+    assert.deepEqual([(JSON.parse(resolved.stdout) as { sequence: number }).sequence, (JSON.parse(resolved.stdout) as { status: string }).status], [3, 'resolved']);
+    const after = await incident('--incident', incidentId, '--summary', 'まだある');
+    assert.equal(after.code, 2);
+    assert.match(after.stderr, /was reported resolved/);
+    assert.equal((await incident('--summary', '種類なし')).code, 2, 'a new incident needs --kind');
+    const unanswered = await command('relay', 'incident', '--dir', dir, '--center-url', 'https://127.0.0.1:9', '--kind', 'unable', '--summary', '回線断');
+    assert.equal(unanswered.code, 1);
+    const listed = await command('center', 'incidents', '--dir', dir, '--json');
+    assert.equal(listed.code, 0, listed.stderr);
+    const { incidents } = JSON.parse(listed.stdout) as { incidents: { incidentId: string; sequence: number; status: string; kioskId: string; requestId: string }[] };
+    assert.deepEqual(incidents.map((shown) => [shown.incidentId, shown.sequence, shown.status, shown.kioskId, shown.requestId]), [[incidentId, 3, 'resolved', 'K0001', 'REQ-1']]);
+    // The centre takes reports only in turn: the same again is a duplicate, another under its number a conflict.
+    const relayClient = clientWith(center.server.url, findRelay(loaded).centerTls);
+    try {
+      const again = { incidentId, sequence: 3, kind: 'printing', status: 'resolved', occurredAt: '2026-12-01T00:00:00.000Z', kioskId: 'K0001', requestId: 'REQ-1', summary: '別の内容' };
+      await assert.rejects(callJson(relayClient, '/v1/incidents', again), (error: unknown) => error instanceof AppError && error.code === 'incident.conflict');
+      await assert.rejects(callJson(relayClient, '/v1/incidents', { ...again, sequence: 5, status: 'update' }), (error: unknown) => error instanceof AppError && error.code === 'incident.out_of_order');
+    } finally {
+      await relayClient.close();
     }
   });
 

@@ -39,6 +39,7 @@ export function memoryCenterStore(operators: string[]): MemoryCenterStore {
   return {
     voidedSerials,
     operatorNotices,
+    saveIncidentReport: () => 'inserted',
     saveOperatorNotice(notice: OperatorNotice): RecordResult {
       const existing = operatorNotices.get(notice.noticeId);
       if (existing) return JSON.stringify(existing) === JSON.stringify(notice) ? 'duplicate' : 'conflict';
