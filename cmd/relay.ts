@@ -477,13 +477,13 @@ export function makeRelayCommand(factory: Factory): Command {
     });
   relay
     .command('notice')
-    .description("announce the operator's own maintenance window or stop: to the centre (J-LIS) first, then on every kiosk of the operator (C§7-3, C§7-4)")
+    .description("announce the operator's own maintenance window or stop: to the centre (J-LIS) first, then on every kiosk of the operator (Spec§7-3, Spec§7-4)")
     .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
-    .requiredOption('--kind <kind>', 'maintenance (planned: outside the service hours, C§7-3) or stop (a failure or other unavoidable cause, C§7-4)')
+    .requiredOption('--kind <kind>', 'maintenance (planned: outside the service hours, Spec§7-3) or stop (a failure or other unavoidable cause, Spec§7-4)')
     .requiredOption('--from <iso>', 'start, ISO time with offset, e.g. 2026-12-05T23:30:00+09:00')
     .requiredOption('--to <iso>', 'end, ISO time with offset')
     .requiredOption('--message <text>', 'what the kiosks show, 1 to 200 characters (Japanese), no personal data')
-    .option('--emergency', 'a maintenance that cannot wait for hours the service is closed (C§7-4: 止むを得ない事情)')
+    .option('--emergency', 'a maintenance that cannot wait for hours the service is closed (Spec§7-4: 止むを得ない事情)')
     .option('--operator <id>', 'whose relay (default: the first in the deployment)')
     .option('--center-url <url>', 'the centre, e.g. https://127.0.0.1:8443; default from the deployment')
     .option('--json', 'print the notice as JSON')

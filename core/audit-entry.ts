@@ -51,7 +51,7 @@ const FIELD_TYPES: Record<string, FieldType> = {
 export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
   // kiosk
   'card.read': ['cardKind'],
-  // an operator's own notice (C§7-3, C§7-4): received at the centre, then announced by the relay
+  // an operator's own notice (Spec§7-3, Spec§7-4): received at the centre, then announced by the relay
   'operator-notice.received': ['operatorId', 'noticeId', 'code', 'emergency', 'duplicate'],
   'operator-notice.announced': ['noticeId', 'code', 'emergency'],
   // an operator's accident report (C§15): received at the centre, then kept by the relay

@@ -115,7 +115,7 @@ export interface CenterStore {
   saveWitnessedRelay(operatorId: string, checkpoint: WitnessedCheckpoint & { record: WitnessRecord }, receivedAtIso: string): void;
   /** Announced windows and stops that end after this instant. */
   serviceNotices(fromMs: number): ServiceNotice[];
-  /** An operator's own notice (C§7-4: 甲に通知), kept once with its audit entry. */
+  /** An operator's own notice (Spec§7-4: 甲に通知), kept once with its audit entry. */
   saveOperatorNotice(notice: OperatorNotice, receivedAtIso: string): RecordResult;
   /** An operator's accident report (C§15), kept once and in turn with its audit entry. */
   saveIncidentReport(report: IncidentReport, receivedAtIso: string): RecordResult;

@@ -262,8 +262,8 @@ export function createCenterService(deps: CenterDependencies) {
     serialStatus,
 
     /**
-     * An operator's own maintenance window or stop (C§7-4: 乙は甲に通知のうえ): kept once, with its
-     * audit entry, before the relay shows it to the operator's kiosks. The rules of C§7-3 were
+     * An operator's own maintenance window or stop (Spec§7-4: 乙は甲に通知のうえ): kept once, with its
+     * audit entry, before the relay shows it to the operator's kiosks. The rules of Spec§7-3 were
      * checked by parseOperatorNotice; the operator is the relay's.
      */
     /** An operator's accident report or its update (C§15: 直ちにその旨を甲に報告), kept as it came. */

@@ -381,7 +381,7 @@ export const FAULT_PATH = '/v1/faults';
 export const RELAY_HEADERS = { store: 'x-cvs-store-id', kiosk: 'x-cvs-kiosk-id' } as const;
 /** Relay → centre: an accident report or its update (C§15). */
 export const INCIDENT_PATH = '/v1/incidents';
-/** Relay → centre: the operator's own maintenance window or stop, before its kiosks are told (C§7-4). */
+/** Relay → centre: the operator's own maintenance window or stop, before its kiosks are told (Spec§7-4). */
 export const OPERATOR_NOTICE_PATH = '/v1/operator-notices';
 /** The relay's heartbeat to the centre, which witnesses the relay's audit log. */
 export const RELAY_HEARTBEAT_PATH = '/v1/relay-heartbeat';

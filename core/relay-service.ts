@@ -307,7 +307,7 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
   };
 
   /**
-   * The centre's notices for the kiosk, and the operator's own after them (C§7-4: the relay shows
+   * The centre's notices for the kiosk, and the operator's own after them (Spec§7-4: the relay shows
    * them once the centre has them; relay notice). An answer that is not the notices list passes as it came.
    */
   function withOperatorNotices(answer: UpstreamAnswer, nowMs: number): UpstreamAnswer {

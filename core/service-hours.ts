@@ -52,7 +52,7 @@ const MINUTE_MS = 60_000;
 
 /**
  * The first instant of [startMs, endMs) within service hours, or undefined when it lies wholly
- * outside them (C§7-3). The hours open and close on whole minutes (JST is a whole number of hours
+ * outside them (Spec§7-3). The hours open and close on whole minutes (JST is a whole number of hours
  * from UTC), so the start and each whole minute after it are enough to look at.
  */
 export function firstServiceInstant(startMs: number, endMs: number): number | undefined {

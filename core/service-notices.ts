@@ -78,7 +78,7 @@ export function currentAndComing(notices: readonly ServiceNotice[], atMs: number
 }
 
 /**
- * An operator's own notice (C§7-3, C§7-4): a planned maintenance of its systems, or a stop it
+ * An operator's own notice (Spec§7-3, Spec§7-4): a planned maintenance of its systems, or a stop it
  * cannot avoid. It is sent to the centre (J-LIS, 甲) first and then shown on its kiosks.
  */
 export interface OperatorNotice {
@@ -88,7 +88,7 @@ export interface OperatorNotice {
   startsAtMs: number;
   endsAtMs: number;
   message: string;
-  /** C§7-4 (止むを得ない事情): a maintenance that cannot wait for hours the service is closed. */
+  /** Spec§7-4 (止むを得ない事情): a maintenance that cannot wait for hours the service is closed. */
   emergency: boolean;
 }
 
@@ -97,9 +97,9 @@ export type OperatorNoticeFieldNames = Record<'kind' | 'from' | 'to' | 'message'
 const OPERATOR_FIELD_NAMES: OperatorNoticeFieldNames = { kind: 'kind', from: 'startsAt', to: 'endsAt', message: 'message', emergency: 'emergency' };
 
 /**
- * The operator notice a proposal makes, or an input error naming the field. C§7-3: 乙 does the
+ * The operator notice a proposal makes, or an input error naming the field. Spec§7-3: 乙 does the
  * maintenance of its systems outside the service hours, so a maintenance window that reaches into
- * them (06:30–23:00 JST, not 12/29–1/3) is refused unless marked an emergency (C§7-4). A stop is
+ * them (06:30–23:00 JST, not 12/29–1/3) is refused unless marked an emergency (Spec§7-4). A stop is
  * the unplanned kind (障害) and may start at any time. Either covers all of the operator's kiosks.
  */
 export function operatorNoticeFrom(
@@ -121,7 +121,7 @@ export function operatorNoticeFrom(
       throw new AppError(
         'input',
         'notice.inside_service_hours',
-        `a maintenance window must lie outside the service hours (${windowText(CENTER_WINDOW)} JST, C§7-3): ${formatJstIso(inside)} is inside them; mark it ${names.emergency} only if it cannot wait (C§7-4)`,
+        `a maintenance window must lie outside the service hours (${windowText(CENTER_WINDOW)} JST, Spec§7-3): ${formatJstIso(inside)} is inside them; mark it ${names.emergency} only if it cannot wait (Spec§7-4)`,
       );
     }
   }

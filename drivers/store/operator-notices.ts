@@ -1,4 +1,4 @@
-// The operator_notices table the centre and the relay both keep (C§7-3, C§7-4; schema.ts): an
+// The operator_notices table the centre and the relay both keep (Spec§7-3, Spec§7-4; schema.ts): an
 // operator's own maintenance windows and stops, each once, with its audit entry in the same
 // transaction. The same notice again is a duplicate; another under the same id a conflict.
 

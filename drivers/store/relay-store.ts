@@ -329,7 +329,7 @@ export function alertBacklog(db: Database): { pending: number; failed: number } 
 }
 
 /**
- * Keeps the operator's own notice once the centre has it (relay notice, C§7-4), with its audit
+ * Keeps the operator's own notice once the centre has it (relay notice, Spec§7-4), with its audit
  * entry; from then on it is in every kiosk's notices. The same notice again is a duplicate.
  */
 export function announceOperatorNotice(db: Database, audit: AuditLog, notice: OperatorNotice, atIso: string): RecordResult {

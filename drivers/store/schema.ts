@@ -370,7 +370,7 @@ export const CENTER_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 13,
-    name: "operators' own maintenance windows and stops, as they notified them (C§7-3, C§7-4)",
+    name: "operators' own maintenance windows and stops, as they notified them (Spec§7-3, Spec§7-4)",
     sql: `
       CREATE TABLE operator_notices (
         notice_id TEXT PRIMARY KEY,
@@ -564,7 +564,7 @@ export const RELAY_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 10,
-    name: "the operator's own maintenance windows and stops, announced to its kiosks once the centre had them (C§7-4)",
+    name: "the operator's own maintenance windows and stops, announced to its kiosks once the centre had them (Spec§7-4)",
     sql: `
       CREATE TABLE operator_notices (
         notice_id TEXT PRIMARY KEY,

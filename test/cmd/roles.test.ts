@@ -407,7 +407,7 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     assert.deepEqual(status.kiosks.map((kiosk) => kiosk.kioskId), ['K0001', 'K0002', 'K0003'], "only this operator's kiosks");
   });
 
-  it("announces the operator's own notice to the centre first, then on its kiosks; maintenance inside the service hours only as an emergency (C§7-3, C§7-4)", async () => {
+  it("announces the operator's own notice to the centre first, then on its kiosks; maintenance inside the service hours only as an emergency (Spec§7-3, Spec§7-4)", async () => {
     const notice = async (...flags: string[]) => {
       const io = bufferIo();
       const code = await main(['relay', 'notice', '--dir', dir, '--center-url', center.server.url, '--message', '事業者システムの保守のため停止します', ...flags], io);
@@ -417,7 +417,7 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     // 2027-01-12 is a Tuesday: 10:00–11:00 JST is inside the hours, 23:30–05:30 is not.
     const inside = await notice('--kind', 'maintenance', '--from', '2027-01-12T10:00:00+09:00', '--to', '2027-01-12T11:00:00+09:00');
     assert.equal(inside.code, 2);
-    assert.match(inside.stderr, /outside the service hours \(06:30〜23:00 JST, C§7-3\): 2027-01-12T10:00:00\+09:00 is inside them; mark it --emergency/);
+    assert.match(inside.stderr, /outside the service hours \(06:30〜23:00 JST, Spec§7-3\): 2027-01-12T10:00:00\+09:00 is inside them; mark it --emergency/);
     const overnight = await notice('--kind', 'maintenance', '--from', '2027-01-12T23:30:00+09:00', '--to', '2027-01-13T05:30:00+09:00', '--json');
     assert.equal(overnight.code, 0, overnight.stderr);
     const urgent = await notice('--kind', 'maintenance', '--emergency', '--from', '2027-01-12T10:00:00+09:00', '--to', '2027-01-12T10:30:00+09:00');

@@ -91,7 +91,7 @@ describe('relay refusals', () => {
     assert.deepEqual(relay.sent, []);
   });
 
-  it("adds the operator's own notices that have not ended to the centre's notices for the kiosk (C§7-4)", async () => {
+  it("adds the operator's own notices that have not ended to the centre's notices for the kiosk (Spec§7-4)", async () => {
     const { service, clock, operatorNotices } = world();
     const own = (noticeId: string, startsAtMs: number, endsAtMs: number): OperatorNotice => ({ noticeId, operatorId: 'OP01', kind: 'stop', startsAtMs, endsAtMs, message: '事業者のシステム障害', emergency: false });
     operatorNotices.push(own('a'.repeat(32), clock.atMs - 60_000, clock.atMs + 60_000), own('b'.repeat(32), clock.atMs - 120_000, clock.atMs - 60_000));

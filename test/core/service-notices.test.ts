@@ -70,7 +70,7 @@ describe('serviceNoticeFrom (what an announced notice may be)', () => {
   });
 });
 
-describe('operatorNoticeFrom (an operator\'s own notice, C§7-3 and C§7-4)', () => {
+describe('operatorNoticeFrom (an operator\'s own notice, Spec§7-3 and Spec§7-4)', () => {
   const at = (jst: string) => Date.parse(jst);
   const proposal = (kind: string, from: string, to: string, emergency = false) => ({ operatorId: 'OP01', kind, startsAtMs: at(from), endsAtMs: at(to), message: '保守のため停止します', emergency });
   const refusedCode = (make: () => unknown) => {
