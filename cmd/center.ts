@@ -30,6 +30,7 @@ import { asObject, stringField } from '../core/messages.ts';
 import { announceNotice, createBuiltInDirectory, createCenterStore, openCenterDatabase } from '../drivers/store/center-store.ts';
 import { openRoleAuditLog, parseListen, type CrlSourceConfig, type LoadedConfig } from './config.ts';
 import { startCrlFetcher, type CrlFetcher } from './crl-fetch.ts';
+import { runHandover } from './handover.ts';
 import { createMutualTlsClient } from '../drivers/http/client.ts';
 import { base64Encode, isNationalHoliday, sha256Hex, systemClock, systemRandom, systemTimers } from './deps.ts';
 import type { Factory } from './factory.ts';
@@ -349,6 +350,21 @@ export function makeCenterCommand(factory: Factory): Command {
         const { startsAtMs, endsAtMs, ...rest } = notice;
         io.out(`${JSON.stringify({ ...rest, startsAt: formatUtcIso(startsAtMs), endsAt: formatUtcIso(endsAtMs) }, null, 2)}\n`);
       } else io.out(`announced ${notice.kind} ${notice.noticeId}: ${formatJstIso(notice.startsAtMs)} to ${formatJstIso(notice.endsAtMs)}${notice.municipalityCode ? ` for ${notice.municipalityCode}` : ''}\n`);
+    });
+  center
+    .command('handover')
+    .description("what passes to J-LIS when an operator's contract ends (C§21): its records, the money owed both ways, and the items still open")
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .requiredOption('--operator <id>', 'the operator whose contract ends')
+    .requiredOption('--out <dir>', 'a new or empty folder for records.csv and handover.json (owner-only)')
+    .option('--as-of <date>', 'the day balances and late interest are reckoned to, YYYY-MM-DD (default: today, JST)')
+    .option('--json', 'print handover.json as well')
+    .addHelpText('after', '\nExit codes: 0 written, 2 bad flag, an unknown operator, a folder that is not empty, or no deployment.')
+    .action((options: { dir: string; operator: string; out: string; asOf?: string; json?: boolean }) => {
+      const handover = runHandover(options, factory);
+      if (options.json) return io.out(`${JSON.stringify(handover, null, 2)}\n`);
+      io.out(`${handover.records} record(s) of ${handover.months.length} month(s) written to ${options.out}; owed to J-LIS ¥${handover.owedToJlisYen}, to ${handover.operatorId} ¥${handover.owedToOperatorYen} as of ${handover.asOf}; ${handover.openItems.length} open item(s)\n`);
+      for (const item of handover.openItems) io.out(`  ${item}\n`);
     });
   center
     .command('incidents')

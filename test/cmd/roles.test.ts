@@ -474,6 +474,27 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     }
   });
 
+  it("writes the handover of an operator's contract (C§21): its records, the money owed both ways, what is still open", async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-roles-handover-'));
+    try {
+      const io = bufferIo();
+      assert.equal(await main(['center', 'handover', '--dir', dir, '--operator', 'OP01', '--out', path.join(out, 'OP01'), '--json'], io), 0, io.stderr());
+      const handover = JSON.parse(io.stdout()) as { records: number; months: { month: string; documents: number; feesYen: number; commissionYen: number; amountDueYen: number; balanceYen: number }[]; owedToJlisYen: number; openItems: string[] };
+      const csv = fs.readFileSync(path.join(out, 'OP01', 'records.csv'), 'utf8').trim().split('\n');
+      assert.equal(csv.length - 1, handover.records);
+      assert.ok(handover.records > 0 && csv.slice(1).every((line) => line.split(',')[2] === 'OP01'), 'only OP01\'s records');
+      for (const month of handover.months) assert.equal(month.amountDueYen, month.feesYen - 115 * month.documents);
+      assert.equal(handover.owedToJlisYen >= handover.months.reduce((sum, month) => sum + month.balanceYen, 0), true);
+      assert.ok(handover.openItems.some((item) => /not confirmed by both parties/.test(item)));
+      assert.equal(fs.statSync(path.join(out, 'OP01', 'handover.json')).mode & 0o777, 0o600);
+      // Never over an earlier handover, and only for an operator of the deployment.
+      assert.equal(await main(['center', 'handover', '--dir', dir, '--operator', 'OP01', '--out', path.join(out, 'OP01')], bufferIo()), 2);
+      assert.equal(await main(['center', 'handover', '--dir', dir, '--operator', 'OP99', '--out', path.join(out, 'OP99')], bufferIo()), 2);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+
   it("catches a kiosk log rebuilt by hand with the kiosk's own key, through the relay's witnessed checkpoints", async () => {
     const kiosk = openKiosk(loaded, { kioskId: 'K0001', relayUrl: relay.server.url, clock });
     kiosk.closeDays(jstParts(clock.nowMs()).dateIso); // an entry of its own (day.closed) …
