@@ -11,11 +11,13 @@ import { hexEncode } from '../core/bytes.ts';
 import { formatJstIso, formatUtcIso, parseIsoInstant } from '../core/jst.ts';
 import { parseOperatorNotice, serviceNoticeFrom, type ServiceNotice } from '../core/service-notices.ts';
 import { parseIncidentReport } from '../core/incidents.ts';
+import { ANSWER_STATUSES, MAX_INQUIRY_TEXT_LENGTH, parseInquiry, type InquiryStatus } from '../core/inquiries.ts';
+import { answerInquiry, listInquiries } from '../drivers/store/inquiries.ts';
 import { incidentSummaries } from '../drivers/store/incidents.ts';
 import { withDatabase, type Database } from '../drivers/store/database.ts';
 import { migrate } from '../drivers/store/migrate.ts';
 import { CENTER_MIGRATIONS } from '../drivers/store/schema.ts';
-import { INCIDENT_PATH, KIOSK_PATHS, OPERATOR_NOTICE_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH, parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice, parseSettlementSubmission, parseSuppliedRecord } from '../core/messages.ts';
+import { INCIDENT_PATH, INQUIRY_PATH, INQUIRY_STATUS_PATH, KIOSK_PATHS, OPERATOR_NOTICE_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH, parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice, parseSettlementSubmission, parseSuppliedRecord } from '../core/messages.ts';
 import type { Clock, RandomSource, Timers } from '../core/ports.ts';
 import type { HolidayLookup } from '../core/service-hours.ts';
 import { jsonHandler } from '../drivers/http/json-api.ts';
@@ -175,6 +177,11 @@ export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & {
       [RELAY_HEARTBEAT_PATH]: (body, request) => service.witnessRelay(relayOperatorOf(request), parseRelayHeartbeat(body)),
       [RELAY_COSIGNATURE_PATH]: (body, request) => keepRelayCosignature(relayOperatorOf(request), body),
       [SETTLEMENT_CONFIRM_PATH]: (body, request) => service.submitReconciliation(relayOperatorOf(request), parseSettlementSubmission(body)),
+      [INQUIRY_PATH]: (body, request) => {
+        const operatorId = relayOperatorOf(request);
+        return service.receiveInquiry(operatorId, parseInquiry(body, operatorId));
+      },
+      [INQUIRY_STATUS_PATH]: (body, request) => service.inquiryStatus(relayOperatorOf(request), stringField(asObject(body, 'body'), 'inquiryId', /^[0-9a-f]{32}$/)),
       [INCIDENT_PATH]: (body, request) => {
         const operatorId = relayOperatorOf(request);
         return service.receiveIncident(operatorId, parseIncidentReport(body, operatorId));
@@ -216,7 +223,7 @@ export async function startCenter(loaded: LoadedConfig, options: CenterParts & {
       role: 'center',
       listen: options.metricsListen,
       mainAddress: { host, port },
-      knownPaths: [...RELAYED_PATHS, RELAY_HEARTBEAT_PATH, RELAY_COSIGNATURE_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH, OPERATOR_NOTICE_PATH, INCIDENT_PATH],
+      knownPaths: [...RELAYED_PATHS, RELAY_HEARTBEAT_PATH, RELAY_COSIGNATURE_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH, OPERATOR_NOTICE_PATH, INCIDENT_PATH, INQUIRY_PATH, INQUIRY_STATUS_PATH],
       auditEntries: () => logSize(db),
       health: () => ({ role: 'center', auditEntries: logSize(db), uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000) }),
     });
@@ -365,6 +372,47 @@ export function makeCenterCommand(factory: Factory): Command {
       if (options.json) return io.out(`${JSON.stringify(handover, null, 2)}\n`);
       io.out(`${handover.records} record(s) of ${handover.months.length} month(s) written to ${options.out}; owed to J-LIS ¥${handover.owedToJlisYen}, to ${handover.operatorId} ¥${handover.owedToOperatorYen} as of ${handover.asOf}; ${handover.openItems.length} open item(s)\n`);
       for (const item of handover.openItems) io.out(`  ${item}\n`);
+    });
+  center
+    .command('inquiries')
+    .description("inquiries and complaints from the operators, routed to the municipality of the certificate (C§16, Spec§10), newest first")
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .option('--municipality <code>', "only this municipality's")
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExit codes: 0 listed (none is fine), 2 bad flag or no deployment.')
+    .action((options: { dir: string; municipality?: string; json?: boolean }) => {
+      const loaded = factory.deployment(options.dir);
+      const inquiries = withDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) => {
+        migrate(db, 'center', CENTER_MIGRATIONS);
+        return listInquiries(db, options.municipality);
+      });
+      if (options.json) return io.out(`${JSON.stringify({ inquiries }, null, 2)}\n`);
+      if (inquiries.length === 0) return io.out('no inquiries\n');
+      for (const inquiry of inquiries) io.out(`${inquiry.inquiryId} ${inquiry.municipalityCode} ${inquiry.status} ${inquiry.operatorId} request ${inquiry.requestId} (${inquiry.receivedAt}): ${inquiry.summary}${inquiry.answer ? ` — ${inquiry.answer}` : ''}\n`);
+    });
+  center
+    .command('answer-inquiry')
+    .description("record the municipality's handling of an inquiry (C§16: the municipality deals with the resident); the operator sees it with relay inquiry --status")
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .requiredOption('--inquiry <id>', 'the inquiry')
+    .requiredOption('--status <status>', ANSWER_STATUSES.join(', '))
+    .requiredOption('--note <text>', `what was done, 1 to ${MAX_INQUIRY_TEXT_LENGTH} characters; never the resident's details`)
+    .option('--json', 'print the inquiry as JSON')
+    .addHelpText('after', '\nExit codes: 0 recorded, 2 bad flag or no such inquiry.')
+    .action((options: { dir: string; inquiry: string; status: string; note: string; json?: boolean }) => {
+      if (!ANSWER_STATUSES.includes(options.status as InquiryStatus)) throw usageError(`--status must be one of ${ANSWER_STATUSES.join(', ')}`, '--status');
+      const note = options.note.trim();
+      if (note === '' || options.note.length > MAX_INQUIRY_TEXT_LENGTH) throw usageError(`--note must be 1 to ${MAX_INQUIRY_TEXT_LENGTH} characters`, '--note');
+      const loaded = factory.deployment(options.dir);
+      const db = openCenterDatabase(loaded.resolve(loaded.config.center.databaseFile));
+      try {
+        const audit = openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), factory.clock);
+        const answered = answerInquiry(db, audit, options.inquiry, options.status as InquiryStatus, note, formatUtcIso(factory.clock.nowMs()));
+        if (!answered) throw usageError(`no inquiry ${options.inquiry}`, '--inquiry');
+        io.out(options.json ? `${JSON.stringify(answered, null, 2)}\n` : `inquiry ${answered.inquiryId}: ${answered.status}\n`);
+      } finally {
+        db.close();
+      }
     });
   center
     .command('incidents')

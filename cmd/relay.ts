@@ -10,13 +10,15 @@ import { formatJstIso, parseIsoInstant } from '../core/jst.ts';
 import { hexEncode } from '../core/bytes.ts';
 import { operatorNoticeBody, operatorNoticeFrom } from '../core/service-notices.ts';
 import { INCIDENT_KINDS, incidentBody, incidentReportFrom, MAX_INCIDENT_SUMMARY_LENGTH } from '../core/incidents.ts';
+import { inquiryBody, inquiryFrom, MAX_INQUIRY_TEXT_LENGTH } from '../core/inquiries.ts';
+import { parseCertificateSerial } from '../core/certificate-serial.ts';
 import type { Clock, Timers } from '../core/ports.ts';
 import { createRelayService, type CenterUpstream, type RelayService, type KioskCertificateIdentity } from '../core/relay-service.ts';
 import { callJson, errorResponse, jsonBytesResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
 import type { IncomingRequest, OutgoingResponse, RequestHandler, RunningServer } from '../drivers/http/server.ts';
 import { withDatabase, type Database } from '../drivers/store/database.ts';
 import { alertBacklog, announceOperatorNotice, incidentReports, keepIncidentReport, clearFaults, createRelayStore, isCertificateRevoked, kioskStatuses, latestCosigned, openFaults, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
-import { DECOMMISSION_PATH, FAULT_PATH, HEARTBEAT_PATH, INCIDENT_PATH, OPERATOR_NOTICE_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_SUPPLY_PATH, STORE_DAY_PATH } from '../core/messages.ts';
+import { DECOMMISSION_PATH, FAULT_PATH, HEARTBEAT_PATH, INCIDENT_PATH, INQUIRY_PATH, INQUIRY_STATUS_PATH, OPERATOR_NOTICE_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_SUPPLY_PATH, STORE_DAY_PATH } from '../core/messages.ts';
 import { handlingRecordFromRow } from '../drivers/store/center-store.ts';
 import type { CompletionAck } from '../core/messages.ts';
 import { parseRelayHeartbeatAnswer, witness, witnessRecordData, type CheckpointOffer } from '../core/witness.ts';
@@ -418,6 +420,50 @@ export function makeRelayCommand(factory: Factory): Command {
       } finally {
         await client.close();
         db.close();
+      }
+    });
+  relay
+    .command('inquiry')
+    .description("pass a store's inquiry or complaint about a certificate's content to the centre (J-LIS), which routes it to the municipality (C§16, Spec§10); or ask where one stands")
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .option('--request <id>', 'the transaction it is about (its request id)')
+    .option('--serial <serial>', 'or a printed copy it is about (the serial at its top right)')
+    .option('--summary <text>', `what the store was told, 1 to ${MAX_INQUIRY_TEXT_LENGTH} characters; never the resident's name, address or contact (the municipality deals with the resident)`)
+    .option('--kiosk <id>', 'the kiosk it concerns')
+    .option('--status <inquiry>', 'instead: where this inquiry stands, and the municipality\'s answer')
+    .option('--operator <id>', 'whose relay (default: the first in the deployment)')
+    .option('--center-url <url>', 'the centre, e.g. https://127.0.0.1:8443; default from the deployment')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExit codes: 0 sent (or its status shown), 1 the centre did not answer or refused it, 2 bad flag, or a request or inquiry the centre does not know for this operator.')
+    .action(async (options: { dir: string; request?: string; serial?: string; summary?: string; kiosk?: string; status?: string; operator?: string; centerUrl?: string; json?: boolean }) => {
+      const loaded = factory.deployment(options.dir);
+      const config = findRelay(loaded, options.operator);
+      const client = clientFor(loaded, config.centerTls, options.centerUrl ?? config.centerUrl, 15_000);
+      try {
+        if (options.status !== undefined) {
+          if (!/^[0-9a-f]{32}$/.test(options.status)) throw usageError('--status takes an inquiry id (32 hexadecimal digits)', '--status');
+          const state = await callJson<{ inquiryId: string; municipalityCode: string; status: string; answer: string | null; updatedAt: string }>(client, INQUIRY_STATUS_PATH, { inquiryId: options.status });
+          io.out(options.json ? `${JSON.stringify(state, null, 2)}\n` : `inquiry ${state.inquiryId} at municipality ${state.municipalityCode}: ${state.status} (${state.updatedAt})${state.answer ? `: ${state.answer}` : ''}\n`);
+          return;
+        }
+        if ((options.request === undefined) === (options.serial === undefined)) throw usageError('give --request ID or --serial SERIAL (one of them)', '--request');
+        const requestId = options.request ?? parseCertificateSerial(options.serial!)?.requestId;
+        if (requestId === undefined) throw usageError(`"${options.serial}" is not a serial (<request id>-<copy>)`, '--serial');
+        if (options.summary === undefined) throw usageError('an inquiry needs --summary', '--summary');
+        const inquiry = inquiryFrom(
+          { inquiryId: hexEncode(factory.random.bytes(16)), operatorId: config.operatorId, requestId, kioskId: options.kiosk ?? null, summary: options.summary },
+          { requestId: '--request', kioskId: '--kiosk', summary: '--summary' },
+        );
+        const answer = await callJson<{ inquiryId: string; municipalityCode: string; status: string }>(client, INQUIRY_PATH, inquiryBody(inquiry));
+        const db = openRelayDatabase(loaded.resolve(config.databaseFile));
+        try {
+          openRoleAuditLog(db, loaded, config, auditOrigin('relay', config.operatorId), factory.clock).append({ kind: 'inquiry.sent', data: { inquiryId: inquiry.inquiryId, requestId } });
+        } finally {
+          db.close();
+        }
+        io.out(options.json ? `${JSON.stringify(answer, null, 2)}\n` : `inquiry ${answer.inquiryId} sent; the centre routed it to municipality ${answer.municipalityCode}\n`);
+      } finally {
+        await client.close();
       }
     });
   relay

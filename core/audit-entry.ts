@@ -44,7 +44,7 @@ const FIELD_TYPES: Record<string, FieldType> = {
   pending: 'count', businessDate: 'code', cashYen: 'yen', transactions: 'count', remoteAddress: 'code?', status: 'count',
   origin: 'id', rootHash: 'hash', signature: 'signature', cosignature: 'signature', witness: 'id', timestamp: 'count', fromSize: 'count',
   settleMonth: 'code', count: 'count', peers: 'count', paidOn: 'code', reference: 'id?', serialNumber: 'id',
-  faultId: 'id', alertId: 'id', target: 'code', device: 'code', noticeId: 'id', emergency: 'flag', incidentId: 'id', sequence: 'count', incidentStatus: 'code',
+  faultId: 'id', alertId: 'id', target: 'code', device: 'code', noticeId: 'id', emergency: 'flag', incidentId: 'id', sequence: 'count', incidentStatus: 'code', inquiryId: 'id',
 };
 
 /** Each kind and the data fields it may carry (any subset, in any order, each at most once). */
@@ -57,6 +57,10 @@ export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
   // an operator's accident report (C§15): received at the centre, then kept by the relay
   'incident.received': ['operatorId', 'incidentId', 'sequence', 'code', 'incidentStatus', 'kioskId', 'requestId', 'duplicate'],
   'incident.reported': ['incidentId', 'sequence', 'code', 'incidentStatus', 'kioskId', 'requestId'],
+  // an inquiry or complaint (C§16): sent by the relay, received and routed by the centre, answered through it
+  'inquiry.sent': ['inquiryId', 'requestId'],
+  'inquiry.received': ['inquiryId', 'operatorId', 'requestId', 'municipalityCode', 'duplicate'],
+  'inquiry.answered': ['inquiryId', 'operatorId', 'requestId', 'municipalityCode', 'code'],
   'pin.wrong': ['attempt'],
   'auth.accepted': ['residentRef', 'municipalityCode', 'attempt', 'operatorId', 'kioskId'],
   'certificate.requested': ['requestId', 'residentRef', 'certificateType', 'copies'],

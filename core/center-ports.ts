@@ -6,6 +6,7 @@ import type { CertificateType } from './certificate-types.ts';
 import type { HandlingCorrection, HandlingRecord, RecordResult } from './handling-record.ts';
 import type { OperatorNotice } from './service-notices.ts';
 import type { IncidentReport } from './incidents.ts';
+import type { Inquiry, InquiryState } from './inquiries.ts';
 import type { Municipality } from './municipality.ts';
 import type { Resident } from './resident.ts';
 import type { ServiceNotice } from './service-notices.ts';
@@ -117,6 +118,9 @@ export interface CenterStore {
   serviceNotices(fromMs: number): ServiceNotice[];
   /** An operator's own notice (Spec§7-4: 甲に通知), kept once with its audit entry. */
   saveOperatorNotice(notice: OperatorNotice, receivedAtIso: string): RecordResult;
+  /** An operator's inquiry (C§16), kept once with its audit entry, routed to this municipality. */
+  saveInquiry(inquiry: Inquiry, municipalityCode: string, receivedAtIso: string): RecordResult;
+  findInquiry(inquiryId: string): InquiryState | undefined;
   /** An operator's accident report (C§15), kept once and in turn with its audit entry. */
   saveIncidentReport(report: IncidentReport, receivedAtIso: string): RecordResult;
   /** True once the month (YYYY-MM, JST) is locked for this operator (or, before issue 8, for everyone). */

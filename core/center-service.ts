@@ -8,6 +8,7 @@ import type { MerkleHasher } from './merkle.ts';
 import type { NoteVerifier } from './signed-note.ts';
 import { witness, type CheckpointOffer, type RelayHeartbeat, type RelayHeartbeatAnswer } from './witness.ts';
 import type { IncidentReport } from './incidents.ts';
+import type { Inquiry } from './inquiries.ts';
 import { assertMunicipalityNotStopped, currentAndComing, maintenanceWindows, type OperatorNotice, type ServiceNotice } from './service-notices.ts';
 import { AppError } from './errors.ts';
 import { confirmationRefusal, nextOpenMonth, type AdjustmentKind, type MonthConfirmation, type SettlementSubmission } from './settlement.ts';
@@ -266,6 +267,27 @@ export function createCenterService(deps: CenterDependencies) {
      * audit entry, before the relay shows it to the operator's kiosks. The rules of Spec§7-3 were
      * checked by parseOperatorNotice; the operator is the relay's.
      */
+    /**
+     * An inquiry or complaint about a certificate's content (C§16, Spec§10): kept and routed to the
+     * municipality that issued the certificate data, found from the request; only the operator
+     * whose kiosk asked for it may ask about it.
+     */
+    receiveInquiry(operatorId: string, inquiry: Inquiry): { inquiryId: string; municipalityCode: string; status: string; duplicate: boolean } {
+      assertOperator(operatorId);
+      const request = store.findRequest(inquiry.requestId);
+      if (!request || request.operatorId !== operatorId) throw new AppError('not-found', 'inquiry.unknown_request', 'the centre issued no certificate data to this operator under this request id', inquiry.requestId);
+      const result = store.saveInquiry(inquiry, request.municipalityCode, formatUtcIso(clock.nowMs()));
+      if (result === 'conflict') throw new AppError('conflict', 'inquiry.conflict', 'a different inquiry was already received with this id', inquiry.inquiryId);
+      return { inquiryId: inquiry.inquiryId, municipalityCode: request.municipalityCode, status: store.findInquiry(inquiry.inquiryId)!.status, duplicate: result === 'duplicate' };
+    },
+
+    /** Where an operator's inquiry stands, and the municipality's answer through J-LIS. */
+    inquiryStatus(operatorId: string, inquiryId: string): { inquiryId: string; municipalityCode: string; status: string; answer: string | null; updatedAt: string } {
+      const state = store.findInquiry(inquiryId);
+      if (!state || state.operatorId !== operatorId) throw new AppError('not-found', 'inquiry.unknown', 'no such inquiry of this operator', inquiryId);
+      return { inquiryId, municipalityCode: state.municipalityCode, status: state.status, answer: state.answer, updatedAt: state.updatedAt };
+    },
+
     /** An operator's accident report or its update (C§15: 直ちにその旨を甲に報告), kept as it came. */
     receiveIncident(operatorId: string, report: IncidentReport): { incidentId: string; sequence: number; duplicate: boolean } {
       assertOperator(operatorId);

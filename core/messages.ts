@@ -379,6 +379,9 @@ export const DECOMMISSION_PATH = '/v1/decommission';
 export const FAULT_PATH = '/v1/faults';
 /** The relay names the kiosk it forwards for; the centre believes it only for that operator's kiosks. */
 export const RELAY_HEADERS = { store: 'x-cvs-store-id', kiosk: 'x-cvs-kiosk-id' } as const;
+/** Relay → centre: an inquiry or complaint about a certificate's content (C§16), and where one stands. */
+export const INQUIRY_PATH = '/v1/inquiries';
+export const INQUIRY_STATUS_PATH = '/v1/inquiries/status';
 /** Relay → centre: an accident report or its update (C§15). */
 export const INCIDENT_PATH = '/v1/incidents';
 /** Relay → centre: the operator's own maintenance window or stop, before its kiosks are told (Spec§7-4). */

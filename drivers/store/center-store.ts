@@ -16,6 +16,7 @@ import { recordsAroundMonth } from './settlement-store.ts';
 import type { NoticeKind, OperatorNotice, ServiceNotice } from '../../core/service-notices.ts';
 import { saveOperatorNotice } from './operator-notices.ts';
 import { incidentEntry, saveIncidentReport } from './incidents.ts';
+import { findInquiry, saveInquiry } from './inquiries.ts';
 import type { IncidentReport } from '../../core/incidents.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { Database } from './database.ts';
@@ -300,6 +301,8 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
           : [{ kind: 'correction.recorded', data: { issuanceId: correction.issuanceId, copies: correction.copies, feeYen: correction.feeYen, reason: correction.reason, duplicate: result === 'duplicate' } }];
       return audit.transaction(recorded, () => insertCorrection(db, correction));
     },
+    saveInquiry: (inquiry, municipalityCode, receivedAtIso) => saveInquiry(db, audit, inquiry, municipalityCode, receivedAtIso),
+    findInquiry: (inquiryId) => findInquiry(db, inquiryId),
     saveIncidentReport(report: IncidentReport, receivedAtIso: string): RecordResult {
       return saveIncidentReport(db, audit, report, receivedAtIso, (result) =>
         result === 'conflict' ? [] : [{ kind: 'incident.received', data: incidentEntry(report, { operatorId: report.operatorId, duplicate: result === 'duplicate' }) }],

@@ -405,6 +405,28 @@ export const CENTER_MIGRATIONS: readonly Migration[] = [
       ${appendOnly('incident_reports', 'incident reports are append-only')}
     `,
   },
+  {
+    version: 15,
+    name: 'inquiries and complaints from the operators, routed to the municipality of the request (C§16, Spec§10)',
+    sql: `
+      CREATE TABLE inquiries (
+        inquiry_id TEXT PRIMARY KEY,
+        operator_id TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        kiosk_id TEXT,
+        municipality_code TEXT NOT NULL, -- where J-LIS routed it: the municipality of the request
+        summary TEXT NOT NULL,           -- the operator's words; never the resident's details
+        status TEXT NOT NULL CHECK (status IN ('received', 'forwarded', 'answered', 'closed')),
+        answer TEXT,                     -- the municipality's handling, through J-LIS
+        received_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      ) STRICT;
+      CREATE TRIGGER inquiries_identity BEFORE UPDATE OF inquiry_id, operator_id, request_id, kiosk_id, municipality_code, summary, received_at ON inquiries
+      BEGIN SELECT RAISE(ABORT, 'what an inquiry is about does not change'); END;
+      CREATE TRIGGER inquiries_no_delete BEFORE DELETE ON inquiries
+      BEGIN SELECT RAISE(ABORT, 'inquiries are kept'); END;
+    `,
+  },
 ];
 
 export const RELAY_MIGRATIONS: readonly Migration[] = [

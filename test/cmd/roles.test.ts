@@ -495,6 +495,31 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     }
   });
 
+  it("passes a store's inquiry to the centre, which routes it to the municipality of the request, and brings the answer back (C§16, Spec§10)", async () => {
+    const command = async (...argv: string[]) => {
+      const io = bufferIo();
+      const code = await main(argv, io);
+      return { code, stdout: io.stdout(), stderr: io.stderr() };
+    };
+    const inquiry = (...flags: string[]) => command('relay', 'inquiry', '--dir', dir, '--center-url', center.server.url, '--json', ...flags);
+    const request = withDatabase(path.join(dir, 'center.db'), (db) => db.get<{ request_id: string; municipality_code: string }>("SELECT request_id, municipality_code FROM requests WHERE operator_id = 'OP01' ORDER BY created_at_ms LIMIT 1"))!;
+    const sent = await inquiry('--request', request.request_id, '--kiosk', 'K0001', '--summary', '住所の表記が違うとの申し出があった');
+    assert.equal(sent.code, 0, sent.stderr);
+    const { inquiryId, municipalityCode } = JSON.parse(sent.stdout) as { inquiryId: string; municipalityCode: string };
+    assert.equal(municipalityCode, request.municipality_code);
+    assert.equal((await inquiry('--serial', `${request.request_id}-1`, '--summary', '印字が薄いとの申し出')).code, 0, 'a printed serial names its request');
+    assert.equal((await inquiry('--request', 'no-such-request', '--summary', '何か')).code, 2);
+    assert.equal((await inquiry('--request', request.request_id, '--serial', `${request.request_id}-1`, '--summary', '両方')).code, 2);
+    assert.equal((JSON.parse((await inquiry('--status', inquiryId)).stdout) as { status: string }).status, 'received');
+    const answered = await command('center', 'answer-inquiry', '--dir', dir, '--inquiry', inquiryId, '--status', 'answered', '--note', '市から申出者へ説明済み');
+    assert.equal(answered.code, 0, answered.stderr);
+    const state = JSON.parse((await inquiry('--status', inquiryId)).stdout) as { status: string; answer: string };
+    assert.deepEqual([state.status, state.answer], ['answered', '市から申出者へ説明済み']);
+    const listed = JSON.parse((await command('center', 'inquiries', '--dir', dir, '--municipality', municipalityCode, '--json')).stdout) as { inquiries: { inquiryId: string }[] };
+    assert.ok(listed.inquiries.some((shown) => shown.inquiryId === inquiryId));
+    assert.equal((await command('center', 'answer-inquiry', '--dir', dir, '--inquiry', inquiryId, '--status', 'received', '--note', 'x')).code, 2, 'only forwarded, answered or closed');
+  });
+
   it("catches a kiosk log rebuilt by hand with the kiosk's own key, through the relay's witnessed checkpoints", async () => {
     const kiosk = openKiosk(loaded, { kioskId: 'K0001', relayUrl: relay.server.url, clock });
     kiosk.closeDays(jstParts(clock.nowMs()).dateIso); // an entry of its own (day.closed) …

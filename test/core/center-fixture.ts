@@ -40,6 +40,8 @@ export function memoryCenterStore(operators: string[]): MemoryCenterStore {
     voidedSerials,
     operatorNotices,
     saveIncidentReport: () => 'inserted',
+    saveInquiry: () => 'inserted',
+    findInquiry: () => undefined,
     saveOperatorNotice(notice: OperatorNotice): RecordResult {
       const existing = operatorNotices.get(notice.noticeId);
       if (existing) return JSON.stringify(existing) === JSON.stringify(notice) ? 'duplicate' : 'conflict';
