@@ -14,3 +14,13 @@ export async function rejectsWith(promise: Promise<unknown>, code: string, expec
   if (expected.message !== undefined) assert.match(error.message, expected.message);
   return error;
 }
+
+/** What `make` did: 'accepted', or the code of the AppError it threw (for tables of cases). */
+export function outcomeOf(make: () => unknown): string {
+  try {
+    make();
+    return 'accepted';
+  } catch (error) {
+    return error instanceof AppError ? error.code : 'not an AppError';
+  }
+}

@@ -80,6 +80,39 @@ const AUDIT_LOG_SQL = `
   ${appendOnly('audit_checkpoints', 'the audit log is append-only')}
 `;
 
+/** The operator's own notices, kept alike by the centre and the relay (drivers/store/operator-notices.ts). */
+const OPERATOR_NOTICES_SQL = `
+      CREATE TABLE operator_notices (
+        notice_id TEXT PRIMARY KEY,
+        operator_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('maintenance', 'stop')),
+        starts_at_ms INTEGER NOT NULL,
+        ends_at_ms INTEGER NOT NULL CHECK (ends_at_ms > starts_at_ms),
+        message TEXT NOT NULL,  -- shown on the operator's kiosk screens; never personal data
+        emergency INTEGER NOT NULL CHECK (emergency IN (0, 1)),
+        received_at TEXT NOT NULL
+      ) STRICT;
+      ${appendOnly('operator_notices', 'operator notices are append-only')}
+`;
+
+/** Accident reports, kept alike by the centre and the relay (drivers/store/incidents.ts). */
+const INCIDENT_REPORTS_SQL = `
+      CREATE TABLE incident_reports (
+        incident_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL CHECK (sequence >= 1),
+        operator_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('printing', 'issuance', 'unable')),
+        status TEXT NOT NULL CHECK (status IN ('open', 'update', 'resolved')),
+        occurred_at TEXT NOT NULL,
+        kiosk_id TEXT,
+        request_id TEXT,   -- pseudonymous, as everywhere
+        summary TEXT NOT NULL, -- the operator's words; never a resident's name (the command says so)
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (incident_id, sequence)
+      ) STRICT;
+      ${appendOnly('incident_reports', 'incident reports are append-only')}
+`;
+
 /**
  * The stored Merkle tree (interior nodes of every complete subtree, so proofs and opening a log
  * read O(log n) rows) and the cosignatures witnesses gave the log (docs/audit-log.md).
@@ -372,37 +405,14 @@ export const CENTER_MIGRATIONS: readonly Migration[] = [
     version: 13,
     name: "operators' own maintenance windows and stops, as they notified them (Spec§7-3, Spec§7-4)",
     sql: `
-      CREATE TABLE operator_notices (
-        notice_id TEXT PRIMARY KEY,
-        operator_id TEXT NOT NULL,
-        kind TEXT NOT NULL CHECK (kind IN ('maintenance', 'stop')),
-        starts_at_ms INTEGER NOT NULL,
-        ends_at_ms INTEGER NOT NULL CHECK (ends_at_ms > starts_at_ms),
-        message TEXT NOT NULL,  -- shown on the operator's kiosk screens; never personal data
-        emergency INTEGER NOT NULL CHECK (emergency IN (0, 1)),
-        received_at TEXT NOT NULL
-      ) STRICT;
-      ${appendOnly('operator_notices', 'operator notices are append-only')}
+${OPERATOR_NOTICES_SQL}
     `,
   },
   {
     version: 14,
     name: "operators' accident reports and their updates (C§15, Spec§11-3)",
     sql: `
-      CREATE TABLE incident_reports (
-        incident_id TEXT NOT NULL,
-        sequence INTEGER NOT NULL CHECK (sequence >= 1),
-        operator_id TEXT NOT NULL,
-        kind TEXT NOT NULL CHECK (kind IN ('printing', 'issuance', 'unable')),
-        status TEXT NOT NULL CHECK (status IN ('open', 'update', 'resolved')),
-        occurred_at TEXT NOT NULL,
-        kiosk_id TEXT,
-        request_id TEXT,   -- pseudonymous, as everywhere
-        summary TEXT NOT NULL, -- the operator's words; never a resident's name (the command says so)
-        received_at TEXT NOT NULL,
-        PRIMARY KEY (incident_id, sequence)
-      ) STRICT;
-      ${appendOnly('incident_reports', 'incident reports are append-only')}
+${INCIDENT_REPORTS_SQL}
     `,
   },
   {
@@ -588,37 +598,14 @@ export const RELAY_MIGRATIONS: readonly Migration[] = [
     version: 10,
     name: "the operator's own maintenance windows and stops, announced to its kiosks once the centre had them (Spec§7-4)",
     sql: `
-      CREATE TABLE operator_notices (
-        notice_id TEXT PRIMARY KEY,
-        operator_id TEXT NOT NULL,
-        kind TEXT NOT NULL CHECK (kind IN ('maintenance', 'stop')),
-        starts_at_ms INTEGER NOT NULL,
-        ends_at_ms INTEGER NOT NULL CHECK (ends_at_ms > starts_at_ms),
-        message TEXT NOT NULL,  -- shown on the operator's kiosk screens; never personal data
-        emergency INTEGER NOT NULL CHECK (emergency IN (0, 1)),
-        received_at TEXT NOT NULL
-      ) STRICT;
-      ${appendOnly('operator_notices', 'operator notices are append-only')}
+${OPERATOR_NOTICES_SQL}
     `,
   },
   {
     version: 11,
     name: "the operator's accident reports as the centre received them (C§15)",
     sql: `
-      CREATE TABLE incident_reports (
-        incident_id TEXT NOT NULL,
-        sequence INTEGER NOT NULL CHECK (sequence >= 1),
-        operator_id TEXT NOT NULL,
-        kind TEXT NOT NULL CHECK (kind IN ('printing', 'issuance', 'unable')),
-        status TEXT NOT NULL CHECK (status IN ('open', 'update', 'resolved')),
-        occurred_at TEXT NOT NULL,
-        kiosk_id TEXT,
-        request_id TEXT,   -- pseudonymous, as everywhere
-        summary TEXT NOT NULL, -- the operator's words; never a resident's name (the command says so)
-        received_at TEXT NOT NULL,
-        PRIMARY KEY (incident_id, sequence)
-      ) STRICT;
-      ${appendOnly('incident_reports', 'incident reports are append-only')}
+${INCIDENT_REPORTS_SQL}
     `,
   },
 ];

@@ -75,6 +75,13 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     });
   }
 
+  /** A command of the program in process, with its exit code and output. */
+  async function command(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const io = bufferIo();
+    const code = await main(argv, io);
+    return { code, stdout: io.stdout(), stderr: io.stderr() };
+  }
+
   async function challengeThrough(client: ReturnType<typeof clientWith>, kioskId = 'K0001'): Promise<unknown> {
     try {
       return await callJson(client, '/v1/auth/challenge', { kioskId });
@@ -408,11 +415,7 @@ describe('centre, relay and kiosk over mutual TLS', () => {
   });
 
   it("announces the operator's own notice to the centre first, then on its kiosks; maintenance inside the service hours only as an emergency (Spec§7-3, Spec§7-4)", async () => {
-    const notice = async (...flags: string[]) => {
-      const io = bufferIo();
-      const code = await main(['relay', 'notice', '--dir', dir, '--center-url', center.server.url, '--message', '事業者システムの保守のため停止します', ...flags], io);
-      return { code, stdout: io.stdout(), stderr: io.stderr() };
-    };
+    const notice = (...flags: string[]) => command('relay', 'notice', '--dir', dir, '--center-url', center.server.url, '--message', '事業者システムの保守のため停止します', ...flags);
     const countIn = (file: string) => withDatabase(path.join(dir, file), (db) => db.get<{ n: number }>('SELECT COUNT(*) AS n FROM operator_notices')!.n);
     // 2027-01-12 is a Tuesday: 10:00–11:00 JST is inside the hours, 23:30–05:30 is not.
     const inside = await notice('--kind', 'maintenance', '--from', '2027-01-12T10:00:00+09:00', '--to', '2027-01-12T11:00:00+09:00');
@@ -440,11 +443,6 @@ describe('centre, relay and kiosk over mutual TLS', () => {
   });
 
   it('reports an accident to the centre at once and then how it stands, until resolved (C§15, Spec§11-3)', async () => {
-    const command = async (...argv: string[]) => {
-      const io = bufferIo();
-      const code = await main(argv, io);
-      return { code, stdout: io.stdout(), stderr: io.stderr() };
-    };
     const incident = (...flags: string[]) => command('relay', 'incident', '--dir', dir, '--center-url', center.server.url, '--json', ...flags);
     const opened = await incident('--kind', 'printing', '--kiosk', 'K0001', '--request', 'REQ-1', '--summary', '印刷中の紙詰まりで証明書1通が排出されず、回収した');
     assert.equal(opened.code, 0, opened.stderr);
@@ -496,11 +494,6 @@ describe('centre, relay and kiosk over mutual TLS', () => {
   });
 
   it("passes a store's inquiry to the centre, which routes it to the municipality of the request, and brings the answer back (C§16, Spec§10)", async () => {
-    const command = async (...argv: string[]) => {
-      const io = bufferIo();
-      const code = await main(argv, io);
-      return { code, stdout: io.stdout(), stderr: io.stderr() };
-    };
     const inquiry = (...flags: string[]) => command('relay', 'inquiry', '--dir', dir, '--center-url', center.server.url, '--json', ...flags);
     const request = withDatabase(path.join(dir, 'center.db'), (db) => db.get<{ request_id: string; municipality_code: string }>("SELECT request_id, municipality_code FROM requests WHERE operator_id = 'OP01' ORDER BY created_at_ms LIMIT 1"))!;
     const sent = await inquiry('--request', request.request_id, '--kiosk', 'K0001', '--summary', '住所の表記が違うとの申し出があった');

@@ -3,18 +3,11 @@
 // wire form is read back by the same rules, the operator taken from the relay's certificate.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AppError } from '../../core/errors.ts';
+import { outcomeOf } from '../app-error.ts';
 import { incidentBody, incidentReportFrom, parseIncidentReport, type IncidentReport } from '../../core/incidents.ts';
 
 const report: IncidentReport = { incidentId: 'a'.repeat(32), sequence: 1, operatorId: 'OP01', kind: 'printing', status: 'open', occurredAt: '2026-12-01T01:00:00.000Z', kioskId: 'K0001', requestId: 'REQ-1', summary: '紙詰まり' };
-const code = (make: () => unknown) => {
-  try {
-    make();
-    return 'accepted';
-  } catch (error) {
-    return error instanceof AppError ? error.code : 'not an AppError';
-  }
-};
+const code = outcomeOf;
 
 describe('incident reports', () => {
   it('open with the first report and update or resolve after it, never the other way round', () => {

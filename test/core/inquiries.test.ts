@@ -2,18 +2,11 @@
 // the operator's summary, and travels without the operator, which the centre takes from the relay.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AppError } from '../../core/errors.ts';
+import { outcomeOf } from '../app-error.ts';
 import { inquiryBody, inquiryFrom, parseInquiry, type Inquiry } from '../../core/inquiries.ts';
 
 const inquiry: Inquiry = { inquiryId: 'c'.repeat(32), operatorId: 'OP01', requestId: 'REQ-1', kioskId: null, summary: '住所の表記について' };
-const code = (make: () => unknown) => {
-  try {
-    make();
-    return 'accepted';
-  } catch (error) {
-    return error instanceof AppError ? error.code : 'not an AppError';
-  }
-};
+const code = outcomeOf;
 
 describe('inquiries', () => {
   it('refuse a bad id, request, kiosk, or an empty or overlong summary', () => {

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AppError } from '../../core/errors.ts';
+import { outcomeOf } from '../app-error.ts';
 import { assertCenterOpen } from '../../core/service-hours.ts';
 import { assertMunicipalityNotStopped, currentAndComing, inForce, maintenanceWindows, operatorNoticeBody, operatorNoticeFrom, parseOperatorNotice, serviceNoticeFrom, type ServiceNotice } from '../../core/service-notices.ts';
 
@@ -73,14 +74,7 @@ describe('serviceNoticeFrom (what an announced notice may be)', () => {
 describe('operatorNoticeFrom (an operator\'s own notice, Spec§7-3 and Spec§7-4)', () => {
   const at = (jst: string) => Date.parse(jst);
   const proposal = (kind: string, from: string, to: string, emergency = false) => ({ operatorId: 'OP01', kind, startsAtMs: at(from), endsAtMs: at(to), message: '保守のため停止します', emergency });
-  const refusedCode = (make: () => unknown) => {
-    try {
-      make();
-    } catch (error) {
-      return error instanceof AppError ? error.code : 'not an AppError';
-    }
-    return 'accepted';
-  };
+  const refusedCode = outcomeOf;
 
   it('takes a maintenance window wholly outside 06:30–23:00 JST, ends and starts included as the hours are', () => {
     assert.equal(refusedCode(() => operatorNoticeFrom(proposal('maintenance', '2027-01-12T23:00:00+09:00', '2027-01-13T06:30:00+09:00'), 'a'.repeat(32))), 'accepted');
