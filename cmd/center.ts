@@ -33,6 +33,7 @@ import { announceNotice, createBuiltInDirectory, createCenterStore, openCenterDa
 import { openRoleAuditLog, parseListen, type CrlSourceConfig, type LoadedConfig } from './config.ts';
 import { startCrlFetcher, type CrlFetcher } from './crl-fetch.ts';
 import { runHandover } from './handover.ts';
+import { addMunicipalityCommand } from './municipality.ts';
 import { createMutualTlsClient } from '../drivers/http/client.ts';
 import { base64Encode, isNationalHoliday, sha256Hex, systemClock, systemRandom, systemTimers } from './deps.ts';
 import type { Factory } from './factory.ts';
@@ -358,6 +359,7 @@ export function makeCenterCommand(factory: Factory): Command {
         io.out(`${JSON.stringify({ ...rest, startsAt: formatUtcIso(startsAtMs), endsAt: formatUtcIso(endsAtMs) }, null, 2)}\n`);
       } else io.out(`announced ${notice.kind} ${notice.noticeId}: ${formatJstIso(notice.startsAtMs)} to ${formatJstIso(notice.endsAtMs)}${notice.municipalityCode ? ` for ${notice.municipalityCode}` : ''}\n`);
     });
+  addMunicipalityCommand(center, factory);
   center
     .command('handover')
     .description("what passes to J-LIS when an operator's contract ends (C§21): its records, the money owed both ways, and the items still open")

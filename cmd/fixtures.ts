@@ -38,13 +38,14 @@ export interface FixtureOperator {
   stores: FixtureStore[];
 }
 
-interface RawOffer {
+export interface RawOffer {
   type: string;
   unitFeeYen: number;
   hours?: { start: string; end: string; weekdaysOnly: boolean; closedOnHolidays: boolean };
 }
 
-function toOffer(raw: RawOffer, where: string): CertificateOffer {
+/** An offer as the fixtures and `center municipality add --offers-file` write it. */
+export function offerFromRaw(raw: RawOffer, where: string): CertificateOffer {
   if (!isCertificateType(raw.type)) throw inputError('fixture.bad', `unknown certificate type "${raw.type}"`, where);
   if (!Number.isSafeInteger(raw.unitFeeYen) || raw.unitFeeYen < 0) throw inputError('fixture.bad', 'unitFeeYen must be whole yen', where);
   if (!raw.hours) return { type: raw.type, unitFeeYen: raw.unitFeeYen };
@@ -70,7 +71,7 @@ export function fixtureMunicipalities(): Municipality[] {
       mayorTitle: raw.mayorTitle,
       participating: raw.participating,
       maxCopiesPerType: raw.maxCopiesPerType,
-      offers: (raw.offers as RawOffer[]).map((offer, offerIndex) => toOffer(offer, `${where}.offers[${offerIndex}]`)),
+      offers: (raw.offers as RawOffer[]).map((offer, offerIndex) => offerFromRaw(offer, `${where}.offers[${offerIndex}]`)),
     };
   });
 }

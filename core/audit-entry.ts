@@ -57,6 +57,10 @@ export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
   // an operator's accident report (C§15): received at the centre, then kept by the relay
   'incident.received': ['operatorId', 'incidentId', 'sequence', 'code', 'incidentStatus', 'kioskId', 'requestId', 'duplicate'],
   'incident.reported': ['incidentId', 'sequence', 'code', 'incidentStatus', 'kioskId', 'requestId'],
+  // a municipality joins, is suspended or resumed (C§23; center municipality)
+  'municipality.joined': ['municipalityCode', 'count'],
+  'municipality.suspended': ['municipalityCode'],
+  'municipality.resumed': ['municipalityCode'],
   // an inquiry or complaint (C§16): sent by the relay, received and routed by the centre, answered through it
   'inquiry.sent': ['inquiryId', 'requestId'],
   'inquiry.received': ['inquiryId', 'operatorId', 'requestId', 'municipalityCode', 'duplicate'],
