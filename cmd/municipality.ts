@@ -1,4 +1,4 @@
-// `center municipality add|list|suspend|resume` (C§23: a new municipality joins; C§22: the types it
+// `center municipality add|update|list|suspend|resume` (C§23: a new municipality joins; C§22: the types it
 // issues are its own): a municipality's definition (core/municipality.ts Municipality) in the
 // centre's municipalities table, each change with its audit entry. The centre reads the table at
 // every request, so a running centre serves a new municipality, or stops serving a suspended one,
@@ -18,7 +18,7 @@ import { offerFromRaw, type RawOffer } from './fixtures.ts';
 
 export function addMunicipalityCommand(center: Command, factory: Factory): void {
   const { io } = factory;
-  const municipality = center.command('municipality').description('the municipalities the centre serves (C§22, C§23): join, list, suspend, resume');
+  const municipality = center.command('municipality').description('the municipalities the centre serves (C§22, C§23): join, update, list, suspend, resume');
   municipality
     .command('add')
     .description('let a new municipality join: its code, name, mayor and the certificates it issues at kiosks')
@@ -34,15 +34,15 @@ export function addMunicipalityCommand(center: Command, factory: Factory): void 
     .action((options: { dir: string; code: string; name: string; mayorTitle?: string; offer: string[]; offersFile?: string; maxCopies?: string; json?: boolean }) => {
       if (!isValidMunicipalityCode(options.code)) throw usageError(`"${options.code.slice(0, 12)}" is not a 6-digit municipality code with a valid check digit`, '--code');
       const name = options.name.trim();
-      if (name === '' || name.length > 40) throw usageError('--name must be 1 to 40 characters', '--name');
       const offers = [...options.offer.map(offerFromFlag), ...(options.offersFile ? offersFromFile(options.offersFile) : [])];
-      if (offers.length === 0) throw usageError('give at least one --offer TYPE:FEE or --offers-file', '--offer');
-      const types = offers.map((offer) => offer.type);
-      const repeated = types.find((type, index) => types.indexOf(type) !== index);
-      if (repeated) throw usageError(`${repeated} is offered twice`, '--offer');
-      const maxCopies = options.maxCopies === undefined ? DEFAULT_MAX_COPIES_PER_TYPE : Number(options.maxCopies);
-      if (!Number.isSafeInteger(maxCopies) || maxCopies < 1 || maxCopies > 10) throw usageError('--max-copies must be a whole number from 1 to 10', '--max-copies');
-      const definition: Municipality = { code: options.code, name, mayorTitle: options.mayorTitle?.trim() || mayorTitleOf(name), participating: true, maxCopiesPerType: maxCopies, offers };
+      const definition = checkedDefinition({
+        code: options.code,
+        name,
+        mayorTitle: options.mayorTitle?.trim() || mayorTitleOf(name),
+        participating: true,
+        maxCopiesPerType: options.maxCopies === undefined ? DEFAULT_MAX_COPIES_PER_TYPE : Number(options.maxCopies),
+        offers,
+      });
       withCentre(factory, options.dir, (db, audit) => {
         if (db.get('SELECT 1 AS found FROM municipalities WHERE code = :code', { code: definition.code })) throw usageError(`municipality ${definition.code} has joined already; use suspend or resume`, '--code');
         audit.transaction([{ kind: 'municipality.joined', data: { municipalityCode: definition.code, count: offers.length } }], () =>
@@ -50,6 +50,32 @@ export function addMunicipalityCommand(center: Command, factory: Factory): void 
         );
       });
       io.out(options.json ? `${JSON.stringify(definition, null, 2)}\n` : `${definition.code} ${definition.name} joined with ${offers.map((offer) => `${offer.type} ¥${offer.unitFeeYen}`).join(', ')}\n`);
+    });
+  municipality
+    .command('update')
+    .description("change a municipality's name, mayor title, copy limit or offers (the offers given replace all of them)")
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .requiredOption('--code <code>', 'the municipality')
+    .option('--name <name>', 'its name')
+    .option('--mayor-title <title>', 'printed under each certificate')
+    .option('--offer <type:fee>', 'a certificate it issues and its fee in yen; repeat for each; replaces its offers', collect, [])
+    .option('--offers-file <file>', 'offers with hours as JSON (see add); replaces its offers')
+    .option('--max-copies <n>', 'copies of one type in one transaction')
+    .option('--json', 'print the definition as JSON')
+    .addHelpText('after', '\nExit codes: 0 changed (also when nothing differed), 2 bad flag, no such municipality, or nothing to change.')
+    .action((options: { dir: string; code: string; name?: string; mayorTitle?: string; offer: string[]; offersFile?: string; maxCopies?: string; json?: boolean }) => {
+      const givenOffers = [...options.offer.map(offerFromFlag), ...(options.offersFile ? offersFromFile(options.offersFile) : [])];
+      if (options.name === undefined && options.mayorTitle === undefined && givenOffers.length === 0 && options.maxCopies === undefined) throw usageError('give what to change: --name, --mayor-title, --offer, --offers-file or --max-copies');
+      const updated = withCentre(factory, options.dir, (db, audit) => {
+        const row = db.get<{ definition: string }>('SELECT definition FROM municipalities WHERE code = :code', { code: options.code });
+        if (!row) throw usageError(`no municipality ${options.code.slice(0, 12)}`, '--code');
+        const definition = checkedDefinition({ ...(JSON.parse(row.definition) as Municipality), ...(options.name === undefined ? {} : { name: options.name.trim() }), ...(options.mayorTitle === undefined ? {} : { mayorTitle: options.mayorTitle.trim() }), ...(givenOffers.length === 0 ? {} : { offers: givenOffers }), ...(options.maxCopies === undefined ? {} : { maxCopiesPerType: Number(options.maxCopies) }) });
+        audit.transaction([{ kind: 'municipality.updated', data: { municipalityCode: definition.code, count: definition.offers.length } }], () =>
+          db.run('UPDATE municipalities SET definition = :definition WHERE code = :code', { code: definition.code, definition: JSON.stringify(definition) }),
+        );
+        return definition;
+      });
+      io.out(options.json ? `${JSON.stringify(updated, null, 2)}\n` : `${updated.code} ${updated.name}: ${updated.offers.map((offer) => `${offer.type} ¥${offer.unitFeeYen}`).join(', ')}\n`);
     });
   municipality
     .command('list')
@@ -87,6 +113,18 @@ export function addMunicipalityCommand(center: Command, factory: Factory): void 
         io.out(`${options.code} ${participating ? 'takes part again' : 'suspended'}\n`);
       });
   }
+}
+
+/** What add and update both refuse: a name or mayor title out of bounds, no offer or a repeated one, a copy limit out of 1–10. */
+function checkedDefinition(definition: Municipality): Municipality {
+  if (definition.name === '' || definition.name.length > 40) throw usageError('--name must be 1 to 40 characters', '--name');
+  if (definition.mayorTitle === '' || definition.mayorTitle.length > 40) throw usageError('--mayor-title must be 1 to 40 characters', '--mayor-title');
+  if (definition.offers.length === 0) throw usageError('give at least one --offer TYPE:FEE or --offers-file', '--offer');
+  const types = definition.offers.map((offer) => offer.type);
+  const repeated = types.find((type, index) => types.indexOf(type) !== index);
+  if (repeated) throw usageError(`${repeated} is offered twice`, '--offer');
+  if (!Number.isSafeInteger(definition.maxCopiesPerType) || definition.maxCopiesPerType < 1 || definition.maxCopiesPerType > 10) throw usageError('--max-copies must be a whole number from 1 to 10', '--max-copies');
+  return definition;
 }
 
 function collect(value: string, previous: string[]): string[] {

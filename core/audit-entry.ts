@@ -59,6 +59,7 @@ export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
   'incident.reported': ['incidentId', 'sequence', 'code', 'incidentStatus', 'kioskId', 'requestId'],
   // a municipality joins, is suspended or resumed (C§23; center municipality)
   'municipality.joined': ['municipalityCode', 'count'],
+  'municipality.updated': ['municipalityCode', 'count'],
   'municipality.suspended': ['municipalityCode'],
   'municipality.resumed': ['municipalityCode'],
   // an inquiry or complaint (C§16): sent by the relay, received and routed by the centre, answered through it

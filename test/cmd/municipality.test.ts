@@ -52,6 +52,18 @@ describe('center municipality', () => {
     assert.equal(JSON.stringify(await list()), before);
   });
 
+  it('updates a municipality: the offers given replace its offers, the rest stays; nothing to change is exit 2', async () => {
+    const updated = await run('center', 'municipality', 'update', '--dir', dir, '--code', '062014', '--offer', 'juminhyo:250', '--max-copies', '5');
+    assert.equal(updated.code, 0, updated.stderr);
+    const yamagata = (await list()).municipalities.find((entry) => entry.code === '062014')!;
+    assert.deepEqual(yamagata.types.map((offer) => [offer.type, offer.unitFeeYen]), [['juminhyo', 250]]);
+    assert.equal(yamagata.name, '山形県山形市');
+    assert.ok(auditKinds().includes('municipality.updated'));
+    assert.equal((await run('center', 'municipality', 'update', '--dir', dir, '--code', '062014')).code, 2, 'nothing to change');
+    assert.equal((await run('center', 'municipality', 'update', '--dir', dir, '--code', '062014', '--max-copies', '11')).code, 2);
+    assert.equal((await run('center', 'municipality', 'update', '--dir', dir, '--code', '999999', '--name', 'x')).code, 2);
+  });
+
   it('suspends and resumes a municipality, each once in the log, and refuses one that does not exist', async () => {
     assert.equal((await run('center', 'municipality', 'suspend', '--dir', dir, '--code', '131016')).code, 0);
     assert.equal((await list()).municipalities.find((entry) => entry.code === '131016')!.participating, false);
