@@ -48,7 +48,10 @@ export function runHandover(options: { dir: string; operator: string; out: strin
   // The JST date today: formatJstIso gives YYYY-MM-DDThh:mm:ss+09:00.
   const asOf = options.asOf ?? formatJstIso(factory.clock.nowMs()).slice(0, 10);
   if (!isIsoDate(asOf)) throw usageError('--as-of must be a real date YYYY-MM-DD', '--as-of');
-  if (fs.existsSync(options.out) && fs.readdirSync(options.out).length > 0) throw usageError(`${options.out} is not empty; give a new folder`, '--out');
+  if (fs.existsSync(options.out)) {
+    if (!fs.statSync(options.out).isDirectory()) throw usageError(`${options.out} is a file; give a new folder`, '--out');
+    if (fs.readdirSync(options.out).length > 0) throw usageError(`${options.out} is not empty; give a new folder`, '--out');
+  }
   const db = openCenterDatabase(loaded.resolve(loaded.config.center.databaseFile));
   let handover: Handover;
   let csv: string;
@@ -86,9 +89,14 @@ export function runHandover(options: { dir: string; operator: string; out: strin
   } finally {
     db.close();
   }
-  fs.mkdirSync(options.out, { recursive: true, mode: 0o700 });
-  fs.writeFileSync(path.join(options.out, 'records.csv'), csv, { mode: 0o600 });
-  fs.writeFileSync(path.join(options.out, 'handover.json'), `${JSON.stringify(handover, null, 2)}\n`, { mode: 0o600 });
+  // Both files in a folder beside it, then renamed into place: a handover is there whole or not at all.
+  const staging = `${path.resolve(options.out)}.${process.pid}.partial`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.mkdirSync(staging, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(staging, 'records.csv'), csv, { mode: 0o600 });
+  fs.writeFileSync(path.join(staging, 'handover.json'), `${JSON.stringify(handover, null, 2)}\n`, { mode: 0o600 });
+  if (fs.existsSync(options.out)) fs.rmdirSync(options.out);
+  fs.renameSync(staging, options.out);
   return handover;
 }
 

@@ -488,6 +488,11 @@ describe('centre, relay and kiosk over mutual TLS', () => {
       // Never over an earlier handover, and only for an operator of the deployment.
       assert.equal(await main(['center', 'handover', '--dir', dir, '--operator', 'OP01', '--out', path.join(out, 'OP01')], bufferIo()), 2);
       assert.equal(await main(['center', 'handover', '--dir', dir, '--operator', 'OP99', '--out', path.join(out, 'OP99')], bufferIo()), 2);
+      fs.writeFileSync(path.join(out, 'a-file'), '');
+      const onFile = await command('center', 'handover', '--dir', dir, '--operator', 'OP01', '--out', path.join(out, 'a-file'));
+      assert.equal(onFile.code, 2);
+      assert.match(onFile.stderr, /is a file; give a new folder/);
+      assert.deepEqual(fs.readdirSync(out).sort(), ['OP01', 'a-file'], 'nothing half-written beside it');
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }
