@@ -122,12 +122,12 @@ function stop(child: ChildProcess): Promise<number | null> {
   });
 }
 
-/** utime + stime of a process so far, in ms. */
-function cpuMs(pid: number): number {
+/** utime and stime of a process so far, in ms: system time is mostly socket writes and SQLite's file I/O. */
+function cpuSplitMs(pid: number): { user: number; system: number } {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name, which is in parentheses and may hold spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond;
+  return { user: (Number(fields[11]) * 1000) / clockTicksPerSecond, system: (Number(fields[12]) * 1000) / clockTicksPerSecond };
 }
 
 function peakRssMiB(pid: number): number {
@@ -326,15 +326,17 @@ async function main(): Promise<void> {
     await Promise.all(kiosks.map((kiosk) => kiosk.connect()));
     all.push(...(await runLevel(kiosks, cards, Math.min(4, MAX_LEVEL), WARM_UP_SECONDS)).results);
     for (const level of LEVELS) {
-      const before = { centre: cpuMs(servers.centre), relay: cpuMs(servers.relay), generator: process.cpuUsage() };
+      const before = { centre: cpuSplitMs(servers.centre), relay: cpuSplitMs(servers.relay), generator: process.cpuUsage() };
       const { results, wallMs } = await runLevel(kiosks, cards, level, SECONDS);
       const generator = process.cpuUsage(before.generator);
-      const after = { centre: cpuMs(servers.centre), relay: cpuMs(servers.relay) };
+      const after = { centre: cpuSplitMs(servers.centre), relay: cpuSplitMs(servers.relay) };
       all.push(...results);
       const issued = results.filter((result) => result.outcome === 'issued' && result.acknowledged);
       const latencies = issued.map((result) => result.totalMs).sort((left, right) => left - right);
       const stepP50 = (step: Step) => percentile(issued.map((result) => result.steps[step] ?? NaN).filter(Number.isFinite).sort((left, right) => left - right), 0.5);
       const perIssuance = (ms: number) => (issued.length === 0 ? NaN : ms / issued.length);
+      const cpuCell = (after: { user: number; system: number }, before: { user: number; system: number }) =>
+        `${format(perIssuance(after.user + after.system - before.user - before.system), 1)} (${format(perIssuance(after.user - before.user), 1)} + ${format(perIssuance(after.system - before.system), 1)})`;
       rows.push([
         String(level),
         String(issued.length),
@@ -343,8 +345,8 @@ async function main(): Promise<void> {
         format(percentile(latencies, 0.95)),
         format(percentile(latencies, 0.99)),
         STEPS.map((step) => format(stepP50(step), 1)).join(' / '),
-        format(perIssuance(after.centre - before.centre), 1),
-        format(perIssuance(after.relay - before.relay), 1),
+        cpuCell(after.centre, before.centre),
+        cpuCell(after.relay, before.relay),
         format(perIssuance((generator.user + generator.system) / 1000), 1),
         format(peakRssMiB(servers.centre)),
         format(peakRssMiB(servers.relay)),
@@ -357,7 +359,7 @@ async function main(): Promise<void> {
   }
   const exits = { relay: await stop(relay.child), centre: await stop(center.child) };
 
-  const header = ['sessions', 'issued', 'issuances/s', 'p50 ms', 'p95 ms', 'p99 ms', `p50 ms per step: ${STEPS.join(' / ')}`, 'centre CPU ms/issuance', 'relay CPU ms/issuance', 'generator CPU ms/issuance', 'centre peak RSS MiB', 'relay peak RSS MiB', 'failed'];
+  const header = ['sessions', 'issued', 'issuances/s', 'p50 ms', 'p95 ms', 'p99 ms', `p50 ms per step: ${STEPS.join(' / ')}`, 'centre CPU ms/issuance (user + system)', 'relay CPU ms/issuance (user + system)', 'generator CPU ms/issuance', 'centre peak RSS MiB', 'relay peak RSS MiB', 'failed'];
   process.stdout.write(`\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
   for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
   process.stdout.write(`\n${LEVELS.length} levels of ${SECONDS} s after a ${WARM_UP_SECONDS} s warm-up; business time ${environment.CVS_ISSUE_TIME}; load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')} at the end\n`);

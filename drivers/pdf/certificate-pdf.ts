@@ -7,7 +7,8 @@ import { AppError } from '../../core/errors.ts';
 import type { VoidSlip } from '../../core/kiosk-transaction.ts';
 import type { CertificateContent, CertificateField } from '../../core/resident.ts';
 import { finishDocument, openDocument } from './pdf-document.ts';
-import { recordPdfCopies, type FixedText, type RecordedForm } from './pdf-recorder.ts';
+import { drawOneLine, oneLineHeight, type OneLineBox } from './one-line-text.ts';
+import { recordPdfCopies, type FixedText, type RecordedForm, type Recording } from './pdf-recorder.ts';
 
 /** What a certificate says (core/resident.ts builds it); this file only draws it. */
 export type CertificateDocument = CertificateContent;
@@ -53,8 +54,8 @@ export async function renderCertificatePdf(document: CertificateDocument, render
       setup,
       [pattern],
       {
-        shared: (recording) => drawCertificate(recording.pdf, document, recording),
-        copy: (recording, index) => drawCopyMarks(recording.pdf, document, index, recording),
+        shared: (recording) => drawCertificate(recording.pdf, document, templatePages(recording)),
+        copy: (recording, index) => drawCopyMarks(recording.pdf, document, index, templatePages(recording)),
         count: document.serials.length,
       },
       fixedTextOf(document),
@@ -72,6 +73,7 @@ export async function renderCertificatePdf(document: CertificateDocument, render
         return pdf.bufferedPageRange().count;
       },
       switchToPage: (page) => pdf.switchToPage(pdf.bufferedPageRange().start + page),
+      oneLineValues: false,
     };
     drawCertificate(pdf, document, pages);
     drawCopyMarks(pdf, document, index, pages);
@@ -90,6 +92,19 @@ function fixedTextOf(document: CertificateDocument): FixedText {
   return { key: texts.join('\u0001'), texts };
 }
 
+/** A recording's pages, whose values of one line skip pdfkit's line wrapper. */
+function templatePages(recording: Recording): Pages {
+  return {
+    get pageCount() {
+      return recording.pageCount;
+    },
+    addPage: () => recording.addPage(),
+    switchToPage: (index) => recording.switchToPage(index),
+    fixedText: (text, x, y, options) => recording.fixedText(text, x, y, options),
+    oneLineValues: true,
+  };
+}
+
 /** The pages of a certificate being drawn: each new one carries the security pattern. */
 interface Pages {
   readonly pageCount: number;
@@ -97,6 +112,8 @@ interface Pages {
   switchToPage(index: number): void;
   /** pdf.text for the layout's fixed text (fixedTextOf), which the template lays out once (pdf-recorder.ts). */
   fixedText(text: string, x: number, y: number, options?: PDFKit.Mixins.TextOptions): void;
+  /** Whether values that are one line skip pdfkit's line wrapper (one-line-text.ts); the pdfkit reference keeps it. */
+  readonly oneLineValues: boolean;
 }
 
 function drawCertificate(pdf: Pdf, document: CertificateDocument, pages: Pages): void {
@@ -249,11 +266,12 @@ function drawTitle(pdf: Pdf, title: string, pages: Pages): void {
 
 /** Draws the bordered label/value table, continuing on new pages if needed; returns the y below it. */
 function drawFieldTable(pdf: Pdf, fields: CertificateField[], pages: Pages): number {
-  const valueWidth = contentWidth - labelWidth - 2 * cellPadding;
+  const valueBox: OneLineBox = { width: contentWidth - labelWidth - 2 * cellPadding, lineGap: 2 };
   let y = tableTop;
   pdf.fontSize(11.5);
   for (const field of fields) {
-    const valueHeight = pdf.heightOfString(field.value, { width: valueWidth, lineGap: 2 });
+    const oneLine = pages.oneLineValues ? oneLineHeight(pdf, field.value, valueBox) : undefined;
+    const valueHeight = oneLine ?? pdf.heightOfString(field.value, valueBox);
     const labelHeight = labelHeightOf(pdf, field.label);
     const rowHeight = Math.max(minimumRowHeight, Math.max(valueHeight, labelHeight) + 2 * cellPadding);
     if (y + rowHeight > tableBottom) {
@@ -261,14 +279,14 @@ function drawFieldTable(pdf: Pdf, fields: CertificateField[], pages: Pages): num
       pages.addPage();
       y = tableTop;
     }
-    drawRow(pdf, field, y, rowHeight, valueWidth, pages);
+    drawRow(pdf, field, y, rowHeight, valueBox, oneLine !== undefined, pages);
     y += rowHeight;
   }
   closeTable(pdf, y);
   return y;
 }
 
-function drawRow(pdf: Pdf, field: CertificateField, y: number, rowHeight: number, valueWidth: number, pages: Pages): void {
+function drawRow(pdf: Pdf, field: CertificateField, y: number, rowHeight: number, valueBox: OneLineBox, oneLine: boolean, pages: Pages): void {
   pdf.save().fillColor('#f1f4f8', 0.9).rect(marginX, y, labelWidth, rowHeight).fill().restore();
   pdf.lineWidth(0.7).strokeColor(textColour);
   pdf.rect(marginX, y, contentWidth, rowHeight).stroke();
@@ -277,7 +295,9 @@ function drawRow(pdf: Pdf, field: CertificateField, y: number, rowHeight: number
   const options = labelOptions(field.label);
   const labelY = y + (rowHeight - labelHeightOf(pdf, field.label)) / 2;
   pages.fixedText(field.label, marginX + options.characterSpacing, labelY, options);
-  pdf.text(field.value, marginX + labelWidth + cellPadding, y + cellPadding, { width: valueWidth, lineGap: 2 });
+  const valueX = marginX + labelWidth + cellPadding;
+  if (oneLine) drawOneLine(pdf, field.value, valueX, y + cellPadding, valueBox);
+  else pdf.text(field.value, valueX, y + cellPadding, { ...valueBox });
 }
 
 /** Labels are the fixed words of the forms (a few dozen), so their heights are kept. */
