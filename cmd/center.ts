@@ -40,6 +40,7 @@ import type { Factory } from './factory.ts';
 import { tallyRefusals } from '../core/refusal-tally.ts';
 import { addExportSubcommand } from './export.ts';
 import { startObservability, waitForShutdown, type Observability } from './serve.ts';
+import { useServingJitPolicy } from '../drivers/jit-policy.ts';
 
 const HEADER_STORE = RELAY_HEADERS.store;
 const HEADER_KIOSK = RELAY_HEADERS.kiosk;
@@ -312,6 +313,7 @@ export function makeCenterCommand(factory: Factory): Command {
       const metricsUrl = started.metricsUrl ?? null;
       // SIGTERM is handled before the ready line: a service manager may stop it as soon as it reads it.
       const stopped = waitForShutdown(() => started.close());
+      useServingJitPolicy();
       io.out(options.json ? `${JSON.stringify({ role: 'center', url, host, port, metricsUrl })}\n` : `center listening on ${url}${metricsUrl ? `; health and metrics on ${metricsUrl}` : ''}\n`);
       await stopped;
     });

@@ -33,6 +33,7 @@ import { answerWhenCommitted } from './committed-handler.ts';
 import { addExportSubcommand } from './export.ts';
 import type { Factory } from './factory.ts';
 import { startObservability, waitForShutdown, type Observability } from './serve.ts';
+import { useServingJitPolicy } from '../drivers/jit-policy.ts';
 
 const RELAY_HEARTBEAT_INTERVAL_MS = 60_000;
 
@@ -333,6 +334,7 @@ export function makeRelayCommand(factory: Factory): Command {
       const metricsUrl = started.metricsUrl ?? null;
       // SIGTERM is handled before the ready line: a service manager may stop it as soon as it reads it.
       const stopped = waitForShutdown(() => started.close());
+      useServingJitPolicy();
       io.out(
         options.json
           ? `${JSON.stringify({ role: 'relay', operatorId: started.operatorId, url, host, port, metricsUrl })}\n`

@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { concatBytes } from '../../core/bytes.ts';
 import { AppError, type ErrorKind } from '../../core/errors.ts';
+import { useServingJitPolicy } from '../jit-policy.ts';
 import { renderCertificatePdf, type CertificateDocument } from './certificate-pdf.ts';
 
 export interface RenderWorkerInput {
@@ -25,6 +26,7 @@ export type RenderWorkerMessage =
 const input = workerData as RenderWorkerInput | undefined;
 if (parentPort && input?.kind === 'cvs-issue-render') {
   const port = parentPort;
+  useServingJitPolicy();
   port.on('message', async ({ job, document }: RenderJob) => {
     let answer: RenderWorkerMessage;
     try {
