@@ -32,6 +32,18 @@ describe('centre store: challenges and sessions', () => {
   });
   const count = (table: string) => db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`)!.n;
 
+  it("finds a kiosk's live challenge and its session by index, not by a scan of every one kept", () => {
+    // A database of its own: bun:sqlite leaves an explained write statement open on its connection.
+    const planned = openCenterDatabase(path.join(dir, 'plans.db'));
+    try {
+      const plan = (sql: string) => planned.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, { kioskId: 'K0001', operatorId: 'OP01' }).map((row) => row.detail).join('; ');
+      assert.match(plan('UPDATE challenges SET used = 1 WHERE kiosk_id = :kioskId AND operator_id = :operatorId AND used = 0'), /USING INDEX challenges_live_by_kiosk/);
+      assert.match(plan('DELETE FROM sessions WHERE operator_id = :operatorId AND kiosk_id = :kioskId'), /USING INDEX sessions_by_kiosk/);
+    } finally {
+      planned.close();
+    }
+  });
+
   it('keeps one live session per kiosk: a new one ends the one before', () => {
     store.saveSession(session('first', 'K0001', nowMs + 60_000));
     store.saveSession(session('other-kiosk', 'K0002', nowMs + 60_000));
