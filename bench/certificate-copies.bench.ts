@@ -20,7 +20,7 @@ let sequence = 0;
 async function renderOne(copies: number): Promise<void> {
   const { resident } = residents[sequence % residents.length]!;
   const requestId = `B${String((sequence += 1)).padStart(9, '0')}`;
-  await renderCertificatePdf(certificateContent({ resident, type: 'juminhyo', mayorTitle: '千代田区長', requestId, kioskId: 'K0001', copies, atMs: Date.UTC(2026, 10, 27, 1), issuedOnText: '令和8年11月27日' }));
+  await renderCertificatePdf(certificateContent({ resident, type: 'juminhyo', mayorTitle: '千代田区長', municipalityCode: '131016', requestId, kioskId: 'K0001', copies, atMs: Date.UTC(2026, 10, 27, 1), issuedOnText: '令和8年11月27日' }));
 }
 
 const cpuMs = () => {

@@ -26,7 +26,10 @@ import type { IncomingRequest, RequestHandler, RunningServer } from '../drivers/
 import { renderCertificatePdf } from '../drivers/pdf/certificate-pdf.ts';
 import { createCertificateRenderer } from '../drivers/pdf/render-pool.ts';
 import { createCardVerifier } from '../drivers/pki/verify.ts';
-import { auditHasher, auditOrigin, type AuditLog, checkpointAtSize, logSize, checkpointOffer, cosignatureKeyForVerifierKey, noteVerifierFromKey, saveCosignature } from '../drivers/store/audit-log.ts';
+import { auditHasher, auditOrigin, type AuditLog, checkpointAtSize, logSize, checkpointOffer, cosignatureKeyForVerifierKey, noteSignerFor, noteVerifierFromKey, renamedVerifierKey, saveCosignature } from '../drivers/store/audit-log.ts';
+import { sealCertificateCopies } from '../drivers/pdf/document-seal.ts';
+import { DOCUMENT_KEY_NAME } from '../core/document-statement.ts';
+import type { CertificateContent } from '../core/resident.ts';
 import { checkCosignedNote, parseRelayHeartbeat } from '../core/witness.ts';
 import { asObject, stringField } from '../core/messages.ts';
 import { announceNotice, createBuiltInDirectory, createCenterStore, openCenterDatabase } from '../drivers/store/center-store.ts';
@@ -153,7 +156,11 @@ export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & {
   const audit = openRoleAuditLog(db, loaded, config, auditOrigin('center'), clock, { groupCommit: options.groupCommit });
   // Certificates are rendered in worker threads where the runtime allows (drivers/pdf/render-pool.ts).
   const renderer = options.renderCertificate ? { render: options.renderCertificate, close: async () => undefined } : createCertificateRenderer({ workers: renderWorkersFrom(process.env) });
-  const service = centerServiceFor(loaded, db, { ...options, clock }, audit, renderer.render);
+  // Each copy carries a statement the centre signs, and its QR code (docs/documents.md); the
+  // simulation's renderer writes stand-in files without the blanks.
+  const documentSigner = noteSignerFor(DOCUMENT_KEY_NAME, loaded.read(config.auditKeyFile), 'ed25519');
+  const render = options.renderCertificate ?? (async (content: CertificateContent) => sealCertificateCopies(await renderer.render(content), content, documentSigner));
+  const service = centerServiceFor(loaded, db, { ...options, clock }, audit, render);
   const log = options.log ?? (() => undefined);
   const centerVerifier = noteVerifierFromKey(config.auditVerifierKey);
   /** Kept beside the centre's own log, so exports and verify --witness-key carry the relays' word. */
@@ -293,6 +300,20 @@ function startCrlFetcherFor(loaded: LoadedConfig, source: CrlSourceConfig, audit
     ...(source.intervalSeconds === undefined ? {} : { intervalMs: source.intervalSeconds * 1000 }),
     onProblem: (code: string) => audit.append({ kind: 'crl.ignored', data: { code } }),
   });
+}
+
+/** What the centre's records say of a printed copy's serial (center serial, verify-document --dir). */
+export function serialStatusAt(factory: Factory, loaded: LoadedConfig, serial: string): SerialAnswer {
+  const parts = { random: factory.random, timers: factory.timers, isHoliday: factory.isHoliday, clock: factory.clock };
+  return withDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) => {
+    migrate(db, 'center', CENTER_MIGRATIONS);
+    return centerServiceFor(loaded, db, parts).serialStatus(serial);
+  });
+}
+
+/** The verifier key of the centre's document statements (docs/documents.md), from its audit verifier key. */
+export function documentVerifierKeyOf(loaded: LoadedConfig): string {
+  return renamedVerifierKey(loaded.config.center.auditVerifierKey, DOCUMENT_KEY_NAME);
 }
 
 export function makeCenterCommand(factory: Factory): Command {
@@ -437,6 +458,14 @@ export function makeCenterCommand(factory: Factory): Command {
       }
     });
   center
+    .command('document-key')
+    .description("print the verifier key of the statements the centre signs on each certificate copy, for verify-document --key (docs/documents.md)")
+    .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
+    .addHelpText('after', '\nExit codes: 0 printed, 2 bad flag or deployment, 1 unexpected failure.')
+    .action((options: { dir: string }) => {
+      io.out(`${documentVerifierKeyOf(factory.deployment(options.dir))}\n`);
+    });
+  center
     .command('serial')
     .description('what the centre knows of a printed copy by its serial (C§9): issued, void after a misprint, refunded, no notice yet, or unknown')
     .argument('<serial>', 'the 証明書番号 a copy shows at its top right: <request id>-<copy>')
@@ -445,11 +474,7 @@ export function makeCenterCommand(factory: Factory): Command {
     .addHelpText('after', '\nExit codes: 0 issued (not voided), 3 void, refunded, no completion notice yet or unknown, 2 not a serial or bad flag, 1 unexpected failure.')
     .action((serial: string, options: { dir: string; json?: boolean }) => {
       if (parseCertificateSerial(serial) === undefined) throw usageError(`"${serial}" is not a serial (<request id>-<copy>)`, 'SERIAL');
-      const loaded = factory.deployment(options.dir);
-      const answer = withDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) => {
-        migrate(db, 'center', CENTER_MIGRATIONS);
-        return centerServiceFor(loaded, db, { ...parts, clock: factory.clock }).serialStatus(serial);
-      });
+      const answer = serialStatusAt(factory, factory.deployment(options.dir), serial);
       if (options.json) io.out(`${JSON.stringify(answer, null, 2)}\n`);
       else io.out(`${describeSerial(answer)}\n`);
       if (answer.status !== 'issued') throw new AppError('differences', 'serial.not_issued', `the serial is ${answer.status}`, serial);

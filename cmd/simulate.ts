@@ -242,7 +242,7 @@ class Simulation {
     }
     const participating = new Set(fixtureMunicipalities().filter((municipality) => municipality.participating).map((municipality) => municipality.code));
     for (const { resident, card } of fixtureResidents()) {
-      const fields = certificateContent({ resident, type: 'juminhyo', mayorTitle: '', requestId: '', kioskId: '', copies: 1, atMs: 0, issuedOnText: '' }).fields;
+      const fields = certificateContent({ resident, type: 'juminhyo', mayorTitle: '', municipalityCode: '', requestId: '', kioskId: '', copies: 1, atMs: 0, issuedOnText: '' }).fields;
       this.residents.set(card.cardId, { holder: sha256Hex(utf8Encode(holderText(fields))), pin: card.pin, likelyServed: card.validity === 'valid' && participating.has(resident.municipalityCode) && isEligible(resident, SIMULATION_EPOCH_MS) });
     }
     this.center = this.centerNode();

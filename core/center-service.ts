@@ -439,7 +439,7 @@ export function createCenterService(deps: CenterDependencies) {
   async function renderFor(resident: Resident, municipality: Municipality, request: CertificateRequest, kioskId: string, atMs: number): Promise<Uint8Array[]> {
     const { requestId, certificateType: type, copies } = request;
     const pdfs = await deps.renderCertificate(
-      certificateContent({ resident, type, mayorTitle: municipality.mayorTitle, requestId, kioskId, copies, atMs, issuedOnText: formatWarekiDate(atMs) }),
+      certificateContent({ resident, type, mayorTitle: municipality.mayorTitle, municipalityCode: municipality.code, requestId, kioskId, copies, atMs, issuedOnText: formatWarekiDate(atMs) }),
     );
     if (pdfs.length !== copies) throw new AppError('internal', 'certificate.copies_missing', 'the renderer did not return one PDF per copy', requestId);
     return pdfs;

@@ -76,6 +76,9 @@ export interface CertificateContent {
   issuedOnText: string;
   requestId: string;
   kioskId: string;
+  /** Whose certificate and of what type: the statement each copy carries names both (docs/documents.md). */
+  municipalityCode: string;
+  certificateType: CertificateType;
   /** One per copy, in copy order: each copy is a PDF of its own showing its serial and n/N (C§9). */
   serials: string[];
   /** Becomes the PDF's CreationDate and ModDate, so the same content gives the same bytes. */
@@ -149,6 +152,7 @@ export function certificateContent(input: {
   resident: Resident;
   type: CertificateType;
   mayorTitle: string;
+  municipalityCode: string;
   requestId: string;
   kioskId: string;
   copies: number;
@@ -163,6 +167,8 @@ export function certificateContent(input: {
     issuedOnText: input.issuedOnText,
     requestId: input.requestId,
     kioskId: input.kioskId,
+    municipalityCode: input.municipalityCode,
+    certificateType: input.type,
     serials: certificateSerials(input.requestId, input.copies),
     createdAtMs: input.atMs,
   };

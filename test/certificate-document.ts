@@ -12,6 +12,8 @@ export function sampleCertificate(what: { requestId: string; copies: number; fie
     issuedOnText: '令和8年11月27日',
     requestId: what.requestId,
     kioskId: 'K-0001',
+    municipalityCode: '131016',
+    certificateType: 'juminhyo',
     serials: certificateSerials(what.requestId, what.copies),
     createdAtMs: Date.UTC(2026, 10, 27, 5, 0, 0),
   };

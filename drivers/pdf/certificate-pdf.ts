@@ -8,6 +8,7 @@ import type { VoidSlip } from '../../core/kiosk-transaction.ts';
 import type { CertificateContent, CertificateField } from '../../core/resident.ts';
 import { finishDocument, openDocument } from './pdf-document.ts';
 import { drawOneLine, oneLineHeight, type OneLineBox } from './one-line-text.ts';
+import { SEAL_IMAGE_NAME, SEAL_IMAGE_SIZE } from './seal-blanks.ts';
 import { recordPdfCopies, type FixedText, type RecordedForm, type Recording } from './pdf-recorder.ts';
 
 /** What a certificate says (core/resident.ts builds it); this file only draws it. */
@@ -59,6 +60,7 @@ export async function renderCertificatePdf(document: CertificateDocument, render
         count: document.serials.length,
       },
       fixedTextOf(document),
+      { sealed: true },
     );
   }
   const copies: Uint8Array[] = [];
@@ -74,6 +76,7 @@ export async function renderCertificatePdf(document: CertificateDocument, render
       },
       switchToPage: (page) => pdf.switchToPage(pdf.bufferedPageRange().start + page),
       oneLineValues: false,
+      sealed: false,
     };
     drawCertificate(pdf, document, pages);
     drawCopyMarks(pdf, document, index, pages);
@@ -102,6 +105,7 @@ function templatePages(recording: Recording): Pages {
     switchToPage: (index) => recording.switchToPage(index),
     fixedText: (text, x, y, options) => recording.fixedText(text, x, y, options),
     oneLineValues: true,
+    sealed: true,
   };
 }
 
@@ -114,9 +118,12 @@ interface Pages {
   fixedText(text: string, x: number, y: number, options?: PDFKit.Mixins.TextOptions): void;
   /** Whether values that are one line skip pdfkit's line wrapper (one-line-text.ts); the pdfkit reference keeps it. */
   readonly oneLineValues: boolean;
+  /** Whether the file has the blank QR code to place (drivers/pdf/seal-blanks.ts); the pdfkit reference has none. */
+  readonly sealed: boolean;
 }
 
 function drawCertificate(pdf: Pdf, document: CertificateDocument, pages: Pages): void {
+  drawSealBox(pdf, pages);
   drawTitle(pdf, document.title, pages);
   let y = drawFieldTable(pdf, document.fields, pages);
   if (y + closingHeight > tableBottom) {
@@ -255,6 +262,25 @@ function addWave(pdf: Pdf, baseline: number, wavelength: number, amplitude: numb
     sign = -sign;
   }
   pdf.stroke();
+}
+
+/** Top left of the first page, clear of the title (centred) and the copy marks (right); one point per QR module (0.35 mm). */
+const sealBox = { x: marginX, y: 42, size: SEAL_IMAGE_SIZE + 6, margin: 3 };
+
+/**
+ * A white square on the pattern, and in it the QR code of the copy's signed statement
+ * (docs/documents.md): a stencil image that paints its dark modules and leaves the rest white.
+ * Until the centre fills it in, it paints nothing.
+ */
+function drawSealBox(pdf: Pdf, pages: Pages): void {
+  const { x, y, size, margin } = sealBox;
+  pdf.save().fillColor('#ffffff').rect(x, y, size, size).fill().restore();
+  if (!pages.sealed) return;
+  const inner = size - 2 * margin;
+  // The page is drawn with y downwards (1 0 0 -1 0 H cm): the image's top row goes at the top.
+  pdf.save().fillColor('#000000');
+  pdf.addContent(`${inner} 0 0 ${-inner} ${x + margin} ${y + margin + inner} cm /${SEAL_IMAGE_NAME} Do`);
+  pdf.restore();
 }
 
 function drawTitle(pdf: Pdf, title: string, pages: Pages): void {

@@ -18,6 +18,7 @@ import { constants, deflateRawSync, deflateSync } from 'node:zlib';
 import { AppError } from '../../core/errors.ts';
 import { glyphRecordsOf, type FontFace } from './font-face.ts';
 import { openDocument, type PageSetup } from './pdf-document.ts';
+import { SEAL_IMAGE_NAME, sealImageEntries, sealImagePlaceholder, statementPlaceholder } from './seal-blanks.ts';
 
 type Pdf = PDFKit.PDFDocument;
 
@@ -135,7 +136,7 @@ export interface CopiedDrawing {
  * Lays a document out on this thread's layout document and writes one PDF per copy. The drawing
  * must be synchronous: the layout document is shared by every document of the thread.
  */
-export async function recordPdfCopies(setup: PageSetup, forms: RecordedForm[], drawing: CopiedDrawing, fixed?: FixedText): Promise<Uint8Array[]> {
+export async function recordPdfCopies(setup: PageSetup, forms: RecordedForm[], drawing: CopiedDrawing, fixed?: FixedText, options: RecordingOptions = {}): Promise<Uint8Array[]> {
   const createdAt = new Date(setup.createdAtMs);
   if (Number.isNaN(createdAt.getTime())) {
     throw new AppError('internal', 'pdf.bad_date', 'createdAtMs is not a valid time');
@@ -144,7 +145,15 @@ export async function recordPdfCopies(setup: PageSetup, forms: RecordedForm[], d
     throw new AppError('internal', 'pdf.no_copies', 'a document needs at least one copy');
   }
   const pdf = await layoutDocumentFor(setup.sizePoints);
-  return record(pdf, setup, createdAt, forms, drawing, fixed);
+  return record(pdf, setup, createdAt, forms, drawing, fixed, options);
+}
+
+export interface RecordingOptions {
+  /**
+   * Each file gets the blanks of a signed statement and its QR code (drivers/pdf/seal-blanks.ts),
+   * which the drawing places with `/${SEAL_IMAGE_NAME} Do`, for the centre to fill in.
+   */
+  sealed?: boolean;
 }
 
 /** Enough layouts for every certificate type of every municipality a centre serves; then it starts over. */
@@ -171,7 +180,7 @@ function templateGlyphs(font: EmbeddedFont, fixed: FixedText | undefined): { key
   return { key: fixed.key, glyphs };
 }
 
-function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm[], drawing: CopiedDrawing, fixed: FixedText | undefined): Uint8Array[] {
+function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm[], drawing: CopiedDrawing, fixed: FixedText | undefined, options: RecordingOptions): Uint8Array[] {
   const layout = pdf as unknown as LayoutPdf;
   const font = layout._font;
   const pageHeight = layout.page.height;
@@ -265,7 +274,7 @@ function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm
   // Each page's shared operators are compressed once and written into every copy's file.
   const sharedContents = shared.map(deflateOperators);
   return copies.map((marks, index) =>
-    writePdf({ setup, createdAt, pages: sharedContents.map((content, page) => ({ content, marks: marks[page]! })), forms, graphicStates, font, fontObjects, copy: { index, count: drawing.count } }),
+    writePdf({ setup, createdAt, pages: sharedContents.map((content, page) => ({ content, marks: marks[page]! })), forms, graphicStates, font, fontObjects, copy: { index, count: drawing.count }, sealed: options.sealed === true }),
   );
 }
 
@@ -364,6 +373,8 @@ interface PdfParts {
   fontObjects: FontObjects;
   /** Which copy this file is: copies differ in their file ID too. */
   copy: { index: number; count: number };
+  /** With the blanks of a signed statement and its QR code (RecordingOptions). */
+  sealed: boolean;
 }
 
 /** A form XObject, and the forms it places, each in its own object. */
@@ -384,11 +395,13 @@ function writePdf(parts: PdfParts): Uint8Array {
   const type0 = file.allocate();
   const formIds = parts.forms.map((form) => ({ form, id: file.allocate() }));
   const stateIds = parts.graphicStates.map((state) => ({ state, id: file.allocate() }));
+  const sealImage = parts.sealed ? file.allocate() : undefined;
+  const xObjects = [...formIds.map(({ form, id }) => `/${form.name} ${id} 0 R`), ...(sealImage === undefined ? [] : [`/${SEAL_IMAGE_NAME} ${sealImage} 0 R`])];
   const [width, height] = parts.setup.sizePoints;
   const pageIds: number[] = [];
   const resources =
     `<< /ProcSet [/PDF /Text /ImageB /ImageC /ImageI] /Font << /${fontId} ${type0} 0 R >>` +
-    (formIds.length > 0 ? ` /XObject << ${formIds.map(({ form, id }) => `/${form.name} ${id} 0 R`).join(' ')} >>` : '') +
+    (xObjects.length > 0 ? ` /XObject << ${xObjects.join(' ')} >>` : '') +
     (stateIds.length > 0 ? ` /ExtGState << ${stateIds.map(({ state, id }) => `/${state.name} ${id} 0 R`).join(' ')} >>` : '') +
     ' >>';
   for (const { content, marks } of parts.pages) {
@@ -408,9 +421,10 @@ function writePdf(parts: PdfParts): Uint8Array {
   const infoEntries = { Title: parts.setup.title, Creator: 'cvs-issue', Producer: 'cvs-issue' };
   file.object(
     info,
-    `<< ${Object.entries(infoEntries).map(([key, value]) => `/${key} ${textString(value)}`).join(' ')} /CreationDate ${date} /ModDate ${date} >>`,
+    `<< ${Object.entries(infoEntries).map(([key, value]) => `/${key} ${textString(value)}`).join(' ')} /CreationDate ${date} /ModDate ${date}${parts.sealed ? ` ${statementPlaceholder()}` : ''} >>`,
   );
   for (const { form, id } of formIds) writeForm(file, form, id);
+  if (sealImage !== undefined) file.rawStream(sealImage, sealImageEntries(), sealImagePlaceholder());
   for (const { state, id } of stateIds) {
     file.object(id, `<< ${Object.entries(state.entries).map(([key, value]) => `/${key} ${typeof value === 'number' ? pdfNumber(value) : `/${String(value)}`}`).join(' ')} >>`);
   }
@@ -611,6 +625,14 @@ class PdfFile {
     const filter = entries.includes('/Filter') ? '' : ' /Filter /FlateDecode';
     this.write(`${id} 0 obj\n<< ${entries}${filter} /Length ${deflated.length} >>\nstream\n`);
     this.writeBytes(deflated);
+    this.write('\nendstream\nendobj\n');
+  }
+
+  /** A stream stored as it is, without a filter: its bytes stay where they are written. */
+  rawStream(id: number, entries: string, bytes: Uint8Array): void {
+    this.offsets[id] = this.length;
+    this.write(`${id} 0 obj\n<< ${entries} /Length ${bytes.length} >>\nstream\n`);
+    this.writeBytes(bytes);
     this.write('\nendstream\nendobj\n');
   }
 

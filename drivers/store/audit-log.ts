@@ -57,6 +57,11 @@ export function noteVerifierFromKey(verifierKey: string): NoteVerifier {
   return parsed.type === 'ed25519' ? { name: parsed.name, keyId: parsed.keyId, verify } : cosignatureVerifier(parsed.name, parsed.keyId, verify);
 }
 
+/** The same Ed25519 key under another name (the centre's document key under DOCUMENT_KEY_NAME, from its audit verifier key). */
+export function renamedVerifierKey(verifierKey: string, name: string): string {
+  return formatVerifierKey(name, parseVerifierKey(verifierKey, sha256).publicKey, sha256);
+}
+
 export function noteSignerFor(name: string, privateKeyPem: string, type: 'ed25519' | 'cosignature'): NoteSigner {
   const publicKey = ed25519PublicKeyFromPrivatePem(privateKeyPem);
   return { name, keyId: type === 'ed25519' ? ed25519KeyId(name, publicKey, sha256) : cosignatureKeyId(name, publicKey, sha256), sign: createEd25519Signer(privateKeyPem) };

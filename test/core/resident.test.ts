@@ -83,6 +83,7 @@ describe('certificateContent', () => {
   const base = {
     resident,
     mayorTitle: '千代田区長',
+    municipalityCode: '131016',
     requestId: 'req-1',
     kioskId: 'kiosk-1',
     copies: 2,
@@ -108,6 +109,8 @@ describe('certificateContent', () => {
       issuedOnText: '令和8年11月27日',
       requestId: 'req-1',
       kioskId: 'kiosk-1',
+      municipalityCode: '131016',
+      certificateType: 'juminhyo',
       serials: ['req-1-1', 'req-1-2'],
       createdAtMs: base.atMs,
     });

@@ -55,6 +55,18 @@ describe('the compiled cvs-issue binary', () => {
     const pdftotext = spawnSync('pdftotext', [certificate, '-'], { encoding: 'utf8' });
     if (!popplerMissing) assert.match(pdftotext.stdout, /住民票の写し|印鑑登録証明書/);
 
+    // Each printed copy carries the centre's signed statement: genuine as printed, void where the
+    // demo's jammed printer voided it (K0002), and a receipt is no certificate at all.
+    const genuine = run('verify-document', certificate, '--dir', dir, '--json');
+    assert.equal(genuine.code, 0, genuine.stderr);
+    assert.equal(JSON.parse(genuine.stdout).status, 'genuine');
+    const jammed = fs.readdirSync(path.join(dir, 'prints', 'K0002')).find((name) => name.includes('certificate-copy1'))!;
+    const voided = run('verify-document', path.join(dir, 'prints', 'K0002', jammed), '--dir', dir, '--json');
+    assert.deepEqual({ code: voided.code, status: JSON.parse(voided.stdout).status }, { code: 3, status: 'void' });
+    const receipt = run('verify-document', path.join(dir, 'prints', 'K0001', printed.find((name) => name.endsWith('-receipt.pdf'))!), '--dir', dir);
+    assert.equal(receipt.code, 2);
+    assert.match(receipt.stderr, /^cvs-issue: .*: not a certificate of this service: it has no signed statement\n$/);
+
     // Settlement from the binary alone: both sides exported to CSV, reconciled by the parse worker.
     const month = summary.businessTime.slice(0, 7);
     for (const role of ['center', 'relay']) {

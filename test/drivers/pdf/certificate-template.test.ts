@@ -93,6 +93,7 @@ function contentFor(residentIndex: number, type: (typeof CERTIFICATE_TYPES)[numb
     resident,
     type,
     mayorTitle: municipality.mayorTitle,
+    municipalityCode: municipality.code,
     requestId: `REQ-20261127-${String(residentIndex).padStart(6, '0')}`,
     kioskId: 'K-0001',
     copies,
@@ -158,11 +159,14 @@ describe('certificates from the template', { skip: popplerMissing }, () => {
     assert.ok(textOf(together[1]!).includes(documents[1]!.fields[0]!.value));
   });
 
-  it('compress every stream, the font file with its reused part, as zlib streams whose checksums hold', async () => {
+  it('compress every stream but the QR blank, the font file with its reused part, as zlib streams whose checksums hold', async () => {
     // Same layout, other residents: the fixed text's glyph records come from the cache each time.
     for (const document of [contentFor(0, 'juminhyo'), { ...contentFor(0, 'juminhyo'), fields: [{ label: '氏名', value: '髙﨑 𠮷' }] }, contentFor(0, 'juminhyo')]) {
       const pdf = Buffer.from(await renderOne(document));
-      const streams = [...pdf.toString('latin1').matchAll(/\/Length (\d+) >>\nstream\n/g)].map((match) => pdf.subarray(match.index + match[0].length, match.index + match[0].length + Number(match[1])));
+      const all = [...pdf.toString('latin1').matchAll(/<< ([^\n]*?)\/Length (\d+) >>\nstream\n/g)];
+      // The one stream stored raw: the QR code's blank, filled in place by the centre (docs/documents.md).
+      assert.equal(all.filter((match) => match[1]!.includes('/ImageMask true') && !match[1]!.includes('/Filter')).length, 1, 'the QR blank');
+      const streams = all.filter((match) => !match[1]!.includes('/ImageMask true')).map((match) => pdf.subarray(match.index + match[0].length, match.index + match[0].length + Number(match[2])));
       assert.ok(streams.length >= 4, `${streams.length} streams`);
       const inflated = streams.map((stream) => inflateSync(stream));
       assert.ok(inflated.some((bytes) => bytes.readUInt32BE(0) === 0x00010000), 'a TrueType font file among them');

@@ -15,7 +15,7 @@ function documents() {
   return fixtureResidents().flatMap(({ resident }, index) => {
     const municipality = fixtureMunicipalities().find((candidate) => candidate.code === resident.municipalityCode)!;
     return [CERTIFICATE_TYPES[0]!, CERTIFICATE_TYPES[index % CERTIFICATE_TYPES.length]!].map((type) =>
-      certificateContent({ resident, type, mayorTitle: municipality.mayorTitle, requestId: `REQ-${index}`, kioskId: 'K0001', copies: 2, atMs: Date.UTC(2026, 11, 1, 1), issuedOnText: '令和8年12月1日' }),
+      certificateContent({ resident, type, mayorTitle: municipality.mayorTitle, municipalityCode: municipality.code, requestId: `REQ-${index}`, kioskId: 'K0001', copies: 2, atMs: Date.UTC(2026, 11, 1, 1), issuedOnText: '令和8年12月1日' }),
     );
   });
 }

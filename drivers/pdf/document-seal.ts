@@ -1,0 +1,159 @@
+// The signed statement in each certificate copy, and the QR code that carries it on paper
+// (docs/documents.md). A certificate is written with two blanks of fixed size
+// (drivers/pdf/pdf-recorder.ts): the statement, a hex string in the document info, and the QR
+// code, a 1-bit stencil image on the first page. The copy's digest is SHA-256 of the whole file
+// with both blank; the centre signs a statement over it and fills both in. Anyone holding the
+// file and the centre's document key can blank them again, hash, and check: an edit anywhere
+// else in the file changes the digest.
+
+import { createHash } from 'node:crypto';
+import { create as createQrCode } from 'qrcode';
+import { bytesEqual, hexDecode, hexEncode, utf8Decode, utf8Encode } from '../../core/bytes.ts';
+import { DOCUMENT_KEY_NAME, formatDocumentStatement, parseDocumentStatement, type DocumentStatement } from '../../core/document-statement.ts';
+import { AppError } from '../../core/errors.ts';
+import { jstParts } from '../../core/jst.ts';
+import type { CertificateContent } from '../../core/resident.ts';
+import { openNote, signatureLines, signNote, type NoteSigner, type NoteVerifier } from '../../core/signed-note.ts';
+import { IMAGE_MARKER, QR_LEVEL, QR_MASK, QR_VERSION, QUIET_MODULES, ROW_BYTES, SEAL_IMAGE_BYTES, sealImagePlaceholder, STATEMENT_BYTES, STATEMENT_MARKER } from './seal-blanks.ts';
+
+interface Region {
+  start: number;
+  end: number;
+}
+
+export interface SealRegions {
+  statement: Region;
+  image: Region;
+}
+
+/** Where a file's two blanks are: each marker exactly once, each blank its full size; undefined otherwise. */
+export function sealRegions(pdf: Uint8Array): SealRegions | undefined {
+  const text = Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength).toString('latin1');
+  const statementAt = onlyIndexOf(text, STATEMENT_MARKER);
+  const imageAt = onlyIndexOf(text, IMAGE_MARKER);
+  if (statementAt === undefined || imageAt === undefined) return undefined;
+  const statement = { start: statementAt + STATEMENT_MARKER.length, end: statementAt + STATEMENT_MARKER.length + 2 * STATEMENT_BYTES };
+  if (text[statement.end] !== '>' || !/^[0-9a-f]*$/.test(text.slice(statement.start, statement.end))) return undefined;
+  const streamAt = text.indexOf('>>\nstream\n', imageAt);
+  if (streamAt < 0 || text.slice(imageAt, streamAt).includes('endobj')) return undefined;
+  const image = { start: streamAt + '>>\nstream\n'.length, end: streamAt + '>>\nstream\n'.length + SEAL_IMAGE_BYTES };
+  if (text.slice(image.end, image.end + '\nendstream'.length) !== '\nendstream') return undefined;
+  return { statement, image };
+}
+
+function onlyIndexOf(text: string, marker: string): number | undefined {
+  const first = text.indexOf(marker);
+  if (first < 0 || text.indexOf(marker, first + 1) >= 0) return undefined;
+  return first;
+}
+
+/** SHA-256 (hex) of the file with both blanks as the writer left them. */
+export function blankedDigest(pdf: Uint8Array, regions: SealRegions): string {
+  const blank = Uint8Array.from(pdf);
+  blank.fill(0x30, regions.statement.start, regions.statement.end); // '0'
+  blank.fill(0xff, regions.image.start, regions.image.end);
+  return createHash('sha256').update(blank).digest('hex');
+}
+
+/** The signed note a file carries (NUL padding removed), as text; undefined when the blank was never filled. */
+export function carriedNote(pdf: Uint8Array, regions: SealRegions): string | undefined | typeof MALFORMED {
+  const hex = Buffer.from(pdf.subarray(regions.statement.start, regions.statement.end)).toString('latin1');
+  const bytes = hexDecode(hex);
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0) end -= 1;
+  if (end === 0) return undefined;
+  if (bytes.subarray(0, end).includes(0)) return MALFORMED;
+  try {
+    return utf8Decode(bytes.subarray(0, end));
+  } catch {
+    return MALFORMED; // not UTF-8: bytes of it were changed
+  }
+}
+
+/** A filled-in statement that is not text a signer could have written (it was edited). */
+export const MALFORMED = Symbol('malformed statement');
+
+/** The stencil image of a note's QR code: a dark module is a 0 bit (painted), the rest 1. */
+export function qrImageOf(note: string): Uint8Array {
+  const symbol = createQrCode([{ data: utf8Encode(note), mode: 'byte' }], { version: QR_VERSION, errorCorrectionLevel: QR_LEVEL, maskPattern: QR_MASK });
+  const image = sealImagePlaceholder();
+  const size = symbol.modules.size;
+  for (let row = 0; row < size; row += 1) {
+    for (let column = 0; column < size; column += 1) {
+      if (!symbol.modules.get(row, column)) continue;
+      const x = column + QUIET_MODULES;
+      const at = (row + QUIET_MODULES) * ROW_BYTES + (x >> 3);
+      image[at] = image[at]! & ~(0x80 >> (x & 7));
+    }
+  }
+  return image;
+}
+
+/**
+ * Signs the statement of one copy and fills both blanks: the file as printed. The same copy
+ * sealed again gives the same bytes (Ed25519 signatures are deterministic, RFC 8032 §5.1.6), so a
+ * repeated request is answered with what was bound the first time.
+ */
+export function sealCertificatePdf(pdf: Uint8Array, statement: Omit<DocumentStatement, 'contentSha256'>, signer: NoteSigner): Uint8Array {
+  if (signer.name !== DOCUMENT_KEY_NAME) throw new AppError('internal', 'document.wrong_key', `documents are signed under ${DOCUMENT_KEY_NAME}`);
+  const regions = sealRegions(pdf);
+  if (regions === undefined) throw new AppError('internal', 'document.no_blanks', 'the certificate has no blanks for its statement and QR code', statement.serial);
+  const note = signNote(formatDocumentStatement({ ...statement, contentSha256: blankedDigest(pdf, regions) }), signer);
+  const noteBytes = utf8Encode(note);
+  if (noteBytes.length > STATEMENT_BYTES) throw new AppError('internal', 'document.statement_too_long', `the signed statement is ${noteBytes.length} bytes, over ${STATEMENT_BYTES}`, statement.serial);
+  const sealed = Uint8Array.from(pdf);
+  const padded = new Uint8Array(STATEMENT_BYTES);
+  padded.set(noteBytes);
+  sealed.set(utf8Encode(hexEncode(padded)), regions.statement.start);
+  sealed.set(qrImageOf(note), regions.image.start);
+  return sealed;
+}
+
+/** Every copy of a certificate sealed, each with its own serial. */
+export function sealCertificateCopies(pdfs: Uint8Array[], content: CertificateContent, signer: NoteSigner): Uint8Array[] {
+  const issuedOn = jstParts(content.createdAtMs).dateIso;
+  return pdfs.map((pdf, index) => {
+    const serial = content.serials[index];
+    if (serial === undefined) throw new AppError('internal', 'certificate.copies_missing', 'a copy has no serial', content.requestId);
+    return sealCertificatePdf(pdf, { serial, municipalityCode: content.municipalityCode, certificateType: content.certificateType, issuedOn }, signer);
+  });
+}
+
+export type DocumentStatus = 'genuine' | 'void' | 'altered' | 'unknown';
+
+export interface DocumentCheck {
+  status: DocumentStatus;
+  /** One line on why, for the person holding the paper. */
+  reason: string;
+  /** What the centre signed, once its signature verified. */
+  statement?: DocumentStatement;
+}
+
+/**
+ * Checks a file against the centre's document key: signed by it, unchanged since, its QR code
+ * carrying the same statement. Throws an input error (exit 2) for a file that is not a certificate
+ * at all: not a PDF, or without the blanks every certificate is written with.
+ */
+export function checkSealedDocument(pdf: Uint8Array, verifier: NoteVerifier, file: string): DocumentCheck {
+  if (utf8Decode(pdf.subarray(0, 5)) !== '%PDF-') throw new AppError('input', 'document.not_pdf', 'not a PDF file', file);
+  const regions = sealRegions(pdf);
+  if (regions === undefined) throw new AppError('input', 'document.not_certificate', 'not a certificate of this service: it has no signed statement', file);
+  const note = carriedNote(pdf, regions);
+  if (note === undefined) return { status: 'unknown', reason: 'the statement was never signed: the file did not come from the centre' };
+  if (note === MALFORMED) return { status: 'altered', reason: 'the signed statement was changed' };
+  let body: string;
+  try {
+    const signedByThisKey = signatureLines(note).some((line) => line.name === verifier.name && bytesEqual(line.keyId, verifier.keyId));
+    if (!signedByThisKey) return { status: 'unknown', reason: "the statement is not signed with this centre's document key" };
+    ({ body } = openNote(note, [verifier]));
+  } catch {
+    return { status: 'altered', reason: "the statement does not verify with the centre's document key" };
+  }
+  const statement = parseDocumentStatement(body);
+  if (statement === undefined) return { status: 'altered', reason: 'the signed text is not a certificate statement' };
+  if (blankedDigest(pdf, regions) !== statement.contentSha256) return { status: 'altered', reason: 'the file was changed after the centre signed it', statement };
+  if (!bytesEqual(pdf.subarray(regions.image.start, regions.image.end), qrImageOf(note))) {
+    return { status: 'altered', reason: 'the QR code does not carry the signed statement', statement };
+  }
+  return { status: 'genuine', reason: 'signed by the centre and unchanged', statement };
+}
