@@ -33,10 +33,11 @@ import type { CertificateContent } from '../core/resident.ts';
 import { checkCosignedNote, parseRelayHeartbeat } from '../core/witness.ts';
 import { asObject, stringField } from '../core/messages.ts';
 import { announceNotice, createBuiltInDirectory, createCenterStore, openCenterDatabase } from '../drivers/store/center-store.ts';
-import { openRoleAuditLog, parseListen, type CrlSourceConfig, type LoadedConfig } from './config.ts';
+import { openRoleAuditLog, parseListen, reloadingDeployment, type CrlSourceConfig, type LoadedConfig } from './config.ts';
 import { startCrlFetcher, type CrlFetcher } from './crl-fetch.ts';
 import { runHandover } from './handover.ts';
 import { addMunicipalityCommand } from './municipality.ts';
+import { addOperatorCommand } from './operator.ts';
 import { createMutualTlsClient } from '../drivers/http/client.ts';
 import { base64Encode, isNationalHoliday, sha256Hex, systemClock, systemRandom, systemTimers } from './deps.ts';
 import type { Factory } from './factory.ts';
@@ -47,6 +48,18 @@ import { useServingJitPolicy } from '../drivers/jit-policy.ts';
 
 const HEADER_STORE = RELAY_HEADERS.store;
 const HEADER_KIOSK = RELAY_HEADERS.kiosk;
+
+const kioskRegistries = new WeakMap<LoadedConfig, Map<string, { operatorId: string; storeId: string }>>();
+
+/** The kiosks a copy of the deployment names, by id; made once per copy. */
+function kioskRegistryOf(loaded: LoadedConfig): Map<string, { operatorId: string; storeId: string }> {
+  let registry = kioskRegistries.get(loaded);
+  if (registry === undefined) {
+    registry = new Map(loaded.config.kiosks.map((kiosk) => [kiosk.kioskId, { operatorId: kiosk.operatorId, storeId: kiosk.storeId }]));
+    kioskRegistries.set(loaded, registry);
+  }
+  return registry;
+}
 
 /** The relay's certificate names its operator (O) and role (OU=relay). */
 function relayOperatorOf(request: IncomingRequest): string {
@@ -162,10 +175,12 @@ export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & {
   const render = options.renderCertificate ?? (async (content: CertificateContent) => sealCertificateCopies(await renderer.render(content), content, documentSigner));
   const service = centerServiceFor(loaded, db, { ...options, clock }, audit, render);
   const log = options.log ?? (() => undefined);
+  const deployment = reloadingDeployment(loaded);
   const centerVerifier = noteVerifierFromKey(config.auditVerifierKey);
   /** Kept beside the centre's own log, so exports and verify --witness-key carry the relays' word. */
   function keepRelayCosignature(operatorId: string, body: unknown): { kept: boolean } {
-    const relayKey = loaded.config.relays.find((relay) => relay.operatorId === operatorId)?.auditVerifierKey;
+    const relayOf = (current: LoadedConfig) => current.config.relays.find((relay) => relay.operatorId === operatorId);
+    const relayKey = (relayOf(deployment.current) ?? relayOf(deployment.refreshed()))?.auditVerifierKey;
     if (!relayKey) throw new AppError('unauthorized', 'center.operator_unknown', 'the operator is not registered at the centre');
     const note = stringField(asObject(body, 'body'), 'note', /^[\s\S]{1,4000}$/);
     const cosigned = checkCosignedNote(note, centerVerifier, noteVerifierFromKey(cosignatureKeyForVerifierKey(relayKey)), (size) => checkpointAtSize(db, size)?.note);
@@ -174,7 +189,8 @@ export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & {
     );
     return { kept };
   }
-  const kiosks: KioskRegistry = new Map(loaded.config.kiosks.map((kiosk) => [kiosk.kioskId, { operatorId: kiosk.operatorId, storeId: kiosk.storeId }]));
+  // The kiosks of an operator that joined since start-up are found in the deployment file at their first request.
+  const kiosks: KioskRegistry = { get: (kioskId) => kioskRegistryOf(deployment.current).get(kioskId) ?? kioskRegistryOf(deployment.refreshed()).get(kioskId) };
   const routes = jsonHandler(
     {
       [KIOSK_PATHS.challenge]: (body, request) => service.issueChallenge(callerOf(request, kiosks), parseChallengeRequest(body)),
@@ -383,6 +399,7 @@ export function makeCenterCommand(factory: Factory): Command {
       } else io.out(`announced ${notice.kind} ${notice.noticeId}: ${formatJstIso(notice.startsAtMs)} to ${formatJstIso(notice.endsAtMs)}${notice.municipalityCode ? ` for ${notice.municipalityCode}` : ''}\n`);
     });
   addMunicipalityCommand(center, factory);
+  addOperatorCommand(center, factory);
   center
     .command('handover')
     .description("what passes to J-LIS when an operator's contract ends (C§21): its records, the money owed both ways, and the items still open")

@@ -208,10 +208,79 @@ export function loadConfig(directory: string): LoadedConfig {
   };
 }
 
+/**
+ * Writes the deployment file whole or not at all: a sibling file, flushed, then renamed over it,
+ * so a running centre that reads it (a joining operator, cmd/operator.ts) never sees half of one.
+ */
 export function writeConfig(directory: string, config: DeploymentConfig): string {
   const file = configPathFor(directory);
-  fs.writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  const staging = `${file}.${process.pid}.tmp`;
+  try {
+    const descriptor = fs.openSync(staging, 'w', 0o600);
+    try {
+      fs.writeFileSync(descriptor, `${JSON.stringify(config, null, 2)}\n`);
+      fs.fsyncSync(descriptor);
+    } finally {
+      fs.closeSync(descriptor);
+    }
+    fs.renameSync(staging, file);
+  } catch (error) {
+    fs.rmSync(staging, { force: true });
+    throw error;
+  }
   return file;
+}
+
+/** How often a running server may read the deployment file again, at most. */
+const RELOAD_INTERVAL_MS = 1_000;
+
+export interface ReloadingDeployment {
+  /** The copy read last. */
+  readonly current: LoadedConfig;
+  /**
+   * The copy after reading the file again, if it was replaced since and not read in the last
+   * second; the copy read last otherwise, and when the file cannot be read or is not valid.
+   */
+  refreshed(): LoadedConfig;
+}
+
+/**
+ * The deployment as a running server sees it: read again when something asked for is not in the
+ * copy read before, such as the kiosks of an operator that joined since (cmd/operator.ts, which
+ * replaces the file whole: writeConfig).
+ */
+export function reloadingDeployment(loaded: LoadedConfig): ReloadingDeployment {
+  let current = loaded;
+  let checkedAtMs = -Infinity;
+  let version = fileVersion(loaded.file);
+  return {
+    get current() {
+      return current;
+    },
+    refreshed() {
+      const nowMs = performance.now();
+      if (nowMs - checkedAtMs < RELOAD_INTERVAL_MS) return current;
+      checkedAtMs = nowMs;
+      const seen = fileVersion(current.file);
+      if (seen === version) return current;
+      try {
+        current = loadConfig(current.directory);
+        version = seen;
+      } catch {
+        // Kept as it was: the server goes on with what it had.
+      }
+      return current;
+    },
+  };
+}
+
+function fileVersion(file: string): string {
+  try {
+    const stat = fs.statSync(file);
+    return `${stat.ino}:${stat.mtimeMs}:${stat.size}`;
+  } catch {
+    return 'missing';
+  }
 }
 
 export function findRelay(loaded: LoadedConfig, operatorId?: string): RelayConfig {

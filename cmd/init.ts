@@ -175,7 +175,12 @@ function makeCards(dir: string, nowMs: number, residents: FixtureResident[], key
   return { caFile: saved.certificateFile, crlFile: 'pki/jpki/auth.crl.pem', serials };
 }
 
-function makeOperator(dir: string, nowMs: number, centerCa: KeyAndCertificate, centerCaFile: string, operator: FixtureOperator, index: number, options: InitOptions, keys: KeySource) {
+/**
+ * An operator's PKI and configuration (C§24): its relay's client certificate from the centre's
+ * CA, its own store CA, the relay's server certificate and each kiosk's from that CA, and the
+ * audit keys; `init` makes the fixture operators with it, `center operator add` a joining one.
+ */
+export function makeOperator(dir: string, nowMs: number, centerCa: KeyAndCertificate, centerCaFile: string, operator: FixtureOperator, where: { listen: string; databaseFile: string }, keys: KeySource) {
   const pki = pkiWriter(dir);
   const base = `pki/operators/${operator.operatorId}`;
   const relayClient = pki.save(`${base}/relay-client`, issueCertificate(centerCa, {
@@ -193,13 +198,13 @@ function makeOperator(dir: string, nowMs: number, centerCa: KeyAndCertificate, c
     ...validity(nowMs, 'valid'),
     keyPair: keys(),
   }));
-  const listen = index === 0 && options.relayListen ? options.relayListen : operator.relayListen;
+  const { listen } = where;
   const relay: RelayConfig = {
     ...makeAuditKey(dir, auditOrigin('relay', operator.operatorId), `pki/audit/relay-${operator.operatorId}.key.pem`),
     operatorId: operator.operatorId,
     operatorName: operator.name,
     listen,
-    databaseFile: index === 0 ? 'relay.db' : `relay-${operator.operatorId}.db`,
+    databaseFile: where.databaseFile,
     centerUrl: '',
     kioskTls: { keyFile: relayServer.keyFile, certificateFile: relayServer.certificateFile, caFile: storeCaFiles.certificateFile },
     centerTls: { keyFile: relayClient.keyFile, certificateFile: relayClient.certificateFile, caFile: centerCaFile },
@@ -238,21 +243,31 @@ function fillDatabases(dir: string, config: DeploymentConfig, serials: Map<strin
     for (const { resident } of people.residents) saveResident(center, resident, serials.get(resident.residentId) ?? null);
   });
   center.close();
-  for (const [index, relay] of config.relays.entries()) {
-    const db = openRelayDatabase(path.join(dir, relay.databaseFile));
-    const operator = operators[index]!;
+  for (const [index, relay] of config.relays.entries()) makeRelayDatabase(dir, relay, operators[index]!, config.kiosks);
+  makeKioskDatabases(dir, config.kiosks, nowMs);
+}
+
+/** The relay's database with its operator's kiosks registered, each with its audit verifier key. */
+export function makeRelayDatabase(dir: string, relay: RelayConfig, operator: FixtureOperator, kiosks: KioskConfig[]): void {
+  const db = openRelayDatabase(path.join(dir, relay.databaseFile));
+  try {
     db.transaction(() => {
       for (const store of operator.stores) {
         for (const kioskId of store.kiosks) {
-          const auditKey = config.kiosks.find((kiosk) => kiosk.kioskId === kioskId)!.auditVerifierKey;
+          const auditKey = kiosks.find((kiosk) => kiosk.kioskId === kioskId)!.auditVerifierKey;
           saveKiosk(db, { kioskId, storeId: store.storeId, storeName: store.storeName, active: true, auditKey });
         }
       }
     });
+  } finally {
     db.close();
   }
+}
+
+/** Each kiosk's database, holding only the slow hash of its first maintenance password. */
+export function makeKioskDatabases(dir: string, kiosks: KioskConfig[], nowMs: number): void {
   fs.mkdirSync(path.join(dir, 'kiosks'), { recursive: true, mode: 0o700 });
-  for (const kiosk of config.kiosks) {
+  for (const kiosk of kiosks) {
     // The first maintenance password goes to an owner-only file for the operator to hand over;
     // the kiosk keeps only its slow hash. Change it with `kiosk maintenance --change-password`.
     const password = randomBytes(12).toString('base64url');
@@ -294,7 +309,9 @@ export function runInit(options: InitOptions, nowMs: number, keys: KeySource = g
   }));
   const cards = makeCards(dir, nowMs, residents, keys);
   const centerListen = options.centerListen ?? '127.0.0.1:8443';
-  const parts = operators.map((operator, index) => makeOperator(dir, nowMs, centerCa, centerCaFiles.certificateFile, operator, index, options, keys));
+  const parts = operators.map((operator, index) =>
+    makeOperator(dir, nowMs, centerCa, centerCaFiles.certificateFile, operator, { listen: index === 0 && options.relayListen ? options.relayListen : operator.relayListen, databaseFile: index === 0 ? 'relay.db' : `relay-${operator.operatorId}.db` }, keys),
+  );
   const config: DeploymentConfig = {
     version: CONFIG_VERSION,
     center: {

@@ -11,7 +11,9 @@ export interface CallerIdentity {
 }
 
 /** The kiosks the centre knows, by id: each belongs to one operator and one store. */
-export type KioskRegistry = ReadonlyMap<string, { operatorId: string; storeId: string }>;
+export interface KioskRegistry {
+  get(kioskId: string): { operatorId: string; storeId: string } | undefined;
+}
 
 /**
  * A relay vouches for its kiosk in headers; the centre believes it only for a kiosk registered
