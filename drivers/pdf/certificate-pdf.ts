@@ -6,6 +6,7 @@ import { deflateSync } from 'node:zlib';
 import { AppError } from '../../core/errors.ts';
 import type { VoidSlip } from '../../core/kiosk-transaction.ts';
 import type { CertificateContent, CertificateField } from '../../core/resident.ts';
+import { loadJapaneseFace } from './font-face.ts';
 import { finishDocument, openDocument } from './pdf-document.ts';
 import { drawOneLine, oneLineHeight, type OneLineBox } from './one-line-text.ts';
 import { SEAL_IMAGE_NAME, SEAL_IMAGE_SIZE } from './seal-blanks.ts';
@@ -192,9 +193,11 @@ let cachedPattern: Promise<RecordedForm> | undefined;
 function securityPattern(): Promise<RecordedForm> {
   cachedPattern ??= (async () => {
     const wave = await recordOperators((scratch) => addWave(scratch, 0, waveLength, waveAmplitude));
+    const latent = await recordOperators(async () => undefined, copyEvidentOperators(await latentWordOutline()));
     const pattern = await recordOperators((scratch) => drawSecurityPattern(scratch));
     const waveForm: RecordedForm = { name: waveName, boundingBox: waveBox, deflatedOperators: wave };
-    return { name: patternName, boundingBox: patternBox, deflatedOperators: pattern, forms: [waveForm] };
+    const latentForm: RecordedForm = { name: copyEvidentName, boundingBox: copyEvidentBox.bounds, deflatedOperators: latent };
+    return { name: patternName, boundingBox: patternBox, deflatedOperators: pattern, forms: [waveForm, latentForm] };
   })().catch((error: unknown) => {
     cachedPattern = undefined;
     throw error;
@@ -202,10 +205,10 @@ function securityPattern(): Promise<RecordedForm> {
   return cachedPattern;
 }
 
-/** What `draw` writes on a scratch pdfkit page, as one deflated content stream. */
-async function recordOperators(draw: (scratch: Pdf) => void): Promise<Uint8Array> {
+/** What `draw` writes on a scratch pdfkit page (after `given`), as one deflated content stream. */
+async function recordOperators(draw: (scratch: Pdf) => void, given: string[] = []): Promise<Uint8Array> {
   const scratch = await openDocument({ sizePoints: [pageWidth, pageHeight], title: '', createdAtMs: 0 });
-  const operators: string[] = [];
+  const operators: string[] = [...given];
   scratch.addContent = (data: string) => {
     operators.push(data);
     return scratch;
@@ -238,6 +241,8 @@ function placeForm(pdf: Pdf, form: PDFKit.PDFKitReference): void {
  * is the one form of Bézier half-waves (addWave), placed upright and mirrored at its baseline.
  */
 function drawSecurityPattern(pdf: Pdf): void {
+  // Under the waves: the hidden 「複写」 paints over nothing of the pattern.
+  pdf.addContent(`/${copyEvidentName} Do`);
   pdf.save().lineWidth(0.3).strokeColor(patternColour);
   for (let baseline = -waveAmplitude; baseline < pageHeight + waveAmplitude; baseline += waveSpacing) {
     // The row's form, at this baseline and mirrored about it (the wave of opposite phase).
@@ -247,6 +252,91 @@ function drawSecurityPattern(pdf: Pdf): void {
   pdf.lineWidth(1.2).rect(24, 24, pageWidth - 48, pageHeight - 48).stroke();
   pdf.lineWidth(0.4).rect(29, 29, pageWidth - 58, pageHeight - 58).stroke();
   pdf.restore();
+}
+
+/**
+ * 「複写」 hidden in the background, for a photocopy to show (docs/documents.md, "Copy-evident
+ * background"), as void pantographs do on security paper: a box of hatching whose tone is the same
+ * everywhere, fine lines around the word and coarse lines in its strokes. The eye averages both to
+ * one pale tint; a copier, which cannot resolve the fine lines, drops them and keeps the coarse
+ * ones, so the word stands out on the copy. The word is drawn from the glyph outlines as a clip
+ * path, so the form needs no font of its own; the fine lines under it are painted out first.
+ */
+const copyEvidentName = 'CopyEvident';
+const copyEvidentWord = '複写';
+const copyEvidentSize = 150;
+const copyEvidentBox = (() => {
+  const width = copyEvidentWord.length * copyEvidentSize + 40;
+  const height = copyEvidentSize + 40;
+  const x = (pageWidth - width) / 2;
+  const y = 330;
+  return { x, y, width, height, bounds: [x, y, x + width, y + height] as [number, number, number, number] };
+})();
+/** Line width and pitch (points) of each hatching: both cover a quarter of the box. */
+export const COPY_EVIDENT_HATCHING = { fine: { width: 0.25, pitch: 1 }, coarse: { width: 0.75, pitch: 3 } };
+
+/** The word's outline as PDF path operators in page coordinates (y downwards), quadratic curves raised to cubic. */
+export async function latentWordOutline(): Promise<string[]> {
+  const face = (await loadJapaneseFace()) as unknown as { unitsPerEm: number; layout(text: string): { glyphs: { advanceWidth: number; path: { commands: { command: string; args: number[] }[] } }[] } };
+  const scale = copyEvidentSize / face.unitsPerEm;
+  const baseline = copyEvidentBox.y + 20 + copyEvidentSize * 0.88;
+  const operators: string[] = [];
+  let originX = copyEvidentBox.x + 20;
+  const at = (x: number, y: number) => `${pdfNumber(originX + x * scale)} ${pdfNumber(baseline - y * scale)}`;
+  for (const glyph of face.layout(copyEvidentWord).glyphs) {
+    let current = [0, 0];
+    for (const { command, args } of glyph.path.commands) {
+      if (command === 'moveTo' || command === 'lineTo') {
+        operators.push(`${at(args[0]!, args[1]!)} ${command === 'moveTo' ? 'm' : 'l'}`);
+        current = [args[0]!, args[1]!];
+      } else if (command === 'quadraticCurveTo') {
+        const [qx, qy, x, y] = args as [number, number, number, number];
+        const [px, py] = current as [number, number];
+        operators.push(`${at(px + (2 / 3) * (qx - px), py + (2 / 3) * (qy - py))} ${at(x + (2 / 3) * (qx - x), y + (2 / 3) * (qy - y))} ${at(x, y)} c`);
+        current = [x, y];
+      } else if (command === 'bezierCurveTo') {
+        operators.push(`${at(args[0]!, args[1]!)} ${at(args[2]!, args[3]!)} ${at(args[4]!, args[5]!)} c`);
+        current = [args[4]!, args[5]!];
+      } else if (command === 'closePath') {
+        operators.push('h');
+      }
+    }
+    originX += glyph.advanceWidth * scale;
+  }
+  return operators;
+}
+
+/**
+ * Lines of the hatching as thin filled rectangles, not strokes: viewers widen a stroke to at least
+ * one device pixel, which on a screen would fill the fine hatching in and show the word; a fill
+ * covers only its area, so the tone on screen is the tone on paper.
+ */
+function hatching(width: number, pitch: number): string[] {
+  const { x, y, width: boxWidth, height } = copyEvidentBox;
+  const lines: string[] = [];
+  for (let lineY = y + (pitch - width) / 2; lineY < y + height; lineY += pitch) lines.push(`${pdfNumber(x)} ${pdfNumber(lineY)} ${pdfNumber(boxWidth)} ${width} re`);
+  lines.push('f');
+  return lines;
+}
+
+function copyEvidentOperators(outline: string[]): string[] {
+  const { x, y, width, height } = copyEvidentBox;
+  const { fine, coarse } = COPY_EVIDENT_HATCHING;
+  const colour = '0.67 0.74 0.82 rg';
+  return [
+    'q', colour, ...hatching(fine.width, fine.pitch), 'Q',
+    'q', ...outline, 'W n', '1 g', `${pdfNumber(x)} ${pdfNumber(y)} ${pdfNumber(width)} ${pdfNumber(height)} re f`, colour, ...hatching(coarse.width, coarse.pitch), 'Q',
+  ];
+}
+
+function pdfNumber(value: number): string {
+  return String(Math.round(value * 1000) / 1000);
+}
+
+/** The box the hidden word lies in, in page points (x, y from the top left, width, height). */
+export function copyEvidentArea(): { x: number; y: number; width: number; height: number } {
+  const { x, y, width, height } = copyEvidentBox;
+  return { x, y, width, height };
 }
 
 /** One row of waves, stroked: the form the pattern places at every baseline. */
