@@ -28,32 +28,57 @@ export interface SealRegions {
 
 /** Where a file's two blanks are: each marker exactly once, each blank its full size; undefined otherwise. */
 export function sealRegions(pdf: Uint8Array): SealRegions | undefined {
-  const text = Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength).toString('latin1');
-  const statementAt = onlyIndexOf(text, STATEMENT_MARKER);
-  const imageAt = onlyIndexOf(text, IMAGE_MARKER);
+  // Searched in the bytes (Buffer.indexOf), not in a string of the whole file: the centre does this for every copy.
+  const bytes = Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength);
+  const statementAt = onlyIndexOf(bytes, STATEMENT_MARKER);
+  const imageAt = onlyIndexOf(bytes, IMAGE_MARKER);
   if (statementAt === undefined || imageAt === undefined) return undefined;
   const statement = { start: statementAt + STATEMENT_MARKER.length, end: statementAt + STATEMENT_MARKER.length + 2 * STATEMENT_BYTES };
-  if (text[statement.end] !== '>' || !/^[0-9a-f]*$/.test(text.slice(statement.start, statement.end))) return undefined;
-  const streamAt = text.indexOf('>>\nstream\n', imageAt);
-  if (streamAt < 0 || text.slice(imageAt, streamAt).includes('endobj')) return undefined;
-  const image = { start: streamAt + '>>\nstream\n'.length, end: streamAt + '>>\nstream\n'.length + SEAL_IMAGE_BYTES };
-  if (text.slice(image.end, image.end + '\nendstream'.length) !== '\nendstream') return undefined;
+  if (bytes[statement.end] !== 0x3e || !isLowerHex(bytes, statement.start, statement.end)) return undefined; // '>'
+  const streamAt = bytes.indexOf(STREAM_START, imageAt, 'latin1');
+  if (streamAt < 0 || bytes.subarray(imageAt, streamAt).includes('endobj', 0, 'latin1')) return undefined;
+  const image = { start: streamAt + STREAM_START.length, end: streamAt + STREAM_START.length + SEAL_IMAGE_BYTES };
+  if (bytes.toString('latin1', image.end, image.end + STREAM_END.length) !== STREAM_END) return undefined;
   return { statement, image };
 }
 
-function onlyIndexOf(text: string, marker: string): number | undefined {
-  const first = text.indexOf(marker);
-  if (first < 0 || text.indexOf(marker, first + 1) >= 0) return undefined;
+const STREAM_START = '>>\nstream\n';
+const STREAM_END = '\nendstream';
+
+function isLowerHex(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let index = start; index < end; index += 1) {
+    const byte = bytes[index]!;
+    if (!((byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66))) return false;
+  }
+  return true;
+}
+
+function onlyIndexOf(bytes: Buffer, marker: string): number | undefined {
+  const first = bytes.indexOf(marker, 0, 'latin1');
+  if (first < 0 || bytes.indexOf(marker, first + 1, 'latin1') >= 0) return undefined;
   return first;
 }
 
 /** SHA-256 (hex) of the file with both blanks as the writer left them. */
 export function blankedDigest(pdf: Uint8Array, regions: SealRegions): string {
-  const blank = Uint8Array.from(pdf);
-  blank.fill(0x30, regions.statement.start, regions.statement.end); // '0'
-  blank.fill(0xff, regions.image.start, regions.image.end);
-  return createHash('sha256').update(blank).digest('hex');
+  // Hashed in order, the blanks as their placeholders, without copying the file.
+  const blanks = [
+    { ...regions.statement, fill: STATEMENT_BLANK },
+    { ...regions.image, fill: IMAGE_BLANK },
+  ].sort((left, right) => left.start - right.start);
+  const hash = createHash('sha256');
+  let at = 0;
+  for (const blank of blanks) {
+    hash.update(pdf.subarray(at, blank.start));
+    hash.update(blank.fill);
+    at = blank.end;
+  }
+  hash.update(pdf.subarray(at));
+  return hash.digest('hex');
 }
+
+const STATEMENT_BLANK = new Uint8Array(2 * STATEMENT_BYTES).fill(0x30); // '0'
+const IMAGE_BLANK = sealImagePlaceholder();
 
 /** The signed note a file carries (NUL padding removed), as text; undefined when the blank was never filled. */
 export function carriedNote(pdf: Uint8Array, regions: SealRegions): string | undefined | typeof MALFORMED {
@@ -101,7 +126,7 @@ export function sealCertificatePdf(pdf: Uint8Array, statement: Omit<DocumentStat
   const note = signNote(formatDocumentStatement({ ...statement, contentSha256: blankedDigest(pdf, regions) }), signer);
   const noteBytes = utf8Encode(note);
   if (noteBytes.length > STATEMENT_BYTES) throw new AppError('internal', 'document.statement_too_long', `the signed statement is ${noteBytes.length} bytes, over ${STATEMENT_BYTES}`, statement.serial);
-  const sealed = Uint8Array.from(pdf);
+  const sealed = pdf.slice();
   const padded = new Uint8Array(STATEMENT_BYTES);
   padded.set(noteBytes);
   sealed.set(utf8Encode(hexEncode(padded)), regions.statement.start);
