@@ -160,7 +160,8 @@ export interface DocumentCheck {
  * at all: not a PDF, or without the blanks every certificate is written with.
  */
 export function checkSealedDocument(pdf: Uint8Array, verifier: NoteVerifier, file: string): DocumentCheck {
-  if (utf8Decode(pdf.subarray(0, 5)) !== '%PDF-') throw new AppError('input', 'document.not_pdf', 'not a PDF file', file);
+  // Read as bytes: the first five bytes of any file (a photo, an executable) need not be UTF-8.
+  if (Buffer.from(pdf.buffer, pdf.byteOffset, Math.min(5, pdf.byteLength)).toString('latin1') !== '%PDF-') throw new AppError('input', 'document.not_pdf', 'not a PDF file', file);
   const regions = sealRegions(pdf);
   if (regions === undefined) throw new AppError('input', 'document.not_certificate', 'not a certificate of this service: it has no signed statement', file);
   const note = carriedNote(pdf, regions);

@@ -78,6 +78,10 @@ describe('verify-document', () => {
     write('altered-statement', edited((bytes) => (bytes[signatureAt] = bytes[signatureAt] === 0x61 ? 0x62 : 0x61)));
     fs.writeFileSync(path.join(work, 'not-a-pdf.pdf'), 'hello\n');
     fs.writeFileSync(path.join(work, 'empty.pdf'), '');
+    // A photo's first bytes are not UTF-8.
+    fs.writeFileSync(path.join(work, 'photo.pdf'), Uint8Array.of(0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46));
+    // A certificate cut short in transfer: the blanks' markers are there, the image's end is not.
+    fs.writeFileSync(path.join(work, 'truncated.pdf'), genuine[0]!.subarray(0, sealRegions(genuine[0]!)!.image.start + 100));
   });
 
   after(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -149,6 +153,8 @@ describe('verify-document', () => {
     assert.deepEqual({ code: receipt.code, stderr: receipt.stderr }, { code: 2, stderr: `cvs-issue: ${path.join(work, 'not-a-pdf.pdf')}: not a PDF file\n` });
     for (const args of [
       [path.join(work, 'empty.pdf'), '--dir', dir],
+      [path.join(work, 'photo.pdf'), '--dir', dir],
+      [path.join(work, 'truncated.pdf'), '--dir', dir],
       [path.join(work, 'missing.pdf'), '--dir', dir],
       [files.genuine!],
       [files.genuine!, '--dir', dir, '--key', 'x'],
