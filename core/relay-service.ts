@@ -17,7 +17,7 @@ import { verifyInclusion } from './merkle.ts';
 import { openNote, parseCheckpoint } from './signed-note.ts';
 import type { Clock } from './ports.ts';
 import { parseFaultReport, type FaultReport } from './alerts.ts';
-import { asServiceNotice, currentAndComing, type OperatorNotice } from './service-notices.ts';
+import { asServiceNotice, currentAndComing, inForce, type OperatorNotice } from './service-notices.ts';
 
 export interface RegisteredKiosk {
   kioskId: string;
@@ -292,6 +292,7 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
       if (object.kioskId !== kiosk.kioskId) {
         throw new AppError('input', 'relay.kiosk_mismatch', 'field "kioskId" does not match the kiosk certificate', 'kioskId');
       }
+      if (path === KIOSK_PATHS.challenge) assertOperatorServing(nowMs);
       if (path === KIOSK_PATHS.completions) keepOperatorRecord(object, kiosk, nowIso);
       if (path === KIOSK_PATHS.corrections) keepOperatorCorrection(object, kiosk);
       let answer: UpstreamAnswer;
@@ -305,6 +306,20 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
       return path === KIOSK_PATHS.notices && answer.status === 200 ? withOperatorNotices(answer, nowMs) : answer;
     },
   };
+
+  /**
+   * While the operator's own maintenance window or stop is in force (relay notice, Spec§7-3,
+   * Spec§7-4), its kiosks start no new session: a challenge is the first step of one. A session
+   * already under way goes on to its end, and completion and correction notices always pass, so
+   * no money record waits on the stop.
+   */
+  function assertOperatorServing(nowMs: number): void {
+    const own = deps.store.operatorNotices(nowMs).find((notice) => inForce(asServiceNotice(notice), nowMs));
+    if (own === undefined) return;
+    throw own.kind === 'maintenance'
+      ? new AppError('refused', 'hours.maintenance', 'the operator has stopped its kiosks for maintenance')
+      : new AppError('refused', 'relay.operator_stopped', 'the operator has stopped its kiosk service');
+  }
 
   /**
    * The centre's notices for the kiosk, and the operator's own after them (Spec§7-4: the relay shows

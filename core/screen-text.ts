@@ -21,6 +21,7 @@ const REFUSAL_TEXT: Record<string, string> = {
   'hours.maintenance': 'ただいまシステムメンテナンス中のため、ご利用いただけません。',
   'hours.municipality_closed': 'この証明書は現在の時間帯には発行できません。',
   'municipality.stopped': 'お住まいの市区町村は、ただいまコンビニ交付を停止しています。',
+  'relay.operator_stopped': 'ただいまこの店舗のコンビニ交付サービスを停止しています。',
   'resident.moved_out': 'この証明書はキオスク端末では発行できません。市区町村の窓口をご利用ください。',
   'resident.support_measure': 'この証明書はキオスク端末では発行できません。市区町村の窓口をご利用ください。',
   'resident.under_age': 'このサービスは15歳以上の方がご利用いただけます。',

@@ -98,8 +98,25 @@ describe('relay refusals', () => {
     const answer = await service.forward(KIOSK_PATHS.notices, { kioskId: 'K0001' }, KIOSK);
     const notices = (JSON.parse(new TextDecoder().decode(answer.body)) as { notices: { noticeId: string; kind: string; message: string }[] }).notices;
     assert.deepEqual(notices.map((notice) => [notice.noticeId[0], notice.kind, notice.message]), [['c', 'maintenance', 'センター保守'], ['a', 'stop', '事業者のシステム障害']]);
-    const other = await service.forward(KIOSK_PATHS.challenge, { kioskId: 'K0001' }, KIOSK);
+    const other = await service.forward(KIOSK_PATHS.authenticate, { kioskId: 'K0001' }, KIOSK);
     assert.equal(new TextDecoder().decode(other.body), '{}', 'other answers pass as they came');
+  });
+
+  it("starts no new session during the operator's own stop or maintenance, and lets sessions under way and notices through (Spec§7-4)", async () => {
+    const { service, clock, operatorNotices, sent } = world();
+    const own = (kind: 'stop' | 'maintenance', startsAtMs: number, endsAtMs: number): OperatorNotice => ({ noticeId: `${kind[0]}`.repeat(32), operatorId: 'OP01', kind, startsAtMs, endsAtMs, message: '事業者の都合', emergency: true });
+    // Ended a minute ago, or starting in one: nothing stops.
+    operatorNotices.push(own('stop', clock.atMs - 120_000, clock.atMs - 60_000), own('maintenance', clock.atMs + 60_000, clock.atMs + 120_000));
+    await service.forward(KIOSK_PATHS.challenge, { kioskId: 'K0001' }, KIOSK);
+    operatorNotices.push(own('stop', clock.atMs, clock.atMs + 60_000));
+    await refusedWith('relay.operator_stopped', () => service.forward(KIOSK_PATHS.challenge, { kioskId: 'K0001' }, KIOSK));
+    for (const path of [KIOSK_PATHS.authenticate, KIOSK_PATHS.certificates, KIOSK_PATHS.notices]) await service.forward(path, { kioskId: 'K0001' }, KIOSK);
+    await service.forward(KIOSK_PATHS.completions, notice, KIOSK);
+    clock.atMs += 60_000; // the stop has ended; the maintenance window has begun
+    await refusedWith('hours.maintenance', () => service.forward(KIOSK_PATHS.challenge, { kioskId: 'K0001' }, KIOSK));
+    clock.atMs += 60_000;
+    await service.forward(KIOSK_PATHS.challenge, { kioskId: 'K0001' }, KIOSK);
+    assert.deepEqual(sent, [KIOSK_PATHS.challenge, KIOSK_PATHS.authenticate, KIOSK_PATHS.certificates, KIOSK_PATHS.notices, KIOSK_PATHS.completions, KIOSK_PATHS.challenge]);
   });
 
   it('forwards only the kiosk paths, and only for the kiosk the certificate names', async () => {
