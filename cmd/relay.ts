@@ -9,7 +9,7 @@ import { AppError, usageError } from '../core/errors.ts';
 import { formatJstIso, parseIsoInstant } from '../core/jst.ts';
 import { hexEncode } from '../core/bytes.ts';
 import { operatorNoticeBody, operatorNoticeFrom } from '../core/service-notices.ts';
-import { INCIDENT_KINDS, incidentBody, incidentReportFrom, MAX_INCIDENT_SUMMARY_LENGTH } from '../core/incidents.ts';
+import { INCIDENT_KINDS, incidentBody, incidentReportFrom, MAX_INCIDENT_SUMMARY_LENGTH, type IncidentReport } from '../core/incidents.ts';
 import { inquiryBody, inquiryFrom, MAX_INQUIRY_TEXT_LENGTH } from '../core/inquiries.ts';
 import { parseCertificateSerial } from '../core/certificate-serial.ts';
 import type { Clock, Timers } from '../core/ports.ts';
@@ -17,7 +17,7 @@ import { createRelayService, type CenterUpstream, type RelayService, type KioskC
 import { callJson, errorResponse, jsonBytesResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
 import type { IncomingRequest, OutgoingResponse, RequestHandler, RunningServer } from '../drivers/http/server.ts';
 import { withDatabase, type Database } from '../drivers/store/database.ts';
-import { alertBacklog, announceOperatorNotice, incidentReports, keepIncidentReport, clearFaults, createRelayStore, isCertificateRevoked, kioskStatuses, latestCosigned, openFaults, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
+import { alertBacklog, announceOperatorNotice, incidentReports, keepIncidentReport, queueIncidentReport, unacknowledgedIncidentReports, dropQueuedIncidentReport, clearFaults, createRelayStore, isCertificateRevoked, kioskStatuses, latestCosigned, openFaults, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
 import { DECOMMISSION_PATH, FAULT_PATH, HEARTBEAT_PATH, INCIDENT_PATH, INQUIRY_PATH, INQUIRY_STATUS_PATH, OPERATOR_NOTICE_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_SUPPLY_PATH, STORE_DAY_PATH } from '../core/messages.ts';
 import { handlingRecordFromRow } from '../drivers/store/center-store.ts';
 import type { CompletionAck } from '../core/messages.ts';
@@ -482,13 +482,34 @@ export function makeRelayCommand(factory: Factory): Command {
     .option('--operator <id>', 'whose relay (default: the first in the deployment)')
     .option('--center-url <url>', 'the centre, e.g. https://127.0.0.1:8443; default from the deployment')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExit codes: 0 the centre has the report, 1 the centre did not answer or refused it (a report after it was resolved, out of turn), and the relay keeps nothing of it, 2 bad flag or an incident this relay did not report.')
+    .addHelpText(
+      'after',
+      '\nA report the centre did not acknowledge (no answer, a lost answer) stays in the relay and is sent again first, exactly as it was, by the next "relay incident"; the centre takes it as a duplicate if it had it.\n\nExit codes: 0 the centre has the report (and every one waiting before it), 1 the centre did not answer (the report waits to be sent again) or refused it (a report after it was resolved, out of turn: nothing is kept), 2 bad flag or an incident this relay did not report.',
+    )
     .action(async (options: { dir: string; summary: string; kind?: string; incident?: string; resolved?: boolean; occurredAt?: string; kiosk?: string; request?: string; operator?: string; centerUrl?: string; json?: boolean }) => {
       const loaded = factory.deployment(options.dir);
       const config = findRelay(loaded, options.operator);
       const db = openRelayDatabase(loaded.resolve(config.databaseFile));
       const client = clientFor(loaded, config.centerTls, options.centerUrl ?? config.centerUrl, 15_000);
+      const audit = openRoleAuditLog(db, loaded, config, auditOrigin('relay', config.operatorId), factory.clock);
+      /** Sends a queued report; kept once the centre has it, dropped if the centre refuses it, left queued if no answer came. */
+      const send = async (report: IncidentReport) => {
+        try {
+          await callJson(client, INCIDENT_PATH, incidentBody(report));
+        } catch (error) {
+          const unanswered = !(error instanceof AppError) || error.kind === 'unavailable' || error.kind === 'internal';
+          if (!unanswered) {
+            dropQueuedIncidentReport(db, report);
+            throw error;
+          }
+          const cause = error instanceof AppError ? error.message : 'the centre did not answer';
+          throw new AppError('unavailable', error instanceof AppError ? error.code : 'transport.failed', `${cause}; incident ${report.incidentId} report ${report.sequence} waits in the relay and goes again, as it is, with the next "relay incident"`);
+        }
+        keepIncidentReport(db, audit, report, formatUtcIso(factory.clock.nowMs()));
+      };
       try {
+        // What waits from before goes first, as it was: its number is the one the next report follows.
+        for (const waiting of unacknowledgedIncidentReports(db)) await send(waiting);
         const earlier = options.incident === undefined ? [] : incidentReports(db, options.incident);
         if (options.incident !== undefined && earlier.length === 0) throw usageError(`this relay reported no incident ${options.incident}`, '--incident');
         const first = earlier[0];
@@ -512,10 +533,9 @@ export function makeRelayCommand(factory: Factory): Command {
           },
           { kind: '--kind', summary: '--summary', kioskId: '--kiosk', requestId: '--request', occurredAt: '--occurred-at', status: '--resolved' },
         );
-        // J-LIS first: the relay keeps its copy (for the next update's number) once the centre has it.
-        await callJson(client, INCIDENT_PATH, incidentBody(report));
-        const audit = openRoleAuditLog(db, loaded, config, auditOrigin('relay', config.operatorId), factory.clock);
-        keepIncidentReport(db, audit, report, formatUtcIso(factory.clock.nowMs()));
+        // J-LIS first: queued, sent, and kept as the relay's copy (for the next update's number) once the centre has it.
+        queueIncidentReport(db, report, formatUtcIso(factory.clock.nowMs()));
+        await send(report);
         if (options.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
         else io.out(`incident ${report.incidentId} report ${report.sequence} (${report.status}) sent to the centre\n`);
       } finally {

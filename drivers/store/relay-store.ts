@@ -339,6 +339,26 @@ export function announceOperatorNotice(db: Database, audit: AuditLog, notice: Op
 }
 
 /** Keeps the operator's accident report once the centre has it (relay incident, C§15), with its audit entry. */
+/** Keeps a report the centre acknowledged, and takes it out of the outbox, in one transaction. */
 export function keepIncidentReport(db: Database, audit: AuditLog, report: IncidentReport, atIso: string): RecordResult {
-  return saveIncidentReport(db, audit, report, atIso, (result) => (result === 'inserted' ? [{ kind: 'incident.reported', data: incidentEntry(report) }] : []));
+  return db.transaction(() => {
+    const result = saveIncidentReport(db, audit, report, atIso, (saved) => (saved === 'inserted' ? [{ kind: 'incident.reported', data: incidentEntry(report) }] : []));
+    dropQueuedIncidentReport(db, report);
+    return result;
+  });
+}
+
+/** A report about to be sent: kept until the centre acknowledges it (keepIncidentReport). */
+export function queueIncidentReport(db: Database, report: IncidentReport, atIso: string): void {
+  db.run('INSERT INTO incident_outbox (incident_id, sequence, report, created_at) VALUES (:incidentId, :sequence, :report, :atIso)', { incidentId: report.incidentId, sequence: report.sequence, report: JSON.stringify(report), atIso });
+}
+
+/** A queued report the centre refused: it will not be sent again (the refusal said why). */
+export function dropQueuedIncidentReport(db: Database, report: IncidentReport): void {
+  db.run('DELETE FROM incident_outbox WHERE incident_id = :incidentId AND sequence = :sequence', { incidentId: report.incidentId, sequence: report.sequence });
+}
+
+/** Reports sent and not acknowledged, oldest first: each to be sent again exactly as it was. */
+export function unacknowledgedIncidentReports(db: Database): IncidentReport[] {
+  return db.all<{ report: string }>('SELECT report FROM incident_outbox ORDER BY created_at, incident_id, sequence').map((row) => JSON.parse(row.report) as IncidentReport);
 }

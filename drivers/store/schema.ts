@@ -619,6 +619,22 @@ ${OPERATOR_NOTICES_SQL}
 ${INCIDENT_REPORTS_SQL}
     `,
   },
+  {
+    version: 12,
+    name: 'accident reports sent to the centre and not yet acknowledged',
+    sql: `
+      -- Kept before a report is sent and removed once the centre has it (cmd/relay.ts, relay
+      -- incident): an answer lost on the way leaves the report here, to be sent again as it was,
+      -- the same id, number and words, which the centre takes as a duplicate if it had it.
+      CREATE TABLE incident_outbox (
+        incident_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        report TEXT NOT NULL,        -- JSON IncidentReport: ids, codes, times and the operator's summary
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (incident_id, sequence)
+      ) STRICT;
+    `,
+  },
 ];
 
 export const KIOSK_MIGRATIONS: readonly Migration[] = [

@@ -457,6 +457,7 @@ describe('centre, relay and kiosk over mutual TLS', () => {
     assert.equal((await incident('--summary', '種類なし')).code, 2, 'a new incident needs --kind');
     const unanswered = await command('relay', 'incident', '--dir', dir, '--center-url', 'https://127.0.0.1:9', '--kind', 'unable', '--summary', '回線断');
     assert.equal(unanswered.code, 1);
+    assert.match(unanswered.stderr, /waits in the relay and goes again, as it is, with the next "relay incident"\n$/);
     const listed = await command('center', 'incidents', '--dir', dir, '--json');
     assert.equal(listed.code, 0, listed.stderr);
     const { incidents } = JSON.parse(listed.stdout) as { incidents: { incidentId: string; sequence: number; status: string; kioskId: string; requestId: string }[] };
@@ -467,9 +468,22 @@ describe('centre, relay and kiosk over mutual TLS', () => {
       const again = { incidentId, sequence: 3, kind: 'printing', status: 'resolved', occurredAt: '2026-12-01T00:00:00.000Z', kioskId: 'K0001', requestId: 'REQ-1', summary: '別の内容' };
       await assert.rejects(callJson(relayClient, '/v1/incidents', again), (error: unknown) => error instanceof AppError && error.code === 'incident.conflict');
       await assert.rejects(callJson(relayClient, '/v1/incidents', { ...again, sequence: 5, status: 'update' }), (error: unknown) => error instanceof AppError && error.code === 'incident.out_of_order');
+      // A report whose answer was lost on the way back: the centre has it, the relay still holds it queued.
+      const lost = { incidentId: 'f'.repeat(32), sequence: 1, operatorId: 'OP01', kind: 'issuance', status: 'open', occurredAt: '2026-12-01T00:00:00.000Z', kioskId: 'K0002', requestId: null, summary: '交付データの受信が遅延した' };
+      const { operatorId: _operator, ...lostBody } = lost;
+      await callJson(relayClient, '/v1/incidents', lostBody);
+      withDatabase(loaded.resolve(findRelay(loaded).databaseFile), (db) => db.run("INSERT INTO incident_outbox (incident_id, sequence, report, created_at) VALUES (:id, 1, :report, '2026-12-01T00:00:01.000Z')", { id: lost.incidentId, report: JSON.stringify(lost) }));
     } finally {
       await relayClient.close();
     }
+    // The next report sends what waits first, as it was: the unanswered one (new at the centre) and
+    // the lost answer's (a duplicate there), then the update that follows it.
+    const update = await incident('--incident', 'f'.repeat(32), '--summary', '回線を切り替えて復旧した');
+    assert.equal(update.code, 0, update.stderr);
+    assert.equal((JSON.parse(update.stdout) as { sequence: number }).sequence, 2);
+    const { incidents: now } = JSON.parse((await command('center', 'incidents', '--dir', dir, '--json')).stdout) as { incidents: { incidentId: string; kind: string; sequence: number }[] };
+    assert.deepEqual(now.map((shown) => [shown.kind, shown.sequence]).sort(), [['issuance', 2], ['printing', 3], ['unable', 1]]);
+    assert.deepEqual(withDatabase(loaded.resolve(findRelay(loaded).databaseFile), (db) => db.all('SELECT incident_id FROM incident_outbox')), []);
   });
 
   it("writes the handover of an operator's contract (C§21): its records, the money owed both ways, what is still open", async () => {
