@@ -32,12 +32,14 @@ import { DOCUMENT_KEY_NAME } from '../core/document-statement.ts';
 import type { CertificateContent } from '../core/resident.ts';
 import { checkCosignedNote, parseRelayHeartbeat } from '../core/witness.ts';
 import { asObject, stringField } from '../core/messages.ts';
-import { announceNotice, createBuiltInDirectory, createCenterStore, openCenterDatabase } from '../drivers/store/center-store.ts';
+import { announceNotice, createBuiltInDirectory, createCenterStore, openCenterDatabase, type RemoteResidents } from '../drivers/store/center-store.ts';
+import { createBackendResidents } from '../drivers/municipality/backend-client.ts';
 import { openRoleAuditLog, parseListen, reloadingDeployment, type CrlSourceConfig, type LoadedConfig } from './config.ts';
 import { startCrlFetcher, type CrlFetcher } from './crl-fetch.ts';
 import { runHandover } from './handover.ts';
 import { addMunicipalityCommand } from './municipality.ts';
 import { addOperatorCommand } from './operator.ts';
+import { addCardCommand } from './center-card.ts';
 import { createMutualTlsClient } from '../drivers/http/client.ts';
 import { base64Encode, isNationalHoliday, sha256Hex, systemClock, systemRandom, systemTimers } from './deps.ts';
 import type { Factory } from './factory.ts';
@@ -108,7 +110,14 @@ export function renderWorkersFrom(environment: NodeJS.ProcessEnv): number | unde
 }
 
 /** The centre's use cases over its database: for the server, and for `center confirm`. */
-function centerServiceFor(loaded: LoadedConfig, db: Database, parts: Required<Pick<CenterParts, 'clock'>> & CenterParts, audit = openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), parts.clock), renderCertificate = renderCertificatePdf) {
+/** The municipalities' own systems, when the deployment has the centre's back-end client certificate. */
+function backendResidentsFor(loaded: LoadedConfig) {
+  const tls = loaded.config.center.backendClientTls;
+  if (tls === undefined) return undefined;
+  return createBackendResidents({ certificatePem: loaded.read(tls.certificateFile), keyPem: loaded.read(tls.keyFile), readCa: (caFile) => loaded.read(caFile) });
+}
+
+function centerServiceFor(loaded: LoadedConfig, db: Database, parts: Required<Pick<CenterParts, 'clock'>> & CenterParts, audit = openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), parts.clock), renderCertificate = renderCertificatePdf, remote?: RemoteResidents) {
   const { clock } = parts;
   const config = loaded.config.center;
   return createCenterService({
@@ -118,7 +127,7 @@ function centerServiceFor(loaded: LoadedConfig, db: Database, parts: Required<Pi
     ownCheckpoint: (fromSize) => checkpointOffer(db, fromSize),
     random: parts.random ?? systemRandom,
     store: createCenterStore(db, audit),
-    directory: createBuiltInDirectory(db),
+    directory: createBuiltInDirectory(db, remote),
     verifier: createCardVerifier({
       caCertificatePem: loaded.read(config.jpkiCaFile),
       crlPem: loaded.read(config.jpkiCrlFile),
@@ -173,9 +182,18 @@ export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & {
   // simulation's renderer writes stand-in files without the blanks.
   const documentSigner = noteSignerFor(DOCUMENT_KEY_NAME, loaded.read(config.auditKeyFile), 'ed25519');
   const render = options.renderCertificate ?? (async (content: CertificateContent) => sealCertificateCopies(await renderer.render(content), content, documentSigner));
-  const service = centerServiceFor(loaded, db, { ...options, clock }, audit, render);
-  const log = options.log ?? (() => undefined);
   const deployment = reloadingDeployment(loaded);
+  // Made at the first back end's resident: its client certificate may come after the centre started.
+  let backends: ReturnType<typeof backendResidentsFor>;
+  const remote: RemoteResidents = {
+    find(municipality, residentId) {
+      backends ??= backendResidentsFor(deployment.current) ?? backendResidentsFor(deployment.refreshed());
+      if (backends === undefined) throw new AppError('refused', 'municipality.backend_unavailable', 'the centre has no client certificate for municipalities\' systems');
+      return backends.find(municipality, residentId);
+    },
+  };
+  const service = centerServiceFor(loaded, db, { ...options, clock }, audit, render, remote);
+  const log = options.log ?? (() => undefined);
   const centerVerifier = noteVerifierFromKey(config.auditVerifierKey);
   /** Kept beside the centre's own log, so exports and verify --witness-key carry the relays' word. */
   function keepRelayCosignature(operatorId: string, body: unknown): { kept: boolean } {
@@ -229,6 +247,7 @@ export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & {
     audit,
     close: () => {
       void renderer.close();
+      void backends?.close();
       audit.flushGroupNow();
       db.close();
     },
@@ -400,6 +419,7 @@ export function makeCenterCommand(factory: Factory): Command {
     });
   addMunicipalityCommand(center, factory);
   addOperatorCommand(center, factory);
+  addCardCommand(center, factory);
   center
     .command('handover')
     .description("what passes to J-LIS when an operator's contract ends (C§21): its records, the money owed both ways, and the items still open")

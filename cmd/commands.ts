@@ -11,6 +11,7 @@ export const COMMANDS = {
   reconcile: { term: 'reconcile [options]', description: "match the centre's and the operator's records for a month" },
   invoice: { term: 'invoice [options]', description: 'settle a month: fees, commission, deadlines, interest' },
   'audit-log': { term: 'audit-log', description: "show, verify, prove, export and witness any role's tamper-evident audit log" },
+  municipality: { term: 'municipality', description: "a municipality's own system: the reference back end the centre asks for its residents" },
   'verify-document': { term: 'verify-document [options] <file>', description: 'check a printed certificate copy: genuine, void, altered or unknown' },
   simulate: { term: 'simulate [options]', description: 'a deterministic fault simulation of kiosks, relays and centre in one process, from a seed' },
 } as const;

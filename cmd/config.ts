@@ -33,6 +33,11 @@ export interface CenterConfig extends AuditKeyConfig {
   jpkiCrlFile: string;
   /** Where the CRL is fetched from (cmd/crl-fetch.ts); without it the file alone is read. */
   jpkiCrl?: CrlSourceConfig;
+  /**
+   * The certificate the centre presents to municipalities' back ends (docs/municipality-backend.md),
+   * from the centre CA; made by `center municipality add|update --backend-url` when first needed.
+   */
+  backendClientTls?: { keyFile: string; certificateFile: string };
 }
 
 export interface CrlSourceConfig {

@@ -24,6 +24,7 @@ const LOADERS: Record<CommandName, (factory: Factory) => Promise<Command>> = {
   reconcile: async (factory) => (await import('./reconcile.ts')).makeReconcileCommand(factory),
   invoice: async (factory) => (await import('./invoice.ts')).makeInvoiceCommand(factory),
   'audit-log': async (factory) => (await import('./audit-log.ts')).makeAuditLogCommand(factory),
+  municipality: async (factory) => (await import('./municipality-serve.ts')).makeMunicipalityCommand(factory),
   'verify-document': async (factory) => (await import('./verify-document.ts')).makeVerifyDocumentCommand(factory),
   simulate: async (factory) => (await import('./simulate.ts')).makeSimulateCommand(factory),
 };

@@ -86,9 +86,9 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const YEAR_MS = 365 * DAY_MS;
 /** The deployment's own material: what --force may remove, and nothing else. */
 const GENERATED = [CONFIG_FILE_NAME, 'pki', 'cards', 'kiosks', 'prints', 'center.db', 'relay.db'];
-const SERVER_NAMES = { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] };
+export const SERVER_NAMES = { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] };
 
-function writePrivate(file: string, content: string): void {
+export function writePrivate(file: string, content: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   fs.writeFileSync(file, content, { mode: 0o600 });
 }
@@ -111,11 +111,11 @@ function prepareDirectory(dir: string, force: boolean): void {
   for (const name of existingMaterial(dir, force)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
 }
 
-interface PkiWriter {
+export interface PkiWriter {
   save(relative: string, material: KeyAndCertificate): TlsFiles & { material: KeyAndCertificate };
 }
 
-function pkiWriter(dir: string): PkiWriter {
+export function pkiWriter(dir: string): PkiWriter {
   return {
     save(relative, material) {
       const keyFile = `${relative}.key.pem`;
@@ -134,7 +134,7 @@ function makeAuditKey(dir: string, origin: string, file: string): AuditKeyConfig
   return { auditKeyFile: file, auditVerifierKey: verifierKeyForPrivateKey(origin, keys.privateKeyPem) };
 }
 
-function validity(nowMs: number, kind: 'valid' | 'expired' | 'revoked' | 'authority'): { validFrom: Date; validTo: Date } {
+export function validity(nowMs: number, kind: 'valid' | 'expired' | 'revoked' | 'authority'): { validFrom: Date; validTo: Date } {
   if (kind === 'authority') return { validFrom: new Date(nowMs - DAY_MS), validTo: new Date(nowMs + 10 * YEAR_MS) };
   if (kind === 'expired') return { validFrom: new Date(nowMs - 5 * YEAR_MS), validTo: new Date(nowMs - 30 * DAY_MS) };
   return { validFrom: new Date(nowMs - 30 * DAY_MS), validTo: new Date(nowMs + 5 * YEAR_MS) };

@@ -15,6 +15,7 @@ import type { Database } from '../drivers/store/database.ts';
 import { openRoleAuditLog, type LoadedConfig } from './config.ts';
 import type { Factory } from './factory.ts';
 import { offerFromRaw, type RawOffer } from './fixtures.ts';
+import { backendFromFlags, type BackendFlags } from './municipality-backend.ts';
 
 export function addMunicipalityCommand(center: Command, factory: Factory): void {
   const { io } = factory;
@@ -29,9 +30,11 @@ export function addMunicipalityCommand(center: Command, factory: Factory): void 
     .option('--offer <type:fee>', `a certificate it issues and its fee in yen, e.g. juminhyo:300; repeat for each (${CERTIFICATE_TYPES.join(', ')})`, collect, [])
     .option('--offers-file <file>', 'the offers as JSON, with hours: [{ "type": "koseki-zenbu", "unitFeeYen": 450, "hours": { "start": "09:00", "end": "17:00", "weekdaysOnly": true, "closedOnHolidays": true } }]')
     .option('--max-copies <n>', `copies of one type in one transaction (default ${DEFAULT_MAX_COPIES_PER_TYPE})`)
+    .option('--backend-url <url>', "its own system's address, https://HOST:PORT (docs/municipality-backend.md); without it the centre's resident table answers")
+    .option('--backend-ca <file>', "the CA its system's certificate chains to (default: the centre CA, for this deployment's `municipality serve`)")
     .option('--json', 'print the definition as JSON')
     .addHelpText('after', '\nExit codes: 0 joined, 2 bad flag, a code with a wrong check digit, or a code already joined.')
-    .action((options: { dir: string; code: string; name: string; mayorTitle?: string; offer: string[]; offersFile?: string; maxCopies?: string; json?: boolean }) => {
+    .action((options: { dir: string; code: string; name: string; mayorTitle?: string; offer: string[]; offersFile?: string; maxCopies?: string; json?: boolean } & BackendFlags) => {
       if (!isValidMunicipalityCode(options.code)) throw usageError(`"${options.code.slice(0, 12)}" is not a 6-digit municipality code with a valid check digit`, '--code');
       const name = options.name.trim();
       const offers = [...options.offer.map(offerFromFlag), ...(options.offersFile ? offersFromFile(options.offersFile) : [])];
@@ -43,8 +46,10 @@ export function addMunicipalityCommand(center: Command, factory: Factory): void 
         maxCopiesPerType: options.maxCopies === undefined ? DEFAULT_MAX_COPIES_PER_TYPE : Number(options.maxCopies),
         offers,
       });
-      withCentre(factory, options.dir, (db, audit) => {
+      withCentre(factory, options.dir, (db, audit, loaded) => {
         if (db.get('SELECT 1 AS found FROM municipalities WHERE code = :code', { code: definition.code })) throw usageError(`municipality ${definition.code} has joined already; use suspend or resume`, '--code');
+        const backend = backendFromFlags(options, loaded, definition.code, factory.clock.nowMs());
+        if (backend !== undefined) definition.backend = backend;
         audit.transaction([{ kind: 'municipality.joined', data: { municipalityCode: definition.code, count: offers.length } }], () =>
           db.run('INSERT INTO municipalities (code, definition) VALUES (:code, :definition)', { code: definition.code, definition: JSON.stringify(definition) }),
         );
@@ -61,15 +66,20 @@ export function addMunicipalityCommand(center: Command, factory: Factory): void 
     .option('--offer <type:fee>', 'a certificate it issues and its fee in yen; repeat for each; replaces its offers', collect, [])
     .option('--offers-file <file>', 'offers with hours as JSON (see add); replaces its offers')
     .option('--max-copies <n>', 'copies of one type in one transaction')
+    .option('--backend-url <url>', "its own system's address, https://HOST:PORT (docs/municipality-backend.md)")
+    .option('--backend-ca <file>', "the CA its system's certificate chains to (default: the centre CA, for this deployment's `municipality serve`)")
     .option('--json', 'print the definition as JSON')
     .addHelpText('after', '\nExit codes: 0 changed (also when nothing differed), 2 bad flag, no such municipality, or nothing to change.')
-    .action((options: { dir: string; code: string; name?: string; mayorTitle?: string; offer: string[]; offersFile?: string; maxCopies?: string; json?: boolean }) => {
+    .action((options: { dir: string; code: string; name?: string; mayorTitle?: string; offer: string[]; offersFile?: string; maxCopies?: string; json?: boolean } & BackendFlags) => {
       const givenOffers = [...options.offer.map(offerFromFlag), ...(options.offersFile ? offersFromFile(options.offersFile) : [])];
-      if (options.name === undefined && options.mayorTitle === undefined && givenOffers.length === 0 && options.maxCopies === undefined) throw usageError('give what to change: --name, --mayor-title, --offer, --offers-file or --max-copies');
-      const updated = withCentre(factory, options.dir, (db, audit) => {
+      if (options.name === undefined && options.mayorTitle === undefined && givenOffers.length === 0 && options.maxCopies === undefined && options.backendUrl === undefined) {
+        throw usageError('give what to change: --name, --mayor-title, --offer, --offers-file, --max-copies or --backend-url');
+      }
+      const updated = withCentre(factory, options.dir, (db, audit, loaded) => {
         const row = db.get<{ definition: string }>('SELECT definition FROM municipalities WHERE code = :code', { code: options.code });
         if (!row) throw usageError(`no municipality ${options.code.slice(0, 12)}`, '--code');
-        const definition = checkedDefinition({ ...(JSON.parse(row.definition) as Municipality), ...(options.name === undefined ? {} : { name: options.name.trim() }), ...(options.mayorTitle === undefined ? {} : { mayorTitle: options.mayorTitle.trim() }), ...(givenOffers.length === 0 ? {} : { offers: givenOffers }), ...(options.maxCopies === undefined ? {} : { maxCopiesPerType: Number(options.maxCopies) }) });
+        const backend = backendFromFlags(options, loaded, options.code, factory.clock.nowMs());
+        const definition = checkedDefinition({ ...(JSON.parse(row.definition) as Municipality), ...(options.name === undefined ? {} : { name: options.name.trim() }), ...(options.mayorTitle === undefined ? {} : { mayorTitle: options.mayorTitle.trim() }), ...(givenOffers.length === 0 ? {} : { offers: givenOffers }), ...(options.maxCopies === undefined ? {} : { maxCopiesPerType: Number(options.maxCopies) }), ...(backend === undefined ? {} : { backend }) });
         audit.transaction([{ kind: 'municipality.updated', data: { municipalityCode: definition.code, count: definition.offers.length } }], () =>
           db.run('UPDATE municipalities SET definition = :definition WHERE code = :code', { code: definition.code, definition: JSON.stringify(definition) }),
         );
@@ -85,7 +95,7 @@ export function addMunicipalityCommand(center: Command, factory: Factory): void 
     .action((options: { dir: string; json?: boolean }) => {
       const municipalities = withCentre(factory, options.dir, (db) => db.all<{ definition: string }>('SELECT definition FROM municipalities ORDER BY code').map((row) => JSON.parse(row.definition) as Municipality));
       if (options.json) {
-        const listed = municipalities.map((entry) => ({ code: entry.code, name: entry.name, mayorTitle: entry.mayorTitle, participating: entry.participating, maxCopiesPerType: entry.maxCopiesPerType, types: entry.offers }));
+        const listed = municipalities.map((entry) => ({ code: entry.code, name: entry.name, mayorTitle: entry.mayorTitle, participating: entry.participating, maxCopiesPerType: entry.maxCopiesPerType, types: entry.offers, backend: entry.backend?.url ?? null }));
         return io.out(`${JSON.stringify({ municipalities: listed }, null, 2)}\n`);
       }
       for (const entry of municipalities) io.out(`${entry.code} ${entry.name}${entry.participating ? '' : ' (suspended)'}: ${entry.offers.map((offer) => `${offer.type} ¥${offer.unitFeeYen}`).join(', ')}\n`);

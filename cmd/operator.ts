@@ -9,13 +9,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { AppError, usageError } from '../core/errors.ts';
-import { generateRsaKeyPem, type KeyAndCertificate } from '../drivers/pki/issue.ts';
+import { usageError } from '../core/errors.ts';
+import { generateRsaKeyPem } from '../drivers/pki/issue.ts';
 import { auditOrigin } from '../drivers/store/audit-log.ts';
 import { openCenterDatabase, saveOperator } from '../drivers/store/center-store.ts';
 import { openRoleAuditLog, parseListen, writeConfig, type DeploymentConfig, type LoadedConfig } from './config.ts';
 import type { Factory } from './factory.ts';
 import type { FixtureOperator } from './fixtures.ts';
+import { centerCa } from './center-ca.ts';
 import { makeKioskDatabases, makeOperator, makeRelayDatabase } from './init.ts';
 
 const OPERATOR_ID = /^[A-Z][A-Z0-9]{1,15}$/;
@@ -95,16 +96,6 @@ function joiningOperator(options: AddOptions, config: DeploymentConfig): Fixture
   const storeName = options.storeName!.trim();
   if (storeName === '' || storeName.length > 100) throw usageError('give the store\'s name (1 to 100 characters)', '--store-name');
   return { operatorId: options.operator, name, relayListen: options.listen, stores: [{ storeId: options.store, storeName, kiosks: kioskIds }] };
-}
-
-/** The centre CA's key and certificate, as `init` left them in the deployment. */
-function centerCa(loaded: LoadedConfig): { ca: KeyAndCertificate; certificateFile: string } {
-  const certificateFile = loaded.config.center.tls.caFile;
-  const keyFile = certificateFile.replace(/\.cert\.pem$/, '.key.pem');
-  if (keyFile === certificateFile || !fs.existsSync(loaded.resolve(keyFile))) {
-    throw new AppError('usage', 'operator.no_center_ca_key', "the centre CA's private key is not in this deployment: issue the operator's certificates where the CA is kept", loaded.resolve(keyFile));
-  }
-  return { ca: { keyPem: loaded.read(keyFile), certificatePem: loaded.read(certificateFile) }, certificateFile };
 }
 
 function addOperator(loaded: LoadedConfig, operator: FixtureOperator, listen: string, nowMs: number) {

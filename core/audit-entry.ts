@@ -62,6 +62,8 @@ export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
   'municipality.updated': ['municipalityCode', 'count'],
   'municipality.suspended': ['municipalityCode'],
   'municipality.resumed': ['municipalityCode'],
+  // a JPKI card linked to a resident of a municipality with its own system (center card issue)
+  'card.linked': ['municipalityCode'],
   // an operator joins, with how many kiosks (C§24; center operator add)
   'operator.joined': ['operatorId', 'count'],
   // an inquiry or complaint (C§16): sent by the relay, received and routed by the centre, answered through it

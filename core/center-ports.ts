@@ -145,8 +145,9 @@ export interface CenterStore {
 /** The municipalities' side: residents by card, and their certificates (built-in or remote). */
 export interface MunicipalityDirectory {
   findMunicipality(code: string): Municipality | undefined;
-  findResidentByCardSerial(serialHex: string): Resident | undefined;
-  findResident(residentId: string): Resident | undefined;
+  /** The resident the card belongs to, from the centre's own table or the municipality's back end. */
+  findResidentByCardSerial(serialHex: string): Promise<Resident | undefined>;
+  findResident(residentId: string): Promise<Resident | undefined>;
 }
 
 export type CardProblem = 'malformed' | 'untrusted' | 'not-yet-valid' | 'expired' | 'revoked' | 'crl-stale' | 'wrong-usage';

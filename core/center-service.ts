@@ -185,8 +185,14 @@ export function createCenterService(deps: CenterDependencies) {
       };
     },
 
-    authenticate(caller: CallerIdentity, request: AuthenticateRequest): AuthenticateResponse {
-      const { response, repeated } = auditingRefusals('auth.refused', caller, () => authenticate(caller, request));
+    async authenticate(caller: CallerIdentity, request: AuthenticateRequest): Promise<AuthenticateResponse> {
+      let answer: { response: AuthenticateResponse; repeated: boolean };
+      try {
+        answer = await authenticate(caller, request);
+      } catch (error) {
+        throw auditRefusal('auth.refused', caller, error);
+      }
+      const { response, repeated } = answer;
       deps.audit.append({ kind: repeated ? 'auth.repeated' : 'auth.accepted', data: { operatorId: caller.operatorId, kioskId: caller.kioskId, residentRef: response.residentRef, municipalityCode: response.municipality.code } });
       return response;
     },
@@ -320,7 +326,7 @@ export function createCenterService(deps: CenterDependencies) {
     }
   }
 
-  function authenticate(caller: CallerIdentity, request: AuthenticateRequest): { response: AuthenticateResponse; repeated: boolean } {
+  async function authenticate(caller: CallerIdentity, request: AuthenticateRequest): Promise<{ response: AuthenticateResponse; repeated: boolean }> {
     assertKiosk(caller, request.kioskId);
     const nowMs = clock.nowMs();
     const answerDigest = deps.sha256Hex(utf8Encode(`${request.certificateDerBase64}\n${request.signatureBase64}`));
@@ -330,7 +336,7 @@ export function createCenterService(deps: CenterDependencies) {
       // same session back, as long as it lives; any other answer to a used challenge is refused.
       const earlier = store.findSessionByChallenge(request.challengeId);
       if (earlier && earlier.answerDigest === answerDigest && earlier.kioskId === caller.kioskId && earlier.operatorId === caller.operatorId && nowMs < earlier.expiresAtMs) {
-        return { response: repeatedAuthentication(earlier, nowMs), repeated: true };
+        return { response: await repeatedAuthentication(earlier, nowMs), repeated: true };
       }
     }
     if (!challenge || challenge.kioskId !== caller.kioskId || challenge.operatorId !== caller.operatorId) {
@@ -349,7 +355,9 @@ export function createCenterService(deps: CenterDependencies) {
     if (!deps.verifier.verifySignature(certificateDer, signed, base64Decode(request.signatureBase64))) {
       throw new AppError('refused', 'auth.bad_signature', 'the card signature does not verify');
     }
-    const resident = directory.findResidentByCardSerial(check.certificate.serialHex);
+    // A municipality's own system may hold the record (a back end, docs/municipality-backend.md):
+    // the challenge is used already, so a back end that fails refuses this attempt only.
+    const resident = await directory.findResidentByCardSerial(check.certificate.serialHex);
     if (!resident) {
       throw new AppError('refused', 'municipality.not_participating', 'the municipality does not offer kiosk issuance');
     }
@@ -384,8 +392,8 @@ export function createCenterService(deps: CenterDependencies) {
   }
 
   /** The answer to an authentication already made, again (audited as auth.repeated). */
-  function repeatedAuthentication(session: StoredSession, nowMs: number): AuthenticateResponse {
-    const resident = directory.findResident(session.residentId);
+  async function repeatedAuthentication(session: StoredSession, nowMs: number): Promise<AuthenticateResponse> {
+    const resident = await directory.findResident(session.residentId);
     if (!resident) throw new AppError('refused', 'session.unknown', 'the resident record is no longer available');
     return sessionAnswer(session, resident, participatingMunicipality(session.municipalityCode), nowMs);
   }
@@ -396,7 +404,7 @@ export function createCenterService(deps: CenterDependencies) {
     const session = liveSession(caller, request.sessionToken, nowMs);
     const notices = store.serviceNotices(nowMs);
     assertCenterOpen(nowMs, maintenanceWindows(notices));
-    const resident = directory.findResident(session.residentId);
+    const resident = await directory.findResident(session.residentId);
     if (!resident) throw new AppError('refused', 'session.unknown', 'the resident record is no longer available');
     const municipality = issuingMunicipality(resident, request.certificateType, session.municipalityCode);
     assertMunicipalityNotStopped(notices, nowMs, municipality.code);

@@ -46,6 +46,18 @@ export interface Municipality {
   participating: boolean;
   maxCopiesPerType: number;
   offers: CertificateOffer[];
+  /**
+   * Where the municipality's own system answers for its residents (docs/municipality-backend.md);
+   * without it, the centre's own resident table does.
+   */
+  backend?: MunicipalityBackend;
+}
+
+export interface MunicipalityBackend {
+  /** https://host:port of the back end. */
+  url: string;
+  /** The CA its server certificate chains to, a file of the deployment. */
+  caFile: string;
 }
 
 export const DEFAULT_MAX_COPIES_PER_TYPE = 10;

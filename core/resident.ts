@@ -5,7 +5,7 @@
 import { CERTIFICATE_TITLES, type CertificateType } from './certificate-types.ts';
 import { certificateSerials } from './certificate-serial.ts';
 import { AppError } from './errors.ts';
-import { jstParts } from './jst.ts';
+import { isIsoDate, jstParts } from './jst.ts';
 
 export type ResidentStatus = 'active' | 'moved-out';
 
@@ -172,4 +172,55 @@ export function certificateContent(input: {
     serials: certificateSerials(input.requestId, input.copies),
     createdAtMs: input.atMs,
   };
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const TEXT = /^[^\u0000-\u001f\u007f]{1,200}$/u;
+const OPTIONAL_TEXT_FIELDS = ['honseki', 'headOfFamily', 'sealRegistrationNumber'] as const;
+const OPTIONAL_YEN_FIELDS = ['taxableIncomeYen', 'residentTaxYen'] as const;
+
+/**
+ * A resident record as a municipality's back end sends it (docs/municipality-backend.md), checked
+ * field by field: what does not fit is refused by the field's name, never by its value (personal
+ * data stays out of errors). Unknown fields are refused too, so a back end that sends more than it
+ * should is found out.
+ */
+export function parseResidentRecord(value: unknown): Resident {
+  const bad = (field: string) => new AppError('input', 'resident.bad_record', `the resident record's "${field}" is missing or malformed`, field);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('resident');
+  const record = value as Record<string, unknown>;
+  const text = (field: string, pattern: RegExp = TEXT): string => {
+    const found = record[field];
+    if (typeof found !== 'string' || !pattern.test(found)) throw bad(field);
+    return found;
+  };
+  const known = new Set(['residentId', 'municipalityCode', 'honsekiCode', 'status', 'supportMeasure', 'name', 'kana', 'birthDate', 'sex', 'address', 'householder', 'relationship', 'residentSince', ...OPTIONAL_TEXT_FIELDS, ...OPTIONAL_YEN_FIELDS]);
+  for (const field of Object.keys(record)) if (!known.has(field)) throw bad(field);
+  const status = text('status', /^(active|moved-out)$/) as ResidentStatus;
+  const sex = text('sex', /^(男|女)$/) as Resident['sex'];
+  if (typeof record.supportMeasure !== 'boolean') throw bad('supportMeasure');
+  for (const field of ['birthDate', 'residentSince']) if (!isIsoDate(text(field, DATE))) throw bad(field);
+  const resident: Resident = {
+    residentId: text('residentId', /^[A-Za-z0-9_-]{1,40}$/),
+    municipalityCode: text('municipalityCode', /^\d{6}$/),
+    status,
+    supportMeasure: record.supportMeasure,
+    name: text('name'),
+    kana: text('kana'),
+    birthDate: record.birthDate as string,
+    sex,
+    address: text('address'),
+    householder: text('householder'),
+    relationship: text('relationship'),
+    residentSince: record.residentSince as string,
+  };
+  if (record.honsekiCode !== undefined) resident.honsekiCode = text('honsekiCode', /^\d{6}$/);
+  for (const field of OPTIONAL_TEXT_FIELDS) if (record[field] !== undefined) resident[field] = text(field);
+  for (const field of OPTIONAL_YEN_FIELDS) {
+    const yen = record[field];
+    if (yen === undefined) continue;
+    if (typeof yen !== 'number' || !Number.isSafeInteger(yen) || yen < 0) throw bad(field);
+    resident[field] = yen;
+  }
+  return resident;
 }

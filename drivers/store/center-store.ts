@@ -445,22 +445,47 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
   };
 }
 
-/** The built-in municipality back end: the centre's own tables. */
-export function createBuiltInDirectory(db: Database): MunicipalityDirectory {
+/** A municipality's own system, asked for one of its residents (drivers/municipality/backend-client.ts). */
+export interface RemoteResidents {
+  find(municipality: Municipality, residentId: string): Promise<Resident | undefined>;
+}
+
+/**
+ * The municipalities and their residents: the centre's own tables, and for a municipality with a
+ * back end, its own system, asked for the resident a linked card belongs to.
+ */
+export function createBuiltInDirectory(db: Database, remote?: RemoteResidents): MunicipalityDirectory {
   const parseResident = (row: { record: string } | undefined): Resident | undefined =>
     row ? (JSON.parse(row.record) as Resident) : undefined;
+  const findMunicipality = (code: string): Municipality | undefined => {
+    const row = db.get<{ definition: string }>('SELECT definition FROM municipalities WHERE code = :code', { code });
+    return row ? (JSON.parse(row.definition) as Municipality) : undefined;
+  };
+  const fromBackend = async (link: { resident_id: string; municipality_code: string } | undefined): Promise<Resident | undefined> => {
+    if (link === undefined) return undefined;
+    const municipality = findMunicipality(link.municipality_code);
+    if (municipality?.backend === undefined || remote === undefined) return undefined;
+    return remote.find(municipality, link.resident_id);
+  };
+  const linkBy = (column: 'card_serial_hex' | 'resident_id', value: string) =>
+    db.get<{ resident_id: string; municipality_code: string }>(`SELECT resident_id, municipality_code FROM resident_links WHERE ${column} = :value`, { value });
   return {
-    findMunicipality(code: string): Municipality | undefined {
-      const row = db.get<{ definition: string }>('SELECT definition FROM municipalities WHERE code = :code', { code });
-      return row ? (JSON.parse(row.definition) as Municipality) : undefined;
+    findMunicipality,
+    async findResidentByCardSerial(serialHex: string): Promise<Resident | undefined> {
+      return parseResident(db.get('SELECT record FROM residents WHERE card_serial_hex = :serialHex', { serialHex })) ?? fromBackend(linkBy('card_serial_hex', serialHex));
     },
-    findResidentByCardSerial(serialHex: string): Resident | undefined {
-      return parseResident(db.get('SELECT record FROM residents WHERE card_serial_hex = :serialHex', { serialHex }));
-    },
-    findResident(residentId: string): Resident | undefined {
-      return parseResident(db.get('SELECT record FROM residents WHERE resident_id = :residentId', { residentId }));
+    async findResident(residentId: string): Promise<Resident | undefined> {
+      return parseResident(db.get('SELECT record FROM residents WHERE resident_id = :residentId', { residentId })) ?? fromBackend(linkBy('resident_id', residentId));
     },
   };
+}
+
+/** Links a card to a resident of a municipality with a back end (center card issue). */
+export function saveResidentLink(db: Database, link: { cardSerialHex: string; residentId: string; municipalityCode: string }, atIso: string): void {
+  if (db.get('SELECT 1 AS found FROM residents WHERE resident_id = :residentId', link)) {
+    throw new AppError('usage', 'resident.in_centre_table', 'this resident is in the centre\'s own table, not a back end\'s', link.residentId);
+  }
+  db.run('INSERT OR REPLACE INTO resident_links (card_serial_hex, resident_id, municipality_code, linked_at) VALUES (:cardSerialHex, :residentId, :municipalityCode, :atIso)', { ...link, atIso });
 }
 
 export function saveMunicipality(db: Database, municipality: Municipality): void {

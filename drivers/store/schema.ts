@@ -448,6 +448,21 @@ ${INCIDENT_REPORTS_SQL}
       CREATE INDEX sessions_by_kiosk ON sessions (operator_id, kiosk_id);
     `,
   },
+  {
+    version: 17,
+    name: "cards of residents whose municipality keeps their records in its own system (C§23)",
+    sql: `
+      -- The centre knows only whose card it is and which municipality to ask; the record itself
+      -- comes from the municipality's back end at each use (docs/municipality-backend.md).
+      -- resident_id is the national 住民票コード, unique across municipalities.
+      CREATE TABLE resident_links (
+        card_serial_hex TEXT PRIMARY KEY,
+        resident_id TEXT NOT NULL UNIQUE,
+        municipality_code TEXT NOT NULL,
+        linked_at TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export const RELAY_MIGRATIONS: readonly Migration[] = [

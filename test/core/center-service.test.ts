@@ -68,8 +68,8 @@ const RESIDENTS: Record<string, Resident> = {
 
 const directory: MunicipalityDirectory = {
   findMunicipality: (code) => MUNICIPALITIES.find((municipality) => municipality.code === code),
-  findResidentByCardSerial: (serialHex) => RESIDENTS[serialHex],
-  findResident: (residentId) => Object.values(RESIDENTS).find((candidate) => candidate.residentId === residentId),
+  findResidentByCardSerial: async (serialHex) => RESIDENTS[serialHex],
+  findResident: async (residentId) => Object.values(RESIDENTS).find((candidate) => candidate.residentId === residentId),
 };
 
 /** A card certificate here is the text "serial:<hex>" or "problem:<CardProblem>"; a signature is "signed:" + hex of the data. */
@@ -161,7 +161,7 @@ function authenticateBody(caller: CallerIdentity, challenge: { challengeId: stri
   };
 }
 
-function logIn(world: World<CenterStore>, serialHex: string, caller: CallerIdentity = KIOSK_A): AuthenticateResponse {
+function logIn(world: World<CenterStore>, serialHex: string, caller: CallerIdentity = KIOSK_A): Promise<AuthenticateResponse> {
   const challenge = world.service.issueChallenge(caller, { kioskId: caller.kioskId });
   return world.service.authenticate(caller, authenticateBody(caller, challenge, `serial:${serialHex}`));
 }
@@ -185,19 +185,19 @@ async function rejectsWith(action: () => Promise<unknown>, kind: AppError['kind'
 for (const [storeName, build] of STORES) {
 describe(`centre (${storeName}): challenges and authentication`, () => {
   let world: World<CenterStore>;
-  beforeEach(() => {
+  beforeEach(async () => {
     world = build();
   });
   afterEach(() => world.close());
 
-  it('issues a challenge that expires a minute later', () => {
+  it('issues a challenge that expires a minute later', async () => {
     const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
     assert.equal(challenge.expiresAt, new Date(MONDAY_MORNING + CHALLENGE_TTL_MS).toISOString());
     assert.equal(Buffer.from(challenge.challengeBase64, 'base64').length, 32);
   });
 
-  it('authenticates a resident and offers the menu, 戸籍 and 附票 from the 本籍地', () => {
-    const response = logIn(world, 'aa01');
+  it('authenticates a resident and offers the menu, 戸籍 and 附票 from the 本籍地', async () => {
+    const response = await logIn(world, 'aa01');
     assert.deepEqual(response.municipality, { code: '131016', name: '千代田区' });
     assert.equal(response.expiresAt, new Date(MONDAY_MORNING + 5 * 60_000).toISOString());
     assert.deepEqual(response.menu, [
@@ -208,8 +208,8 @@ describe(`centre (${storeName}): challenges and authentication`, () => {
     ]);
   });
 
-  it('offers the residence menu unchanged when the 本籍地 is not registered', () => {
-    const types = logIn(world, 'aa04').menu.map((item) => [item.certificateType, item.unitFeeYen]);
+  it('offers the residence menu unchanged when the 本籍地 is not registered', async () => {
+    const types = await (await logIn(world, 'aa04')).menu.map((item) => [item.certificateType, item.unitFeeYen]);
     assert.deepEqual(types, [
       ['juminhyo', 300],
       ['inkan', 300],
@@ -217,50 +217,50 @@ describe(`centre (${storeName}): challenges and authentication`, () => {
     ]);
   });
 
-  it('answers the same answer to a used challenge with the same session, while it lives, and refuses any other answer to it', () => {
+  it('answers the same answer to a used challenge with the same session, while it lives, and refuses any other answer to it', async () => {
     const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
     const body = authenticateBody(KIOSK_A, challenge, 'serial:aa01');
-    const first = world.service.authenticate(KIOSK_A, body);
+    const first = await world.service.authenticate(KIOSK_A, body);
     // A duplicated request, or a retry after the answer was lost: the same session, no second one.
     world.clock.nowMs += 60_000;
-    const again = world.service.authenticate(KIOSK_A, body);
+    const again = await world.service.authenticate(KIOSK_A, body);
     assert.deepEqual({ ...again, menu: undefined }, { ...first, menu: undefined });
     assert.equal(world.store.findSession(first.sessionToken)?.sessionToken, first.sessionToken);
     // Another card's answer, an answer not signed by the card, another kiosk's: refused.
-    refusedWith(() => world.service.authenticate(KIOSK_A, authenticateBody(KIOSK_A, challenge, 'serial:aa04')), 'refused', 'auth.challenge_unknown');
-    refusedWith(() => world.service.authenticate(KIOSK_A, authenticateBody(KIOSK_A, challenge, 'serial:aa01', false)), 'refused', 'auth.challenge_unknown');
-    refusedWith(() => world.service.authenticate(KIOSK_B, { ...authenticateBody(KIOSK_B, challenge, 'serial:aa01') }), 'refused', 'auth.challenge_unknown');
-    refusedWith(() => world.service.authenticate(KIOSK_B, { ...body, kioskId: 'kiosk-b' }), 'refused', 'auth.challenge_unknown');
+    await rejectsWith(() => world.service.authenticate(KIOSK_A, authenticateBody(KIOSK_A, challenge, 'serial:aa04')), 'refused', 'auth.challenge_unknown');
+    await rejectsWith(() => world.service.authenticate(KIOSK_A, authenticateBody(KIOSK_A, challenge, 'serial:aa01', false)), 'refused', 'auth.challenge_unknown');
+    await rejectsWith(() => world.service.authenticate(KIOSK_B, { ...authenticateBody(KIOSK_B, challenge, 'serial:aa01') }), 'refused', 'auth.challenge_unknown');
+    await rejectsWith(() => world.service.authenticate(KIOSK_B, { ...body, kioskId: 'kiosk-b' }), 'refused', 'auth.challenge_unknown');
     // Once the session has expired, the same answer is refused as any used challenge.
     world.clock.nowMs = MONDAY_MORNING + 5 * 60_000;
-    refusedWith(() => world.service.authenticate(KIOSK_A, body), 'refused', 'auth.challenge_unknown');
+    await rejectsWith(() => world.service.authenticate(KIOSK_A, body), 'refused', 'auth.challenge_unknown');
   });
 
-  it('refuses an expired challenge, and it stays used', () => {
+  it('refuses an expired challenge, and it stays used', async () => {
     const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
     const body = authenticateBody(KIOSK_A, challenge, 'serial:aa01');
     world.clock.nowMs += CHALLENGE_TTL_MS;
-    refusedWith(() => world.service.authenticate(KIOSK_A, body), 'refused', 'auth.challenge_expired');
+    await rejectsWith(() => world.service.authenticate(KIOSK_A, body), 'refused', 'auth.challenge_expired');
     world.clock.nowMs = MONDAY_MORNING;
-    refusedWith(() => world.service.authenticate(KIOSK_A, body), 'refused', 'auth.challenge_unknown');
+    await rejectsWith(() => world.service.authenticate(KIOSK_A, body), 'refused', 'auth.challenge_unknown');
   });
 
-  it('accepts a challenge one millisecond before it expires', () => {
+  it('accepts a challenge one millisecond before it expires', async () => {
     const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
     world.clock.nowMs += CHALLENGE_TTL_MS - 1;
-    assert.equal(world.service.authenticate(KIOSK_A, authenticateBody(KIOSK_A, challenge, 'serial:aa01')).municipality.code, '131016');
+    assert.equal((await world.service.authenticate(KIOSK_A, authenticateBody(KIOSK_A, challenge, 'serial:aa01'))).municipality.code, '131016');
   });
 
-  it("refuses another kiosk's challenge", () => {
+  it("refuses another kiosk's challenge", async () => {
     const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
-    refusedWith(
+    await rejectsWith(
       () => world.service.authenticate(KIOSK_B, authenticateBody(KIOSK_B, challenge, 'serial:aa01')),
       'refused',
       'auth.challenge_unknown',
     );
   });
 
-  it('refuses a kiosk id that differs from the relayed certificate, and an unknown operator', () => {
+  it('refuses a kiosk id that differs from the relayed certificate, and an unknown operator', async () => {
     refusedWith(() => world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-b' }), 'unauthorized', 'center.kiosk_mismatch');
     refusedWith(
       () => world.service.issueChallenge({ ...KIOSK_A, operatorId: 'op-unknown' }, { kioskId: 'kiosk-a' }),
@@ -278,41 +278,41 @@ describe(`centre (${storeName}): challenges and authentication`, () => {
     ['crl-stale', 'center.crl_stale'],
   ];
   for (const [problem, code] of problems) {
-    it(`refuses a card whose certificate is ${problem} with ${code}`, () => {
+    it(`refuses a card whose certificate is ${problem} with ${code}`, async () => {
       const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
-      refusedWith(() => world.service.authenticate(KIOSK_A, authenticateBody(KIOSK_A, challenge, `problem:${problem}`)), 'refused', code);
+      await rejectsWith(() => world.service.authenticate(KIOSK_A, authenticateBody(KIOSK_A, challenge, `problem:${problem}`)), 'refused', code);
     });
   }
 
-  it('refuses a signature that does not verify', () => {
+  it('refuses a signature that does not verify', async () => {
     const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
-    refusedWith(
+    await rejectsWith(
       () => world.service.authenticate(KIOSK_A, authenticateBody(KIOSK_A, challenge, 'serial:aa01', false)),
       'refused',
       'auth.bad_signature',
     );
   });
 
-  it('refuses a signature over another kiosk id (the card signed for kiosk-b)', () => {
+  it('refuses a signature over another kiosk id (the card signed for kiosk-b)', async () => {
     const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
     const signedForB = authenticateBody(KIOSK_B, challenge, 'serial:aa01');
-    refusedWith(() => world.service.authenticate(KIOSK_A, { ...signedForB, kioskId: 'kiosk-a' }), 'refused', 'auth.bad_signature');
+    await rejectsWith(() => world.service.authenticate(KIOSK_A, { ...signedForB, kioskId: 'kiosk-a' }), 'refused', 'auth.bad_signature');
   });
 
-  it('refuses a resident of a non-participating municipality, and a card no municipality knows', () => {
-    refusedWith(() => logIn(world, 'aa02'), 'refused', 'municipality.not_participating');
-    refusedWith(() => logIn(world, 'ffff'), 'refused', 'municipality.not_participating');
+  it('refuses a resident of a non-participating municipality, and a card no municipality knows', async () => {
+    await rejectsWith(() => logIn(world, 'aa02'), 'refused', 'municipality.not_participating');
+    await rejectsWith(() => logIn(world, 'ffff'), 'refused', 'municipality.not_participating');
   });
 
-  it('refuses a resident who moved out', () => {
-    refusedWith(() => logIn(world, 'aa03'), 'refused', 'resident.moved_out');
+  it('refuses a resident who moved out', async () => {
+    await rejectsWith(() => logIn(world, 'aa03'), 'refused', 'resident.moved_out');
   });
 
-  it('is closed at 23:30 JST: no challenge, and no authentication with one issued before 23:00', () => {
+  it('is closed at 23:30 JST: no challenge, and no authentication with one issued before 23:00', async () => {
     world.clock.nowMs = at('2026-11-02T22:59:30+09:00');
     const challenge = world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
     world.clock.nowMs = at('2026-11-02T23:00:00+09:00');
-    refusedWith(() => world.service.authenticate(KIOSK_A, authenticateBody(KIOSK_A, challenge, 'serial:aa01')), 'refused', 'hours.center_closed');
+    await rejectsWith(() => world.service.authenticate(KIOSK_A, authenticateBody(KIOSK_A, challenge, 'serial:aa01')), 'refused', 'hours.center_closed');
     world.clock.nowMs = at('2026-11-02T23:30:00+09:00');
     refusedWith(() => world.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' }), 'refused', 'hours.center_closed');
   });
@@ -322,9 +322,9 @@ describe(`centre (${storeName}): certificate requests`, () => {
   let world: World<CenterStore>;
   let sessionToken: string;
   let residentRef: string;
-  beforeEach(() => {
+  beforeEach(async () => {
     world = build();
-    ({ sessionToken, residentRef } = logIn(world, 'aa01'));
+    ({ sessionToken, residentRef } = await logIn(world, 'aa01'));
   });
   afterEach(() => world.close());
 
@@ -377,7 +377,7 @@ describe(`centre (${storeName}): certificate requests`, () => {
 
   it('refuses a type outside its own hours while the centre is open', async () => {
     world.clock.nowMs = at('2026-11-02T17:00:00+09:00');
-    ({ sessionToken } = logIn(world, 'aa01'));
+    ({ sessionToken } = await logIn(world, 'aa01'));
     await rejectsWith(() => world.service.requestCertificate(KIOSK_A, request('koseki-zenbu', 1)), 'refused', 'hours.municipality_closed');
     assert.equal((await world.service.requestCertificate(KIOSK_A, request('juminhyo', 1))).municipalityCode, '131016');
   });
@@ -386,7 +386,7 @@ describe(`centre (${storeName}): certificate requests`, () => {
     await world.service.requestCertificate(KIOSK_A, request('juminhyo', 1));
     await rejectsWith(() => world.service.requestCertificate(KIOSK_A, request('inkan', 1)), 'conflict', 'request.duplicate_id');
     await rejectsWith(() => world.service.requestCertificate(KIOSK_A, request('juminhyo', 2)), 'conflict', 'request.duplicate_id');
-    ({ sessionToken } = logIn(world, 'aa01'));
+    ({ sessionToken } = await logIn(world, 'aa01'));
     await rejectsWith(() => world.service.requestCertificate(KIOSK_A, request('juminhyo', 1)), 'conflict', 'request.duplicate_id');
   });
 
@@ -410,14 +410,14 @@ describe(`centre (${storeName}): serials voided after a misprint (C§9)`, () => 
   let world: World<CenterStore>;
   beforeEach(async () => {
     world = build();
-    const { sessionToken } = logIn(world, 'aa01');
+    const { sessionToken } = await logIn(world, 'aa01');
     await world.service.requestCertificate(KIOSK_A, { kioskId: 'kiosk-a', sessionToken, requestId: 'req-1', certificateType: 'juminhyo', copies: 2 });
   });
   afterEach(() => world.close());
 
   const refunded: CompletionNotice = completionOfReq1({ copies: 0, feeYen: 0, outcome: 'refunded', voided: { serials: ['req-1-1', 'req-1-2'], code: 'printer.jam' } });
 
-  it('records every serial of the refunded notice as void once, and answers for each serial', () => {
+  it('records every serial of the refunded notice as void once, and answers for each serial', async () => {
     assert.deepEqual(world.service.serialStatus('req-1-1'), { serial: 'req-1-1', status: 'unconfirmed', requestId: 'req-1', copy: 1, copies: 2, kioskId: 'kiosk-a' });
     for (const serial of ['req-1-3', 'req-2-1', 'req-1', 'req-1-0']) assert.deepEqual(world.service.serialStatus(serial), { serial, status: 'unknown' });
     // Not every serial of the request, or one of another request: refused, nothing voided.
@@ -439,7 +439,7 @@ describe(`centre (${storeName}): serials voided after a misprint (C§9)`, () => 
   it('answers issued and refunded for serials no misprint voided', async () => {
     world.service.recordCompletion(KIOSK_A, { ...refunded, voided: undefined });
     assert.equal(world.service.serialStatus('req-1-2').status, 'refunded');
-    const { sessionToken } = logIn(world, 'aa01');
+    const { sessionToken } = await logIn(world, 'aa01');
     await world.service.requestCertificate(KIOSK_A, { kioskId: 'kiosk-a', sessionToken, requestId: 'req-2', certificateType: 'juminhyo', copies: 1 });
     world.service.recordCompletion(KIOSK_A, { ...refunded, issuanceId: 'req-2', copies: 1, feeYen: 300, outcome: 'issued', voided: undefined });
     assert.equal(world.service.serialStatus('req-2-1').status, 'issued');
@@ -452,13 +452,13 @@ describe('centre: completion notices', () => {
   let world: World;
   beforeEach(async () => {
     world = makeWorld();
-    const { sessionToken } = logIn(world, 'aa01');
+    const { sessionToken } = await logIn(world, 'aa01');
     await world.service.requestCertificate(KIOSK_A, { kioskId: 'kiosk-a', sessionToken, requestId: 'req-1', certificateType: 'juminhyo', copies: 2 });
   });
 
   const issued: CompletionNotice = completionOfReq1({ copies: 2, feeYen: 600, outcome: 'issued' });
 
-  it('records a notice once, in UTC, and acknowledges an exact repeat as a duplicate', () => {
+  it('records a notice once, in UTC, and acknowledges an exact repeat as a duplicate', async () => {
     assert.deepEqual(world.service.recordCompletion(KIOSK_A, issued), { issuanceId: 'req-1', duplicate: false });
     assert.deepEqual(world.service.recordCompletion(KIOSK_A, issued), { issuanceId: 'req-1', duplicate: true });
     // The same instant written in UTC is the same notice.
@@ -478,7 +478,7 @@ describe('centre: completion notices', () => {
     ]);
   });
 
-  it('settles a notice dated in a confirmed month (by its JST date) as an adjustment in the next open month, once', () => {
+  it('settles a notice dated in a confirmed month (by its JST date) as an adjustment in the next open month, once', async () => {
     world.store.confirmedMonths.add('2026-11');
     world.store.confirmedMonths.add('op-1/2026-12');
     // 2026-10-31T15:30Z is already November in JST.
@@ -492,7 +492,7 @@ describe('centre: completion notices', () => {
     ]);
   });
 
-  it('records a correction of copies and fee once, within what was requested; in a confirmed month it becomes an adjustment of the next open month', () => {
+  it('records a correction of copies and fee once, within what was requested; in a confirmed month it becomes an adjustment of the next open month', async () => {
     world.service.recordCompletion(KIOSK_A, issued);
     const correction = { correctionId: 'fix-1', issuanceId: 'req-1', correctedAt: '2026-11-03T09:00:00+09:00', storeId: 'store-01', kioskId: 'kiosk-a', copies: 1, feeYen: 300, reason: 'misprint-found' as const };
     assert.deepEqual(world.service.recordCorrection(KIOSK_A, correction), { issuanceId: 'req-1', duplicate: false });
@@ -516,13 +516,13 @@ describe('centre: completion notices', () => {
     refusedWith(() => world.service.recordCorrection(KIOSK_A, { ...afterLock, correctionId: 'fix-6', copies: 2, feeYen: 600 }), 'input', 'correction.raises_copies');
   });
 
-  it('refuses a different notice for an id already recorded, as a conflict', () => {
+  it('refuses a different notice for an id already recorded, as a conflict', async () => {
     world.service.recordCompletion(KIOSK_A, issued);
     refusedWith(() => world.service.recordCompletion(KIOSK_A, { ...issued, issuedAt: '2026-11-02T10:02:00+09:00' }), 'conflict', 'completion.conflict');
     refusedWith(() => world.service.recordCompletion(KIOSK_A, { ...issued, copies: 0, feeYen: 0, outcome: 'refunded' }), 'conflict', 'completion.conflict');
   });
 
-  it('rejects a notice whose copies, fee, type, municipality or store disagree with the request', () => {
+  it('rejects a notice whose copies, fee, type, municipality or store disagree with the request', async () => {
     const wrong: Partial<CompletionNotice>[] = [
       { copies: 1, feeYen: 300 },
       { feeYen: 500 },
@@ -538,7 +538,7 @@ describe('centre: completion notices', () => {
     assert.equal(world.store.completions.size, 0);
   });
 
-  it('accepts a refunded notice with 0 copies and 0 yen', () => {
+  it('accepts a refunded notice with 0 copies and 0 yen', async () => {
     const refunded: CompletionNotice = { ...issued, copies: 0, feeYen: 0, outcome: 'refunded' };
     assert.deepEqual(world.service.recordCompletion(KIOSK_A, refunded), { issuanceId: 'req-1', duplicate: false });
     assert.deepEqual(
@@ -547,7 +547,7 @@ describe('centre: completion notices', () => {
     );
   });
 
-  it('refuses a notice from an unknown operator, another kiosk, or for an unknown request', () => {
+  it('refuses a notice from an unknown operator, another kiosk, or for an unknown request', async () => {
     refusedWith(() => world.service.recordCompletion({ ...KIOSK_A, operatorId: 'op-unknown' }, issued), 'unauthorized', 'center.operator_unknown');
     refusedWith(() => world.service.recordCompletion(KIOSK_B, { ...issued, kioskId: 'kiosk-b' }), 'refused', 'completion.unknown_request');
     refusedWith(() => world.service.recordCompletion(KIOSK_A, { ...issued, issuanceId: 'req-404' }), 'refused', 'completion.unknown_request');

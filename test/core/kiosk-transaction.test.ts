@@ -186,8 +186,8 @@ describe('runKioskTransaction', () => {
       store: centreStore,
       directory: {
         findMunicipality: (code) => (code === CHIYODA.code ? CHIYODA : undefined),
-        findResidentByCardSerial: (serialHex) => (serialHex === CARD_SERIAL_HEX ? RESIDENT : undefined),
-        findResident: (residentId) => (residentId === RESIDENT.residentId ? RESIDENT : undefined),
+        findResidentByCardSerial: async (serialHex) => (serialHex === CARD_SERIAL_HEX ? RESIDENT : undefined),
+        findResident: async (residentId) => (residentId === RESIDENT.residentId ? RESIDENT : undefined),
       },
       verifier: createCardVerifier({ caCertificatePem: cardAuthority.certificatePem, crlPem }),
       isHoliday: () => false,

@@ -1,0 +1,140 @@
+// Proves the municipality back-end contract (docs/municipality-backend.md) through real servers: a
+// municipality joins a running centre with its own system (`municipality serve`, mutual TLS), a
+// card is issued for one of its residents, and a kiosk issues that resident's certificate from the
+// back end's record. A back end that is down or answers nonsense gives a clear refusal and never a
+// certificate; the back end answers no one but the centre.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { clientFor, findRelay, loadConfig } from '../../cmd/config.ts';
+import { openKiosk, runScriptedSessions } from '../../cmd/kiosk.ts';
+import { referenceBackendFiles } from '../../cmd/municipality-backend.ts';
+import { readBackendResidents, startMunicipalityBackend } from '../../cmd/municipality-serve.ts';
+import { AppError } from '../../core/errors.ts';
+import { callJson } from '../../drivers/http/json-api.ts';
+import { startMutualTlsServer, type RunningServer } from '../../drivers/http/server.ts';
+import { BACKEND_RESIDENT_PATH } from '../../drivers/municipality/backend-client.ts';
+import { popplerMissing } from '../poppler.ts';
+import { run } from './cli-fixture.ts';
+import { runningService, type RunningService } from './deployment-fixture.ts';
+
+const CODE = '062014';
+const resident = {
+  residentId: 'R06201400001',
+  municipalityCode: CODE,
+  status: 'active',
+  supportMeasure: false,
+  name: '髙橋 花子',
+  kana: 'たかはし はなこ',
+  birthDate: '1990-05-01',
+  sex: '女',
+  address: '山形県山形市旅篭町二丁目3番25号',
+  householder: '髙橋 花子',
+  relationship: '世帯主',
+  residentSince: '2015-04-01',
+};
+
+describe('municipality back ends', () => {
+  let service: RunningService;
+  let backend: RunningServer | undefined;
+  let residentsFile: string;
+
+  before(async () => {
+    service = await runningService('cvs-backend-');
+    residentsFile = path.join(service.dir, 'yamagata-residents.json');
+    fs.writeFileSync(residentsFile, JSON.stringify([resident]));
+  });
+  after(async () => {
+    await backend?.close();
+    await service?.close();
+  });
+
+  const session = async (pin = '4321') => {
+    const loaded = loadConfig(service.dir);
+    const kiosk = openKiosk(loaded, { kioskId: 'K0001', relayUrl: service.relay.server.url, clock: service.clock });
+    try {
+      const [report] = await runScriptedSessions(kiosk, loaded, [{ card: `card-${resident.residentId}`, pins: [pin], certificateType: 'juminhyo', copies: 1, cash: [500] }]);
+      await kiosk.flushOutbox();
+      const printed = kiosk.printer as unknown as { printedFiles(): string[] };
+      return { result: report!.result as { outcome: string; code?: string; requestId?: string }, printed: printed.printedFiles() };
+    } finally {
+      await kiosk.close();
+    }
+  };
+
+  it('lets a municipality join with its own system, and issues its resident\'s certificate from the record it sends', async () => {
+    const added = await run('center', 'municipality', 'add', '--dir', service.dir, '--code', CODE, '--name', '山形県山形市', '--offer', 'juminhyo:300', '--backend-url', 'https://127.0.0.1:1');
+    assert.equal(added.code, 0, added.stderr);
+    assert.ok(fs.existsSync(path.join(service.dir, referenceBackendFiles(CODE).certificateFile)), 'the reference back end has its certificate');
+    backend = await startMunicipalityBackend(loadConfig(service.dir), { code: CODE, residents: readBackendResidents(residentsFile, CODE), listen: '127.0.0.1:0' });
+    const updated = await run('center', 'municipality', 'update', '--dir', service.dir, '--code', CODE, '--backend-url', backend.url);
+    assert.equal(updated.code, 0, updated.stderr);
+    const card = await run('center', 'card', 'issue', '--dir', service.dir, '--municipality', CODE, '--resident', resident.residentId, '--pin', '4321', '--json');
+    assert.equal(card.code, 0, card.stderr);
+
+    // The centre was started before any of it, and is not restarted.
+    const { result, printed } = await session();
+    assert.equal(result.outcome, 'issued', JSON.stringify(result));
+    const copy = printed.find((file) => path.basename(file).startsWith(result.requestId!) && file.endsWith('certificate-copy1.pdf'))!;
+    if (!popplerMissing) {
+      const text = spawnSync('pdftotext', [copy, '-'], { encoding: 'utf8' }).stdout;
+      assert.match(text, /髙橋 花子/);
+      assert.match(text, /山形市長/);
+    }
+    const centreDb = fs.readFileSync(path.join(service.dir, 'center.db'));
+    assert.equal(centreDb.includes(Buffer.from(resident.address)), false, "the centre keeps no copy of the back end's record");
+  });
+
+  it('refuses with its own code, and issues nothing, when the back end is down or answers nonsense', async () => {
+    await backend!.close();
+    backend = undefined;
+    const down = await session();
+    assert.deepEqual([down.result.outcome, down.result.code], ['refused', 'municipality.backend_unavailable']);
+    const loaded = loadConfig(service.dir);
+    const files = referenceBackendFiles(CODE);
+    for (const [answer, why] of [
+      ['not json at all', 'not JSON'],
+      [JSON.stringify({ resident: { ...resident, residentId: 'R06201400002' } }), 'another resident'],
+      [JSON.stringify({ resident: { ...resident, birthDate: '1990-02-30' } }), 'a date that does not exist'],
+      [JSON.stringify({ resident: { ...resident, secretExtra: 'x' } }), 'a field the contract does not have'],
+    ]) {
+      const nonsense = await startMutualTlsServer({
+        host: '127.0.0.1',
+        port: 0,
+        keyPem: loaded.read(files.keyFile),
+        certificatePem: loaded.read(files.certificateFile),
+        clientCaPem: loaded.read(loaded.config.center.tls.caFile),
+        handler: async () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: answer! }),
+      });
+      try {
+        assert.equal((await run('center', 'municipality', 'update', '--dir', service.dir, '--code', CODE, '--backend-url', nonsense.url)).code, 0);
+        const refused = await session();
+        assert.deepEqual([refused.result.outcome, refused.result.code], ['refused', 'municipality.backend_invalid'], why);
+        assert.equal(refused.printed.filter((file) => file.includes('certificate-copy')).length, 0, why);
+      } finally {
+        await nonsense.close();
+      }
+    }
+  });
+
+  it('answers no one but the centre: a relay\'s certificate from the same CA is refused', async () => {
+    backend = await startMunicipalityBackend(loadConfig(service.dir), { code: CODE, residents: readBackendResidents(residentsFile, CODE), listen: '127.0.0.1:0' });
+    const loaded = loadConfig(service.dir);
+    const relayClient = clientFor(loaded, findRelay(loaded).centerTls, backend.url, 5_000);
+    try {
+      await assert.rejects(callJson(relayClient, BACKEND_RESIDENT_PATH, { municipalityCode: CODE, residentId: resident.residentId }), (error: unknown) => error instanceof AppError && error.code === 'backend.not_the_centre');
+    } finally {
+      await relayClient.close();
+    }
+  });
+
+  it('refuses a residents file that is not the municipality\'s, naming the entry and field', () => {
+    const bad = path.join(service.dir, 'bad-residents.json');
+    fs.writeFileSync(bad, JSON.stringify([resident, { ...resident, residentId: 'R2', municipalityCode: '131016' }]));
+    assert.throws(() => readBackendResidents(bad, CODE), (error: unknown) => error instanceof AppError && error.where === `${bad}: [1].municipalityCode`);
+    fs.writeFileSync(bad, JSON.stringify([{ ...resident, kana: 42 }]));
+    assert.throws(() => readBackendResidents(bad, CODE), (error: unknown) => error instanceof AppError && error.where === `${bad}: [0]` && /"kana"/.test(error.message) && !/42/.test(error.message));
+  });
+});
