@@ -21,6 +21,8 @@ const REFUSAL_TEXT: Record<string, string> = {
   'hours.maintenance': 'ただいまシステムメンテナンス中のため、ご利用いただけません。',
   'hours.municipality_closed': 'この証明書は現在の時間帯には発行できません。',
   'municipality.stopped': 'お住まいの市区町村は、ただいまコンビニ交付を停止しています。',
+  'municipality.backend_unavailable': 'お住まいの市区町村のシステムに接続できないため、ただいまご利用いただけません。',
+  'municipality.backend_invalid': 'お住まいの市区町村のシステムに接続できないため、ただいまご利用いただけません。',
   'relay.operator_stopped': 'ただいまこの店舗のコンビニ交付サービスを停止しています。',
   'resident.moved_out': 'この証明書はキオスク端末では発行できません。市区町村の窓口をご利用ください。',
   'resident.support_measure': 'この証明書はキオスク端末では発行できません。市区町村の窓口をご利用ください。',
