@@ -101,6 +101,21 @@ describe('the compiled cvs-issue binary', () => {
     const diagnosis = run('kiosk', 'diagnose', '--dir', dir, '--kiosk', 'K0002', '--relay-url', relay.url, '--password-file', path.join(dir, 'pki', 'maintenance', 'K0002.txt'), '--min-free-mb', '1', '--max-latency-ms', '60000', '--json');
     assert.equal(diagnosis.code, 0, diagnosis.stdout + diagnosis.stderr);
     assert.deepEqual(JSON.parse(diagnosis.stdout).checks.filter((check: { ok: boolean }) => !check.ok), []);
+    // A municipality with its own system joins the running centre (docs/municipality-backend.md):
+    // the binary's reference back end, a card for one of its residents, issued through the same relay.
+    const residents = path.join(work, 'yamagata.json');
+    fs.writeFileSync(residents, JSON.stringify([{ residentId: 'R06201400001', municipalityCode: '062014', status: 'active', supportMeasure: false, name: '髙橋 花子', kana: 'たかはし はなこ', birthDate: '1990-05-01', sex: '女', address: '山形県山形市旅篭町二丁目3番25号', householder: '髙橋 花子', relationship: '世帯主', residentSince: '2015-04-01' }]));
+    assert.equal(run('center', 'municipality', 'add', '--dir', dir, '--code', '062014', '--name', '山形県山形市', '--offer', 'juminhyo:300', '--backend-url', 'https://127.0.0.1:1').code, 0);
+    const backend = await serve(['municipality', 'serve', '--dir', dir, '--code', '062014', '--residents', residents, '--listen', '127.0.0.1:0']);
+    assert.equal(run('center', 'municipality', 'update', '--dir', dir, '--code', '062014', '--backend-url', backend.url).code, 0);
+    const card = run('center', 'card', 'issue', '--dir', dir, '--municipality', '062014', '--resident', 'R06201400001', '--pin', '4321');
+    assert.equal(card.code, 0, card.stderr);
+    const yamagata = path.join(work, 'yamagata-script.json');
+    fs.writeFileSync(yamagata, JSON.stringify({ sessions: [{ card: 'card-R06201400001', pins: ['4321'], certificateType: 'juminhyo', copies: 1, cash: [500], expect: 'issued' }] }));
+    const issued = run('kiosk', 'run', '--dir', dir, '--kiosk', 'K0002', '--relay-url', relay.url, '--script', yamagata, '--json');
+    assert.equal(issued.code, 0, issued.stderr);
+    assert.equal(JSON.parse(issued.stdout).sessions[0].result.outcome, 'issued');
+    assert.equal(await stop(backend.child), 0);
     assert.equal(await stop(relay.child), 0);
     assert.equal(await stop(center.child), 0);
     for (const role of [['--role', 'center'], ['--role', 'relay'], ['--kiosk', 'K0002']]) {
