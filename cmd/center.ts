@@ -114,7 +114,12 @@ export function renderWorkersFrom(environment: NodeJS.ProcessEnv): number | unde
 function backendResidentsFor(loaded: LoadedConfig) {
   const tls = loaded.config.center.backendClientTls;
   if (tls === undefined) return undefined;
-  return createBackendResidents({ certificatePem: loaded.read(tls.certificateFile), keyPem: loaded.read(tls.keyFile), readCa: (caFile) => loaded.read(caFile) });
+  return createBackendResidents({
+    certificatePem: loaded.read(tls.certificateFile),
+    keyPem: loaded.read(tls.keyFile),
+    readCa: (caFile) => loaded.read(caFile),
+    sharedCa: (caFile) => loaded.resolve(caFile) === loaded.resolve(loaded.config.center.tls.caFile),
+  });
 }
 
 function centerServiceFor(loaded: LoadedConfig, db: Database, parts: Required<Pick<CenterParts, 'clock'>> & CenterParts, audit = openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), parts.clock), renderCertificate = renderCertificatePdf, remote?: RemoteResidents) {

@@ -2,6 +2,7 @@
 // http1-client.ts). In Bun undici is a shim over fetch that ignores the Agent's TLS options, and
 // fetch itself cost twice the CPU (docs/runtime-facts.md, "TLS and HTTP"), so each runtime gets its own path.
 
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import type { Agent } from 'undici';
 import { AppError } from '../../core/errors.ts';
 import type { Http1Pool } from './http1-client.ts';
@@ -13,6 +14,12 @@ export interface MutualTlsClientOptions {
   /** This client's certificate and key; an empty certificate presents none (tests of refusal). */
   certificatePem: string;
   keyPem: string;
+  /**
+   * The organisation (O) the server's certificate must name, besides chaining to `caPem` and
+   * matching the host: where one CA certifies several servers at the same address (the
+   * municipalities' reference back ends, docs/municipality-backend.md), this tells them apart.
+   */
+  expectedServerOrganization?: string;
   /** Default 10000; covers connecting, the handshake, and reading the whole response. */
   timeoutMs?: number;
   /** Default 16 MiB. */
@@ -157,7 +164,7 @@ function bunExchange(options: MutualTlsClientOptions, maxConnections: number): E
   let pool: Promise<Http1Pool> | undefined;
   const poolNow = () =>
     (pool ??= import('./http1-client.ts').then(({ createHttp1Pool }) =>
-      createHttp1Pool({ host, port: Number(url.port || 443), ca: tls.ca, cert: tls.cert, key: tls.key, maxConnections, localAddress: options.localAddress }),
+      createHttp1Pool({ host, port: Number(url.port || 443), ca: tls.ca, cert: tls.cert, key: tls.key, checkServerIdentity: tls.checkServerIdentity, maxConnections, localAddress: options.localAddress }),
     ));
   return {
     send: async (target, init) => (await poolNow()).send(init.method, `${target.pathname}${target.search}`, init.headers, init.body, init.signal, init.maxResponseBytes),
@@ -167,10 +174,17 @@ function bunExchange(options: MutualTlsClientOptions, maxConnections: number): E
   };
 }
 
+type ServerIdentityCheck = (host: string, certificate: PeerCertificate) => Error | undefined;
+
 /** An empty certificate means "present none": only useful to prove that servers refuse such clients. */
-function tlsCredentials(options: MutualTlsClientOptions): { ca: string; cert?: string; key?: string } {
-  if (options.certificatePem === '') return { ca: options.caPem };
-  return { ca: options.caPem, cert: options.certificatePem, key: options.keyPem };
+function tlsCredentials(options: MutualTlsClientOptions): { ca: string; cert?: string; key?: string; checkServerIdentity?: ServerIdentityCheck } {
+  const expected = options.expectedServerOrganization;
+  const identity: { checkServerIdentity?: ServerIdentityCheck } =
+    expected === undefined
+      ? {}
+      : { checkServerIdentity: (host, certificate) => checkServerIdentity(host, certificate) ?? (certificate.subject?.O === expected ? undefined : new Error(`the server's certificate is not one of ${expected}`)) };
+  if (options.certificatePem === '') return { ca: options.caPem, ...identity };
+  return { ca: options.caPem, cert: options.certificatePem, key: options.keyPem, ...identity };
 }
 
 class ResponseTooLarge extends Error {}

@@ -6,7 +6,7 @@
 // with the centre per issuance (issue 10). Node keeps undici (client.ts).
 
 import { isIP } from 'node:net';
-import { connect, type TLSSocket } from 'node:tls';
+import { connect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { ChunkedBodyDecoder, endOfHead, HttpRequestError } from './http1.ts';
 import { Http1BadAnswer, Http1ResponseTooLarge } from './http1-errors.ts';
 
@@ -16,6 +16,8 @@ export interface Http1PoolOptions {
   ca: string;
   cert?: string;
   key?: string;
+  /** Checks the server's certificate beyond its chain (client.ts expectedServerOrganization). */
+  checkServerIdentity?: (host: string, certificate: PeerCertificate) => Error | undefined;
   maxConnections: number;
   /** The local address to connect from (the load bench gives each simulated kiosk its own). */
   localAddress?: string;
@@ -64,6 +66,7 @@ export function createHttp1Pool(options: Http1PoolOptions) {
         ...(isIP(options.host) === 0 ? { servername: options.host } : {}),
         ca: options.ca,
         ...(options.cert === undefined ? {} : { cert: options.cert, key: options.key }),
+        ...(options.checkServerIdentity === undefined ? {} : { checkServerIdentity: options.checkServerIdentity }),
         minVersion: 'TLSv1.2',
         ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
       });

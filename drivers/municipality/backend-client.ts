@@ -21,6 +21,12 @@ export interface BackendClientOptions {
   keyPem: string;
   /** The CA file a municipality's back end certificate chains to, read from the deployment. */
   readCa(caFile: string): string;
+  /**
+   * Whether certificates from this CA must also name the municipality (O = its code): true for the
+   * centre CA, which certifies every reference back end of a deployment at the same addresses, so
+   * that one cannot answer for another. A municipality's own CA certifies only its own system.
+   */
+  sharedCa(caFile: string): boolean;
   timeoutMs?: number;
 }
 
@@ -32,10 +38,19 @@ export function createBackendResidents(options: BackendClientOptions): RemoteRes
   const clients = new Map<string, HttpClient>();
   const clientOf = (municipality: Municipality): HttpClient => {
     const { url, caFile } = municipality.backend!;
-    const key = `${url}\n${caFile}`;
+    const key = `${municipality.code}\n${url}\n${caFile}`;
     let client = clients.get(key);
     if (client === undefined) {
-      client = createMutualTlsClient({ baseUrl: url, caPem: options.readCa(caFile), certificatePem: options.certificatePem, keyPem: options.keyPem, timeoutMs: options.timeoutMs ?? BACKEND_TIMEOUT_MS, maxResponseBytes: 64 * 1024, maxConnections: 4 });
+      client = createMutualTlsClient({
+        baseUrl: url,
+        caPem: options.readCa(caFile),
+        certificatePem: options.certificatePem,
+        keyPem: options.keyPem,
+        ...(options.sharedCa(caFile) ? { expectedServerOrganization: municipality.code } : {}),
+        timeoutMs: options.timeoutMs ?? BACKEND_TIMEOUT_MS,
+        maxResponseBytes: 64 * 1024,
+        maxConnections: 4,
+      });
       clients.set(key, client);
     }
     return client;

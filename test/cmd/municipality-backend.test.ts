@@ -119,6 +119,30 @@ describe('municipality back ends', () => {
     }
   });
 
+  it("does not take another municipality's back end for this one's, though one CA certifies both at one address", async () => {
+    // 千代田区 gets a reference back end of its own; its server answers for 062014's residents.
+    assert.equal((await run('center', 'municipality', 'update', '--dir', service.dir, '--code', '131016', '--backend-url', 'https://127.0.0.1:1')).code, 0);
+    const impostor = await startMunicipalityBackend(loadConfig(service.dir), { code: '131016', residents: new Map(), listen: '127.0.0.1:0' });
+    const loaded = loadConfig(service.dir);
+    const files = referenceBackendFiles('131016');
+    const answering = await startMutualTlsServer({
+      host: '127.0.0.1',
+      port: 0,
+      keyPem: loaded.read(files.keyFile),
+      certificatePem: loaded.read(files.certificateFile),
+      clientCaPem: loaded.read(loaded.config.center.tls.caFile),
+      handler: async () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ resident }) }),
+    });
+    try {
+      assert.equal((await run('center', 'municipality', 'update', '--dir', service.dir, '--code', CODE, '--backend-url', answering.url)).code, 0);
+      const refused = await session();
+      assert.deepEqual([refused.result.outcome, refused.result.code], ['refused', 'municipality.backend_unavailable']);
+    } finally {
+      await answering.close();
+      await impostor.close();
+    }
+  });
+
   it('answers no one but the centre: a relay\'s certificate from the same CA is refused', async () => {
     backend = await startMunicipalityBackend(loadConfig(service.dir), { code: CODE, residents: readBackendResidents(residentsFile, CODE), listen: '127.0.0.1:0' });
     const loaded = loadConfig(service.dir);
