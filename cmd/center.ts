@@ -12,7 +12,7 @@ import { formatJstIso, formatUtcIso, parseIsoInstant } from '../core/jst.ts';
 import { parseOperatorNotice, serviceNoticeFrom, type ServiceNotice } from '../core/service-notices.ts';
 import { parseIncidentReport } from '../core/incidents.ts';
 import { ANSWER_STATUSES, MAX_INQUIRY_TEXT_LENGTH, parseInquiry, type InquiryStatus } from '../core/inquiries.ts';
-import { answerInquiry, listInquiries } from '../drivers/store/inquiries.ts';
+import { answerInquiry, findInquiry, listInquiries } from '../drivers/store/inquiries.ts';
 import { incidentSummaries } from '../drivers/store/incidents.ts';
 import { withDatabase, type Database } from '../drivers/store/database.ts';
 import { migrate } from '../drivers/store/migrate.ts';
@@ -198,6 +198,32 @@ export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & {
     },
   };
   const service = centerServiceFor(loaded, db, { ...options, clock }, audit, render, remote);
+  const municipalities = createBuiltInDirectory(db);
+  /**
+   * C§16, Spec§10: an inquiry goes on to the municipality's own system when it has one, and the
+   * municipality's word comes back whenever the operator asks. A back end that does not answer
+   * leaves the inquiry as it stands, to be passed on at the next ask.
+   */
+  async function passInquiryOn(inquiryId: string): Promise<void> {
+    const state = findInquiry(db, inquiryId);
+    const municipality = state && municipalities.findMunicipality(state.municipalityCode);
+    if (state === undefined || municipality?.backend === undefined || state.status === 'closed') return;
+    backends ??= backendResidentsFor(deployment.current) ?? backendResidentsFor(deployment.refreshed());
+    if (backends === undefined) return;
+    const nowIso = () => formatUtcIso(clock.nowMs());
+    try {
+      if (state.status === 'received') {
+        await backends.deliverInquiry(municipality, { inquiryId, municipalityCode: state.municipalityCode, requestId: state.requestId, summary: state.summary, receivedAt: state.receivedAt });
+        answerInquiry(db, audit, inquiryId, 'forwarded', state.answer, nowIso());
+      }
+      const word = await backends.inquiryStatus(municipality, inquiryId);
+      const now = findInquiry(db, inquiryId)!;
+      if (word !== undefined && (word.status !== now.status || word.answer !== now.answer)) answerInquiry(db, audit, inquiryId, word.status, word.answer, nowIso());
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      log(`inquiry ${inquiryId}: the municipality's system did not take it (${error.code}); passed on at the next ask`);
+    }
+  }
   const log = options.log ?? (() => undefined);
   const centerVerifier = noteVerifierFromKey(config.auditVerifierKey);
   /** Kept beside the centre's own log, so exports and verify --witness-key carry the relays' word. */
@@ -225,11 +251,19 @@ export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & {
       [RELAY_HEARTBEAT_PATH]: (body, request) => service.witnessRelay(relayOperatorOf(request), parseRelayHeartbeat(body)),
       [RELAY_COSIGNATURE_PATH]: (body, request) => keepRelayCosignature(relayOperatorOf(request), body),
       [SETTLEMENT_CONFIRM_PATH]: (body, request) => service.submitReconciliation(relayOperatorOf(request), parseSettlementSubmission(body)),
-      [INQUIRY_PATH]: (body, request) => {
+      [INQUIRY_PATH]: async (body, request) => {
         const operatorId = relayOperatorOf(request);
-        return service.receiveInquiry(operatorId, parseInquiry(body, operatorId));
+        const received = service.receiveInquiry(operatorId, parseInquiry(body, operatorId));
+        await passInquiryOn(received.inquiryId);
+        return { ...received, status: service.inquiryStatus(operatorId, received.inquiryId).status };
       },
-      [INQUIRY_STATUS_PATH]: (body, request) => service.inquiryStatus(relayOperatorOf(request), stringField(asObject(body, 'body'), 'inquiryId', /^[0-9a-f]{32}$/)),
+      [INQUIRY_STATUS_PATH]: async (body, request) => {
+        const operatorId = relayOperatorOf(request);
+        const inquiryId = stringField(asObject(body, 'body'), 'inquiryId', /^[0-9a-f]{32}$/);
+        service.inquiryStatus(operatorId, inquiryId); // this operator's, or refused before anyone is asked
+        await passInquiryOn(inquiryId);
+        return service.inquiryStatus(operatorId, inquiryId);
+      },
       [INCIDENT_PATH]: (body, request) => {
         const operatorId = relayOperatorOf(request);
         return service.receiveIncident(operatorId, parseIncidentReport(body, operatorId));

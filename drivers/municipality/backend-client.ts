@@ -11,6 +11,23 @@ import { createMutualTlsClient, type HttpClient } from '../http/client.ts';
 import type { RemoteResidents } from '../store/center-store.ts';
 
 export const BACKEND_RESIDENT_PATH = '/v1/residents/find';
+export const BACKEND_INQUIRY_PATH = '/v1/inquiries/deliver';
+export const BACKEND_INQUIRY_STATUS_PATH = '/v1/inquiries/status';
+
+/** What J-LIS passes on of an inquiry (C§16): the transaction and the operator's words, never the resident. */
+export interface DeliveredInquiry {
+  inquiryId: string;
+  municipalityCode: string;
+  requestId: string;
+  summary: string;
+  receivedAt: string;
+}
+
+/** How the municipality says it dealt with an inquiry. */
+export interface BackendInquiryStatus {
+  status: 'forwarded' | 'answered' | 'closed';
+  answer: string | null;
+}
 
 /** A back end answers within this, connection and handshake included, or the request is refused. */
 export const BACKEND_TIMEOUT_MS = 3_000;
@@ -33,7 +50,15 @@ export interface BackendClientOptions {
 const unavailable = () => new AppError('refused', 'municipality.backend_unavailable', "the municipality's system did not answer");
 const invalid = (why: string) => new AppError('refused', 'municipality.backend_invalid', `the municipality's system answered with ${why}`);
 
-export function createBackendResidents(options: BackendClientOptions): RemoteResidents & { close(): Promise<void> } {
+export interface MunicipalityBackends extends RemoteResidents {
+  /** Hands an inquiry to the municipality's system; the same inquiry again is a duplicate there. */
+  deliverInquiry(municipality: Municipality, inquiry: DeliveredInquiry): Promise<void>;
+  /** The municipality's word on an inquiry; undefined when it does not have it. */
+  inquiryStatus(municipality: Municipality, inquiryId: string): Promise<BackendInquiryStatus | undefined>;
+  close(): Promise<void>;
+}
+
+export function createBackendResidents(options: BackendClientOptions): MunicipalityBackends {
   /** One kept-alive client per back end (its URL and CA). */
   const clients = new Map<string, HttpClient>();
   const clientOf = (municipality: Municipality): HttpClient => {
@@ -55,22 +80,29 @@ export function createBackendResidents(options: BackendClientOptions): RemoteRes
     }
     return client;
   };
+  /** POSTs to the back end: its JSON answer, or undefined for 404; a refusal for anything else. */
+  const ask = async (municipality: Municipality, path: string, value: unknown): Promise<Record<string, unknown> | undefined> => {
+    let answer: { status: number; body: Uint8Array };
+    try {
+      answer = await clientOf(municipality).request('POST', path, JSON.stringify(value), { 'content-type': 'application/json', accept: 'application/json' });
+    } catch {
+      throw unavailable();
+    }
+    if (answer.status === 404) return undefined;
+    if (answer.status !== 200) throw answer.status >= 500 ? unavailable() : invalid(`HTTP ${answer.status}`);
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(answer.body));
+    } catch {
+      throw invalid('something that is not JSON');
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('JSON that is not an object');
+    return body as Record<string, unknown>;
+  };
   return {
     async find(municipality, residentId): Promise<Resident | undefined> {
-      let answer: { status: number; body: Uint8Array };
-      try {
-        answer = await clientOf(municipality).request('POST', BACKEND_RESIDENT_PATH, JSON.stringify({ municipalityCode: municipality.code, residentId }), { 'content-type': 'application/json', accept: 'application/json' });
-      } catch {
-        throw unavailable();
-      }
-      if (answer.status === 404) return undefined;
-      if (answer.status !== 200) throw answer.status >= 500 ? unavailable() : invalid(`HTTP ${answer.status}`);
-      let body: { resident?: unknown } | undefined;
-      try {
-        body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(answer.body)) as { resident?: unknown } | undefined;
-      } catch {
-        throw invalid('something that is not JSON');
-      }
+      const body = await ask(municipality, BACKEND_RESIDENT_PATH, { municipalityCode: municipality.code, residentId });
+      if (body === undefined) return undefined;
       let resident: Resident;
       try {
         resident = parseResidentRecord(body?.resident);
@@ -79,6 +111,18 @@ export function createBackendResidents(options: BackendClientOptions): RemoteRes
       }
       if (resident.residentId !== residentId || resident.municipalityCode !== municipality.code) throw invalid('another resident than the one asked for');
       return resident;
+    },
+    async deliverInquiry(municipality, inquiry) {
+      const body = await ask(municipality, BACKEND_INQUIRY_PATH, inquiry);
+      if (body?.inquiryId !== inquiry.inquiryId) throw invalid('no receipt for the inquiry');
+    },
+    async inquiryStatus(municipality, inquiryId) {
+      const body = await ask(municipality, BACKEND_INQUIRY_STATUS_PATH, { municipalityCode: municipality.code, inquiryId });
+      if (body === undefined) return undefined;
+      const { status, answer } = body;
+      if (status !== 'forwarded' && status !== 'answered' && status !== 'closed') throw invalid('an inquiry status that is not one');
+      if (answer !== null && (typeof answer !== 'string' || answer.length === 0 || answer.length > 400)) throw invalid('an answer that is not 1 to 400 characters');
+      return { status, answer };
     },
     async close() {
       await Promise.all([...clients.values()].map((client) => client.close()));

@@ -59,7 +59,7 @@ export function listInquiries(db: Database, municipalityCode?: string): InquiryS
 }
 
 /** The municipality's handling, recorded by J-LIS: a new status and what was done. */
-export function answerInquiry(db: Database, audit: AuditLog, inquiryId: string, status: InquiryStatus, answer: string, atIso: string): InquiryState | undefined {
+export function answerInquiry(db: Database, audit: AuditLog, inquiryId: string, status: InquiryStatus, answer: string | null, atIso: string): InquiryState | undefined {
   const existing = findInquiry(db, inquiryId);
   if (!existing) return undefined;
   audit.transaction([{ kind: 'inquiry.answered', data: inquiryEntry(existing, { code: status }) }], () => {

@@ -1,10 +1,11 @@
-// Versioned schema migrations. A database belongs to one role (center, relay or kiosk) for life,
+// Versioned schema migrations. A database belongs to one role (center, relay, kiosk or a
+// municipality's reference back end) for life,
 // so a kiosk's file can never be upgraded into a centre's by a mistyped path.
 
 import { AppError } from '../../core/errors.ts';
 import type { Database } from './database.ts';
 
-export type StoreRole = 'center' | 'relay' | 'kiosk';
+export type StoreRole = 'center' | 'relay' | 'kiosk' | 'municipality';
 
 export interface Migration {
   version: number;

@@ -758,3 +758,22 @@ export const KIOSK_MIGRATIONS: readonly Migration[] = [
     `,
   },
 ];
+
+/** The reference back end's own store (cmd/municipality-serve.ts): the inquiries J-LIS passed on. */
+export const MUNICIPALITY_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'inquiries passed on by J-LIS, and how the municipality dealt with them (C§16, Spec§10)',
+    sql: `
+      CREATE TABLE inquiries (
+        inquiry_id TEXT PRIMARY KEY,
+        request_id TEXT NOT NULL,   -- pseudonymous: the municipality finds the resident in its own records
+        summary TEXT NOT NULL,      -- the operator's words, as J-LIS passed them on
+        received_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('forwarded', 'answered', 'closed')),
+        answer TEXT,
+        updated_at TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+];

@@ -11,7 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { clientFor, findRelay, loadConfig } from '../../cmd/config.ts';
 import { openKiosk, runScriptedSessions } from '../../cmd/kiosk.ts';
 import { referenceBackendFiles } from '../../cmd/municipality-backend.ts';
-import { readBackendResidents, startMunicipalityBackend } from '../../cmd/municipality-serve.ts';
+import { openBackendDatabase, readBackendResidents, startMunicipalityBackend } from '../../cmd/municipality-serve.ts';
+import type { Database } from '../../drivers/store/database.ts';
 import { AppError } from '../../core/errors.ts';
 import { callJson } from '../../drivers/http/json-api.ts';
 import { startMutualTlsServer, type RunningServer } from '../../drivers/http/server.ts';
@@ -40,14 +41,18 @@ describe('municipality back ends', () => {
   let service: RunningService;
   let backend: RunningServer | undefined;
   let residentsFile: string;
+  let backendDb: Database;
+  let issuedRequestId = '';
 
   before(async () => {
     service = await runningService('cvs-backend-');
     residentsFile = path.join(service.dir, 'yamagata-residents.json');
     fs.writeFileSync(residentsFile, JSON.stringify([resident]));
+    backendDb = openBackendDatabase(loadConfig(service.dir), CODE);
   });
   after(async () => {
     await backend?.close();
+    backendDb?.close();
     await service?.close();
   });
 
@@ -68,7 +73,7 @@ describe('municipality back ends', () => {
     const added = await run('center', 'municipality', 'add', '--dir', service.dir, '--code', CODE, '--name', '山形県山形市', '--offer', 'juminhyo:300', '--backend-url', 'https://127.0.0.1:1');
     assert.equal(added.code, 0, added.stderr);
     assert.ok(fs.existsSync(path.join(service.dir, referenceBackendFiles(CODE).certificateFile)), 'the reference back end has its certificate');
-    backend = await startMunicipalityBackend(loadConfig(service.dir), { code: CODE, residents: readBackendResidents(residentsFile, CODE), listen: '127.0.0.1:0' });
+    backend = await startMunicipalityBackend(loadConfig(service.dir), { code: CODE, residents: readBackendResidents(residentsFile, CODE), listen: '127.0.0.1:0', db: backendDb });
     const updated = await run('center', 'municipality', 'update', '--dir', service.dir, '--code', CODE, '--backend-url', backend.url);
     assert.equal(updated.code, 0, updated.stderr);
     const card = await run('center', 'card', 'issue', '--dir', service.dir, '--municipality', CODE, '--resident', resident.residentId, '--pin', '4321', '--json');
@@ -77,6 +82,7 @@ describe('municipality back ends', () => {
     // The centre was started before any of it, and is not restarted.
     const { result, printed } = await session();
     assert.equal(result.outcome, 'issued', JSON.stringify(result));
+    issuedRequestId = result.requestId!;
     const copy = printed.find((file) => path.basename(file).startsWith(result.requestId!) && file.endsWith('certificate-copy1.pdf'))!;
     if (!popplerMissing) {
       const text = spawnSync('pdftotext', [copy, '-'], { encoding: 'utf8' }).stdout;
@@ -122,7 +128,7 @@ describe('municipality back ends', () => {
   it("does not take another municipality's back end for this one's, though one CA certifies both at one address", async () => {
     // 千代田区 gets a reference back end of its own; its server answers for 062014's residents.
     assert.equal((await run('center', 'municipality', 'update', '--dir', service.dir, '--code', '131016', '--backend-url', 'https://127.0.0.1:1')).code, 0);
-    const impostor = await startMunicipalityBackend(loadConfig(service.dir), { code: '131016', residents: new Map(), listen: '127.0.0.1:0' });
+    const impostor = await startMunicipalityBackend(loadConfig(service.dir), { code: '131016', residents: new Map(), listen: '127.0.0.1:0', db: backendDb });
     const loaded = loadConfig(service.dir);
     const files = referenceBackendFiles('131016');
     const answering = await startMutualTlsServer({
@@ -144,7 +150,7 @@ describe('municipality back ends', () => {
   });
 
   it('answers no one but the centre: a relay\'s certificate from the same CA is refused', async () => {
-    backend = await startMunicipalityBackend(loadConfig(service.dir), { code: CODE, residents: readBackendResidents(residentsFile, CODE), listen: '127.0.0.1:0' });
+    backend = await startMunicipalityBackend(loadConfig(service.dir), { code: CODE, residents: readBackendResidents(residentsFile, CODE), listen: '127.0.0.1:0', db: backendDb });
     const loaded = loadConfig(service.dir);
     const relayClient = clientFor(loaded, findRelay(loaded).centerTls, backend.url, 5_000);
     try {
@@ -152,6 +158,28 @@ describe('municipality back ends', () => {
     } finally {
       await relayClient.close();
     }
+  });
+
+  it("passes a store's inquiry on to the municipality's system, and its answer back to the operator (C§16, Spec§10)", async () => {
+    assert.equal((await run('center', 'municipality', 'update', '--dir', service.dir, '--code', CODE, '--backend-url', backend!.url)).code, 0);
+    const relay = ['--dir', service.dir, '--center-url', service.center.server.url, '--json'];
+    const asked = await run('relay', 'inquiry', ...relay, '--request', issuedRequestId, '--summary', '店頭で証明書の記載内容について問い合わせがあった');
+    assert.equal(asked.code, 0, asked.stderr);
+    const { inquiryId, status } = JSON.parse(asked.stdout) as { inquiryId: string; status: string };
+    assert.equal(status, 'forwarded', 'the municipality has it');
+    const passedOn = JSON.parse((await run('municipality', 'inquiries', '--dir', service.dir, '--code', CODE, '--json')).stdout) as { inquiries: { inquiryId: string; requestId: string; status: string }[] };
+    assert.deepEqual(passedOn.inquiries.map((entry) => [entry.inquiryId, entry.requestId, entry.status]), [[inquiryId, issuedRequestId, 'forwarded']]);
+    const answered = await run('municipality', 'answer', '--dir', service.dir, '--code', CODE, '--inquiry', inquiryId, '--status', 'answered', '--answer', '窓口で本人に説明し、了承を得た');
+    assert.equal(answered.code, 0, answered.stderr);
+    const seen = JSON.parse((await run('relay', 'inquiry', ...relay, '--status', inquiryId)).stdout) as { status: string; answer: string };
+    assert.deepEqual([seen.status, seen.answer], ['answered', '窓口で本人に説明し、了承を得た']);
+    // The back end down: the inquiry stands as J-LIS last heard it, and is asked about again later.
+    await backend!.close();
+    backend = undefined;
+    const meanwhile = await run('relay', 'inquiry', ...relay, '--status', inquiryId);
+    assert.equal(meanwhile.code, 0, meanwhile.stderr);
+    assert.equal((JSON.parse(meanwhile.stdout) as { status: string }).status, 'answered');
+    assert.equal((await run('municipality', 'answer', '--dir', service.dir, '--code', CODE, '--inquiry', 'f'.repeat(32), '--status', 'closed', '--answer', 'x')).code, 2);
   });
 
   it('refuses a residents file that is not the municipality\'s, naming the entry and field', () => {
