@@ -18,7 +18,9 @@ import { assertCenterOpen } from '../core/service-hours.ts';
 import { listHandlingRecords } from '../drivers/store/center-store.ts';
 import { withDatabase } from '../drivers/store/database.ts';
 import { checkTarget, resolveTarget } from './audit-log.ts';
-import { startCenter } from './center.ts';
+import { documentVerifierKeyOf, serialStatusAt, startCenter } from './center.ts';
+import { checkSealedDocument } from '../drivers/pdf/document-seal.ts';
+import { noteVerifierFromKey } from '../drivers/store/audit-log.ts';
 import { loadConfig, type LoadedConfig } from './config.ts';
 import { offsetClock } from './deps.ts';
 import { createFactory, type Factory } from './factory.ts';
@@ -78,6 +80,8 @@ export interface DemoSummary {
   unexpected: number;
   reconciled: boolean;
   auditVerified: boolean;
+  /** Every printed copy checks as `verify-document --dir` would: genuine when issued, void when a misprint refunded it. */
+  documentsVerified: boolean;
   outboxPending: number;
   issuanceMs: { count: number; averageMs: number; maxMs: number };
   sessions: { kioskId: string; card: string; outcome: string; wrongPins: number; code?: string; certificateType?: string; copies?: number; feeYen?: number }[];
@@ -138,7 +142,33 @@ async function verifyAllAuditLogs(loaded: LoadedConfig, dir: string): Promise<bo
   return true;
 }
 
-function summarize(dir: string, businessMs: number, reports: TimedReport[], pending: number, reconciled: boolean, auditVerified: boolean, loaded: LoadedConfig): DemoSummary {
+/**
+ * Every certificate copy the kiosks printed, checked as `verify-document --dir` checks it
+ * (docs/documents.md): signed by the centre and unchanged, and genuine for an issued transaction,
+ * void for one a misprint refunded. A copy of neither, or no copy at all, fails.
+ */
+function verifyPrintedCopies(loaded: LoadedConfig, reports: TimedReport[], clock: Clock): boolean {
+  const expected = new Map<string, 'genuine' | 'void'>();
+  for (const { result } of reports) {
+    if (result.outcome === 'issued') expected.set(result.requestId, 'genuine');
+    if (result.outcome === 'refunded') expected.set(result.requestId, 'void');
+  }
+  const factory = createFactory(bufferIo(), { clock });
+  const verifier = noteVerifierFromKey(documentVerifierKeyOf(loaded));
+  const prints = loaded.resolve('prints');
+  const copies = fs.existsSync(prints) ? fs.readdirSync(prints).flatMap((kiosk) => fs.readdirSync(path.join(prints, kiosk)).filter((name) => /-certificate-copy\d+\.pdf$/.test(name)).map((name) => path.join(prints, kiosk, name))) : [];
+  if (copies.length === 0) return false;
+  return copies.every((file) => {
+    const requestId = path.basename(file).replace(/-certificate-copy\d+\.pdf$/, '');
+    const check = checkSealedDocument(new Uint8Array(fs.readFileSync(file)), verifier, file);
+    if (check.status !== 'genuine' || check.statement === undefined) return false;
+    const serial = serialStatusAt(factory, loaded, check.statement.serial);
+    const status = serial.status === 'void' || serial.status === 'refunded' ? 'void' : serial.status === 'unknown' ? 'unknown' : 'genuine';
+    return check.statement.serial.startsWith(`${requestId}-`) && expected.get(requestId) === status;
+  });
+}
+
+function summarize(dir: string, businessMs: number, reports: TimedReport[], pending: number, reconciled: boolean, auditVerified: boolean, documentsVerified: boolean, loaded: LoadedConfig): DemoSummary {
   const issuedReports = reports.filter((report) => report.result.outcome === 'issued');
   const times = issuedReports.map((report) => report.elapsedMs);
   return {
@@ -153,6 +183,7 @@ function summarize(dir: string, businessMs: number, reports: TimedReport[], pend
     unexpected: reports.filter((report) => report.expected && report.expected !== report.result.outcome).length,
     reconciled,
     auditVerified,
+    documentsVerified,
     outboxPending: pending,
     issuanceMs: {
       count: times.length,
@@ -186,7 +217,7 @@ export async function runDemo(options: { dir?: string; force?: boolean; at?: str
     const relay = await startRelay(loaded, { clock, centerUrl: center.server.url, log: options.log });
     try {
       const { reports, pending } = await runKioskSessions(loaded, clock, relay.server.url);
-      return summarize(dir, businessMs, reports, pending, await checkReconciled(dir, loaded, reports, clock), await verifyAllAuditLogs(loaded, dir), loaded);
+      return summarize(dir, businessMs, reports, pending, await checkReconciled(dir, loaded, reports, clock), await verifyAllAuditLogs(loaded, dir), verifyPrintedCopies(loaded, reports, clock), loaded);
     } finally {
       await relay.close();
     }
@@ -210,6 +241,7 @@ function printSummary(io: Io, summary: DemoSummary): void {
   io.out(`refused ${summary.refused}, cancelled ${summary.cancelled}, refunded ${summary.refunded}\n`);
   io.out(`centre records equal the kiosks' and the relay's: ${summary.reconciled ? 'yes' : 'NO'}\n`);
   io.out(`every role's audit log verifies: ${summary.auditVerified ? 'yes' : 'NO'}\n`);
+  io.out(`every printed copy checks genuine, or void where a misprint refunded it: ${summary.documentsVerified ? 'yes' : 'NO'}\n`);
   io.out(`one issuance took ${summary.issuanceMs.averageMs} ms on average (max ${summary.issuanceMs.maxMs} ms)\n`);
   io.out(`printed certificates and receipts: ${summary.printsDirectory}\n`);
 }
@@ -226,7 +258,7 @@ export function makeDemoCommand(factory: Factory): Command {
       const summary = await runDemo({ ...options, log: options.json ? undefined : (line) => io.err(`${line}\n`) }, factory.wallClock);
       if (options.json) io.out(`${JSON.stringify(summary, null, 2)}\n`);
       else printSummary(io, summary);
-      if (summary.unexpected > 0 || !summary.reconciled || !summary.auditVerified) {
+      if (summary.unexpected > 0 || !summary.reconciled || !summary.auditVerified || !summary.documentsVerified) {
         throw new AppError('differences', 'demo.differences', 'the demo found differences (see the summary above)');
       }
     });

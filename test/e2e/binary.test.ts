@@ -45,8 +45,8 @@ describe('the compiled cvs-issue binary', () => {
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(result.stdout);
     assert.deepEqual(
-      { issued: summary.issued, documents: summary.documents, refused: summary.refused, reconciled: summary.reconciled, auditVerified: summary.auditVerified, unexpected: summary.unexpected, outboxPending: summary.outboxPending },
-      { issued: 4, documents: 7, refused: 4, reconciled: true, auditVerified: true, unexpected: 0, outboxPending: 0 },
+      { issued: summary.issued, documents: summary.documents, refused: summary.refused, reconciled: summary.reconciled, auditVerified: summary.auditVerified, documentsVerified: summary.documentsVerified, unexpected: summary.unexpected, outboxPending: summary.outboxPending },
+      { issued: 4, documents: 7, refused: 4, reconciled: true, auditVerified: true, documentsVerified: true, unexpected: 0, outboxPending: 0 },
     );
     const printed = fs.readdirSync(path.join(dir, 'prints', 'K0001'));
     assert.equal(printed.filter((name) => name.endsWith('-receipt.pdf')).length, 2);
