@@ -236,15 +236,12 @@ export function writeConfig(directory: string, config: DeploymentConfig): string
   return file;
 }
 
-/** How often a running server may read the deployment file again, at most. */
-const RELOAD_INTERVAL_MS = 1_000;
-
 export interface ReloadingDeployment {
   /** The copy read last. */
   readonly current: LoadedConfig;
   /**
-   * The copy after reading the file again, if it was replaced since and not read in the last
-   * second; the copy read last otherwise, and when the file cannot be read or is not valid.
+   * The copy after reading the file again if it was replaced since (one stat when it was not); the
+   * copy read last when it was not, or when the file cannot be read or is not valid.
    */
   refreshed(): LoadedConfig;
 }
@@ -256,16 +253,14 @@ export interface ReloadingDeployment {
  */
 export function reloadingDeployment(loaded: LoadedConfig): ReloadingDeployment {
   let current = loaded;
-  let checkedAtMs = -Infinity;
   let version = fileVersion(loaded.file);
   return {
     get current() {
       return current;
     },
     refreshed() {
-      const nowMs = performance.now();
-      if (nowMs - checkedAtMs < RELOAD_INTERVAL_MS) return current;
-      checkedAtMs = nowMs;
+      // No time limit between looks: a kiosk that joined a moment after another look must be found.
+      // A stat per unknown kiosk is all a flood of them costs; the file is read only when replaced.
       const seen = fileVersion(current.file);
       if (seen === version) return current;
       try {

@@ -116,6 +116,18 @@ describe('the compiled cvs-issue binary', () => {
     assert.equal(issued.code, 0, issued.stderr);
     assert.equal(JSON.parse(issued.stdout).sessions[0].result.outcome, 'issued');
     assert.equal(await stop(backend.child), 0);
+
+    // An operator joins the running centre (C§24): its relay and kiosk, binary processes of their
+    // own, issue through the centre, which finds the new kiosk in the deployment file.
+    const joined = run('center', 'operator', 'add', '--dir', dir, '--operator', 'OP03', '--name', '株式会社テスト商店', '--listen', '127.0.0.1:0', '--store', 'S0301', '--store-name', 'テスト商店大手町店', '--kiosks', 'K0301');
+    assert.equal(joined.code, 0, joined.stderr);
+    const relay3 = await serve(['relay', 'serve', '--dir', dir, '--operator', 'OP03', '--listen', '127.0.0.1:0', '--center-url', center.url]);
+    const joinedScript = path.join(work, 'op03-script.json');
+    fs.writeFileSync(joinedScript, JSON.stringify({ sessions: [{ card: 'card-r001', pins: ['1234'], certificateType: 'juminhyo', copies: 1, cash: [500], expect: 'issued' }] }));
+    const throughOp03 = run('kiosk', 'run', '--dir', dir, '--kiosk', 'K0301', '--relay-url', relay3.url, '--script', joinedScript, '--json');
+    assert.equal(throughOp03.code, 0, throughOp03.stdout + throughOp03.stderr);
+    assert.equal(JSON.parse(throughOp03.stdout).sessions[0].result.outcome, 'issued');
+    assert.equal(await stop(relay3.child), 0);
     assert.equal(await stop(relay.child), 0);
     assert.equal(await stop(center.child), 0);
     for (const role of [['--role', 'center'], ['--role', 'relay'], ['--kiosk', 'K0002']]) {
