@@ -108,13 +108,19 @@ export interface RelayHandler {
  * to `upstream`: the centre over mutual TLS for the server, the centre's own handler in process for
  * tests and the simulation.
  */
-export function openRelayHandler(loaded: LoadedConfig, options: { operatorId?: string; upstream: CenterUpstream; clock?: Clock; log?: (line: string) => void; groupCommit?: boolean }): RelayHandler {
+export function openRelayHandler(loaded: LoadedConfig, options: { operatorId?: string; upstream: CenterUpstream; clock?: Clock; log?: (line: string) => void; groupCommit?: boolean; timers?: Timers }): RelayHandler {
   const config = findRelay(loaded, options.operatorId);
   const clock = options.clock ?? systemClock;
   const db = openRelayDatabase(loaded.resolve(config.databaseFile));
   try {
     // `relay serve` commits in groups, as `center serve` does (openCenterHandler).
     const audit = openRoleAuditLog(db, loaded, config, auditOrigin('relay', config.operatorId), clock, { groupCommit: options.groupCommit });
+    // With timers (a running relay), the notices fetched are counted per minute: the first at
+    // once, then one entry with how many and from how many kiosks (as refused connections are).
+    const noticeReads =
+      options.timers === undefined
+        ? undefined
+        : tallyRefusals({ timers: options.timers, report: ({ count, peers, remoteAddress }) => audit.append({ kind: 'notices.read', data: { count, peers, kioskId: remoteAddress } }) });
     const service = createRelayService({
       operatorId: config.operatorId,
       clock,
@@ -122,9 +128,11 @@ export function openRelayHandler(loaded: LoadedConfig, options: { operatorId?: s
       upstream: options.upstream,
       audit,
       witness: { hasher: auditHasher, noteVerifierFor: noteVerifierFromKey },
+      ...(noticeReads === undefined ? {} : { noticeReads: { note: (kioskId: string) => noticeReads.note('notices', kioskId) } }),
     });
     const routes = createRelayHandler(service, options.log);
     const close = () => {
+      noticeReads?.close();
       audit.flushGroupNow();
       db.close();
     };
@@ -152,7 +160,7 @@ export async function startRelay(
   const clock = options.clock ?? systemClock;
   let opened: RelayHandler;
   try {
-    opened = openRelayHandler(loaded, { operatorId: options.operatorId, upstream, clock, log, groupCommit: true });
+    opened = openRelayHandler(loaded, { operatorId: options.operatorId, upstream, clock, log, groupCommit: true, timers: options.timers ?? systemTimers });
   } catch (error) {
     await client.close();
     throw error;

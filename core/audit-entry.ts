@@ -102,6 +102,8 @@ export const AUDIT_KINDS: Readonly<Record<string, readonly string[]>> = {
   'kiosk.refused': ['kioskId', 'storeId', 'code'],
   'connection.refused': ['reason', 'remoteAddress', 'count', 'peers'],
   'request.forwarded': ['kioskId', 'path', 'status'],
+  // kiosks' fetches of the public notices, counted per interval (core/relay-service.ts NoticeReadTally)
+  'notices.read': ['count', 'peers', 'kioskId'],
   'relay.fault': ['kioskId', 'path', 'code'],
   'completion.received': ['issuanceId', 'kioskId', 'copies', 'feeYen', 'duplicate'],
   'correction.received': ['issuanceId', 'copies', 'feeYen', 'reason', 'duplicate'],

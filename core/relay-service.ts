@@ -142,7 +142,15 @@ export interface WitnessCrypto {
  */
 export const KIOSK_SEEN_RESOLUTION_MS = 60_000;
 
-export function createRelayService(deps: { operatorId: string; clock: Clock; store: RelayStore; upstream: CenterUpstream; audit: AuditSink; witness: WitnessCrypto }) {
+/**
+ * Where a relay counts its kiosks' fetches of the public notices instead of writing an audit entry
+ * for each (every kiosk fetches them at every heartbeat, all day: noise that drowned the issuances).
+ */
+export interface NoticeReadTally {
+  note(kioskId: string): void;
+}
+
+export function createRelayService(deps: { operatorId: string; clock: Clock; store: RelayStore; upstream: CenterUpstream; audit: AuditSink; witness: WitnessCrypto; noticeReads?: NoticeReadTally }) {
   /** When each kiosk's last-seen time was last written; only registered kiosks get here (admit), so it stays small. */
   const seenWrittenAtMs = new Map<string, number>();
   function noteSeen(kioskId: string, nowMs: number): void {
@@ -302,7 +310,8 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
         deps.audit.append({ kind: 'relay.fault', data: { kioskId: kiosk.kioskId, path, code: error instanceof AppError ? error.code : 'internal' } });
         throw error;
       }
-      deps.audit.append({ kind: 'request.forwarded', data: { kioskId: kiosk.kioskId, path, status: answer.status } });
+      if (path === KIOSK_PATHS.notices && answer.status === 200 && deps.noticeReads) deps.noticeReads.note(kiosk.kioskId);
+      else deps.audit.append({ kind: 'request.forwarded', data: { kioskId: kiosk.kioskId, path, status: answer.status } });
       return path === KIOSK_PATHS.notices && answer.status === 200 ? withOperatorNotices(answer, nowMs) : answer;
     },
   };

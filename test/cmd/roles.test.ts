@@ -114,6 +114,12 @@ describe('centre, relay and kiosk over mutual TLS', () => {
         db.all('SELECT kiosk_id, store_id, business_date, cash_yen FROM store_days WHERE business_date = :businessDate', { businessDate }),
       );
       assert.deepEqual(storeDays, [{ kiosk_id: 'K0001', store_id: 'S0001', business_date: businessDate, cash_yen: 400 }]);
+      // The kiosk's fetches of the public notices are counted, not written one by one.
+      const relayEntries = withDatabase(loaded.resolve(loaded.config.relays[0]!.databaseFile), (db) =>
+        db.all<{ entry: Uint8Array }>('SELECT entry FROM audit_entries').map((row) => JSON.parse(new TextDecoder().decode(row.entry)) as { kind: string; data: { path?: string } }),
+      );
+      assert.ok(relayEntries.some((entry) => entry.kind === 'notices.read'));
+      assert.equal(relayEntries.filter((entry) => entry.kind === 'request.forwarded' && entry.data.path === '/v1/notices').length, 0);
     } finally {
       await kiosk.close();
     }

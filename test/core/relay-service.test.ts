@@ -10,13 +10,13 @@ import type { HandlingCorrection, RecordResult } from '../../core/handling-recor
 import type { HandlingRecord } from '../../core/messages.ts';
 import { AppError } from '../../core/errors.ts';
 import { createMerkleHasher } from '../../core/merkle.ts';
-import { createRelayService, type RegisteredKiosk, type StoreDay } from '../../core/relay-service.ts';
+import { createRelayService, type NoticeReadTally, type RegisteredKiosk, type StoreDay } from '../../core/relay-service.ts';
 import { KIOSK_PATHS } from '../../core/messages.ts';
 import type { OperatorNotice } from '../../core/service-notices.ts';
 
 const KIOSK = { kioskId: 'K0001', storeId: 'S0001', operatorId: 'OP01' };
 
-function world(options: { upstreamFails?: boolean } = {}) {
+function world(options: { upstreamFails?: boolean; noticeReads?: NoticeReadTally } = {}) {
   const kiosks: RegisteredKiosk[] = [
     { kioskId: 'K0001', storeId: 'S0001', active: true },
     { kioskId: 'K0009', storeId: 'S0001', active: false },
@@ -29,6 +29,7 @@ function world(options: { upstreamFails?: boolean } = {}) {
   const operatorNotices: OperatorNotice[] = [];
   const clock = { atMs: Date.parse('2026-11-02T01:00:00Z') };
   const service = createRelayService({
+    ...(options.noticeReads === undefined ? {} : { noticeReads: options.noticeReads }),
     operatorId: 'OP01',
     clock: { nowMs: () => clock.atMs },
     audit: { append: (...events) => void audit.push(...events) },
@@ -100,6 +101,16 @@ describe('relay refusals', () => {
     assert.deepEqual(notices.map((notice) => [notice.noticeId[0], notice.kind, notice.message]), [['c', 'maintenance', 'センター保守'], ['a', 'stop', '事業者のシステム障害']]);
     const other = await service.forward(KIOSK_PATHS.authenticate, { kioskId: 'K0001' }, KIOSK);
     assert.equal(new TextDecoder().decode(other.body), '{}', 'other answers pass as they came');
+  });
+
+  it("counts the kiosks' fetches of the public notices where it is given a tally, and audits every other request", async () => {
+    const counted: string[] = [];
+    const { service, audit } = world({ noticeReads: { note: (kioskId) => void counted.push(kioskId) } });
+    await service.forward(KIOSK_PATHS.notices, { kioskId: 'K0001' }, KIOSK);
+    await service.forward(KIOSK_PATHS.notices, { kioskId: 'K0001' }, KIOSK);
+    await service.forward(KIOSK_PATHS.challenge, { kioskId: 'K0001' }, KIOSK);
+    assert.deepEqual(counted, ['K0001', 'K0001']);
+    assert.deepEqual(audit.filter((event) => event.kind === 'request.forwarded').map((event) => (event.data as { path: string }).path), [KIOSK_PATHS.challenge]);
   });
 
   it("starts no new session during the operator's own stop or maintenance, and lets sessions under way and notices through (Spec§7-4)", async () => {
