@@ -58,8 +58,10 @@ export function backendDatabaseFile(loaded: LoadedConfig, code: string): string 
   return loaded.resolve(`municipalities/${code}.db`);
 }
 
-export function openBackendDatabase(loaded: LoadedConfig, code: string): Database {
+export function openBackendDatabase(loaded: LoadedConfig, code: string, options: { mustExist?: boolean } = {}): Database {
   const file = backendDatabaseFile(loaded, code);
+  // `municipality inquiries` and `answer` read what `serve` kept: they make no database of their own.
+  if (options.mustExist && !fs.existsSync(file)) throw usageError(`no back end of ${code} has run in this deployment (municipality serve)`, '--code');
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const db = openDatabase(file);
   migrate(db, 'municipality', MUNICIPALITY_MIGRATIONS);
@@ -170,7 +172,7 @@ export function makeMunicipalityCommand(factory: Factory): Command {
     .requiredOption('--code <code>', 'the municipality')
     .option('--json', 'print { inquiries: [{ inquiryId, requestId, summary, receivedAt, status, answer, updatedAt }] }')
     .action((options: { dir: string; code: string; json?: boolean }) => {
-      const db = openBackendDatabase(factory.deployment(options.dir), options.code);
+      const db = openBackendDatabase(factory.deployment(options.dir), options.code, { mustExist: true });
       try {
         const inquiries = listBackendInquiries(db).map((row) => ({ inquiryId: row.inquiry_id, requestId: row.request_id, summary: row.summary, receivedAt: row.received_at, status: row.status, answer: row.answer, updatedAt: row.updated_at }));
         if (options.json) return io.out(`${JSON.stringify({ inquiries }, null, 2)}\n`);
@@ -193,7 +195,7 @@ export function makeMunicipalityCommand(factory: Factory): Command {
       if (options.status !== 'answered' && options.status !== 'closed') throw usageError('--status must be answered or closed', '--status');
       const answer = options.answer.trim();
       if (answer === '' || options.answer.length > 400) throw usageError('--answer must be 1 to 400 characters', '--answer');
-      const db = openBackendDatabase(factory.deployment(options.dir), options.code);
+      const db = openBackendDatabase(factory.deployment(options.dir), options.code, { mustExist: true });
       try {
         const changed = db.run('UPDATE inquiries SET status = :status, answer = :answer, updated_at = :nowIso WHERE inquiry_id = :inquiryId', { status: options.status, answer, nowIso: new Date(factory.clock.nowMs()).toISOString(), inquiryId: options.inquiry }).changes;
         if (changed === 0) throw usageError(`no inquiry ${options.inquiry.slice(0, 40)} was passed on to ${options.code}`, '--inquiry');

@@ -180,6 +180,13 @@ describe('municipality back ends', () => {
     assert.equal(meanwhile.code, 0, meanwhile.stderr);
     assert.equal((JSON.parse(meanwhile.stdout) as { status: string }).status, 'answered');
     assert.equal((await run('municipality', 'answer', '--dir', service.dir, '--code', CODE, '--inquiry', 'f'.repeat(32), '--status', 'closed', '--answer', 'x')).code, 2);
+    // A municipality whose back end never ran has nothing to list or answer, and no database is made for it.
+    for (const args of [['inquiries', '--dir', service.dir, '--code', '011002'], ['answer', '--dir', service.dir, '--code', '011002', '--inquiry', inquiryId, '--status', 'closed', '--answer', 'x']]) {
+      const result = await run('municipality', ...args);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /no back end of 011002 has run in this deployment/);
+    }
+    assert.equal(fs.existsSync(path.join(service.dir, 'municipalities', '011002.db')), false);
   });
 
   it('refuses a residents file that is not the municipality\'s, naming the entry and field', () => {
