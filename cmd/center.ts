@@ -378,10 +378,16 @@ function startCrlFetcherFor(loaded: LoadedConfig, source: CrlSourceConfig, audit
 
 /** What the centre's records say of a printed copy's serial (center serial, verify-document --dir). */
 export function serialStatusAt(factory: Factory, loaded: LoadedConfig, serial: string): SerialAnswer {
+  return serialStatusesAt(factory, loaded, [serial])[0]!;
+}
+
+/** The same for several serials, over one opening of the centre's database (the demo's printed copies). */
+export function serialStatusesAt(factory: Factory, loaded: LoadedConfig, serials: readonly string[]): SerialAnswer[] {
   const parts = { random: factory.random, timers: factory.timers, isHoliday: factory.isHoliday, clock: factory.clock };
   return withDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) => {
     migrate(db, 'center', CENTER_MIGRATIONS);
-    return centerServiceFor(loaded, db, parts).serialStatus(serial);
+    const service = centerServiceFor(loaded, db, parts);
+    return serials.map((serial) => service.serialStatus(serial));
   });
 }
 

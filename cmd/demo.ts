@@ -18,7 +18,7 @@ import { assertCenterOpen } from '../core/service-hours.ts';
 import { listHandlingRecords } from '../drivers/store/center-store.ts';
 import { withDatabase } from '../drivers/store/database.ts';
 import { checkTarget, resolveTarget } from './audit-log.ts';
-import { documentVerifierKeyOf, serialStatusAt, startCenter } from './center.ts';
+import { documentVerifierKeyOf, serialStatusesAt, startCenter } from './center.ts';
 import { checkSealedDocument } from '../drivers/pdf/document-seal.ts';
 import { noteVerifierFromKey } from '../drivers/store/audit-log.ts';
 import { loadConfig, type LoadedConfig } from './config.ts';
@@ -158,13 +158,13 @@ function verifyPrintedCopies(loaded: LoadedConfig, reports: TimedReport[], clock
   const prints = loaded.resolve('prints');
   const copies = fs.existsSync(prints) ? fs.readdirSync(prints).flatMap((kiosk) => fs.readdirSync(path.join(prints, kiosk)).filter((name) => /-certificate-copy\d+\.pdf$/.test(name)).map((name) => path.join(prints, kiosk, name))) : [];
   if (copies.length === 0) return false;
-  return copies.every((file) => {
-    const requestId = path.basename(file).replace(/-certificate-copy\d+\.pdf$/, '');
-    const check = checkSealedDocument(new Uint8Array(fs.readFileSync(file)), verifier, file);
-    if (check.status !== 'genuine' || check.statement === undefined) return false;
-    const serial = serialStatusAt(factory, loaded, check.statement.serial);
-    const status = serial.status === 'void' || serial.status === 'refunded' ? 'void' : serial.status === 'unknown' ? 'unknown' : 'genuine';
-    return check.statement.serial.startsWith(`${requestId}-`) && expected.get(requestId) === status;
+  const checked = copies.map((file) => ({ requestId: path.basename(file).replace(/-certificate-copy\d+\.pdf$/, ''), check: checkSealedDocument(new Uint8Array(fs.readFileSync(file)), verifier, file) }));
+  if (checked.some(({ check }) => check.status !== 'genuine' || check.statement === undefined)) return false;
+  const answers = serialStatusesAt(factory, loaded, checked.map(({ check }) => check.statement!.serial));
+  return checked.every(({ requestId, check }, index) => {
+    const answer = answers[index]!;
+    const status = answer.status === 'void' || answer.status === 'refunded' ? 'void' : answer.status === 'unknown' ? 'unknown' : 'genuine';
+    return check.statement!.serial.startsWith(`${requestId}-`) && expected.get(requestId) === status;
   });
 }
 
