@@ -29,12 +29,13 @@ import {
   readCosignatures,
   storedTreeNodes,
 } from '../drivers/store/audit-log.ts';
-import { openDatabase, withDatabase, type Database } from '../drivers/store/database.ts';
+import { databaseExists, openDatabase, withDatabase, type Database } from '../drivers/store/database.ts';
+import { isPostgresUrl } from '../drivers/store/postgres-database.ts';
 import { verifyStoredLogInParallel } from '../drivers/store/audit-verify-parallel.ts';
 import { latestHeldCheckpoint } from '../drivers/store/witness-evidence.ts';
 import { exportLog, verifyExportFile } from './audit-export.ts';
 import { addWitnessCommands } from './audit-witness.ts';
-import { findKiosk, findRelay, type LoadedConfig } from './config.ts';
+import { centerDatabase, findKiosk, findRelay, type LoadedConfig } from './config.ts';
 import type { Factory } from './factory.ts';
 import type { Io } from './io.ts';
 
@@ -89,7 +90,7 @@ export function resolveTarget(options: TargetOptions, deployment: (directory: st
     if (!options.key) throw usageError('--db needs --key VKEY (or --key @FILE): the key is never taken from the database itself');
     const verifierKey = readKeyOption(options.key);
     const origin = noteVerifierFromKey(verifierKey).name;
-    return { databaseFile: path.resolve(options.db), origin, verifierKey, witnesses: [] };
+    return { databaseFile: isPostgresUrl(options.db) ? options.db : path.resolve(options.db), origin, verifierKey, witnesses: [] };
   }
   if (!options.dir) throw usageError('give --dir DIR with --role, or --db FILE with --key');
   if (options.key) throw usageError('--key goes with --db; with --dir the keys come from the deployment');
@@ -105,11 +106,11 @@ export function resolveTarget(options: TargetOptions, deployment: (directory: st
       kind: 'witness.cosigned',
       cosignatureKey: cosignatureKeyForVerifierKey(relay.auditVerifierKey),
     }));
-    return { databaseFile: loaded.resolve(center.databaseFile), origin: auditOrigin('center'), verifierKey: center.auditVerifierKey, witnesses: relays };
+    return { databaseFile: centerDatabase(loaded), origin: auditOrigin('center'), verifierKey: center.auditVerifierKey, witnesses: relays };
   }
   if (role === 'relay') {
     const relay = findRelay(loaded, options.operator);
-    const centre: Witness = { name: 'the centre', databaseFile: loaded.resolve(center.databaseFile), origin: auditOrigin('center'), verifierKey: center.auditVerifierKey, kind: 'witness.checkpoint' };
+    const centre: Witness = { name: 'the centre', databaseFile: centerDatabase(loaded), origin: auditOrigin('center'), verifierKey: center.auditVerifierKey, kind: 'witness.checkpoint' };
     return { databaseFile: loaded.resolve(relay.databaseFile), origin: auditOrigin('relay', relay.operatorId), verifierKey: relay.auditVerifierKey, witnesses: [centre] };
   }
   if (role === 'kiosk') {
@@ -120,12 +121,12 @@ export function resolveTarget(options: TargetOptions, deployment: (directory: st
 }
 
 export function withReadOnlyDatabase<T>(file: string, work: (db: Database) => T): T {
-  if (!fs.existsSync(file)) throw inputError('audit.no_database', 'no such database', file);
+  if (!databaseExists(file)) throw inputError('audit.no_database', 'no such database', file);
   return withDatabase(file, work, { readonly: true });
 }
 
 async function withReadOnlyDatabaseAsync<T>(file: string, work: (db: Database) => Promise<T>): Promise<T> {
-  if (!fs.existsSync(file)) throw inputError('audit.no_database', 'no such database', file);
+  if (!databaseExists(file)) throw inputError('audit.no_database', 'no such database', file);
   const db = openDatabase(file, { readonly: true });
   try {
     return await work(db);
@@ -247,7 +248,7 @@ async function witnessEvidence(target: AuditTarget): Promise<{ evidence: Checkpo
   const verifiers: NoteVerifier[] = [];
   const reports: VerifyReport['witnesses'] = [];
   for (const witness of target.witnesses) {
-    if (!fs.existsSync(witness.databaseFile)) {
+    if (!databaseExists(witness.databaseFile)) {
       reports.push({ name: witness.name, heldSize: null, entryIndex: null, ok: true });
       continue;
     }

@@ -15,7 +15,7 @@ import { auditOrigin } from '../drivers/store/audit-log.ts';
 import { openCenterDatabase, saveResidentLink } from '../drivers/store/center-store.ts';
 import { X509Certificate } from 'node:crypto';
 import { jpkiCa } from './center-ca.ts';
-import { openRoleAuditLog } from './config.ts';
+import { centerDatabase, openRoleAuditLog } from './config.ts';
 import type { Factory } from './factory.ts';
 import { validity } from './init.ts';
 
@@ -50,7 +50,7 @@ export function addCardCommand(center: Command, factory: Factory): void {
       const file = path.join(loaded.resolve(loaded.config.cardsDirectory), `${cardId}.json`);
       if (fs.existsSync(file)) throw usageError(`a card ${cardId} is already in the cards folder`, '--card-id');
       const { ca } = jpkiCa(loaded);
-      const db = openCenterDatabase(loaded.resolve(loaded.config.center.databaseFile));
+      const db = openCenterDatabase(centerDatabase(loaded));
       try {
         const row = db.get<{ definition: string }>('SELECT definition FROM municipalities WHERE code = :code', { code: options.municipality });
         const municipality = row === undefined ? undefined : (JSON.parse(row.definition) as Municipality);

@@ -34,7 +34,7 @@ import { checkCosignedNote, parseRelayHeartbeat } from '../core/witness.ts';
 import { asObject, stringField } from '../core/messages.ts';
 import { announceNotice, createBuiltInDirectory, createCenterStore, openCenterDatabase, type RemoteResidents } from '../drivers/store/center-store.ts';
 import { createBackendResidents } from '../drivers/municipality/backend-client.ts';
-import { openRoleAuditLog, parseListen, reloadingDeployment, type CrlSourceConfig, type LoadedConfig } from './config.ts';
+import { centerDatabase, openRoleAuditLog, parseDatabaseUrlFlag, parseListen, reloadingDeployment, withCenterDatabaseUrl, type CrlSourceConfig, type LoadedConfig } from './config.ts';
 import { startCrlFetcher, type CrlFetcher } from './crl-fetch.ts';
 import { runHandover } from './handover.ts';
 import { addMunicipalityCommand } from './municipality.ts';
@@ -179,7 +179,7 @@ export interface CenterHandler {
 export function openCenterHandler(loaded: LoadedConfig, options: CenterParts & { log?: (line: string) => void; groupCommit?: boolean } = {}): CenterHandler {
   const config = loaded.config.center;
   const clock = options.clock ?? systemClock;
-  const db = openCenterDatabase(loaded.resolve(config.databaseFile));
+  const db = openCenterDatabase(centerDatabase(loaded));
   const audit = openRoleAuditLog(db, loaded, config, auditOrigin('center'), clock, { groupCommit: options.groupCommit });
   // Certificates are rendered in worker threads where the runtime allows (drivers/pdf/render-pool.ts).
   const renderer = options.renderCertificate ? { render: options.renderCertificate, close: async () => undefined } : createCertificateRenderer({ workers: renderWorkersFrom(process.env) });
@@ -384,7 +384,7 @@ export function serialStatusAt(factory: Factory, loaded: LoadedConfig, serial: s
 /** The same for several serials, over one opening of the centre's database (the demo's printed copies). */
 export function serialStatusesAt(factory: Factory, loaded: LoadedConfig, serials: readonly string[]): SerialAnswer[] {
   const parts = { random: factory.random, timers: factory.timers, isHoliday: factory.isHoliday, clock: factory.clock };
-  return withDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) => {
+  return withDatabase(centerDatabase(loaded), (db) => {
     migrate(db, 'center', CENTER_MIGRATIONS);
     const service = centerServiceFor(loaded, db, parts);
     return serials.map((serial) => service.serialStatus(serial));
@@ -406,10 +406,13 @@ export function makeCenterCommand(factory: Factory): Command {
     .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
     .option('--listen <host:port>', 'listen address (port 0 picks a free port); default from the deployment')
     .option('--metrics-listen <host:port>', 'also serve GET /healthz and GET /metrics (Prometheus) over plain HTTP on this address, never on the mutual-TLS port')
+    .option('--database <url>', "the centre's store on this PostgreSQL server (postgresql://…), instead of the deployment's databaseUrl or center.db; several centres may serve one database")
     .option('--json', 'once listening, print one JSON line: {"role","url","host","port","metricsUrl"}')
-    .addHelpText('after', '\nExit codes: 0 stopped by SIGINT/SIGTERM, 1 unexpected failure, 2 bad flag, configuration or database, or the address in use.')
-    .action(async (options: { dir: string; listen?: string; metricsListen?: string; json?: boolean }) => {
-      const started = await startCenter(factory.deployment(options.dir), { ...parts, listen: options.listen, metricsListen: options.metricsListen, clock: factory.checkedClock(), log: (line) => io.err(`${line}\n`) });
+    .addHelpText('after', '\nExit codes: 0 stopped by SIGINT/SIGTERM, 1 unexpected failure, 2 bad flag, configuration or database (unreachable server included), or the address in use.')
+    .action(async (options: { dir: string; listen?: string; metricsListen?: string; database?: string; json?: boolean }) => {
+      const loaded = factory.deployment(options.dir);
+      const deployment = options.database === undefined ? loaded : withCenterDatabaseUrl(loaded, parseDatabaseUrlFlag(options.database, '--database'));
+      const started = await startCenter(deployment, { ...parts, listen: options.listen, metricsListen: options.metricsListen, clock: factory.checkedClock(), log: (line) => io.err(`${line}\n`) });
       const { url, host, port } = started.server;
       const metricsUrl = started.metricsUrl ?? null;
       // SIGTERM is handled before the ready line: a service manager may stop it as soon as it reads it.
@@ -431,7 +434,7 @@ export function makeCenterCommand(factory: Factory): Command {
       if (!/^[0-9]{4}-(0[1-9]|1[0-2])$/.test(options.month)) throw usageError(`--month "${options.month}" is not YYYY-MM`);
       const loaded = factory.deployment(options.dir);
       const clock = factory.clock;
-      const confirmation = withDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) => {
+      const confirmation = withDatabase(centerDatabase(loaded), (db) => {
         migrate(db, 'center', CENTER_MIGRATIONS);
         return centerServiceFor(loaded, db, { ...parts, clock }).agreeMonth(options.operator, options.month);
       });
@@ -453,7 +456,7 @@ export function makeCenterCommand(factory: Factory): Command {
       const notice = noticeFromOptions(options, factory.random);
       const loaded = factory.deployment(options.dir);
       const clock = factory.clock;
-      withDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) => {
+      withDatabase(centerDatabase(loaded), (db) => {
         migrate(db, 'center', CENTER_MIGRATIONS);
         announceNotice(db, openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), clock), notice, formatUtcIso(clock.nowMs()));
       });
@@ -489,7 +492,7 @@ export function makeCenterCommand(factory: Factory): Command {
     .addHelpText('after', '\nExit codes: 0 listed (none is fine), 2 bad flag or no deployment.')
     .action((options: { dir: string; municipality?: string; json?: boolean }) => {
       const loaded = factory.deployment(options.dir);
-      const inquiries = withDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) => {
+      const inquiries = withDatabase(centerDatabase(loaded), (db) => {
         migrate(db, 'center', CENTER_MIGRATIONS);
         return listInquiries(db, options.municipality);
       });
@@ -511,7 +514,7 @@ export function makeCenterCommand(factory: Factory): Command {
       const note = options.note.trim();
       if (note === '' || options.note.length > MAX_INQUIRY_TEXT_LENGTH) throw usageError(`--note must be 1 to ${MAX_INQUIRY_TEXT_LENGTH} characters`, '--note');
       const loaded = factory.deployment(options.dir);
-      const db = openCenterDatabase(loaded.resolve(loaded.config.center.databaseFile));
+      const db = openCenterDatabase(centerDatabase(loaded));
       try {
         const audit = openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), factory.clock);
         const answered = answerInquiry(db, audit, options.inquiry, options.status as InquiryStatus, note, formatUtcIso(factory.clock.nowMs()));
@@ -529,7 +532,7 @@ export function makeCenterCommand(factory: Factory): Command {
     .addHelpText('after', '\nExit codes: 0 listed (none is fine), 2 bad flag or no deployment.')
     .action((options: { dir: string; json?: boolean }) => {
       const loaded = factory.deployment(options.dir);
-      const incidents = withDatabase(loaded.resolve(loaded.config.center.databaseFile), (db) => {
+      const incidents = withDatabase(centerDatabase(loaded), (db) => {
         migrate(db, 'center', CENTER_MIGRATIONS);
         return incidentSummaries(db);
       });

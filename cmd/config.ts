@@ -8,6 +8,7 @@ import type { Clock } from '../core/ports.ts';
 import { createMutualTlsClient, type HttpClient } from '../drivers/http/client.ts';
 import { AuditLog } from '../drivers/store/audit-log.ts';
 import type { Database } from '../drivers/store/database.ts';
+import { isPostgresUrl } from '../drivers/store/postgres-database.ts';
 
 export const CONFIG_FILE_NAME = 'cvs-issue.json';
 export const CONFIG_VERSION = 1;
@@ -27,7 +28,10 @@ export interface AuditKeyConfig {
 
 export interface CenterConfig extends AuditKeyConfig {
   listen: string;
+  /** The SQLite file, unless databaseUrl names a PostgreSQL server (docs/postgres.md). */
   databaseFile: string;
+  /** postgresql://… : the centre's store on a PostgreSQL server instead of databaseFile. */
+  databaseUrl?: string;
   tls: TlsFiles;
   jpkiCaFile: string;
   jpkiCrlFile: string;
@@ -171,6 +175,28 @@ function checkCrlSource(source: CrlSourceConfig, file: string): void {
   if (seconds !== undefined && (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > 86_400)) throw new AppError('usage', 'config.bad_crl_source', 'must be whole seconds from 1 to 86400', where('intervalSeconds'));
 }
 
+/** A --flag that names a server database: a postgresql:// URL or a usage error (exit 2) naming the flag. */
+export function parseDatabaseUrlFlag(text: string, flag: string): string {
+  let valid = isPostgresUrl(text);
+  try {
+    new URL(text);
+  } catch {
+    valid = false;
+  }
+  if (!valid) throw new AppError('usage', 'usage.bad_database_url', `${flag} must be a postgresql:// URL, e.g. postgresql://postgres@localhost/center?host=/run/postgresql`);
+  return text;
+}
+
+/** The deployment with the centre's store on this server instead (center serve --database). */
+export function withCenterDatabaseUrl(loaded: LoadedConfig, databaseUrl: string): LoadedConfig {
+  return { ...loaded, config: { ...loaded.config, center: { ...loaded.config.center, databaseUrl } } };
+}
+
+/** Where the centre's store is: its PostgreSQL URL when the deployment names one, else its SQLite file. */
+export function centerDatabase(loaded: LoadedConfig): string {
+  return loaded.config.center.databaseUrl ?? centerDatabase(loaded);
+}
+
 export function configPathFor(directory: string): string {
   return path.join(directory, CONFIG_FILE_NAME);
 }
@@ -193,6 +219,9 @@ export function loadConfig(directory: string): LoadedConfig {
     throw inputError('config.bad_shape', `expected a version ${CONFIG_VERSION} deployment with center, relays and kiosks`, file);
   }
   if (config.center.jpkiCrl !== undefined) checkCrlSource(config.center.jpkiCrl, file);
+  if (config.center.databaseUrl !== undefined && (typeof config.center.databaseUrl !== 'string' || !isPostgresUrl(config.center.databaseUrl))) {
+    throw new AppError('usage', 'config.bad_database_url', 'must be a postgresql:// URL', `${file}: center.databaseUrl`);
+  }
   if (config.smartphoneCertificates !== undefined && typeof config.smartphoneCertificates !== 'boolean') {
     throw new AppError('usage', 'config.bad_policy', '"smartphoneCertificates" must be true or false', `${file}: smartphoneCertificates`);
   }

@@ -21,7 +21,7 @@ import { checkTarget, resolveTarget } from './audit-log.ts';
 import { documentVerifierKeyOf, serialStatusesAt, startCenter } from './center.ts';
 import { checkSealedDocument } from '../drivers/pdf/document-seal.ts';
 import { noteVerifierFromKey } from '../drivers/store/audit-log.ts';
-import { loadConfig, type LoadedConfig } from './config.ts';
+import { centerDatabase, loadConfig, parseDatabaseUrlFlag, type LoadedConfig } from './config.ts';
 import { offsetClock } from './deps.ts';
 import { createFactory, type Factory } from './factory.ts';
 import { pregeneratedKeys, runInit } from './init.ts';
@@ -119,7 +119,7 @@ async function runKioskSessions(loaded: LoadedConfig, clock: Clock, relayUrl: st
  */
 async function checkReconciled(dir: string, loaded: LoadedConfig, reports: TimedReport[], clock: Clock): Promise<boolean> {
   const report = await runReconcile({ dir, month: jstMonth(clock.nowMs()) }, createFactory(bufferIo(), { clock }));
-  const centerRecords = withDatabase(loaded.resolve(loaded.config.center.databaseFile), listHandlingRecords);
+  const centerRecords = withDatabase(centerDatabase(loaded), listHandlingRecords);
   const issuedByKiosks = new Map(reports.flatMap((report) => (report.result.outcome === 'issued' ? [[report.result.requestId, report.result.copies] as const] : [])));
   const centerIssued = centerRecords.filter((record) => record.copies > 0);
   return (
@@ -203,11 +203,12 @@ function summarize(dir: string, businessMs: number, reports: TimedReport[], pend
 }
 
 /** Runs the demo at business time `at` (default: the next morning the centre is open after real time `wallClock`). */
-export async function runDemo(options: { dir?: string; force?: boolean; at?: string; log?: (line: string) => void }, wallClock: Clock): Promise<DemoSummary> {
+export async function runDemo(options: { dir?: string; force?: boolean; at?: string; centerDatabase?: string; log?: (line: string) => void }, wallClock: Clock): Promise<DemoSummary> {
   const businessMs = options.at === undefined ? nextBusinessMorning(wallClock.nowMs()) : parseIsoInstant(options.at);
   if (businessMs === undefined) throw usageError(`--at "${options.at}" is not an ISO time with an offset`);
   const dir = options.dir ? path.resolve(options.dir) : fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-issue-demo-'));
-  const initOptions = { dir, force: options.force, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' };
+  // With a server database, demo --force empties it as init --force does; center.db is never made.
+  const initOptions = { dir, force: options.force, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0', centerDatabase: options.centerDatabase };
   // The RSA keys are made beforehand on the thread pool, both cores at once, as `init` makes them.
   runInit(initOptions, wallClock.nowMs(), await pregeneratedKeys(initOptions));
   const loaded = loadConfig(dir);
@@ -253,8 +254,10 @@ export function makeDemoCommand(factory: Factory): Command {
     .option('--dir <dir>', 'deployment directory (default: a new temporary directory)')
     .option('--force', 'replace a deployment already in --dir')
     .option('--at <iso-time>', 'business time the services run at (default: 10:00 JST on the next day the centre is open)')
+    .option('--center-database <url>', "run the centre's store on this PostgreSQL server (postgresql://…, empty, or --force), not in center.db")
     .option('--json', 'print the summary as one JSON object')
-    .action(async (options: { dir?: string; force?: boolean; at?: string; json?: boolean }) => {
+    .action(async (options: { dir?: string; force?: boolean; at?: string; centerDatabase?: string; json?: boolean }) => {
+      if (options.centerDatabase !== undefined) parseDatabaseUrlFlag(options.centerDatabase, '--center-database');
       const summary = await runDemo({ ...options, log: options.json ? undefined : (line) => io.err(`${line}\n`) }, factory.wallClock);
       if (options.json) io.out(`${JSON.stringify(summary, null, 2)}\n`);
       else printSummary(io, summary);

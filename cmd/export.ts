@@ -7,7 +7,7 @@ import { HANDLING_CSV_HEADER, formatHandlingRow, parseMonth } from '../core/hand
 import { usageError } from '../core/errors.ts';
 import { jstParts, parseIsoInstant } from '../core/jst.ts';
 import { allRecords, openSettlementDatabase, recordsAroundMonth } from '../drivers/store/settlement-store.ts';
-import { findRelay } from './config.ts';
+import { centerDatabase, findRelay } from './config.ts';
 import type { Factory } from './factory.ts';
 
 const FLUSH_CHARACTERS = 1 << 20;
@@ -24,7 +24,7 @@ function databaseOf(role: 'center' | 'relay', options: ExportOptions, factory: F
   if (options.db) return options.db;
   if (!options.dir) throw usageError('give --dir DIR of a deployment or --db FILE');
   const loaded = factory.deployment(options.dir);
-  return loaded.resolve(role === 'center' ? loaded.config.center.databaseFile : findRelay(loaded, options.operator).databaseFile);
+  return role === 'center' ? centerDatabase(loaded) : loaded.resolve(findRelay(loaded, options.operator).databaseFile);
 }
 
 /** Writes the records (of the JST month when given) as CSV; returns how many rows were written. */

@@ -16,6 +16,7 @@ import { allRecords, unnoticedRequests } from '../drivers/store/settlement-store
 import { openCenterDatabase } from '../drivers/store/center-store.ts';
 import type { Factory } from './factory.ts';
 import { runInvoice } from './invoice.ts';
+import { centerDatabase } from './config.ts';
 
 export interface HandoverMonth {
   month: string;
@@ -52,7 +53,7 @@ export function runHandover(options: { dir: string; operator: string; out: strin
     if (!fs.statSync(options.out).isDirectory()) throw usageError(`${options.out} is a file; give a new folder`, '--out');
     if (fs.readdirSync(options.out).length > 0) throw usageError(`${options.out} is not empty; give a new folder`, '--out');
   }
-  const db = openCenterDatabase(loaded.resolve(loaded.config.center.databaseFile));
+  const db = openCenterDatabase(centerDatabase(loaded));
   let handover: Handover;
   let csv: string;
   try {

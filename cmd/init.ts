@@ -16,9 +16,10 @@ import { certificateDerFromPem, createCertificateAuthority, createCrl, generateR
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { hashPassword } from '../drivers/crypto/password.ts';
 import { openCenterDatabase, saveMunicipality, saveOperator, saveResident } from '../drivers/store/center-store.ts';
+import { prepareEmptyPostgresDatabase, redactedUrl } from '../drivers/store/postgres-database.ts';
 import { openKioskDatabase } from '../drivers/store/kiosk-store.ts';
 import { openRelayDatabase, saveKiosk } from '../drivers/store/relay-store.ts';
-import { CONFIG_FILE_NAME, CONFIG_VERSION, writeConfig, type AuditKeyConfig, type DeploymentConfig, type KioskConfig, type RelayConfig, type TlsFiles } from './config.ts';
+import { CONFIG_FILE_NAME, CONFIG_VERSION, parseDatabaseUrlFlag, writeConfig, type AuditKeyConfig, type DeploymentConfig, type KioskConfig, type RelayConfig, type TlsFiles } from './config.ts';
 import { fixtureMunicipalities, fixtureOperators, fixtureResidents, MAX_KIOSKS, MAX_SYNTHETIC_RESIDENTS, operatorsWithKiosks, syntheticResidents, type FixtureOperator, type FixtureResident } from './fixtures.ts';
 import type { Factory } from './factory.ts';
 
@@ -32,6 +33,8 @@ export interface InitOptions {
   kiosks?: number;
   /** Synthetic residents with valid cards, beside the fixture residents (default: none). */
   residents?: number;
+  /** The centre's store on this PostgreSQL server instead of center.db (docs/postgres.md). */
+  centerDatabase?: string;
 }
 
 /** Where init takes each RSA key pair from; default: generated on the spot. */
@@ -236,7 +239,7 @@ export function makeOperator(dir: string, nowMs: number, centerCa: KeyAndCertifi
 
 function fillDatabases(dir: string, config: DeploymentConfig, serials: Map<string, string>, people: Population, nowMs: number): void {
   const { operators } = people;
-  const center = openCenterDatabase(path.join(dir, config.center.databaseFile));
+  const center = openCenterDatabase(config.center.databaseUrl ?? path.join(dir, config.center.databaseFile));
   center.transaction(() => {
     for (const [index, operator] of operators.entries()) saveOperator(center, operator.operatorId, operator.name, config.relays[index]!.auditVerifierKey);
     for (const municipality of fixtureMunicipalities()) saveMunicipality(center, municipality);
@@ -294,6 +297,7 @@ export interface InitResult {
 export function runInit(options: InitOptions, nowMs: number, keys: KeySource = generateRsaKeyPem): InitResult {
   const people = population(options);
   const dir = path.resolve(options.dir);
+  if (options.centerDatabase !== undefined) prepareEmptyPostgresDatabase(options.centerDatabase, Boolean(options.force));
   prepareDirectory(dir, Boolean(options.force));
   const { operators, residents } = people;
 
@@ -318,6 +322,7 @@ export function runInit(options: InitOptions, nowMs: number, keys: KeySource = g
       ...makeAuditKey(dir, auditOrigin('center'), 'pki/audit/center.key.pem'),
       listen: centerListen,
       databaseFile: 'center.db',
+      ...(options.centerDatabase === undefined ? {} : { databaseUrl: options.centerDatabase }),
       tls: { keyFile: centerServer.keyFile, certificateFile: centerServer.certificateFile, caFile: centerCaFiles.certificateFile },
       jpkiCaFile: cards.caFile,
       jpkiCrlFile: cards.crlFile,
@@ -338,6 +343,7 @@ interface InitFlags {
   relayListen?: string;
   kiosks?: string;
   residents?: string;
+  centerDatabase?: string;
   json?: boolean;
 }
 
@@ -351,6 +357,7 @@ export function makeInitCommand(factory: Factory): Command {
     .option('--relay-listen <host:port>', "address the first operator's relay will listen on", '127.0.0.1:9443')
     .option('--kiosks <n>', `the first operator gets N kiosks (1 to ${MAX_KIOSKS}), each with its own client certificate: the fixture's first, then K1001, K1002 … two to a store (S1001 …)`)
     .option('--residents <n>', `N more synthetic test residents (1 to ${MAX_SYNTHETIC_RESIDENTS}), R1001 … with valid cards card-r1001 …, spread over the participating municipalities`)
+    .option('--center-database <url>', "keep the centre's store on a PostgreSQL server (postgresql://USER@HOST/DB, or ?host=/socket/dir), not in center.db; the database must be empty (or --force)")
     .option('--json', "print the deployment's files, public audit keys, addresses, kiosks and synthetic cards as JSON (never a private key)")
     .addHelpText('after', '\nExit codes: 0 created, 1 unexpected failure, 2 bad flag (a count that is not a whole number in range) or an existing deployment (use --force).')
     .action(async (flags: InitFlags) => {
@@ -361,6 +368,7 @@ export function makeInitCommand(factory: Factory): Command {
         relayListen: flags.relayListen,
         kiosks: flags.kiosks === undefined ? undefined : parseCountFlag(flags.kiosks, '--kiosks'),
         residents: flags.residents === undefined ? undefined : parseCountFlag(flags.residents, '--residents'),
+        centerDatabase: flags.centerDatabase === undefined ? undefined : parseDatabaseUrlFlag(flags.centerDatabase, '--center-database'),
       };
       const result = runInit(options, factory.wallClock.nowMs(), await pregeneratedKeys(options));
       if (flags.json) return void io.out(`${JSON.stringify(describeDeployment(result), null, 2)}\n`);
@@ -380,7 +388,7 @@ function describeDeployment(result: InitResult) {
   return {
     dir: path.resolve(result.dir),
     configFile: path.resolve(result.configFile),
-    center: { listen: config.center.listen, databaseFile: file(config.center.databaseFile), auditVerifierKey: config.center.auditVerifierKey },
+    center: { listen: config.center.listen, ...(config.center.databaseUrl ? { databaseUrl: redactedUrl(config.center.databaseUrl) } : { databaseFile: file(config.center.databaseFile) }), auditVerifierKey: config.center.auditVerifierKey },
     relays: config.relays.map((relay) => ({ operatorId: relay.operatorId, listen: relay.listen, databaseFile: file(relay.databaseFile), auditVerifierKey: relay.auditVerifierKey })),
     kiosks: config.kiosks.map((kiosk) => ({
       kioskId: kiosk.kioskId,

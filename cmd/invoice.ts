@@ -22,7 +22,7 @@ import { auditOrigin } from '../drivers/store/audit-log.ts';
 import { listInvoicePayments, monthConfirmedOn, openSettlementDatabase, recordInvoicePayment, unnoticedRequests } from '../drivers/store/settlement-store.ts';
 import { lateInterest, parseRatePercent, parseRateTable, rateOn, type DatedRate, type LateInterest } from '../core/late-interest.ts';
 import { renderInvoicePdf } from '../drivers/pdf/invoice-pdf.ts';
-import { openRoleAuditLog } from './config.ts';
+import { centerDatabase, openRoleAuditLog } from './config.ts';
 import type { Factory } from './factory.ts';
 import type { Io } from './io.ts';
 import { chalkFor, createProgress, estimateRows, failOnProblems, readSource, resolveMonth, type RecordSource } from './settlement-sources.ts';
@@ -56,7 +56,7 @@ function pickSource(options: InvoiceOptions, factory: Factory): RecordSource {
   if (options.centerDb) return { kind: 'db', role: 'center', path: options.centerDb };
   if (!options.dir) throw usageError('give --records FILE, --center-db FILE or --dir DIR of a deployment');
   const loaded = factory.deployment(options.dir);
-  return { kind: 'db', role: 'center', path: loaded.resolve(loaded.config.center.databaseFile) };
+  return { kind: 'db', role: 'center', path: centerDatabase(loaded) };
 }
 
 function wholeNumber(value: string | undefined, flag: string, fallback: number): number {
@@ -258,7 +258,7 @@ export function runInvoicePay(options: InvoicePayOptions, factory: Factory): Rec
   const payment = paymentFromOptions(options);
   const loaded = factory.deployment(options.dir);
   const centre = loaded.config.center;
-  const path = loaded.resolve(centre.databaseFile);
+  const path = centerDatabase(loaded);
   const db = openSettlementDatabase(path, 'center');
   try {
     if (!db.get('SELECT 1 AS found FROM operators WHERE operator_id = :operatorId', { operatorId: payment.operatorId })) {

@@ -12,7 +12,7 @@ import { DEFAULT_MAX_COPIES_PER_TYPE, isValidMunicipalityCode, type CertificateO
 import { auditOrigin, type AuditLog } from '../drivers/store/audit-log.ts';
 import { openCenterDatabase } from '../drivers/store/center-store.ts';
 import type { Database } from '../drivers/store/database.ts';
-import { openRoleAuditLog, type LoadedConfig } from './config.ts';
+import { centerDatabase, openRoleAuditLog, type LoadedConfig } from './config.ts';
 import type { Factory } from './factory.ts';
 import { offerFromRaw, type RawOffer } from './fixtures.ts';
 import { backendFromFlags, type BackendFlags } from './municipality-backend.ts';
@@ -172,7 +172,7 @@ function mayorTitleOf(name: string): string {
 
 function withCentre<T>(factory: Factory, dir: string, work: (db: Database, audit: AuditLog, loaded: LoadedConfig) => T): T {
   const loaded = factory.deployment(dir);
-  const db = openCenterDatabase(loaded.resolve(loaded.config.center.databaseFile));
+  const db = openCenterDatabase(centerDatabase(loaded));
   try {
     return work(db, openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), factory.clock), loaded);
   } finally {

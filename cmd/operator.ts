@@ -13,7 +13,7 @@ import { usageError } from '../core/errors.ts';
 import { generateRsaKeyPem } from '../drivers/pki/issue.ts';
 import { auditOrigin } from '../drivers/store/audit-log.ts';
 import { openCenterDatabase, saveOperator } from '../drivers/store/center-store.ts';
-import { openRoleAuditLog, parseListen, writeConfig, type DeploymentConfig, type LoadedConfig } from './config.ts';
+import { centerDatabase, openRoleAuditLog, parseListen, writeConfig, type DeploymentConfig, type LoadedConfig } from './config.ts';
 import type { Factory } from './factory.ts';
 import type { FixtureOperator } from './fixtures.ts';
 import { centerCa } from './center-ca.ts';
@@ -112,7 +112,7 @@ function addOperator(loaded: LoadedConfig, operator: FixtureOperator, listen: st
     makeRelayDatabase(dir, relay, operator, kiosks);
     makeKioskDatabases(dir, kiosks, nowMs);
     // Registered at the centre before the deployment names it: a relay started from the file finds its operator known.
-    const db = openCenterDatabase(loaded.resolve(loaded.config.center.databaseFile));
+    const db = openCenterDatabase(centerDatabase(loaded));
     try {
       const audit = openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), { nowMs: () => nowMs });
       audit.transaction([{ kind: 'operator.joined', data: { operatorId: operator.operatorId, count: kiosks.length } }], () => saveOperator(db, operator.operatorId, operator.name, relay.auditVerifierKey));

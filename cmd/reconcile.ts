@@ -17,7 +17,7 @@ import { adjustmentTotals, type SettlementAdjustment } from '../core/settlement.
 import { createReconciler, isClean, isConfirmable, unnoticedDifferences, type ComparedValues, type ReconcileDifference, type ReconcileResult, type StoreDay } from '../core/reconcile.ts';
 import { canParseInWorker, readHandlingCsvFilesInWorker } from '../drivers/csv/parallel-reader.ts';
 import { findRelayConfirmation, listStoreDays, openSettlementDatabase, saveRelayConfirmation, saveRelaySubmission } from '../drivers/store/settlement-store.ts';
-import { clientFor, findRelay, openRoleAuditLog, type LoadedConfig } from './config.ts';
+import { centerDatabase, clientFor, findRelay, openRoleAuditLog, type LoadedConfig } from './config.ts';
 import { confirmationRefusal, type MonthConfirmation, type SettlementSubmission } from '../core/settlement.ts';
 import { formatUtcIso } from '../core/jst.ts';
 import { callJson } from '../drivers/http/json-api.ts';
@@ -80,7 +80,7 @@ function pickSources(options: ReconcileOptions, factory: Factory): { center: Rec
     : {
         kind: 'db',
         role: 'center',
-        path: options.centerDb ?? needDir('--center').resolve(needDir('--center').config.center.databaseFile),
+        path: options.centerDb ?? centerDatabase(needDir('--center')),
         ...(loaded ? { operatorId: findRelay(loaded, options.operator).operatorId } : {}),
       };
   const operator: RecordSource = options.operatorCsv

@@ -7,18 +7,18 @@ import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Database as BunDatabase, Statement as BunStatement } from 'bun:sqlite';
 import { AppError } from '../../core/errors.ts';
+import { isPostgresUrl, openPostgresDatabase } from './postgres-database.ts';
 
 export type SqlValue = string | number | bigint | Uint8Array | null;
 export type SqlParams = Record<string, SqlValue> | SqlValue[];
 
 export interface RunResult {
   changes: number;
-  lastInsertRowid: number;
 }
 
 export interface Database {
   readonly path: string;
-  readonly driver: 'better-sqlite3' | 'bun:sqlite';
+  readonly driver: 'better-sqlite3' | 'bun:sqlite' | 'postgres';
   /** Runs one or more statements without parameters (schema, pragmas). */
   exec(sql: string): void;
   run(sql: string, params?: SqlParams): RunResult;
@@ -37,7 +37,7 @@ export interface OpenOptions {
 
 /** The few statement methods both drivers share; parameters are spread positionally or one object. */
 interface NativeStatement {
-  run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
+  run(...params: unknown[]): { changes: number };
   get(...params: unknown[]): unknown;
   all(...params: unknown[]): unknown[];
   iterate(...params: unknown[]): IterableIterator<unknown>;
@@ -52,7 +52,9 @@ interface NativeDatabase {
 
 const filePermissions = 0o600;
 
+/** A file (SQLite) or a postgresql:// URL (the centre's server database, docs/postgres.md). */
 export function openDatabase(path: string, options: OpenOptions = {}): Database {
+  if (isPostgresUrl(path)) return openPostgresDatabase(path, options);
   const readonly = options.readonly === true;
   const inMemory = path === ':memory:';
   if (!inMemory) requireParentDirectory(path);
@@ -179,8 +181,7 @@ function wrap(path: string, driver: Database['driver'], native: NativeDatabase, 
     exec: (sql) => namingTheFile(path, () => native.exec(sql)),
     run: (sql, params) =>
       namingTheFile(path, () => {
-        const result = statementFor(sql).run(...toArguments(params));
-        return { changes: result.changes, lastInsertRowid: Number(result.lastInsertRowid) };
+        return { changes: statementFor(sql).run(...toArguments(params)).changes };
       }),
     get: <T>(sql: string, params?: SqlParams) => namingTheFile(path, () => statementFor(sql).get(...toArguments(params)) as T | undefined),
     all: <T>(sql: string, params?: SqlParams) => namingTheFile(path, () => statementFor(sql).all(...toArguments(params)) as T[]),
@@ -209,12 +210,17 @@ function toArguments(params: SqlParams | undefined): unknown[] {
   return Array.isArray(params) ? params : [params];
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     (typeof value === 'object' || typeof value === 'function') &&
     value !== null &&
     typeof (value as { then?: unknown }).then === 'function'
   );
+}
+
+/** Whether there is a database to open: a file, or a server (asked when opened). */
+export function databaseExists(location: string): boolean {
+  return isPostgresUrl(location) || existsSync(location);
 }
 
 /** Opens a database for one piece of work and always closes it. */

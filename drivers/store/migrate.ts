@@ -33,15 +33,18 @@ export function migrate(db: Database, role: StoreRole, migrations: readonly Migr
   const applied: number[] = [];
   for (const migration of migrations) {
     if (known.has(migration.version)) continue;
-    db.transaction(() => {
+    const applies = db.transaction(() => {
+      // Another process on the same server database may have applied it since it was read.
+      if (db.get('SELECT 1 AS found FROM schema_migrations WHERE version = :version', { version: migration.version })) return false;
       db.exec(migration.sql);
       db.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (:version, :name, :appliedAt)', {
         version: migration.version,
         name: migration.name,
         appliedAt: new Date().toISOString(),
       });
+      return true;
     });
-    applied.push(migration.version);
+    if (applies) applied.push(migration.version);
   }
   return { applied };
 }

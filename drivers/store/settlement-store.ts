@@ -2,7 +2,6 @@
 // JST month (centre or relay), the kiosks' store business days (relay), and confirmed months
 // (centre), whose insert the schema's trigger turns into a lock on that month's records.
 
-import fs from 'node:fs';
 import type { HandlingRecord } from '../../core/messages.ts';
 import { AppError } from '../../core/errors.ts';
 import { parseMonth } from '../../core/handling-csv.ts';
@@ -12,7 +11,7 @@ import type { StoreDay, UnnoticedRequest } from '../../core/reconcile.ts';
 import type { MonthConfirmation, SettlementSubmission } from '../../core/settlement.ts';
 import type { AuditLog } from './audit-log.ts';
 import { handlingRecordFromRow, openCenterDatabase } from './center-store.ts';
-import type { Database } from './database.ts';
+import { databaseExists, type Database } from './database.ts';
 import { openRelayDatabase } from './relay-store.ts';
 
 export type SettlementRole = 'center' | 'relay';
@@ -27,7 +26,7 @@ export interface ConfirmedMonth {
 
 /** Opens an existing centre or relay database (never creates one from a mistyped path). */
 export function openSettlementDatabase(path: string, role: SettlementRole): Database {
-  if (!fs.existsSync(path)) throw new AppError('usage', 'settlement.no_database', `no ${role} database here`, path);
+  if (!databaseExists(path)) throw new AppError('usage', 'settlement.no_database', `no ${role} database here`, path);
   return role === 'center' ? openCenterDatabase(path) : openRelayDatabase(path);
 }
 

@@ -1,0 +1,186 @@
+// The store's Database port on PostgreSQL (docs/postgres.md). The port is synchronous, as SQLite's
+// drivers are; node-postgres runs in a worker thread (postgres-worker.ts) and this thread sleeps on
+// a shared flag for each answer, so every caller of the port works unchanged. Writers take one
+// transaction-scoped advisory lock: like SQLite's write lock, one writing transaction at a time
+// across every process on the database, so the audit log and the checks before each insert see
+// everything committed before them.
+
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { AppError } from '../../core/errors.ts';
+import { isThenable, type Database, type OpenOptions, type RunResult, type SqlParams } from './database.ts';
+import { bindValues, translateQuery, translateSchema } from './postgres-dialect.ts';
+import type { PostgresAnswer, PostgresRequest, PostgresWorkerInput } from './postgres-worker.ts';
+
+/** How long one statement may take, lock waits included, before the store gives up on the server. */
+const ANSWER_TIMEOUT_MS = 30_000;
+/** pg_advisory_xact_lock's key for "a writer of this database": any fixed number, the same everywhere. */
+const WRITER_LOCK = 0x63_76_73_69; // "cvsi"
+
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
+
+/** The URL without its password, for messages: a database is named, its secret never. */
+export function redactedUrl(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:/?#@]*):[^@/?#]*@/i, '$1:***@');
+}
+
+/** A SQL error from the server, with its SQLSTATE code (23505 unique_violation, P0001 …). */
+export class PostgresError extends Error {
+  readonly code: string | undefined;
+  constructor(message: string, code: string | undefined) {
+    super(message);
+    this.name = 'PostgresError';
+    this.code = code;
+  }
+}
+
+/**
+ * Empties a server database for `init --force`: everything in its public schema (tables, views,
+ * trigger functions) goes, as --force removes a deployment's files. Refuses, without force, a
+ * database that holds anything.
+ */
+export function prepareEmptyPostgresDatabase(url: string, force: boolean): void {
+  const db = openPostgresDatabase(url);
+  try {
+    const held = db.get<{ n: number }>("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'")?.n ?? 0;
+    if (held === 0) return;
+    if (!force) throw new AppError('usage', 'init.exists', `the database already holds ${held} tables (a deployment's store?); use --force to replace it`, db.path);
+    db.execNative('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+  } finally {
+    db.close();
+  }
+}
+
+function workerLocation(): URL | string {
+  if (import.meta.url.includes('$bunfs')) return './drivers/store/postgres-worker.ts';
+  return new URL('./postgres-worker.ts', import.meta.url);
+}
+
+/** Node 20 runs no TypeScript in a worker by itself: the worker registers tsx first, as the CLI does. */
+function startWorker(input: PostgresWorkerInput): Worker {
+  const options = { workerData: input, transferList: [input.port] as never[] };
+  if (typeof Bun !== 'undefined') return new Worker(workerLocation(), options);
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const target = (workerLocation() as URL).href;
+  const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(target)}); })`;
+  return new Worker(bootstrap, { ...options, eval: true });
+}
+
+/** The port, and statements in PostgreSQL's own dialect for what only a server database has. */
+export interface PostgresDatabase extends Database {
+  execNative(sql: string): void;
+}
+
+export function openPostgresDatabase(url: string, options: OpenOptions = {}): PostgresDatabase {
+  if (!isPostgresUrl(url)) throw new AppError('usage', 'store.bad_url', 'a database URL starts with postgresql://', redactedUrl(url));
+  const name = redactedUrl(url);
+  const { port1, port2 } = new MessageChannel();
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const worker = startWorker({ port: port2, flag, connection: { connectionString: url, application_name: 'cvs-issue' } });
+  worker.unref();
+  let closed = false;
+
+  const call = (request: PostgresRequest): PostgresAnswer & { ok: true } => {
+    if (closed) throw new AppError('internal', 'store.closed', 'the database is closed', name);
+    Atomics.store(flag, 0, 0);
+    port1.postMessage(request);
+    if (Atomics.wait(flag, 0, 0, ANSWER_TIMEOUT_MS) === 'timed-out') {
+      throw new AppError('input', 'store.timeout', `the PostgreSQL server did not answer within ${ANSWER_TIMEOUT_MS / 1000} s`, name);
+    }
+    const answer = receiveMessageOnPort(port1)?.message as PostgresAnswer | undefined;
+    if (answer === undefined) throw new AppError('internal', 'store.no_answer', 'the database thread answered nothing', name);
+    if (!answer.ok) throw new PostgresError(answer.message, answer.code);
+    return answer;
+  };
+
+  try {
+    call({ kind: 'connect' });
+    if (options.readonly) call({ kind: 'exec', text: 'SET default_transaction_read_only = on' });
+  } catch (error) {
+    void worker.terminate();
+    closed = true;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new AppError('input', 'store.unreachable', `cannot use the PostgreSQL database: ${reason}`, name);
+  }
+
+  // Open transactions: 0 none, 1 the outer BEGIN, more are savepoints (as better-sqlite3 nests).
+  let depth = 0;
+  const begin = () => call({ kind: 'exec', text: `BEGIN; SELECT pg_advisory_xact_lock(${WRITER_LOCK})` });
+  const query = (sql: string, params?: SqlParams) => {
+    const translated = translateQuery(sql);
+    return call({ kind: 'query', text: translated.text, values: bindValues(translated, params) });
+  };
+
+  /** The statements the audit log's group commit runs by hand (BEGIN IMMEDIATE … COMMIT). */
+  const control = (sql: string): boolean => {
+    const word = sql.trim().replace(/;$/, '').toUpperCase();
+    if (word === 'BEGIN IMMEDIATE' || word === 'BEGIN') {
+      if (depth > 0) throw new AppError('internal', 'store.nested_begin', 'a transaction is already open', name);
+      begin();
+      depth = 1;
+      return true;
+    }
+    if (word === 'COMMIT' || word === 'ROLLBACK' || word === 'END') {
+      depth = 0;
+      call({ kind: 'exec', text: word === 'ROLLBACK' ? 'ROLLBACK' : 'COMMIT' });
+      return true;
+    }
+    return false;
+  };
+
+  const database: PostgresDatabase = {
+    path: name,
+    driver: 'postgres',
+    execNative(sql) {
+      call({ kind: 'exec', text: sql });
+    },
+    exec(sql) {
+      if (control(sql)) return;
+      if (/^\s*PRAGMA\b/i.test(sql)) throw new AppError('internal', 'store.pragma', 'PRAGMA is SQLite only', name);
+      call({ kind: 'exec', text: translateSchema(sql) });
+    },
+    run(sql, params): RunResult {
+      if (control(sql)) return { changes: 0 };
+      return { changes: query(sql, params).rowCount };
+    },
+    get: <T>(sql: string, params?: SqlParams) => query(sql, params).rows[0] as T | undefined,
+    all: <T>(sql: string, params?: SqlParams) => query(sql, params).rows as T[],
+    iterate: <T>(sql: string, params?: SqlParams) => (query(sql, params).rows as T[])[Symbol.iterator](),
+    transaction<T>(work: () => T): T {
+      const savepoint = `cvs_${depth}`;
+      if (depth === 0) begin();
+      else call({ kind: 'exec', text: `SAVEPOINT ${savepoint}` });
+      depth += 1;
+      let result: T;
+      try {
+        result = work();
+        if (isThenable(result)) {
+          result.then(
+            () => undefined,
+            () => undefined,
+          );
+          throw new AppError('internal', 'store.async_transaction', 'transaction work must be synchronous');
+        }
+      } catch (error) {
+        depth -= 1;
+        call({ kind: 'exec', text: depth === 0 ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${savepoint}; RELEASE SAVEPOINT ${savepoint}` });
+        throw error;
+      }
+      depth -= 1;
+      call({ kind: 'exec', text: depth === 0 ? 'COMMIT' : `RELEASE SAVEPOINT ${savepoint}` });
+      return result;
+    },
+    close() {
+      if (closed) return;
+      try {
+        call({ kind: 'close' });
+      } finally {
+        closed = true;
+        port1.close();
+        void worker.terminate();
+      }
+    },
+  };
+  return database;
+}

@@ -1,0 +1,83 @@
+// A throw-away PostgreSQL 15 cluster for the tests that run the centre on PostgreSQL: initdb and
+// pg_ctl on a socket directory of its own, as the postgres user when the tests run as root (as CI
+// does: .ci/run installs Debian's postgresql). Never skipped: without the server those tests fail.
+import { spawnSync } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const BIN = process.env.CVS_ISSUE_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+
+export interface PostgresServer {
+  socketDir: string;
+  port: number;
+  /** A fresh, empty database and its URL (the unix socket, ?host=). */
+  createDatabase(name: string): string;
+  /** The server's own tool (psql, pg_ctl …) as the cluster's owner. */
+  run(tool: string, args: string[]): string;
+  stop(): void;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function asOwner(command: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const root = process.getuid?.() === 0;
+  const result = root ? spawnSync('runuser', ['-u', 'postgres', '--', command, ...args], { encoding: 'utf8' }) : spawnSync(command, args, { encoding: 'utf8' });
+  if (result.error) throw new Error(`${command} could not run (${result.error.message}): install Debian's postgresql`);
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function must(command: string, args: string[]): string {
+  const result = asOwner(command, args);
+  if (result.status !== 0) throw new Error(`${path.basename(command)} ${args[0] ?? ''} failed: ${result.stderr.trim() || result.stdout.trim()}`);
+  return result.stdout;
+}
+
+export async function startPostgres(): Promise<PostgresServer> {
+  const root = mkdtempSync(path.join(tmpdir(), 'cvs-pg-'));
+  const data = path.join(root, 'data');
+  const socketDir = path.join(root, 'socket');
+  for (const dir of [root]) if (process.getuid?.() === 0) chownSync(dir, uidOf('postgres'), gidOf('postgres'));
+  must(path.join(BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--locale=C.UTF-8', '-E', 'UTF8']);
+  must('mkdir', ['-p', socketDir]);
+  const port = await freePort();
+  must(path.join(BIN, 'pg_ctl'), ['-D', data, '-l', path.join(root, 'server.log'), '-w', '-o', `-p ${port} -k ${socketDir} -c listen_addresses='' -c fsync=on`, 'start']);
+  const url = (database: string) => `postgresql://postgres@localhost/${database}?host=${socketDir}&port=${port}`;
+  let stopped = false;
+  const server: PostgresServer = {
+    socketDir,
+    port,
+    createDatabase(name) {
+      must(path.join(BIN, 'psql'), ['-h', socketDir, '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-q', '-c', `CREATE DATABASE "${name}"`]);
+      return url(name);
+    },
+    run: (tool, args) => must(path.join(BIN, tool), args),
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      asOwner(path.join(BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  process.once('exit', () => server.stop());
+  return server;
+}
+
+function idOf(flag: '-u' | '-g', user: string): number {
+  const result = spawnSync('id', [flag, user], { encoding: 'utf8' });
+  const id = Number(result.stdout.trim());
+  if (result.status !== 0 || !Number.isInteger(id)) throw new Error(`no user "${user}": install Debian's postgresql`);
+  return id;
+}
+const uidOf = (user: string) => idOf('-u', user);
+const gidOf = (user: string) => idOf('-g', user);
