@@ -12,8 +12,14 @@ const BIN = process.env.CVS_ISSUE_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 export interface PostgresServer {
   socketDir: string;
   port: number;
-  /** A fresh, empty database and its URL (the unix socket, ?host=). */
-  createDatabase(name: string): string;
+  /** A fresh database and its URL (the unix socket, ?host=): empty, or a copy of `template`. */
+  createDatabase(name: string, template?: string): string;
+  /**
+   * Empties every table of a migrated database but its schema bookkeeping, for the next test: a
+   * fresh copy costs ~0.5 s (CREATE DATABASE checkpoints). The append-only triggers are what make
+   * this a superuser's act (session_replication_role = replica), never the store's.
+   */
+  emptyTables(database: string): void;
   /** The server's own tool (psql, pg_ctl …) as the cluster's owner. */
   run(tool: string, args: string[]): string;
   stop(): void;
@@ -51,15 +57,26 @@ export async function startPostgres(): Promise<PostgresServer> {
   must(path.join(BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--locale=C.UTF-8', '-E', 'UTF8']);
   must('mkdir', ['-p', socketDir]);
   const port = await freePort();
-  must(path.join(BIN, 'pg_ctl'), ['-D', data, '-l', path.join(root, 'server.log'), '-w', '-o', `-p ${port} -k ${socketDir} -c listen_addresses='' -c fsync=on`, 'start']);
+  must(path.join(BIN, 'pg_ctl'), ['-D', data, '-l', path.join(root, 'server.log'), '-w', '-o', `-p ${port} -k ${socketDir} -c listen_addresses=''`, 'start']);
   const url = (database: string) => `postgresql://postgres@localhost/${database}?host=${socketDir}&port=${port}`;
   let stopped = false;
   const server: PostgresServer = {
     socketDir,
     port,
-    createDatabase(name) {
-      must(path.join(BIN, 'psql'), ['-h', socketDir, '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-q', '-c', `CREATE DATABASE "${name}"`]);
+    createDatabase(name, template) {
+      const copy = template === undefined ? '' : ` TEMPLATE "${template}"`;
+      must(path.join(BIN, 'psql'), ['-h', socketDir, '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-q', '-c', `CREATE DATABASE "${name}"${copy}`]);
       return url(name);
+    },
+    emptyTables(database) {
+      // DELETE, not TRUNCATE: on a test's few rows it is ~10 times faster (no new files to sync).
+      const sql = `DO $$ DECLARE name text; BEGIN
+        SET LOCAL session_replication_role = replica;
+        FOR name IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ('schema_migrations', 'meta') LOOP
+          EXECUTE 'DELETE FROM ' || quote_ident(name);
+        END LOOP;
+      END $$`;
+      must(path.join(BIN, 'psql'), ['-h', socketDir, '-p', String(port), '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-q', '-c', sql]);
     },
     run: (tool, args) => must(path.join(BIN, tool), args),
     stop() {

@@ -202,7 +202,9 @@ export class AuditLog {
     this.keyId = ed25519KeyId(this.origin, publicKey, sha256);
     this.verifierKey = formatVerifierKey(this.origin, publicKey, sha256);
     this.noteVerifier = { name: this.origin, keyId: this.keyId, verify: createEd25519Verifier(publicKey) };
-    this.reload();
+    // In a transaction: the size and the latest checkpoint read together, not either side of another
+    // process's commit (several centres on one PostgreSQL store, docs/postgres.md).
+    this.db.transaction(() => this.reload());
   }
 
   get size(): number {

@@ -182,7 +182,11 @@ function translateSchemaStatement(list: Piece[]): string {
   if (/^CREATE\s+TRIGGER\b/i.test(text)) return translateTrigger(text);
   if (/^(CREATE\s+TABLE|ALTER\s+TABLE)\b/i.test(text)) return join(mapCode(list, translateColumnTypes)).trim();
   if (/^(CREATE\s+(UNIQUE\s+)?INDEX|CREATE\s+VIEW|DROP\s+VIEW|DROP\s+INDEX)\b/i.test(text)) return text;
-  throw new AppError('internal', 'store.sql_schema_unknown', 'a schema statement PostgreSQL cannot carry', text.slice(0, 60));
+  if (/^(CREATE|DROP|ALTER)\b/i.test(text)) throw new AppError('internal', 'store.sql_schema_unknown', 'a schema statement PostgreSQL cannot carry', text.slice(0, 60));
+  // Anything else (DELETE, UPDATE, INSERT …) is a query without parameters.
+  const query = translateQuery(text);
+  if (query.names !== 0 && (typeof query.names === 'number' || query.names.length > 0)) throw new AppError('internal', 'store.sql_parameters', 'exec takes no parameters', text.slice(0, 60));
+  return query.text;
 }
 
 function translateColumnTypes(code: string): string {

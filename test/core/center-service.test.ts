@@ -1,6 +1,6 @@
 // Proves the centre authenticates a card only with a fresh, single-use challenge of the same kiosk and a good certificate and signature, issues certificate data from the right municipality within its rules, and records each completion notice exactly once.
-// The challenge and certificate-request suites are a contract: they run against the in-memory store
-// and the SQLite store alike.
+// The challenge and certificate-request suites are a contract: they run against the in-memory store,
+// the SQLite store and the PostgreSQL store alike (a throw-away server, test/postgres.ts).
 import { discardAudit } from '../../core/audit-entry.ts';
 import { createMerkleHasher } from '../../core/merkle.ts';
 import { createHash } from 'node:crypto';
@@ -19,6 +19,7 @@ import type { AuthenticateResponse, CompletionNotice } from '../../core/messages
 import type { Municipality, TypeHours } from '../../core/municipality.ts';
 import type { CertificateContent, Resident } from '../../core/resident.ts';
 import { memoryCenterStore, testResident, type MemoryCenterStore } from './center-fixture.ts';
+import { startPostgres } from '../postgres.ts';
 import { generateEd25519KeyPair } from '../../drivers/pki/ed25519.ts';
 import { AuditLog, auditOrigin } from '../../drivers/store/audit-log.ts';
 import { createCenterStore, openCenterDatabase, saveOperator } from '../../drivers/store/center-store.ts';
@@ -107,18 +108,32 @@ function makeWorld(): World {
 /** The same service over the real SQLite store: the contract suites below run against both. */
 function makeSqliteWorld(): World<CenterStore> {
   const dir = mkdtempSync(join(tmpdir(), 'cvs-center-contract-'));
-  const db = openCenterDatabase(join(dir, 'center.db'));
+  return storeWorld(join(dir, 'center.db'), () => rmSync(dir, { recursive: true, force: true }));
+}
+
+const postgres = await startPostgres();
+const postgresUrl = postgres.createDatabase('contract');
+
+/** The same service over the PostgreSQL store, its tables emptied for each test. */
+function makePostgresWorld(): World<CenterStore> {
+  postgres.emptyTables('contract');
+  return storeWorld(postgresUrl, () => undefined);
+}
+
+function storeWorld(location: string, cleanUp: () => void): World<CenterStore> {
+  const db = openCenterDatabase(location);
   saveOperator(db, 'op-1', 'Operator One', 'cvs-issue/relay/op-1+00000000+AAAA');
   const audit = new AuditLog(db, { origin: auditOrigin('center'), privateKeyPem: generateEd25519KeyPair().privateKeyPem, clock: { nowMs: () => MONDAY_MORNING } });
   return worldWith(createCenterStore(db, audit), () => {
     db.close();
-    rmSync(dir, { recursive: true, force: true });
+    cleanUp();
   });
 }
 
 const STORES: [string, () => World<CenterStore>][] = [
   ['in-memory store', makeWorld],
   ['SQLite store', makeSqliteWorld],
+  ['PostgreSQL store', makePostgresWorld],
 ];
 
 function worldWith<Store extends CenterStore>(store: Store, close: () => void): World<Store> {
