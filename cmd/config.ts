@@ -6,6 +6,7 @@ import path from 'node:path';
 import { AppError, inputError } from '../core/errors.ts';
 import type { Clock } from '../core/ports.ts';
 import { createMutualTlsClient, type HttpClient } from '../drivers/http/client.ts';
+import { createFailoverClient, splitServerUrls } from '../drivers/http/failover-client.ts';
 import { AuditLog } from '../drivers/store/audit-log.ts';
 import type { Database } from '../drivers/store/database.ts';
 import { isPostgresUrl } from '../drivers/store/postgres-database.ts';
@@ -347,12 +348,17 @@ export function openRoleAuditLog(db: Database, loaded: LoadedConfig, role: Audit
 }
 
 /** A mutual-TLS client with this party's certificate, trusting the CA its peer's certificate comes from. */
-export function clientFor(loaded: LoadedConfig, tls: TlsFiles, baseUrl: string, timeoutMs: number): HttpClient {
-  return createMutualTlsClient({
-    baseUrl,
-    caPem: loaded.read(tls.caFile),
-    certificatePem: loaded.read(tls.certificateFile),
-    keyPem: loaded.read(tls.keyFile),
-    timeoutMs,
-  });
+/**
+ * A mutual-TLS client to `baseUrl`; several URLs, comma-separated (a relay's centres on one
+ * PostgreSQL store), make one client that spreads requests over them and fails over
+ * (drivers/http/failover-client.ts).
+ */
+export function clientFor(loaded: LoadedConfig, tls: TlsFiles, baseUrl: string, timeoutMs: number, log?: (line: string) => void): HttpClient {
+  const credentials = { caPem: loaded.read(tls.caFile), certificatePem: loaded.read(tls.certificateFile), keyPem: loaded.read(tls.keyFile), timeoutMs };
+  const urls = splitServerUrls(baseUrl);
+  for (const url of urls) {
+    if (!URL.canParse(url) || new URL(url).protocol !== 'https:') throw new AppError('usage', 'config.bad_center_url', `"${url.slice(0, 80)}" is not an https:// URL`);
+  }
+  if (urls.length === 1) return createMutualTlsClient({ baseUrl: urls[0]!, ...credentials });
+  return createFailoverClient(urls.map((url) => ({ url, client: createMutualTlsClient({ baseUrl: url, ...credentials }) })), { log });
 }

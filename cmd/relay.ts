@@ -149,7 +149,7 @@ export async function startRelay(
 ): Promise<StartedRelay> {
   const config = findRelay(loaded, options.operatorId);
   const log = options.log ?? (() => undefined);
-  const client = clientFor(loaded, config.centerTls, options.centerUrl ?? config.centerUrl, 15_000);
+  const client = clientFor(loaded, config.centerTls, options.centerUrl ?? config.centerUrl, 15_000, (line) => log(`relay: ${line}`));
   const upstream: CenterUpstream = {
     async post(path, body, kiosk) {
       const headers = { 'content-type': 'application/json', accept: 'application/json', [RELAY_HEADERS.store]: kiosk.storeId, [RELAY_HEADERS.kiosk]: kiosk.kioskId };
@@ -324,7 +324,7 @@ export function makeRelayCommand(factory: Factory): Command {
     .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
     .option('--operator <id>', 'operator whose relay to run (default: the first in the deployment)')
     .option('--listen <host:port>', 'listen address (port 0 picks a free port); default from the deployment')
-    .option('--center-url <url>', 'the centre, e.g. https://127.0.0.1:8443; default from the deployment')
+    .option('--center-url <url>', 'the centre, e.g. https://127.0.0.1:8443, or several centres serving one PostgreSQL store, comma-separated (requests spread over them, failing over); default from the deployment')
     .option('--metrics-listen <host:port>', 'also serve GET /healthz and GET /metrics (Prometheus) over plain HTTP on this address, never on the mutual-TLS port')
     .option('--json', 'once listening, print one JSON line: {"role","operatorId","url","host","port","metricsUrl"}')
     .addHelpText('after', '\nExit codes: 0 stopped by SIGINT/SIGTERM, 1 unexpected failure, 2 bad flag, configuration or database, or the address in use.')
@@ -409,7 +409,7 @@ export function makeRelayCommand(factory: Factory): Command {
     .requiredOption('--dir <dir>', 'deployment directory made by "cvs-issue init"')
     .requiredOption('--issuance <id>', 'the issuance id reconcile reported as missing at the centre')
     .option('--operator <id>', 'whose relay (default: the first in the deployment)')
-    .option('--center-url <url>', 'the centre, e.g. https://127.0.0.1:8443; default from the deployment')
+    .option('--center-url <url>', 'the centre, e.g. https://127.0.0.1:8443, or several centres serving one PostgreSQL store, comma-separated (requests spread over them, failing over); default from the deployment')
     .option('--json', 'print the answer as JSON')
     .addHelpText('after', '\nExit codes: 0 accepted (in its month, or as an adjustment of the next open month), 1 refused by the centre, 2 no such record here.')
     .action(async (options: { dir: string; issuance: string; operator?: string; centerUrl?: string; json?: boolean }) => {
@@ -442,7 +442,7 @@ export function makeRelayCommand(factory: Factory): Command {
     .option('--kiosk <id>', 'the kiosk it concerns')
     .option('--status <inquiry>', 'instead: where this inquiry stands, and the municipality\'s answer')
     .option('--operator <id>', 'whose relay (default: the first in the deployment)')
-    .option('--center-url <url>', 'the centre, e.g. https://127.0.0.1:8443; default from the deployment')
+    .option('--center-url <url>', 'the centre, e.g. https://127.0.0.1:8443, or several centres serving one PostgreSQL store, comma-separated (requests spread over them, failing over); default from the deployment')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExit codes: 0 sent (or its status shown), 1 the centre did not answer or refused it, 2 bad flag, or a request or inquiry the centre does not know for this operator.')
     .action(async (options: { dir: string; request?: string; serial?: string; summary?: string; kiosk?: string; status?: string; operator?: string; centerUrl?: string; json?: boolean }) => {
@@ -488,7 +488,7 @@ export function makeRelayCommand(factory: Factory): Command {
     .option('--kiosk <id>', 'the kiosk it concerns')
     .option('--request <id>', 'the transaction it concerns (its request id)')
     .option('--operator <id>', 'whose relay (default: the first in the deployment)')
-    .option('--center-url <url>', 'the centre, e.g. https://127.0.0.1:8443; default from the deployment')
+    .option('--center-url <url>', 'the centre, e.g. https://127.0.0.1:8443, or several centres serving one PostgreSQL store, comma-separated (requests spread over them, failing over); default from the deployment')
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
@@ -561,7 +561,7 @@ export function makeRelayCommand(factory: Factory): Command {
     .requiredOption('--message <text>', 'what the kiosks show, 1 to 200 characters (Japanese), no personal data')
     .option('--emergency', 'a maintenance that cannot wait for hours the service is closed (Spec§7-4: 止むを得ない事情)')
     .option('--operator <id>', 'whose relay (default: the first in the deployment)')
-    .option('--center-url <url>', 'the centre, e.g. https://127.0.0.1:8443; default from the deployment')
+    .option('--center-url <url>', 'the centre, e.g. https://127.0.0.1:8443, or several centres serving one PostgreSQL store, comma-separated (requests spread over them, failing over); default from the deployment')
     .option('--json', 'print the notice as JSON')
     .addHelpText(
       'after',
