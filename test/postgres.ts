@@ -2,12 +2,22 @@
 // pg_ctl on a socket directory of its own, as the postgres user when the tests run as root (as CI
 // does: .ci/run installs Debian's postgresql). Never skipped: without the server those tests fail.
 import { spawnSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-const BIN = process.env.CVS_ISSUE_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** Debian's server programs, the newest version installed (CVS_ISSUE_PG_BIN names another). */
+function serverPrograms(): string {
+  if (process.env.CVS_ISSUE_PG_BIN) return process.env.CVS_ISSUE_PG_BIN;
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((name) => /^\d+$/.test(name) && existsSync(path.join(root, name, 'bin', 'initdb'))) : [];
+  const newest = versions.sort((left, right) => Number(right) - Number(left))[0];
+  if (newest === undefined) throw new Error(`no PostgreSQL server in ${root}: install Debian's postgresql (.ci/run does)`);
+  return path.join(root, newest, 'bin');
+}
+
+const BIN = serverPrograms();
 
 export interface PostgresServer {
   socketDir: string;
@@ -98,3 +108,13 @@ function idOf(flag: '-u' | '-g', user: string): number {
 }
 const uidOf = (user: string) => idOf('-u', user);
 const gidOf = (user: string) => idOf('-g', user);
+
+let shared: Promise<PostgresServer> | undefined;
+
+/**
+ * One cluster for every test file of a process (the Node groups and Bun run many files in one), each
+ * file with databases of its own names; it stops when the process exits.
+ */
+export function sharedPostgres(): Promise<PostgresServer> {
+  return (shared ??= startPostgres());
+}

@@ -2,8 +2,8 @@
 // grammar, the index, the stored leaf hash, the links inside a run. This thread builds the tree
 // from their leaf hashes in order, checks every link between runs and the signed roots. The
 // verdict is the one `verifyStoredLog` gives: when anything is wrong, or the log is small, or
-// workers cannot run (Node 20 does not run TypeScript workers), the log is verified again one
-// entry at a time, which names the problem exactly.
+// workers cannot run (Node 20 does not run TypeScript workers; a PostgreSQL store, whose URL the
+// workers are not given), the log is verified again one entry at a time, which names the problem exactly.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -42,7 +42,7 @@ export async function verifyStoredLogInParallel(db: Database, options: StoredVer
   const bounds = db.get<{ first: number | null; last: number | null }>('SELECT MIN(idx) AS first, MAX(idx) AS last FROM audit_entries');
   const size = bounds?.last === null || bounds?.last === undefined ? 0 : bounds.last + 1;
   const helpers = tuning.workers ?? Math.min(1, availableParallelism() - 1);
-  if (!canVerifyInWorkers() || helpers < 1 || db.path === ':memory:' || bounds?.first !== 0 || size < (tuning.minEntries ?? PARALLEL_MIN_ENTRIES)) return oneByOne();
+  if (!canVerifyInWorkers() || helpers < 1 || db.path === ':memory:' || db.driver === 'postgres' || bounds?.first !== 0 || size < (tuning.minEntries ?? PARALLEL_MIN_ENTRIES)) return oneByOne();
   const verifier = storedLogVerifier(db, options);
   const take = (checked: AuditWorkerMessage & { type: 'run' }): boolean => {
     if (!checked.ok || !verifier.linksTo(checked.previousOfFirst)) return false;

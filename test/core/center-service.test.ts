@@ -19,7 +19,7 @@ import type { AuthenticateResponse, CompletionNotice } from '../../core/messages
 import type { Municipality, TypeHours } from '../../core/municipality.ts';
 import type { CertificateContent, Resident } from '../../core/resident.ts';
 import { memoryCenterStore, testResident, type MemoryCenterStore } from './center-fixture.ts';
-import { startPostgres } from '../postgres.ts';
+import { sharedPostgres } from '../postgres.ts';
 import { generateEd25519KeyPair } from '../../drivers/pki/ed25519.ts';
 import { AuditLog, auditOrigin } from '../../drivers/store/audit-log.ts';
 import { createCenterStore, openCenterDatabase, saveOperator } from '../../drivers/store/center-store.ts';
@@ -111,7 +111,7 @@ function makeSqliteWorld(): World<CenterStore> {
   return storeWorld(join(dir, 'center.db'), () => rmSync(dir, { recursive: true, force: true }));
 }
 
-const postgres = await startPostgres();
+const postgres = await sharedPostgres();
 const postgresUrl = postgres.createDatabase('contract');
 
 /** The same service over the PostgreSQL store, its tables emptied for each test. */

@@ -11,9 +11,9 @@ import { generateEd25519KeyPair } from '../../../drivers/pki/ed25519.ts';
 import { AuditLog, auditOrigin } from '../../../drivers/store/audit-log.ts';
 import { createCenterStore, openCenterDatabase } from '../../../drivers/store/center-store.ts';
 import type { Database } from '../../../drivers/store/database.ts';
-import { startPostgres } from '../../postgres.ts';
+import { sharedPostgres } from '../../postgres.ts';
 
-const postgres = await startPostgres();
+const postgres = await sharedPostgres();
 let databases = 0;
 
 /** Where each suite keeps its centre: a fresh SQLite file, or a fresh PostgreSQL database. */

@@ -16,7 +16,7 @@ import { openCenterDatabase } from '../../../drivers/store/center-store.ts';
 import { openDatabase, type Database } from '../../../drivers/store/database.ts';
 import { bindValues, translateQuery, translateSchema } from '../../../drivers/store/postgres-dialect.ts';
 import { redactedUrl } from '../../../drivers/store/postgres-database.ts';
-import { startPostgres } from '../../postgres.ts';
+import { sharedPostgres, type PostgresServer } from '../../postgres.ts';
 
 describe('PostgreSQL dialect', () => {
   it('numbers named parameters once each, and tests a parameter for NULL as text', () => {
@@ -63,19 +63,18 @@ describe('PostgreSQL dialect', () => {
 });
 
 describe('PostgreSQL store', () => {
-  let server: Awaited<ReturnType<typeof startPostgres>>;
+  let server: PostgresServer;
   let url: string;
   let db: Database;
   let dir: string;
   before(async () => {
-    server = await startPostgres();
+    server = await sharedPostgres();
     url = server.createDatabase('center');
     db = openCenterDatabase(url);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-postgres-'));
   });
   after(() => {
     db?.close();
-    server?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
