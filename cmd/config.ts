@@ -195,7 +195,7 @@ export function withCenterDatabaseUrl(loaded: LoadedConfig, databaseUrl: string)
 
 /** Where the centre's store is: its PostgreSQL URL when the deployment names one, else its SQLite file. */
 export function centerDatabase(loaded: LoadedConfig): string {
-  return loaded.config.center.databaseUrl ?? centerDatabase(loaded);
+  return loaded.config.center.databaseUrl ?? loaded.resolve(loaded.config.center.databaseFile);
 }
 
 export function configPathFor(directory: string): string {
