@@ -22,6 +22,17 @@ const BIN = serverPrograms();
 export interface PostgresServer {
   socketDir: string;
   port: number;
+  dataDir: string;
+  /** The URL of a database on this server. */
+  url(database: string): string;
+  /** Stops the server, keeping its data: "immediate" is a crash (no shutdown checkpoint). */
+  halt(mode: 'fast' | 'immediate'): void;
+  /** Starts it again on the same port and socket. */
+  resume(): void;
+  /** Makes a standby the primary (pg_ctl promote), waiting until it takes writes. */
+  promote(): void;
+  /** A streaming replica of this server (pg_basebackup), started, named `name` to the primary. */
+  startStandby(name: string): Promise<PostgresServer>;
   /** A fresh database and its URL (the unix socket, ?host=): empty, or a copy of `template`. */
   createDatabase(name: string, template?: string): string;
   /**
@@ -59,20 +70,42 @@ function must(command: string, args: string[]): string {
   return result.stdout;
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+function newRoot(): string {
   const root = mkdtempSync(path.join(tmpdir(), 'cvs-pg-'));
+  if (process.getuid?.() === 0) chownSync(root, uidOf('postgres'), gidOf('postgres'));
+  return root;
+}
+
+export async function startPostgres(): Promise<PostgresServer> {
+  const root = newRoot();
   const data = path.join(root, 'data');
-  const socketDir = path.join(root, 'socket');
-  for (const dir of [root]) if (process.getuid?.() === 0) chownSync(dir, uidOf('postgres'), gidOf('postgres'));
   must(path.join(BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--locale=C.UTF-8', '-E', 'UTF8']);
+  return serverOn(root, data, await freePort());
+}
+
+/** Starts the cluster in `data` on `port`, with its socket in ROOT/socket. */
+function serverOn(root: string, data: string, port: number): PostgresServer {
+  const socketDir = path.join(root, 'socket');
   must('mkdir', ['-p', socketDir]);
-  const port = await freePort();
-  must(path.join(BIN, 'pg_ctl'), ['-D', data, '-l', path.join(root, 'server.log'), '-w', '-o', `-p ${port} -k ${socketDir} -c listen_addresses=''`, 'start']);
+  const start = () => must(path.join(BIN, 'pg_ctl'), ['-D', data, '-l', path.join(root, 'server.log'), '-w', '-o', `-p ${port} -k ${socketDir} -c listen_addresses=''`, 'start']);
+  start();
   const url = (database: string) => `postgresql://postgres@localhost/${database}?host=${socketDir}&port=${port}`;
   let stopped = false;
   const server: PostgresServer = {
     socketDir,
     port,
+    dataDir: data,
+    url,
+    halt: (mode) => void must(path.join(BIN, 'pg_ctl'), ['-D', data, '-m', mode, '-w', 'stop']),
+    resume: start,
+    promote: () => void must(path.join(BIN, 'pg_ctl'), ['-D', data, '-w', 'promote']),
+    async startStandby(name) {
+      const standbyRoot = newRoot();
+      const standbyData = path.join(standbyRoot, 'data');
+      // -R: standby.signal and primary_conninfo; the name is how synchronous_standby_names knows it.
+      must(path.join(BIN, 'pg_basebackup'), ['-D', standbyData, '-d', `host=${socketDir} port=${port} user=postgres application_name=${name}`, '-X', 'stream', '-R', '-c', 'fast']);
+      return serverOn(standbyRoot, standbyData, await freePort());
+    },
     createDatabase(name, template) {
       const copy = template === undefined ? '' : ` TEMPLATE "${template}"`;
       must(path.join(BIN, 'psql'), ['-h', socketDir, '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-q', '-c', `CREATE DATABASE "${name}"${copy}`]);

@@ -19,9 +19,9 @@ interface PostgresWorkerInput {
   connection: pg.ClientConfig;
 }
 
-type PostgresRequest = { kind: 'connect' } | { kind: 'query'; text: string; values: unknown[] } | { kind: 'exec'; text: string } | { kind: 'close' };
+type PostgresRequest = { kind: 'connect' } | { kind: 'reconnect' } | { kind: 'query'; text: string; values: unknown[] } | { kind: 'exec'; text: string } | { kind: 'close' };
 
-type PostgresAnswer = { ok: true; rows: Record<string, unknown>[]; rowCount: number } | { ok: false; message: string; code?: string };
+type PostgresAnswer = { ok: true; rows: Record<string, unknown>[]; rowCount: number } | { ok: false; message: string; code?: string; connectionLost: boolean };
 
 /** How long one statement may take, lock waits included, before the store gives up on the server. */
 const ANSWER_TIMEOUT_MS = 30_000;
@@ -85,12 +85,20 @@ export function openPostgresDatabase(url: string, options: OpenOptions = {}): Po
   const name = redactedUrl(url);
   const { port1, port2 } = new MessageChannel();
   const flag = new Int32Array(new SharedArrayBuffer(4));
+  // Open transactions: 0 none, 1 the outer BEGIN, more are savepoints (as better-sqlite3 nests).
+  let depth = 0;
   const worker = startWorker({ port: port2, flag, connection: { connectionString: url, application_name: 'cvs-issue' } });
   worker.unref();
   let closed = false;
+  // The connection was lost: the next statement outside a transaction asks for a new one first.
+  let broken = false;
 
   const call = (request: PostgresRequest): PostgresAnswer & { ok: true } => {
     if (closed) throw new AppError('internal', 'store.closed', 'the database is closed', name);
+    if (broken && depth === 0 && request.kind !== 'close') {
+      broken = false;
+      call({ kind: 'reconnect' });
+    }
     Atomics.store(flag, 0, 0);
     port1.postMessage(request);
     if (Atomics.wait(flag, 0, 0, ANSWER_TIMEOUT_MS) === 'timed-out') {
@@ -98,6 +106,11 @@ export function openPostgresDatabase(url: string, options: OpenOptions = {}): Po
     }
     const answer = receiveMessageOnPort(port1)?.message as PostgresAnswer | undefined;
     if (answer === undefined) throw new AppError('internal', 'store.no_answer', 'the database thread answered nothing', name);
+    if (!answer.ok && answer.connectionLost) {
+      broken = true;
+      // 503 to whoever asked: the request was not stored; another centre (or this one, later) may.
+      throw new AppError('unavailable', 'store.unavailable', `the PostgreSQL server cannot be reached (${answer.message})`, name);
+    }
     if (!answer.ok) throw new PostgresError(answer.message, answer.code);
     return answer;
   };
@@ -112,8 +125,6 @@ export function openPostgresDatabase(url: string, options: OpenOptions = {}): Po
     throw new AppError('input', 'store.unreachable', `cannot use the PostgreSQL database: ${reason}`, name);
   }
 
-  // Open transactions: 0 none, 1 the outer BEGIN, more are savepoints (as better-sqlite3 nests).
-  let depth = 0;
   const begin = () => call({ kind: 'exec', text: `BEGIN; SELECT pg_advisory_xact_lock(${WRITER_LOCK})` });
   const query = (sql: string, params?: SqlParams) => {
     const translated = translateQuery(sql);
@@ -172,7 +183,12 @@ export function openPostgresDatabase(url: string, options: OpenOptions = {}): Po
         }
       } catch (error) {
         depth -= 1;
-        call({ kind: 'exec', text: depth === 0 ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${savepoint}; RELEASE SAVEPOINT ${savepoint}` });
+        try {
+          call({ kind: 'exec', text: depth === 0 ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${savepoint}; RELEASE SAVEPOINT ${savepoint}` });
+        } catch (rollbackError) {
+          // A lost connection has rolled the transaction back already; the first error says why.
+          if (!broken) throw rollbackError;
+        }
         throw error;
       }
       depth -= 1;
@@ -183,6 +199,9 @@ export function openPostgresDatabase(url: string, options: OpenOptions = {}): Po
       if (closed) return;
       try {
         call({ kind: 'close' });
+      } catch (error) {
+        // A connection the server already dropped is closed as it is: nothing was left to commit.
+        if (!(error instanceof AppError && error.code === 'store.unavailable')) throw error;
       } finally {
         closed = true;
         port1.close();

@@ -22,9 +22,19 @@ function valueForPg(value) {
   return value;
 }
 
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** The connection is gone (server down, restarted, unreachable), not the statement refused. */
+function isConnectionLoss(error) {
+  const code = typeof error?.code === 'string' ? error.code : '';
+  const message = typeof error?.message === 'string' ? error.message : '';
+  // SQLSTATE 08 connection exception, 57P01-57P03 shutdown / cannot connect now.
+  return SOCKET_CODES.has(code) || /^08/.test(code) || /^57P0[123]$/.test(code) || /Connection terminated|not queryable|timeout expired/i.test(message);
+}
+
 /** What an error may say: the message and codes, never `detail` (it quotes the row's values). */
-function failure(error) {
-  const answer = { ok: false, message: typeof error?.message === 'string' ? error.message : String(error) };
+function failure(error, lost = false) {
+  const answer = { ok: false, message: typeof error?.message === 'string' ? error.message : String(error), connectionLost: lost || isConnectionLoss(error) };
   for (const field of ['code', 'constraint', 'table']) if (typeof error?.[field] === 'string') answer[field] = error[field];
   return answer;
 }
@@ -36,6 +46,8 @@ async function answer(client, request) {
     case 'connect':
       await client.connect();
       return done;
+    case 'reconnect':
+      return done; // handled in serve(): a new client
     case 'query': {
       const result = await client.query({ text: request.text, values: request.values.map(valueForPg) });
       return { ok: true, rows: result.rows, rowCount: result.rowCount ?? 0 };
@@ -53,18 +65,29 @@ async function answer(client, request) {
 
 function serve(input) {
   parsers();
-  const client = new pg.Client(input.connection);
-  // A connection the server dropped: every later request answers with this error.
+  // A connection the server dropped answers every later request with its error, until the calling
+  // thread, outside any transaction, asks for a new one (`reconnect`).
   let lost;
-  client.on('error', (error) => {
-    lost = failure(error);
-  });
+  const open = () => {
+    const client = new pg.Client(input.connection);
+    lost = undefined;
+    client.on('error', (error) => {
+      lost = failure(error, true);
+    });
+    return client;
+  };
+  let client = open();
   input.port.on('message', (request) => {
     const reply = (result) => {
       input.port.postMessage(result);
       Atomics.store(input.flag, 0, 1);
       Atomics.notify(input.flag, 0);
     };
+    if (request.kind === 'reconnect') {
+      client.end().catch(() => undefined);
+      client = open();
+      return void client.connect().then(() => reply(done), (error) => reply(failure(error, true)));
+    }
     if (lost) return reply(lost);
     answer(client, request).then(reply, (error) => reply(failure(error)));
   });

@@ -16,7 +16,7 @@ import { openCenterDatabase } from '../../../drivers/store/center-store.ts';
 import { openDatabase, type Database } from '../../../drivers/store/database.ts';
 import { bindValues, translateQuery, translateSchema } from '../../../drivers/store/postgres-dialect.ts';
 import { redactedUrl } from '../../../drivers/store/postgres-database.ts';
-import { sharedPostgres, type PostgresServer } from '../../postgres.ts';
+import { sharedPostgres, startPostgres, type PostgresServer } from '../../postgres.ts';
 
 describe('PostgreSQL dialect', () => {
   it('numbers named parameters once each, and tests a parameter for NULL as text', () => {
@@ -207,6 +207,31 @@ describe('PostgreSQL store', () => {
       assert.equal(logSize(reader), 181);
     } finally {
       reader.close();
+    }
+  });
+});
+
+describe('PostgreSQL store: a server that goes away', () => {
+  it('answers unavailable (503) while the server is down, and carries on on a new connection once it is back', async () => {
+    const server = await startPostgres();
+    try {
+      const url = server.createDatabase('restarts');
+      const db = openCenterDatabase(url);
+      try {
+        db.run("INSERT INTO operators (operator_id, name) VALUES ('OP01', 'before')");
+        server.halt('fast');
+        const unavailable = (error: unknown) => error instanceof AppError && error.kind === 'unavailable' && error.code === 'store.unavailable';
+        assert.throws(() => db.get('SELECT 1 AS one'), unavailable);
+        // A transaction that cannot begin, or loses its connection, leaves nothing behind either.
+        assert.throws(() => db.transaction(() => db.run("INSERT INTO operators (operator_id, name) VALUES ('OP02', 'lost')")), unavailable);
+        server.resume();
+        db.run("INSERT INTO operators (operator_id, name) VALUES ('OP03', 'after')");
+        assert.deepEqual(db.all<{ operator_id: string }>('SELECT operator_id FROM operators ORDER BY operator_id').map((row) => row.operator_id), ['OP01', 'OP03']);
+      } finally {
+        db.close();
+      }
+    } finally {
+      server.stop();
     }
   });
 });
