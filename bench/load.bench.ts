@@ -19,6 +19,9 @@
 // `npm run bench -- load` (builds dist/cvs-issue first). LOAD_SESSIONS=1,4,16,64 picks the
 // levels, LOAD_SECONDS=15 the time per level, LOAD_RESIDENTS the synthetic cards (default twice
 // the largest level), LOAD_PROFILE=DIR a CPU profile of each server, CVS_ISSUE_RENDER_WORKERS the centre's render threads, so on a 2-core machine the whole run stays near a minute and a half.
+// LOAD_STORE=postgres keeps the centre's store on a throw-away PostgreSQL server (test/postgres.ts,
+// docs/postgres.md), whose processes' CPU is a column of its own; LOAD_CENTERS=N (PostgreSQL only)
+// runs N centre processes on it, the relay spreading its requests over them; their CPU is summed.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -42,12 +45,15 @@ import { kioskGateway } from '../drivers/http/kiosk-gateway.ts';
 import { auditOrigin } from '../drivers/store/audit-log.ts';
 import { openKioskDatabase } from '../drivers/store/kiosk-store.ts';
 import { openDatabase } from '../drivers/store/database.ts';
+import { startPostgres, type PostgresServer } from '../test/postgres.ts';
 
 const LEVELS = (process.env.LOAD_SESSIONS ?? '1,4,16,64').split(',').map(Number);
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 15);
 const MAX_LEVEL = Math.max(...LEVELS);
 const RESIDENTS = Number(process.env.LOAD_RESIDENTS ?? 2 * MAX_LEVEL);
 const WARM_UP_SECONDS = 3;
+const STORE = process.env.LOAD_STORE ?? 'sqlite';
+const CENTERS = Number(process.env.LOAD_CENTERS ?? 1);
 /** The certificate every session asks for: 住民票の写し, one copy, open whenever the centre is. */
 const CERTIFICATE = { certificateType: 'juminhyo', copies: 1 } as const;
 const STEPS = ['card', 'challenge', 'sign', 'authenticate', 'certificate', 'kiosk', 'notice'] as const;
@@ -129,6 +135,31 @@ function cpuSplitMs(pid: number): { user: number; system: number } {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { user: (Number(fields[11]) * 1000) / clockTicksPerSecond, system: (Number(fields[12]) * 1000) / clockTicksPerSecond };
 }
+
+/** The PostgreSQL server's CPU so far: its postmaster, its live processes, and those that ended. */
+function serverCpuMs(postgres: PostgresServer): { user: number; system: number } {
+  const postmaster = Number(fs.readFileSync(path.join(postgres.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const total = { user: 0, system: 0 };
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // ended meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pid = Number(entry);
+    if (pid !== postmaster && Number(fields[1]) !== postmaster) continue;
+    // utime, stime; for the postmaster also cutime, cstime: the backends that have ended.
+    const ticks = (at: number) => (Number(fields[at]) * 1000) / clockTicksPerSecond;
+    total.user += ticks(11) + (pid === postmaster ? ticks(13) : 0);
+    total.system += ticks(12) + (pid === postmaster ? ticks(14) : 0);
+  }
+  return total;
+}
+
+const sumCpu = (parts: { user: number; system: number }[]) => parts.reduce((sum, part) => ({ user: sum.user + part.user, system: sum.system + part.system }), { user: 0, system: 0 });
 
 function peakRssMiB(pid: number): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -299,10 +330,15 @@ async function main(): Promise<void> {
   if (!LEVELS.every((level) => Number.isSafeInteger(level) && level >= 1) || !(SECONDS > 0) || !Number.isSafeInteger(RESIDENTS) || RESIDENTS < MAX_LEVEL) {
     fail('LOAD_SESSIONS must list whole numbers >= 1, LOAD_SECONDS be > 0, LOAD_RESIDENTS be at least the largest level');
   }
+  if (STORE !== 'sqlite' && STORE !== 'postgres') fail('LOAD_STORE must be sqlite or postgres');
+  if (!Number.isSafeInteger(CENTERS) || CENTERS < 1 || (CENTERS > 1 && STORE !== 'postgres')) fail('LOAD_CENTERS must be a whole number >= 1, and above 1 only with LOAD_STORE=postgres');
   if (!fs.existsSync(binary)) fail(`${binary} is missing (npm run build)`);
   process.stdout.write(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')} at start\n`);
+  postgres = STORE === 'postgres' ? await startPostgres() : undefined;
+  centerStore = postgres ? postgres.createDatabase('center') : path.join(dir, 'center.db');
+  process.stdout.write(`centre store: ${postgres ? `PostgreSQL (${path.basename(path.dirname(postgres.dataDir))}), ${CENTERS} centre process${CENTERS === 1 ? '' : 'es'}` : 'SQLite'}\n`);
   const initStarted = performance.now();
-  const init = runBinary(['init', '--dir', dir, '--kiosks', String(MAX_LEVEL), '--residents', String(RESIDENTS), '--center-listen', '127.0.0.1:0', '--relay-listen', '127.0.0.1:0', '--json']);
+  const init = runBinary(['init', '--dir', dir, '--kiosks', String(MAX_LEVEL), '--residents', String(RESIDENTS), '--center-listen', '127.0.0.1:0', '--relay-listen', '127.0.0.1:0', ...(postgres ? ['--center-database', centerStore] : []), '--json']);
   if (init.status !== 0) fail(`init exited ${init.status}: ${init.stderr.trim()}`);
   process.stdout.write(`init --kiosks ${MAX_LEVEL} --residents ${RESIDENTS}: ${format((performance.now() - initStarted) / 1000, 1)} s\n`);
   const described = JSON.parse(init.stdout) as InitJson;
@@ -313,9 +349,13 @@ async function main(): Promise<void> {
     return { file, pin: readCardFile(file).pin };
   });
 
-  const center = await serve(['center', 'serve', '--dir', dir, '--listen', '127.0.0.1:0']);
-  const relay = await serve(['relay', 'serve', '--dir', dir, '--listen', '127.0.0.1:0', '--center-url', center.url]);
-  const servers = { centre: center.child.pid!, relay: relay.child.pid! };
+  const centers = [];
+  for (let started = 0; started < CENTERS; started += 1) centers.push(await serve(['center', 'serve', '--dir', dir, '--listen', '127.0.0.1:0']));
+  const relay = await serve(['relay', 'serve', '--dir', dir, '--listen', '127.0.0.1:0', '--center-url', centers.map((center) => center.url).join(',')]);
+  const centerPids = centers.map((center) => center.child.pid!);
+  const servers = { relay: relay.child.pid! };
+  const centreCpu = () => sumCpu(centerPids.map(cpuSplitMs));
+  const databaseCpu = () => (postgres ? serverCpuMs(postgres) : { user: NaN, system: NaN });
   const clock = offsetClock(businessMs);
   const kiosks = kioskConfigs.map((kioskConfig, index) => simulatedKiosk(loaded, kioskConfig, index, relay.url, clock));
   const all: SessionResult[] = [];
@@ -326,10 +366,10 @@ async function main(): Promise<void> {
     await Promise.all(kiosks.map((kiosk) => kiosk.connect()));
     all.push(...(await runLevel(kiosks, cards, Math.min(4, MAX_LEVEL), WARM_UP_SECONDS)).results);
     for (const level of LEVELS) {
-      const before = { centre: cpuSplitMs(servers.centre), relay: cpuSplitMs(servers.relay), generator: process.cpuUsage() };
+      const before = { centre: centreCpu(), relay: cpuSplitMs(servers.relay), database: databaseCpu(), generator: process.cpuUsage() };
       const { results, wallMs } = await runLevel(kiosks, cards, level, SECONDS);
       const generator = process.cpuUsage(before.generator);
-      const after = { centre: cpuSplitMs(servers.centre), relay: cpuSplitMs(servers.relay) };
+      const after = { centre: centreCpu(), relay: cpuSplitMs(servers.relay), database: databaseCpu() };
       all.push(...results);
       const issued = results.filter((result) => result.outcome === 'issued' && result.acknowledged);
       const latencies = issued.map((result) => result.totalMs).sort((left, right) => left - right);
@@ -347,8 +387,9 @@ async function main(): Promise<void> {
         STEPS.map((step) => format(stepP50(step), 1)).join(' / '),
         cpuCell(after.centre, before.centre),
         cpuCell(after.relay, before.relay),
+        postgres ? cpuCell(after.database, before.database) : '-',
         format(perIssuance((generator.user + generator.system) / 1000), 1),
-        format(peakRssMiB(servers.centre)),
+        format(centerPids.reduce((sum, pid) => sum + peakRssMiB(pid), 0)),
         format(peakRssMiB(servers.relay)),
         String(results.length - issued.length),
       ]);
@@ -357,9 +398,10 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(kiosks.map((kiosk) => kiosk.close()));
   }
-  const exits = { relay: await stop(relay.child), centre: await stop(center.child) };
+  const exits: Record<string, number | null> = { relay: await stop(relay.child) };
+  for (const [index, center] of centers.entries()) exits[`centre ${index + 1}`] = await stop(center.child);
 
-  const header = ['sessions', 'issued', 'issuances/s', 'p50 ms', 'p95 ms', 'p99 ms', `p50 ms per step: ${STEPS.join(' / ')}`, 'centre CPU ms/issuance (user + system)', 'relay CPU ms/issuance (user + system)', 'generator CPU ms/issuance', 'centre peak RSS MiB', 'relay peak RSS MiB', 'failed'];
+  const header = ['sessions', 'issued', 'issuances/s', 'p50 ms', 'p95 ms', 'p99 ms', `p50 ms per step: ${STEPS.join(' / ')}`, `centre CPU ms/issuance (user + system)${CENTERS > 1 ? `, ${CENTERS} processes` : ''}`, 'relay CPU ms/issuance (user + system)', 'PostgreSQL CPU ms/issuance (user + system)', 'generator CPU ms/issuance', 'centre peak RSS MiB', 'relay peak RSS MiB', 'failed'];
   process.stdout.write(`\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
   for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
   process.stdout.write(`\n${LEVELS.length} levels of ${SECONDS} s after a ${WARM_UP_SECONDS} s warm-up; business time ${environment.CVS_ISSUE_TIME}; load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')} at the end\n`);
@@ -374,7 +416,8 @@ async function main(): Promise<void> {
     fail(`${problems.length} problem(s) found`);
   }
   process.stdout.write(`checked: ${all.length} sessions, every completed one recorded once at the centre and the relay with the kiosk's figures, nothing else recorded; the audit logs of the centre, the relay and ${MAX_LEVEL} kiosks verify\n`);
-  process.stdout.write(`group commit: ${['center.db', 'relay.db'].map((file) => `${file} ${entriesPerCheckpoint(path.join(dir, file))}`).join(', ')} audit entries per signed checkpoint over the run\n`);
+  process.stdout.write(`group commit: centre ${entriesPerCheckpoint(centerStore)}, relay ${entriesPerCheckpoint(path.join(dir, 'relay.db'))} audit entries per signed checkpoint over the run\n`);
+  postgres?.stop();
   fs.rmSync(work, { recursive: true, force: true });
 }
 
@@ -418,9 +461,9 @@ function check(sessions: SessionResult[], exits: Record<string, number | null>, 
       db.close();
     }
   };
-  for (const [role, file] of [['centre', 'center.db'], ['relay', 'relay.db']] as const) {
+  for (const [role, file] of [['centre', centerStore], ['relay', path.join(dir, 'relay.db')]] as const) {
     const rows = new Map<string, RecordRow[]>();
-    for (const row of records(path.join(dir, file))) rows.set(row.issuance_id, [...(rows.get(row.issuance_id) ?? []), row]);
+    for (const row of records(file)) rows.set(row.issuance_id, [...(rows.get(row.issuance_id) ?? []), row]);
     let missing = 0;
     let different = 0;
     let doubled = 0;
@@ -453,10 +496,15 @@ if (!process.versions.bun && process.env.LOAD_GENERATOR !== 'node') {
   process.exit(spawnSync(bun, [import.meta.filename], { stdio: 'inherit' }).status ?? 1);
 }
 
+let postgres: PostgresServer | undefined;
+/** The centre's store: center.db, or the PostgreSQL database's URL. */
+let centerStore = '';
+
 try {
   await main();
 } catch (error) {
   for (const child of children) child.kill('SIGKILL');
+  postgres?.stop();
   const kept = fs.existsSync(dir) ? ` (deployment left in ${dir})` : '';
   process.stderr.write(`load bench: ${error instanceof BenchFailure ? error.message : String(error)}${kept}\n`);
   // exitCode, not exit(): what was written to a pipe must arrive whole.

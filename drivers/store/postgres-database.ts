@@ -95,7 +95,10 @@ export function openPostgresDatabase(url: string, options: OpenOptions = {}): Po
 
   const call = (request: PostgresRequest): PostgresAnswer & { ok: true } => {
     if (closed) throw new AppError('internal', 'store.closed', 'the database is closed', name);
-    if (broken && depth === 0 && request.kind !== 'close') {
+    if (broken && request.kind !== 'close') {
+      // Inside the transaction the lost connection took with it, nothing more may run: on a new
+      // connection it would run outside any transaction.
+      if (depth > 0) throw new AppError('unavailable', 'store.unavailable', 'the PostgreSQL connection was lost in this transaction', name);
       broken = false;
       call({ kind: 'reconnect' });
     }

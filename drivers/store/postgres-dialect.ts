@@ -82,6 +82,8 @@ export function translateQuery(sql: string): PostgresQuery {
     code
       // PostgreSQL cannot type a parameter only tested for NULL (":operatorId IS NULL OR …"): the
       // store tests only text parameters so, and says so here.
+      // SUM over BIGINT is NUMERIC in PostgreSQL; every sum here is of whole yen, copies or counts.
+      .replace(/\bSUM\(([^()]*(?:\([^()]*\)[^()]*)*)\)/gi, 'CAST(SUM($1) AS BIGINT)')
       // instr(haystack, needle), over text or BLOB: position(needle IN haystack).
       .replace(/\binstr\(\s*([\w.]+)\s*,\s*(:?[\w.]+)\s*\)/gi, 'position($2 IN $1)')
       .replace(/(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)(\s+IS\s+(?:NOT\s+)?NULL\b)/gi, 'CAST(:$1 AS TEXT)$2')
