@@ -19,7 +19,8 @@ interface PostgresWorkerInput {
   connection: pg.ClientConfig;
 }
 
-type PostgresRequest = { kind: 'connect' } | { kind: 'reconnect' } | { kind: 'query'; text: string; values: unknown[] } | { kind: 'exec'; text: string } | { kind: 'close' };
+/** `deferred`: posted without waiting; a failure comes back with the next answered request. */
+type PostgresRequest = { kind: 'connect' } | { kind: 'reconnect' } | { kind: 'query'; text: string; values: unknown[] } | { kind: 'exec'; text: string; deferred?: boolean } | { kind: 'close' };
 
 type PostgresAnswer = { ok: true; rows: Record<string, unknown>[]; rowCount: number } | { ok: false; message: string; code?: string; connectionLost: boolean };
 
@@ -80,7 +81,8 @@ export interface PostgresDatabase extends Database {
   execNative(sql: string): void;
 }
 
-export function openPostgresDatabase(url: string, options: OpenOptions = {}): PostgresDatabase {
+export function openPostgresDatabase(url: string, options: OpenOptions & { answerTimeoutMs?: number } = {}): PostgresDatabase {
+  const answerTimeoutMs = options.answerTimeoutMs ?? ANSWER_TIMEOUT_MS;
   if (!isPostgresUrl(url)) throw new AppError('usage', 'store.bad_url', 'a database URL starts with postgresql://', redactedUrl(url));
   const name = redactedUrl(url);
   const { port1, port2 } = new MessageChannel();
@@ -93,6 +95,37 @@ export function openPostgresDatabase(url: string, options: OpenOptions = {}): Po
   // The connection was lost: the next statement outside a transaction asks for a new one first.
   let broken = false;
 
+  let sequence = 0;
+  /**
+   * Posts the request and sleeps until its own answer is on the port. The flag says an answer was
+   * posted, not that it has arrived: a message can follow its flag by a moment, so the port is read
+   * until the answer with this request's number is there. An answer to an earlier request (one
+   * that timed out) is dropped, never taken for this one's.
+   */
+  const exchange = (request: PostgresRequest): PostgresAnswer => {
+    const id = (sequence += 1);
+    const deadline = Date.now() + answerTimeoutMs;
+    Atomics.store(flag, 0, 0);
+    port1.postMessage({ ...request, id });
+    for (;;) {
+      const received = receiveMessageOnPort(port1)?.message as (PostgresAnswer & { id: number }) | undefined;
+      if (received !== undefined) {
+        if (received.id === id) return received;
+        continue;
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        // What the server did with it is unknown: start again on a new connection.
+        broken = true;
+        throw new AppError('unavailable', 'store.timeout', `the PostgreSQL server did not answer within ${answerTimeoutMs / 1000} s`, name);
+      }
+      // Not yet answered: sleep until the flag is raised; raised (by this answer or an earlier
+      // one) but nothing here yet: a millisecond for the message to arrive.
+      if (Atomics.load(flag, 0) === 0) Atomics.wait(flag, 0, 0, remaining);
+      else Atomics.wait(flag, 0, 1, 1);
+    }
+  };
+
   const call = (request: PostgresRequest): PostgresAnswer & { ok: true } => {
     if (closed) throw new AppError('internal', 'store.closed', 'the database is closed', name);
     if (broken && request.kind !== 'close') {
@@ -102,13 +135,7 @@ export function openPostgresDatabase(url: string, options: OpenOptions = {}): Po
       broken = false;
       call({ kind: 'reconnect' });
     }
-    Atomics.store(flag, 0, 0);
-    port1.postMessage(request);
-    if (Atomics.wait(flag, 0, 0, ANSWER_TIMEOUT_MS) === 'timed-out') {
-      throw new AppError('input', 'store.timeout', `the PostgreSQL server did not answer within ${ANSWER_TIMEOUT_MS / 1000} s`, name);
-    }
-    const answer = receiveMessageOnPort(port1)?.message as PostgresAnswer | undefined;
-    if (answer === undefined) throw new AppError('internal', 'store.no_answer', 'the database thread answered nothing', name);
+    const answer = exchange(request);
     if (!answer.ok && answer.connectionLost) {
       broken = true;
       // 503 to whoever asked: the request was not stored; another centre (or this one, later) may.
@@ -128,7 +155,20 @@ export function openPostgresDatabase(url: string, options: OpenOptions = {}): Po
     throw new AppError('input', 'store.unreachable', `cannot use the PostgreSQL database: ${reason}`, name);
   }
 
-  const begin = () => call({ kind: 'exec', text: `BEGIN; SELECT pg_advisory_xact_lock(${WRITER_LOCK})` });
+  /**
+   * BEGIN, SAVEPOINT and RELEASE are posted without waiting: the next statement waits behind them
+   * on the connection anyway, and their failure comes back with its answer (one round trip less
+   * each; a transaction is ~a dozen).
+   */
+  const deferred = (text: string) => {
+    if (broken && depth > 0) throw new AppError('unavailable', 'store.unavailable', 'the PostgreSQL connection was lost in this transaction', name);
+    if (broken) {
+      broken = false;
+      call({ kind: 'reconnect' });
+    }
+    port1.postMessage({ kind: 'exec', text, deferred: true } satisfies PostgresRequest);
+  };
+  const begin = () => deferred(`BEGIN; SELECT pg_advisory_xact_lock(${WRITER_LOCK})`);
   const query = (sql: string, params?: SqlParams) => {
     const translated = translateQuery(sql);
     return call({ kind: 'query', text: translated.text, values: bindValues(translated, params) });
@@ -172,7 +212,7 @@ export function openPostgresDatabase(url: string, options: OpenOptions = {}): Po
     transaction<T>(work: () => T): T {
       const savepoint = `cvs_${depth}`;
       if (depth === 0) begin();
-      else call({ kind: 'exec', text: `SAVEPOINT ${savepoint}` });
+      else deferred(`SAVEPOINT ${savepoint}`);
       depth += 1;
       let result: T;
       try {
@@ -195,7 +235,8 @@ export function openPostgresDatabase(url: string, options: OpenOptions = {}): Po
         throw error;
       }
       depth -= 1;
-      call({ kind: 'exec', text: depth === 0 ? 'COMMIT' : `RELEASE SAVEPOINT ${savepoint}` });
+      if (depth === 0) call({ kind: 'exec', text: 'COMMIT' });
+      else deferred(`RELEASE SAVEPOINT ${savepoint}`);
       return result;
     },
     close() {

@@ -128,9 +128,24 @@ function serve(input) {
         return { ok: false, message: `unknown request ${String(request.kind)}`, connectionLost: false };
     }
   };
+  // A deferred statement (BEGIN, SAVEPOINT, RELEASE: the calling thread does not wait for them)
+  // that failed: the next answered request gives its failure instead of its own result. The
+  // client runs statements in the order they came, so it is known by then.
+  let deferredFailure;
   input.port.on('message', (request) => {
+    if (request.deferred) {
+      if (lost) return;
+      answer(request).then(
+        () => undefined,
+        (error) => void (deferredFailure ??= failure(error)),
+      );
+      return;
+    }
     const reply = (result) => {
-      input.port.postMessage(result);
+      const given = deferredFailure ?? result;
+      deferredFailure = undefined;
+      // The request's number: the calling thread takes only the answer to what it asked.
+      input.port.postMessage({ ...given, id: request.id });
       Atomics.store(input.flag, 0, 1);
       Atomics.notify(input.flag, 0);
     };

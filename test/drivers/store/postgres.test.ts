@@ -15,7 +15,7 @@ import { AuditLog, auditOrigin, logSize, noteVerifierFromKey, verifyStoredLog, v
 import { openCenterDatabase } from '../../../drivers/store/center-store.ts';
 import { openDatabase, type Database } from '../../../drivers/store/database.ts';
 import { bindValues, translateQuery, translateSchema } from '../../../drivers/store/postgres-dialect.ts';
-import { redactedUrl } from '../../../drivers/store/postgres-database.ts';
+import { openPostgresDatabase, redactedUrl } from '../../../drivers/store/postgres-database.ts';
 import { sharedPostgres, startPostgres, type PostgresServer } from '../../postgres.ts';
 
 describe('PostgreSQL dialect', () => {
@@ -175,6 +175,17 @@ describe('PostgreSQL store', () => {
       return true;
     });
     assert.equal(redactedUrl('postgres://u:p@h/db'), 'postgres://u:***@h/db');
+  });
+
+  it('never takes the late answer to a statement that timed out for the answer to the next one', () => {
+    const impatient = openPostgresDatabase(url, { answerTimeoutMs: 150 });
+    try {
+      assert.throws(() => impatient.get("SELECT pg_sleep(0.6), 'late' AS answer"), (error: unknown) => error instanceof AppError && error.code === 'store.timeout' && error.kind === 'unavailable');
+      // The late answer arrives while this one waits; it is dropped, and this one gets its own.
+      for (let at = 0; at < 20; at += 1) assert.deepEqual(impatient.get('SELECT :at::int AS at', { at }), { at });
+    } finally {
+      impatient.close();
+    }
   });
 
   it('keeps one audit log whole while three processes append to it at once', async () => {
