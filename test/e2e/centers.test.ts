@@ -104,6 +104,10 @@ describe('two centres on one PostgreSQL store (binary)', () => {
     }
     const reconciled = run('reconcile', '--dir', dir, '--month', jstMonth(businessMs), '--json');
     assert.equal(reconciled.code, 0, reconciled.stdout + reconciled.stderr);
+    // The centre's export reads the server too: a header and one line per record.
+    const exported = run('center', 'export', '--dir', dir, '--month', jstMonth(businessMs));
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.equal(exported.stdout.trim().split('\n').length, 1 + KIOSK_CARDS.length * SESSIONS_PER_KIOSK);
   });
 
   it('runs the demo with the centre on PostgreSQL: reconciled, every audit log verified, no center.db', () => {
