@@ -82,7 +82,8 @@ export interface PostgresDatabase extends Database {
 }
 
 export function openPostgresDatabase(url: string, options: OpenOptions & { answerTimeoutMs?: number } = {}): PostgresDatabase {
-  const answerTimeoutMs = options.answerTimeoutMs ?? ANSWER_TIMEOUT_MS;
+  // Opening (a thread, a client, a connection) takes the full time whatever the statements are given.
+  let answerTimeoutMs = ANSWER_TIMEOUT_MS;
   if (!isPostgresUrl(url)) throw new AppError('usage', 'store.bad_url', 'a database URL starts with postgresql://', redactedUrl(url));
   const name = redactedUrl(url);
   const { port1, port2 } = new MessageChannel();
@@ -148,6 +149,7 @@ export function openPostgresDatabase(url: string, options: OpenOptions & { answe
   try {
     call({ kind: 'connect' });
     if (options.readonly) call({ kind: 'exec', text: 'SET default_transaction_read_only = on' });
+    answerTimeoutMs = options.answerTimeoutMs ?? ANSWER_TIMEOUT_MS;
   } catch (error) {
     void worker.terminate();
     closed = true;

@@ -177,11 +177,12 @@ describe('PostgreSQL store', () => {
     assert.equal(redactedUrl('postgres://u:p@h/db'), 'postgres://u:***@h/db');
   });
 
-  it('never takes the late answer to a statement that timed out for the answer to the next one', () => {
-    const impatient = openPostgresDatabase(url, { answerTimeoutMs: 150 });
+  it('never takes the late answer to a statement that timed out for the answer to the next one', async () => {
+    const impatient = openPostgresDatabase(url, { answerTimeoutMs: 1_000 });
     try {
-      assert.throws(() => impatient.get("SELECT pg_sleep(0.6), 'late' AS answer"), (error: unknown) => error instanceof AppError && error.code === 'store.timeout' && error.kind === 'unavailable');
-      // The late answer arrives while this one waits; it is dropped, and this one gets its own.
+      assert.throws(() => impatient.get("SELECT pg_sleep(1.5), 'late' AS answer"), (error: unknown) => error instanceof AppError && error.code === 'store.timeout' && error.kind === 'unavailable');
+      // The late answer is on the port by the next statement: dropped, and each gets its own.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
       for (let at = 0; at < 20; at += 1) assert.deepEqual(impatient.get('SELECT :at::int AS at', { at }), { at });
     } finally {
       impatient.close();
