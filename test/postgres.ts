@@ -46,7 +46,8 @@ export interface PostgresServer {
   stop(): void;
 }
 
-function freePort(): Promise<number> {
+/** A port nothing listens on now (the standby test gives a centre its address before it starts). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

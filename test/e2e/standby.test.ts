@@ -7,26 +7,14 @@
 // acknowledged before the crash is there, the sessions after it are issued, the centre's audit log
 // verifies from the promoted server, and the month reconciles.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { nextBusinessMorning } from '../../cmd/demo.ts';
 import { formatJstIso, jstMonth } from '../../core/jst.ts';
 import { openDatabase } from '../../drivers/store/database.ts';
-import { startPostgres, type PostgresServer } from '../postgres.ts';
+import { freePort, startPostgres, type PostgresServer } from '../postgres.ts';
 import { BARE_ENVIRONMENT, binaryWorkspace, type BinaryWorkspace } from './binary-fixture.ts';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('the centre on a PostgreSQL primary with a synchronous standby (binary)', () => {
   let workspace: BinaryWorkspace;
