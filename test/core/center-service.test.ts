@@ -120,14 +120,21 @@ function makePostgresWorld(): World<CenterStore> {
   return storeWorld(postgresUrl, () => undefined);
 }
 
-function storeWorld(location: string, cleanUp: () => void): World<CenterStore> {
+/** The centre's audit key: every centre process signs the one log with it. */
+const CENTRE_AUDIT_KEY = generateEd25519KeyPair().privateKeyPem;
+
+function storeWorld(location: string, cleanUp: () => void, firstRandom = 0): World<CenterStore> {
   const db = openCenterDatabase(location);
   saveOperator(db, 'op-1', 'Operator One', 'cvs-issue/relay/op-1+00000000+AAAA');
-  const audit = new AuditLog(db, { origin: auditOrigin('center'), privateKeyPem: generateEd25519KeyPair().privateKeyPem, clock: { nowMs: () => MONDAY_MORNING } });
-  return worldWith(createCenterStore(db, audit), () => {
-    db.close();
-    cleanUp();
-  });
+  const audit = new AuditLog(db, { origin: auditOrigin('center'), privateKeyPem: CENTRE_AUDIT_KEY, clock: { nowMs: () => MONDAY_MORNING } });
+  return worldWith(
+    createCenterStore(db, audit),
+    () => {
+      db.close();
+      cleanUp();
+    },
+    firstRandom,
+  );
 }
 
 const STORES: [string, () => World<CenterStore>][] = [
@@ -136,9 +143,10 @@ const STORES: [string, () => World<CenterStore>][] = [
   ['PostgreSQL store', makePostgresWorld],
 ];
 
-function worldWith<Store extends CenterStore>(store: Store, close: () => void): World<Store> {
+/** `firstRandom`: where the world's random bytes start, so two worlds on one store draw different ids. */
+function worldWith<Store extends CenterStore>(store: Store, close: () => void, firstRandom = 0): World<Store> {
   const clock = { nowMs: MONDAY_MORNING };
-  let counter = 0;
+  let counter = firstRandom;
   const rendered: CertificateContent[] = [];
   const service = createCenterService({
     clock: { nowMs: () => clock.nowMs },
@@ -566,5 +574,33 @@ describe('centre: completion notices', () => {
     refusedWith(() => world.service.recordCompletion({ ...KIOSK_A, operatorId: 'op-unknown' }, issued), 'unauthorized', 'center.operator_unknown');
     refusedWith(() => world.service.recordCompletion(KIOSK_B, { ...issued, kioskId: 'kiosk-b' }), 'refused', 'completion.unknown_request');
     refusedWith(() => world.service.recordCompletion(KIOSK_A, { ...issued, issuanceId: 'req-404' }), 'refused', 'completion.unknown_request');
+  });
+});
+
+describe('centre (PostgreSQL store): two centre processes on one database', () => {
+  it('carries a session begun at one centre on at the other, and a request retried at the other gets the same answer', async () => {
+    postgres.emptyTables('contract');
+    const first = storeWorld(postgresUrl, () => undefined);
+    const second = storeWorld(postgresUrl, () => undefined, 100);
+    try {
+      const challenge = first.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
+      const body = authenticateBody(KIOSK_A, challenge, 'serial:aa01');
+      const session = await second.service.authenticate(KIOSK_A, body);
+      // The relay sent the same answer again to the first centre (the second's answer was lost): the same session.
+      assert.equal((await first.service.authenticate(KIOSK_A, body)).sessionToken, session.sessionToken);
+      const request = { kioskId: 'kiosk-a', sessionToken: session.sessionToken, requestId: 'req-1', certificateType: 'juminhyo' as CertificateType, copies: 2 };
+      const certified = await first.service.requestCertificate(KIOSK_A, request);
+      assert.deepEqual(await second.service.requestCertificate(KIOSK_A, request), certified);
+      const notice = completionOfReq1({ copies: 2, feeYen: 600, outcome: 'issued' });
+      assert.deepEqual(second.service.recordCompletion(KIOSK_A, notice), { issuanceId: 'req-1', duplicate: false });
+      assert.deepEqual(first.service.recordCompletion(KIOSK_A, notice), { issuanceId: 'req-1', duplicate: true });
+      // A new challenge at either centre ends the kiosk's unused one at the other.
+      const older = second.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
+      first.service.issueChallenge(KIOSK_A, { kioskId: 'kiosk-a' });
+      await rejectsWith(() => second.service.authenticate(KIOSK_A, authenticateBody(KIOSK_A, older, 'serial:aa01')), 'refused', 'auth.challenge_unknown');
+    } finally {
+      first.close();
+      second.close();
+    }
   });
 });
