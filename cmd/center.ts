@@ -3,7 +3,7 @@
 
 import { Command } from 'commander';
 import { COMMANDS } from './commands.ts';
-import { createCenterService, type CenterDependencies, type SerialAnswer } from '../core/center-service.ts';
+import { createCenterService, serialStatusFrom, type CenterDependencies, type SerialAnswer } from '../core/center-service.ts';
 import { parseCertificateSerial } from '../core/certificate-serial.ts';
 import { assertRegisteredKiosk, type CallerIdentity, type KioskRegistry } from '../core/caller.ts';
 import { AppError, usageError } from '../core/errors.ts';
@@ -14,8 +14,8 @@ import { parseIncidentReport } from '../core/incidents.ts';
 import { ANSWER_STATUSES, MAX_INQUIRY_TEXT_LENGTH, parseInquiry, type InquiryStatus } from '../core/inquiries.ts';
 import { answerInquiry, findInquiry, listInquiries } from '../drivers/store/inquiries.ts';
 import { incidentSummaries } from '../drivers/store/incidents.ts';
-import { withDatabase, type Database } from '../drivers/store/database.ts';
-import { migrate } from '../drivers/store/migrate.ts';
+import { databaseExists, withDatabase, type Database } from '../drivers/store/database.ts';
+import { migrate, requireCurrentSchema } from '../drivers/store/migrate.ts';
 import { CENTER_MIGRATIONS } from '../drivers/store/schema.ts';
 import { INCIDENT_PATH, INQUIRY_PATH, INQUIRY_STATUS_PATH, KIOSK_PATHS, OPERATOR_NOTICE_PATH, RELAYED_PATHS, RELAY_COSIGNATURE_PATH, RELAY_HEADERS, RELAY_HEARTBEAT_PATH, SETTLEMENT_CONFIRM_PATH, SETTLEMENT_SUPPLY_PATH, parseAuthenticateRequest, parseCertificateRequest, parseChallengeRequest, parseCompletionNotice, parseCorrectionNotice, parseSettlementSubmission, parseSuppliedRecord } from '../core/messages.ts';
 import type { Clock, RandomSource, Timers } from '../core/ports.ts';
@@ -32,7 +32,7 @@ import { DOCUMENT_KEY_NAME } from '../core/document-statement.ts';
 import type { CertificateContent } from '../core/resident.ts';
 import { checkCosignedNote, parseRelayHeartbeat } from '../core/witness.ts';
 import { asObject, stringField } from '../core/messages.ts';
-import { announceNotice, createBuiltInDirectory, createCenterStore, openCenterDatabase, type RemoteResidents } from '../drivers/store/center-store.ts';
+import { announceNotice, centerSerialLookups, createBuiltInDirectory, createCenterStore, openCenterDatabase, type RemoteResidents } from '../drivers/store/center-store.ts';
 import { createBackendResidents } from '../drivers/municipality/backend-client.ts';
 import { centerDatabase, openRoleAuditLog, parseDatabaseUrlFlag, parseListen, reloadingDeployment, withCenterDatabaseUrl, type CrlSourceConfig, type LoadedConfig } from './config.ts';
 import { startCrlFetcher, type CrlFetcher } from './crl-fetch.ts';
@@ -377,18 +377,26 @@ function startCrlFetcherFor(loaded: LoadedConfig, source: CrlSourceConfig, audit
 }
 
 /** What the centre's records say of a printed copy's serial (center serial, verify-document --dir). */
-export function serialStatusAt(factory: Factory, loaded: LoadedConfig, serial: string): SerialAnswer {
-  return serialStatusesAt(factory, loaded, [serial])[0]!;
+export function serialStatusAt(loaded: LoadedConfig, serial: string): SerialAnswer {
+  return serialStatusesAt(loaded, [serial])[0]!;
 }
 
-/** The same for several serials, over one opening of the centre's database (the demo's printed copies). */
-export function serialStatusesAt(factory: Factory, loaded: LoadedConfig, serials: readonly string[]): SerialAnswer[] {
-  const parts = { random: factory.random, timers: factory.timers, isHoliday: factory.isHoliday, clock: factory.clock };
-  return withDatabase(centerDatabase(loaded), (db) => {
-    migrate(db, 'center', CENTER_MIGRATIONS);
-    const service = centerServiceFor(loaded, db, parts);
-    return serials.map((serial) => service.serialStatus(serial));
-  });
+/**
+ * The same for several serials, over one opening of the centre's database (the demo's printed
+ * copies); read-only, so neither write access nor the audit key is needed.
+ */
+export function serialStatusesAt(loaded: LoadedConfig, serials: readonly string[]): SerialAnswer[] {
+  const location = centerDatabase(loaded);
+  if (!databaseExists(location)) throw new AppError('input', 'store.missing', "the centre's database is not there", location);
+  return withDatabase(
+    location,
+    (db) => {
+      requireCurrentSchema(db, 'center', CENTER_MIGRATIONS);
+      const lookups = centerSerialLookups(db);
+      return serials.map((serial) => serialStatusFrom(lookups, serial));
+    },
+    { readonly: true },
+  );
 }
 
 /** The verifier key of the centre's document statements (docs/documents.md), from its audit verifier key. */
@@ -559,7 +567,7 @@ export function makeCenterCommand(factory: Factory): Command {
     .addHelpText('after', '\nExit codes: 0 issued (not voided), 3 void, refunded, no completion notice yet or unknown, 2 not a serial or bad flag, 1 unexpected failure.')
     .action((serial: string, options: { dir: string; json?: boolean }) => {
       if (parseCertificateSerial(serial) === undefined) throw usageError(`"${serial}" is not a serial (<request id>-<copy>)`, 'SERIAL');
-      const answer = serialStatusAt(factory, factory.deployment(options.dir), serial);
+      const answer = serialStatusAt(factory.deployment(options.dir), serial);
       if (options.json) io.out(`${JSON.stringify(answer, null, 2)}\n`);
       else io.out(`${describeSerial(answer)}\n`);
       if (answer.status !== 'issued') throw new AppError('differences', 'serial.not_issued', `the serial is ${answer.status}`, serial);

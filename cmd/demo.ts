@@ -147,20 +147,19 @@ async function verifyAllAuditLogs(loaded: LoadedConfig, dir: string): Promise<bo
  * (docs/documents.md): signed by the centre and unchanged, and genuine for an issued transaction,
  * void for one a misprint refunded. A copy of neither, or no copy at all, fails.
  */
-function verifyPrintedCopies(loaded: LoadedConfig, reports: TimedReport[], clock: Clock): boolean {
+function verifyPrintedCopies(loaded: LoadedConfig, reports: TimedReport[]): boolean {
   const expected = new Map<string, 'genuine' | 'void'>();
   for (const { result } of reports) {
     if (result.outcome === 'issued') expected.set(result.requestId, 'genuine');
     if (result.outcome === 'refunded') expected.set(result.requestId, 'void');
   }
-  const factory = createFactory(bufferIo(), { clock });
   const verifier = noteVerifierFromKey(documentVerifierKeyOf(loaded));
   const prints = loaded.resolve('prints');
   const copies = fs.existsSync(prints) ? fs.readdirSync(prints).flatMap((kiosk) => fs.readdirSync(path.join(prints, kiosk)).filter((name) => /-certificate-copy\d+\.pdf$/.test(name)).map((name) => path.join(prints, kiosk, name))) : [];
   if (copies.length === 0) return false;
   const checked = copies.map((file) => ({ requestId: path.basename(file).replace(/-certificate-copy\d+\.pdf$/, ''), check: checkSealedDocument(new Uint8Array(fs.readFileSync(file)), verifier, file) }));
   if (checked.some(({ check }) => check.status !== 'genuine' || check.statement === undefined)) return false;
-  const answers = serialStatusesAt(factory, loaded, checked.map(({ check }) => check.statement!.serial));
+  const answers = serialStatusesAt(loaded, checked.map(({ check }) => check.statement!.serial));
   return checked.every(({ requestId, check }, index) => {
     const answer = answers[index]!;
     const status = answer.status === 'void' || answer.status === 'refunded' ? 'void' : answer.status === 'unknown' ? 'unknown' : 'genuine';
@@ -218,7 +217,7 @@ export async function runDemo(options: { dir?: string; force?: boolean; at?: str
     const relay = await startRelay(loaded, { clock, centerUrl: center.server.url, log: options.log });
     try {
       const { reports, pending } = await runKioskSessions(loaded, clock, relay.server.url);
-      return summarize(dir, businessMs, reports, pending, await checkReconciled(dir, loaded, reports, clock), await verifyAllAuditLogs(loaded, dir), verifyPrintedCopies(loaded, reports, clock), loaded);
+      return summarize(dir, businessMs, reports, pending, await checkReconciled(dir, loaded, reports, clock), await verifyAllAuditLogs(loaded, dir), verifyPrintedCopies(loaded, reports), loaded);
     } finally {
       await relay.close();
     }

@@ -40,7 +40,7 @@ export function makeVerifyDocumentCommand(factory: Factory): Command {
       const loaded = options.dir === undefined ? undefined : factory.deployment(options.dir);
       const verifierKey = loaded === undefined ? readKeyOption(options.key!) : documentVerifierKeyOf(loaded);
       const check = checkSealedDocument(readDocument(file), noteVerifierFromKey(verifierKey), file);
-      const result = loaded !== undefined && check.status === 'genuine' ? withSerialStatus(check, serialStatusAt(factory, loaded, check.statement!.serial)) : check;
+      const result = loaded !== undefined && check.status === 'genuine' ? withSerialStatus(check, serialStatusAt(loaded, check.statement!.serial)) : check;
       const statement = result.statement;
       const report = {
         status: result.status,

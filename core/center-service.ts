@@ -530,15 +530,7 @@ export function createCenterService(deps: CenterDependencies) {
 
   /** What the centre knows of a printed serial (C§9): void, issued, refunded, awaiting its notice, or unknown. */
   function serialStatus(serial: string): SerialAnswer {
-    const named = parseCertificateSerial(serial);
-    const request = named && store.findRequest(named.requestId);
-    if (!named || !request || named.copy > request.copies) return { serial, status: 'unknown' };
-    const known = (status: SerialStatus): SerialAnswer => ({ serial, status, requestId: request.requestId, copy: named.copy, copies: request.copies, kioskId: request.kioskId });
-    const voided = store.findVoidedSerial(serial);
-    if (voided) return { ...known('void'), code: voided.code, voidedAt: voided.voidedAt };
-    const record = store.findHandlingRecord(request.requestId) ?? store.findAdjustment(request.requestId);
-    if (!record) return known('unconfirmed');
-    return known(record.copies === 0 ? 'refunded' : 'issued');
+    return serialStatusFrom(store, serial);
   }
 
   /**
@@ -670,3 +662,16 @@ export function createCenterService(deps: CenterDependencies) {
 }
 
 export type CenterService = ReturnType<typeof createCenterService>;
+
+/** What a serial is (C§9): unknown, unconfirmed (no notice yet), issued, refunded, or void after a misprint. */
+export function serialStatusFrom(store: Pick<CenterStore, 'findRequest' | 'findHandlingRecord' | 'findAdjustment' | 'findVoidedSerial'>, serial: string): SerialAnswer {
+  const named = parseCertificateSerial(serial);
+  const request = named && store.findRequest(named.requestId);
+  if (!named || !request || named.copy > request.copies) return { serial, status: 'unknown' };
+  const known = (status: SerialStatus): SerialAnswer => ({ serial, status, requestId: request.requestId, copy: named.copy, copies: request.copies, kioskId: request.kioskId });
+  const voided = store.findVoidedSerial(serial);
+  if (voided) return { ...known('void'), code: voided.code, voidedAt: voided.voidedAt };
+  const record = store.findHandlingRecord(request.requestId) ?? store.findAdjustment(request.requestId);
+  if (!record) return known('unconfirmed');
+  return known(record.copies === 0 ? 'refunded' : 'issued');
+}

@@ -193,6 +193,47 @@ export function listHandlingRecords(db: Database): HandlingRecord[] {
   return db.all<HandlingRow>('SELECT * FROM effective_handling_records ORDER BY issued_at, issuance_id').map(handlingRecordFromRow);
 }
 
+/**
+ * What the centre knows of a serial (C§9, docs/documents.md): its request, its record or
+ * adjustment, its void. Reads only: `center serial` and `verify-document --dir` open the store
+ * read-only, without the audit key.
+ */
+export type SerialLookups = Pick<CenterStore, 'findRequest' | 'findHandlingRecord' | 'findAdjustment' | 'findVoidedSerial'>;
+
+export function centerSerialLookups(db: Database): SerialLookups {
+  return {
+    findRequest(requestId: string): StoredRequest | undefined {
+      const row = db.get<RequestRow>('SELECT * FROM requests WHERE request_id = :requestId', { requestId });
+      if (!row) return undefined;
+      return {
+        requestId: row.request_id,
+        sessionToken: row.session_token,
+        operatorId: row.operator_id,
+        storeId: row.store_id,
+        kioskId: row.kiosk_id,
+        municipalityCode: row.municipality_code,
+        certificateType: row.certificate_type as CertificateType,
+        copies: row.copies,
+        unitFeeYen: row.unit_fee_yen,
+        contentSha256: row.content_sha256,
+        createdAtMs: row.created_at_ms,
+      };
+    },
+    findHandlingRecord(issuanceId: string): HandlingRecord | undefined {
+      const row = db.get<HandlingRow>('SELECT * FROM handling_records WHERE issuance_id = :issuanceId', { issuanceId });
+      return row ? handlingRecordFromRow(row) : undefined;
+    },
+    findAdjustment(issuanceId: string): (SettlementAdjustment & { issuedAt: string; operatorId: string }) | undefined {
+      const row = db.get<AdjustmentRow>('SELECT * FROM settlement_adjustments WHERE issuance_id = :issuanceId', { issuanceId });
+      return row ? adjustmentFromRow(row) : undefined;
+    },
+    findVoidedSerial(serial: string): VoidedSerial | undefined {
+      const row = db.get<{ serial: string; issuance_id: string; code: string; voided_at: string }>('SELECT serial, issuance_id, code, voided_at FROM voided_serials WHERE serial = :serial', { serial });
+      return row && { serial: row.serial, issuanceId: row.issuance_id, code: row.code, voidedAt: row.voided_at };
+    },
+  };
+}
+
 export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
   function insertRequest(request: StoredRequest): boolean {
     const result = db.run(
@@ -206,6 +247,7 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
   // The session's own writes go through the audit log's transactions without entries of their
   // own: in a server's group commit they share the turn's commit (docs/audit-log.md).
   return {
+    ...centerSerialLookups(db),
     saveChallenge(challenge: StoredChallenge): void {
       audit.transaction([], () => {
         // One live challenge per kiosk reader: an authenticate held up on the network past the
@@ -266,33 +308,12 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
       return audit.transaction(certificateIssued, () => insertRequest(request));
     },
 
-    findRequest(requestId: string): StoredRequest | undefined {
-      const row = db.get<RequestRow>('SELECT * FROM requests WHERE request_id = :requestId', { requestId });
-      if (!row) return undefined;
-      return {
-        requestId: row.request_id,
-        sessionToken: row.session_token,
-        operatorId: row.operator_id,
-        storeId: row.store_id,
-        kioskId: row.kiosk_id,
-        municipalityCode: row.municipality_code,
-        certificateType: row.certificate_type as CertificateType,
-        copies: row.copies,
-        unitFeeYen: row.unit_fee_yen,
-        contentSha256: row.content_sha256,
-        createdAtMs: row.created_at_ms,
-      };
-    },
     recordCompletion(record: HandlingRecord): RecordResult {
       const noticeEvents = (result: RecordResult) =>
         result === 'conflict'
           ? []
           : [{ kind: 'completion.recorded', data: { issuanceId: record.issuanceId, operatorId: record.operatorId, kioskId: record.kioskId, copies: record.copies, feeYen: record.feeYen, duplicate: result === 'duplicate' } }];
       return audit.transaction(noticeEvents, () => insertHandlingRecord(db, record));
-    },
-    findHandlingRecord(issuanceId: string): HandlingRecord | undefined {
-      const row = db.get<HandlingRow>('SELECT * FROM handling_records WHERE issuance_id = :issuanceId', { issuanceId });
-      return row ? handlingRecordFromRow(row) : undefined;
     },
     recordCorrection(correction: HandlingCorrection): RecordResult {
       const recorded = (result: RecordResult) =>
@@ -349,10 +370,6 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
         db.get('SELECT 1 AS found FROM confirmed_months WHERE month = :month', { month }) !== undefined ||
         db.get('SELECT 1 AS found FROM month_confirmations WHERE month = :month AND operator_id = :operatorId', { month, operatorId }) !== undefined
       );
-    },
-    findAdjustment(issuanceId) {
-      const row = db.get<AdjustmentRow>('SELECT * FROM settlement_adjustments WHERE issuance_id = :issuanceId', { issuanceId });
-      return row ? adjustmentFromRow(row) : undefined;
     },
     recordAdjustment(adjustment, recordedAtIso) {
       const events = (result: RecordResult) =>
@@ -434,10 +451,6 @@ export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
         }
         return { inserted };
       });
-    },
-    findVoidedSerial(serial: string): VoidedSerial | undefined {
-      const row = db.get<{ serial: string; issuance_id: string; code: string; voided_at: string }>('SELECT serial, issuance_id, code, voided_at FROM voided_serials WHERE serial = :serial', { serial });
-      return row && { serial: row.serial, issuanceId: row.issuance_id, code: row.code, voidedAt: row.voided_at };
     },
     isOperatorRegistered(operatorId: string): boolean {
       return db.get('SELECT 1 AS found FROM operators WHERE operator_id = :operatorId', { operatorId }) !== undefined;

@@ -49,6 +49,27 @@ export function migrate(db: Database, role: StoreRole, migrations: readonly Migr
   return { applied };
 }
 
+/**
+ * For a reader that may not write (a read-only file, a server role without rights): the database
+ * is of this role and at this program's newest schema, or it says what to run. Nothing is changed.
+ */
+export function requireCurrentSchema(db: Database, role: StoreRole, migrations: readonly Migration[]): void {
+  let claimed: { value: string | null } | undefined;
+  try {
+    claimed = db.get<{ value: string | null }>("SELECT value FROM meta WHERE key = 'role'");
+  } catch {
+    claimed = undefined; // no meta table: never migrated
+  }
+  if (claimed === undefined) throw new AppError('input', 'store.not_migrated', `database ${db.path} holds no ${role} store yet`, db.path);
+  if (claimed.value !== role) throw new AppError('input', 'store.wrong_role', `database ${db.path} belongs to a ${String(claimed.value)}, not a ${role}`);
+  refuseNewerSchema(db, migrations);
+  const newest = db.get<{ version: number | null }>('SELECT MAX(version) AS version FROM schema_migrations')?.version ?? 0;
+  const knownNewest = migrations.at(-1)?.version ?? 0;
+  if (newest < knownNewest) {
+    throw new AppError('input', 'store.not_migrated', `database ${db.path} has schema version ${newest}; ${role} serve (or any command that writes) brings it to ${knownNewest}`, db.path);
+  }
+}
+
 /** A bad list is our bug, not the operator's: applying out of order would corrupt the schema. */
 function requireAscendingVersions(migrations: readonly Migration[]): void {
   let previous = 0;

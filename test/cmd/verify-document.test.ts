@@ -117,6 +117,27 @@ describe('verify-document', () => {
     assert.equal(never.report.status, 'unknown');
   });
 
+  it("reads the centre's store without writing to it and without the centre's audit key; a store behind this program's schema is exit 2", async () => {
+    const copy = path.join(work, 'read-only-deployment');
+    fs.cpSync(dir, copy, { recursive: true });
+    const loaded = loadConfig(copy);
+    fs.rmSync(loaded.resolve(loaded.config.center.auditKeyFile));
+    const centreDb = loaded.resolve(loaded.config.center.databaseFile);
+    const before = fs.readFileSync(centreDb);
+    assert.equal((await verify('genuine', '--dir', copy)).report.status, 'genuine');
+    assert.equal((await verify('voided', '--dir', copy)).report.status, 'void');
+    const serial = await run('center', 'serial', 'REQ-VOIDED-1', '--dir', copy, '--json');
+    assert.equal(JSON.parse(serial.stdout).status, 'void', serial.stderr);
+    assert.deepEqual(fs.readFileSync(centreDb), before, 'the centre database was written');
+    const behind = openCenterDatabase(centreDb);
+    behind.run('DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)');
+    behind.close();
+    const stale = await run('verify-document', files.genuine!, '--dir', copy);
+    assert.equal(stale.code, 2);
+    assert.match(stale.stderr, /has schema version \d+; center serve \(or any command that writes\) brings it to \d+/);
+    assert.equal(stale.stderr.trim().split('\n').length, 1);
+  });
+
   it('says altered, exit 3, when the page, the QR code or the signature was changed', async () => {
     for (const name of ['altered-content', 'altered-qr', 'altered-statement']) {
       const { code, report } = await verify(name, '--dir', dir);
