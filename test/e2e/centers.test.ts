@@ -1,7 +1,7 @@
 // Proves the compiled binary runs the centre on PostgreSQL as more than one process (docs/postgres.md):
 // init keeps the centre's store in the server and writes no center.db; two `center serve`
 // processes share it; the relay spreads requests over both and, when one is killed with SIGKILL in
-// the middle of the kiosks' sessions, carries every session on through the other. Nothing is lost:
+// the middle of eight kiosks' sessions, carries every session on through the other. Nothing is lost:
 // every notice a kiosk had acknowledged is recorded once, every audit log verifies (the centre's
 // read back from the server), and the month reconciles from the server's records.
 import assert from 'node:assert/strict';
@@ -15,13 +15,8 @@ import { openDatabase } from '../../drivers/store/database.ts';
 import { startPostgres, type PostgresServer } from '../postgres.ts';
 import { BARE_ENVIRONMENT, binaryWorkspace, type BinaryWorkspace } from './binary-fixture.ts';
 
-const SESSIONS_PER_KIOSK = 6;
-/** Each kiosk its own card, so no card is on two readers at once. */
-const KIOSK_CARDS: [string, string, string, string][] = [
-  ['K0001', 'card-r001', '1234', 'juminhyo'],
-  ['K0002', 'card-r003', '1111', 'koseki-zenbu'],
-  ['K0003', 'card-r004', '4321', 'juminhyo-kisai'],
-];
+const KIOSKS = 8;
+const SESSIONS_PER_KIOSK = 5;
 
 describe('two centres on one PostgreSQL store (binary)', () => {
   let workspace: BinaryWorkspace;
@@ -53,9 +48,18 @@ describe('two centres on one PostgreSQL store (binary)', () => {
   it('carries every session on through the other centre when one is killed, and loses no notice', async () => {
     const url = postgres.createDatabase('center');
     const dir = path.join(workspace.work, 'deployment');
-    const init = run('init', '--dir', dir, '--center-database', url, '--center-listen', '127.0.0.1:0', '--relay-listen', '127.0.0.1:0');
+    const init = run('init', '--dir', dir, '--center-database', url, '--center-listen', '127.0.0.1:0', '--relay-listen', '127.0.0.1:0', '--kiosks', String(KIOSKS), '--residents', String(KIOSKS), '--json');
     assert.equal(init.code, 0, init.stderr);
     assert.equal(fs.existsSync(path.join(dir, 'center.db')), false, 'init made a center.db');
+    // Each kiosk of the first operator its own synthetic resident's card, so no card is on two readers at once.
+    const described = JSON.parse(init.stdout) as { kiosks: { kioskId: string; operatorId: string }[]; cards: { directory: string; syntheticCardIds: string[] } };
+    const kioskIds = described.kiosks.filter((kiosk) => kiosk.operatorId === described.kiosks[0]!.operatorId).map((kiosk) => kiosk.kioskId);
+    assert.equal(kioskIds.length, KIOSKS);
+    const kioskCards = kioskIds.map((kioskId, index) => {
+      const cardId = described.cards.syntheticCardIds[index]!;
+      const { pin } = JSON.parse(fs.readFileSync(path.join(described.cards.directory, `${cardId}.json`), 'utf8')) as { pin: string };
+      return [kioskId, cardId, pin, 'juminhyo'] as const;
+    });
     // Given the database again, init refuses it (exit 2) rather than mix two deployments.
     const again = run('init', '--dir', path.join(workspace.work, 'other'), '--center-database', url);
     assert.equal(again.code, 2);
@@ -65,7 +69,7 @@ describe('two centres on one PostgreSQL store (binary)', () => {
     const second = await workspace.serve(environment, ['center', 'serve', '--dir', dir, '--listen', '127.0.0.1:0', '--database', url]);
     const relay = await workspace.serve(environment, ['relay', 'serve', '--dir', dir, '--listen', '127.0.0.1:0', '--center-url', `${first.url},${second.url}`]);
 
-    const reports = KIOSK_CARDS.map(([kioskId, card, pin, certificateType]) => {
+    const reports = kioskCards.map(([kioskId, card, pin, certificateType]) => {
       const script = path.join(workspace.work, `${kioskId}.json`);
       const sessions = Array.from({ length: SESSIONS_PER_KIOSK }, () => ({ card, pins: [pin], certificateType, copies: 1, cash: [500], expect: 'issued' }));
       fs.writeFileSync(script, JSON.stringify({ sessions }));
@@ -76,18 +80,18 @@ describe('two centres on one PostgreSQL store (binary)', () => {
     const recorded = () => reader.get<{ n: number }>('SELECT count(*) AS n FROM handling_records')!.n;
     try {
       const deadline = Date.now() + 60_000;
-      while (recorded() < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      while (recorded() < KIOSKS / 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       const killedAt = recorded();
       first.child.kill('SIGKILL');
       const results = await Promise.all(reports);
       for (const [index, result] of results.entries()) {
-        assert.equal(result.code, 0, `${KIOSK_CARDS[index]![0]}: ${result.stdout.slice(0, 2000)} ${result.stderr}`);
+        assert.equal(result.code, 0, `${kioskCards[index]![0]}: ${result.stdout.slice(0, 2000)} ${result.stderr}`);
         const report = JSON.parse(result.stdout);
         assert.deepEqual(report.sessions.map((session: { result: { outcome: string } }) => session.result.outcome), Array(SESSIONS_PER_KIOSK).fill('issued'));
         assert.equal(report.outboxPending, 0, 'every notice acknowledged');
       }
-      const total = KIOSK_CARDS.length * SESSIONS_PER_KIOSK;
-      assert.ok(killedAt < total - 3, `the centre was killed after ${killedAt} of ${total} notices: too late to prove anything`);
+      const total = kioskCards.length * SESSIONS_PER_KIOSK;
+      assert.ok(killedAt < total - KIOSKS, `the centre was killed after ${killedAt} of ${total} notices: too late to prove anything`);
       // Every session once, and every one the kiosks issued (each kiosk's own record of its sessions).
       assert.equal(recorded(), total);
       assert.equal(reader.get<{ n: number }>('SELECT count(DISTINCT issuance_id) AS n FROM handling_records')!.n, total);
@@ -98,7 +102,7 @@ describe('two centres on one PostgreSQL store (binary)', () => {
     assert.equal(await workspace.stop(relay.child), 0);
     assert.equal(await workspace.stop(second.child), 0);
 
-    for (const role of [['--role', 'center'], ['--role', 'relay'], ...KIOSK_CARDS.map(([kioskId]) => ['--kiosk', kioskId])]) {
+    for (const role of [['--role', 'center'], ['--role', 'relay'], ...kioskCards.map(([kioskId]) => ['--kiosk', kioskId])]) {
       const verified = run('audit-log', 'verify', '--dir', dir, ...role!);
       assert.equal(verified.code, 0, `${role!.join(' ')}: ${verified.stdout}${verified.stderr}`);
     }
@@ -107,7 +111,7 @@ describe('two centres on one PostgreSQL store (binary)', () => {
     // The centre's export reads the server too: a header and one line per record.
     const exported = run('center', 'export', '--dir', dir, '--month', jstMonth(businessMs));
     assert.equal(exported.code, 0, exported.stderr);
-    assert.equal(exported.stdout.trim().split('\n').length, 1 + KIOSK_CARDS.length * SESSIONS_PER_KIOSK);
+    assert.equal(exported.stdout.trim().split('\n').length, 1 + kioskCards.length * SESSIONS_PER_KIOSK);
   });
 
   it('runs the demo with the centre on PostgreSQL: reconciled, every audit log verified, no center.db', () => {
