@@ -1,5 +1,6 @@
 // Health and metrics for the servers, on an address of their own, never on the mutual-TLS port:
-// `GET /healthz` (JSON, 200 while the server runs) and `GET /metrics` (Prometheus text format,
+// `GET /healthz` (JSON, 200 while the server runs and reaches its store, 503 when its store is out of
+// reach) and `GET /metrics` (Prometheus text format,
 // from prom-client). Plain HTTP: it belongs on a management network or loopback, and it says
 // nothing about residents, only counts.
 
@@ -61,7 +62,17 @@ export function startHealthServer(options: { host: string; port: number; metrics
       return;
     }
     if (path === '/healthz') {
-      response.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify({ status: 'ok', ...options.health() })}\n`);
+      let health: Record<string, unknown>;
+      try {
+        health = { status: 'ok', ...options.health() };
+      } catch (error) {
+        // The store out of reach (a PostgreSQL server down): 503, so a balancer sends elsewhere;
+        // never a crash of the server for a question about it.
+        const unavailable = error instanceof AppError && error.kind === 'unavailable';
+        response.writeHead(unavailable ? 503 : 500, { 'content-type': 'application/json' }).end(`${JSON.stringify({ status: unavailable ? 'unavailable' : 'failing', code: error instanceof AppError ? error.code : 'internal' })}\n`);
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(health)}\n`);
       return;
     }
     options.metrics.registry.metrics().then(

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AppError } from '../../../core/errors.ts';
+import { createServerMetrics, startHealthServer } from '../../../drivers/http/health.ts';
 import { generateEd25519KeyPair } from '../../../drivers/pki/ed25519.ts';
 import { AuditLog, auditOrigin, logSize, noteVerifierFromKey, verifyStoredLog, verifierKeyForPrivateKey } from '../../../drivers/store/audit-log.ts';
 import { openCenterDatabase } from '../../../drivers/store/center-store.ts';
@@ -236,6 +237,15 @@ describe('PostgreSQL store: a server that goes away', () => {
         assert.throws(() => db.get('SELECT 1 AS one'), unavailable);
         // A transaction that cannot begin, or loses its connection, leaves nothing behind either.
         assert.throws(() => db.transaction(() => db.run("INSERT INTO operators (operator_id, name) VALUES ('OP02', 'lost')")), unavailable);
+        // The centre's /healthz says so (503, a balancer sends elsewhere) instead of crashing the server.
+        const health = await startHealthServer({ host: '127.0.0.1', port: 0, metrics: createServerMetrics('center', [], { auditEntries: () => logSize(db) }), health: () => ({ role: 'center', auditEntries: logSize(db) }) });
+        try {
+          const answer = await fetch(`${health.url}/healthz`);
+          assert.equal(answer.status, 503);
+          assert.deepEqual(await answer.json(), { status: 'unavailable', code: 'store.unavailable' });
+        } finally {
+          await health.close();
+        }
         server.resume();
         db.run("INSERT INTO operators (operator_id, name) VALUES ('OP03', 'after')");
         assert.deepEqual(db.all<{ operator_id: string }>('SELECT operator_id FROM operators ORDER BY operator_id').map((row) => row.operator_id), ['OP01', 'OP03']);
