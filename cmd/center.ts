@@ -344,7 +344,7 @@ export async function startCenter(loaded: LoadedConfig, options: CenterParts & {
     opened.close();
     throw error;
   }
-  const crlFetcher = config.jpkiCrl === undefined ? undefined : startCrlFetcherFor(loaded, config.jpkiCrl, opened.audit, options.timers ?? systemTimers);
+  const crlFetcher = config.jpkiCrl === undefined ? undefined : startCrlFetcherFor(loaded, config.jpkiCrl, opened.audit, options.timers ?? systemTimers, log);
   let closing: Promise<void> | undefined;
   return {
     server,
@@ -362,7 +362,7 @@ export async function startCenter(loaded: LoadedConfig, options: CenterParts & {
 }
 
 /** The CRL from its distribution point (cmd/crl-fetch.ts), over server-authenticated HTTPS. */
-function startCrlFetcherFor(loaded: LoadedConfig, source: CrlSourceConfig, audit: AuditLog, timers: Timers): CrlFetcher {
+function startCrlFetcherFor(loaded: LoadedConfig, source: CrlSourceConfig, audit: AuditLog, timers: Timers, log: (line: string) => void): CrlFetcher {
   const url = new URL(source.url);
   const client = createMutualTlsClient({ baseUrl: url.origin, caPem: loaded.read(source.caFile), certificatePem: '', keyPem: '', timeoutMs: 30_000, maxResponseBytes: 16 * 1024 * 1024 });
   return startCrlFetcher({
@@ -372,7 +372,15 @@ function startCrlFetcherFor(loaded: LoadedConfig, source: CrlSourceConfig, audit
     caCertificatePem: loaded.read(loaded.config.center.jpkiCaFile),
     timers,
     ...(source.intervalSeconds === undefined ? {} : { intervalMs: source.intervalSeconds * 1000 }),
-    onProblem: (code: string) => audit.append({ kind: 'crl.ignored', data: { code } }),
+    onProblem: (code: string) => {
+      try {
+        audit.append({ kind: 'crl.ignored', data: { code } });
+      } catch (error) {
+        // The store out of reach too (a PostgreSQL server down): said here, never a crash of the
+        // fetcher's timer; the problem is found again at the next fetch.
+        log(`center: CRL problem ${code} could not be audited: ${error instanceof AppError ? error.code : 'internal'}`);
+      }
+    },
   });
 }
 
