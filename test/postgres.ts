@@ -2,10 +2,11 @@
 // pg_ctl on a socket directory of its own, as the postgres user when the tests run as root (as CI
 // does: .ci/run installs Debian's postgresql). Never skipped: without the server those tests fail.
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createCertificateAuthority, issueCertificate } from '../drivers/pki/issue.ts';
 
 /** Debian's server programs, the newest version installed (CVS_ISSUE_PG_BIN names another). */
 function serverPrograms(): string {
@@ -33,6 +34,14 @@ export interface PostgresServer {
   promote(): void;
   /** A streaming replica of this server (pg_basebackup), started, named `name` to the primary. */
   startStandby(name: string): Promise<PostgresServer>;
+  /**
+   * With `startPostgres({ tls: true })`: the URL of a database over TCP on 127.0.0.1 with mutual
+   * TLS (sslmode=verify-full, the test CA, a client certificate with CN postgres); the server
+   * takes nothing else over TCP (pg_hba: hostssl … cert).
+   */
+  tlsUrl(database: string, client?: { certificateFile: string; keyFile: string }): string;
+  /** The test CA's files, to issue another client certificate in a test (a wrong one). */
+  tlsFiles?: { caFile: string; caCertificatePem: string; caKeyPem: string; clientCertificateFile: string; clientKeyFile: string };
   /** A fresh database and its URL (the unix socket, ?host=): empty, or a copy of `template`. */
   createDatabase(name: string, template?: string): string;
   /**
@@ -77,18 +86,56 @@ function newRoot(): string {
   return root;
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(options: { tls?: boolean } = {}): Promise<PostgresServer> {
   const root = newRoot();
   const data = path.join(root, 'data');
   must(path.join(BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--locale=C.UTF-8', '-E', 'UTF8']);
-  return serverOn(root, data, await freePort());
+  const tls = options.tls ? serverTls(root, data) : undefined;
+  return serverOn(root, data, await freePort(), tls);
+}
+
+interface ServerTls {
+  settings: string;
+  files: NonNullable<PostgresServer['tlsFiles']>;
+}
+
+/** A test CA, the server's certificate (127.0.0.1) and a client's (CN postgres); TCP only with both. */
+function serverTls(root: string, data: string): ServerTls {
+  const nowMs = Date.now();
+  const span = { validFrom: new Date(nowMs - 86_400_000), validTo: new Date(nowMs + 30 * 86_400_000) };
+  const ca = createCertificateAuthority({ subject: { commonName: 'cvs-issue test database CA' }, ...span });
+  const server = issueCertificate(ca, { subject: { commonName: '127.0.0.1' }, usage: 'server', ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'], ...span });
+  const client = issueCertificate(ca, { subject: { commonName: 'postgres' }, usage: 'client', ...span });
+  const clientDir = path.join(root, 'client');
+  must('mkdir', ['-p', clientDir]);
+  const write = (file: string, text: string) => {
+    writeFileSync(file, text, { mode: 0o600 });
+    if (process.getuid?.() === 0) chownSync(file, uidOf('postgres'), gidOf('postgres'));
+  };
+  write(path.join(data, 'ca.pem'), ca.certificatePem);
+  write(path.join(data, 'server.pem'), server.certificatePem);
+  write(path.join(data, 'server.key'), server.keyPem);
+  // The client's files are the test's (root's when run as root), as a centre's would be its own.
+  const clientFiles = { caFile: path.join(clientDir, 'ca.pem'), clientCertificateFile: path.join(clientDir, 'client.pem'), clientKeyFile: path.join(clientDir, 'client.key') };
+  writeFileSync(clientFiles.caFile, ca.certificatePem, { mode: 0o600 });
+  writeFileSync(clientFiles.clientCertificateFile, client.certificatePem, { mode: 0o600 });
+  writeFileSync(clientFiles.clientKeyFile, client.keyPem, { mode: 0o600 });
+  // The socket as before (the tests' tools); TCP only with TLS and a certificate the CA issued for the user.
+  const hba = path.join(data, 'pg_hba.conf');
+  writeFileSync(hba, `local all all trust\nlocal replication all trust\nhostssl all all 127.0.0.1/32 cert\n`);
+  if (process.getuid?.() === 0) chownSync(hba, uidOf('postgres'), gidOf('postgres'));
+  return {
+    settings: " -c listen_addresses='127.0.0.1' -c ssl=on -c ssl_cert_file=server.pem -c ssl_key_file=server.key -c ssl_ca_file=ca.pem",
+    files: { ...clientFiles, caCertificatePem: ca.certificatePem, caKeyPem: ca.keyPem },
+  };
 }
 
 /** Starts the cluster in `data` on `port`, with its socket in ROOT/socket. */
-function serverOn(root: string, data: string, port: number): PostgresServer {
+function serverOn(root: string, data: string, port: number, tls?: ServerTls): PostgresServer {
   const socketDir = path.join(root, 'socket');
   must('mkdir', ['-p', socketDir]);
-  const start = () => must(path.join(BIN, 'pg_ctl'), ['-D', data, '-l', path.join(root, 'server.log'), '-w', '-o', `-p ${port} -k ${socketDir} -c listen_addresses=''`, 'start']);
+  const settings = tls ? tls.settings : " -c listen_addresses=''";
+  const start = () => must(path.join(BIN, 'pg_ctl'), ['-D', data, '-l', path.join(root, 'server.log'), '-w', '-o', `-p ${port} -k ${socketDir}${settings}`, 'start']);
   start();
   const url = (database: string) => `postgresql://postgres@localhost/${database}?host=${socketDir}&port=${port}`;
   let stopped = false;
@@ -97,6 +144,13 @@ function serverOn(root: string, data: string, port: number): PostgresServer {
     port,
     dataDir: data,
     url,
+    tlsUrl(database, client) {
+      if (!tls) throw new Error('this test server was started without TLS');
+      const files = client ?? { certificateFile: tls.files.clientCertificateFile, keyFile: tls.files.clientKeyFile };
+      const query = new URLSearchParams({ sslmode: 'verify-full', sslrootcert: tls.files.caFile, sslcert: files.certificateFile, sslkey: files.keyFile });
+      return `postgresql://postgres@127.0.0.1:${port}/${database}?${query.toString()}`;
+    },
+    ...(tls ? { tlsFiles: tls.files } : {}),
     halt: (mode) => void must(path.join(BIN, 'pg_ctl'), ['-D', data, '-m', mode, '-w', 'stop']),
     resume: start,
     promote: () => void must(path.join(BIN, 'pg_ctl'), ['-D', data, '-w', 'promote']),

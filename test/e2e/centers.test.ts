@@ -26,7 +26,8 @@ describe('two centres on one PostgreSQL store (binary)', () => {
 
   before(async () => {
     workspace = binaryWorkspace('cvs-e2e-centers-');
-    postgres = await startPostgres();
+    // The socket for the first test; TCP with mutual TLS (verify-full, a client certificate) for the demo.
+    postgres = await startPostgres({ tls: true });
   });
   after(() => {
     workspace?.close();
@@ -114,8 +115,9 @@ describe('two centres on one PostgreSQL store (binary)', () => {
     assert.equal(exported.stdout.trim().split('\n').length, 1 + kioskCards.length * SESSIONS_PER_KIOSK);
   });
 
-  it('runs the demo with the centre on PostgreSQL: reconciled, every audit log verified, no center.db', () => {
-    const url = postgres.createDatabase('demo');
+  it('runs the demo with the centre on PostgreSQL over mutual TLS: reconciled, every audit log verified, no center.db', () => {
+    postgres.createDatabase('demo');
+    const url = postgres.tlsUrl('demo');
     const dir = path.join(workspace.work, 'demo');
     const demo = run('demo', '--dir', dir, '--center-database', url, '--json');
     assert.equal(demo.code, 0, demo.stderr);

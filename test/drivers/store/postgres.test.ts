@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { AppError } from '../../../core/errors.ts';
 import { createServerMetrics, startHealthServer } from '../../../drivers/http/health.ts';
 import { generateEd25519KeyPair } from '../../../drivers/pki/ed25519.ts';
+import { createCertificateAuthority, issueCertificate } from '../../../drivers/pki/issue.ts';
 import { AuditLog, auditOrigin, logSize, noteVerifierFromKey, verifyStoredLog, verifierKeyForPrivateKey } from '../../../drivers/store/audit-log.ts';
 import { openCenterDatabase } from '../../../drivers/store/center-store.ts';
 import { openDatabase, type Database } from '../../../drivers/store/database.ts';
@@ -254,6 +255,38 @@ describe('PostgreSQL store: a server that goes away', () => {
       }
     } finally {
       server.stop();
+    }
+  });
+});
+
+describe('PostgreSQL store over TCP with mutual TLS', () => {
+  it('connects with verify-full and the CA\'s client certificate, and is refused without one, with another CA\'s, or trusting another CA', async () => {
+    const server = await startPostgres({ tls: true });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvs-postgres-tls-'));
+    try {
+      server.createDatabase('secure');
+      const db = openCenterDatabase(server.tlsUrl('secure'));
+      try {
+        assert.deepEqual(db.get('SELECT ssl, client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()'), { ssl: true, client_dn: '/CN=postgres' });
+      } finally {
+        db.close();
+      }
+      const nowMs = Date.now();
+      const span = { validFrom: new Date(nowMs - 86_400_000), validTo: new Date(nowMs + 86_400_000) };
+      const stranger = createCertificateAuthority({ subject: { commonName: 'another CA' }, ...span });
+      const strangerClient = issueCertificate(stranger, { subject: { commonName: 'postgres' }, usage: 'client', ...span });
+      const files = { caFile: path.join(dir, 'other-ca.pem'), certificateFile: path.join(dir, 'other.pem'), keyFile: path.join(dir, 'other.key') };
+      fs.writeFileSync(files.caFile, stranger.certificatePem);
+      fs.writeFileSync(files.certificateFile, strangerClient.certificatePem);
+      fs.writeFileSync(files.keyFile, strangerClient.keyPem, { mode: 0o600 });
+      const refused = (url: string) => assert.throws(() => openDatabase(url), (error: unknown) => error instanceof AppError && error.code === 'store.unreachable', url);
+      const base = server.tlsUrl('secure');
+      refused(base.replace(/&sslcert=[^&]*&sslkey=[^&]*/, ''));
+      refused(server.tlsUrl('secure', files));
+      refused(base.replace(/sslrootcert=[^&]*/, `sslrootcert=${encodeURIComponent(files.caFile)}`));
+    } finally {
+      server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
