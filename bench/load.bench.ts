@@ -22,6 +22,8 @@
 // LOAD_STORE=postgres keeps the centre's store on a throw-away PostgreSQL server (test/postgres.ts,
 // docs/postgres.md), whose processes' CPU is a column of its own; LOAD_CENTERS=N (PostgreSQL only)
 // runs N centre processes on it, the relay spreading its requests over them; their CPU is summed.
+// LOAD_KILL_CENTER=1 (with LOAD_CENTERS >= 2) kills the first centre with SIGKILL halfway through
+// the first level: every session must still complete and be recorded once (issue 13).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -54,6 +56,7 @@ const RESIDENTS = Number(process.env.LOAD_RESIDENTS ?? 2 * MAX_LEVEL);
 const WARM_UP_SECONDS = 3;
 const STORE = process.env.LOAD_STORE ?? 'sqlite';
 const CENTERS = Number(process.env.LOAD_CENTERS ?? 1);
+const KILL_CENTER = process.env.LOAD_KILL_CENTER === '1';
 /** The certificate every session asks for: 住民票の写し, one copy, open whenever the centre is. */
 const CERTIFICATE = { certificateType: 'juminhyo', copies: 1 } as const;
 const STEPS = ['card', 'challenge', 'sign', 'authenticate', 'certificate', 'kiosk', 'notice'] as const;
@@ -332,6 +335,7 @@ async function main(): Promise<void> {
   }
   if (STORE !== 'sqlite' && STORE !== 'postgres') fail('LOAD_STORE must be sqlite or postgres');
   if (!Number.isSafeInteger(CENTERS) || CENTERS < 1 || (CENTERS > 1 && STORE !== 'postgres')) fail('LOAD_CENTERS must be a whole number >= 1, and above 1 only with LOAD_STORE=postgres');
+  if (KILL_CENTER && CENTERS < 2) fail('LOAD_KILL_CENTER=1 needs LOAD_CENTERS=2 or more: one centre must stay');
   if (!fs.existsSync(binary)) fail(`${binary} is missing (npm run build)`);
   process.stdout.write(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')} at start\n`);
   postgres = STORE === 'postgres' ? await startPostgres() : undefined;
@@ -349,12 +353,23 @@ async function main(): Promise<void> {
     return { file, pin: readCardFile(file).pin };
   });
 
-  const centers = [];
+  const centers: { child: ChildProcess; url: string }[] = [];
   for (let started = 0; started < CENTERS; started += 1) centers.push(await serve(['center', 'serve', '--dir', dir, '--listen', '127.0.0.1:0']));
   const relay = await serve(['relay', 'serve', '--dir', dir, '--listen', '127.0.0.1:0', '--center-url', centers.map((center) => center.url).join(',')]);
   const centerPids = centers.map((center) => center.child.pid!);
   const servers = { relay: relay.child.pid! };
-  const centreCpu = () => sumCpu(centerPids.map(cpuSplitMs));
+  // A killed centre's last figures stand for it from then on (its /proc entry is gone).
+  const lastSeen = new Map<number, { cpu: { user: number; system: number }; rssMiB: number }>();
+  const centreCpu = () => sumCpu(centerPids.map((pid) => lastSeen.get(pid)?.cpu ?? cpuSplitMs(pid)));
+  const centreRss = () => centerPids.reduce((sum, pid) => sum + (lastSeen.get(pid)?.rssMiB ?? peakRssMiB(pid)), 0);
+  let killedAt: string | undefined;
+  const killFirstCentre = () => {
+    const pid = centerPids[0]!;
+    lastSeen.set(pid, { cpu: cpuSplitMs(pid), rssMiB: peakRssMiB(pid) });
+    centers[0]!.child.kill('SIGKILL');
+    killedAt = `centre 1 killed with SIGKILL ${SECONDS / 2} s into the ${LEVELS[0]}-session level`;
+    process.stderr.write(`  ${killedAt}\n`);
+  };
   const databaseCpu = () => (postgres ? serverCpuMs(postgres) : { user: NaN, system: NaN });
   const clock = offsetClock(businessMs);
   const kiosks = kioskConfigs.map((kioskConfig, index) => simulatedKiosk(loaded, kioskConfig, index, relay.url, clock));
@@ -367,7 +382,9 @@ async function main(): Promise<void> {
     all.push(...(await runLevel(kiosks, cards, Math.min(4, MAX_LEVEL), WARM_UP_SECONDS)).results);
     for (const level of LEVELS) {
       const before = { centre: centreCpu(), relay: cpuSplitMs(servers.relay), database: databaseCpu(), generator: process.cpuUsage() };
+      const killer = KILL_CENTER && killedAt === undefined ? setTimeout(killFirstCentre, (SECONDS * 1000) / 2) : undefined;
       const { results, wallMs } = await runLevel(kiosks, cards, level, SECONDS);
+      clearTimeout(killer);
       const generator = process.cpuUsage(before.generator);
       const after = { centre: centreCpu(), relay: cpuSplitMs(servers.relay), database: databaseCpu() };
       all.push(...results);
@@ -389,7 +406,7 @@ async function main(): Promise<void> {
         cpuCell(after.relay, before.relay),
         postgres ? cpuCell(after.database, before.database) : '-',
         format(perIssuance((generator.user + generator.system) / 1000), 1),
-        format(centerPids.reduce((sum, pid) => sum + peakRssMiB(pid), 0)),
+        format(centreRss()),
         format(peakRssMiB(servers.relay)),
         String(results.length - issued.length),
       ]);
@@ -399,11 +416,12 @@ async function main(): Promise<void> {
     await Promise.all(kiosks.map((kiosk) => kiosk.close()));
   }
   const exits: Record<string, number | null> = { relay: await stop(relay.child) };
-  for (const [index, center] of centers.entries()) exits[`centre ${index + 1}`] = await stop(center.child);
+  for (const [index, center] of centers.entries()) if (!(index === 0 && killedAt)) exits[`centre ${index + 1}`] = await stop(center.child);
 
   const header = ['sessions', 'issued', 'issuances/s', 'p50 ms', 'p95 ms', 'p99 ms', `p50 ms per step: ${STEPS.join(' / ')}`, `centre CPU ms/issuance (user + system)${CENTERS > 1 ? `, ${CENTERS} processes` : ''}`, 'relay CPU ms/issuance (user + system)', 'PostgreSQL CPU ms/issuance (user + system)', 'generator CPU ms/issuance', 'centre peak RSS MiB', 'relay peak RSS MiB', 'failed'];
   process.stdout.write(`\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
   for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
+  if (killedAt) process.stdout.write(`\n${killedAt}; every session of every level is checked below\n`);
   process.stdout.write(`\n${LEVELS.length} levels of ${SECONDS} s after a ${WARM_UP_SECONDS} s warm-up; business time ${environment.CVS_ISSUE_TIME}; load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')} at the end\n`);
 
   const problems = check(all, exits, kioskConfigs.slice(0, MAX_LEVEL).map((kiosk) => kiosk.kioskId));
