@@ -209,7 +209,14 @@ export async function runDemo(options: { dir?: string; force?: boolean; at?: str
   // With a server database, demo --force empties it as init --force does; center.db is never made.
   const initOptions = { dir, force: options.force, centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0', centerDatabase: options.centerDatabase };
   // The RSA keys are made beforehand on the thread pool, both cores at once, as `init` makes them.
-  runInit(initOptions, wallClock.nowMs(), await pregeneratedKeys(initOptions));
+  try {
+    runInit(initOptions, wallClock.nowMs(), await pregeneratedKeys(initOptions));
+  } catch (error) {
+    // A deployment that could not be made (a database server out of reach, one already in use)
+    // leaves nothing behind in the temporary directory made for it.
+    if (!options.dir) fs.rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const loaded = loadConfig(dir);
   const clock = offsetClock(businessMs, wallClock);
   const center = await startCenter(loaded, { clock, log: options.log });

@@ -134,5 +134,14 @@ describe('two centres on one PostgreSQL store (binary)', () => {
     } finally {
       reader.close();
     }
+    // A server out of reach: one line naming it without its password, exit 2, and nothing left in
+    // the temporary directory the demo made for its deployment.
+    const scratch = fs.mkdtempSync(path.join(workspace.work, 'tmp-'));
+    const unreachable = workspace.run({ ...environment, TMPDIR: scratch }, 'demo', '--center-database', `postgresql://postgres:hunter2@localhost/none?host=${scratch}/no-socket&port=1`);
+    assert.equal(unreachable.code, 2);
+    assert.equal(unreachable.stderr.trim().split('\n').length, 1);
+    assert.match(unreachable.stderr, /postgres:\*\*\*@localhost.*cannot use the PostgreSQL database/);
+    assert.doesNotMatch(unreachable.stderr, /hunter2/);
+    assert.deepEqual(fs.readdirSync(scratch), []);
   });
 });
