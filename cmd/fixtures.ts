@@ -5,7 +5,7 @@ import municipalitiesFile from '../fixtures/municipalities.json' with { type: 'j
 import operatorsFile from '../fixtures/operators.json' with { type: 'json' };
 import residentsFile from '../fixtures/residents.json' with { type: 'json' };
 import syntheticFile from '../fixtures/synthetic-residents.json' with { type: 'json' };
-import { isCertificateType } from '../core/certificate-types.ts';
+import { builtInDefinition, isCertificateTypeCode, parseCertificateTypeDefinition, parseOptionLimits, CERTIFICATE_TYPES } from '../core/certificate-types.ts';
 import { inputError } from '../core/errors.ts';
 import type { CardKind } from '../core/jpki.ts';
 import { isValidMunicipalityCode, parseClockMinutes, type CertificateOffer, type Municipality } from '../core/municipality.ts';
@@ -42,23 +42,28 @@ export interface RawOffer {
   type: string;
   unitFeeYen: number;
   hours?: { start: string; end: string; weekdaysOnly: boolean; closedOnHolidays: boolean };
+  /** A type of the municipality's own (docs/certificate-types.md); the seven built in need none. */
+  definition?: unknown;
+  /** Option key → the values it issues at kiosks, e.g. { "myNumber": ["omitted"] }. */
+  limits?: unknown;
 }
 
 /** An offer as the fixtures and `center municipality add --offers-file` write it. */
 export function offerFromRaw(raw: RawOffer, where: string): CertificateOffer {
-  if (!isCertificateType(raw.type)) throw inputError('fixture.bad', `unknown certificate type "${raw.type}"`, where);
+  if (!isCertificateTypeCode(raw.type)) throw inputError('fixture.bad', 'type must be a code of a-z, 0-9 and -, 1 to 32 long', where);
   if (!Number.isSafeInteger(raw.unitFeeYen) || raw.unitFeeYen < 0) throw inputError('fixture.bad', 'unitFeeYen must be whole yen', where);
-  if (!raw.hours) return { type: raw.type, unitFeeYen: raw.unitFeeYen };
+  const offer: CertificateOffer = { type: raw.type, unitFeeYen: raw.unitFeeYen };
+  if (raw.definition !== undefined) offer.definition = parseCertificateTypeDefinition(raw.definition, `${where}.definition`);
+  const definition = offer.definition ?? builtInDefinition(raw.type);
+  if (!definition) throw inputError('fixture.bad', `type "${raw.type}" is not one of ${CERTIFICATE_TYPES.join(', ')}: give its definition`, where);
+  if (raw.limits !== undefined) offer.limits = parseOptionLimits(raw.limits, definition, `${where}.limits`);
+  if (!raw.hours) return offer;
   const startMinute = parseClockMinutes(raw.hours.start);
   const endMinute = parseClockMinutes(raw.hours.end);
   if (startMinute === undefined || endMinute === undefined || startMinute >= endMinute) {
     throw inputError('fixture.bad', 'hours must be HH:MM with start before end', where);
   }
-  return {
-    type: raw.type,
-    unitFeeYen: raw.unitFeeYen,
-    hours: { window: { startMinute, endMinute }, weekdaysOnly: raw.hours.weekdaysOnly, closedOnHolidays: raw.hours.closedOnHolidays },
-  };
+  return { ...offer, hours: { window: { startMinute, endMinute }, weekdaysOnly: raw.hours.weekdaysOnly, closedOnHolidays: raw.hours.closedOnHolidays } };
 }
 
 export function fixtureMunicipalities(): Municipality[] {

@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import { COMMANDS } from './commands.ts';
 import Table from 'cli-table3';
 import ratesFile from '../fixtures/interest-rates.json' with { type: 'json' };
-import { CERTIFICATE_TITLES } from '../core/certificate-types.ts';
+import { certificateTitle } from '../core/certificate-types.ts';
 import { daysBetween, isIsoDate, monthDeadlines } from '../core/deadlines.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { parseMonth, RowProblems } from '../core/handling-csv.ts';
@@ -371,7 +371,7 @@ function formatInvoiceText(invoice: Invoice, io: Io): string {
   }
   const breakdown = [
     ...invoice.byMunicipality.map((entry) => [`${entry.municipalityCode} ${invoice.municipalityNames[entry.municipalityCode] ?? ''}`.trim(), entry]),
-    ...invoice.byCertificateType.map((entry) => [CERTIFICATE_TITLES[entry.certificateType], entry]),
+    ...invoice.byCertificateType.map((entry) => [certificateTitle(entry.certificateType), entry]),
   ] as Array<[string, Invoice]>;
   if (io.stdoutIsTty) {
     const table = new Table({ style: { head: io.color ? ['cyan'] : [] } });

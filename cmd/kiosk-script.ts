@@ -2,7 +2,7 @@
 // kiosk runs unattended in demos, tests and field diagnostics.
 
 import fs from 'node:fs';
-import { isCertificateType, type CertificateType } from '../core/certificate-types.ts';
+import { isCertificateTypeCode, type CertificateOptions, type CertificateType } from '../core/certificate-types.ts';
 import { inputError } from '../core/errors.ts';
 import type { KioskInput } from '../core/kiosk-transaction.ts';
 import type { Denomination } from '../core/ports.ts';
@@ -15,6 +15,8 @@ export interface ScriptedSession {
   /** Omitted: the resident cancels at the menu. */
   certificateType?: CertificateType;
   copies?: number;
+  /** Option key → value (e.g. { "household": "all" }); options left out take the menu's default. */
+  options?: CertificateOptions;
   /** Notes and coins inserted, in order; when they run out before the fee is paid the resident cancels. */
   cash: Denomination[];
   /** A printer jam on this copy of the certificate (1-based): a misprint, refunded and voided (C§9). */
@@ -37,8 +39,11 @@ function sessionFrom(value: unknown, where: string): ScriptedSession {
   if (!Array.isArray(raw.pins) || !raw.pins.every((pin) => typeof pin === 'string')) {
     throw inputError('script.bad', 'field "pins" must be a list of strings', `${where}.pins`);
   }
-  if (raw.certificateType !== undefined && !isCertificateType(raw.certificateType)) {
-    throw inputError('script.bad', 'field "certificateType" is not a known certificate type', `${where}.certificateType`);
+  if (raw.certificateType !== undefined && !isCertificateTypeCode(raw.certificateType)) {
+    throw inputError('script.bad', 'field "certificateType" is not a certificate type code (a-z, 0-9 and -)', `${where}.certificateType`);
+  }
+  if (raw.options !== undefined && !isOptionMap(raw.options)) {
+    throw inputError('script.bad', 'field "options" must be an object of option keys and string values', `${where}.options`);
   }
   const copies = raw.copies ?? 1;
   if (typeof copies !== 'number' || !Number.isSafeInteger(copies) || copies < 1) {
@@ -59,10 +64,15 @@ function sessionFrom(value: unknown, where: string): ScriptedSession {
     pins: raw.pins as string[],
     certificateType: raw.certificateType as CertificateType | undefined,
     copies,
+    ...(raw.options === undefined ? {} : { options: raw.options as CertificateOptions }),
     cash: cash as Denomination[],
     printerJamOnCopy: raw.printerJamOnCopy as number | undefined,
     expect: raw.expect as ScriptedSession['expect'],
   };
+}
+
+function isOptionMap(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((choice) => typeof choice === 'string');
 }
 
 export function parseKioskScript(text: string, file: string): KioskScript {
@@ -98,7 +108,7 @@ export function scriptedInput(session: ScriptedSession): KioskInput {
     // Choosing something the menu does not offer is the kiosk's to refuse, not the script's.
     async chooseCertificate() {
       if (!session.certificateType) return undefined;
-      return { certificateType: session.certificateType, copies: session.copies ?? 1 };
+      return { certificateType: session.certificateType, copies: session.copies ?? 1, ...(session.options ? { options: session.options } : {}) };
     },
     async nextCash() {
       return cash.shift();

@@ -378,9 +378,18 @@ export function terminalInput(terminal: Terminal): KioskInput {
       for (const item of menu.filter((entry) => !entry.available)) terminal.say(`  －  ${item.title}  ただいまの時間は発行できません（発行時間 ${item.hoursText}）\n`);
       const item = available[Number(answerOrCancel(await terminal.ask('番号を選んでください（空欄で中止）> '))) - 1];
       if (!item) return undefined;
+      const options: Record<string, string> = {};
+      for (const option of item.options.filter((entry) => entry.choices.length > 1)) {
+        terminal.say(`  ${option.label}: ${option.choices.map((choice, index) => `${index + 1}. ${choice.label}${choice.value === option.default ? '（既定）' : ''}`).join('  ')}\n`);
+        const answer = await terminal.ask(`${option.label}の番号（空欄で既定）> `);
+        if (answer === undefined) return undefined;
+        const choice = answer === '' ? undefined : option.choices[Number(answer) - 1];
+        if (answer !== '' && !choice) return undefined;
+        if (choice) options[option.key] = choice.value;
+      }
       const copies = Number(answerOrCancel(await terminal.ask(`通数（1〜${item.maxCopies}）> `)));
       if (!Number.isSafeInteger(copies)) return undefined;
-      return { certificateType: item.certificateType, copies };
+      return { certificateType: item.certificateType, copies, ...(Object.keys(options).length > 0 ? { options } : {}) };
     },
     async nextCash(feeYen, insertedYen) {
       const answer = answerOrCancel(await terminal.ask(`投入する金額（10,50,100,500,1000,2000,5000,10000円、残り${feeYen - insertedYen}円、空欄で中止）> `));

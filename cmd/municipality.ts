@@ -6,9 +6,9 @@
 
 import fs from 'node:fs';
 import { Command } from 'commander';
-import { isCertificateType, CERTIFICATE_TYPES } from '../core/certificate-types.ts';
+import { CERTIFICATE_TYPES, isStandardCertificateType, parseOptionLimits } from '../core/certificate-types.ts';
 import { AppError, usageError } from '../core/errors.ts';
-import { DEFAULT_MAX_COPIES_PER_TYPE, isValidMunicipalityCode, type CertificateOffer, type Municipality } from '../core/municipality.ts';
+import { DEFAULT_MAX_COPIES_PER_TYPE, isValidMunicipalityCode, offerDefinition, type CertificateOffer, type Municipality } from '../core/municipality.ts';
 import { auditOrigin, type AuditLog } from '../drivers/store/audit-log.ts';
 import { openCenterDatabase } from '../drivers/store/center-store.ts';
 import type { Database } from '../drivers/store/database.ts';
@@ -30,14 +30,15 @@ export function addMunicipalityCommand(center: Command, factory: Factory): void 
     .option('--offer <type:fee>', `a certificate it issues and its fee in yen, e.g. juminhyo:300; repeat for each (${CERTIFICATE_TYPES.join(', ')})`, collect, [])
     .option('--offers-file <file>', 'the offers as JSON, with hours: [{ "type": "koseki-zenbu", "unitFeeYen": 450, "hours": { "start": "09:00", "end": "17:00", "weekdaysOnly": true, "closedOnHolidays": true } }]')
     .option('--max-copies <n>', `copies of one type in one transaction (default ${DEFAULT_MAX_COPIES_PER_TYPE})`)
+    .option('--limit <type.option=values>', 'issue only these values of an option at kiosks, e.g. juminhyo.myNumber=omitted (no 住民票 with 個人番号); values separated by commas; repeat for each', collect, [])
     .option('--backend-url <url>', "its own system's address, https://HOST:PORT (docs/municipality-backend.md); without it the centre's resident table answers")
     .option('--backend-ca <file>', "the CA its system's certificate chains to (default: the centre CA, for this deployment's `municipality serve`)")
     .option('--json', 'print the definition as JSON')
     .addHelpText('after', '\nExit codes: 0 joined, 2 bad flag, a code with a wrong check digit, or a code already joined.')
-    .action((options: { dir: string; code: string; name: string; mayorTitle?: string; offer: string[]; offersFile?: string; maxCopies?: string; json?: boolean } & BackendFlags) => {
+    .action((options: { dir: string; code: string; name: string; mayorTitle?: string; offer: string[]; offersFile?: string; maxCopies?: string; limit: string[]; json?: boolean } & BackendFlags) => {
       if (!isValidMunicipalityCode(options.code)) throw usageError(`"${options.code.slice(0, 12)}" is not a 6-digit municipality code with a valid check digit`, '--code');
       const name = options.name.trim();
-      const offers = [...options.offer.map(offerFromFlag), ...(options.offersFile ? offersFromFile(options.offersFile) : [])];
+      const offers = withLimits([...options.offer.map(offerFromFlag), ...(options.offersFile ? offersFromFile(options.offersFile) : [])], options.limit);
       const definition = checkedDefinition({
         code: options.code,
         name,
@@ -66,20 +67,21 @@ export function addMunicipalityCommand(center: Command, factory: Factory): void 
     .option('--offer <type:fee>', 'a certificate it issues and its fee in yen; repeat for each; replaces its offers', collect, [])
     .option('--offers-file <file>', 'offers with hours as JSON (see add); replaces its offers')
     .option('--max-copies <n>', 'copies of one type in one transaction')
+    .option('--limit <type.option=values>', 'issue only these values of an option at kiosks, e.g. juminhyo.myNumber=omitted (no 住民票 with 個人番号); values separated by commas; repeat for each; replaces that type\'s limits', collect, [])
     .option('--backend-url <url>', "its own system's address, https://HOST:PORT (docs/municipality-backend.md)")
     .option('--backend-ca <file>', "the CA its system's certificate chains to (default: the centre CA, for this deployment's `municipality serve`)")
     .option('--json', 'print the definition as JSON')
     .addHelpText('after', '\nExit codes: 0 changed (also when nothing differed), 2 bad flag, no such municipality, or nothing to change.')
-    .action((options: { dir: string; code: string; name?: string; mayorTitle?: string; offer: string[]; offersFile?: string; maxCopies?: string; json?: boolean } & BackendFlags) => {
+    .action((options: { dir: string; code: string; name?: string; mayorTitle?: string; offer: string[]; offersFile?: string; maxCopies?: string; limit: string[]; json?: boolean } & BackendFlags) => {
       const givenOffers = [...options.offer.map(offerFromFlag), ...(options.offersFile ? offersFromFile(options.offersFile) : [])];
-      if (options.name === undefined && options.mayorTitle === undefined && givenOffers.length === 0 && options.maxCopies === undefined && options.backendUrl === undefined) {
-        throw usageError('give what to change: --name, --mayor-title, --offer, --offers-file, --max-copies or --backend-url');
+      if (options.name === undefined && options.mayorTitle === undefined && givenOffers.length === 0 && options.maxCopies === undefined && options.backendUrl === undefined && options.limit.length === 0) {
+        throw usageError('give what to change: --name, --mayor-title, --offer, --offers-file, --max-copies, --limit or --backend-url');
       }
       const updated = withCentre(factory, options.dir, (db, audit, loaded) => {
         const row = db.get<{ definition: string }>('SELECT definition FROM municipalities WHERE code = :code', { code: options.code });
         if (!row) throw usageError(`no municipality ${options.code.slice(0, 12)}`, '--code');
         const backend = backendFromFlags(options, loaded, options.code, factory.clock.nowMs());
-        const definition = checkedDefinition({ ...(JSON.parse(row.definition) as Municipality), ...(options.name === undefined ? {} : { name: options.name.trim() }), ...(options.mayorTitle === undefined ? {} : { mayorTitle: options.mayorTitle.trim() }), ...(givenOffers.length === 0 ? {} : { offers: givenOffers }), ...(options.maxCopies === undefined ? {} : { maxCopiesPerType: Number(options.maxCopies) }), ...(backend === undefined ? {} : { backend }) });
+        const definition = checkedDefinition({ ...(JSON.parse(row.definition) as Municipality), ...(options.name === undefined ? {} : { name: options.name.trim() }), ...(options.mayorTitle === undefined ? {} : { mayorTitle: options.mayorTitle.trim() }), offers: withLimits(givenOffers.length === 0 ? (JSON.parse(row.definition) as Municipality).offers : givenOffers, options.limit), ...(options.maxCopies === undefined ? {} : { maxCopiesPerType: Number(options.maxCopies) }), ...(backend === undefined ? {} : { backend }) });
         audit.transaction([{ kind: 'municipality.updated', data: { municipalityCode: definition.code, count: definition.offers.length } }], () =>
           db.run('UPDATE municipalities SET definition = :definition WHERE code = :code', { code: definition.code, definition: JSON.stringify(definition) }),
         );
@@ -143,8 +145,24 @@ function collect(value: string, previous: string[]): string[] {
 
 function offerFromFlag(text: string): CertificateOffer {
   const match = /^([a-z-]+):(\d{1,6})$/.exec(text);
-  if (!match || !isCertificateType(match[1]!)) throw usageError(`--offer "${text.slice(0, 40)}" is not TYPE:FEE with a type of ${CERTIFICATE_TYPES.join(', ')}`, '--offer');
+  if (!match || !isStandardCertificateType(match[1]!)) throw usageError(`--offer "${text.slice(0, 40)}" is not TYPE:FEE with a type of ${CERTIFICATE_TYPES.join(', ')} (a type of the municipality's own goes in --offers-file with its definition)`, '--offer');
   return { type: match[1]!, unitFeeYen: Number(match[2]) };
+}
+
+/** --limit TYPE.OPTION=V1,V2 onto the offers: each replaces that option's limit on that type. */
+function withLimits(offers: CertificateOffer[], limits: string[]): CertificateOffer[] {
+  for (const text of limits) {
+    const match = /^([a-z][a-z0-9-]{0,31})\.([a-zA-Z][a-zA-Z0-9]{0,31})=([a-z0-9,-]{1,200})$/.exec(text);
+    if (!match) throw usageError(`--limit "${text.slice(0, 40)}" is not TYPE.OPTION=VALUE[,VALUE…]`, '--limit');
+    const offer = offers.find((entry) => entry.type === match[1]);
+    if (!offer) throw usageError(`--limit names ${match[1]}, which is not offered`, '--limit');
+    try {
+      offer.limits = { ...offer.limits, ...parseOptionLimits({ [match[2]!]: match[3]!.split(',') }, offerDefinition(offer), '--limit') };
+    } catch (error) {
+      throw error instanceof AppError ? new AppError('usage', error.code, error.message, '--limit') : error;
+    }
+  }
+  return offers;
 }
 
 function offersFromFile(file: string): CertificateOffer[] {

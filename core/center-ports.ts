@@ -2,7 +2,7 @@
 // card certificate verifier. The SQLite store (drivers/store/center-store.ts) and the tests' in-memory
 // store implement the same CenterStore.
 
-import type { CertificateType } from './certificate-types.ts';
+import type { CertificateOptions, CertificateType } from './certificate-types.ts';
 import type { HandlingCorrection, HandlingRecord, RecordResult } from './handling-record.ts';
 import type { OperatorNotice } from './service-notices.ts';
 import type { IncidentReport } from './incidents.ts';
@@ -43,6 +43,8 @@ export interface StoredRequest {
   kioskId: string;
   municipalityCode: string;
   certificateType: CertificateType;
+  /** The options the certificate data was made with, every key of the type. */
+  options: CertificateOptions;
   copies: number;
   unitFeeYen: number;
   contentSha256: string;

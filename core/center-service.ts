@@ -1,7 +1,7 @@
 // The national centre's use cases: challenges, card authentication, certificate data bound to one
 // request, and completion notices recorded exactly once. Transport-free: the HTTP adapter calls these.
 
-import { CERTIFICATE_TITLES, isKosekiType, type CertificateType } from './certificate-types.ts';
+import { builtInDefinition, offeredOptions, resolveOptions, type CertificateOptions, type CertificateType } from './certificate-types.ts';
 import { certificateSerials, parseCertificateSerial, type SerialStatus } from './certificate-serial.ts';
 import type { AuditSink } from './audit-entry.ts';
 import type { MerkleHasher } from './merkle.ts';
@@ -30,7 +30,7 @@ import type {
   MenuItem,
 } from './messages.ts';
 import { certificateDigestInput, signedChallengeBytes } from './messages.ts';
-import { DEFAULT_MAX_COPIES_PER_TYPE, findOffer, type Municipality } from './municipality.ts';
+import { DEFAULT_MAX_COPIES_PER_TYPE, findOffer, offerDefinition, type CertificateOffer, type Municipality } from './municipality.ts';
 import type { Clock, RandomSource } from './ports.ts';
 import { assertEligible, certificateContent, type CertificateContent, type Resident } from './resident.ts';
 import { assertCenterOpen, isTypeAvailable, typeHoursText, type HolidayLookup } from './service-hours.ts';
@@ -87,10 +87,6 @@ const CARD_REFUSALS: Record<CardProblem, [string, string]> = {
   'wrong-usage': ['card.wrong_usage', 'the card certificate is not one for user authentication'],
 };
 
-function isIssuedByHonseki(type: CertificateType): boolean {
-  return isKosekiType(type) || type === 'fuhyo';
-}
-
 function randomId(random: RandomSource, byteLength = 16): string {
   return hexEncode(random.bytes(byteLength));
 }
@@ -132,28 +128,49 @@ export function createCenterService(deps: CenterDependencies) {
     return session;
   }
 
-  function menuItems(municipality: Municipality, nowMs: number, include: (type: CertificateType) => boolean): MenuItem[] {
+  function menuItems(municipality: Municipality, nowMs: number, issuedBy: 'residence' | 'honseki' | 'either'): MenuItem[] {
     return municipality.offers
-      .filter((offer) => include(offer.type))
-      .map((offer) => ({
-        certificateType: offer.type,
-        title: CERTIFICATE_TITLES[offer.type],
-        unitFeeYen: offer.unitFeeYen,
-        maxCopies: municipality.maxCopiesPerType || DEFAULT_MAX_COPIES_PER_TYPE,
-        available: isTypeAvailable(offer.hours, nowMs, deps.isHoliday),
-        hoursText: typeHoursText(offer.hours),
-      }));
+      .filter((offer) => issuedBy === 'either' || offerDefinition(offer).issuedBy === issuedBy)
+      .map((offer) => {
+        const definition = offerDefinition(offer);
+        return {
+          certificateType: offer.type,
+          title: definition.title,
+          unitFeeYen: offer.unitFeeYen,
+          maxCopies: municipality.maxCopiesPerType || DEFAULT_MAX_COPIES_PER_TYPE,
+          available: isTypeAvailable(offer.hours, nowMs, deps.isHoliday),
+          hoursText: typeHoursText(offer.hours),
+          options: offeredOptions(definition, offer.limits, nowMs),
+        };
+      });
   }
 
   /** 戸籍 and 附票 come from the 本籍地 when it is elsewhere: its offers, fees, limits and hours. */
   function menuFor(resident: Resident, residence: Municipality, nowMs: number): MenuItem[] {
     const honsekiCode = resident.honsekiCode ?? residence.code;
-    if (honsekiCode === residence.code) return menuItems(residence, nowMs, () => true);
+    if (honsekiCode === residence.code) return menuItems(residence, nowMs, 'either');
     const honseki = directory.findMunicipality(honsekiCode);
-    return [
-      ...menuItems(residence, nowMs, (type) => !isIssuedByHonseki(type)),
-      ...(honseki?.participating ? menuItems(honseki, nowMs, isIssuedByHonseki) : []),
-    ];
+    return [...menuItems(residence, nowMs, 'residence'), ...(honseki?.participating ? menuItems(honseki, nowMs, 'honseki') : [])];
+  }
+
+  /**
+   * Who issues a type for this resident, and under which offer: the 住所地, or the 本籍地 for a type
+   * its definition says the 本籍地 issues (戸籍, 附票), when the 本籍地 is elsewhere.
+   */
+  function issuingOffer(resident: Resident, type: CertificateType, residenceCode: string): { municipality: Municipality; offer: CertificateOffer } {
+    const honsekiCode = resident.honsekiCode ?? residenceCode;
+    const atResidence = findOffer(participatingMunicipality(residenceCode), type);
+    let issuedBy = atResidence ? offerDefinition(atResidence).issuedBy : undefined;
+    if (issuedBy === undefined && honsekiCode !== residenceCode) {
+      const atHonseki = directory.findMunicipality(honsekiCode)?.offers.find((offer) => offer.type === type);
+      issuedBy = atHonseki ? offerDefinition(atHonseki).issuedBy : builtInDefinition(type)?.issuedBy;
+    }
+    const municipality = participatingMunicipality(issuedBy === 'honseki' ? honsekiCode : residenceCode);
+    const offer = findOffer(municipality, type);
+    if (!offer || offerDefinition(offer).issuedBy !== (issuedBy ?? 'residence')) {
+      throw new AppError('refused', 'request.type_not_offered', 'the municipality does not issue this certificate at kiosks');
+    }
+    return { municipality, offer };
   }
 
   function participatingMunicipality(code: string): Municipality {
@@ -406,12 +423,8 @@ export function createCenterService(deps: CenterDependencies) {
     assertCenterOpen(nowMs, maintenanceWindows(notices));
     const resident = await directory.findResident(session.residentId);
     if (!resident) throw new AppError('refused', 'session.unknown', 'the resident record is no longer available');
-    const municipality = issuingMunicipality(resident, request.certificateType, session.municipalityCode);
+    const { municipality, offer } = issuingOffer(resident, request.certificateType, session.municipalityCode);
     assertMunicipalityNotStopped(notices, nowMs, municipality.code);
-    const offer = findOffer(municipality, request.certificateType);
-    if (!offer) {
-      throw new AppError('refused', 'request.type_not_offered', 'the municipality does not issue this certificate at kiosks');
-    }
     const maxCopies = municipality.maxCopiesPerType || DEFAULT_MAX_COPIES_PER_TYPE;
     if (request.copies > maxCopies) {
       throw new AppError('refused', 'request.too_many_copies', `at most ${maxCopies} copies per certificate type`);
@@ -421,8 +434,9 @@ export function createCenterService(deps: CenterDependencies) {
     }
     assertEligible(resident, nowMs);
     const earlier = store.findRequest(request.requestId);
-    if (earlier) return repeatedRequest(caller, request, session, earlier, resident, municipality);
-    const pdfs = await renderFor(resident, municipality, request, caller.kioskId, nowMs);
+    if (earlier) return repeatedRequest(caller, request, session, earlier, resident, municipality, offer);
+    const options = resolveOptions(offeredOptions(offerDefinition(offer), offer.limits, nowMs), request.options);
+    const pdfs = await renderFor(resident, municipality, offer, request, options, caller.kioskId, nowMs);
     const contentSha256 = boundDigest(pdfs);
     const saved = store.saveRequest({
       requestId: request.requestId,
@@ -432,6 +446,7 @@ export function createCenterService(deps: CenterDependencies) {
       kioskId: caller.kioskId,
       municipalityCode: municipality.code,
       certificateType: request.certificateType,
+      options,
       copies: request.copies,
       unitFeeYen: offer.unitFeeYen,
       contentSha256,
@@ -440,14 +455,15 @@ export function createCenterService(deps: CenterDependencies) {
     if (!saved) {
       throw new AppError('conflict', 'request.duplicate_id', 'the request id was already used');
     }
-    return certificateData(request, caller.kioskId, session.residentRef, offer.unitFeeYen, municipality, pdfs, contentSha256);
+    return certificateData(request, offerDefinition(offer).title, options, caller.kioskId, session.residentRef, offer.unitFeeYen, municipality, pdfs, contentSha256);
   }
 
   /** Every copy with its serial (core/certificate-serial.ts), laid out once (drivers/pdf/certificate-pdf.ts). */
-  async function renderFor(resident: Resident, municipality: Municipality, request: CertificateRequest, kioskId: string, atMs: number): Promise<Uint8Array[]> {
+  async function renderFor(resident: Resident, municipality: Municipality, offer: CertificateOffer, request: CertificateRequest, options: CertificateOptions, kioskId: string, atMs: number): Promise<Uint8Array[]> {
     const { requestId, certificateType: type, copies } = request;
+    const definition = offerDefinition(offer);
     const pdfs = await deps.renderCertificate(
-      certificateContent({ resident, type, mayorTitle: municipality.mayorTitle, municipalityCode: municipality.code, requestId, kioskId, copies, atMs, issuedOnText: formatWarekiDate(atMs) }),
+      certificateContent({ resident, type, definition, options, mayorTitle: municipality.mayorTitle, municipalityCode: municipality.code, requestId, kioskId, copies, atMs, issuedOnText: formatWarekiDate(atMs) }),
     );
     if (pdfs.length !== copies) throw new AppError('internal', 'certificate.copies_missing', 'the renderer did not return one PDF per copy', requestId);
     return pdfs;
@@ -458,12 +474,14 @@ export function createCenterService(deps: CenterDependencies) {
     return deps.sha256Hex(certificateDigestInput(pdfs.map((pdf) => hexDecode(deps.sha256Hex(pdf)))));
   }
 
-  function certificateData(request: CertificateRequest, kioskId: string, residentRef: string, unitFeeYen: number, municipality: Municipality, pdfs: Uint8Array[], contentSha256: string): CertificateData {
+  function certificateData(request: CertificateRequest, title: string, options: CertificateOptions, kioskId: string, residentRef: string, unitFeeYen: number, municipality: Municipality, pdfs: Uint8Array[], contentSha256: string): CertificateData {
     return {
       requestId: request.requestId,
       kioskId,
       residentRef,
       certificateType: request.certificateType,
+      title,
+      options,
       copies: request.copies,
       unitFeeYen,
       feeYen: unitFeeYen * request.copies,
@@ -480,22 +498,23 @@ export function createCenterService(deps: CenterDependencies) {
    * first answer and checked against the digest then bound; anything else with a used id is refused.
    * So a duplicate answered first no longer strands the resident (docs/simulation.md, seed 107).
    */
-  async function repeatedRequest(caller: CallerIdentity, request: CertificateRequest, session: StoredSession, earlier: StoredRequest, resident: Resident, municipality: Municipality): Promise<CertificateData> {
+  async function repeatedRequest(caller: CallerIdentity, request: CertificateRequest, session: StoredSession, earlier: StoredRequest, resident: Resident, municipality: Municipality, offer: CertificateOffer): Promise<CertificateData> {
     const same =
       earlier.sessionToken === session.sessionToken &&
       earlier.operatorId === caller.operatorId &&
       earlier.kioskId === caller.kioskId &&
       earlier.certificateType === request.certificateType &&
       earlier.copies === request.copies &&
-      earlier.municipalityCode === municipality.code;
+      earlier.municipalityCode === municipality.code &&
+      Object.entries(request.options ?? {}).every(([key, value]) => earlier.options[key] === value);
     if (!same) throw new AppError('conflict', 'request.duplicate_id', 'the request id was already used');
-    const pdfs = await renderFor(resident, municipality, request, caller.kioskId, earlier.createdAtMs);
+    const pdfs = await renderFor(resident, municipality, offer, request, earlier.options, caller.kioskId, earlier.createdAtMs);
     const contentSha256 = boundDigest(pdfs);
     if (contentSha256 !== earlier.contentSha256) {
       throw new AppError('conflict', 'request.duplicate_id', 'the request id was already used, and its certificate cannot be given again as it was');
     }
     deps.audit.append({ kind: 'certificate.repeated', data: { requestId: request.requestId, operatorId: caller.operatorId, kioskId: caller.kioskId } });
-    return certificateData(request, caller.kioskId, session.residentRef, earlier.unitFeeYen, municipality, pdfs, contentSha256);
+    return certificateData(request, offerDefinition(offer).title, earlier.options, caller.kioskId, session.residentRef, earlier.unitFeeYen, municipality, pdfs, contentSha256);
   }
 
   function recordCompletion(caller: CallerIdentity, notice: CompletionNotice): CompletionAck {
@@ -655,10 +674,6 @@ export function createCenterService(deps: CenterDependencies) {
     return { issuanceId: notice.issuanceId, duplicate: result === 'duplicate', adjustment: { originalMonth: month, settleMonth: line.settleMonth } };
   }
 
-  function issuingMunicipality(resident: Resident, type: CertificateType, residenceCode: string): Municipality {
-    const code = isIssuedByHonseki(type) ? (resident.honsekiCode ?? residenceCode) : residenceCode;
-    return participatingMunicipality(code);
-  }
 }
 
 export type CenterService = ReturnType<typeof createCenterService>;

@@ -34,6 +34,40 @@ for (const symbol of '._-') ID_BYTE[symbol.charCodeAt(0)] = 1;
 
 const TYPE_BYTES = CERTIFICATE_TYPES.map((type) => Array.from(type, (character) => character.charCodeAt(0)));
 
+/**
+ * The certificate type codes met in this thread, by index: the seven of SPEC.md §4 first (fixed
+ * indices), then any other code a municipality defined (core/certificate-types.ts), in the order
+ * first read. A reconcile keeps a type in 8 bits, so one run tells at most 256 types apart. A parse
+ * worker has its own table and reports what it added with each chunk (typeCodesSince), and the
+ * main thread maps them onto its own (drivers/csv/parallel-reader.ts).
+ */
+export const MAX_TYPE_CODES = 256;
+const typeCodes: string[] = [...CERTIFICATE_TYPES];
+const typeIndexByCode = new Map<string, number>(typeCodes.map((code, index) => [code, index]));
+const TYPE_CODE_BYTE = new Uint8Array(256);
+for (let code = 97; code <= 122; code += 1) TYPE_CODE_BYTE[code] = 1;
+for (let code = 48; code <= 57; code += 1) TYPE_CODE_BYTE[code] = 1;
+TYPE_CODE_BYTE[45] = 1;
+
+/** The index of a type code in this thread's table, added when new; −1 when the table is full. */
+export function internTypeCode(code: string): number {
+  const known = typeIndexByCode.get(code);
+  if (known !== undefined) return known;
+  if (typeCodes.length === MAX_TYPE_CODES) return -1;
+  typeCodes.push(code);
+  typeIndexByCode.set(code, typeCodes.length - 1);
+  return typeCodes.length - 1;
+}
+
+/** The codes this thread's table gained from index `from` on. */
+export function typeCodesSince(from: number): string[] {
+  return typeCodes.slice(from);
+}
+
+export function typeCodeCount(): number {
+  return typeCodes.length;
+}
+
 /** One row as offsets into the bytes it was read from, plus its parsed numbers. Reused row after row. */
 export interface RowScratch {
   /** Field i is bytes [fieldStart[i], fieldEnd[i]). */
@@ -44,7 +78,7 @@ export interface RowScratch {
   /** JST day of month, 1–31. */
   jstDay: number;
   municipalityCode: number;
-  /** Index into CERTIFICATE_TYPES. */
+  /** Index into this thread's type table (certificateTypeAt). */
   typeIndex: number;
   copies: number;
   feeYen: number;
@@ -133,7 +167,8 @@ function parseValues(bytes: Uint8Array, row: RowScratch): string | undefined {
   }
   row.municipalityCode = code;
   const typeIndex = findType(bytes, fieldStart[6]!, fieldEnd[6]!);
-  if (typeIndex < 0) return `certificate_type ${quoted(bytes, fieldStart[6]!, fieldEnd[6]!)} is not a known certificate type`;
+  if (typeIndex === -1) return `certificate_type ${quoted(bytes, fieldStart[6]!, fieldEnd[6]!)} is not a type code (1–32 of a–z 0–9 -, starting with a letter)`;
+  if (typeIndex === -2) return `certificate_type ${quoted(bytes, fieldStart[6]!, fieldEnd[6]!)} is one type too many: one run tells at most ${MAX_TYPE_CODES} types apart`;
   row.typeIndex = typeIndex;
   const copies = parseDigits(bytes, fieldStart[7]!, fieldEnd[7]!);
   if (copies < 0) return `copies ${quoted(bytes, fieldStart[7]!, fieldEnd[7]!)} is not a whole number ≥ 0 of at most ${MAX_INTEGER_DIGITS} digits`;
@@ -173,6 +208,7 @@ function parseDigits(bytes: Uint8Array, start: number, end: number): number {
   return value;
 }
 
+/** The seven standard codes by bytes (no string); any other well-formed code through the table; −1 malformed, −2 table full. */
 function findType(bytes: Uint8Array, start: number, end: number): number {
   const length = end - start;
   for (let typeIndex = 0; typeIndex < TYPE_BYTES.length; typeIndex += 1) {
@@ -182,7 +218,10 @@ function findType(bytes: Uint8Array, start: number, end: number): number {
     for (let index = 0; same && index < length; index += 1) same = bytes[start + index] === expected[index];
     if (same) return typeIndex;
   }
-  return -1;
+  if (length < 1 || length > 32 || bytes[start]! < 97 || bytes[start]! > 122) return -1;
+  for (let position = start; position < end; position += 1) if (TYPE_CODE_BYTE[bytes[position]!] !== 1) return -1;
+  const index = internTypeCode(textOf(bytes, start, end));
+  return index < 0 ? -2 : index;
 }
 
 export { daysInMonth } from './jst.ts';
@@ -271,7 +310,7 @@ export function formatHandlingRow(record: HandlingRecord): string {
 }
 
 export function certificateTypeAt(typeIndex: number): CertificateType {
-  return CERTIFICATE_TYPES[typeIndex]!;
+  return typeCodes[typeIndex]!;
 }
 
 /** Malformed rows as "FILE:LINE: what is wrong": every one is counted, the first `limit` are kept. */

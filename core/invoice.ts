@@ -5,7 +5,7 @@
 
 import { CERTIFICATE_TYPES, type CertificateType } from './certificate-types.ts';
 import { addDays, type Deadlines } from './deadlines.ts';
-import { FIELD_OPERATOR_ID, FIELD_STORE_ID, formatMonth, type RowScratch } from './handling-csv.ts';
+import { certificateTypeAt, FIELD_OPERATOR_ID, FIELD_STORE_ID, formatMonth, internTypeCode, type RowScratch } from './handling-csv.ts';
 import type { PaymentStatus } from './invoice-payments.ts';
 import type { LateInterest } from './late-interest.ts';
 import { createIdSet, type IdSet } from './reconcile.ts';
@@ -112,7 +112,8 @@ export interface InvoiceTotals {
   duplicateRowsIgnored: number;
   otherMonthRows: number;
   byMunicipality: Map<number, Tally>;
-  byType: Tally[];
+  /** By index in the type table (core/handling-csv.ts certificateTypeAt). */
+  byType: Map<number, Tally>;
   byStore: Map<string, Tally>;
   adjustments: SettlementAdjustment[];
 }
@@ -138,7 +139,7 @@ export function createInvoiceAccumulator(monthKey: number, operatorId: string | 
     duplicateRowsIgnored: 0,
     otherMonthRows: 0,
     byMunicipality: new Map(),
-    byType: CERTIFICATE_TYPES.map(emptyTally),
+    byType: new Map(),
     byStore: new Map(),
     adjustments: [],
   };
@@ -147,7 +148,9 @@ export function createInvoiceAccumulator(monthKey: number, operatorId: string | 
     let municipality = totals.byMunicipality.get(municipalityCode);
     if (!municipality) totals.byMunicipality.set(municipalityCode, (municipality = emptyTally()));
     tally(municipality);
-    tally(totals.byType[typeIndex]!);
+    let type = totals.byType.get(typeIndex);
+    if (!type) totals.byType.set(typeIndex, (type = emptyTally()));
+    tally(type);
     let store = totals.byStore.get(storeId);
     if (!store) totals.byStore.set(storeId, (store = emptyTally()));
     tally(store);
@@ -157,7 +160,7 @@ export function createInvoiceAccumulator(monthKey: number, operatorId: string | 
       operators.add(line.operatorId);
       if (operatorId !== null && line.operatorId !== operatorId) return;
       totals.adjustments.push(line);
-      const typeIndex = CERTIFICATE_TYPES.indexOf(line.certificateType as CertificateType);
+      const typeIndex = internTypeCode(line.certificateType);
       countInto(Number(line.municipalityCode), typeIndex, line.storeId, (tally) => {
         tally.records += 1;
         tally.documents += line.copies;
@@ -225,7 +228,7 @@ export function buildInvoice(
     duplicateRowsIgnored: totals.duplicateRowsIgnored,
     otherMonthRows: totals.otherMonthRows,
     byMunicipality: byCode.map(([code, tally]) => ({ municipalityCode: String(code).padStart(6, '0'), ...figuresOf(tally) })),
-    byCertificateType: CERTIFICATE_TYPES.map((certificateType, index) => ({ certificateType, ...figuresOf(totals.byType[index]!) })).filter((entry) => entry.records > 0),
+    byCertificateType: [...totals.byType.entries()].sort(([a], [b]) => typeOrder(a, b)).map(([index, tally]) => ({ certificateType: certificateTypeAt(index), ...figuresOf(tally) })).filter((entry) => entry.records > 0),
     byStore: byStore.map(([storeId, tally]) => ({ storeId, ...figuresOf(tally) })),
     deadlines,
     ...(extras.lateInterest ? { lateInterest: extras.lateInterest } : {}),
@@ -236,4 +239,11 @@ export function buildInvoice(
     municipalityNames: extras.municipalityNames ?? {},
     ...(extras.payments ? { payments: extras.payments } : {}),
   };
+}
+
+/** The seven types of SPEC.md §4 in their order, then a municipality's own types by code. */
+function typeOrder(a: number, b: number): number {
+  const standard = CERTIFICATE_TYPES.length;
+  if (a < standard || b < standard) return a - b;
+  return certificateTypeAt(a) < certificateTypeAt(b) ? -1 : 1;
 }

@@ -1,7 +1,7 @@
 // One resident at one kiosk, from card to completion notice (SPEC.md §2). Every step that touches
 // the world goes through a port, so the same flow runs against real hardware, simulators and scripts.
 
-import { CERTIFICATE_TITLES, type CertificateType } from './certificate-types.ts';
+import type { CertificateOptions, CertificateType } from './certificate-types.ts';
 import { base64Decode, base64Encode, hexEncode } from './bytes.ts';
 import { certificateDigestInput, signedChallengeBytes, type VoidedSerials } from './messages.ts';
 import { certificateSerials } from './certificate-serial.ts';
@@ -41,7 +41,7 @@ export interface KioskInput {
    * The whole menu, types not available now included with their hours (`available: false`), so the
    * screen can say which and when (Spec§8-2); choosing one of those is refused.
    */
-  chooseCertificate(menu: MenuItem[]): Promise<{ certificateType: CertificateType; copies: number } | undefined>;
+  chooseCertificate(menu: MenuItem[]): Promise<CertificateChoice | undefined>;
   nextCash(feeYen: number, insertedYen: number): Promise<Denomination | undefined>;
 }
 
@@ -141,8 +141,15 @@ export function boundDigestOf(pdfs: Uint8Array[], sha256: (data: Uint8Array) => 
  * Throws a refusal unless the certificate data is exactly what this kiosk asked for, for this
  * resident: `pdfSha256` is boundDigestOf the copies received, one PDF per copy.
  */
+/** What the resident chose from the menu: a type, its options (defaults for any left out), copies. */
+export interface CertificateChoice {
+  certificateType: CertificateType;
+  copies: number;
+  options?: CertificateOptions;
+}
+
 export function assertBinding(
-  expected: { requestId: string; kioskId: string; residentRef: string; certificateType: CertificateType; copies: number },
+  expected: { requestId: string; kioskId: string; residentRef: string; certificateType: CertificateType; copies: number; options?: CertificateOptions },
   data: CertificateData,
   pdfSha256: Uint8Array,
 ): void {
@@ -152,6 +159,7 @@ export function assertBinding(
     data.residentRef === expected.residentRef &&
     data.certificateType === expected.certificateType &&
     data.copies === expected.copies &&
+    Object.entries(expected.options ?? {}).every(([key, value]) => data.options[key] === value) &&
     data.pdfsBase64.length === expected.copies &&
     data.feeYen === data.unitFeeYen * data.copies &&
     hexEncode(pdfSha256) === data.contentSha256;
@@ -196,10 +204,11 @@ export async function runKioskTransaction(deps: KioskDependencies, input: KioskI
       requestId,
       certificateType: choice.certificateType,
       copies: choice.copies,
+      ...(choice.options ? { options: choice.options } : {}),
     });
     pdfs = data.pdfsBase64.map(base64Decode);
     assertBinding({ requestId, kioskId: deps.identity.kioskId, residentRef: session.residentRef, ...choice }, data, boundDigestOf(pdfs, deps.sha256));
-    screen.show(SCREEN.fee(CERTIFICATE_TITLES[data.certificateType], data.copies, data.feeYen));
+    screen.show(SCREEN.fee(data.title, data.copies, data.feeYen));
     return { ...(await payPrintAndRecord(deps, input, data, pdfs)), wrongPins: pins.wrong };
   } catch (error) {
     if (error instanceof Cancelled) {
@@ -261,9 +270,13 @@ async function authenticate(deps: KioskDependencies, card: JpkiCard, certificate
   });
 }
 
-function assertChoice(menu: MenuItem[], choice: { certificateType: CertificateType; copies: number }): void {
+function assertChoice(menu: MenuItem[], choice: CertificateChoice): void {
   const item = menu.find((entry) => entry.certificateType === choice.certificateType);
   if (!item) throw new AppError('refused', 'request.type_not_offered', 'not on the menu');
+  for (const [key, value] of Object.entries(choice.options ?? {})) {
+    const option = item.options.find((entry) => entry.key === key);
+    if (!option?.choices.some((entry) => entry.value === value)) throw new AppError('refused', 'request.option_not_offered', 'not on the menu');
+  }
   if (!item.available) throw new AppError('refused', 'hours.municipality_closed', 'not available now');
   if (!Number.isSafeInteger(choice.copies) || choice.copies < 1 || choice.copies > item.maxCopies) {
     throw new AppError('refused', 'request.too_many_copies', `copies must be 1..${item.maxCopies}`);
@@ -403,7 +416,7 @@ async function printReceipt(deps: KioskDependencies, data: CertificateData, paid
     storeId: deps.identity.storeId,
     kioskId: deps.identity.kioskId,
     requestId: data.requestId,
-    certificateTitle: CERTIFICATE_TITLES[data.certificateType],
+    certificateTitle: data.title,
     copies: data.copies,
     unitFeeYen: data.unitFeeYen,
     feeYen: data.feeYen,

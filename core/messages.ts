@@ -1,7 +1,7 @@
 // The JSON messages that cross kiosk → relay → centre, and their validation. Every field a peer sends
 // is checked here before any rule looks at it; a broken request names the field it got wrong.
 
-import { isCertificateType, type CertificateType } from './certificate-types.ts';
+import { isCertificateTypeCode, type CertificateOptions, type CertificateType, type OfferedOption } from './certificate-types.ts';
 import { MAX_COPIES, parseCertificateSerial } from './certificate-serial.ts';
 import { concatBytes, utf8Encode } from './bytes.ts';
 import { inputError, type ErrorKind } from './errors.ts';
@@ -31,6 +31,8 @@ export interface MenuItem {
   maxCopies: number;
   available: boolean;
   hoursText: string;
+  /** What the resident chooses besides copies (世帯全員/一部, 本籍・筆頭者 …), each with its default. */
+  options: OfferedOption[];
 }
 
 export interface AuthenticateResponse {
@@ -48,6 +50,8 @@ export interface CertificateRequest {
   requestId: string;
   certificateType: CertificateType;
   copies: number;
+  /** Option key → chosen value; keys left out take the menu's default. */
+  options?: CertificateOptions;
 }
 
 /** Certificate data bound to one request on one kiosk for one resident (SPEC.md §2 step 6). */
@@ -56,6 +60,10 @@ export interface CertificateData {
   kioskId: string;
   residentRef: string;
   certificateType: CertificateType;
+  /** The type's title as the municipality defines it, for the fee screen and the receipt. */
+  title: string;
+  /** Every option of the type with the value the certificate was made with. */
+  options: CertificateOptions;
   copies: number;
   unitFeeYen: number;
   feeYen: number;
@@ -168,10 +176,30 @@ function base64Field(body: Json, field: string): string {
 
 function certificateTypeField(body: Json): CertificateType {
   const value = body.certificateType;
-  if (!isCertificateType(value)) {
-    throw inputError('request.bad_field', 'field "certificateType" is not a known certificate type', 'certificateType');
+  if (!isCertificateTypeCode(value)) {
+    throw inputError('request.bad_field', 'field "certificateType" is not a certificate type code (a-z, 0-9 and -, 1 to 32)', 'certificateType');
   }
   return value;
+}
+
+const OPTION_KEY = /^[a-zA-Z][a-zA-Z0-9]{0,31}$/;
+const OPTION_VALUE = /^[a-z0-9][a-z0-9-]{0,31}$/;
+const MAX_OPTIONS = 8;
+
+/** Option key → value, at most 8, each key and value a code (core/certificate-types.ts). */
+function optionsField(body: Json, required: boolean): CertificateOptions | undefined {
+  const value = body.options;
+  if (value === undefined && !required) return undefined;
+  const bad = () => inputError('request.bad_field', `field "options" must be an object of at most ${MAX_OPTIONS} option codes and their values`, 'options');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad();
+  const entries = Object.entries(value as Json);
+  if (entries.length > MAX_OPTIONS) throw bad();
+  const options: CertificateOptions = {};
+  for (const [key, choice] of entries) {
+    if (!OPTION_KEY.test(key) || typeof choice !== 'string' || !OPTION_VALUE.test(choice)) throw bad();
+    options[key] = choice;
+  }
+  return options;
 }
 
 export function parseChallengeRequest(value: unknown): ChallengeRequest {
@@ -197,7 +225,12 @@ export function parseCertificateRequest(value: unknown): CertificateRequest {
     requestId: stringField(body, 'requestId', ID),
     certificateType: certificateTypeField(body),
     copies: integerField(body, 'copies', 1, 99),
+    ...withOptions(optionsField(body, false)),
   };
+}
+
+function withOptions(options: CertificateOptions | undefined): { options?: CertificateOptions } {
+  return options === undefined ? {} : { options };
 }
 
 export function parseCompletionNotice(value: unknown): CompletionNotice {
@@ -263,6 +296,8 @@ export function parseCertificateData(value: unknown): CertificateData {
     kioskId: stringField(body, 'kioskId', ID),
     residentRef: stringField(body, 'residentRef', ID),
     certificateType: certificateTypeField(body),
+    title: stringField(body, 'title', /^[^\u0000-\u001f\u007f]{1,40}$/u),
+    options: optionsField(body, true)!,
     copies,
     unitFeeYen: integerField(body, 'unitFeeYen', 0, 100_000),
     feeYen: integerField(body, 'feeYen', 0, 10_000_000),

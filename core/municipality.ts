@@ -1,6 +1,7 @@
 // Municipalities: their 6-digit codes (全国地方公共団体コード), fees, copy limits and service hours.
 
-import type { CertificateType } from './certificate-types.ts';
+import { AppError } from './errors.ts';
+import { builtInDefinition, type CertificateType, type CertificateTypeDefinition } from './certificate-types.ts';
 
 const CHECK_DIGIT_WEIGHTS = [6, 5, 4, 3, 2] as const;
 
@@ -36,6 +37,10 @@ export interface CertificateOffer {
   type: CertificateType;
   unitFeeYen: number;
   hours?: TypeHours;
+  /** The type's definition when it is not one of the seven built in (core/certificate-types.ts). */
+  definition?: CertificateTypeDefinition;
+  /** The option values the municipality issues at kiosks, per option key; absent keys allow every value. */
+  limits?: Record<string, string[]>;
 }
 
 export interface Municipality {
@@ -61,6 +66,13 @@ export interface MunicipalityBackend {
 }
 
 export const DEFAULT_MAX_COPIES_PER_TYPE = 10;
+
+/** The definition an offer issues under: its own, or the built-in one of its code. */
+export function offerDefinition(offer: CertificateOffer): CertificateTypeDefinition {
+  const definition = offer.definition ?? builtInDefinition(offer.type);
+  if (!definition) throw new AppError('internal', 'type.undefined', `certificate type ${offer.type} has no definition`, offer.type);
+  return definition;
+}
 
 export function findOffer(municipality: Municipality, type: CertificateType): CertificateOffer | undefined {
   return municipality.offers.find((offer) => offer.type === type);

@@ -2,7 +2,18 @@
 // certificates say. Personal data lives only here and in the municipality's store; it never reaches
 // a log or an error message.
 
-import { CERTIFICATE_TITLES, type CertificateType } from './certificate-types.ts';
+import {
+  builtInDefinition,
+  fiscalYearLabel,
+  latestFiscalYear,
+  offeredOptions,
+  optionsText,
+  resolveOptions,
+  type CertificateOptions,
+  type CertificateType,
+  type CertificateTypeDefinition,
+  type FieldSource,
+} from './certificate-types.ts';
 import { certificateSerials } from './certificate-serial.ts';
 import { AppError } from './errors.ts';
 import { isIsoDate, jstParts } from './jst.ts';
@@ -28,8 +39,29 @@ export interface Resident {
   honseki?: string;
   headOfFamily?: string;
   sealRegistrationNumber?: string;
+  /** The latest tax year's figures (core/certificate-types.ts latestFiscalYear). */
   taxableIncomeYen?: number;
   residentTaxYen?: number;
+  /** Figures of earlier (or the latest) tax years, for a 所得・課税証明書 of a chosen 年度. */
+  taxYears?: TaxYearRecord[];
+  /** 個人番号, 12 digits: printed only when the resident asks and the municipality allows it. */
+  myNumber?: string;
+  /** The other members of the household, for a 住民票 of 世帯全員. */
+  household?: HouseholdMember[];
+}
+
+export interface TaxYearRecord {
+  fiscalYear: number;
+  taxableIncomeYen: number;
+  residentTaxYen: number;
+}
+
+export interface HouseholdMember {
+  name: string;
+  kana: string;
+  birthDate: string; // YYYY-MM-DD
+  sex: '男' | '女';
+  relationship: string;
 }
 
 export const MINIMUM_AGE_YEARS = 15;
@@ -67,6 +99,8 @@ export interface CertificateField {
 export interface CertificateContent {
   /** e.g. 住民票の写し */
   title: string;
+  /** The options chosen, as a person reads them under the title: 世帯全員／本籍・筆頭者 記載. */
+  optionsText?: string;
   /** The certifying mayor, e.g. 千代田区長; the seal reads 「千代田区長之印」. */
   municipalityName: string;
   /** 氏名, 生年月日, 住所 …; values may hold 髙﨑𠮷. */
@@ -90,67 +124,78 @@ function japaneseDate(isoDate: string): string {
   return `${year}年${month}月${day}日`;
 }
 
-function fieldsFor(resident: Resident, type: CertificateType): CertificateField[] {
-  const identity = [
-    { label: '氏名', value: resident.name },
-    { label: 'ふりがな', value: resident.kana },
-    { label: '生年月日', value: japaneseDate(resident.birthDate) },
-  ];
-  switch (type) {
-    case 'juminhyo':
-    case 'juminhyo-kisai':
-      return [
-        ...identity,
-        { label: '性別', value: resident.sex },
-        { label: '住所', value: resident.address },
-        { label: '世帯主', value: resident.householder },
-        { label: '続柄', value: resident.relationship },
-        { label: '住民となった日', value: japaneseDate(resident.residentSince) },
-      ];
-    case 'inkan':
-      return [
-        ...identity,
-        { label: '住所', value: resident.address },
-        { label: '登録番号', value: resident.sealRegistrationNumber ?? '' },
-      ];
-    case 'koseki-zenbu':
-    case 'koseki-kojin':
-      return [
-        { label: '本籍', value: resident.honseki ?? '' },
-        { label: '筆頭者', value: resident.headOfFamily ?? resident.name },
-        ...identity,
-        { label: '性別', value: resident.sex },
-      ];
-    case 'fuhyo':
-      return [
-        { label: '本籍', value: resident.honseki ?? '' },
-        ...identity,
-        { label: '住所', value: resident.address },
-        { label: '住所を定めた日', value: japaneseDate(resident.residentSince) },
-      ];
-    case 'shotoku-kazei':
-      return [
-        ...identity,
-        { label: '住所', value: resident.address },
-        { label: '総所得金額', value: `${(resident.taxableIncomeYen ?? 0).toLocaleString('en-US')}円` },
-        { label: '市町村民税額', value: `${(resident.residentTaxYen ?? 0).toLocaleString('en-US')}円` },
-      ];
+function yenText(yen: number): string {
+  return `${yen.toLocaleString('en-US')}円`;
+}
+
+/** The figures of the tax year chosen: from taxYears, or the flat figures for the latest year. */
+function taxRecordFor(resident: Resident, options: CertificateOptions, atMs: number): TaxYearRecord | undefined {
+  const fiscalYear = Number(options.fiscalYear ?? latestFiscalYear(atMs));
+  const kept = resident.taxYears?.find((entry) => entry.fiscalYear === fiscalYear);
+  if (kept) return kept;
+  if (fiscalYear !== latestFiscalYear(atMs) || resident.taxableIncomeYen === undefined || resident.residentTaxYen === undefined) return undefined;
+  return { fiscalYear, taxableIncomeYen: resident.taxableIncomeYen, residentTaxYen: resident.residentTaxYen };
+}
+
+/** The text of one field, or undefined when the record does not hold it (the certificate is refused). */
+function fieldValue(resident: Resident, source: FieldSource, tax: () => TaxYearRecord | undefined): string | undefined {
+  switch (source) {
+    case 'birthDate':
+    case 'residentSince':
+      return japaneseDate(resident[source]);
+    case 'headOfFamily':
+      return resident.headOfFamily ?? (resident.honseki === undefined ? undefined : resident.name);
+    case 'fiscalYear': {
+      const record = tax();
+      return record && fiscalYearLabel(record.fiscalYear);
+    }
+    case 'taxableIncomeYen':
+    case 'residentTaxYen': {
+      const record = tax();
+      return record && yenText(record[source]);
+    }
+    case 'household':
+      return undefined;
+    default:
+      return resident[source];
   }
 }
 
-const CERTIFIED_TEXT: Record<CertificateType, string> = {
-  juminhyo: 'この写しは、住民票の原本と相違ないことを証明する。',
-  'juminhyo-kisai': '上記の事項は、住民票に記載されている事項と相違ないことを証明する。',
-  inkan: 'この写しは、登録された印影と相違ないことを証明する。',
-  'koseki-zenbu': 'これは、戸籍に記録されている事項の全部を証明した書面である。',
-  'koseki-kojin': 'これは、戸籍中の一部の者について記録されている事項を証明した書面である。',
-  fuhyo: 'この写しは、戸籍の附票の原本と相違ないことを証明する。',
-  'shotoku-kazei': '上記のとおり相違ないことを証明する。',
-};
+/** 世帯全員: each other member of the household, as four lines under a numbered heading. */
+function householdFields(resident: Resident): CertificateField[] {
+  return (resident.household ?? []).flatMap((member, index) => [
+    { label: `世帯員${index + 2} 氏名`, value: member.name },
+    { label: '生年月日', value: japaneseDate(member.birthDate) },
+    { label: '性別', value: member.sex },
+    { label: '続柄', value: member.relationship },
+  ]);
+}
+
+/** The fields a certificate of this definition shows with these options, in the definition's order. */
+export function fieldsFor(resident: Resident, definition: CertificateTypeDefinition, options: CertificateOptions, atMs: number): CertificateField[] {
+  let taxRecord: TaxYearRecord | undefined | null = null;
+  const tax = () => (taxRecord === null ? (taxRecord = taxRecordFor(resident, options, atMs)) : taxRecord);
+  const fields: CertificateField[] = [];
+  for (const field of definition.fields) {
+    if (field.when && !field.when.values.includes(options[field.when.option] ?? '')) continue;
+    if (field.source === 'household') {
+      fields.push(...householdFields(resident));
+      continue;
+    }
+    const value = fieldValue(resident, field.source, tax);
+    if (value === undefined) throw new AppError('refused', 'certificate.not_on_record', `the municipality's record holds no ${field.label} for this certificate`, field.label);
+    fields.push({ label: field.label, value });
+  }
+  return fields;
+}
 
 export function certificateContent(input: {
   resident: Resident;
   type: CertificateType;
+  /** Default: the built-in definition of `type`. */
+  definition?: CertificateTypeDefinition;
+  /** The request's resolved options (core/certificate-types.ts resolveOptions); default: none chosen. */
+  options?: CertificateOptions;
   mayorTitle: string;
   municipalityCode: string;
   requestId: string;
@@ -159,11 +204,16 @@ export function certificateContent(input: {
   atMs: number;
   issuedOnText: string;
 }): CertificateContent {
+  const definition = input.definition ?? builtInDefinition(input.type);
+  if (!definition) throw new AppError('internal', 'type.undefined', `certificate type ${input.type} has no definition`, input.type);
+  const options = resolveOptions(offeredOptions(definition, undefined, input.atMs), input.options);
+  const chosen = optionsText(definition, options, input.atMs);
   return {
-    title: CERTIFICATE_TITLES[input.type],
+    title: definition.title,
+    ...(chosen === '' ? {} : { optionsText: chosen }),
     municipalityName: input.mayorTitle,
-    fields: fieldsFor(input.resident, input.type),
-    certifiedText: CERTIFIED_TEXT[input.type],
+    fields: fieldsFor(input.resident, definition, options, input.atMs),
+    certifiedText: definition.certifiedText,
     issuedOnText: input.issuedOnText,
     requestId: input.requestId,
     kioskId: input.kioskId,
@@ -194,7 +244,7 @@ export function parseResidentRecord(value: unknown): Resident {
     if (typeof found !== 'string' || !pattern.test(found)) throw bad(field);
     return found;
   };
-  const known = new Set(['residentId', 'municipalityCode', 'honsekiCode', 'status', 'supportMeasure', 'name', 'kana', 'birthDate', 'sex', 'address', 'householder', 'relationship', 'residentSince', ...OPTIONAL_TEXT_FIELDS, ...OPTIONAL_YEN_FIELDS]);
+  const known = new Set(['residentId', 'municipalityCode', 'honsekiCode', 'status', 'supportMeasure', 'name', 'kana', 'birthDate', 'sex', 'address', 'householder', 'relationship', 'residentSince', ...OPTIONAL_TEXT_FIELDS, ...OPTIONAL_YEN_FIELDS, 'myNumber', 'household', 'taxYears']);
   for (const field of Object.keys(record)) if (!known.has(field)) throw bad(field);
   const status = text('status', /^(active|moved-out)$/) as ResidentStatus;
   const sex = text('sex', /^(男|女)$/) as Resident['sex'];
@@ -222,5 +272,42 @@ export function parseResidentRecord(value: unknown): Resident {
     if (typeof yen !== 'number' || !Number.isSafeInteger(yen) || yen < 0) throw bad(field);
     resident[field] = yen;
   }
+  if (record.myNumber !== undefined) resident.myNumber = text('myNumber', /^\d{12}$/);
+  if (record.household !== undefined) resident.household = parseHousehold(record.household, bad);
+  if (record.taxYears !== undefined) resident.taxYears = parseTaxYears(record.taxYears, bad);
   return resident;
+}
+
+function parseHousehold(value: unknown, bad: (field: string) => AppError): HouseholdMember[] {
+  if (!Array.isArray(value) || value.length > 20) throw bad('household');
+  return value.map((member: unknown, index) => {
+    const where = `household[${index}]`;
+    if (typeof member !== 'object' || member === null) throw bad(where);
+    const entry = member as Record<string, unknown>;
+    for (const key of Object.keys(entry)) if (!['name', 'kana', 'birthDate', 'sex', 'relationship'].includes(key)) throw bad(`${where}.${key.slice(0, 32)}`);
+    const text = (field: string, pattern: RegExp = TEXT): string => {
+      const found = entry[field];
+      if (typeof found !== 'string' || !pattern.test(found)) throw bad(`${where}.${field}`);
+      return found;
+    };
+    const birthDate = text('birthDate', DATE);
+    if (!isIsoDate(birthDate)) throw bad(`${where}.birthDate`);
+    return { name: text('name'), kana: text('kana'), birthDate, sex: text('sex', /^(男|女)$/) as HouseholdMember['sex'], relationship: text('relationship') };
+  });
+}
+
+function parseTaxYears(value: unknown, bad: (field: string) => AppError): TaxYearRecord[] {
+  if (!Array.isArray(value) || value.length > 20) throw bad('taxYears');
+  return value.map((entry: unknown, index) => {
+    const where = `taxYears[${index}]`;
+    if (typeof entry !== 'object' || entry === null) throw bad(where);
+    const record = entry as Record<string, unknown>;
+    for (const key of Object.keys(record)) if (!['fiscalYear', 'taxableIncomeYen', 'residentTaxYen'].includes(key)) throw bad(`${where}.${key.slice(0, 32)}`);
+    const whole = (field: string, min: number, max: number): number => {
+      const found = record[field];
+      if (typeof found !== 'number' || !Number.isSafeInteger(found) || found < min || found > max) throw bad(`${where}.${field}`);
+      return found;
+    };
+    return { fiscalYear: whole('fiscalYear', 1989, 2100), taxableIncomeYen: whole('taxableIncomeYen', 0, Number.MAX_SAFE_INTEGER), residentTaxYen: whole('residentTaxYen', 0, Number.MAX_SAFE_INTEGER) };
+  });
 }

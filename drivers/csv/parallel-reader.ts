@@ -4,7 +4,8 @@
 
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../../core/errors.ts';
-import { createRowScratch, type RowProblems, type RowScratch } from '../../core/handling-csv.ts';
+import { CERTIFICATE_TYPES } from '../../core/certificate-types.ts';
+import { createRowScratch, internTypeCode, MAX_TYPE_CODES, type RowProblems, type RowScratch } from '../../core/handling-csv.ts';
 import type { ReadProgress } from './handling-reader.ts';
 import { createSlotRing, hashAt, ROW_VALUES, slotBytes, slotValues, unpackRow, type ParseWorkerInput, type ParseWorkerMessage } from './parse-worker.ts';
 
@@ -48,6 +49,8 @@ export function readHandlingCsvFilesInWorker(options: ParallelReadOptions): Prom
   const rowsPerFile = options.files.map(() => 0);
   const rowsSeen = options.files.map(() => 0);
   const row = createRowScratch();
+  /** The worker's type index (after the standard ones) → this thread's. */
+  const typeIndexOf: number[] = [];
   return new Promise<number[]>((resolve, reject) => {
     let finished = 0;
     const fail = (error: unknown) => {
@@ -68,6 +71,11 @@ export function readHandlingCsvFilesInWorker(options: ParallelReadOptions): Prom
           return;
         }
         options.problems.absorb(message.problems, message.problemCount);
+        for (const code of message.newTypeCodes) {
+          const index = internTypeCode(code);
+          if (index < 0) throw new AppError('input', 'csv.too_many_types', `one run tells at most ${MAX_TYPE_CODES} certificate types apart`, code);
+          typeIndexOf.push(index);
+        }
         const bytes = slotBytes(ring, message.slot, message.usedBytes);
         const values = slotValues(ring, message.slot, message.rows);
         for (let first = 0; first < message.rows; first += AHEAD_BATCH) {
@@ -75,6 +83,8 @@ export function readHandlingCsvFilesInWorker(options: ParallelReadOptions): Prom
           if (options.onAhead) for (let index = first; index < last; index += 1) lookAheadSink ^= options.onAhead(message.file, hashAt(values, index));
           for (let index = first; index < last; index += 1) {
             unpackRow(values, index * ROW_VALUES, row);
+            // The worker's table starts as this one does (the seven standard codes); only its own additions are mapped.
+            if (row.typeIndex >= CERTIFICATE_TYPES.length) row.typeIndex = typeIndexOf[row.typeIndex - CERTIFICATE_TYPES.length]!;
             options.onRow(message.file, bytes, row);
           }
         }

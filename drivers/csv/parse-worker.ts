@@ -5,7 +5,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { AppError } from '../../core/errors.ts';
-import { FIELD_COUNT, FIELD_ISSUANCE_ID, RowProblems, type RowScratch } from '../../core/handling-csv.ts';
+import { FIELD_COUNT, FIELD_ISSUANCE_ID, RowProblems, typeCodeCount, typeCodesSince, type RowScratch } from '../../core/handling-csv.ts';
 import { hashBytes } from '../../core/reconcile.ts';
 import { readHandlingCsv } from './handling-reader.ts';
 
@@ -48,7 +48,8 @@ export interface ParseWorkerInput {
 }
 
 export type ParseWorkerMessage =
-  | { type: 'chunk'; file: number; slot: number; usedBytes: number; rows: number; problems: string[]; problemCount: number; bytesRead: number; totalBytes: number }
+  /** newTypeCodes: the type codes this worker's table gained since the last chunk (core/handling-csv.ts). */
+  | { type: 'chunk'; file: number; slot: number; usedBytes: number; rows: number; problems: string[]; problemCount: number; bytesRead: number; totalBytes: number; newTypeCodes: string[] }
   | { type: 'file-done'; file: number; rows: number; problems: string[]; problemCount: number }
   | { type: 'error'; kind: AppError['kind']; code: string; message: string; where?: string };
 
@@ -91,6 +92,7 @@ function parseFiles(input: ParseWorkerInput, post: (message: ParseWorkerMessage)
   const state = new Int32Array(input.ring.state);
   const values = new Int32Array(MAX_ROWS_PER_CHUNK * ROW_VALUES);
   let slot = 0;
+  let typesReported = typeCodeCount();
   for (const [file, { path, label }] of input.files.entries()) {
     let rows = 0;
     const problems = new RowProblems(100);
@@ -113,7 +115,9 @@ function parseFiles(input: ParseWorkerInput, post: (message: ParseWorkerMessage)
         slotBytes(input.ring, slot, usedBytes).set(bytes.subarray(0, usedBytes));
         slotValues(input.ring, slot, rows).set(values.subarray(0, rows * ROW_VALUES));
         Atomics.store(state, slot, 1);
-        post({ type: 'chunk', file, slot, usedBytes, rows, problems: [...problems.messages], problemCount: problems.count, ...progress });
+        const newTypeCodes = typeCodesSince(typesReported);
+        typesReported += newTypeCodes.length;
+        post({ type: 'chunk', file, slot, usedBytes, rows, problems: [...problems.messages], problemCount: problems.count, ...progress, newTypeCodes });
         slot = (slot + 1) % SLOT_COUNT;
         rows = 0;
         problems.messages.length = 0;

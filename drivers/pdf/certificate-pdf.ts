@@ -92,7 +92,7 @@ export async function renderCertificatePdf(document: CertificateDocument, render
  * request, serial and page number is made of.
  */
 function fixedTextOf(document: CertificateDocument): FixedText {
-  const texts = [document.title, ...document.fields.map((field) => field.label), document.certifiedText, document.municipalityName, `${document.municipalityName}之印`, '交付番号　端末番号 ／', '証明書番号（/通）', '令和年月日0123456789abcdef-'];
+  const texts = [document.title, ...(document.optionsText === undefined ? [] : [document.optionsText]), ...document.fields.map((field) => field.label), document.certifiedText, document.municipalityName, `${document.municipalityName}之印`, '交付番号　端末番号 ／', '証明書番号（/通）', '令和年月日0123456789abcdef-'];
   return { key: texts.join('\u0001'), texts };
 }
 
@@ -126,6 +126,7 @@ interface Pages {
 function drawCertificate(pdf: Pdf, document: CertificateDocument, pages: Pages): void {
   drawSealBox(pdf, pages);
   drawTitle(pdf, document.title, pages);
+  if (document.optionsText !== undefined) drawOptions(pdf, document.optionsText, pages);
   let y = drawFieldTable(pdf, document.fields, pages);
   if (y + closingHeight > tableBottom) {
     pages.addPage();
@@ -378,6 +379,12 @@ function drawTitle(pdf: Pdf, title: string, pages: Pages): void {
   // One font weight is embedded (each weight adds ~7.7 MB to the binary); stroking the fill
   // thickens the title to a bold look instead.
   pages.fixedText(title, marginX, 70, { width: contentWidth, align: 'center', characterSpacing: 8, fill: true, stroke: true });
+}
+
+/** The options the certificate was made with (世帯全員／本籍・筆頭者 記載 …), centred under the title. */
+function drawOptions(pdf: Pdf, text: string, pages: Pages): void {
+  pdf.fillColor(textColour).fontSize(10);
+  pages.fixedText(text, marginX, 116, { width: contentWidth, align: 'center', lineBreak: false });
 }
 
 /** Draws the bordered label/value table, continuing on new pages if needed; returns the y below it. */

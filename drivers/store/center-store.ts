@@ -5,7 +5,7 @@ import type { CenterStore, CorrectionAdjustment, MunicipalityDirectory, StoredCh
 import { parseCertificateSerial } from '../../core/certificate-serial.ts';
 import type { HandlingCorrection, RecordResult } from '../../core/handling-record.ts';
 import type { HandlingRecord } from '../../core/messages.ts';
-import type { CertificateType } from '../../core/certificate-types.ts';
+import { formatOptions, parseOptionsText, type CertificateType } from '../../core/certificate-types.ts';
 import type { Municipality } from '../../core/municipality.ts';
 import type { Resident } from '../../core/resident.ts';
 import { AppError } from '../../core/errors.ts';
@@ -38,6 +38,7 @@ interface RequestRow {
   kiosk_id: string;
   municipality_code: string;
   certificate_type: string;
+  options: string;
   copies: number;
   unit_fee_yen: number;
   content_sha256: string;
@@ -213,6 +214,7 @@ export function centerSerialLookups(db: Database): SerialLookups {
         kioskId: row.kiosk_id,
         municipalityCode: row.municipality_code,
         certificateType: row.certificate_type as CertificateType,
+        options: parseOptionsText(row.options) ?? {},
         copies: row.copies,
         unitFeeYen: row.unit_fee_yen,
         contentSha256: row.content_sha256,
@@ -237,9 +239,9 @@ export function centerSerialLookups(db: Database): SerialLookups {
 export function createCenterStore(db: Database, audit: AuditLog): CenterStore {
   function insertRequest(request: StoredRequest): boolean {
     const result = db.run(
-      `INSERT OR IGNORE INTO requests (request_id, session_token, operator_id, store_id, kiosk_id, municipality_code, certificate_type, copies, unit_fee_yen, content_sha256, created_at_ms)
-       VALUES (:requestId, :sessionToken, :operatorId, :storeId, :kioskId, :municipalityCode, :certificateType, :copies, :unitFeeYen, :contentSha256, :createdAtMs)`,
-      { ...request },
+      `INSERT OR IGNORE INTO requests (request_id, session_token, operator_id, store_id, kiosk_id, municipality_code, certificate_type, options, copies, unit_fee_yen, content_sha256, created_at_ms)
+       VALUES (:requestId, :sessionToken, :operatorId, :storeId, :kioskId, :municipalityCode, :certificateType, :options, :copies, :unitFeeYen, :contentSha256, :createdAtMs)`,
+      { ...request, options: formatOptions(request.options) },
     );
     return result.changes === 1;
   }

@@ -463,6 +463,15 @@ ${INCIDENT_REPORTS_SQL}
       ) STRICT;
     `,
   },
+  {
+    version: 18,
+    name: 'the options each certificate request was made with (世帯全員, 本籍・筆頭者, 年度 …)',
+    sql: `
+      -- key=value;key=value in key order (core/certificate-types.ts formatOptions); '' for a type
+      -- without options, and for the requests made before types had them.
+      ALTER TABLE requests ADD COLUMN options TEXT NOT NULL DEFAULT '';
+    `,
+  },
 ];
 
 export const RELAY_MIGRATIONS: readonly Migration[] = [

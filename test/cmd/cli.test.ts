@@ -59,10 +59,10 @@ describe('cvs-issue command line', () => {
     const deployment = path.join(dir, 'for-script');
     freshDeployment(deployment, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     const script = path.join(dir, 'bad-script.json');
-    fs.writeFileSync(script, JSON.stringify({ sessions: [{ card: 'card-r001', pins: ['1234'], certificateType: 'passport' }] }));
+    fs.writeFileSync(script, JSON.stringify({ sessions: [{ card: 'card-r001', pins: ['1234'], certificateType: 'Passport' }] }));
     const result = await run('kiosk', 'run', '--dir', deployment, '--script', script);
     assert.equal(result.code, 2);
-    assert.equal(result.stderr, `cvs-issue: ${script}: sessions[0].certificateType: field "certificateType" is not a known certificate type\n`);
+    assert.equal(result.stderr, `cvs-issue: ${script}: sessions[0].certificateType: field "certificateType" is not a certificate type code (a-z, 0-9 and -)\n`);
   });
 
   it('unlocks maintenance only with the password, locks after five wrong ones, and audits every attempt', async () => {

@@ -50,7 +50,7 @@ export const MALFORMED_CASES: readonly MalformedCase[] = [
     exitCode: 2,
     stderr: [
       'center.csv:2: issuance_id is quoted: the format has no quoted fields',
-      'operator.csv:2: certificate_type "\\"juminhyo\\"" is not a known certificate type',
+      'operator.csv:2: certificate_type "\\"juminhyo\\"" is not a type code (1–32 of a–z 0–9 -, starting with a letter)',
       summary(2),
     ],
   },

@@ -62,14 +62,14 @@ describe('cvs-issue reconcile', () => {
 
   it('exits 2 naming every malformed row as FILE:LINE, and writes no report', async () => {
     const center = file('c3.csv', [record('A')], 'B,2026-11-02T10:00:00+09:00,OP001,S1,K1,131017,juminhyo,1,200\nC,2026-11-31T10:00:00+09:00,OP001,S1,K1,131016,juminhyo,1,200\n');
-    const operator = file('o3.csv', [record('A')], 'D,2026-11-02T10:00:00+09:00,OP001,S1,K1,131016,passport,-1,200\n');
+    const operator = file('o3.csv', [record('A')], 'D,2026-11-02T10:00:00+09:00,OP001,S1,K1,131016,Passport,-1,200\n');
     const result = await run('reconcile', '--month', '2026-11', '--center-csv', center, '--operator-csv', operator, '--json');
     assert.equal(result.code, 2);
     assert.equal(result.stdout, '');
     assert.deepEqual(result.stderr.trim().split('\n'), [
       `${center}:3: municipality_code "131017" has a wrong check digit`,
       `${center}:4: issued_at "2026-11-31T10:00:00+09:00" is not an ISO 8601 time with an offset (2026-11-02T10:15:00+09:00)`,
-      `${operator}:3: certificate_type "passport" is not a known certificate type`,
+      `${operator}:3: certificate_type "Passport" is not a type code (1–32 of a–z 0–9 -, starting with a letter)`,
       'cvs-issue: 3 malformed rows: nothing was written',
     ]);
   });

@@ -359,13 +359,15 @@ describe('centre, relay and kiosk over mutual TLS', () => {
   });
 
   it('serves a person at the terminal in Japanese: a mistyped card asks again, then card, a wrong PIN, the menu, cash; the end of input stops the kiosk', async () => {
-    const typed = Readable.from(['card-r0O3\n', 'card-r003\n', '0000\n', '1111\n', '1\n', '1\n', '500\n', '\n']);
+    // The menu's first item, then its four options left at their defaults, then one copy.
+    const typed = Readable.from(['card-r0O3\n', 'card-r003\n', '0000\n', '1111\n', '1\n', '\n', '\n', '\n', '\n', '1\n', '500\n', '\n']);
     const io = bufferIo(typed);
     const code = await main(['kiosk', 'run', '--dir', dir, '--kiosk', 'K0002', '--relay-url', relay.server.url], io);
     assert.equal(code, 0, io.stderr());
     assert.match(io.stdout(), /カードを読み取れませんでした。もう一度置いてください。\nカードを置いてください/);
     assert.match(io.stdout(), /暗証番号（数字4桁、残り3回、空欄で中止）> 暗証番号（数字4桁、残り2回/);
     assert.match(io.stdout(), /1\. 住民票の写し  200円\/通/);
+    assert.match(io.stdout(), /世帯: 1\. 本人のみ（既定）  2\. 世帯全員\n世帯の番号（空欄で既定）> /);
     assert.match(io.stderr(), /暗証番号が違います。あと2回間違えるとロックされます。/);
     assert.match(io.stderr(), /\[K0002\] issued juminhyo ×1 \(200 yen, change 300 yen\)/);
   });

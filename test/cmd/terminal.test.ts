@@ -85,9 +85,9 @@ describe('kiosk terminal', () => {
 
 describe('kiosk menu on the terminal (Spec§8-2)', () => {
   const menu: MenuItem[] = [
-    { certificateType: 'juminhyo', title: '住民票の写し', unitFeeYen: 200, maxCopies: 3, available: true, hoursText: '毎日6:30〜23:00' },
-    { certificateType: 'koseki-zenbu', title: '戸籍謄本', unitFeeYen: 350, maxCopies: 3, available: false, hoursText: '平日9:00〜17:00' },
-    { certificateType: 'inkan', title: '印鑑登録証明書', unitFeeYen: 250, maxCopies: 3, available: true, hoursText: '毎日6:30〜23:00' },
+    { certificateType: 'juminhyo', title: '住民票の写し', unitFeeYen: 200, maxCopies: 3, available: true, options: [], hoursText: '毎日6:30〜23:00' },
+    { certificateType: 'koseki-zenbu', title: '戸籍謄本', unitFeeYen: 350, maxCopies: 3, available: false, options: [], hoursText: '平日9:00〜17:00' },
+    { certificateType: 'inkan', title: '印鑑登録証明書', unitFeeYen: 250, maxCopies: 3, available: true, options: [], hoursText: '毎日6:30〜23:00' },
   ];
 
   it('numbers what can be issued now and shows the rest with when it can be', async () => {

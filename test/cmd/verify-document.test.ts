@@ -49,7 +49,7 @@ describe('verify-document', () => {
     try {
       const store = createCenterStore(db, openRoleAuditLog(db, loaded, loaded.config.center, auditOrigin('center'), { nowMs: () => issuedAtMs }));
       for (const requestId of ['REQ-GENUINE', 'REQ-VOIDED']) {
-        store.saveRequest({ requestId, sessionToken: `token-${requestId}`, operatorId: 'OP01', storeId: 'S0001', kioskId: 'K0001', municipalityCode: municipality.code, certificateType: 'juminhyo', copies: 2, unitFeeYen: 300, contentSha256: 'ab'.repeat(32), createdAtMs: issuedAtMs });
+        store.saveRequest({ requestId, sessionToken: `token-${requestId}`, operatorId: 'OP01', storeId: 'S0001', kioskId: 'K0001', municipalityCode: municipality.code, certificateType: 'juminhyo', options: {}, copies: 2, unitFeeYen: 300, contentSha256: 'ab'.repeat(32), createdAtMs: issuedAtMs });
       }
       store.recordVoidedSerials({ issuanceId: 'REQ-VOIDED', operatorId: 'OP01', kioskId: 'K0001', serials: ['REQ-VOIDED-1'], code: 'printer.jam', voidedAt: '2026-11-27T01:01:00.000Z' }, '2026-11-27T01:01:05.000Z');
     } finally {

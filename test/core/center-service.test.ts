@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CertificateType } from '../../core/certificate-types.ts';
+import type { CertificateType, CertificateTypeDefinition } from '../../core/certificate-types.ts';
 import { CHALLENGE_TTL_MS, createCenterService, type CenterService } from '../../core/center-service.ts';
 import { certificateDigestInput, signedChallengeBytes } from '../../core/messages.ts';
 import type { CallerIdentity } from '../../core/caller.ts';
@@ -29,6 +29,20 @@ const MONDAY_MORNING = at('2026-11-02T10:00:00+09:00');
 
 const WEEKDAYS_NINE_TO_FIVE: TypeHours = { window: { startMinute: 540, endMinute: 1020 }, weekdaysOnly: true, closedOnHolidays: true };
 
+/** 住居表示証明書: a certificate some municipalities issue at kiosks, defined here as data only. */
+const JUKYO_HYOJI: CertificateTypeDefinition = {
+  title: '住居表示証明書',
+  issuedBy: 'residence',
+  certifiedText: '上記のとおり住居表示が実施されたことを証明する。',
+  fields: [
+    { label: '氏名', source: 'name' },
+    { label: '新住所', source: 'address' },
+    { label: '住民となった日', source: 'residentSince' },
+    { label: '世帯主', source: 'householder', when: { option: 'householder', values: ['shown'] } },
+  ],
+  options: [{ key: 'householder', label: '世帯主', kind: 'choice', choices: [{ value: 'omitted', label: '省略' }, { value: 'shown', label: '記載' }], default: 'omitted' }],
+};
+
 const MUNICIPALITIES: Municipality[] = [
   {
     code: '131016',
@@ -37,9 +51,12 @@ const MUNICIPALITIES: Municipality[] = [
     participating: true,
     maxCopiesPerType: 3,
     offers: [
-      { type: 'juminhyo', unitFeeYen: 300 },
+      // No 住民票 with 個人番号 at a kiosk (a municipal limit).
+      { type: 'juminhyo', unitFeeYen: 300, limits: { myNumber: ['omitted'] } },
       { type: 'inkan', unitFeeYen: 300 },
       { type: 'koseki-zenbu', unitFeeYen: 450, hours: WEEKDAYS_NINE_TO_FIVE },
+      // A type of the municipality's own: no code knows it, only this definition.
+      { type: 'jukyo-hyoji', unitFeeYen: 150, definition: JUKYO_HYOJI },
     ],
   },
   {
@@ -223,12 +240,18 @@ describe(`centre (${storeName}): challenges and authentication`, () => {
     const response = await logIn(world, 'aa01');
     assert.deepEqual(response.municipality, { code: '131016', name: '千代田区' });
     assert.equal(response.expiresAt, new Date(MONDAY_MORNING + 5 * 60_000).toISOString());
-    assert.deepEqual(response.menu, [
+    assert.deepEqual(response.menu.map(({ options: _options, ...item }) => item), [
       { certificateType: 'juminhyo', title: '住民票の写し', unitFeeYen: 300, maxCopies: 3, available: true, hoursText: '毎日 06:30〜23:00' },
       { certificateType: 'inkan', title: '印鑑登録証明書', unitFeeYen: 300, maxCopies: 3, available: true, hoursText: '毎日 06:30〜23:00' },
+      { certificateType: 'jukyo-hyoji', title: '住居表示証明書', unitFeeYen: 150, maxCopies: 3, available: true, hoursText: '毎日 06:30〜23:00' },
       { certificateType: 'koseki-zenbu', title: '戸籍全部事項証明書', unitFeeYen: 350, maxCopies: 10, available: true, hoursText: '平日 09:00〜17:00' },
       { certificateType: 'fuhyo', title: '戸籍の附票の写し', unitFeeYen: 250, maxCopies: 10, available: true, hoursText: '毎日 06:30〜23:00' },
     ]);
+    // Each item carries the options of its type, with their defaults; 印鑑 and 戸籍 have none.
+    assert.deepEqual(
+      response.menu.map((item) => item.options.map((option) => `${option.key}=${option.default}:${option.choices.map((choice) => choice.value).join('|')}`)),
+      [['household=self:self|all', 'relationship=shown:omitted|shown', 'honseki=omitted:omitted|shown', 'myNumber=omitted:omitted'], [], ['householder=omitted:omitted|shown'], [], []],
+    );
   });
 
   it('offers the residence menu unchanged when the 本籍地 is not registered', async () => {
@@ -237,6 +260,7 @@ describe(`centre (${storeName}): challenges and authentication`, () => {
       ['juminhyo', 300],
       ['inkan', 300],
       ['koseki-zenbu', 450],
+      ['jukyo-hyoji', 150],
     ]);
   });
 
@@ -368,6 +392,8 @@ describe(`centre (${storeName}): certificate requests`, () => {
       kioskId: 'kiosk-a',
       residentRef,
       certificateType: 'juminhyo',
+      title: '住民票の写し',
+      options: { household: 'self', relationship: 'shown', honseki: 'omitted', myNumber: 'omitted' },
       copies: 2,
       unitFeeYen: 300,
       feeYen: 600,
@@ -420,6 +446,44 @@ describe(`centre (${storeName}): certificate requests`, () => {
     assert.deepEqual(again, first);
     const [once, twice] = world.rendered.slice(-2);
     assert.deepEqual(twice, once, 'rendered from the first answer\'s content and time');
+  });
+
+  it('makes the certificate with the options asked for, the rest at their defaults, and says which in the data', async () => {
+    const data = await world.service.requestCertificate(KIOSK_A, { ...request('juminhyo', 1), options: { honseki: 'shown', relationship: 'omitted' } });
+    assert.deepEqual(data.options, { household: 'self', relationship: 'omitted', honseki: 'shown', myNumber: 'omitted' });
+    const labels = world.rendered[0]!.fields.map((field) => field.label);
+    assert.deepEqual(labels, ['氏名', 'ふりがな', '生年月日', '性別', '住所', '住民となった日', '本籍', '筆頭者']);
+    assert.equal(world.rendered[0]!.optionsText, '本人のみ／世帯主・続柄 省略／本籍・筆頭者 記載／個人番号 省略');
+    assert.deepEqual(world.store.findRequest('req-1')!.options, data.options);
+  });
+
+  it("refuses an option value the municipality's limits leave out, and an option the type does not have", async () => {
+    await rejectsWith(() => world.service.requestCertificate(KIOSK_A, { ...request('juminhyo', 1), options: { myNumber: 'shown' } }), 'refused', 'request.option_not_offered');
+    await rejectsWith(() => world.service.requestCertificate(KIOSK_A, { ...request('juminhyo', 1), options: { colour: 'red' } }), 'input', 'request.option_unknown');
+    await rejectsWith(() => world.service.requestCertificate(KIOSK_A, { ...request('inkan', 1), options: { household: 'all' } }), 'input', 'request.option_unknown');
+    assert.equal(world.store.findRequest('req-1'), undefined);
+  });
+
+  it("issues a type of the municipality's own from its definition: title, fields, options", async () => {
+    const data = await world.service.requestCertificate(KIOSK_A, { ...request('jukyo-hyoji', 2), options: { householder: 'shown' } });
+    assert.deepEqual([data.title, data.feeYen, data.municipalityCode], ['住居表示証明書', 300, '131016']);
+    const content = world.rendered[0]!;
+    assert.deepEqual([content.title, content.certifiedText], ['住居表示証明書', JUKYO_HYOJI.certifiedText]);
+    assert.deepEqual(content.fields.map((field) => field.label), ['氏名', '新住所', '住民となった日', '世帯主']);
+  });
+
+  it('refuses the same request id with other options, and gives the same answer to the same options', async () => {
+    const first = await world.service.requestCertificate(KIOSK_A, { ...request('juminhyo', 1), options: { household: 'all' } });
+    await rejectsWith(() => world.service.requestCertificate(KIOSK_A, { ...request('juminhyo', 1), options: { household: 'self' } }), 'conflict', 'request.duplicate_id');
+    assert.deepEqual(await world.service.requestCertificate(KIOSK_A, { ...request('juminhyo', 1), options: { household: 'all' } }), first);
+    // Left out, an option takes what the first answer was made with.
+    assert.deepEqual(await world.service.requestCertificate(KIOSK_A, request('juminhyo', 1)), first);
+  });
+
+  it("refuses a certificate whose data the municipality's record does not hold, naming the field only", async () => {
+    // aa04 has no seal registered: no 印鑑登録証明書 with an empty number.
+    ({ sessionToken } = await logIn(world, 'aa04'));
+    await rejectsWith(() => world.service.requestCertificate(KIOSK_A, request('inkan', 1)), 'refused', 'certificate.not_on_record');
   });
 
   it("refuses another kiosk's session and an expired one", async () => {

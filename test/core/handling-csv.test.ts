@@ -1,7 +1,7 @@
 // Proves the interchange-format row parser accepts good rows, puts them in the right JST month (Z times at the boundary included) and names every kind of malformed row.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createRowScratch, formatMonth, HANDLING_CSV_HEADER, isHandlingHeader, parseHandlingRow, parseMonth, RowProblems } from '../../core/handling-csv.ts';
+import { certificateTypeAt, createRowScratch, formatMonth, HANDLING_CSV_HEADER, isHandlingHeader, parseHandlingRow, parseMonth, RowProblems } from '../../core/handling-csv.ts';
 
 const encoder = new TextEncoder();
 const good = ['I0001', '2026-11-02T10:15:00+09:00', 'OP001', 'S0001', 'K0001', '131016', 'juminhyo', '2', '400'];
@@ -25,6 +25,15 @@ describe('parseHandlingRow', () => {
     assert.deepEqual([row.jstDay, row.municipalityCode, row.typeIndex, row.copies, row.feeYen], [2, 131016, 0, 2, 400]);
   });
 
+  it("reads a municipality's own type code, the same index each time, and tells it from the standard ones", () => {
+    const first = parse(withField(6, 'jukyo-kisai-x')).row.typeIndex;
+    assert.ok(first >= 7);
+    assert.equal(certificateTypeAt(first), 'jukyo-kisai-x');
+    assert.equal(parse(withField(6, 'jukyo-kisai-x')).row.typeIndex, first);
+    assert.notEqual(parse(withField(6, 'jukyo-kisai-y')).row.typeIndex, first);
+    assert.equal(parse(withField(6, 'inkan')).row.typeIndex, 2);
+  });
+
   it('puts 2026-10-31T15:00:00Z in November and 2026-10-31T14:59:59Z in October', () => {
     const november = parse(withField(1, '2026-10-31T15:00:00Z')).row;
     assert.deepEqual([formatMonth(november.monthKey), november.jstDay], ['2026-11', 1]);
@@ -39,7 +48,7 @@ describe('parseHandlingRow', () => {
   const malformed: Array<[string, string[] | Uint8Array, RegExp]> = [
     ['a bad date', withField(1, '2026-02-30T10:00:00+09:00'), /issued_at "2026-02-30T10:00:00\+09:00" is not an ISO 8601 time/],
     ['a date without offset', withField(1, '2026-11-02T10:15:00'), /issued_at .* is not an ISO 8601 time with an offset/],
-    ['an unknown certificate type', withField(6, 'passport'), /certificate_type "passport" is not a known certificate type/],
+    ['a certificate type that is not a code', withField(6, 'Passport'), /certificate_type "Passport" is not a type code/],
     ['a wrong check digit', withField(5, '131017'), /municipality_code "131017" has a wrong check digit/],
     ['a short municipality code', withField(5, '13101'), /municipality_code "13101" is not 6 digits/],
     ['negative copies', withField(7, '-1'), /copies "-1" is not a whole number/],

@@ -1,7 +1,7 @@
 // Proves who may use a kiosk (age 15 from the birthday itself, active, no 支援措置, name of at most 30 characters counted as code points) and what each certificate type says.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CERTIFICATE_TITLES, CERTIFICATE_TYPES, type CertificateType } from '../../core/certificate-types.ts';
+import { BUILT_IN_TYPES, CERTIFICATE_TYPES, type StandardCertificateType } from '../../core/certificate-types.ts';
 import { AppError } from '../../core/errors.ts';
 import { ageOn, assertEligible, certificateContent, type Resident } from '../../core/resident.ts';
 
@@ -94,6 +94,7 @@ describe('certificateContent', () => {
   it('writes a 住民票の写し with every field the resident sees', () => {
     assert.deepEqual(certificateContent({ ...base, type: 'juminhyo' }), {
       title: '住民票の写し',
+      optionsText: '本人のみ／世帯主・続柄 記載／本籍・筆頭者 省略／個人番号 省略',
       municipalityName: '千代田区長',
       fields: [
         { label: '氏名', value: '𠮷田 花子' },
@@ -116,20 +117,20 @@ describe('certificateContent', () => {
     });
   });
 
-  const labelsByType: Record<CertificateType, string[]> = {
+  const labelsByType: Record<StandardCertificateType, string[]> = {
     juminhyo: ['氏名', 'ふりがな', '生年月日', '性別', '住所', '世帯主', '続柄', '住民となった日'],
     'juminhyo-kisai': ['氏名', 'ふりがな', '生年月日', '性別', '住所', '世帯主', '続柄', '住民となった日'],
     inkan: ['氏名', 'ふりがな', '生年月日', '住所', '登録番号'],
     'koseki-zenbu': ['本籍', '筆頭者', '氏名', 'ふりがな', '生年月日', '性別'],
     'koseki-kojin': ['本籍', '筆頭者', '氏名', 'ふりがな', '生年月日', '性別'],
     fuhyo: ['本籍', '氏名', 'ふりがな', '生年月日', '住所', '住所を定めた日'],
-    'shotoku-kazei': ['氏名', 'ふりがな', '生年月日', '住所', '総所得金額', '市町村民税額'],
+    'shotoku-kazei': ['氏名', 'ふりがな', '生年月日', '住所', '年度', '総所得金額', '市町村民税額'],
   };
 
   for (const type of CERTIFICATE_TYPES) {
-    it(`titles ${type} ${CERTIFICATE_TITLES[type]} and uses its labels`, () => {
+    it(`titles ${type} ${BUILT_IN_TYPES[type].title} and uses its labels`, () => {
       const content = certificateContent({ ...base, type });
-      assert.equal(content.title, CERTIFICATE_TITLES[type]);
+      assert.equal(content.title, BUILT_IN_TYPES[type].title);
       assert.deepEqual(
         content.fields.map((field) => field.label),
         labelsByType[type],

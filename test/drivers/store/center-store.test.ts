@@ -112,7 +112,7 @@ describe(`centre store (${storeName}): serials voided after a misprint (C§9)`, 
     store = createCenterStore(db, new AuditLog(db, { origin: auditOrigin('center'), privateKeyPem: generateEd25519KeyPair().privateKeyPem, clock: { nowMs: () => nowMs } }));
     store.saveRequest({
       requestId: 'req-1', sessionToken: 'token', operatorId: 'OP01', storeId: 'S0001', kioskId: 'K0001', municipalityCode: '131016',
-      certificateType: 'juminhyo', copies: 2, unitFeeYen: 300, contentSha256: 'ab'.repeat(32), createdAtMs: nowMs,
+      certificateType: 'juminhyo', options: {}, copies: 2, unitFeeYen: 300, contentSha256: 'ab'.repeat(32), createdAtMs: nowMs,
     });
   });
   after(() => {

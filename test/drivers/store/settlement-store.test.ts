@@ -49,7 +49,7 @@ describe('settlement queries', () => {
     const audit = new AuditLog(db, { origin: auditOrigin('center'), privateKeyPem: generateEd25519KeyPair().privateKeyPem, clock: { nowMs: () => Date.parse('2026-12-01T00:00:00Z') } });
     const store = createCenterStore(db, audit);
     const request = (requestId: string, createdAt: string, operatorId = 'OP01') =>
-      store.saveRequest({ requestId, sessionToken: 't', operatorId, storeId: 'S0001', kioskId: 'K0001', municipalityCode: '131016', certificateType: 'juminhyo', copies: 2, unitFeeYen: 200, contentSha256: '0'.repeat(64), createdAtMs: Date.parse(createdAt) });
+      store.saveRequest({ requestId, sessionToken: 't', operatorId, storeId: 'S0001', kioskId: 'K0001', municipalityCode: '131016', certificateType: 'juminhyo', options: {}, copies: 2, unitFeeYen: 200, contentSha256: '0'.repeat(64), createdAtMs: Date.parse(createdAt) });
     request('first', '2026-10-31T15:00:00.000Z'); // noticed: has a record
     request('lost', '2026-11-15T01:00:00.000Z');
     request('other-operator', '2026-11-15T01:00:00.000Z', 'OP02');
