@@ -3,7 +3,10 @@
 
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { HANDLING_CSV_HEADER, formatHandlingRow, parseMonth } from '../core/handling-csv.ts';
+import { parseOptionsText } from '../core/certificate-types.ts';
+import { HANDLING_CSV_HEADER, HANDLING_CSV_HEADER_WITH_OPTIONS, formatHandlingRow, formatHandlingRowWithOptions, parseMonth } from '../core/handling-csv.ts';
+import type { HandlingRecord } from '../core/messages.ts';
+import type { Database } from '../drivers/store/database.ts';
 import { usageError } from '../core/errors.ts';
 import { jstParts, parseIsoInstant } from '../core/jst.ts';
 import { allRecords, openSettlementDatabase, recordsAroundMonth } from '../drivers/store/settlement-store.ts';
@@ -18,6 +21,8 @@ interface ExportOptions {
   operator?: string;
   month?: string;
   out?: string;
+  /** Centre only: a tenth column, certificate_options, from each issuance's request (docs/certificate-types.md). */
+  withOptions?: boolean;
 }
 
 function databaseOf(role: 'center' | 'relay', options: ExportOptions, factory: Factory): string {
@@ -35,7 +40,8 @@ export function runExport(role: 'center' | 'relay', options: ExportOptions, fact
   // Written to a temporary name and renamed at the end, so a failed export leaves no half file.
   const temporary = options.out ? `${options.out}.partial` : undefined;
   const fd = temporary ? fs.openSync(temporary, 'w', 0o600) : undefined;
-  let pending = `${HANDLING_CSV_HEADER}\n`;
+  const format = options.withOptions ? rowWithOptions(db) : formatHandlingRow;
+  let pending = `${options.withOptions ? HANDLING_CSV_HEADER_WITH_OPTIONS : HANDLING_CSV_HEADER}\n`;
   const flush = () => {
     if (fd !== undefined) fs.writeSync(fd, pending);
     else io.out(pending);
@@ -50,7 +56,7 @@ export function runExport(role: 'center' | 'relay', options: ExportOptions, fact
         const parts = epochMs === undefined ? undefined : jstParts(epochMs);
         if (!parts || parts.dateIso.slice(0, 7) !== options.month) continue;
       }
-      pending += formatHandlingRow(record);
+      pending += format(record);
       rows += 1;
       if (pending.length > FLUSH_CHARACTERS) flush();
     }
@@ -61,6 +67,14 @@ export function runExport(role: 'center' | 'relay', options: ExportOptions, fact
   }
   if (temporary && options.out) fs.renameSync(temporary, options.out);
   return rows;
+}
+
+/** A record's row with the options its request was made with; a supplied record with no request has none. */
+function rowWithOptions(db: Database): (record: HandlingRecord) => string {
+  return (record) => {
+    const request = db.get<{ options: string }>('SELECT options FROM requests WHERE request_id = :requestId', { requestId: record.issuanceId });
+    return formatHandlingRowWithOptions(record, request ? parseOptionsText(request.options) : undefined);
+  };
 }
 
 export function addExportSubcommand(parent: Command, role: 'center' | 'relay', factory: Factory): void {
@@ -76,4 +90,5 @@ export function addExportSubcommand(parent: Command, role: 'center' | 'relay', f
       if (options.out) factory.io.err(`${rows} records written to ${options.out}\n`);
     });
   if (role === 'relay') command.option('--operator <id>', 'which relay of the deployment (default: the first)');
+  if (role === 'center') command.option('--with-options', 'add a tenth column, certificate_options (household=all;honseki=shown …), from each request; reconcile reads both forms');
 }

@@ -3,20 +3,35 @@
 // row is read into one reused RowScratch of byte offsets and small integers. Strings are made only
 // for error messages and for the few ids a report names.
 
-import { CERTIFICATE_TYPES, type CertificateType } from './certificate-types.ts';
+import { CERTIFICATE_TYPES, formatOptions, parseOptionsText, type CertificateOptions, type CertificateType } from './certificate-types.ts';
 import type { HandlingRecord } from './messages.ts';
 import { createInstantParts, daysInMonth, readIsoInstant } from './jst.ts';
 
 export const HANDLING_CSV_HEADER = 'issuance_id,issued_at,operator_id,store_id,kiosk_id,municipality_code,certificate_type,copies,fee_yen';
 
-export const FIELD_COUNT = 9;
+/**
+ * A file may carry a tenth column, certificate_options (key=value;key=value, docs/certificate-types.md),
+ * after the nine of SPEC.md §4: `center export --with-options` writes it, every reader takes both
+ * forms (by the header) and matches on the nine only.
+ */
+export const HANDLING_CSV_HEADER_WITH_OPTIONS = `${HANDLING_CSV_HEADER},certificate_options`;
+export const BASE_FIELD_COUNT = 9;
+/** The most columns a row has: RowScratch's arrays hold this many. */
+export const FIELD_COUNT = 10;
+export const FIELD_OPTIONS = 9;
 export const FIELD_ISSUANCE_ID = 0;
 export const FIELD_ISSUED_AT = 1;
 export const FIELD_OPERATOR_ID = 2;
 export const FIELD_STORE_ID = 3;
 export const FIELD_KIOSK_ID = 4;
 
-const FIELD_NAMES = HANDLING_CSV_HEADER.split(',');
+const FIELD_NAMES = HANDLING_CSV_HEADER_WITH_OPTIONS.split(',');
+const MAX_OPTIONS_BYTES = 300;
+const OPTIONS_BYTE = new Uint8Array(256);
+for (const range of ['AZ', 'az', '09']) {
+  for (let code = range.charCodeAt(0); code <= range.charCodeAt(1); code += 1) OPTIONS_BYTE[code] = 1;
+}
+for (const symbol of '=;-') OPTIONS_BYTE[symbol.charCodeAt(0)] = 1;
 
 /** Ids are what messages.ts accepts: 1–64 of A–Z a–z 0–9 . _ - */
 export const MAX_ID_BYTES = 64;
@@ -84,6 +99,8 @@ export interface RowScratch {
   feeYen: number;
   /** The issuance id's hash when a parse worker computed it already; 0 means "not computed". */
   idHash: number;
+  /** How many columns the file's rows have (9, or 10 with certificate_options): set from its header. */
+  columns: number;
 }
 
 export function createRowScratch(): RowScratch {
@@ -97,6 +114,7 @@ export function createRowScratch(): RowScratch {
     copies: 0,
     feeYen: 0,
     idHash: 0,
+    columns: BASE_FIELD_COUNT,
   };
 }
 
@@ -113,15 +131,22 @@ export function formatMonth(monthKey: number): string {
   return `${Math.floor(monthKey / 12)}-${month < 10 ? '0' : ''}${month}`;
 }
 
-/** True when the header line (without its line ending, a UTF-8 BOM allowed) is exactly the format's. */
-export function isHandlingHeader(bytes: Uint8Array, start: number, end: number): boolean {
+/** The header's column count (9, or 10 with certificate_options), or 0 when it is not one of the format's; a UTF-8 BOM allowed. */
+export function handlingHeaderColumns(bytes: Uint8Array, start: number, end: number): number {
   let from = start;
   if (end - from >= 3 && bytes[from] === 0xef && bytes[from + 1] === 0xbb && bytes[from + 2] === 0xbf) from += 3;
-  if (end - from !== HANDLING_CSV_HEADER.length) return false;
-  for (let index = 0; index < HANDLING_CSV_HEADER.length; index += 1) {
-    if (bytes[from + index] !== HANDLING_CSV_HEADER.charCodeAt(index)) return false;
+  for (const [header, columns] of [[HANDLING_CSV_HEADER, BASE_FIELD_COUNT], [HANDLING_CSV_HEADER_WITH_OPTIONS, FIELD_COUNT]] as const) {
+    if (end - from !== header.length) continue;
+    let same = true;
+    for (let index = 0; same && index < header.length; index += 1) same = bytes[from + index] === header.charCodeAt(index);
+    if (same) return columns;
   }
-  return true;
+  return 0;
+}
+
+/** True when the header line (without its line ending) is the format's, with or without certificate_options. */
+export function isHandlingHeader(bytes: Uint8Array, start: number, end: number): boolean {
+  return handlingHeaderColumns(bytes, start, end) !== 0;
 }
 
 /**
@@ -145,9 +170,13 @@ export function parseHandlingRow(bytes: Uint8Array, start: number, end: number, 
   }
   if (field < FIELD_COUNT) fieldEnd[field] = end;
   if ((seen & 0x80) !== 0 && !isValidUtf8(bytes, start, end)) return 'bad encoding: the line is not valid UTF-8';
-  if (field + 1 !== FIELD_COUNT) {
+  if (field + 1 !== row.columns) {
     if (end === start) return 'empty line';
-    return `expected ${FIELD_COUNT} columns, found ${field + 1}`;
+    return `expected ${row.columns} columns, found ${field + 1}`;
+  }
+  if (row.columns === FIELD_COUNT) {
+    const problem = checkOptions(bytes, fieldStart[FIELD_OPTIONS]!, fieldEnd[FIELD_OPTIONS]!);
+    if (problem !== undefined) return problem;
   }
   const problem =
     checkId(bytes, fieldStart[FIELD_ISSUANCE_ID]!, fieldEnd[FIELD_ISSUANCE_ID]!, FIELD_ISSUANCE_ID) ??
@@ -177,6 +206,15 @@ function parseValues(bytes: Uint8Array, row: RowScratch): string | undefined {
   if (feeYen < 0) return `fee_yen ${quoted(bytes, fieldStart[8]!, fieldEnd[8]!)} is not a whole number of yen ≥ 0 of at most ${MAX_INTEGER_DIGITS} digits`;
   row.feeYen = feeYen;
   return undefined;
+}
+
+/** certificate_options: empty, or key=value pairs separated by ';' (core/certificate-types.ts parseOptionsText). */
+function checkOptions(bytes: Uint8Array, start: number, end: number): string | undefined {
+  if (start === end) return undefined;
+  let ok = end - start <= MAX_OPTIONS_BYTES;
+  for (let position = start; ok && position < end; position += 1) ok = OPTIONS_BYTE[bytes[position]!] === 1;
+  if (ok && parseOptionsText(textOf(bytes, start, end)) !== undefined) return undefined;
+  return `certificate_options ${quoted(bytes, start, end)} is not key=value pairs separated by ";"`;
 }
 
 /** Same rule as municipalityCheckDigit, on bytes: no string per row. */
@@ -307,6 +345,11 @@ function quoted(bytes: Uint8Array, start: number, end: number): string {
 /** One record as a CSV line (with its newline). Every field is an id, a time, a code or a number: nothing needs quoting. */
 export function formatHandlingRow(record: HandlingRecord): string {
   return `${record.issuanceId},${record.issuedAt},${record.operatorId},${record.storeId},${record.kioskId},${record.municipalityCode},${record.certificateType},${record.copies},${record.feeYen}\n`;
+}
+
+/** The same with the tenth column, certificate_options (HANDLING_CSV_HEADER_WITH_OPTIONS). */
+export function formatHandlingRowWithOptions(record: HandlingRecord, options: CertificateOptions | undefined): string {
+  return `${formatHandlingRow(record).slice(0, -1)},${formatOptions(options)}\n`;
 }
 
 export function certificateTypeAt(typeIndex: number): CertificateType {

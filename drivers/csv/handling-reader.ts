@@ -4,7 +4,7 @@
 
 import fs from 'node:fs';
 import { AppError } from '../../core/errors.ts';
-import { createRowScratch, isHandlingHeader, parseHandlingRow, type RowProblems, type RowScratch } from '../../core/handling-csv.ts';
+import { createRowScratch, handlingHeaderColumns, parseHandlingRow, type RowProblems, type RowScratch } from '../../core/handling-csv.ts';
 
 const CHUNK_BYTES = 8 * 1024 * 1024;
 const NEWLINE = 10;
@@ -76,7 +76,9 @@ function readLines(fd: number, totalBytes: number, label: string, options: ReadO
     lineNumber += 1;
     if (!sawHeader) {
       sawHeader = true;
-      if (!isHandlingHeader(buffer, start, end)) problems.add(`${label}:1`, 'the header is not the handling-record header (issuance_id,issued_at,…,fee_yen)');
+      const columns = handlingHeaderColumns(buffer, start, end);
+      if (columns === 0) problems.add(`${label}:1`, 'the header is not the handling-record header (issuance_id,issued_at,…,fee_yen[,certificate_options])');
+      else row.columns = columns;
       return;
     }
     const problem = parseHandlingRow(buffer, start, end, row);

@@ -98,6 +98,19 @@ describe("a municipality's own certificate type and option limits", () => {
     const exported = await run('center', 'export', '--dir', service.dir, '--month', monthOf(service.clock.nowMs()), '--out', path.join(service.dir, 'export.csv'));
     assert.equal(exported.code, 0, exported.stderr);
     assert.match(fs.readFileSync(path.join(service.dir, 'export.csv'), 'utf8'), new RegExp(`^${requestId},.*,131016,jukyo-hyoji,2,300$`, 'm'));
+
+    // With its options as a tenth column; reconcile reads it beside the relay's nine-column export.
+    const withOptions = path.join(service.dir, 'export-options.csv');
+    assert.equal((await run('center', 'export', '--dir', service.dir, '--month', monthOf(service.clock.nowMs()), '--with-options', '--out', withOptions)).code, 0);
+    const written = fs.readFileSync(withOptions, 'utf8');
+    assert.ok(written.startsWith('issuance_id,issued_at,operator_id,store_id,kiosk_id,municipality_code,certificate_type,copies,fee_yen,certificate_options\n'));
+    assert.match(written, new RegExp(`^${requestId},.*,jukyo-hyoji,2,300,householder=shown$`, 'm'));
+    const operatorCsv = path.join(service.dir, 'relay.csv');
+    assert.equal((await run('relay', 'export', '--dir', service.dir, '--out', operatorCsv)).code, 0);
+    const reconciled = await run('reconcile', '--month', monthOf(service.clock.nowMs()), '--center-csv', withOptions, '--operator-csv', operatorCsv, '--json');
+    assert.equal(reconciled.code, 0, reconciled.stdout + reconciled.stderr);
+    const report = JSON.parse(reconciled.stdout) as { matched: number; differences: unknown[] };
+    assert.deepEqual([report.matched >= 1, report.differences], [true, []]);
   });
 });
 

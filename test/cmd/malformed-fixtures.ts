@@ -60,7 +60,7 @@ export const MALFORMED_CASES: readonly MalformedCase[] = [
     operator: '',
     exitCode: 2,
     stderr: [
-      'center.csv:1: the header is not the handling-record header (issuance_id,issued_at,…,fee_yen)',
+      'center.csv:1: the header is not the handling-record header (issuance_id,issued_at,…,fee_yen[,certificate_options])',
       'operator.csv:1: the file is empty: no header',
       summary(2),
     ],

@@ -1,7 +1,7 @@
 // Proves the interchange-format row parser accepts good rows, puts them in the right JST month (Z times at the boundary included) and names every kind of malformed row.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { certificateTypeAt, createRowScratch, formatMonth, HANDLING_CSV_HEADER, isHandlingHeader, parseHandlingRow, parseMonth, RowProblems } from '../../core/handling-csv.ts';
+import { certificateTypeAt, createRowScratch, formatMonth, handlingHeaderColumns, HANDLING_CSV_HEADER, isHandlingHeader, parseHandlingRow, parseMonth, RowProblems } from '../../core/handling-csv.ts';
 
 const encoder = new TextEncoder();
 const good = ['I0001', '2026-11-02T10:15:00+09:00', 'OP001', 'S0001', 'K0001', '131016', 'juminhyo', '2', '400'];
@@ -32,6 +32,22 @@ describe('parseHandlingRow', () => {
     assert.equal(parse(withField(6, 'jukyo-kisai-x')).row.typeIndex, first);
     assert.notEqual(parse(withField(6, 'jukyo-kisai-y')).row.typeIndex, first);
     assert.equal(parse(withField(6, 'inkan')).row.typeIndex, 2);
+  });
+
+  it('reads the tenth column, certificate_options, in a file whose header has it, and refuses one that is not key=value pairs', () => {
+    const ten = (options: string) => {
+      const bytes = encoder.encode([...good, options].join(','));
+      const row = { ...createRowScratch(), columns: 10 };
+      return parseHandlingRow(bytes, 0, bytes.length, row);
+    };
+    assert.equal(ten('household=all;honseki=shown'), undefined);
+    assert.equal(ten(''), undefined);
+    assert.match(ten('household') ?? 'accepted', /certificate_options "household" is not key=value pairs/);
+    assert.match(ten('a=b,c') ?? 'accepted', /expected 10 columns, found 11/);
+    assert.match(parse([...good, 'household=all']).problem ?? 'accepted', /expected 9 columns, found 10/);
+    const header = encoder.encode(`${HANDLING_CSV_HEADER},certificate_options`);
+    assert.equal(handlingHeaderColumns(header, 0, header.length), 10);
+    assert.equal(handlingHeaderColumns(header, 0, header.length - 1), 0);
   });
 
   it('puts 2026-10-31T15:00:00Z in November and 2026-10-31T14:59:59Z in October', () => {

@@ -46,7 +46,7 @@ describe('readHandlingCsv', () => {
   });
 
   it('refuses a wrong header and an empty file', () => {
-    assert.deepEqual(read('header.csv', `id,when\n${row('A')}\n`).problems, ['FILE:1: the header is not the handling-record header (issuance_id,issued_at,…,fee_yen)']);
+    assert.deepEqual(read('header.csv', `id,when\n${row('A')}\n`).problems, ['FILE:1: the header is not the handling-record header (issuance_id,issued_at,…,fee_yen[,certificate_options])']);
     assert.deepEqual(read('empty.csv', '').problems, ['FILE:1: the file is empty: no header']);
   });
 });
