@@ -62,7 +62,8 @@ const CHIYODA: Municipality = {
   ],
 };
 
-const RESIDENT: Resident = testResident('R1');
+// Registered a seal, so an 印鑑登録証明書 has its number to show (core/resident.ts refuses one without).
+const RESIDENT: Resident = testResident('R1', { sealRegistrationNumber: '131016-00001' });
 
 /** One page as the folder printer counts pages; the label tells the jobs apart. */
 function stubPdf(label: string): Uint8Array {

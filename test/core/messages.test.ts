@@ -91,7 +91,13 @@ describe('parseCertificateRequest', () => {
   rejectsField(parseCertificateRequest, good, 'kioskId', badIds);
   rejectsField(parseCertificateRequest, good, 'sessionToken', badIds);
   rejectsField(parseCertificateRequest, good, 'requestId', badIds);
-  rejectsField(parseCertificateRequest, good, 'certificateType', ['passport', 'JUMINHYO', '']);
+  rejectsField(parseCertificateRequest, good, 'certificateType', ['Passport', 'JUMINHYO', '', '1-type', 'x'.repeat(33)]);
+  it('accepts options as codes and their values, and refuses anything else', () => {
+    assert.deepEqual(parseCertificateRequest({ ...good, options: { household: 'all', fiscalYear: '2025' } }).options, { household: 'all', fiscalYear: '2025' });
+    for (const options of [[], 'household=all', { household: 1 }, { 'house hold': 'all' }, { household: 'All' }, Object.fromEntries(Array.from({ length: 9 }, (_, index) => [`k${index}`, 'v']))]) {
+      assert.throws(() => parseCertificateRequest({ ...good, options }), (error: unknown) => error instanceof AppError && error.where === 'options', JSON.stringify(options));
+    }
+  });
   rejectsField(parseCertificateRequest, good, 'copies', [0, -1, 100, 1.5, Number.NaN]);
 });
 
@@ -124,7 +130,7 @@ describe('parseCompletionNotice', () => {
   rejectsField(parseCompletionNotice, good, 'storeId', badIds);
   rejectsField(parseCompletionNotice, good, 'kioskId', badIds);
   rejectsField(parseCompletionNotice, good, 'municipalityCode', ['13101', '1310166', '13101a']);
-  rejectsField(parseCompletionNotice, good, 'certificateType', ['passport']);
+  rejectsField(parseCompletionNotice, good, 'certificateType', ['Passport']);
   rejectsField(parseCompletionNotice, good, 'copies', [-1, 100, 0.5]);
   rejectsField(parseCompletionNotice, good, 'feeYen', [-1, 10_000_001, 2.5]);
 
@@ -168,6 +174,8 @@ describe('parseCertificateData', () => {
     kioskId: 'kiosk-001',
     residentRef: '0011223344556677',
     certificateType: 'inkan',
+    title: '印鑑登録証明書',
+    options: {},
     copies: 3,
     unitFeeYen: 300,
     feeYen: 900,
@@ -181,7 +189,9 @@ describe('parseCertificateData', () => {
   rejectsField(parseCertificateData, good, 'requestId', badIds);
   rejectsField(parseCertificateData, good, 'kioskId', badIds);
   rejectsField(parseCertificateData, good, 'residentRef', badIds);
-  rejectsField(parseCertificateData, good, 'certificateType', ['passport']);
+  rejectsField(parseCertificateData, good, 'certificateType', ['Passport']);
+  rejectsField(parseCertificateData, good, 'title', ['', 'x'.repeat(41), 'a\nb']);
+  rejectsField(parseCertificateData, good, 'options', [[], 'household=all', { household: 1 }]);
   rejectsField(parseCertificateData, good, 'copies', [0, -1, 100]);
   rejectsField(parseCertificateData, good, 'unitFeeYen', [-1, 100_001]);
   rejectsField(parseCertificateData, good, 'feeYen', [-1]);
