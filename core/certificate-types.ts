@@ -294,9 +294,13 @@ export function parseOptionsText(text: string): CertificateOptions | undefined {
   return options;
 }
 
-/** The labels a person reads for a request's options: 世帯全員 / 本籍・筆頭者 記載 / 令和7年度. */
+/**
+ * What a person reads under the title about the options: the tax year always, and every other
+ * option chosen away from its default (世帯全員／本籍・筆頭者 記載 / 令和7年度); '' when all are defaults.
+ */
 export function optionsText(definition: CertificateTypeDefinition, options: CertificateOptions, atMs: number): string {
   return definition.options
+    .filter((entry) => entry.kind === 'fiscal-year' || options[entry.key] !== entry.default)
     .map((entry) => {
       const value = options[entry.key];
       const choice = optionChoices(entry, atMs).find((candidate) => candidate.value === value);

@@ -453,7 +453,7 @@ describe(`centre (${storeName}): certificate requests`, () => {
     assert.deepEqual(data.options, { household: 'self', relationship: 'omitted', honseki: 'shown', myNumber: 'omitted' });
     const labels = world.rendered[0]!.fields.map((field) => field.label);
     assert.deepEqual(labels, ['氏名', 'ふりがな', '生年月日', '性別', '住所', '住民となった日', '本籍', '筆頭者']);
-    assert.equal(world.rendered[0]!.optionsText, '本人のみ／世帯主・続柄 省略／本籍・筆頭者 記載／個人番号 省略');
+    assert.equal(world.rendered[0]!.optionsText, '世帯主・続柄 省略／本籍・筆頭者 記載');
     assert.deepEqual(world.store.findRequest('req-1')!.options, data.options);
   });
 

@@ -128,6 +128,13 @@ describe('what a certificate shows with its options', () => {
   const base = { resident, mayorTitle: '千代田区長', municipalityCode: '131016', requestId: 'req-9', kioskId: 'K0001', copies: 1, atMs: NOW, issuedOnText: '令和8年11月27日' };
   const labels = (type: string, options: Record<string, string>) => certificateContent({ ...base, type, options }).fields.map((field) => `${field.label}:${field.value}`);
 
+  it('says under the title which options were chosen away from their defaults, and the tax year always', () => {
+    const text = (type: string, options: Record<string, string>) => certificateContent({ ...base, type, options }).optionsText;
+    assert.equal(text('juminhyo', {}), undefined);
+    assert.equal(text('juminhyo', { household: 'all', honseki: 'shown' }), '世帯全員／本籍・筆頭者 記載');
+    assert.equal(text('shotoku-kazei', {}), '令和8年度');
+  });
+
   it('lists every member of the household for 世帯全員, and only the resident otherwise', () => {
     const all = labels('juminhyo', { household: 'all' });
     assert.ok(all.includes('世帯員2 氏名:髙﨑 𠮷子') && all.includes('続柄:妻'), all.join(' '));

@@ -94,7 +94,6 @@ describe('certificateContent', () => {
   it('writes a 住民票の写し with every field the resident sees', () => {
     assert.deepEqual(certificateContent({ ...base, type: 'juminhyo' }), {
       title: '住民票の写し',
-      optionsText: '本人のみ／世帯主・続柄 記載／本籍・筆頭者 省略／個人番号 省略',
       municipalityName: '千代田区長',
       fields: [
         { label: '氏名', value: '𠮷田 花子' },
