@@ -14,20 +14,9 @@ import { listHandlingRecords } from '../../drivers/store/center-store.ts';
 import { withDatabase } from '../../drivers/store/database.ts';
 import { spawnSync } from 'node:child_process';
 import { popplerMissing } from '../poppler.ts';
+import { JUKYO_HYOJI } from '../core/certificate-type-fixture.ts';
 import { run } from './cli-fixture.ts';
 import { runningService, type RunningService } from './deployment-fixture.ts';
-
-const JUKYO_HYOJI = {
-  title: '住居表示証明書',
-  issuedBy: 'residence',
-  certifiedText: '上記のとおり住居表示が実施されたことを証明する。',
-  fields: [
-    { label: '氏名', source: 'name' },
-    { label: '新住所', source: 'address' },
-    { label: '世帯主', source: 'householder', when: { option: 'householder', values: ['shown'] } },
-  ],
-  options: [{ key: 'householder', label: '世帯主', kind: 'choice', choices: [{ value: 'omitted', label: '省略' }, { value: 'shown', label: '記載' }], default: 'omitted' }],
-};
 
 describe("a municipality's own certificate type and option limits", () => {
   let service: RunningService;

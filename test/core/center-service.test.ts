@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CertificateType, CertificateTypeDefinition } from '../../core/certificate-types.ts';
+import type { CertificateType } from '../../core/certificate-types.ts';
+import { JUKYO_HYOJI } from './certificate-type-fixture.ts';
 import { CHALLENGE_TTL_MS, createCenterService, type CenterService } from '../../core/center-service.ts';
 import { certificateDigestInput, signedChallengeBytes } from '../../core/messages.ts';
 import type { CallerIdentity } from '../../core/caller.ts';
@@ -28,20 +29,6 @@ const at = (iso: string) => Date.parse(iso);
 const MONDAY_MORNING = at('2026-11-02T10:00:00+09:00');
 
 const WEEKDAYS_NINE_TO_FIVE: TypeHours = { window: { startMinute: 540, endMinute: 1020 }, weekdaysOnly: true, closedOnHolidays: true };
-
-/** 住居表示証明書: a certificate some municipalities issue at kiosks, defined here as data only. */
-const JUKYO_HYOJI: CertificateTypeDefinition = {
-  title: '住居表示証明書',
-  issuedBy: 'residence',
-  certifiedText: '上記のとおり住居表示が実施されたことを証明する。',
-  fields: [
-    { label: '氏名', source: 'name' },
-    { label: '新住所', source: 'address' },
-    { label: '住民となった日', source: 'residentSince' },
-    { label: '世帯主', source: 'householder', when: { option: 'householder', values: ['shown'] } },
-  ],
-  options: [{ key: 'householder', label: '世帯主', kind: 'choice', choices: [{ value: 'omitted', label: '省略' }, { value: 'shown', label: '記載' }], default: 'omitted' }],
-};
 
 const MUNICIPALITIES: Municipality[] = [
   {

@@ -18,6 +18,7 @@ import {
 } from '../../core/certificate-types.ts';
 import { AppError } from '../../core/errors.ts';
 import { certificateContent, parseResidentRecord, type Resident } from '../../core/resident.ts';
+import { JUKYO_HYOJI } from './certificate-type-fixture.ts';
 
 const NOW = Date.parse('2026-11-27T10:00:00+09:00');
 
@@ -25,33 +26,22 @@ function refusedWith(work: () => unknown, kind: string, code: string): void {
   assert.throws(work, (error: unknown) => error instanceof AppError && error.kind === kind && error.code === code);
 }
 
-const OWN_TYPE = {
-  title: '住居表示証明書',
-  issuedBy: 'residence',
-  certifiedText: '上記のとおり証明する。',
-  fields: [
-    { label: '氏名', source: 'name' },
-    { label: '世帯主', source: 'householder', when: { option: 'householder', values: ['shown'] } },
-  ],
-  options: [{ key: 'householder', label: '世帯主', kind: 'choice', choices: [{ value: 'omitted', label: '省略' }, { value: 'shown', label: '記載' }], default: 'omitted' }],
-};
-
 describe('certificate type definitions', () => {
   it('checks every built-in definition with the same checker a municipality’s own goes through', () => {
     for (const type of CERTIFICATE_TYPES) assert.deepEqual(parseCertificateTypeDefinition(JSON.parse(JSON.stringify(BUILT_IN_TYPES[type])), type), BUILT_IN_TYPES[type]);
-    assert.deepEqual(parseCertificateTypeDefinition(OWN_TYPE, 'offers[0].definition').title, '住居表示証明書');
+    assert.deepEqual(parseCertificateTypeDefinition(JUKYO_HYOJI, 'offers[0].definition').title, '住居表示証明書');
   });
 
   const broken: Array<[string, unknown, RegExp]> = [
-    ['no title', { ...OWN_TYPE, title: '' }, /"title" must be 1 to 40 characters/],
-    ['an unknown issuer', { ...OWN_TYPE, issuedBy: 'prefecture' }, /"issuedBy" must be "residence" or "honseki"/],
-    ['no fields', { ...OWN_TYPE, fields: [] }, /"fields" must be a list of 1 to 40 fields/],
-    ['a field from nowhere', { ...OWN_TYPE, fields: [{ label: '血液型', source: 'bloodType' }] }, /fields\[0\]\.source must be one of name, kana/],
-    ['a condition on no option', { ...OWN_TYPE, fields: [{ label: '氏名', source: 'name', when: { option: 'colour', values: ['red'] } }] }, /fields\[0\]\.when\.option must name a choice option/],
-    ['a condition on a value the option lacks', { ...OWN_TYPE, fields: [{ label: '氏名', source: 'name', when: { option: 'householder', values: ['maybe'] } }] }, /fields\[0\]\.when\.values must be values of option "householder"/],
-    ['a default not among the choices', { ...OWN_TYPE, options: [{ ...OWN_TYPE.options[0], default: 'maybe' }] }, /options\[0\]\.default must be one of its choices' values/],
-    ['a repeated key', { ...OWN_TYPE, options: [OWN_TYPE.options[0], OWN_TYPE.options[0]] }, /"options" repeat a key/],
-    ['an unknown field', { ...OWN_TYPE, colour: 'red' }, /"colour" is not a field of a definition/],
+    ['no title', { ...JUKYO_HYOJI, title: '' }, /"title" must be 1 to 40 characters/],
+    ['an unknown issuer', { ...JUKYO_HYOJI, issuedBy: 'prefecture' }, /"issuedBy" must be "residence" or "honseki"/],
+    ['no fields', { ...JUKYO_HYOJI, fields: [] }, /"fields" must be a list of 1 to 40 fields/],
+    ['a field from nowhere', { ...JUKYO_HYOJI, fields: [{ label: '血液型', source: 'bloodType' }] }, /fields\[0\]\.source must be one of name, kana/],
+    ['a condition on no option', { ...JUKYO_HYOJI, fields: [{ label: '氏名', source: 'name', when: { option: 'colour', values: ['red'] } }] }, /fields\[0\]\.when\.option must name a choice option/],
+    ['a condition on a value the option lacks', { ...JUKYO_HYOJI, fields: [{ label: '氏名', source: 'name', when: { option: 'householder', values: ['maybe'] } }] }, /fields\[0\]\.when\.values must be values of option "householder"/],
+    ['a default not among the choices', { ...JUKYO_HYOJI, options: [{ ...JUKYO_HYOJI.options[0], default: 'maybe' }] }, /options\[0\]\.default must be one of its choices' values/],
+    ['a repeated key', { ...JUKYO_HYOJI, options: [JUKYO_HYOJI.options[0], JUKYO_HYOJI.options[0]] }, /"options" repeat a key/],
+    ['an unknown field', { ...JUKYO_HYOJI, colour: 'red' }, /"colour" is not a field of a definition/],
   ];
   for (const [what, raw, message] of broken) {
     it(`refuses a definition with ${what}, naming where`, () => {
