@@ -88,6 +88,18 @@ describe('the interactive kiosk on a real terminal (tmux)', { skip: tmuxMissing 
     return sent;
   }
 
+  /**
+   * The 住民票's options, each asked with its choices (core/certificate-types.ts): an empty answer
+   * keeps the default; `chosen` gives an option's number instead.
+   */
+  async function answerOptions(pane: TmuxPane, since: ScreenMark, chosen: Record<string, string> = {}): Promise<void> {
+    for (const label of ['世帯', '世帯主・続柄', '本籍・筆頭者', '個人番号']) {
+      await pane.waitFor(`${label}の番号（空欄で既定）>`, since);
+      if (chosen[label] !== undefined) pane.type(chosen[label]);
+      pane.press('Enter');
+    }
+  }
+
   const printed = async () => {
     const folder = path.join((await services()).dir, 'prints', 'K0001');
     return fs.existsSync(folder) ? fs.readdirSync(folder).sort() : [];
@@ -113,6 +125,8 @@ describe('the interactive kiosk on a real terminal (tmux)', { skip: tmuxMissing 
     pane.press('Enter');
     const { choice, unitFeeYen } = juminhyoOnMenu(await pane.waitFor('番号を選んでください（空欄で中止）>', session));
     await answer(pane, '番号を選んでください（空欄で中止）>', choice, session);
+    // 本籍・筆頭者 shown (2. 記載), the rest as they are.
+    await answerOptions(pane, session, { '本籍・筆頭者': '2' });
     await answer(pane, '通数（1〜10）>', '1', session);
     await pane.waitFor(`住民票の写し 1通　手数料 ${unitFeeYen}円`, session);
     await answer(pane, `投入する金額（10,50,100,500,1000,2000,5000,10000円、残り${unitFeeYen}円、空欄で中止）>`, '1000', session);
@@ -154,6 +168,7 @@ describe('the interactive kiosk on a real terminal (tmux)', { skip: tmuxMissing 
     await answer(pane, PIN_PROMPT, '1234', session);
     const { choice, unitFeeYen } = juminhyoOnMenu(await pane.waitFor('番号を選んでください（空欄で中止）>', session));
     await answer(pane, '番号を選んでください（空欄で中止）>', choice, session);
+    await answerOptions(pane, session);
     await answer(pane, '通数（1〜10）>', '2', session);
     await answer(pane, `投入する金額（10,50,100,500,1000,2000,5000,10000円、残り${2 * unitFeeYen}円、空欄で中止）>`, '1000', session);
     // The session ends (the kiosk asks for the next card) with the money back: every yen inserted.
