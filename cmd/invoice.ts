@@ -9,11 +9,11 @@ import { Command, Option } from 'commander';
 import { COMMANDS } from './commands.ts';
 import Table from 'cli-table3';
 import ratesFile from '../fixtures/interest-rates.json' with { type: 'json' };
-import { certificateTitle } from '../core/certificate-types.ts';
 import { daysBetween, isIsoDate, monthDeadlines } from '../core/deadlines.ts';
 import { AppError, usageError } from '../core/errors.ts';
 import { parseMonth, RowProblems } from '../core/handling-csv.ts';
-import { buildInvoice, COMMISSION_PER_DOCUMENT_YEN, createInvoiceAccumulator, dedicatedLineFee, type DedicatedLineFee, type Invoice } from '../core/invoice.ts';
+import { buildInvoice, COMMISSION_PER_DOCUMENT_YEN, createInvoiceAccumulator, dedicatedLineFee, invoiceTypeTitle, type DedicatedLineFee, type Invoice } from '../core/invoice.ts';
+import type { Municipality } from '../core/municipality.ts';
 import { invoiceDate, paymentRefusal, paymentStatus, type InvoicePayment, type PaymentStatus } from '../core/invoice-payments.ts';
 import { formatUtcIso, jstParts } from '../core/jst.ts';
 import type { SettlementAdjustment } from '../core/settlement.ts';
@@ -124,6 +124,7 @@ function lineFeeFor(options: InvoiceOptions, month: string): DedicatedLineFee | 
 interface CentreFacts {
   operatorName: string | null;
   municipalityNames: Record<string, string>;
+  typeTitles: Record<string, string>;
   adjustments: SettlementAdjustment[];
   unnoticed: number;
   payments: InvoicePayment[];
@@ -137,12 +138,15 @@ function centreFacts(source: RecordSource, month: string, operatorId: string | n
   const db = openSettlementDatabase(source.path, 'center');
   try {
     const operatorName = operatorId === null ? null : (db.get<{ name: string }>('SELECT name FROM operators WHERE operator_id = :operatorId', { operatorId })?.name ?? null);
-    const municipalityNames = Object.fromEntries(
-      db.all<{ code: string; definition: string }>('SELECT code, definition FROM municipalities ORDER BY code').map((row) => [row.code, (JSON.parse(row.definition) as { name: string }).name]),
-    );
+    const municipalities = db.all<{ definition: string }>('SELECT definition FROM municipalities ORDER BY code').map((row) => JSON.parse(row.definition) as Municipality);
+    const municipalityNames = Object.fromEntries(municipalities.map((municipality) => [municipality.code, municipality.name]));
+    // A municipality's own types by their titles; the first municipality (by code) to define a code names it.
+    const typeTitles: Record<string, string> = {};
+    for (const offer of municipalities.flatMap((municipality) => municipality.offers)) if (offer.definition) typeTitles[offer.type] ??= offer.definition.title;
     return {
       operatorName,
       municipalityNames,
+      typeTitles,
       adjustments: adjustmentsSettledIn(db, month, operatorId),
       unnoticed: unnoticedRequests(db, month, operatorId).length,
       payments: listInvoicePayments(db, month, operatorId),
@@ -166,7 +170,7 @@ function settle(source: RecordSource, month: string, monthKey: number, operatorI
   const facts = centreFacts(source, month, operatorId);
   for (const line of facts?.adjustments ?? []) accumulator.addAdjustment(line);
   const totals = accumulator.totals();
-  const names = { operatorName: facts?.operatorName ?? null, municipalityNames: facts?.municipalityNames ?? {} };
+  const names = { operatorName: facts?.operatorName ?? null, municipalityNames: facts?.municipalityNames ?? {}, typeTitles: facts?.typeTitles ?? {} };
   return { deadlines, facts, totals, names, draft: buildInvoice(totals, deadlines, names) };
 }
 
@@ -371,7 +375,7 @@ function formatInvoiceText(invoice: Invoice, io: Io): string {
   }
   const breakdown = [
     ...invoice.byMunicipality.map((entry) => [`${entry.municipalityCode} ${invoice.municipalityNames[entry.municipalityCode] ?? ''}`.trim(), entry]),
-    ...invoice.byCertificateType.map((entry) => [certificateTitle(entry.certificateType), entry]),
+    ...invoice.byCertificateType.map((entry) => [invoiceTypeTitle(invoice, entry.certificateType), entry]),
   ] as Array<[string, Invoice]>;
   if (io.stdoutIsTty) {
     const table = new Table({ style: { head: io.color ? ['cyan'] : [] } });

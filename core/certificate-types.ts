@@ -205,11 +205,6 @@ export function builtInDefinition(type: CertificateType): CertificateTypeDefinit
   return isStandardCertificateType(type) ? BUILT_IN_TYPES[type] : undefined;
 }
 
-/** The title a report prints for a code it has no definition of: the built-in one, else the code. */
-export function certificateTitle(type: CertificateType): string {
-  return builtInDefinition(type)?.title ?? type;
-}
-
 // Tax years (年度). A 所得・課税証明書 of 年度 Y certifies the income of Y − 1 and is issued from
 // June of Y, when the municipality has assessed it (地方税法 §41: 6月から).
 

@@ -3,7 +3,7 @@
 // late interest when paid late; the dedicated line's fee at the end of its term. The same records
 // always give the same invoice: a stable number, figures and order, each issuance id counted once.
 
-import { CERTIFICATE_TYPES, type CertificateType } from './certificate-types.ts';
+import { builtInDefinition, CERTIFICATE_TYPES, type CertificateType } from './certificate-types.ts';
 import { addDays, type Deadlines } from './deadlines.ts';
 import { certificateTypeAt, FIELD_OPERATOR_ID, FIELD_STORE_ID, formatMonth, internTypeCode, type RowScratch } from './handling-csv.ts';
 import type { PaymentStatus } from './invoice-payments.ts';
@@ -70,6 +70,8 @@ export interface Invoice extends Figures {
   parties: { issuer: { name: string }; billTo: { operatorId: string | null; name: string | null } };
   /** Municipality names from the centre's database (empty when the records came from a file alone). */
   municipalityNames: Record<string, string>;
+  /** Titles of the types municipalities defined themselves (docs/certificate-types.md), by code; the seven are built in. */
+  typeTitles: Record<string, string>;
   /** Payments J-LIS received against this invoice, the balance and C§17 interest per late payment: once any is recorded (or --as-of). */
   payments?: PaymentStatus;
 }
@@ -214,7 +216,7 @@ export function dedicatedLineFee(term: DedicatedLineTerm, month: string, bill: {
 export function buildInvoice(
   totals: InvoiceTotals,
   deadlines: Deadlines,
-  extras: { lateInterest?: LateInterest; dedicatedLine?: DedicatedLineFee; operatorName?: string | null; municipalityNames?: Record<string, string>; payments?: PaymentStatus } = {},
+  extras: { lateInterest?: LateInterest; dedicatedLine?: DedicatedLineFee; operatorName?: string | null; municipalityNames?: Record<string, string>; typeTitles?: Record<string, string>; payments?: PaymentStatus } = {},
 ): Invoice {
   const adjustment = totals.adjustments.reduce((sum, line) => ({ records: sum.records + 1, documents: sum.documents + line.copies, feesYen: sum.feesYen + line.feeYen }), emptyTally());
   const byCode = [...totals.byMunicipality.entries()].sort(([left], [right]) => left - right);
@@ -237,6 +239,7 @@ export function buildInvoice(
     ...(totals.adjustments.length > 0 ? { adjustments: { lines: totals.adjustments, ...figuresOf(adjustment) } } : {}),
     parties: { issuer: { name: ISSUER_NAME }, billTo: { operatorId: totals.operatorId, name: extras.operatorName ?? null } },
     municipalityNames: extras.municipalityNames ?? {},
+    typeTitles: extras.typeTitles ?? {},
     ...(extras.payments ? { payments: extras.payments } : {}),
   };
 }
@@ -246,4 +249,9 @@ function typeOrder(a: number, b: number): number {
   const standard = CERTIFICATE_TYPES.length;
   if (a < standard || b < standard) return a - b;
   return certificateTypeAt(a) < certificateTypeAt(b) ? -1 : 1;
+}
+
+/** The title an invoice prints for a type: the built-in one, a municipality's own, or the code. */
+export function invoiceTypeTitle(invoice: Pick<Invoice, 'typeTitles'>, type: CertificateType): string {
+  return builtInDefinition(type)?.title ?? invoice.typeTitles[type] ?? type;
 }

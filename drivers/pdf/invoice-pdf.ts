@@ -1,8 +1,7 @@
 // The 請求書 for a month, on A4 in Japanese: the figures a person sends to the operator. The
 // document date is the invoice-by date, so the same month always gives the same bytes.
 
-import { certificateTitle } from '../../core/certificate-types.ts';
-import type { Invoice } from '../../core/invoice.ts';
+import { invoiceTypeTitle, type Invoice } from '../../core/invoice.ts';
 import { finishDocument, openDocument } from './pdf-document.ts';
 import { formatYenSuffix } from './receipt-pdf.ts';
 
@@ -77,7 +76,7 @@ export async function renderInvoicePdf(invoice: Invoice, names: { operatorName?:
     y = rows(pdf, y + 10, [[`うち過誤調整（前月以前確定分 ${adjustments.records}件・${adjustments.documents}通）`, formatYenSuffix(adjustments.amountDueYen)]]);
   }
   y = section(pdf, y + 14, '市区町村別内訳', invoice.byMunicipality.map((entry) => [`${entry.municipalityCode} ${names.municipalityName?.(entry.municipalityCode) ?? invoice.municipalityNames[entry.municipalityCode] ?? ''}`.trim(), `${entry.documents}通`, formatYenSuffix(entry.feesYen), formatYenSuffix(entry.amountDueYen)]));
-  y = section(pdf, y + 14, '証明書種別内訳', invoice.byCertificateType.map((entry) => [certificateTitle(entry.certificateType), `${entry.documents}通`, formatYenSuffix(entry.feesYen), formatYenSuffix(entry.amountDueYen)]));
+  y = section(pdf, y + 14, '証明書種別内訳', invoice.byCertificateType.map((entry) => [invoiceTypeTitle(invoice, entry.certificateType), `${entry.documents}通`, formatYenSuffix(entry.feesYen), formatYenSuffix(entry.amountDueYen)]));
   const stores = invoice.byStore.slice(0, STORES_SHOWN).map((entry) => [entry.storeId, `${entry.documents}通`, formatYenSuffix(entry.feesYen), formatYenSuffix(entry.amountDueYen)]);
   if (invoice.byStore.length > STORES_SHOWN) stores.push([`ほか${invoice.byStore.length - STORES_SHOWN}店舗`, '', '', '']);
   section(pdf, y + 14, '店舗別内訳', stores);

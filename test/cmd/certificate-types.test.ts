@@ -100,6 +100,11 @@ describe("a municipality's own certificate type and option limits", () => {
     assert.equal(reconciled.code, 0, reconciled.stdout + reconciled.stderr);
     const report = JSON.parse(reconciled.stdout) as { matched: number; differences: unknown[] };
     assert.deepEqual([report.matched >= 1, report.differences], [true, []]);
+
+    // The invoice names the type by the municipality's title.
+    const invoice = await run('invoice', '--dir', service.dir, '--month', monthOf(service.clock.nowMs()), '--operator', 'OP01');
+    assert.equal(invoice.code, 0, invoice.stderr);
+    assert.match(invoice.stdout, /住居表示証明書/);
   });
 });
 
