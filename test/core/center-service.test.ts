@@ -56,6 +56,8 @@ const MUNICIPALITIES: Municipality[] = [
       { type: 'juminhyo', unitFeeYen: 200 },
       { type: 'koseki-zenbu', unitFeeYen: 350, hours: WEEKDAYS_NINE_TO_FIVE },
       { type: 'fuhyo', unitFeeYen: 250 },
+      // A type of its own that the 本籍地 issues (除籍謄本): for a resident whose 本籍 is here, from here.
+      { type: 'joseki-zenbu', unitFeeYen: 750, definition: { title: '除籍全部事項証明書', issuedBy: 'honseki', certifiedText: 'これは、除籍に記録されている事項の全部を証明した書面である。', fields: [{ label: '本籍', source: 'honseki' }, { label: '氏名', source: 'name' }], options: [] } },
     ],
   },
   { code: '141003', name: '横浜市', mayorTitle: '横浜市長', participating: false, maxCopiesPerType: 10, offers: [{ type: 'juminhyo', unitFeeYen: 300 }] },
@@ -233,11 +235,12 @@ describe(`centre (${storeName}): challenges and authentication`, () => {
       { certificateType: 'jukyo-hyoji', title: '住居表示証明書', unitFeeYen: 150, maxCopies: 3, available: true, hoursText: '毎日 06:30〜23:00' },
       { certificateType: 'koseki-zenbu', title: '戸籍全部事項証明書', unitFeeYen: 350, maxCopies: 10, available: true, hoursText: '平日 09:00〜17:00' },
       { certificateType: 'fuhyo', title: '戸籍の附票の写し', unitFeeYen: 250, maxCopies: 10, available: true, hoursText: '毎日 06:30〜23:00' },
+      { certificateType: 'joseki-zenbu', title: '除籍全部事項証明書', unitFeeYen: 750, maxCopies: 10, available: true, hoursText: '毎日 06:30〜23:00' },
     ]);
     // Each item carries the options of its type, with their defaults; 印鑑 and 戸籍 have none.
     assert.deepEqual(
       response.menu.map((item) => item.options.map((option) => `${option.key}=${option.default}:${option.choices.map((choice) => choice.value).join('|')}`)),
-      [['household=self:self|all', 'relationship=shown:omitted|shown', 'honseki=omitted:omitted|shown', 'myNumber=omitted:omitted'], [], ['householder=omitted:omitted|shown'], [], []],
+      [['household=self:self|all', 'relationship=shown:omitted|shown', 'honseki=omitted:omitted|shown', 'myNumber=omitted:omitted'], [], ['householder=omitted:omitted|shown'], [], [], []],
     );
   });
 
@@ -400,6 +403,13 @@ describe(`centre (${storeName}): certificate requests`, () => {
       { code: '372013', name: '高松市', unitFeeYen: 350, feeYen: 700 },
     );
     assert.equal(world.rendered[0]!.municipalityName, '高松市長');
+  });
+
+  it("sends a 本籍地's own type to the 本籍地, as its definition says, and refuses it to a resident whose 本籍 is elsewhere", async () => {
+    const data = await world.service.requestCertificate(KIOSK_A, request('joseki-zenbu', 1));
+    assert.deepEqual([data.municipalityCode, data.title, data.feeYen], ['372013', '除籍全部事項証明書', 750]);
+    ({ sessionToken } = await logIn(world, 'aa04'));
+    await rejectsWith(() => world.service.requestCertificate(KIOSK_A, request('joseki-zenbu', 1, 'req-2')), 'refused', 'request.type_not_offered');
   });
 
   it('refuses more copies than the municipality allows', async () => {
