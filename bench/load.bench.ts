@@ -392,8 +392,10 @@ async function main(): Promise<void> {
       const latencies = issued.map((result) => result.totalMs).sort((left, right) => left - right);
       const stepP50 = (step: Step) => percentile(issued.map((result) => result.steps[step] ?? NaN).filter(Number.isFinite).sort((left, right) => left - right), 0.5);
       const perIssuance = (ms: number) => (issued.length === 0 ? NaN : ms / issued.length);
+      // Two decimals: a change of a few percent in a server's share is what A/B runs look for, and
+      // /proc's 10 ms ticks over thousands of issuances resolve it.
       const cpuCell = (after: { user: number; system: number }, before: { user: number; system: number }) =>
-        `${format(perIssuance(after.user + after.system - before.user - before.system), 1)} (${format(perIssuance(after.user - before.user), 1)} + ${format(perIssuance(after.system - before.system), 1)})`;
+        `${format(perIssuance(after.user + after.system - before.user - before.system), 2)} (${format(perIssuance(after.user - before.user), 2)} + ${format(perIssuance(after.system - before.system), 2)})`;
       rows.push([
         String(level),
         String(issued.length),
