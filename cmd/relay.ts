@@ -14,7 +14,7 @@ import { inquiryBody, inquiryFrom, MAX_INQUIRY_TEXT_LENGTH } from '../core/inqui
 import { parseCertificateSerial } from '../core/certificate-serial.ts';
 import type { Clock, Timers } from '../core/ports.ts';
 import { createRelayService, type CenterUpstream, type RelayService, type KioskCertificateIdentity } from '../core/relay-service.ts';
-import { callJson, errorResponse, jsonBytesResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
+import { callJson, decodeJsonBody, errorResponse, jsonBytesResponse, jsonResponse, parseJsonBody } from '../drivers/http/json-api.ts';
 import type { IncomingRequest, OutgoingResponse, RequestHandler, RunningServer } from '../drivers/http/server.ts';
 import { withDatabase, type Database } from '../drivers/store/database.ts';
 import { alertBacklog, announceOperatorNotice, incidentReports, keepIncidentReport, queueIncidentReport, unacknowledgedIncidentReports, dropQueuedIncidentReport, clearFaults, createRelayStore, isCertificateRevoked, kioskStatuses, latestCosigned, openFaults, openRelayDatabase, saveCosigned } from '../drivers/store/relay-store.ts';
@@ -85,7 +85,8 @@ export function createRelayHandler(service: RelayService, log: (line: string) =>
     }
     try {
       const identity = kioskIdentityOf(request);
-      const answer = await service.forward(request.path, parseJsonBody(request.body), identity);
+      const { value, text } = decodeJsonBody(request.body);
+      const answer = await service.forward(request.path, value, identity, text);
       return jsonBytesResponse(answer.status, answer.body);
     } catch (error) {
       log(`relay: ${request.path} failed: ${error instanceof AppError ? error.code : 'internal'}`);
@@ -151,9 +152,9 @@ export async function startRelay(
   const log = options.log ?? (() => undefined);
   const client = clientFor(loaded, config.centerTls, options.centerUrl ?? config.centerUrl, 15_000, (line) => log(`relay: ${line}`));
   const upstream: CenterUpstream = {
-    async post(path, body, kiosk) {
+    async post(path, body, kiosk, text) {
       const headers = { 'content-type': 'application/json', accept: 'application/json', [RELAY_HEADERS.store]: kiosk.storeId, [RELAY_HEADERS.kiosk]: kiosk.kioskId };
-      const answer = await client.request('POST', path, JSON.stringify(body), headers);
+      const answer = await client.request('POST', path, text ?? JSON.stringify(body), headers);
       return { status: answer.status, body: answer.body };
     },
   };

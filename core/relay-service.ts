@@ -127,7 +127,11 @@ export interface UpstreamAnswer {
 
 /** The relay's connection to the centre; it adds the kiosk identity the relay vouches for. */
 export interface CenterUpstream {
-  post(path: string, body: unknown, kiosk: { storeId: string; kioskId: string }): Promise<UpstreamAnswer>;
+  /**
+   * `text`, when given, is `body` as the kiosk sent it (its JSON text): sent on unchanged instead
+   * of serialising `body` again. The centre parses it to the very value the relay checked.
+   */
+  post(path: string, body: unknown, kiosk: { storeId: string; kioskId: string }, text?: string): Promise<UpstreamAnswer>;
 }
 
 export interface WitnessCrypto {
@@ -288,7 +292,8 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
     decommission,
     fault,
 
-    async forward(path: string, body: unknown, identity: KioskCertificateIdentity): Promise<UpstreamAnswer> {
+    /** `text`: the body's JSON text as received, forwarded as it is once `body`, its value, passed the checks. */
+    async forward(path: string, body: unknown, identity: KioskCertificateIdentity, text?: string): Promise<UpstreamAnswer> {
       if (!RELAYED_PATHS.includes(path)) {
         throw new AppError('not-found', 'relay.no_route', `no such endpoint: ${path}`);
       }
@@ -305,7 +310,7 @@ export function createRelayService(deps: { operatorId: string; clock: Clock; sto
       if (path === KIOSK_PATHS.corrections) keepOperatorCorrection(object, kiosk);
       let answer: UpstreamAnswer;
       try {
-        answer = await deps.upstream.post(path, object, { storeId: kiosk.storeId, kioskId: kiosk.kioskId });
+        answer = await deps.upstream.post(path, object, { storeId: kiosk.storeId, kioskId: kiosk.kioskId }, text);
       } catch (error) {
         deps.audit.append({ kind: 'relay.fault', data: { kioskId: kiosk.kioskId, path, code: error instanceof AppError ? error.code : 'internal' } });
         throw error;

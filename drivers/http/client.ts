@@ -77,8 +77,19 @@ export function createMutualTlsClient(options: MutualTlsClientOptions): HttpClie
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const exchange = typeof Bun !== 'undefined' ? bunExchange(options, maxConnections) : undiciExchange(options, timeoutMs, maxConnections);
 
+  /** Each path's URL, parsed once: a client asks for a handful of endpoints, over and over. */
+  const urls = new Map<string, URL>();
+  const urlOf = (path: string): URL => {
+    let url = urls.get(path);
+    if (url === undefined) {
+      url = new URL(path, baseUrl);
+      if (urls.size < MAX_CACHED_URLS) urls.set(path, url);
+    }
+    return url;
+  };
+
   const request: HttpClient['request'] = async (method, path, body, headers = {}) => {
-    const url = new URL(path, baseUrl);
+    const url = urlOf(path);
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), timeoutMs);
     const send = () => exchange.send(url, { method, headers, body, signal: deadline.signal, maxResponseBytes });
@@ -116,6 +127,7 @@ export function createMutualTlsClient(options: MutualTlsClientOptions): HttpClie
 }
 
 const DEFAULT_MAX_CONNECTIONS = 8;
+const MAX_CACHED_URLS = 64;
 
 function undiciExchange(options: MutualTlsClientOptions, timeoutMs: number, maxConnections: number): Exchange {
   // Imported at the first request: only Node takes this path, and the binary should not load

@@ -52,6 +52,7 @@ interface PooledConnection {
 export type Http1Pool = ReturnType<typeof createHttp1Pool>;
 
 export function createHttp1Pool(options: Http1PoolOptions) {
+  const authority = isIP(options.host) === 6 ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
   const idle: PooledConnection[] = [];
   const waiting: { resolve: (connection: PooledConnection | undefined) => void }[] = [];
   let open = 0;
@@ -161,7 +162,7 @@ export function createHttp1Pool(options: Http1PoolOptions) {
 
   return {
     async send(method: string, path: string, headers: Record<string, string>, body: Uint8Array | string | undefined, signal: AbortSignal, maxResponseBytes: number): Promise<Http1Answer> {
-      const request = requestBytes(method, path, options, headers, body);
+      const request = requestBytes(method, path, authority, headers, body);
       const connection = await acquire(signal);
       let keepAliveMs: number | undefined;
       try {
@@ -184,8 +185,7 @@ export function createHttp1Pool(options: Http1PoolOptions) {
  * The request as one write: text when the body is text (written as UTF-8, its length counted in
  * bytes), as Bun's TLS socket takes a string faster than a Buffer of the same bytes.
  */
-function requestBytes(method: string, path: string, options: Http1PoolOptions, headers: Record<string, string>, body: Uint8Array | string | undefined): string | Buffer {
-  const authority = isIP(options.host) === 6 ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
+function requestBytes(method: string, path: string, authority: string, headers: Record<string, string>, body: Uint8Array | string | undefined): string | Buffer {
   if (!/^[\x21-\x7e]+$/.test(path) || !FIELD_NAME.test(method)) throw new Error('the request line cannot be sent');
   let head = `${method} ${path} HTTP/1.1\r\nhost: ${authority}\r\n`;
   for (const [name, value] of Object.entries(headers)) {
@@ -287,7 +287,8 @@ function parseResponseHead(bytes: Uint8Array): { status: number; headers: Record
   const statusLine = STATUS_LINE.exec(lines[0] ?? '');
   if (!statusLine) throw new Http1BadAnswer('the answer is not HTTP/1.1');
   const headers: Record<string, string> = {};
-  for (const line of lines.slice(1)) {
+  for (let index = 1; index < lines.length; index += 1) {
+    const line = lines[index]!;
     const colon = line.indexOf(':');
     if (colon <= 0) throw new Http1BadAnswer('the answer has a malformed header line');
     const name = line.slice(0, colon).toLowerCase();

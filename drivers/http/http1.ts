@@ -70,8 +70,10 @@ export function leadingBlankLines(bytes: Uint8Array): number {
 export function parseRequestHead(head: Uint8Array): RequestHead {
   const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('latin1');
   if (!text.endsWith('\r\n\r\n')) throw bad('http.bad_head', 'the request head does not end with an empty line');
-  const lines = text.slice(0, -4).split('\r\n');
-  if (lines.some((line) => line.includes('\n') || line.includes('\r'))) throw bad('http.bad_line_end', 'a line of the request head does not end with CRLF');
+  const fields = text.slice(0, -4);
+  // A CR or LF that is not part of a CRLF: the same test as splitting at CRLF and finding one left in a line.
+  if (BARE_LINE_END.test(fields)) throw bad('http.bad_line_end', 'a line of the request head does not end with CRLF');
+  const lines = fields.split('\r\n');
   const [method, target, version, ...rest] = lines[0]!.split(' ');
   if (method === undefined || !TOKEN.test(method) || target === undefined || !TARGET.test(target) || version === undefined || rest.length > 0) {
     throw bad('http.bad_request_line', 'the request line is not METHOD TARGET HTTP-VERSION');
@@ -83,23 +85,38 @@ export function parseRequestHead(head: Uint8Array): RequestHead {
 
   const headers: Record<string, string> = {};
   const contentLengths: string[] = [];
-  for (const line of lines.slice(1)) {
-    if (line.startsWith(' ') || line.startsWith('\t')) throw bad('http.obsolete_fold', 'a header field is folded over two lines');
+  for (let index = 1; index < lines.length; index += 1) {
+    const line = lines[index]!;
+    const first = line.charCodeAt(0);
+    if (first === SPACE || first === TAB) throw bad('http.obsolete_fold', 'a header field is folded over two lines');
     const colon = line.indexOf(':');
     const name = colon < 0 ? '' : line.slice(0, colon);
     if (!TOKEN.test(name)) throw bad('http.bad_field', 'a header line is not NAME: VALUE');
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    const value = trimSpacesAndTabs(line, colon + 1);
     if (!FIELD_VALUE.test(value)) throw bad('http.bad_field', `header "${name.toLowerCase()}" holds a control character`);
     const key = name.toLowerCase();
-    if (key === 'content-length') contentLengths.push(...value.split(',').map((part) => part.trim()));
+    if (key === 'content-length') for (const part of value.split(',')) contentLengths.push(part.trim());
     headers[key] = key in headers ? `${headers[key]}, ${value}` : value;
   }
 
-  const connection = (headers.connection ?? '').toLowerCase().split(',').map((token) => token.trim());
+  const connection = headers.connection === undefined ? [] : headers.connection.toLowerCase().split(',').map((token) => token.trim());
   const keepAlive = http10 ? connection.includes('keep-alive') : !connection.includes('close');
   const expectation = headers.expect?.toLowerCase();
   if (expectation !== undefined && expectation !== '100-continue') throw new HttpRequestError(417, 'http.expectation', `expectation "${expectation}" is not supported`);
   return { method, target, headers, framing: framingOf(headers, contentLengths, http10), keepAlive, expectContinue: expectation === '100-continue' && !http10 };
+}
+
+const SPACE = 0x20;
+const TAB = 0x09;
+const BARE_LINE_END = /\r(?!\n)|(?<!\r)\n/;
+
+/** `line` from `start`, without the spaces and tabs around it (OWS, RFC 9110 §5.6.3); other whitespace stays. */
+function trimSpacesAndTabs(line: string, start: number): string {
+  let from = start;
+  let to = line.length;
+  while (from < to && (line.charCodeAt(from) === SPACE || line.charCodeAt(from) === TAB)) from += 1;
+  while (to > from && (line.charCodeAt(to - 1) === SPACE || line.charCodeAt(to - 1) === TAB)) to -= 1;
+  return line.slice(from, to);
 }
 
 /** RFC 9112 §6.3: chunked, a length, or no body; both, or lengths that disagree, are refused. */

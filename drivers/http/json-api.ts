@@ -30,12 +30,25 @@ export function errorResponse(error: unknown): OutgoingResponse {
 }
 
 export function parseJsonBody(body: Uint8Array): unknown {
+  return decodeJsonBody(body).value;
+}
+
+/**
+ * A JSON body and its text: the relay checks the value and forwards the text as it came, which the
+ * centre then parses to the same value (one parser, JSON.parse, on both sides), rather than
+ * serialising the value again.
+ */
+export function decodeJsonBody(body: Uint8Array): { text: string; value: unknown } {
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+    const text = utf8Strict.decode(body);
+    return { text, value: JSON.parse(text) };
   } catch {
     throw new AppError('input', 'request.bad_json', 'the request body is not valid UTF-8 JSON');
   }
 }
+
+/** Stateless between calls (no `stream`), so one decoder serves every request. */
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * A handler for POST routes with JSON bodies. `onError` sees every failure (for fault logs); it is

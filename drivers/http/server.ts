@@ -413,12 +413,16 @@ function serveConnection(socket: TLSSocket, peer: PeerCertificate, options: Pick
 
 /** The path of a request-target, without its query; an unparsable target gives "/". */
 function pathOf(target: string): string {
+  // Our endpoints' shape: what URL would give back unchanged (no dots, escapes, query or empty segment).
+  if (PLAIN_PATH.test(target)) return target;
   try {
     return new URL(target, 'https://request.invalid').pathname;
   } catch {
     return '/';
   }
 }
+
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_-]+)+$/;
 
 /** One parse per connection: keep-alive requests share the socket and its certificate. */
 const peerBySocket = new WeakMap<TLSSocket, PeerCertificate>();

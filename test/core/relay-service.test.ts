@@ -23,6 +23,8 @@ function world(options: { upstreamFails?: boolean; noticeReads?: NoticeReadTally
   ];
   const audit: AuditEvent[] = [];
   const sent: string[] = [];
+  /** The body text each forwarded request carried, when the caller gave one. */
+  const texts: (string | undefined)[] = [];
   const records: HandlingRecord[] = [];
   const days = new Map<string, StoreDay>();
   const seen: string[] = [];
@@ -35,9 +37,10 @@ function world(options: { upstreamFails?: boolean; noticeReads?: NoticeReadTally
     audit: { append: (...events) => void audit.push(...events) },
     witness: { hasher: createMerkleHasher(() => new Uint8Array(32)), noteVerifierFor: () => ({ name: 'x', keyId: new Uint8Array(4), verify: () => false }) as never },
     upstream: {
-      post: async (path) => {
+      post: async (path, _body, _kiosk, text) => {
         if (options.upstreamFails) throw new AppError('unavailable', 'transport.timeout', 'no answer');
         sent.push(path);
+        texts.push(text);
         const body = path === KIOSK_PATHS.notices ? { notices: [{ noticeId: 'c'.repeat(32), kind: 'maintenance', startsAtMs: 1, endsAtMs: 9e15, message: 'センター保守' }] } : {};
         return { status: 200, body: new TextEncoder().encode(JSON.stringify(body)) };
       },
@@ -68,7 +71,7 @@ function world(options: { upstreamFails?: boolean; noticeReads?: NoticeReadTally
       revocationOf: () => undefined,
     },
   });
-  return { service, audit, sent, records, seen, clock, operatorNotices };
+  return { service, audit, sent, texts, records, seen, clock, operatorNotices };
 }
 
 async function refusedWith(code: string, work: () => unknown): Promise<void> {
@@ -139,6 +142,15 @@ describe('relay refusals', () => {
     assert.deepEqual(relay.sent, ['/v1/completions']);
     assert.equal(relay.records.length, 1, "the operator's record is kept before forwarding");
     assert.equal(relay.audit.at(-1)!.kind, 'request.forwarded');
+  });
+
+  it("forwards the kiosk's body text as it came once its value passed the checks, and refuses it as before when it names another kiosk", async () => {
+    const text = `{ "kioskId" : "K0001",\n  "requestId": "r\\u0031" }`;
+    await relay.service.forward(KIOSK_PATHS.certificates, JSON.parse(text), KIOSK, text);
+    const other = `{"kioskId":"K0002"}`;
+    await refusedWith('relay.kiosk_mismatch', () => relay.service.forward(KIOSK_PATHS.certificates, JSON.parse(other), KIOSK, other));
+    await relay.service.forward(KIOSK_PATHS.authenticate, { kioskId: 'K0001' }, KIOSK);
+    assert.deepEqual(relay.texts, [text, undefined], 'the same characters, not a re-serialised value; none given, none passed');
   });
 
   it('records a centre that does not answer as a relay.fault, and passes the error on', async () => {

@@ -27,6 +27,12 @@ describe('request heads', () => {
     assert.equal(parsed.expectContinue, false);
   });
 
+  it('trims only spaces and tabs around a field value (RFC 9110 §5.6.3), keeping other bytes such as NBSP', () => {
+    const parsed = head('POST /v1/x HTTP/1.1\r\nX-A: \t a b \t\r\nX-B:\xa0v\xa0\r\nX-C:\r\nX-D:   \r\nContent-Length:  7 , 7\t\r\n\r\n');
+    assert.deepEqual(parsed.headers, { 'x-a': 'a b', 'x-b': '\xa0v\xa0', 'x-c': '', 'x-d': '', 'content-length': '7 , 7' });
+    assert.deepEqual(parsed.framing, { kind: 'length', length: 7 });
+  });
+
   it('keeps HTTP/1.1 alive unless asked to close, and HTTP/1.0 only when asked to keep it', () => {
     assert.equal(head('GET / HTTP/1.1\r\nConnection: keep-alive, Close\r\n\r\n').keepAlive, false);
     assert.equal(head('GET / HTTP/1.0\r\n\r\n').keepAlive, false);
@@ -62,6 +68,9 @@ describe('request heads', () => {
       ['POST / HTTP/1.1\r\nno colon here\r\n\r\n', 400, 'http.bad_field'],
       ['POST / HTTP/1.1\r\nX-A: 1\nContent-Length: 5\r\n\r\n', 400, 'http.bad_line_end'],
       ['POST / HTTP/1.1\r\nX-A: 1\rX-B: 2\r\n\r\n', 400, 'http.bad_line_end'],
+      ['POST / HTTP/1.1\r\nX-A: 1\r\r\n\r\n', 400, 'http.bad_line_end'],
+      ['POST / HTTP/1.1\n\r\n\r\n', 400, 'http.bad_line_end'],
+      ['POST / HTTP/1.1\r\n\nX-A: 1\r\n\r\n', 400, 'http.bad_line_end'],
       ['POST / HTTP/1.1\r\nX-A: a\x00b\r\n\r\n', 400, 'http.bad_field'],
       ['POST  / HTTP/1.1\r\n\r\n', 400, 'http.bad_request_line'],
       ['POST /a b HTTP/1.1\r\n\r\n', 400, 'http.bad_request_line'],
