@@ -7,9 +7,10 @@
 // kiosk's answer after the commit.
 //
 // `node --import tsx bench/relay-forward.bench.ts` (on Bun, as the load bench's kiosks are).
-// RELAY_BINARIES=a,b (default dist/cvs-issue) runs each build in turn, RELAY_ROUNDS times (default
-// 3), so that a slower or busier machine affects each alike; RELAY_SESSIONS concurrent kiosks
-// (default 16) play RELAY_ISSUANCES issuances each round (default 2000) after 200 to warm up. It
+// RELAY_BINARIES=a,b (default dist/cvs-issue) runs the builds side by side, each its own relay with
+// its own kiosks over the same seconds, RELAY_ROUNDS times (default 3), so that a slower or busier
+// machine affects each alike; RELAY_SESSIONS kiosks per build (default 16) play RELAY_ISSUANCES
+// issuances each round (default 2000) after 200 to warm up. It
 // prints the relay's CPU ms per issuance (user + system, /proc/PID/stat) per round and the median per
 // build. RELAY_CENTRE_DELAY_MS is how long the stub takes to answer.
 
@@ -87,6 +88,8 @@ async function main(): Promise<void> {
     keyPem: loaded.read(center.tls.keyFile),
     certificatePem: loaded.read(center.tls.certificateFile),
     clientCaPem: loaded.read(center.tls.caFile),
+    // The relays side by side are copies of one deployment: one relay certificate, up to 8 connections each.
+    maxConnectionsPerCertificate: 8 * BINARIES.length,
     handler: async (request) => {
       if (CENTRE_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, CENTRE_DELAY_MS));
       return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: ANSWERS[request.path] ?? '{}' };
@@ -98,54 +101,65 @@ async function main(): Promise<void> {
   process.stdout.write(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}; ${SESSIONS} kiosks, ${ISSUANCES} issuances a round after ${WARM_UP}\n`);
   try {
     for (let round = 1; round <= ROUNDS; round += 1) {
-      for (const binary of BINARIES) {
-        // Each run from the deployment as init left it: a relay database grown by the runs before
-        // would make each later run cost more (its audit log and records).
-        const site = path.join(work, `run-${round}-${BINARIES.indexOf(binary)}`);
-        fs.cpSync(dir, site, { recursive: true });
-        const relay = await startRelay(binary, site, stub.url);
-        const clients: HttpClient[] = kiosks.map((kiosk, index) =>
-          createMutualTlsClient({
-            baseUrl: relay.url,
-            caPem: loaded.read(kiosk.tls.caFile),
-            certificatePem: loaded.read(kiosk.tls.certificateFile),
-            keyPem: loaded.read(kiosk.tls.keyFile),
-            timeoutMs: 30_000,
-            localAddress: `127.0.${Math.floor((index + 2) / 256)}.${(index + 2) % 256}`,
+      // Every build at once, each with its own kiosks, over the same seconds: this VM's speed drifts
+      // by more than the differences looked for, and so affects them alike.
+      const runs = await Promise.all(
+        BINARIES.map(async (binary, place) => {
+          // Each run from the deployment as init left it: a relay database grown by the runs
+          // before would make each later run cost more (its audit log and records).
+          const site = path.join(work, `run-${round}-${place}`);
+          fs.cpSync(dir, site, { recursive: true });
+          const relay = await startRelay(binary, site, stub.url);
+          const clients: HttpClient[] = kiosks.map((kiosk, index) =>
+            createMutualTlsClient({
+              baseUrl: relay.url,
+              caPem: loaded.read(kiosk.tls.caFile),
+              certificatePem: loaded.read(kiosk.tls.certificateFile),
+              keyPem: loaded.read(kiosk.tls.keyFile),
+              timeoutMs: 30_000,
+              localAddress: `127.0.${place + 1}.${index + 2}`,
+            }),
+          );
+          return { binary, site, relay, clients };
+        }),
+      );
+      const play = (run: (typeof runs)[number], count: number) => {
+        let left = count;
+        return Promise.all(
+          run.clients.map(async (client, index) => {
+            const kiosk = kiosks[index]!;
+            const post = async (requestPath: string, body: object) => {
+              const answer = await client.request('POST', requestPath, JSON.stringify(body), { 'content-type': 'application/json', accept: 'application/json' });
+              if (answer.status !== 200) throw new Error(`${requestPath}: ${answer.status} ${new TextDecoder().decode(answer.body)}`);
+            };
+            while (left > 0) {
+              left -= 1;
+              const issuanceId = randomBytes(16).toString('hex');
+              await post(KIOSK_PATHS.challenge, { kioskId: kiosk.kioskId });
+              await post(KIOSK_PATHS.authenticate, { kioskId: kiosk.kioskId, challengeId: 'c'.repeat(32), signature: 's'.repeat(344), certificate: 'c'.repeat(1_600), cardId: 'card-r1001' });
+              await post(KIOSK_PATHS.certificates, { kioskId: kiosk.kioskId, sessionId: 's'.repeat(32), requestId: issuanceId, certificateType: 'juminhyo', copies: 1, options: {} });
+              await post(KIOSK_PATHS.completions, { issuanceId, issuedAt: new Date(businessMs).toISOString(), storeId: kiosk.storeId, kioskId: kiosk.kioskId, municipalityCode: '131016', certificateType: 'juminhyo', copies: 1, feeYen: 300, outcome: 'issued' });
+            }
           }),
         );
-        try {
-          const play = async (count: number) => {
-            let left = count;
-            await Promise.all(
-              clients.map(async (client, index) => {
-                const kiosk = kiosks[index]!;
-                const post = async (requestPath: string, body: object) => {
-                  const answer = await client.request('POST', requestPath, JSON.stringify(body), { 'content-type': 'application/json', accept: 'application/json' });
-                  if (answer.status !== 200) throw new Error(`${requestPath}: ${answer.status} ${new TextDecoder().decode(answer.body)}`);
-                };
-                while (left > 0) {
-                  left -= 1;
-                  const issuanceId = randomBytes(16).toString('hex');
-                  await post(KIOSK_PATHS.challenge, { kioskId: kiosk.kioskId });
-                  await post(KIOSK_PATHS.authenticate, { kioskId: kiosk.kioskId, challengeId: 'c'.repeat(32), signature: 's'.repeat(344), certificate: 'c'.repeat(1_600), cardId: 'card-r1001' });
-                  await post(KIOSK_PATHS.certificates, { kioskId: kiosk.kioskId, sessionId: 's'.repeat(32), requestId: issuanceId, certificateType: 'juminhyo', copies: 1, options: {} });
-                  await post(KIOSK_PATHS.completions, { issuanceId, issuedAt: new Date(businessMs).toISOString(), storeId: kiosk.storeId, kioskId: kiosk.kioskId, municipalityCode: '131016', certificateType: 'juminhyo', copies: 1, feeYen: 300, outcome: 'issued' });
-                }
-              }),
-            );
-          };
-          await play(WARM_UP);
-          const before = cpuMs(relay.child.pid!);
-          const startedMs = performance.now();
-          await play(ISSUANCES);
-          const perIssuance = (cpuMs(relay.child.pid!) - before) / ISSUANCES;
-          results.get(binary)!.push(perIssuance);
-          process.stdout.write(`round ${round} ${path.basename(binary)}: relay ${perIssuance.toFixed(3)} ms CPU per issuance, ${(ISSUANCES / ((performance.now() - startedMs) / 1000)).toFixed(0)} issuances/s, load ${os.loadavg()[0]!.toFixed(2)}\n`);
-        } finally {
-          await Promise.all(clients.map((client) => client.close()));
-          await stop(relay.child);
-          fs.rmSync(site, { recursive: true, force: true });
+      };
+      try {
+        await Promise.all(runs.map((run) => play(run, WARM_UP)));
+        await Promise.all(
+          runs.map(async (run) => {
+            const before = cpuMs(run.relay.child.pid!);
+            const startedMs = performance.now();
+            await play(run, ISSUANCES);
+            const perIssuance = (cpuMs(run.relay.child.pid!) - before) / ISSUANCES;
+            results.get(run.binary)!.push(perIssuance);
+            process.stdout.write(`round ${round} ${path.basename(run.binary)}: relay ${perIssuance.toFixed(3)} ms CPU per issuance, ${(ISSUANCES / ((performance.now() - startedMs) / 1000)).toFixed(0)} issuances/s, load ${os.loadavg()[0]!.toFixed(2)}\n`);
+          }),
+        );
+      } finally {
+        for (const run of runs) {
+          await Promise.all(run.clients.map((client) => client.close()));
+          await stop(run.relay.child);
+          fs.rmSync(run.site, { recursive: true, force: true });
         }
       }
     }
