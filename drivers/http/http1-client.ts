@@ -286,7 +286,8 @@ function parseResponseHead(bytes: Uint8Array): { status: number; headers: Record
   const lines = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1').slice(0, -4).split('\r\n');
   const statusLine = STATUS_LINE.exec(lines[0] ?? '');
   if (!statusLine) throw new Http1BadAnswer('the answer is not HTTP/1.1');
-  const headers: Record<string, string> = {};
+  // No prototype: an answer's header named __proto__ or toString is only a header.
+  const headers: Record<string, string> = Object.create(null);
   for (let index = 1; index < lines.length; index += 1) {
     const line = lines[index]!;
     const colon = line.indexOf(':');

@@ -83,7 +83,8 @@ export function parseRequestHead(head: Uint8Array): RequestHead {
   if (versionMatch[1] !== '1') throw new HttpRequestError(505, 'http.version', `${version} is not served; use HTTP/1.1`);
   const http10 = versionMatch[2] === '0';
 
-  const headers: Record<string, string> = {};
+  // No prototype: a header named __proto__ or toString is a header like any other, not the object's own machinery.
+  const headers: Record<string, string> = Object.create(null);
   const contentLengths: string[] = [];
   for (let index = 1; index < lines.length; index += 1) {
     const line = lines[index]!;

@@ -49,6 +49,16 @@ describe('the HTTP/1.1 client pool', () => {
     await pool.close();
   });
 
+  it('keeps headers named __proto__ and toString as headers, without touching the object they are kept in', async () => {
+    const pool = poolFor(port);
+    script.push({ text: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n__proto__: x\r\ntoString: y\r\nconstructor: z\r\n\r\nok' });
+    const answer = await send(pool);
+    assert.deepEqual([answer.headers['__proto__'], answer.headers.tostring, answer.headers.constructor], ['x', 'y', 'z']);
+    assert.equal(Object.getPrototypeOf(answer.headers), null);
+    assert.equal(({} as Record<string, unknown>).x, undefined);
+    await pool.close();
+  });
+
   it('reads an answer without a length until the server closes, and then opens a new connection', async () => {
     const pool = poolFor(port);
     const connectionsBefore = server.connections;

@@ -21,15 +21,22 @@ describe('request heads', () => {
     const parsed = head('POST /v1/auth/challenge?x=1 HTTP/1.1\r\nHost: relay\r\nContent-Length: 12\r\nX-Many: a\r\nx-many: b \r\n\r\n');
     assert.equal(parsed.method, 'POST');
     assert.equal(parsed.target, '/v1/auth/challenge?x=1');
-    assert.deepEqual(parsed.headers, { host: 'relay', 'content-length': '12', 'x-many': 'a, b' });
+    assert.deepEqual({ ...parsed.headers }, { host: 'relay', 'content-length': '12', 'x-many': 'a, b' });
     assert.deepEqual(parsed.framing, { kind: 'length', length: 12 });
     assert.equal(parsed.keepAlive, true);
     assert.equal(parsed.expectContinue, false);
   });
 
+  it('keeps fields named __proto__, toString and constructor as fields: repeats joined, no prototype touched', () => {
+    const parsed = head('POST /v1/x HTTP/1.1\r\nHost: a\r\n__proto__: x\r\ntoString: y\r\ntoString: z\r\nconstructor: w\r\n\r\n');
+    assert.deepEqual([parsed.headers['__proto__'], parsed.headers.tostring, parsed.headers.constructor], ['x', 'y, z', 'w']);
+    assert.equal(Object.getPrototypeOf(parsed.headers), null);
+    assert.equal(({} as Record<string, unknown>).x, undefined);
+  });
+
   it('trims only spaces and tabs around a field value (RFC 9110 §5.6.3), keeping other bytes such as NBSP', () => {
     const parsed = head('POST /v1/x HTTP/1.1\r\nX-A: \t a b \t\r\nX-B:\xa0v\xa0\r\nX-C:\r\nX-D:   \r\nContent-Length:  7 , 7\t\r\n\r\n');
-    assert.deepEqual(parsed.headers, { 'x-a': 'a b', 'x-b': '\xa0v\xa0', 'x-c': '', 'x-d': '', 'content-length': '7 , 7' });
+    assert.deepEqual({ ...parsed.headers }, { 'x-a': 'a b', 'x-b': '\xa0v\xa0', 'x-c': '', 'x-d': '', 'content-length': '7 , 7' });
     assert.deepEqual(parsed.framing, { kind: 'length', length: 7 });
   });
 
