@@ -25,8 +25,11 @@ export const CERTIFICATE_TYPES = [
 export type StandardCertificateType = (typeof CERTIFICATE_TYPES)[number];
 
 const TYPE_CODE = /^[a-z][a-z0-9-]{0,31}$/;
-const OPTION_KEY = /^[a-zA-Z][a-zA-Z0-9]{0,31}$/;
-const OPTION_VALUE = /^[a-z0-9][a-z0-9-]{0,31}$/;
+/** An option's key (household, fiscalYear) and a value of it (all, 2025): what messages, records and the CSV carry. */
+export const OPTION_KEY = /^[a-zA-Z][a-zA-Z0-9]{0,31}$/;
+export const OPTION_VALUE = /^[a-z0-9][a-z0-9-]{0,31}$/;
+/** At most this many options per type, so per request. */
+export const MAX_OPTIONS = 8;
 const LABEL = /^[^\u0000-\u001f\u007f]{1,40}$/u;
 const SENTENCE = /^[^\u0000-\u001f\u007f]{1,200}$/u;
 
@@ -259,7 +262,7 @@ export function resolveOptions(offered: OfferedOption[], requested: CertificateO
   }
   const resolved: CertificateOptions = {};
   for (const entry of offered) {
-    const value = given[entry.key] ?? entry.default;
+    const value = Object.hasOwn(given, entry.key) ? given[entry.key]! : entry.default;
     if (!entry.choices.some((choice) => choice.value === value)) {
       throw new AppError('refused', 'request.option_not_offered', `the municipality does not issue this certificate with this ${entry.label} at kiosks`, entry.key);
     }
@@ -282,10 +285,13 @@ export function parseOptionsText(text: string): CertificateOptions | undefined {
   if (text === '') return {};
   const options: CertificateOptions = {};
   for (const pair of text.split(';')) {
-    const match = /^([a-zA-Z][a-zA-Z0-9]{0,31})=([a-z0-9][a-z0-9-]{0,31})$/.exec(pair);
-    if (!match || options[match[1]!] !== undefined) return undefined;
-    options[match[1]!] = match[2]!;
+    const equals = pair.indexOf('=');
+    const key = pair.slice(0, equals);
+    const value = pair.slice(equals + 1);
+    if (equals < 0 || !OPTION_KEY.test(key) || !OPTION_VALUE.test(value) || Object.hasOwn(options, key)) return undefined;
+    options[key] = value;
   }
+  if (Object.keys(options).length > MAX_OPTIONS) return undefined;
   return options;
 }
 
@@ -325,12 +331,12 @@ export function parseCertificateTypeDefinition(raw: unknown, where: string): Cer
 }
 
 function parseOptionDefinitions(raw: unknown, bad: (what: string) => Error): OptionDefinition[] {
-  if (!Array.isArray(raw) || raw.length > 8) throw bad('"options" must be a list of at most 8 options');
+  if (!Array.isArray(raw) || raw.length > MAX_OPTIONS) throw bad(`"options" must be a list of at most ${MAX_OPTIONS} options`);
   const options = raw.map((entry, index): OptionDefinition => {
     const at = `options[${index}]`;
     if (typeof entry !== 'object' || entry === null) throw bad(`${at} is not an object`);
     const { key, label, kind } = entry as Record<string, unknown>;
-    if (typeof key !== 'string' || !OPTION_KEY.test(key)) throw bad(`${at}.key must be letters and digits, starting with a letter`);
+    if (typeof key !== 'string' || !OPTION_KEY.test(key) || key in Object.prototype) throw bad(`${at}.key must be letters and digits, starting with a letter, and not a name every object has (toString …)`);
     if (typeof label !== 'string' || !LABEL.test(label)) throw bad(`${at}.label must be 1 to 40 characters`);
     if (kind === 'fiscal-year') {
       const years = (entry as { years?: unknown }).years;

@@ -1,7 +1,7 @@
 // The JSON messages that cross kiosk → relay → centre, and their validation. Every field a peer sends
 // is checked here before any rule looks at it; a broken request names the field it got wrong.
 
-import { isCertificateTypeCode, type CertificateOptions, type CertificateType, type OfferedOption } from './certificate-types.ts';
+import { isCertificateTypeCode, MAX_OPTIONS, OPTION_KEY, OPTION_VALUE, type CertificateOptions, type CertificateType, type OfferedOption } from './certificate-types.ts';
 import { MAX_COPIES, parseCertificateSerial } from './certificate-serial.ts';
 import { concatBytes, utf8Encode } from './bytes.ts';
 import { inputError, type ErrorKind } from './errors.ts';
@@ -182,9 +182,6 @@ function certificateTypeField(body: Json): CertificateType {
   return value;
 }
 
-const OPTION_KEY = /^[a-zA-Z][a-zA-Z0-9]{0,31}$/;
-const OPTION_VALUE = /^[a-z0-9][a-z0-9-]{0,31}$/;
-const MAX_OPTIONS = 8;
 
 /** Option key → value, at most 8, each key and value a code (core/certificate-types.ts). */
 function optionsField(body: Json, required: boolean): CertificateOptions | undefined {

@@ -41,6 +41,7 @@ describe('certificate type definitions', () => {
     ['a condition on a value the option lacks', { ...JUKYO_HYOJI, fields: [{ label: '氏名', source: 'name', when: { option: 'householder', values: ['maybe'] } }] }, /fields\[0\]\.when\.values must be values of option "householder"/],
     ['a default not among the choices', { ...JUKYO_HYOJI, options: [{ ...JUKYO_HYOJI.options[0], default: 'maybe' }] }, /options\[0\]\.default must be one of its choices' values/],
     ['a repeated key', { ...JUKYO_HYOJI, options: [JUKYO_HYOJI.options[0], JUKYO_HYOJI.options[0]] }, /"options" repeat a key/],
+    ['an option key every object has', { ...JUKYO_HYOJI, fields: [{ label: '氏名', source: 'name' }], options: [{ ...JUKYO_HYOJI.options[0], key: 'toString' }] }, /options\[0\]\.key must be .* not a name every object has/],
     ['an unknown field', { ...JUKYO_HYOJI, colour: 'red' }, /"colour" is not a field of a definition/],
   ];
   for (const [what, raw, message] of broken) {
@@ -81,7 +82,8 @@ describe('certificate options', () => {
     assert.equal(text, 'household=all;myNumber=omitted');
     assert.deepEqual(parseOptionsText(text), { household: 'all', myNumber: 'omitted' });
     assert.deepEqual(parseOptionsText(''), {});
-    for (const bad of ['household', 'household=all;household=self', 'a=B', '=x', 'a=b;']) assert.equal(parseOptionsText(bad), undefined, bad);
+    for (const bad of ['household', 'household=all;household=self', 'a=B', '=x', 'a=b;', '__proto__=x']) assert.equal(parseOptionsText(bad), undefined, bad);
+    assert.deepEqual(parseOptionsText('toString=x;constructor=y'), { toString: 'x', constructor: 'y' });
   });
 
   it('turns the tax year over on 1 June JST, and names it in the era', () => {

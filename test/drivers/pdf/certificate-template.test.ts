@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { fixtureMunicipalities, fixtureResidents } from '../../../cmd/fixtures.ts';
-import { BUILT_IN_TYPES, CERTIFICATE_TYPES } from '../../../core/certificate-types.ts';
+import { CERTIFICATE_TYPES } from '../../../core/certificate-types.ts';
+import { typesOnRecord } from '../../certificate-document.ts';
 import { certificateContent } from '../../../core/resident.ts';
 import { renderCertificatePdf, type CertificateDocument } from '../../../drivers/pdf/certificate-pdf.ts';
 import { popplerMissing } from '../../poppler.ts';
@@ -111,13 +112,8 @@ describe('certificates from the template', { skip: popplerMissing }, () => {
   // Every type for the first resident; two types each for the others, so that every resident's
   // name (each needs glyphs such as 髙, 𠮷, 﨑) and every type is compared more than once. All
   // seventy pairs spawned some 300 poppler processes, most of the suite's CPU (issue 9).
-  // The types whose data each resident's record holds: another is refused, not drawn (core/resident.ts).
-  const holds = (index: number) => {
-    const { resident } = fixtureResidents()[index]!;
-    return CERTIFICATE_TYPES.filter((type) => (BUILT_IN_TYPES[type].issuedBy === 'residence' || resident.honseki !== undefined) && (type !== 'inkan' || resident.sealRegistrationNumber !== undefined) && (type !== 'shotoku-kazei' || resident.residentTaxYen !== undefined));
-  };
   const typesFor = (index: number) => {
-    const types = holds(index);
+    const types = typesOnRecord(fixtureResidents()[index]!.resident);
     return index === 0 ? types : [types[index % types.length]!, types[(index + 3) % types.length]!];
   };
   for (const [index, { resident }] of fixtureResidents().entries()) {

@@ -6,16 +6,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fixtureMunicipalities, fixtureResidents } from '../../../cmd/fixtures.ts';
-import { BUILT_IN_TYPES, CERTIFICATE_TYPES } from '../../../core/certificate-types.ts';
 import { certificateContent } from '../../../core/resident.ts';
+import { typesOnRecord } from '../../certificate-document.ts';
 import { renderCertificatePdf } from '../../../drivers/pdf/certificate-pdf.ts';
 import { forgetFixedRuns } from '../../../drivers/pdf/pdf-recorder.ts';
 
 function documents() {
   return fixtureResidents().flatMap(({ resident }, index) => {
     const municipality = fixtureMunicipalities().find((candidate) => candidate.code === resident.municipalityCode)!;
-    // A type whose data the resident's record does not hold (no 本籍, no seal registered) is refused, not drawn.
-    const types = CERTIFICATE_TYPES.filter((type) => (BUILT_IN_TYPES[type].issuedBy === 'residence' || resident.honseki !== undefined) && (type !== 'inkan' || resident.sealRegistrationNumber !== undefined) && (type !== 'shotoku-kazei' || resident.residentTaxYen !== undefined));
+    const types = typesOnRecord(resident);
     return [types[0]!, types[index % types.length]!].map((type) =>
       certificateContent({ resident, type, mayorTitle: municipality.mayorTitle, municipalityCode: municipality.code, requestId: `REQ-${index}`, kioskId: 'K0001', copies: 2, atMs: Date.UTC(2026, 11, 1, 1), issuedOnText: '令和8年12月1日' }),
     );
