@@ -2,7 +2,8 @@
 // private key), serve --json prints one JSON line with the address it listens on, a port in use
 // is exit 2 naming the address, health and metrics answer on their own address, a damaged
 // database is exit 2 naming the file, and
-// center notice --json answers in JSON.
+// center notice --json answers in JSON, and a municipality's own certificate type is taken from a
+// file (or refused in one line).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -79,5 +80,21 @@ describe('the binary driven by a script', () => {
     const verify = run('reconcile', '--month', '2026-11', '--center-db', damaged, '--operator-db', damaged);
     assert.equal(verify.code, 2, verify.stderr);
     assert.match(verify.stderr, /damaged\.db/);
+  });
+
+  it("center municipality update takes a type of the municipality's own from a file, and refuses a broken one in one line, exit 2", () => {
+    const definition = { title: '住居表示証明書', issuedBy: 'residence', certifiedText: '上記のとおり証明する。', fields: [{ label: '氏名', source: 'name' }] };
+    const good = path.join(work, 'offers.json');
+    fs.writeFileSync(good, JSON.stringify([{ type: 'juminhyo', unitFeeYen: 300 }, { type: 'jukyo-hyoji', unitFeeYen: 150, definition }]));
+    const broken = path.join(work, 'broken.json');
+    fs.writeFileSync(broken, JSON.stringify([{ type: 'jukyo-hyoji', unitFeeYen: 150, definition: { ...definition, fields: [{ label: '血液型', source: 'bloodType' }] } }]));
+    const refused = run('center', 'municipality', 'update', '--dir', dir, '--code', '131016', '--offers-file', broken);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /^cvs-issue: .*broken\.json: \[0\]\.definition: the type definition's fields\[0\]\.source must be one of name, [^\n]+\n$/);
+    const updated = run('center', 'municipality', 'update', '--dir', dir, '--code', '131016', '--offers-file', good, '--limit', 'juminhyo.myNumber=omitted');
+    assert.equal(updated.code, 0, updated.stderr);
+    const listed = JSON.parse(run('center', 'municipality', 'list', '--dir', dir, '--json').stdout) as { municipalities: { code: string; types: { type: string; definition?: { title: string }; limits?: unknown }[] }[] };
+    const types = listed.municipalities.find((entry) => entry.code === '131016')!.types;
+    assert.deepEqual(types.map((offer) => [offer.type, offer.definition?.title ?? null, offer.limits ?? null]), [['juminhyo', null, { myNumber: ['omitted'] }], ['jukyo-hyoji', '住居表示証明書', null]]);
   });
 });
