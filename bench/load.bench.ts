@@ -11,13 +11,15 @@
 //
 // Per concurrency level it prints issuances/s, p50/p95/p99 of a whole session, the p50 of each
 // step, CPU ms per issuance of the centre, the relay and this generator (/proc/PID/stat utime +
-// stime, process.cpuUsage) and the servers' peak RSS (/proc/PID/status VmHWM). Afterwards it
+// stime, process.cpuUsage), the share of the servers' JavaScriptCore compiler threads in it
+// (/proc/PID/task/*/stat of the "JITWorker" threads: hot code still being compiled, which a server
+// that has run for a minute or so has done), and the servers' peak RSS (/proc/PID/status VmHWM). Afterwards it
 // checks that every completed session has exactly one record in the centre's and the relay's
 // databases with the figures the kiosk saw, and nothing else is there, and that the audit logs of
 // the centre, the relay and every kiosk used verify (`audit-log verify`); any failed session or check exits 1.
 //
 // `npm run bench -- load` (builds dist/cvs-issue first). LOAD_SESSIONS=1,4,16,64 picks the
-// levels, LOAD_SECONDS=15 the time per level, LOAD_RESIDENTS the synthetic cards (default twice
+// levels, LOAD_SECONDS=15 the time per level, LOAD_WARM_UP_SECONDS=3 the uncounted sessions before the first, LOAD_RESIDENTS the synthetic cards (default twice
 // the largest level), LOAD_PROFILE=DIR a CPU profile of each server, CVS_ISSUE_RENDER_WORKERS the centre's render threads, so on a 2-core machine the whole run stays near a minute and a half.
 // LOAD_STORE=postgres keeps the centre's store on a throw-away PostgreSQL server (test/postgres.ts,
 // docs/postgres.md), whose processes' CPU is a column of its own; LOAD_CENTERS=N (PostgreSQL only)
@@ -53,7 +55,7 @@ const LEVELS = (process.env.LOAD_SESSIONS ?? '1,4,16,64').split(',').map(Number)
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 15);
 const MAX_LEVEL = Math.max(...LEVELS);
 const RESIDENTS = Number(process.env.LOAD_RESIDENTS ?? 2 * MAX_LEVEL);
-const WARM_UP_SECONDS = 3;
+const WARM_UP_SECONDS = Number(process.env.LOAD_WARM_UP_SECONDS ?? 3);
 const STORE = process.env.LOAD_STORE ?? 'sqlite';
 const CENTERS = Number(process.env.LOAD_CENTERS ?? 1);
 const KILL_CENTER = process.env.LOAD_KILL_CENTER === '1';
@@ -132,17 +134,37 @@ function stop(child: ChildProcess): Promise<number | null> {
 }
 
 /** utime and stime of a process so far, in ms: system time is mostly socket writes and SQLite's file I/O. */
-function cpuSplitMs(pid: number): { user: number; system: number } {
+function cpuSplitMs(pid: number): { user: number; system: number; jit: number } {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name, which is in parentheses and may hold spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: (Number(fields[11]) * 1000) / clockTicksPerSecond, system: (Number(fields[12]) * 1000) / clockTicksPerSecond };
+  return { user: (Number(fields[11]) * 1000) / clockTicksPerSecond, system: (Number(fields[12]) * 1000) / clockTicksPerSecond, jit: jitCpuMs(pid) };
+}
+
+/**
+ * The CPU so far of a process's JavaScriptCore compiler threads ("JITWorker"): code being
+ * compiled to its optimising tiers, which a server that has run for a while has done.
+ */
+function jitCpuMs(pid: number): number {
+  let ticks = 0;
+  for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+    } catch {
+      continue; // ended meanwhile
+    }
+    if (!stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).startsWith('JIT')) continue;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks * 1000) / clockTicksPerSecond;
 }
 
 /** The PostgreSQL server's CPU so far: its postmaster, its live processes, and those that ended. */
-function serverCpuMs(postgres: PostgresServer): { user: number; system: number } {
+function serverCpuMs(postgres: PostgresServer): Cpu {
   const postmaster = Number(fs.readFileSync(path.join(postgres.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  const total = { user: 0, system: 0 };
+  const total = { user: 0, system: 0, jit: NaN }; // PostgreSQL has no JIT threads of ours
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let stat: string;
@@ -162,7 +184,14 @@ function serverCpuMs(postgres: PostgresServer): { user: number; system: number }
   return total;
 }
 
-const sumCpu = (parts: { user: number; system: number }[]) => parts.reduce((sum, part) => ({ user: sum.user + part.user, system: sum.system + part.system }), { user: 0, system: 0 });
+/** CPU ms so far: user and system of the whole process, and of that the JIT compiler threads' share. */
+interface Cpu {
+  user: number;
+  system: number;
+  jit: number;
+}
+
+const sumCpu = (parts: Cpu[]): Cpu => parts.reduce((sum, part) => ({ user: sum.user + part.user, system: sum.system + part.system, jit: sum.jit + part.jit }), { user: 0, system: 0, jit: 0 });
 
 function peakRssMiB(pid: number): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -359,7 +388,7 @@ async function main(): Promise<void> {
   const centerPids = centers.map((center) => center.child.pid!);
   const servers = { relay: relay.child.pid! };
   // A killed centre's last figures stand for it from then on (its /proc entry is gone).
-  const lastSeen = new Map<number, { cpu: { user: number; system: number }; rssMiB: number }>();
+  const lastSeen = new Map<number, { cpu: Cpu; rssMiB: number }>();
   const centreCpu = () => sumCpu(centerPids.map((pid) => lastSeen.get(pid)?.cpu ?? cpuSplitMs(pid)));
   const centreRss = () => centerPids.reduce((sum, pid) => sum + (lastSeen.get(pid)?.rssMiB ?? peakRssMiB(pid)), 0);
   let killedAt: string | undefined;
@@ -370,7 +399,7 @@ async function main(): Promise<void> {
     killedAt = `centre 1 killed with SIGKILL ${SECONDS / 2} s into the ${LEVELS[0]}-session level`;
     process.stderr.write(`  ${killedAt}\n`);
   };
-  const databaseCpu = () => (postgres ? serverCpuMs(postgres) : { user: NaN, system: NaN });
+  const databaseCpu = (): Cpu => (postgres ? serverCpuMs(postgres) : { user: NaN, system: NaN, jit: NaN });
   const clock = offsetClock(businessMs);
   const kiosks = kioskConfigs.map((kioskConfig, index) => simulatedKiosk(loaded, kioskConfig, index, relay.url, clock));
   const all: SessionResult[] = [];
@@ -394,8 +423,9 @@ async function main(): Promise<void> {
       const perIssuance = (ms: number) => (issued.length === 0 ? NaN : ms / issued.length);
       // Two decimals: a change of a few percent in a server's share is what A/B runs look for, and
       // /proc's 10 ms ticks over thousands of issuances resolve it.
-      const cpuCell = (after: { user: number; system: number }, before: { user: number; system: number }) =>
-        `${format(perIssuance(after.user + after.system - before.user - before.system), 2)} (${format(perIssuance(after.user - before.user), 2)} + ${format(perIssuance(after.system - before.system), 2)})`;
+      const cpuCell = (after: Cpu, before: Cpu) =>
+        `${format(perIssuance(after.user + after.system - before.user - before.system), 2)} (${format(perIssuance(after.user - before.user), 2)} + ${format(perIssuance(after.system - before.system), 2)})` +
+        (Number.isFinite(after.jit) ? `, JIT ${format(perIssuance(after.jit - before.jit), 2)}` : '');
       rows.push([
         String(level),
         String(issued.length),
@@ -420,7 +450,7 @@ async function main(): Promise<void> {
   const exits: Record<string, number | null> = { relay: await stop(relay.child) };
   for (const [index, center] of centers.entries()) if (!(index === 0 && killedAt)) exits[`centre ${index + 1}`] = await stop(center.child);
 
-  const header = ['sessions', 'issued', 'issuances/s', 'p50 ms', 'p95 ms', 'p99 ms', `p50 ms per step: ${STEPS.join(' / ')}`, `centre CPU ms/issuance (user + system)${CENTERS > 1 ? `, ${CENTERS} processes` : ''}`, 'relay CPU ms/issuance (user + system)', 'PostgreSQL CPU ms/issuance (user + system)', 'generator CPU ms/issuance', 'centre peak RSS MiB', 'relay peak RSS MiB', 'failed'];
+  const header = ['sessions', 'issued', 'issuances/s', 'p50 ms', 'p95 ms', 'p99 ms', `p50 ms per step: ${STEPS.join(' / ')}`, `centre CPU ms/issuance (user + system, JIT compiler threads)${CENTERS > 1 ? `, ${CENTERS} processes` : ''}`, 'relay CPU ms/issuance (user + system, JIT compiler threads)', 'PostgreSQL CPU ms/issuance (user + system)', 'generator CPU ms/issuance', 'centre peak RSS MiB', 'relay peak RSS MiB', 'failed'];
   process.stdout.write(`\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
   for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
   if (killedAt) process.stdout.write(`\n${killedAt}; every session of every level is checked below\n`);

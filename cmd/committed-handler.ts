@@ -8,10 +8,16 @@ import { errorResponse } from '../drivers/http/json-api.ts';
 import type { RequestHandler } from '../drivers/http/server.ts';
 import type { AuditLog } from '../drivers/store/audit-log.ts';
 
-export function answerWhenCommitted(handler: RequestHandler, audit: Pick<AuditLog, 'committed' | 'failedGroupCount'>): RequestHandler {
+export function answerWhenCommitted(handler: RequestHandler, audit: Pick<AuditLog, 'committed' | 'failedGroupCount' | 'trackRequest'>): RequestHandler {
   return async (request) => {
     const failedBefore = audit.failedGroupCount;
-    const response = await handler(request);
+    const handled = audit.trackRequest();
+    let response;
+    try {
+      response = await handler(request);
+    } finally {
+      handled();
+    }
     try {
       await audit.committed();
     } catch {

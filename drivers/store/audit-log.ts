@@ -161,6 +161,13 @@ export function verifyStoredLog(db: Database, options: StoredVerifyOptions): Aud
 
 const VERIFY_PAGE_ROWS = 20_000;
 
+/**
+ * How long a group that opened while other requests were in their handlers waits for them
+ * (docs/audit-log.md "Group commit"): each commit writes the WAL pages and signs a checkpoint once
+ * for all of them. It adds at most this much to an answer, and nothing when one request is alone.
+ */
+const GROUP_WINDOW_MS = 2;
+
 /** Every leaf hash in index order, a page at a time (for rebuilding the stored tree once). */
 function* leafHashPages(db: Database): Generator<Uint8Array[]> {
   for (let first = 0; ; ) {
@@ -186,15 +193,22 @@ export class AuditLog {
   /**
    * Group commit (servers only, docs/audit-log.md "Group commit"): the transactions of one turn of
    * the event loop share one database transaction and one signed checkpoint; `committed()` says when.
+   * On SQLite a group that opens while other requests are still being handled (trackRequest) stays
+   * open for them up to GROUP_WINDOW_MS, and commits as soon as none is left.
    */
   private readonly groupCommit: boolean;
+  private readonly groupWindowMs: number;
   private group: CommitGroup | undefined;
+  /** Requests whose handler has not returned yet (trackRequest): they may still write into the open group. */
+  private requestsInHandler = 0;
   /** Groups whose commit failed: a request that overlapped one is not acknowledged (committedSince). */
   private failedGroups = 0;
 
-  constructor(db: Database, options: { origin: string; privateKeyPem: string; clock: Clock; groupCommit?: boolean }) {
+  constructor(db: Database, options: { origin: string; privateKeyPem: string; clock: Clock; groupCommit?: boolean; groupWindowMs?: number }) {
     this.db = db;
     this.groupCommit = options.groupCommit ?? false;
+    // PostgreSQL: the group holds the advisory lock every centre on the database takes (docs/postgres.md).
+    this.groupWindowMs = options.groupWindowMs ?? (db.driver === 'postgres' ? 0 : GROUP_WINDOW_MS);
     this.origin = options.origin;
     this.clock = options.clock;
     this.sign = createEd25519Signer(options.privateKeyPem);
@@ -304,6 +318,27 @@ export class AuditLog {
     return this.group?.done ?? Promise.resolve();
   }
 
+  /**
+   * A request is being handled (cmd/committed-handler.ts): while it is, a group opened by another
+   * request waits for its writes, up to the window. Call the function returned when its handler
+   * has returned, before awaiting `committed()`.
+   */
+  trackRequest(): () => void {
+    this.requestsInHandler += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.requestsInHandler -= 1;
+      const group = this.group;
+      if (group !== undefined && this.requestsInHandler === 0 && group.timer !== undefined) {
+        clearTimeout(group.timer);
+        group.timer = undefined;
+        setImmediate(() => this.flushGroup(group));
+      }
+    };
+  }
+
   /** Commits the open group now (before the database is closed: a server stopping). */
   flushGroupNow(): void {
     if (this.group) this.flushGroup(this.group);
@@ -355,9 +390,14 @@ export class AuditLog {
     });
     // A group nobody awaits must not become an unhandled rejection; those who await still see it.
     done.catch(() => undefined);
-    const group: CommitGroup = { done, resolve, reject, frontier: this.frontier.clone(), lastLeaf: this.lastLeaf, appended: false };
+    const group: CommitGroup = { done, resolve, reject, frontier: this.frontier.clone(), lastLeaf: this.lastLeaf, appended: false, timer: undefined };
     this.group = group;
-    setImmediate(() => this.flushGroup(group));
+    // The request writing now is one of those in a handler; any other may write into this group too.
+    if (this.groupWindowMs > 0 && this.requestsInHandler > 1) {
+      group.timer = setTimeout(() => this.flushGroup(group), this.groupWindowMs);
+    } else {
+      setImmediate(() => this.flushGroup(group));
+    }
     return group;
   }
 
@@ -365,6 +405,7 @@ export class AuditLog {
   private flushGroup(group: CommitGroup): void {
     if (this.group !== group) return;
     this.group = undefined;
+    if (group.timer !== undefined) clearTimeout(group.timer);
     try {
       if (group.appended) this.writeCheckpoint(formatUtcIso(this.clock.nowMs()));
       this.db.run('COMMIT');
@@ -423,6 +464,8 @@ interface CommitGroup {
   frontier: MerkleFrontier;
   lastLeaf: Uint8Array | undefined;
   appended: boolean;
+  /** Set while the group waits for requests still in their handlers (trackRequest), at most GROUP_WINDOW_MS. */
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** Where a log owner remembers what its witness acknowledged (the audit_witnessed table). */

@@ -33,12 +33,13 @@ describe('audit group commit', () => {
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  function freshLog(): { file: string; db: Database; log: AuditLog } {
+  /** `groupWindowMs`: the servers' 2 ms, unless a test needs a window no machine's pause outlasts. */
+  function freshLog(groupWindowMs?: number): { file: string; db: Database; log: AuditLog } {
     files += 1;
     const file = path.join(dir, `log-${files}.db`);
     const db = openDatabase(file);
     migrate(db, 'kiosk', KIOSK_MIGRATIONS);
-    const log = new AuditLog(db, { origin, privateKeyPem: keys.privateKeyPem, clock, groupCommit: true });
+    const log = new AuditLog(db, { origin, privateKeyPem: keys.privateKeyPem, clock, groupCommit: true, groupWindowMs });
     return { file, db, log };
   }
 
@@ -69,6 +70,45 @@ describe('audit group commit', () => {
     const { verification, checkpoints } = verdictOf(file);
     assert.equal(verification.ok, true);
     assert.deepEqual(checkpoints, [3, 4], 'one checkpoint per group');
+  });
+
+  it('keeps a group open for a request still in its handler, and commits once none is left', async () => {
+    const { file, db, log } = freshLog(600_000);
+    const first = log.trackRequest();
+    const second = log.trackRequest();
+    log.append(event('R1'));
+    first();
+    await new Promise((resolve) => setImmediate(resolve));
+    const other = openDatabase(file, { readonly: true });
+    assert.equal(logSize(other), 0, 'the group waits for the request still in its handler');
+    log.append(event('R2'));
+    second();
+    await log.committed();
+    assert.equal(logSize(other), 2);
+    other.close();
+    db.close();
+    assert.deepEqual(verdictOf(file).checkpoints, [2], 'both requests under one checkpoint');
+  });
+
+  it('commits a lone request at the end of its turn, and a group whose other request never writes within the window', async () => {
+    const { file, db, log } = freshLog();
+    const alone = log.trackRequest();
+    log.append(event('R1'));
+    alone();
+    await new Promise((resolve) => setImmediate(resolve));
+    const other = openDatabase(file, { readonly: true });
+    assert.equal(logSize(other), 1, 'no wait when no other request is in its handler');
+    const writer = log.trackRequest();
+    const slow = log.trackRequest(); // never returns within the window: the group commits without it
+    log.append(event('R2'));
+    writer();
+    await log.committed();
+    assert.equal(logSize(other), 2);
+    slow();
+    slow(); // a second call changes nothing
+    other.close();
+    db.close();
+    assert.deepEqual(verdictOf(file).checkpoints, [1, 2]);
   });
 
   it('takes back only the transaction that threw; the rest of its group commits and verifies', async () => {
