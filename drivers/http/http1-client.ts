@@ -213,6 +213,9 @@ function exchange(socket: TLSSocket, request: string | Buffer, headOnly: boolean
     let length: number | undefined;
     let untilClose = false;
     let settled = false;
+    /** Records of a body of known length that is not complete yet (onData). */
+    let waiting: Buffer[] = [];
+    let waitingBytes = 0;
 
     const finish = (error: unknown, answer?: Exchanged) => {
       if (settled) return;
@@ -239,7 +242,16 @@ function exchange(socket: TLSSocket, request: string | Buffer, headOnly: boolean
     };
 
     function onData(chunk: Buffer): void {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      if (head !== undefined && decoder === undefined && length !== undefined) {
+        // A body of known length (a certificate's is ~37 KB, several TLS records) is joined once,
+        // when all of it is here, not copied again with every record.
+        waiting.push(chunk);
+        waitingBytes += chunk.length;
+        if (buffered.length + waitingBytes < length) return;
+        buffered = Buffer.concat([buffered, ...waiting]);
+        waiting = [];
+        waitingBytes = 0;
+      } else buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
       try {
         while (head === undefined) {
           const end = endOfHead(buffered);

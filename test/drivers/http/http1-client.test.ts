@@ -22,10 +22,17 @@ const send = (pool: ReturnType<typeof poolFor>, body = '{"kioskId":"K0001","åå
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
 
 describe('the HTTP/1.1 client pool', () => {
-  /** The next answers the server gives, in order (then "ok"); `close` ends the connection after one. */
-  const script: { text: string; close?: boolean }[] = [];
+  /**
+   * The next answers the server gives, in order (then "ok"); `close` ends the connection after one;
+   * `pieces` sends the text in writes of those lengths, a few milliseconds apart.
+   */
+  const script: { text: string; close?: boolean; pieces?: number[] }[] = [];
   const server = rawServer((_, socket) => {
     const next = script.shift() ?? { text: 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok' };
+    if (next.pieces) {
+      void writeInPieces(socket, next.text, next.pieces);
+      return undefined;
+    }
     if (!next.close) return next.text;
     socket.end(next.text);
     return undefined;
@@ -67,6 +74,19 @@ describe('the HTTP/1.1 client pool', () => {
     assert.equal(text(answer.body), 'all of it');
     assert.equal((await send(pool)).status, 200);
     assert.equal(server.connections - connectionsBefore, 2);
+    await pool.close();
+  });
+
+  it('reads a body of known length that comes in many writes, the head split too, and one that ends with bytes nobody asked for', async () => {
+    const pool = poolFor(port);
+    const body = 'x'.repeat(40_000) + 'end';
+    const answer = `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+    script.push({ text: answer, pieces: [10, 30, 16_384, 1, 16_384, 5_000] });
+    const first = await send(pool);
+    assert.equal(text(first.body), body);
+    script.push({ text: `${answer}HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nstale`, pieces: [60, 40_000] });
+    assert.equal(text((await send(pool)).body), body);
+    assert.equal(text((await send(pool)).body), 'ok', 'the stale bytes after the body are not the next answer');
     await pool.close();
   });
 
@@ -138,3 +158,14 @@ describe('the pool cap', () => {
     }
   });
 });
+
+/** Writes `text` in pieces of the given lengths (the rest in one last write), each after a pause. */
+async function writeInPieces(socket: tls.TLSSocket, text: string, lengths: number[]): Promise<void> {
+  let at = 0;
+  for (const length of [...lengths, Infinity]) {
+    if (at >= text.length || socket.destroyed) return;
+    socket.write(text.slice(at, at + length));
+    at += length;
+    await new Promise((resolve) => setTimeout(resolve, 3));
+  }
+}
