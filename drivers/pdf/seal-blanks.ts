@@ -6,7 +6,8 @@
 /**
  * QR version 13 at level M holds 331 bytes, which a statement and its signature line fit in
  * (about 300). The mask is fixed: a decoder reads it from the symbol's format bits, and choosing
- * the best of eight took 1.4 ms of the centre's CPU per copy against 0.16 ms for one.
+ * the best of eight took 1.4 ms of the centre's CPU per copy against 0.16 ms for one with the qrcode
+ * package, and the encoder specialised to this one shape (qr-fixed.ts) takes about 0.02 ms.
  */
 export const QR_VERSION = 13;
 export const QR_LEVEL = 'M' as const;
