@@ -68,7 +68,7 @@ describe('a DMZ that holds', () => {
       keyPem: serverCertificate.keyPem,
       certificatePem: serverCertificate.certificatePem,
       clientCaPem: authority.certificatePem,
-      handler: async (request) => ({ status: 200, body: `got ${request.body.byteLength} bytes` }),
+      handler: async (request) => ({ status: 200, body: `got ${request.body.byteLength} bytes, sum ${request.body.reduce((sum, byte) => (sum * 31 + byte) % 65_521, 0)}` }),
       maxBodyBytes: MAX_BODY_BYTES,
       headerTimeoutMs: HEADER_TIMEOUT_MS,
       maxHandshakesPerPeer: 4,
@@ -177,6 +177,27 @@ describe('a DMZ that holds', () => {
       [...text.matchAll(/HTTP\/1\.1 (\d+)|got (\d+) bytes/g)].map((match) => match[1] ?? match[2]),
       ['200', '3', '200', '4', '100', '200', '6'],
     );
+  });
+
+  it('reads a body of declared length that comes in many pieces, and the request pipelined after it', async () => {
+    const body = Buffer.from(Array.from({ length: 12_000 }, (_, index) => 97 + (index % 26)));
+    const sum = body.reduce((total, byte) => (total * 31 + byte) % 65_521, 0);
+    const socket = await tlsConnect(server.port);
+    const answer = answerOf(socket);
+    const request = Buffer.concat([
+      Buffer.from(`POST /v1/x HTTP/1.1\r\nhost: localhost\r\ncontent-length: ${body.length}\r\n\r\n`),
+      body,
+      Buffer.from('POST /v1/x HTTP/1.1\r\nhost: localhost\r\ncontent-length: 2\r\nconnection: close\r\n\r\nab'),
+    ]);
+    for (const [start, end] of [[0, 20], [20, 70], [70, 4_000], [4_000, 4_001], [4_001, 11_000], [11_000, request.length]]) {
+      socket.write(request.subarray(start, end));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const text = await answer;
+    assert.deepEqual([...text.matchAll(/got (\d+) bytes, sum (\d+)/g)].map((match) => [Number(match[1]), Number(match[2])]), [
+      [12_000, sum],
+      [2, (97 * 31 + 98) % 65_521],
+    ]);
   });
 
   it('refuses a request framed two ways (Content-Length and chunked) with 400 and closes, without calling the handler', async () => {
