@@ -278,13 +278,23 @@ export function parseResidentRecord(value: unknown): Resident {
   return resident;
 }
 
+/**
+ * A back end's list of records (`household`, `taxYears`): at most 20 objects with only the named
+ * keys; a bad one is refused by its path (`household[0]`, `taxYears[1].extra`).
+ */
+function recordsOf(value: unknown, name: string, keys: readonly string[], bad: (field: string) => AppError): { entry: Record<string, unknown>; where: string }[] {
+  if (!Array.isArray(value) || value.length > 20) throw bad(name);
+  return value.map((item: unknown, index) => {
+    const where = `${name}[${index}]`;
+    if (typeof item !== 'object' || item === null) throw bad(where);
+    const entry = item as Record<string, unknown>;
+    for (const key of Object.keys(entry)) if (!keys.includes(key)) throw bad(`${where}.${key.slice(0, 32)}`);
+    return { entry, where };
+  });
+}
+
 function parseHousehold(value: unknown, bad: (field: string) => AppError): HouseholdMember[] {
-  if (!Array.isArray(value) || value.length > 20) throw bad('household');
-  return value.map((member: unknown, index) => {
-    const where = `household[${index}]`;
-    if (typeof member !== 'object' || member === null) throw bad(where);
-    const entry = member as Record<string, unknown>;
-    for (const key of Object.keys(entry)) if (!['name', 'kana', 'birthDate', 'sex', 'relationship'].includes(key)) throw bad(`${where}.${key.slice(0, 32)}`);
+  return recordsOf(value, 'household', ['name', 'kana', 'birthDate', 'sex', 'relationship'], bad).map(({ entry, where }) => {
     const text = (field: string, pattern: RegExp = TEXT): string => {
       const found = entry[field];
       if (typeof found !== 'string' || !pattern.test(found)) throw bad(`${where}.${field}`);
@@ -297,12 +307,7 @@ function parseHousehold(value: unknown, bad: (field: string) => AppError): House
 }
 
 function parseTaxYears(value: unknown, bad: (field: string) => AppError): TaxYearRecord[] {
-  if (!Array.isArray(value) || value.length > 20) throw bad('taxYears');
-  return value.map((entry: unknown, index) => {
-    const where = `taxYears[${index}]`;
-    if (typeof entry !== 'object' || entry === null) throw bad(where);
-    const record = entry as Record<string, unknown>;
-    for (const key of Object.keys(record)) if (!['fiscalYear', 'taxableIncomeYen', 'residentTaxYen'].includes(key)) throw bad(`${where}.${key.slice(0, 32)}`);
+  return recordsOf(value, 'taxYears', ['fiscalYear', 'taxableIncomeYen', 'residentTaxYen'], bad).map(({ entry: record, where }) => {
     const whole = (field: string, min: number, max: number): number => {
       const found = record[field];
       if (typeof found !== 'number' || !Number.isSafeInteger(found) || found < min || found > max) throw bad(`${where}.${field}`);
