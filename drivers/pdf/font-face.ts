@@ -283,17 +283,23 @@ function trueTypeFile(fixedTables: Map<string, Uint8Array>, glyphs: GlyphRecord[
   view.setUint16(6, searchRange);
   view.setUint16(8, entrySelector);
   view.setUint16(10, 16 * tags.length - searchRange);
+  // Tables are 4-aligned and zero-padded, so the file's sum is the directory's plus each table's:
+  // every byte is summed once.
+  let fileSum = 0;
   tags.forEach((tag, index) => {
     const table = tables.get(tag)!;
     const at = positions.get(tag)!;
     const entry = 12 + 16 * index;
     for (let character = 0; character < 4; character += 1) view.setUint8(entry + character, tag.charCodeAt(character));
     file.set(table, at);
-    view.setUint32(entry + 4, checksum(file, at, padded(table.length)));
+    const tableSum = checksum(file, at, padded(table.length));
+    fileSum = (fileSum + tableSum) >>> 0;
+    view.setUint32(entry + 4, tableSum);
     view.setUint32(entry + 8, at);
     view.setUint32(entry + 12, table.length);
   });
-  view.setUint32(positions.get('head')! + 8, (0xb1b0afba - checksum(file, 0, total)) >>> 0);
+  fileSum = (fileSum + checksum(file, 0, directoryLength)) >>> 0;
+  view.setUint32(positions.get('head')! + 8, (0xb1b0afba - fileSum) >>> 0);
   const glyfStart = positions.get('glyf')!;
   let leadingLength = 0;
   for (const glyph of glyphs.slice(0, leadingCount)) leadingLength += glyph.bytes.length;

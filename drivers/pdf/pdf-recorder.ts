@@ -508,7 +508,7 @@ function subsetTag(glyphIds: number[]): string {
  * The layouts' fixed glyph records, deflated once per layout, keep the default level.
  */
 const FAST = { level: constants.Z_BEST_SPEED };
-const compressedRecords = new Map<string, { records: Buffer; deflated: Buffer }>();
+const compressedRecords = new Map<string, { records: Buffer; deflated: Buffer; adler: number }>();
 
 /**
  * A zlib stream (RFC 1950) of `bytes` whose middle, the fixed text's glyf records, is deflated once
@@ -523,7 +523,7 @@ function deflateReusing(bytes: Uint8Array, middle: { start: number; end: number 
   let cached = compressedRecords.get(key);
   if (cached === undefined || !cached.records.equals(records)) {
     if (compressedRecords.size >= TEMPLATE_LIMIT) compressedRecords.clear();
-    cached = { records: Buffer.from(records), deflated: deflateRawSync(records, { finishFlush: constants.Z_SYNC_FLUSH }) };
+    cached = { records: Buffer.from(records), deflated: deflateRawSync(records, { finishFlush: constants.Z_SYNC_FLUSH }), adler: adler32(records) };
     compressedRecords.set(key, cached);
   }
   const before = deflateRawSync(bytes.subarray(0, middle.start), { ...FAST, finishFlush: constants.Z_SYNC_FLUSH });
@@ -535,12 +535,33 @@ function deflateReusing(bytes: Uint8Array, middle: { start: number; end: number 
   result.set(before, 2);
   result.set(cached.deflated, 2 + before.length);
   result.set(after, 2 + before.length + cached.deflated.length);
-  new DataView(result.buffer).setUint32(result.length - 4, adler32(bytes));
+  const head = adler32(bytes.subarray(0, middle.start));
+  const tail = bytes.subarray(middle.end);
+  new DataView(result.buffer).setUint32(result.length - 4, adler32Combine(adler32Combine(head, cached.adler, records.length), adler32(tail), tail.length));
   return result;
 }
 
+const ADLER_BASE = 65521;
+
+/**
+ * The Adler-32 of two parts joined, from each part's and the second's length (zlib's
+ * adler32_combine): the cached records are not summed again for every file.
+ */
+export function adler32Combine(first: number, second: number, secondLength: number): number {
+  const remainder = secondLength % ADLER_BASE;
+  let low = first & 0xffff;
+  let high = (remainder * low) % ADLER_BASE;
+  low += (second & 0xffff) + ADLER_BASE - 1;
+  high += ((first >>> 16) & 0xffff) + ((second >>> 16) & 0xffff) + ADLER_BASE - remainder;
+  if (low >= ADLER_BASE) low -= ADLER_BASE;
+  if (low >= ADLER_BASE) low -= ADLER_BASE;
+  if (high >= 2 * ADLER_BASE) high -= 2 * ADLER_BASE;
+  if (high >= ADLER_BASE) high -= ADLER_BASE;
+  return ((high << 16) | low) >>> 0;
+}
+
 /** RFC 1950 §8.2; sums reduced every 5,552 bytes, as zlib does, long before they could overflow. */
-function adler32(bytes: Uint8Array): number {
+export function adler32(bytes: Uint8Array): number {
   let low = 1;
   let high = 0;
   for (let start = 0; start < bytes.length; start += 5552) {
