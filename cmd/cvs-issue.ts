@@ -6,6 +6,7 @@ import { Command, CommanderError, Help } from 'commander';
 import { AppError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeFor } from '../core/errors.ts';
 import { COMMANDS, isCommandName, type CommandName } from './commands.ts';
 import type { Factory, FactoryParts } from './factory.ts';
+import { useServingAllocator } from '../drivers/allocator-policy.ts';
 import { processIo, type Io } from './io.ts';
 
 export const VERSION = '0.1.0';
@@ -122,6 +123,7 @@ const isEntryPoint = typeof Bun !== 'undefined' ? Bun.main === import.meta.path 
 const EXIT_BROKEN_PIPE = 141;
 
 if (isEntryPoint) {
+  useServingAllocator(process.argv.slice(2));
   const io: Io = processIo({
     stdoutFailed(error) {
       // The reader has gone (`| head -1`): stop at once, quietly, as a native tool would.

@@ -12,6 +12,12 @@ import { popplerMissing } from '../poppler.ts';
 import { BARE_ENVIRONMENT, binaryWorkspace, type BinaryWorkspace } from './binary-fixture.ts';
 import { freshDeployment } from '../cmd/deployment-fixture.ts';
 
+/** A running process's environment, as the kernel holds it (Linux /proc). */
+function environmentOf(pid: number): Record<string, string> {
+  const entries = fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').filter((entry) => entry.includes('='));
+  return Object.fromEntries(entries.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+}
+
 describe('the compiled cvs-issue binary', () => {
   let workspace: BinaryWorkspace;
   let work: string;
@@ -85,6 +91,9 @@ describe('the compiled cvs-issue binary', () => {
     freshDeployment(dir, { centerListen: '127.0.0.1:0', relayListen: '127.0.0.1:0' });
     const center = await serve(['center', 'serve', '--dir', dir, '--listen', '127.0.0.1:0']);
     const relay = await serve(['relay', 'serve', '--dir', dir, '--listen', '127.0.0.1:0', '--center-url', center.url]);
+    // Each server executed itself again with mimalloc's purge delay off (drivers/allocator-policy.ts):
+    // the same process, answering on the URL it printed.
+    for (const server of [center, relay]) assert.equal(environmentOf(server.child.pid!).MIMALLOC_PURGE_DELAY, '-1');
     const script = path.join(work, 'script.json');
     fs.writeFileSync(script, JSON.stringify({
       sessions: [
