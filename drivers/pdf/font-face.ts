@@ -142,8 +142,9 @@ export interface GlyphRecords {
    * tables fontkit's TTFSubset writes for a PDF: head, hhea, maxp, loca, glyf, hmtx and the face's
    * cvt, prep and fpgm. Written here from the cached records: fontkit's table encoders were half
    * of embedding a certificate's font (bench/issuance.bench.ts). A compound glyph goes to fontkit.
+   * The leading glyphs' records are joined and summed once per `leadingKey` (a layout's fixed text).
    */
-  subset(glyphIds: number[], leadingCount?: number): TrueTypeSubsetFile;
+  subset(glyphIds: number[], leadingCount?: number, leadingKey?: string): TrueTypeSubsetFile;
 }
 
 export interface TrueTypeSubsetFile {
@@ -188,6 +189,7 @@ function makeGlyphRecords(trueType: TrueTypeFace): GlyphRecords {
     return record;
   };
   let fixedTables: Map<string, Uint8Array> | undefined;
+  const leadingRecords = new Map<string, LeadingRecords>();
   const subsetByFontkit = (glyphIds: number[]): TrueTypeSubsetFile => {
     const subset = trueType.createSubset() as TrueTypeSubset & { includeGlyph(glyphId: number): number; encode(): Uint8Array };
     for (const glyphId of glyphIds.slice(1)) subset.includeGlyph(glyphId);
@@ -196,7 +198,7 @@ function makeGlyphRecords(trueType: TrueTypeFace): GlyphRecords {
   return {
     cached,
     recordOf,
-    subset(glyphIds, leadingCount = 0) {
+    subset(glyphIds, leadingCount = 0, leadingKey) {
       if (!cached) return subsetByFontkit(glyphIds);
       const chosen: GlyphRecord[] = [];
       for (const glyphId of glyphIds) {
@@ -205,7 +207,8 @@ function makeGlyphRecords(trueType: TrueTypeFace): GlyphRecords {
         chosen.push(record);
       }
       fixedTables ??= rawTables(trueType, ['head', 'hhea', 'maxp', 'cvt ', 'prep', 'fpgm']);
-      return trueTypeFile(fixedTables, chosen, leadingCount);
+      const leading = leadingKey === undefined ? undefined : leadingRecordsOf(leadingRecords, leadingKey, glyphIds, chosen, leadingCount);
+      return trueTypeFile(fixedTables, chosen, leadingCount, leading);
     },
   };
 }
@@ -223,59 +226,101 @@ function rawTables(face: TrueTypeFace, tags: string[]): Map<string, Uint8Array> 
 }
 
 /**
+ * The glyf records of a layout's leading glyphs (its fixed text), joined, with their share of the
+ * glyf table's checksum: the same for every document of the layout, so joined and summed once.
+ */
+interface LeadingRecords {
+  glyphIds: number[];
+  bytes: Uint8Array;
+  /** The checksum of a glyf table that held these bytes and zeros after them. */
+  sum: number;
+}
+
+/** Enough layouts for every certificate type of every municipality a centre serves; then it starts over. */
+const LEADING_LIMIT = 512;
+
+function leadingRecordsOf(cache: Map<string, LeadingRecords>, key: string, glyphIds: number[], glyphs: GlyphRecord[], leadingCount: number): LeadingRecords {
+  const cached = cache.get(key);
+  if (cached !== undefined && cached.glyphIds.length === leadingCount && sameStart(cached.glyphIds, glyphIds)) return cached;
+  const leading = glyphs.slice(0, leadingCount);
+  let length = 0;
+  for (const glyph of leading) length += glyph.bytes.length;
+  // Zero-padded to whole words, as the glyf table is summed.
+  const bytes = new Uint8Array(padded(length));
+  let offset = 0;
+  for (const glyph of leading) {
+    bytes.set(glyph.bytes, offset);
+    offset += glyph.bytes.length;
+  }
+  const records = { glyphIds: glyphIds.slice(0, leadingCount), bytes: bytes.subarray(0, length), sum: checksum(bytes, 0, bytes.length) };
+  if (cache.size >= LEADING_LIMIT) cache.clear();
+  cache.set(key, records);
+  return records;
+}
+
+/** Whether `glyphIds` starts with `start`. */
+function sameStart(start: number[], glyphIds: number[]): boolean {
+  if (glyphIds.length < start.length) return false;
+  for (let index = 0; index < start.length; index += 1) if (start[index] !== glyphIds[index]) return false;
+  return true;
+}
+
+/**
  * An sfnt file (OpenType spec, "Organization of an OpenType font") of the records, long loca
  * offsets. The directory lists tables by tag, as the spec asks; their data may lie in any order,
  * and glyf is put first so the leading glyphs' records sit at the same place in every file.
+ * Every table is written straight into the file.
  */
-function trueTypeFile(fixedTables: Map<string, Uint8Array>, glyphs: GlyphRecord[], leadingCount: number): TrueTypeSubsetFile {
+function trueTypeFile(fixedTables: Map<string, Uint8Array>, glyphs: GlyphRecord[], leadingCount: number, leading?: LeadingRecords): TrueTypeSubsetFile {
   const count = glyphs.length;
-  const head = Uint8Array.from(fixedTables.get('head')!);
-  const headView = new DataView(head.buffer);
-  headView.setUint32(8, 0); // checkSumAdjustment, set below over the whole file
-  headView.setInt16(50, 1); // indexToLocFormat: long offsets
-  const hhea = Uint8Array.from(fixedTables.get('hhea')!);
-  new DataView(hhea.buffer).setUint16(34, count); // numberOfHMetrics
-  const maxp = Uint8Array.from(fixedTables.get('maxp')!);
-  new DataView(maxp.buffer).setUint16(4, count); // numGlyphs
   let glyfLength = 0;
   for (const glyph of glyphs) glyfLength += glyph.bytes.length;
-  const glyf = new Uint8Array(glyfLength);
-  const loca = new DataView(new ArrayBuffer(4 * (count + 1)));
-  const hmtx = new DataView(new ArrayBuffer(4 * count));
-  let offset = 0;
-  glyphs.forEach((glyph, index) => {
-    loca.setUint32(4 * index, offset);
-    glyf.set(glyph.bytes, offset);
-    offset += glyph.bytes.length;
-    hmtx.setUint16(4 * index, glyph.advance);
-    hmtx.setInt16(4 * index + 2, glyph.bearing);
-  });
-  loca.setUint32(4 * count, offset);
-  const tables = new Map<string, Uint8Array>([
-    ['head', head],
-    ['hhea', hhea],
-    ['maxp', maxp],
-    ['loca', new Uint8Array(loca.buffer)],
-    ['glyf', glyf],
-    ['hmtx', new Uint8Array(hmtx.buffer)],
+  const lengths = new Map<string, number>([
+    ['head', fixedTables.get('head')!.length],
+    ['hhea', fixedTables.get('hhea')!.length],
+    ['maxp', fixedTables.get('maxp')!.length],
+    ['loca', 4 * (count + 1)],
+    ['glyf', glyfLength],
+    ['hmtx', 4 * count],
   ]);
   for (const tag of ['cvt ', 'prep', 'fpgm']) {
     const table = fixedTables.get(tag);
-    if (table !== undefined) tables.set(tag, table);
+    if (table !== undefined) lengths.set(tag, table.length);
   }
-  const tags = [...tables.keys()].sort();
+  const tags = [...lengths.keys()].sort();
   const dataOrder = ['glyf', ...tags.filter((tag) => tag !== 'glyf')];
   const directoryLength = 12 + 16 * tags.length;
-  let total = directoryLength;
-  for (const tag of tags) total += padded(tables.get(tag)!.length);
   const positions = new Map<string, number>();
-  let position = directoryLength;
+  let total = directoryLength;
   for (const tag of dataOrder) {
-    positions.set(tag, position);
-    position += padded(tables.get(tag)!.length);
+    positions.set(tag, total);
+    total += padded(lengths.get(tag)!);
   }
   const file = new Uint8Array(total);
   const view = new DataView(file.buffer);
+  for (const tag of ['head', 'hhea', 'maxp', 'cvt ', 'prep', 'fpgm']) {
+    const table = fixedTables.get(tag);
+    if (table !== undefined) file.set(table, positions.get(tag)!);
+  }
+  const head = positions.get('head')!;
+  view.setUint32(head + 8, 0); // checkSumAdjustment, set below over the whole file
+  view.setInt16(head + 50, 1); // indexToLocFormat: long offsets
+  view.setUint16(positions.get('hhea')! + 34, count); // numberOfHMetrics
+  view.setUint16(positions.get('maxp')! + 4, count); // numGlyphs
+  const glyf = positions.get('glyf')!;
+  const loca = positions.get('loca')!;
+  const hmtx = positions.get('hmtx')!;
+  const joined = leading?.glyphIds.length === leadingCount ? leading : undefined;
+  if (joined !== undefined) file.set(joined.bytes, glyf);
+  let offset = 0;
+  glyphs.forEach((glyph, index) => {
+    view.setUint32(loca + 4 * index, offset);
+    if (joined === undefined || index >= leadingCount) file.set(glyph.bytes, glyf + offset);
+    offset += glyph.bytes.length;
+    view.setUint16(hmtx + 4 * index, glyph.advance);
+    view.setInt16(hmtx + 4 * index + 2, glyph.bearing);
+  });
+  view.setUint32(loca + 4 * count, offset);
   const entrySelector = Math.floor(Math.log2(tags.length));
   const searchRange = 16 * 2 ** entrySelector;
   view.setUint32(0, 0x00010000);
@@ -284,26 +329,37 @@ function trueTypeFile(fixedTables: Map<string, Uint8Array>, glyphs: GlyphRecord[
   view.setUint16(8, entrySelector);
   view.setUint16(10, 16 * tags.length - searchRange);
   // Tables are 4-aligned and zero-padded, so the file's sum is the directory's plus each table's:
-  // every byte is summed once.
+  // every byte is summed once, and the leading records' bytes once per layout.
   let fileSum = 0;
   tags.forEach((tag, index) => {
-    const table = tables.get(tag)!;
     const at = positions.get(tag)!;
+    const length = lengths.get(tag)!;
     const entry = 12 + 16 * index;
     for (let character = 0; character < 4; character += 1) view.setUint8(entry + character, tag.charCodeAt(character));
-    file.set(table, at);
-    const tableSum = checksum(file, at, padded(table.length));
+    const tableSum = tag === 'glyf' && joined !== undefined ? glyfChecksum(file, at, length, joined) : checksum(file, at, padded(length));
     fileSum = (fileSum + tableSum) >>> 0;
     view.setUint32(entry + 4, tableSum);
     view.setUint32(entry + 8, at);
-    view.setUint32(entry + 12, table.length);
+    view.setUint32(entry + 12, length);
   });
   fileSum = (fileSum + checksum(file, 0, directoryLength)) >>> 0;
-  view.setUint32(positions.get('head')! + 8, (0xb1b0afba - fileSum) >>> 0);
-  const glyfStart = positions.get('glyf')!;
+  view.setUint32(head + 8, (0xb1b0afba - fileSum) >>> 0);
   let leadingLength = 0;
   for (const glyph of glyphs.slice(0, leadingCount)) leadingLength += glyph.bytes.length;
-  return { bytes: file, leadingRecords: { start: glyfStart, end: glyfStart + leadingLength } };
+  return { bytes: file, leadingRecords: { start: glyf, end: glyf + leadingLength } };
+}
+
+/**
+ * The glyf table's checksum from the leading records' share and the rest's: a sum of words is a
+ * sum over bytes, each weighted by its place in its word, so the two parts add up.
+ */
+function glyfChecksum(file: Uint8Array, at: number, length: number, leading: LeadingRecords): number {
+  const split = leading.bytes.length;
+  const aligned = padded(split);
+  let sum = leading.sum;
+  // The word the leading records end in: its bytes after them.
+  for (let index = split; index < aligned; index += 1) sum += file[at + index]! * 2 ** (8 * (3 - (index & 3)));
+  return (sum + checksum(file, at + aligned, padded(length) - aligned)) >>> 0;
 }
 
 function padded(length: number): number {

@@ -326,7 +326,7 @@ class DocumentGlyphs {
   readonly fontGlyphIds: number[] = [0];
   readonly widths: number[];
   readonly codePoints: number[][] = [[0]];
-  private readonly subsetIds = new Map<number, number>([[0, 0]]);
+  private readonly subsetIds = new Map<number, string>([[0, '0000']]);
 
   /** How many glyphs after .notdef came from the layout's fixed text, whether drawn or not. */
   readonly leadingCount: number;
@@ -345,14 +345,15 @@ class DocumentGlyphs {
   encode(text: string, features?: unknown): [string[], unknown[]] {
     const { glyphs, positions } = this.font.layout(text, features);
     const encoded: string[] = [];
-    for (const glyph of glyphs) encoded.push(hex4(this.idOf(glyph)));
+    for (const glyph of glyphs) encoded.push(this.idOf(glyph));
     return [encoded, positions];
   }
 
-  private idOf(glyph: GlyphOfRun): number {
+  /** The glyph's subset id in hex, numbering it if it is new: written once per glyph, not per use. */
+  private idOf(glyph: GlyphOfRun): string {
     let subsetId = this.subsetIds.get(glyph.id);
     if (subsetId === undefined) {
-      subsetId = this.fontGlyphIds.length;
+      subsetId = hex4(this.fontGlyphIds.length);
       this.fontGlyphIds.push(glyph.id);
       this.subsetIds.set(glyph.id, subsetId);
       this.widths.push(glyph.advanceWidth * this.font.scale);
@@ -444,7 +445,7 @@ interface FontObjects {
 }
 
 function fontObjectsOf(font: EmbeddedFont, glyphs: DocumentGlyphs, templateKey: string | undefined): FontObjects {
-  const subset = glyphRecordsOf(font.font).subset(glyphs.fontGlyphIds, 1 + glyphs.leadingCount);
+  const subset = glyphRecordsOf(font.font).subset(glyphs.fontGlyphIds, 1 + glyphs.leadingCount, templateKey);
   return {
     name: `${subsetTag(glyphs.fontGlyphIds)}+${font.font.postscriptName.replaceAll(' ', '_')}`,
     widths: glyphs.widths.map(pdfNumber).join(' '),
@@ -619,9 +620,16 @@ function toUnicodeCmap(codePointsById: number[][]): string {
   ].join('\n');
 }
 
-/** Objects numbered by `allocate`, written in any order; the xref table lists them by number. */
+/**
+ * Objects numbered by `allocate`, written in any order; the xref table lists them by number. The
+ * text between two streams is kept as one string and the file is put together once, in `finish`:
+ * a Buffer for each piece of text, copied again at the end, was a tenth of writing a file.
+ * Text is written as latin1, one byte per character, as Buffer.from(text, 'latin1') writes it.
+ */
 class PdfFile {
-  private readonly chunks: Uint8Array[] = [];
+  private readonly parts: (string | Uint8Array)[] = [];
+  /** The text written since the last stream's bytes. */
+  private text = '';
   private readonly offsets: number[] = [];
   private length = 0;
   private count = 0;
@@ -659,34 +667,50 @@ class PdfFile {
 
   finish(trailer: string): Uint8Array {
     const xref = this.length;
-    const rows = ['xref', `0 ${this.count + 1}`, '0000000000 65535 f '];
+    let rows = `xref\n0 ${this.count + 1}\n0000000000 65535 f `;
     for (let id = 1; id <= this.count; id += 1) {
       const offset = this.offsets[id];
       if (offset === undefined) throw new AppError('internal', 'pdf.object_missing', `PDF object ${id} was allocated but not written`);
-      rows.push(`${offset.toString().padStart(10, '0')} 00000 n `);
+      rows += `\n${tenDigits(offset)} 00000 n `;
     }
-    this.write(`${rows.join('\n')}\ntrailer\n<< /Size ${this.count + 1} ${trailer} >>\nstartxref\n${xref}\n%%EOF\n`);
+    this.write(`${rows}\ntrailer\n<< /Size ${this.count + 1} ${trailer} >>\nstartxref\n${xref}\n%%EOF\n`);
+    this.parts.push(this.text);
     const result = new Uint8Array(this.length);
+    const writer = Buffer.from(result.buffer, result.byteOffset, result.length);
     let offset = 0;
-    for (const chunk of this.chunks) {
-      result.set(chunk, offset);
-      offset += chunk.length;
+    for (const part of this.parts) {
+      if (typeof part === 'string') writer.write(part, offset, part.length, 'latin1');
+      else result.set(part, offset);
+      offset += part.length;
     }
     return result;
   }
 
   private write(text: string): void {
-    this.writeBytes(Buffer.from(text, 'latin1'));
+    this.text += text;
+    this.length += text.length;
   }
 
   private writeBytes(bytes: Uint8Array): void {
-    this.chunks.push(bytes);
+    this.parts.push(this.text, bytes);
+    this.text = '';
     this.length += bytes.length;
   }
 }
 
+/** An xref offset: ten digits, zero-padded (ISO 32000-1 §7.5.4). */
+function tenDigits(value: number): string {
+  const digits = String(value);
+  return '0000000000'.slice(digits.length) + digits;
+}
+
+/** Every byte as two lower-case hex digits. */
+const HEX_BYTES = Array.from({ length: 256 }, (_, value) => value.toString(16).padStart(2, '0'));
+
+/** Four lower-case hex digits, more if the value needs them. */
 function hex4(value: number): string {
-  return value.toString(16).padStart(4, '0');
+  if (value > 0xffff) return value.toString(16);
+  return HEX_BYTES[value >>> 8]! + HEX_BYTES[value & 0xff]!;
 }
 
 /** Numbers as pdfkit writes them: at most six decimals. */
