@@ -378,13 +378,18 @@ function drawTitle(pdf: Pdf, title: string, pages: Pages): void {
   pdf.fillColor(textColour).strokeColor(textColour).lineWidth(0.6).fontSize(28);
   // One font weight is embedded (each weight adds ~7.7 MB to the binary); stroking the fill
   // thickens the title to a bold look instead.
-  pages.fixedText(title, marginX, 70, { width: contentWidth, align: 'center', characterSpacing: 8, fill: true, stroke: true });
+  pages.fixedText(title, marginX, 70, TITLE_OPTIONS);
 }
+
+// Options of the fixed texts are frozen constants: the template keeps the key of a frozen
+// options object (pdf-recorder.ts fixedText) instead of writing it out for every text.
+const TITLE_OPTIONS = Object.freeze({ width: contentWidth, align: 'center', characterSpacing: 8, fill: true, stroke: true });
+const OPTIONS_TEXT_OPTIONS = Object.freeze({ width: contentWidth, align: 'center', lineBreak: false });
 
 /** The options the certificate was made with (世帯全員／本籍・筆頭者 記載 …), centred under the title. */
 function drawOptions(pdf: Pdf, text: string, pages: Pages): void {
   pdf.fillColor(textColour).fontSize(10);
-  pages.fixedText(text, marginX, 116, { width: contentWidth, align: 'center', lineBreak: false });
+  pages.fixedText(text, marginX, 116, OPTIONS_TEXT_OPTIONS);
 }
 
 /** Draws the bordered label/value table, continuing on new pages if needed; returns the y below it. */
@@ -444,32 +449,43 @@ function labelHeightOf(pdf: Pdf, label: string): number {
  * counts the spacing after the last character too, hence the narrower box shifted right.
  */
 function labelOptions(label: string): PDFKit.Mixins.TextOptions & { characterSpacing: number } {
-  const characterSpacing = Array.from(label).length <= 4 ? 4 : 0;
-  return { width: labelWidth - 2 * characterSpacing, align: 'center', characterSpacing, lineGap: 2 };
+  let options = labelOptionsByLabel.get(label);
+  if (options === undefined) {
+    options = Array.from(label).length <= 4 ? SPREAD_LABEL_OPTIONS : SOLID_LABEL_OPTIONS;
+    if (labelOptionsByLabel.size >= LABEL_HEIGHT_LIMIT) labelOptionsByLabel.clear();
+    labelOptionsByLabel.set(label, options);
+  }
+  return options;
 }
+
+const labelOptionsByLabel = new Map<string, PDFKit.Mixins.TextOptions & { characterSpacing: number }>();
+
+const labelOptionsOf = (characterSpacing: number) => Object.freeze({ width: labelWidth - 2 * characterSpacing, align: 'center', characterSpacing, lineGap: 2 });
+const SPREAD_LABEL_OPTIONS = labelOptionsOf(4);
+const SOLID_LABEL_OPTIONS = labelOptionsOf(0);
 
 /** A heavier outer line around the table, as on printed certificates. */
 function closeTable(pdf: Pdf, bottom: number): void {
   pdf.lineWidth(1.4).strokeColor(textColour).moveTo(marginX, bottom).lineTo(marginX + contentWidth, bottom).stroke();
 }
 
+const CERTIFIED_OPTIONS = Object.freeze({ width: contentWidth - 24, lineGap: 3 });
+const ONE_LINE_OPTIONS = Object.freeze({ lineBreak: false });
+/** The municipality's seal, right of its name. */
+const mayorSealSize = 64;
+const mayorSealX = marginX + contentWidth - mayorSealSize - 6;
+const MAYOR_OPTIONS = Object.freeze({ width: mayorSealX - marginX - 24, align: 'right', characterSpacing: 6, fill: true, stroke: true });
+const SEAL_CHARACTER_OPTIONS = Object.freeze({ lineBreak: false, fill: true, stroke: true });
+
 function drawClosing(pdf: Pdf, document: CertificateDocument, top: number, pages: Pages): void {
   pdf.fillColor(textColour).fontSize(12);
-  pages.fixedText(document.certifiedText, marginX + 12, top + 28, { width: contentWidth - 24, lineGap: 3 });
+  pages.fixedText(document.certifiedText, marginX + 12, top + 28, CERTIFIED_OPTIONS);
   // The date is the same for every certificate of the day; its glyphs are of the fixed text.
-  pages.fixedText(document.issuedOnText, marginX + 12, pdf.y + 18, { lineBreak: false });
+  pages.fixedText(document.issuedOnText, marginX + 12, pdf.y + 18, ONE_LINE_OPTIONS);
   const mayorY = pdf.y + 36;
   pdf.fontSize(17).lineWidth(0.3);
-  const sealSize = 64;
-  const sealX = marginX + contentWidth - sealSize - 6;
-  pages.fixedText(document.municipalityName, marginX, mayorY, {
-    width: sealX - marginX - 24,
-    align: 'right',
-    characterSpacing: 6,
-    fill: true,
-    stroke: true,
-  });
-  drawSeal(pdf, `${document.municipalityName}之印`, sealX, mayorY - (sealSize - 17) / 2 - 4, sealSize, pages);
+  pages.fixedText(document.municipalityName, marginX, mayorY, MAYOR_OPTIONS);
+  drawSeal(pdf, `${document.municipalityName}之印`, mayorSealX, mayorY - (mayorSealSize - 17) / 2 - 4, mayorSealSize, pages);
 }
 
 /**
@@ -494,7 +510,7 @@ function drawSeal(pdf: Pdf, text: string, x: number, y: number, size: number, pa
     pdf.fontSize(fontSize);
     column.forEach((character, row) => {
       const cellY = y + inset + row * cellHeight + (cellHeight - fontSize) / 2 - fontSize * 0.08;
-      pages.fixedText(character, columnX + (columnWidth - fontSize) / 2, cellY, { lineBreak: false, fill: true, stroke: true });
+      pages.fixedText(character, columnX + (columnWidth - fontSize) / 2, cellY, SEAL_CHARACTER_OPTIONS);
     });
   });
   pdf.restore();

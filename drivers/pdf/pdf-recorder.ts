@@ -210,7 +210,7 @@ function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm
       current = page;
     },
     fixedText(text, x, y, options = {}) {
-      const key = runs && `${layout._fontSize}\u0001${JSON.stringify(options)}\u0001${text}`;
+      const key = runs && `${layout._fontSize}\u0001${optionsKey(options)}\u0001${text}`;
       const run = key === undefined ? undefined : runs!.get(key);
       // Replayed only where it ends above the page's bottom margin, where pdfkit's line wrapper
       // would not have gone on to a new page; elsewhere pdfkit lays it out again.
@@ -307,6 +307,19 @@ function fixedRunsOf(templateKey: string): Map<string, FixedRun> {
     fixedRuns.set(templateKey, runs);
   }
   return runs;
+}
+
+/** Frozen options' keys: a layout passes the same few objects for its every text. */
+const optionKeys = new WeakMap<object, string>();
+
+/** The options as JSON, kept for a frozen object of plain values (which cannot change after it is read). */
+function optionsKey(options: object): string {
+  let key = optionKeys.get(options);
+  if (key === undefined) {
+    key = JSON.stringify(options);
+    if (Object.isFrozen(options) && Object.values(options).every((value) => value === null || typeof value !== 'object')) optionKeys.set(options, key);
+  }
+  return key;
 }
 
 const TEXT_MATRIX = /^1 0 0 1 (-?[\d.e+-]+) (-?[\d.e+-]+) Tm$/;
