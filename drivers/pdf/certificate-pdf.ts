@@ -449,17 +449,10 @@ function labelHeightOf(pdf: Pdf, label: string): number {
  * counts the spacing after the last character too, hence the narrower box shifted right.
  */
 function labelOptions(label: string): PDFKit.Mixins.TextOptions & { characterSpacing: number } {
-  let options = labelOptionsByLabel.get(label);
-  if (options === undefined) {
-    options = Array.from(label).length <= 4 ? SPREAD_LABEL_OPTIONS : SOLID_LABEL_OPTIONS;
-    if (labelOptionsByLabel.size >= LABEL_HEIGHT_LIMIT) labelOptionsByLabel.clear();
-    labelOptionsByLabel.set(label, options);
-  }
-  return options;
+  return Array.from(label).length <= 4 ? SPREAD_LABEL_OPTIONS : SOLID_LABEL_OPTIONS;
 }
 
-const labelOptionsByLabel = new Map<string, PDFKit.Mixins.TextOptions & { characterSpacing: number }>();
-
+/** Frozen, so the template keeps their key (pdf-recorder.ts fixedText). */
 const labelOptionsOf = (characterSpacing: number) => Object.freeze({ width: labelWidth - 2 * characterSpacing, align: 'center', characterSpacing, lineGap: 2 });
 const SPREAD_LABEL_OPTIONS = labelOptionsOf(4);
 const SOLID_LABEL_OPTIONS = labelOptionsOf(0);
