@@ -5,6 +5,7 @@
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import type { Agent } from 'undici';
 import { AppError } from '../../core/errors.ts';
+import { Deadline } from './deadline.ts';
 import type { Http1Pool } from './http1-client.ts';
 import { Http1BadAnswer, Http1ResponseTooLarge } from './http1-errors.ts';
 
@@ -51,7 +52,7 @@ export interface HttpClient {
   close(): Promise<void>;
 }
 
-/** One HTTP exchange on a given runtime; the abort signal carries the overall deadline. */
+/** One HTTP exchange on a given runtime, within the request's overall deadline. */
 interface Exchange {
   /** `target`: the request's URL, resolved against the base URL. */
   send(target: URL, init: ExchangeInit): Promise<ClientResponse>;
@@ -62,7 +63,7 @@ interface ExchangeInit {
   method: string;
   headers: Record<string, string>;
   body: Uint8Array | string | undefined;
-  signal: AbortSignal;
+  deadline: Deadline;
   maxResponseBytes: number;
 }
 
@@ -90,25 +91,24 @@ export function createMutualTlsClient(options: MutualTlsClientOptions): HttpClie
 
   const request: HttpClient['request'] = async (method, path, body, headers = {}) => {
     const url = urlOf(path);
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), timeoutMs);
-    const send = () => exchange.send(url, { method, headers, body, signal: deadline.signal, maxResponseBytes });
+    const deadline = new Deadline(timeoutMs);
+    const send = () => exchange.send(url, { method, headers, body, deadline, maxResponseBytes });
     try {
       try {
         return await send();
       } catch (error) {
-        const failure = transportError(error, baseUrl.host, deadline.signal.aborted);
+        const failure = transportError(error, baseUrl.host, deadline.passed);
         // A kept-alive connection the server closed as idle just as this request went out: the
         // server closes only connections with no request in progress, so the request was never
         // handled. It goes once more, on a new connection, within the same deadline (issue 10;
         // every endpoint takes a repeat, docs/runtime-facts.md "Kept-alive connections").
-        if (failure.code !== 'transport.closed' || deadline.signal.aborted) throw failure;
+        if (failure.code !== 'transport.closed' || deadline.passed) throw failure;
         return await send();
       }
     } catch (error) {
-      throw transportError(error, baseUrl.host, deadline.signal.aborted);
+      throw transportError(error, baseUrl.host, deadline.passed);
     } finally {
-      clearTimeout(timer);
+      deadline.clear();
     }
   };
 
@@ -141,26 +141,39 @@ function undiciExchange(options: MutualTlsClientOptions, timeoutMs: number, maxC
   return {
     async send(url, init) {
       const { agent, request } = await connect();
-      const response = await request(url.toString(), {
-        method: init.method,
-        headers: init.headers,
-        body: init.body,
-        dispatcher: agent,
-        signal: init.signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(response.headers)) {
-        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      // undici takes an AbortSignal; the deadline aborts it.
+      const abort = new AbortController();
+      if (init.deadline.passed) abort.abort();
+      init.deadline.whenPassed(() => abort.abort());
+      try {
+        return await undiciRequest(request, agent, url, init, abort.signal, timeoutMs);
+      } finally {
+        init.deadline.whenPassed(undefined);
       }
-      const body = await readLimited(response.body, init.maxResponseBytes);
-      return { status: response.statusCode, headers, body };
     },
     close: async () => {
       if (connection) await (await connection).agent.close();
     },
   };
+}
+
+/** One request through undici, its whole body read within the limit. */
+async function undiciRequest(request: typeof import('undici').request, agent: Agent, url: URL, init: ExchangeInit, signal: AbortSignal, timeoutMs: number): Promise<ClientResponse> {
+  const response = await request(url.toString(), {
+    method: init.method,
+    headers: init.headers,
+    body: init.body,
+    dispatcher: agent,
+    signal,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const body = await readLimited(response.body, init.maxResponseBytes);
+  return { status: response.statusCode, headers, body };
 }
 
 /**
@@ -179,7 +192,7 @@ function bunExchange(options: MutualTlsClientOptions, maxConnections: number): E
       createHttp1Pool({ host, port: Number(url.port || 443), ca: tls.ca, cert: tls.cert, key: tls.key, checkServerIdentity: tls.checkServerIdentity, maxConnections, localAddress: options.localAddress }),
     ));
   return {
-    send: async (target, init) => (await poolNow()).send(init.method, `${target.pathname}${target.search}`, init.headers, init.body, init.signal, init.maxResponseBytes),
+    send: async (target, init) => (await poolNow()).send(init.method, `${target.pathname}${target.search}`, init.headers, init.body, init.deadline, init.maxResponseBytes),
     close: async () => {
       if (pool) await (await pool).close();
     },

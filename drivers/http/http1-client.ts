@@ -7,6 +7,7 @@
 
 import { isIP } from 'node:net';
 import { connect, type PeerCertificate, type TLSSocket } from 'node:tls';
+import type { Deadline } from './deadline.ts';
 import { ChunkedBodyDecoder, endOfHead, HttpRequestError } from './http1.ts';
 import { Http1BadAnswer, Http1ResponseTooLarge } from './http1-errors.ts';
 
@@ -47,7 +48,22 @@ interface PooledConnection {
   idleTimer?: ReturnType<typeof setTimeout>;
   /** Taken off the count of open connections (once, whatever closed it). */
   retired: boolean;
+  /**
+   * The exchange reading this connection's answer, if one is under way. The socket's listeners
+   * are added once, when it connects, and hand on to it: adding and removing three for every
+   * request was a share of the relay's CPU of its own (docs/runtime-facts.md, "TLS and HTTP").
+   */
+  reader: AnswerReader | undefined;
 }
+
+/** What an exchange does with what its connection hears (exchange). */
+interface AnswerReader {
+  data(chunk: Buffer): void;
+  closed(): void;
+  failed(error: Error): void;
+}
+
+const DEADLINE_PASSED = 'the deadline passed';
 
 export type Http1Pool = ReturnType<typeof createHttp1Pool>;
 
@@ -58,7 +74,7 @@ export function createHttp1Pool(options: Http1PoolOptions) {
   let open = 0;
   let closed = false;
 
-  function connectNew(signal: AbortSignal): Promise<PooledConnection> {
+  function connectNew(deadline: Deadline): Promise<PooledConnection> {
     return new Promise((resolve, reject) => {
       const socket = connect({
         host: options.host,
@@ -71,23 +87,22 @@ export function createHttp1Pool(options: Http1PoolOptions) {
         minVersion: 'TLSv1.2',
         ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
       });
-      const connection: PooledConnection = { socket, retired: false };
-      const onAbort = () => socket.destroy(new Error('the deadline passed'));
+      const connection: PooledConnection = { socket, retired: false, reader: undefined };
       const onFailure = (error: Error) => {
-        signal.removeEventListener('abort', onAbort);
+        deadline.whenPassed(undefined);
         socket.destroy();
         reject(error);
       };
-      signal.addEventListener('abort', onAbort, { once: true });
+      deadline.whenPassed(() => socket.destroy(new Error(DEADLINE_PASSED)));
       socket.once('error', onFailure);
       socket.once('secureConnect', () => {
-        signal.removeEventListener('abort', onAbort);
+        deadline.whenPassed(undefined);
         socket.off('error', onFailure);
-        // Broken while idle: the close that follows retires it; an exchange hears of it itself.
-        socket.on('error', () => undefined);
-        socket.once('close', () => {
-          if (idle.includes(connection)) retire(connection);
-        });
+        // Bytes nobody asked for, or the close of a connection no exchange is reading: it is
+        // not used again. An error without an exchange is followed by the close, which retires it.
+        socket.on('data', (chunk: Buffer) => (connection.reader === undefined ? retire(connection) : connection.reader.data(chunk)));
+        socket.on('error', (error: Error) => connection.reader?.failed(error));
+        socket.on('close', () => (connection.reader === undefined ? retire(connection) : connection.reader.closed()));
         resolve(connection);
       });
     });
@@ -106,10 +121,10 @@ export function createHttp1Pool(options: Http1PoolOptions) {
   }
 
   /** A kept-alive connection, a new one if fewer than the cap are open, or the next one freed. */
-  async function acquire(signal: AbortSignal): Promise<PooledConnection> {
+  async function acquire(deadline: Deadline): Promise<PooledConnection> {
     for (;;) {
       if (closed) throw new ConnectionClosed('the client is closed');
-      if (signal.aborted) throw new Error('the deadline passed');
+      if (deadline.passed) throw new Error(DEADLINE_PASSED);
       const reused = idle.pop();
       if (reused !== undefined) {
         clearTimeout(reused.idleTimer);
@@ -120,7 +135,7 @@ export function createHttp1Pool(options: Http1PoolOptions) {
       if (open < options.maxConnections) {
         open += 1;
         try {
-          return await connectNew(signal);
+          return await connectNew(deadline);
         } catch (error) {
           open -= 1;
           handOn();
@@ -128,17 +143,18 @@ export function createHttp1Pool(options: Http1PoolOptions) {
         }
       }
       const handed = await new Promise<PooledConnection | undefined>((resolve, reject) => {
-        const waiter = { resolve };
-        waiting.push(waiter);
-        signal.addEventListener(
-          'abort',
-          () => {
-            const index = waiting.indexOf(waiter);
-            if (index >= 0) waiting.splice(index, 1);
-            reject(new Error('the deadline passed'));
+        const waiter = {
+          resolve: (connection: PooledConnection | undefined) => {
+            deadline.whenPassed(undefined);
+            resolve(connection);
           },
-          { once: true },
-        );
+        };
+        waiting.push(waiter);
+        deadline.whenPassed(() => {
+          const index = waiting.indexOf(waiter);
+          if (index >= 0) waiting.splice(index, 1);
+          reject(new Error(DEADLINE_PASSED));
+        });
       });
       if (handed !== undefined) return handed;
     }
@@ -161,12 +177,12 @@ export function createHttp1Pool(options: Http1PoolOptions) {
   }
 
   return {
-    async send(method: string, path: string, headers: Record<string, string>, body: Uint8Array | string | undefined, signal: AbortSignal, maxResponseBytes: number): Promise<Http1Answer> {
+    async send(method: string, path: string, headers: Record<string, string>, body: Uint8Array | string | undefined, deadline: Deadline, maxResponseBytes: number): Promise<Http1Answer> {
       const request = requestBytes(method, path, authority, headers, body);
-      const connection = await acquire(signal);
+      const connection = await acquire(deadline);
       let keepAliveMs: number | undefined;
       try {
-        const answer = await exchange(connection.socket, request, method === 'HEAD', signal, maxResponseBytes);
+        const answer = await exchange(connection, request, method === 'HEAD', deadline, maxResponseBytes);
         keepAliveMs = answer.keepAliveMs;
         return { status: answer.status, headers: answer.headers, body: answer.body };
       } finally {
@@ -204,8 +220,9 @@ interface Exchanged extends Http1Answer {
   keepAliveMs: number | undefined;
 }
 
-/** Writes the request and reads one answer off the socket (1xx answers skipped). */
-function exchange(socket: TLSSocket, request: string | Buffer, headOnly: boolean, signal: AbortSignal, maxResponseBytes: number): Promise<Exchanged> {
+/** Writes the request and reads one answer off the connection (1xx answers skipped). */
+function exchange(connection: PooledConnection, request: string | Buffer, headOnly: boolean, deadline: Deadline, maxResponseBytes: number): Promise<Exchanged> {
+  const socket = connection.socket;
   return new Promise((resolve, reject) => {
     let buffered: Buffer = Buffer.alloc(0);
     let head: { status: number; headers: Record<string, string>; keepAlive: boolean } | undefined;
@@ -220,16 +237,13 @@ function exchange(socket: TLSSocket, request: string | Buffer, headOnly: boolean
     const finish = (error: unknown, answer?: Exchanged) => {
       if (settled) return;
       settled = true;
-      socket.off('data', onData);
-      socket.off('close', onClose);
-      socket.off('error', onError);
-      signal.removeEventListener('abort', onAbort);
+      connection.reader = undefined;
+      deadline.whenPassed(undefined);
       if (error !== undefined) {
         socket.destroy();
         reject(error);
       } else resolve(answer!);
     };
-    const onAbort = () => finish(new Error('the deadline passed'));
     const onError = (error: Error) => finish(error);
     const onClose = () => {
       if (head !== undefined && untilClose) return done(buffered);
@@ -285,11 +299,9 @@ function exchange(socket: TLSSocket, request: string | Buffer, headOnly: boolean
       }
     }
 
-    socket.on('data', onData);
-    socket.once('close', onClose);
-    socket.on('error', onError);
-    signal.addEventListener('abort', onAbort, { once: true });
-    if (signal.aborted) return onAbort();
+    if (deadline.passed) return finish(new Error(DEADLINE_PASSED));
+    connection.reader = { data: onData, closed: onClose, failed: onError };
+    deadline.whenPassed(() => finish(new Error(DEADLINE_PASSED)));
     socket.write(request);
   });
 }

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
+import { Deadline } from '../../../drivers/http/deadline.ts';
 import { createHttp1Pool, Http1BadAnswer, Http1ResponseTooLarge } from '../../../drivers/http/http1-client.ts';
 import { createTestCertificateAuthority, rawTlsServer } from './tls-fixture.ts';
 
@@ -17,18 +18,29 @@ function poolFor(port: number, maxConnections = 4) {
   return createHttp1Pool({ host: 'localhost', port, ca: authority.certificatePem, cert: clientCertificate.certificatePem, key: clientCertificate.keyPem, maxConnections });
 }
 
-const send = (pool: ReturnType<typeof poolFor>, body = '{"kioskId":"K0001","名前":"髙"}', maxBytes = 1 << 20) =>
-  pool.send('POST', '/v1/x', { 'content-type': 'application/json' }, body, new AbortController().signal, maxBytes);
+async function send(pool: ReturnType<typeof poolFor>, body = '{"kioskId":"K0001","名前":"髙"}', maxBytes = 1 << 20, deadline = new Deadline(10_000)) {
+  try {
+    return await pool.send('POST', '/v1/x', { 'content-type': 'application/json' }, body, deadline, maxBytes);
+  } finally {
+    deadline.clear();
+  }
+}
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
 
 describe('the HTTP/1.1 client pool', () => {
   /**
    * The next answers the server gives, in order (then "ok"); `close` ends the connection after one;
-   * `pieces` sends the text in writes of those lengths, a few milliseconds apart.
+   * `pieces` sends the text in writes of those lengths, a few milliseconds apart; `delayMs` sends
+   * it after that long; `unasked` is sent on the same connection 20 ms after the answer.
    */
-  const script: { text: string; close?: boolean; pieces?: number[] }[] = [];
+  const script: { text: string; close?: boolean; pieces?: number[]; delayMs?: number; unasked?: string }[] = [];
   const server = rawServer((_, socket) => {
     const next = script.shift() ?? { text: 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok' };
+    if (next.unasked !== undefined) setTimeout(() => socket.destroyed || socket.write(next.unasked!), 20);
+    if (next.delayMs !== undefined) {
+      setTimeout(() => socket.destroyed || socket.write(next.text), next.delayMs);
+      return undefined;
+    }
     if (next.pieces) {
       void writeInPieces(socket, next.text, next.pieces);
       return undefined;
@@ -109,6 +121,29 @@ describe('the HTTP/1.1 client pool', () => {
     await pool.close();
   });
 
+  it('does not use a kept-alive connection again once the server sent bytes on it while it was idle', async () => {
+    const pool = poolFor(port);
+    const connectionsBefore = server.connections;
+    script.push({ text: 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok', unasked: 'HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nstale' });
+    assert.equal(text((await send(pool)).body), 'ok');
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    assert.equal(text((await send(pool)).body), 'ok', 'the next answer is its own, not the stale one');
+    assert.equal(server.connections - connectionsBefore, 2);
+    await pool.close();
+  });
+
+  it('gives up an answer at its deadline, closes that connection, and answers the next request on a new one', async () => {
+    const pool = poolFor(port);
+    const connectionsBefore = server.connections;
+    script.push({ text: 'HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nlate!', delayMs: 300 });
+    const deadline = new Deadline(60);
+    await assert.rejects(send(pool, '{}', 1 << 20, deadline), /the deadline passed/);
+    assert.equal(deadline.passed, true);
+    assert.equal(text((await send(pool)).body), 'ok');
+    assert.equal(server.connections - connectionsBefore, 2, 'the connection whose answer was cut off is not used again');
+    await pool.close();
+  });
+
   it('refuses an answer that is not HTTP/1.1 as a bad answer', async () => {
     const pool = poolFor(port);
     script.push({ text: 'SSH-2.0-OpenSSH_9.6\r\n\r\n' });
@@ -147,10 +182,11 @@ describe('the pool cap', () => {
     const port = await server.start();
     const pool = poolFor(port, 1);
     try {
-      const first = pool.send('POST', '/v1/x', {}, '{}', AbortSignal.timeout(2_000), 1024).catch(() => 'first ended');
-      const deadline = AbortSignal.timeout(150);
+      const firstDeadline = new Deadline(2_000);
+      const first = pool.send('POST', '/v1/x', {}, '{}', firstDeadline, 1024).catch(() => 'first ended').finally(() => firstDeadline.clear());
+      const deadline = new Deadline(150);
       await assert.rejects(pool.send('POST', '/v1/x', {}, '{}', deadline, 1024));
-      assert.equal(deadline.aborted, true);
+      assert.equal(deadline.passed, true);
       await first;
     } finally {
       await pool.close();
