@@ -386,6 +386,7 @@ function serveConnection(socket: TLSSocket, peer: PeerCertificate, options: Pick
 
   function write(outgoing: OutgoingResponse, keepAlive: boolean, headOnly: boolean): void {
     clearTimeout(requestTimer);
+    if (typeof outgoing.body === 'string' && writeText(outgoing, outgoing.body, keepAlive, headOnly)) return;
     const body = typeof outgoing.body === 'string' ? Buffer.from(outgoing.body, 'utf8') : outgoing.body;
     const headText = responseHead(outgoing.status, outgoing.headers ?? {}, body.byteLength, keepAlive && { keepAliveSeconds: limits.keepAliveSeconds }, httpDate());
     if (headOnly || body.byteLength === 0) socket.write(headText, 'latin1');
@@ -397,6 +398,19 @@ function serveConnection(socket: TLSSocket, peer: PeerCertificate, options: Pick
       socket.write(headText, 'latin1');
       socket.write(body);
     }
+  }
+
+  /**
+   * A text body (the centre's JSON answers) goes out with its head as one string, which the TLS
+   * socket encodes as UTF-8 itself: no Buffer of the body and no second copy joining it to the
+   * head. False, and nothing written, when the head is not ASCII, as its obs-text must go as latin1.
+   */
+  function writeText(outgoing: OutgoingResponse, body: string, keepAlive: boolean, headOnly: boolean): boolean {
+    const length = Buffer.byteLength(body, 'utf8');
+    const headText = responseHead(outgoing.status, outgoing.headers ?? {}, length, keepAlive && { keepAliveSeconds: limits.keepAliveSeconds }, httpDate());
+    if (!ASCII.test(headText)) return false;
+    socket.write(headOnly || length === 0 ? headText : headText + body, 'utf8');
+    return true;
   }
 
   /** A JSON answer that ends the connection. */
@@ -438,6 +452,7 @@ function pathOf(target: string): string {
 
 const PLAIN_PATH = /^(?:\/[A-Za-z0-9_-]+)+$/;
 const ONE_WRITE_MAX_BYTES = 256 * 1024;
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** One parse per connection: keep-alive requests share the socket and its certificate. */
 const peerBySocket = new WeakMap<TLSSocket, PeerCertificate>();

@@ -46,6 +46,8 @@ const routes: Record<string, RequestHandler> = {
     throw new Error('secret detail that must not leak');
   },
   '/hang': () => new Promise(() => undefined),
+  // A text body written with a head that is not ASCII: the head's obs-text goes out as latin1, the body as UTF-8.
+  '/obs-text': async () => ({ status: 200, headers: { 'content-type': 'application/json', 'x-note': 'caf\u00e9' }, body: '{"名前":"髙﨑 𠮷"}' }),
   '/hold': async () => {
     held.now += 1;
     held.most = Math.max(held.most, held.now);
@@ -114,6 +116,13 @@ describe('mutual TLS server and client', () => {
       hasRawCertificate: true,
       fingerprintShape: true,
     });
+  });
+
+  it('sends a text body as UTF-8 with its length in bytes, also when a field of the head is obs-text (latin1)', async () => {
+    const response = await client.request('GET', '/obs-text');
+    assert.equal(response.headers['x-note'], 'caf\u00e9');
+    assert.equal(response.headers['content-length'], String(Buffer.byteLength('{"名前":"髙﨑 𠮷"}')));
+    assert.equal(new TextDecoder().decode(response.body), '{"名前":"髙﨑 𠮷"}');
   });
 
   it('reuses the connection for a second request', async () => {
