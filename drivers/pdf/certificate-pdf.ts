@@ -8,7 +8,7 @@ import type { VoidSlip } from '../../core/kiosk-transaction.ts';
 import type { CertificateContent, CertificateField } from '../../core/resident.ts';
 import { loadJapaneseFace } from './font-face.ts';
 import { finishDocument, openDocument } from './pdf-document.ts';
-import { drawOneLine, oneLineHeight, type OneLineBox } from './one-line-text.ts';
+import { drawOneLine, oneLineHeight, writeLine, type OneLineBox } from './one-line-text.ts';
 import { fillColour, filledWith, lineOperators, rectOperator, RgbColour, setOpacity, strokeColour } from './drawing-operators.ts';
 import { SEAL_IMAGE_NAME, SEAL_IMAGE_SIZE } from './seal-blanks.ts';
 import { recordPdfCopies, type FixedText, type RecordedForm, type Recording } from './pdf-recorder.ts';
@@ -126,7 +126,10 @@ interface Pages {
   switchToPage(index: number): void;
   /** pdf.text for the layout's fixed text (fixedTextOf), which the template lays out once (pdf-recorder.ts). */
   fixedText(text: string, x: number, y: number, options?: PDFKit.Mixins.TextOptions): void;
-  /** Whether values that are one line skip pdfkit's line wrapper (one-line-text.ts); the pdfkit reference keeps it. */
+  /**
+   * Whether values that are one line skip pdfkit's line wrapper, and runs (drawRuns) its text
+   * options, both written by one-line-text.ts; the pdfkit reference keeps pdfkit's own.
+   */
   readonly oneLineValues: boolean;
   /** Whether the file has the blank QR code to place (drivers/pdf/seal-blanks.ts); the pdfkit reference has none. */
   readonly sealed: boolean;
@@ -561,11 +564,22 @@ function copyMarkRuns(document: Pick<CertificateDocument, 'requestId' | 'serials
   return ['証明書番号 ', shared, `${serial.slice(shared.length)}（${index + 1}/${document.serials.length}通）`].filter((run) => run !== '');
 }
 
-/** Draws runs one after another from x on one line, where one text of them all would be. */
-function drawRuns(pdf: Pdf, runs: { text: string; width: number }[], x: number, y: number): void {
+/**
+ * Draws runs one after another from x on one line, where one text of them all would be. Each is
+ * `pdf.text(run, at, y, { lineBreak: false })`, which for a run without a line break is one line of
+ * pdfkit's line writer, leaving pdf.x after the run (its width, measured at this font size) and
+ * pdf.y at y; the template writes that line itself (one-line-text.ts writeLine).
+ */
+function drawRuns(pdf: Pdf, runs: { text: string; width: number }[], x: number, y: number, pages: Pages): void {
   let at = x;
   for (const run of runs) {
-    pdf.text(run.text, at, y, { lineBreak: false });
+    if (pages.oneLineValues && !run.text.includes('\n')) {
+      writeLine(pdf, run.text, at, y);
+      pdf.x = at + run.width;
+      pdf.y = y;
+    } else {
+      pdf.text(run.text, at, y, { lineBreak: false });
+    }
     at += run.width;
   }
 }
@@ -587,7 +601,7 @@ function drawCopyMarks(pdf: Pdf, document: CertificateDocument, index: number, p
     pages.switchToPage(page);
     fillColour(pdf, TEXT);
     pdf.fontSize(9);
-    drawRuns(pdf, runs, x, 40);
+    drawRuns(pdf, runs, x, 40, pages);
   }
 }
 
@@ -600,6 +614,6 @@ function drawFooters(pdf: Pdf, document: CertificateDocument, pages: Pages): voi
     fillColour(pdf, FOOTER);
     pdf.fontSize(8);
     // The request id as a run of its own: the rest recurs, and the copy marks shape the id too.
-    drawRuns(pdf, measured(pdf, ['交付番号 ', document.requestId, `　端末番号 ${document.kioskId}${pageText}`]), marginX, pageHeight - 52);
+    drawRuns(pdf, measured(pdf, ['交付番号 ', document.requestId, `　端末番号 ${document.kioskId}${pageText}`]), marginX, pageHeight - 52, pages);
   }
 }
