@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { constants, deflateRawSync, deflateSync } from 'node:zlib';
 import { AppError } from '../../core/errors.ts';
+import { pdfkitNumber } from './drawing-operators.ts';
 import { glyphRecordsOf, type FontFace } from './font-face.ts';
 import { openDocument, type PageSetup } from './pdf-document.ts';
 import { SEAL_IMAGE_NAME, sealImageEntries, sealImagePlaceholder, statementPlaceholder } from './seal-blanks.ts';
@@ -189,7 +190,7 @@ function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm
   let copying = false;
   const startPage = () => {
     if (copying) throw new AppError('internal', 'pdf.copy_adds_page', "a copy's marks cannot add a page");
-    current = [`1 0 0 -1 0 ${pdfNumber(pageHeight)} cm`];
+    current = [`1 0 0 -1 0 ${pdfkitNumber(pageHeight)} cm`];
     for (const form of forms) current.push(`/${form.name} Do`);
     pages.push(current);
     pdf.x = 0;
@@ -215,7 +216,7 @@ function record(pdf: Pdf, setup: PageSetup, createdAt: Date, forms: RecordedForm
       // Replayed only where it ends above the page's bottom margin, where pdfkit's line wrapper
       // would not have gone on to a new page; elsewhere pdfkit lays it out again.
       if (run !== undefined && y + run.dy <= layout.page.maxY()) {
-        for (const operator of run.operators) current.push(typeof operator === 'string' ? operator : `1 0 0 1 ${pdfNumber(x + operator.x)} ${pdfNumber(operator.y - y)} Tm`);
+        for (const operator of run.operators) current.push(typeof operator === 'string' ? operator : `1 0 0 1 ${pdfkitNumber(x + operator.x)} ${pdfkitNumber(operator.y - y)} Tm`);
         pdf.x = x + run.dx;
         pdf.y = y + run.dy;
         return;
@@ -395,7 +396,7 @@ interface PdfParts {
 function writeForm(file: PdfFile, form: RecordedForm, id: number): void {
   const nested = (form.forms ?? []).map((inner) => ({ inner, id: file.allocate() }));
   const resources = nested.length > 0 ? ` /Resources << /XObject << ${nested.map(({ inner, id: innerId }) => `/${inner.name} ${innerId} 0 R`).join(' ')} >> >>` : '';
-  file.stream(id, `/Type /XObject /Subtype /Form /BBox [${form.boundingBox.map(pdfNumber).join(' ')}]${resources} /Filter /FlateDecode`, form.deflatedOperators);
+  file.stream(id, `/Type /XObject /Subtype /Form /BBox [${form.boundingBox.map(pdfkitNumber).join(' ')}]${resources} /Filter /FlateDecode`, form.deflatedOperators);
   for (const { inner, id: innerId } of nested) writeForm(file, inner, innerId);
 }
 
@@ -425,7 +426,7 @@ function writePdf(parts: PdfParts): Uint8Array {
     const own = marks.length > 0 ? file.allocate() : undefined;
     pageIds.push(page);
     const contents = own === undefined ? `${shared} 0 R` : `[${shared} 0 R ${own} 0 R]`;
-    file.object(page, `<< /Type /Page /Parent ${pageTree} 0 R /MediaBox [0 0 ${pdfNumber(width)} ${pdfNumber(height)}] /Contents ${contents} /Resources ${resources} >>`);
+    file.object(page, `<< /Type /Page /Parent ${pageTree} 0 R /MediaBox [0 0 ${pdfkitNumber(width)} ${pdfkitNumber(height)}] /Contents ${contents} /Resources ${resources} >>`);
     file.stream(shared, '', content);
     if (own !== undefined) file.stream(own, '', deflateOperators(marks));
   }
@@ -440,7 +441,7 @@ function writePdf(parts: PdfParts): Uint8Array {
   for (const { form, id } of formIds) writeForm(file, form, id);
   if (sealImage !== undefined) file.rawStream(sealImage, sealImageEntries(), sealImagePlaceholder());
   for (const { state, id } of stateIds) {
-    file.object(id, `<< ${Object.entries(state.entries).map(([key, value]) => `/${key} ${typeof value === 'number' ? pdfNumber(value) : `/${String(value)}`}`).join(' ')} >>`);
+    file.object(id, `<< ${Object.entries(state.entries).map(([key, value]) => `/${key} ${typeof value === 'number' ? pdfkitNumber(value) : `/${String(value)}`}`).join(' ')} >>`);
   }
   writeFont(file, type0, parts.font, parts.fontObjects);
   // As pdfkit: the file ID is a hash of the info, so the same content gives the same bytes; each copy its own.
@@ -461,7 +462,7 @@ function fontObjectsOf(font: EmbeddedFont, glyphs: DocumentGlyphs, templateKey: 
   const subset = glyphRecordsOf(font.font).subset(glyphs.fontGlyphIds, 1 + glyphs.leadingCount, templateKey);
   return {
     name: `${subsetTag(glyphs.fontGlyphIds)}+${font.font.postscriptName.replaceAll(' ', '_')}`,
-    widths: glyphs.widths.map(pdfNumber).join(' '),
+    widths: glyphs.widths.map(pdfkitNumber).join(' '),
     fontFile: templateKey === undefined ? deflateSync(subset.bytes, FAST) : deflateReusing(subset.bytes, subset.leadingRecords, templateKey),
     toUnicode: deflateSync(Buffer.from(toUnicodeCmap(glyphs.codePoints), 'latin1'), FAST),
   };
@@ -501,9 +502,9 @@ function descriptorEntries(font: EmbeddedFont): string {
     const { bbox } = face;
     const scale = font.scale;
     entries =
-      `/Flags ${flags} /FontBBox [${[bbox.minX, bbox.minY, bbox.maxX, bbox.maxY].map((value) => pdfNumber(value * scale)).join(' ')}] ` +
-      `/ItalicAngle ${pdfNumber(face.italicAngle)} /Ascent ${pdfNumber(font.ascender)} /Descent ${pdfNumber(font.descender)} ` +
-      `/CapHeight ${pdfNumber((face.capHeight || face.ascent) * scale)} /XHeight ${pdfNumber((face.xHeight || 0) * scale)} /StemV 0`;
+      `/Flags ${flags} /FontBBox [${[bbox.minX, bbox.minY, bbox.maxX, bbox.maxY].map((value) => pdfkitNumber(value * scale)).join(' ')}] ` +
+      `/ItalicAngle ${pdfkitNumber(face.italicAngle)} /Ascent ${pdfkitNumber(font.ascender)} /Descent ${pdfkitNumber(font.descender)} ` +
+      `/CapHeight ${pdfkitNumber((face.capHeight || face.ascent) * scale)} /XHeight ${pdfkitNumber((face.xHeight || 0) * scale)} /StemV 0`;
     descriptorCache.set(face, entries);
   }
   return entries;
@@ -724,11 +725,6 @@ const HEX_BYTES = Array.from({ length: 256 }, (_, value) => value.toString(16).p
 function hex4(value: number): string {
   if (value > 0xffff) return value.toString(16);
   return HEX_BYTES[value >>> 8]! + HEX_BYTES[value & 0xff]!;
-}
-
-/** Numbers as pdfkit writes them: at most six decimals. */
-function pdfNumber(value: number): string {
-  return String(Math.round(value * 1e6) / 1e6);
 }
 
 /** A text string: ASCII as a literal, anything else as UTF-16BE with its byte-order mark. */
