@@ -136,7 +136,7 @@ function stop(child: ChildProcess): Promise<number | null> {
 }
 
 /** utime and stime of a process so far, in ms: system time is mostly socket writes and SQLite's file I/O. */
-function cpuSplitMs(pid: number): { user: number; system: number; jit: number } {
+function cpuSplitMs(pid: number): Cpu {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name, which is in parentheses and may hold spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -144,11 +144,13 @@ function cpuSplitMs(pid: number): { user: number; system: number; jit: number } 
 }
 
 /**
- * The CPU so far of a process's JavaScriptCore compiler threads ("JITWorker"): code being
- * compiled to its optimising tiers, which a server that has run for a while has done.
+ * The CPU so far of each of a process's JavaScriptCore compiler threads ("JITWorker"), by
+ * process and thread id: code being compiled to its optimising tiers, which a server that has run
+ * for a while has done. JavaScriptCore ends idle compiler threads and starts new ones, so a level's
+ * share is taken thread by thread (jitDeltaMs), never as the difference of two sums.
  */
-function jitCpuMs(pid: number): number {
-  let ticks = 0;
+function jitCpuMs(pid: number): Map<string, number> {
+  const threads = new Map<string, number>();
   for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
     let stat: string;
     try {
@@ -158,15 +160,26 @@ function jitCpuMs(pid: number): number {
     }
     if (!stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).startsWith('JIT')) continue;
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
+    threads.set(`${pid}/${task}`, ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond);
   }
-  return (ticks * 1000) / clockTicksPerSecond;
+  return threads;
+}
+
+/**
+ * The compiler threads' CPU between two readings: what each thread alive at the second did since
+ * the first (all of it for a thread started meanwhile). A thread that ended in between is not in
+ * it, though the process's own total still counts it; so this is a lower bound, never negative.
+ */
+function jitDeltaMs(after: Map<string, number>, before: Map<string, number>): number {
+  let total = 0;
+  for (const [thread, ms] of after) total += Math.max(0, ms - (before.get(thread) ?? 0));
+  return total;
 }
 
 /** The PostgreSQL server's CPU so far: its postmaster, its live processes, and those that ended. */
 function serverCpuMs(postgres: PostgresServer): Cpu {
   const postmaster = Number(fs.readFileSync(path.join(postgres.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  const total = { user: 0, system: 0, jit: NaN }; // PostgreSQL has no JIT threads of ours
+  const total: Cpu = { user: 0, system: 0, jit: undefined }; // PostgreSQL has no JIT threads of ours
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let stat: string;
@@ -186,14 +199,18 @@ function serverCpuMs(postgres: PostgresServer): Cpu {
   return total;
 }
 
-/** CPU ms so far: user and system of the whole process, and of that the JIT compiler threads' share. */
+/** CPU ms so far: user and system of the whole process, and of that each JIT compiler thread's (jitCpuMs). */
 interface Cpu {
   user: number;
   system: number;
-  jit: number;
+  jit: Map<string, number> | undefined;
 }
 
-const sumCpu = (parts: Cpu[]): Cpu => parts.reduce((sum, part) => ({ user: sum.user + part.user, system: sum.system + part.system, jit: sum.jit + part.jit }), { user: 0, system: 0, jit: 0 });
+const sumCpu = (parts: Cpu[]): Cpu => ({
+  user: parts.reduce((sum, part) => sum + part.user, 0),
+  system: parts.reduce((sum, part) => sum + part.system, 0),
+  jit: new Map(parts.flatMap((part) => [...(part.jit ?? [])])),
+});
 
 function peakRssMiB(pid: number): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -401,7 +418,7 @@ async function main(): Promise<void> {
     killedAt = `centre 1 killed with SIGKILL ${SECONDS / 2} s into the ${LEVELS[0]}-session level`;
     process.stderr.write(`  ${killedAt}\n`);
   };
-  const databaseCpu = (): Cpu => (postgres ? serverCpuMs(postgres) : { user: NaN, system: NaN, jit: NaN });
+  const databaseCpu = (): Cpu => (postgres ? serverCpuMs(postgres) : { user: NaN, system: NaN, jit: undefined });
   const clock = offsetClock(businessMs);
   const kiosks = kioskConfigs.map((kioskConfig, index) => simulatedKiosk(loaded, kioskConfig, index, relay.url, clock));
   const all: SessionResult[] = [];
@@ -427,7 +444,7 @@ async function main(): Promise<void> {
       // /proc's 10 ms ticks over thousands of issuances resolve it.
       const cpuCell = (after: Cpu, before: Cpu) =>
         `${format(perIssuance(after.user + after.system - before.user - before.system), 2)} (${format(perIssuance(after.user - before.user), 2)} + ${format(perIssuance(after.system - before.system), 2)})` +
-        (Number.isFinite(after.jit) ? `, JIT ${format(perIssuance(after.jit - before.jit), 2)}` : '');
+        (after.jit !== undefined && before.jit !== undefined ? `, JIT ${format(perIssuance(jitDeltaMs(after.jit, before.jit)), 2)}` : '');
       rows.push([
         String(level),
         String(issued.length),
