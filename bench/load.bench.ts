@@ -19,8 +19,10 @@
 // the centre, the relay and every kiosk used verify (`audit-log verify`); any failed session or check exits 1.
 //
 // `npm run bench -- load` (builds dist/cvs-issue first). LOAD_SESSIONS=1,4,16,64 picks the
-// levels, LOAD_SECONDS=15 the time per level, LOAD_WARM_UP_SECONDS=60 the uncounted sessions before the first level (JavaScriptCore keeps compiling a server's hot code for about a minute of load: docs/runtime-facts.md), LOAD_RESIDENTS the synthetic cards (default twice
-// the largest level), LOAD_PROFILE=DIR a CPU profile of each server, CVS_ISSUE_RENDER_WORKERS the centre's render threads, so on a 2-core machine the whole run stays near a minute and a half.
+// levels, LOAD_SECONDS=15 the time per level, LOAD_WARM_UP_SECONDS=60 the uncounted sessions before the first level (JavaScriptCore keeps compiling a server's hot code for about a minute of load: docs/runtime-facts.md), LOAD_RESIDENTS the synthetic cards (default 1,000, or
+// twice the largest level if more: enough names that the centre's cache of shaped text cannot hold
+// them all, as at a centre whose residents rarely come twice in an hour; with 128 the whole set was
+// cached and the centre read about 5% cheaper than with 1,000), LOAD_PROFILE=DIR a CPU profile of each server, CVS_ISSUE_RENDER_WORKERS the centre's render threads, so on a 2-core machine the whole run stays near a minute and a half.
 // LOAD_STORE=postgres keeps the centre's store on a throw-away PostgreSQL server (test/postgres.ts,
 // docs/postgres.md), whose processes' CPU is a column of its own; LOAD_CENTERS=N (PostgreSQL only)
 // runs N centre processes on it, the relay spreading its requests over them; their CPU is summed.
@@ -54,7 +56,7 @@ import { startPostgres, type PostgresServer } from '../test/postgres.ts';
 const LEVELS = (process.env.LOAD_SESSIONS ?? '1,4,16,64').split(',').map(Number);
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 15);
 const MAX_LEVEL = Math.max(...LEVELS);
-const RESIDENTS = Number(process.env.LOAD_RESIDENTS ?? 2 * MAX_LEVEL);
+const RESIDENTS = Number(process.env.LOAD_RESIDENTS ?? Math.max(1_000, 2 * MAX_LEVEL));
 // 60 s: the servers' hot code is compiled by then (docs/runtime-facts.md, "The relay's CPU per
 // issuance": the JIT threads go on for about a minute); the JIT column shows what is left.
 const WARM_UP_SECONDS = Number(process.env.LOAD_WARM_UP_SECONDS ?? 60);
