@@ -386,31 +386,26 @@ function serveConnection(socket: TLSSocket, peer: PeerCertificate, options: Pick
 
   function write(outgoing: OutgoingResponse, keepAlive: boolean, headOnly: boolean): void {
     clearTimeout(requestTimer);
-    if (typeof outgoing.body === 'string' && writeText(outgoing, outgoing.body, keepAlive, headOnly)) return;
-    const body = typeof outgoing.body === 'string' ? Buffer.from(outgoing.body, 'utf8') : outgoing.body;
-    const headText = responseHead(outgoing.status, outgoing.headers ?? {}, body.byteLength, keepAlive && { keepAliveSeconds: limits.keepAliveSeconds }, httpDate());
-    if (headOnly || body.byteLength === 0) socket.write(headText, 'latin1');
+    const body = outgoing.body;
+    const bodyBytes = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength;
+    const headText = responseHead(outgoing.status, outgoing.headers ?? {}, bodyBytes, keepAlive && { keepAliveSeconds: limits.keepAliveSeconds }, httpDate());
+    if (headOnly || bodyBytes === 0) socket.write(headText, 'latin1');
+    // A text body (the centre's JSON answers) goes out with its head as one string, which the TLS
+    // socket encodes as UTF-8 itself: no Buffer of the body and no copy joining it to the head.
+    // Only when the head is ASCII: a field's obs-text must go as latin1.
+    else if (typeof body === 'string' && ASCII.test(headText)) socket.write(headText + body, 'utf8');
+    else writeBytes(headText, typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
+  }
+
+  function writeBytes(headText: string, body: Uint8Array): void {
     // One write for head and body: each write is a TLS write and a send of its own, which cost more
     // than copying a certificate answer (~32 KB) once (bench/relay-forward.bench.ts: -3% of
     // the relay's CPU). Only a very large body goes as it is, without the copy.
-    else if (body.byteLength < ONE_WRITE_MAX_BYTES) socket.write(Buffer.concat([Buffer.from(headText, 'latin1'), body]));
+    if (body.byteLength < ONE_WRITE_MAX_BYTES) socket.write(Buffer.concat([Buffer.from(headText, 'latin1'), body]));
     else {
       socket.write(headText, 'latin1');
       socket.write(body);
     }
-  }
-
-  /**
-   * A text body (the centre's JSON answers) goes out with its head as one string, which the TLS
-   * socket encodes as UTF-8 itself: no Buffer of the body and no second copy joining it to the
-   * head. False, and nothing written, when the head is not ASCII, as its obs-text must go as latin1.
-   */
-  function writeText(outgoing: OutgoingResponse, body: string, keepAlive: boolean, headOnly: boolean): boolean {
-    const length = Buffer.byteLength(body, 'utf8');
-    const headText = responseHead(outgoing.status, outgoing.headers ?? {}, length, keepAlive && { keepAliveSeconds: limits.keepAliveSeconds }, httpDate());
-    if (!ASCII.test(headText)) return false;
-    socket.write(headOnly || length === 0 ? headText : headText + body, 'utf8');
-    return true;
   }
 
   /** A JSON answer that ends the connection. */
