@@ -6,17 +6,11 @@
 
 import { AppError } from '../../core/errors.ts';
 import { loadJapaneseFont } from './font.ts';
-
-/** What pdfkit reads of a shaped run: glyphs, their positions, and the sum of the advances. */
-interface GlyphRun {
-  glyphs: unknown[];
-  positions: Record<string, number>[];
-  readonly advanceWidth: number;
-}
+import { segmentedShaper, type GlyphRun, type ShapedFace } from './shaping-segments.ts';
 
 /** A fontkit face: pdfkit recognises one by its `layout` function. */
 export interface FontFace {
-  layout(text: string, features?: unknown): GlyphRun;
+  layout(text: string, features?: unknown, script?: string): GlyphRun;
   createSubset(): unknown;
 }
 
@@ -72,17 +66,19 @@ function openFace(create: (bytes: Uint8Array) => unknown, bytes: Uint8Array): Fo
 /**
  * Shaping is a pure function of the text (no features are passed for our documents), so a run is
  * kept and handed out again. pdfkit scales the positions it gets in place, hence a fresh copy of
- * the positions each time; the glyph objects are only read.
+ * the positions each time; the glyph objects are only read. A text not seen yet is put together
+ * from the runs of its pieces where the font allows (drivers/pdf/shaping-segments.ts).
  */
 function withShapingCache(face: FontFace): FontFace {
   const shape = face.layout.bind(face);
+  const segmented = segmentedShaper(face as unknown as ShapedFace, shape);
   const runs = new Map<string, GlyphRun>();
-  face.layout = (text, features) => {
-    if (features !== undefined) return shape(text, features);
+  face.layout = (text, features, script) => {
+    if (features !== undefined || script !== undefined) return shape(text, features, script);
     let run = runs.get(text);
     if (run === undefined) {
       if (runs.size >= SHAPED_RUN_LIMIT) runs.clear();
-      run = shape(text);
+      run = segmented(text) ?? shape(text);
       runs.set(text, run);
     }
     return copyOf(run);
