@@ -530,7 +530,9 @@ const compressedRecords = new Map<string, { records: Buffer; deflated: Buffer; a
  * per layout. Deflate blocks (RFC 1951) may follow one another from separate compressors: each
  * part is compressed on its own, so none refers back into another, and all but the last end with
  * a sync flush (a byte-aligned, non-final empty block). The checksum is over the whole file. The
- * cached part is used only while it holds exactly the bytes it was made from.
+ * cached part is used only while it holds exactly the bytes it was made from. The part before it
+ * is the font's table directory (glyf comes first: drivers/pdf/font-face.ts), some 150 bytes that
+ * deflate hardly shrinks: it is stored, without a call into zlib (docs/runtime-facts.md, "PDF and fonts").
  */
 function deflateReusing(bytes: Uint8Array, middle: { start: number; end: number }, key: string): Uint8Array {
   if (middle.end - middle.start < 1024) return deflateSync(bytes, FAST);
@@ -541,7 +543,7 @@ function deflateReusing(bytes: Uint8Array, middle: { start: number; end: number 
     cached = { records: Buffer.from(records), deflated: deflateRawSync(records, { finishFlush: constants.Z_SYNC_FLUSH }), adler: adler32(records) };
     compressedRecords.set(key, cached);
   }
-  const before = deflateRawSync(bytes.subarray(0, middle.start), { ...FAST, finishFlush: constants.Z_SYNC_FLUSH });
+  const before = storedBlocks(bytes.subarray(0, middle.start));
   const after = deflateRawSync(bytes.subarray(middle.end), FAST);
   const result = new Uint8Array(2 + before.length + cached.deflated.length + after.length + 4);
   // CMF 0x78: deflate with a 32 KB window; FLG 0x9c makes the pair a multiple of 31 (RFC 1950 §2.2).
@@ -553,6 +555,30 @@ function deflateReusing(bytes: Uint8Array, middle: { start: number; end: number 
   const head = adler32(bytes.subarray(0, middle.start));
   const tail = bytes.subarray(middle.end);
   new DataView(result.buffer).setUint32(result.length - 4, adler32Combine(adler32Combine(head, cached.adler, records.length), adler32(tail), tail.length));
+  return result;
+}
+
+/** The most bytes one stored block holds (RFC 1951 §3.2.4: LEN is 16 bits). */
+const STORED_BLOCK_LIMIT = 0xffff;
+
+/**
+ * Bytes as non-final stored deflate blocks (RFC 1951 §3.2.4), each starting on a byte boundary:
+ * the header bits (BFINAL 0, BTYPE 00) padded to a byte, LEN and its one's complement NLEN, little-endian, then the bytes.
+ */
+export function storedBlocks(bytes: Uint8Array): Uint8Array {
+  const blocks = Math.max(1, Math.ceil(bytes.length / STORED_BLOCK_LIMIT));
+  const result = new Uint8Array(bytes.length + 5 * blocks);
+  let at = 0;
+  for (let start = 0; start < bytes.length || at === 0; start += STORED_BLOCK_LIMIT) {
+    const length = Math.min(STORED_BLOCK_LIMIT, bytes.length - start);
+    result[at] = 0;
+    result[at + 1] = length & 0xff;
+    result[at + 2] = length >>> 8;
+    result[at + 3] = ~length & 0xff;
+    result[at + 4] = (~length >>> 8) & 0xff;
+    result.set(bytes.subarray(start, start + length), at + 5);
+    at += 5 + length;
+  }
   return result;
 }
 

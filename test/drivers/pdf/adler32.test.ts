@@ -1,13 +1,14 @@
 // Proves the certificate file's Adler-32 (drivers/pdf/pdf-recorder.ts), summed in parts and joined
 // with adler32Combine so a layout's cached glyph records are not summed again for every file, is
 // zlib's own checksum of the whole: zlib's deflate ends its stream with the Adler-32 of its input
-// (RFC 1950 §2.2), an oracle that shares no code with ours.
+// (RFC 1950 §2.2), an oracle that shares no code with ours. The table directory stored uncompressed
+// in front of the cached part is read back by zlib's inflate, another such oracle.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { deflateSync } from 'node:zlib';
+import { constants, deflateRawSync, deflateSync, inflateRawSync } from 'node:zlib';
 import { Prng } from '../../../core/simulation/prng.ts';
-import { adler32, adler32Combine } from '../../../drivers/pdf/pdf-recorder.ts';
+import { adler32, adler32Combine, storedBlocks } from '../../../drivers/pdf/pdf-recorder.ts';
 
 function zlibAdler32(bytes: Uint8Array): number {
   const stream = deflateSync(bytes);
@@ -45,6 +46,18 @@ describe('Adler-32 of a certificate file in parts', () => {
       const [head, middle, tail] = parts as [Uint8Array, Uint8Array, Uint8Array];
       const joined = adler32Combine(adler32Combine(adler32(head), adler32(middle), middle.length), adler32(tail), tail.length);
       assert.equal(joined, zlibAdler32(whole), `parts of ${parts.map((part) => part.length).join(', ')} bytes`);
+    }
+  });
+
+  it("stores bytes as deflate blocks that zlib's inflate reads back, before a sync-flushed and a final compressed part", () => {
+    const prng = new Prng(11);
+    for (const length of [0, 1, 156, 65_535, 65_536, 140_000]) {
+      const stored = bytesOf(prng, length);
+      const middle = bytesOf(prng, 3000, 0x41);
+      const tail = bytesOf(prng, 500);
+      const stream = Buffer.concat([storedBlocks(stored), deflateRawSync(middle, { finishFlush: constants.Z_SYNC_FLUSH }), deflateRawSync(tail)]);
+      assert.deepEqual(new Uint8Array(inflateRawSync(stream)), new Uint8Array(Buffer.concat([stored, middle, tail])), `${length} bytes stored`);
+      assert.equal(storedBlocks(stored).length, length + 5 * Math.max(1, Math.ceil(length / 65_535)));
     }
   });
 });

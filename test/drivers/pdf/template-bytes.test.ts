@@ -72,25 +72,25 @@ const INFLATED: Record<string, string[]> = {
 const FILES: Record<string, Record<string, string[]>> = {
   // Node 20.20.2
   '1.3.1-e00f703': {
-    'resident 0 juminhyo, 1 copy': ['b9337b71d40e3e4c086c3d0000c3edab58f984ebec9da11423a16b771e7f268b'],
+    'resident 0 juminhyo, 1 copy': ['8cc2a7e7c233254f89eb3e260aaca0407a7c1ae728b133383fa9f12f8a4e117a'],
     'resident 1 inkan, 3 copies': [
-      '4d10efd7434915a3b64e69d501ee94be33c87c92ce54856054e8de89796474f9',
-      '70ac5f0335c1efb604c307d1f8467aedf3f8cbd4712c93225f820d0d8ac4ed33',
-      '0787e43e8855340c87675a8dd0f8336f38d1dc16f244432b7d21f8fe66931ff1',
+      '197bd6305adb142f7caa37f61c6257a10b43b1d78956205cdf7d355a95d80e26',
+      'b2631eb0062274943ada38259374364f9ba717eb2cc70ae9185b4e9cbedf5fff',
+      '6d046d1cc875570574ace8d015a3c72eb34410efb8df743254bf0b821dacafc6',
     ],
-    'resident 2 koseki-zenbu, 1 copy': ['29f4b71e0e9da4d29a5bf4e12d020700d58cb207ae873569f44b54d04acffe76'],
-    'three pages, 2 copies': ['17be92587aceb180ad7d9993153a0eb5cdad36d80d39574a0de27b499168c08a', '05d12c28f0fda19bfe8c5f1a0fc6efee312a72ff0a191d660c55632c82385f4e'],
+    'resident 2 koseki-zenbu, 1 copy': ['1f5e00844683694b04d34302331a3dc8d9072c81721a8d61221b7348a8eb6c8b'],
+    'three pages, 2 copies': ['e99d80e4e758a8c99099232a1e4a7ee90c935f7b6b57418bf4f7b8e161480f2b', 'e2293a0dc2b6f090edef98da4001e9c5a14ef69b63a8b815c01aa2a58505de18'],
   },
   // Bun 1.4.5
   '12731092979c6d07f42da27da673a9f6c7b13586': {
-    'resident 0 juminhyo, 1 copy': ['9f05fd9697d53a26164b405e7c40e65f7f7baa285a141f1fd04fe87dfe106cca'],
+    'resident 0 juminhyo, 1 copy': ['7019ebdc129931f5e3f1050c5b5aff03991e058c7df339fffe38e3206a46e98c'],
     'resident 1 inkan, 3 copies': [
-      '7db50c7a3cea57e9abbad82702b8764b14f69234917eca7ec988d93cdb08a795',
-      '497b80107086ab2ccf6f114500a41cc0d7a960c76a8c4587c8ad32a2aae71d8e',
-      '1534db4332284b724262da412adfa2bacf10563db25f42a40e92bca0978ccc34',
+      'c5c7ee09a1b69652285e0487da1e44a6bda8444c799e424ee9cbb3cd32bf206f',
+      'fa8041b5bd609bf8c3a49d0509fe599800b43c401541a941d4b7ad9a2d9b898a',
+      '2aa60a574ea7b3ddc225bb9a32a6b44256818ebd3f42fe0744057d1fc9d8704e',
     ],
-    'resident 2 koseki-zenbu, 1 copy': ['a1e2334360c250107c0b19a613be13b70832f7dac22d2dbebbfb01270e7332cb'],
-    'three pages, 2 copies': ['55b3e879d5ecdaa472ec81f1ea668d57b28e879973173599d04efafac710ee2e', '201af49f7ecbe077783804cc47cb180f98820b16fdb2d0f5de6ae9f7d4b27492'],
+    'resident 2 koseki-zenbu, 1 copy': ['5ce103c914455a33a0bd0a250600d5f7e3a1689e14d74dae6a9cd05a7d780d7d'],
+    'three pages, 2 copies': ['7f061e7cac00c3d079f3eafe749642e372022260772610fd9cc21d3186dc860b', '9f839250163f684f13b9f0b8d75584be79136263a413bd2923df4f92dcb01bb3'],
   },
 };
 
