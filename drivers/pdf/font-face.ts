@@ -150,6 +150,8 @@ export interface TrueTypeSubsetFile {
    * the same bytes for the same leading glyphs, whatever follows (the glyf table comes first).
    */
   leadingRecords: { start: number; end: number };
+  /** The records of the other glyphs, in order: they lie one after the other from `leadingRecords.end`. */
+  otherRecords: Uint8Array[];
 }
 
 const glyphRecords = new WeakMap<FontFace, GlyphRecords>();
@@ -189,7 +191,7 @@ function makeGlyphRecords(trueType: TrueTypeFace): GlyphRecords {
   const subsetByFontkit = (glyphIds: number[]): TrueTypeSubsetFile => {
     const subset = trueType.createSubset() as TrueTypeSubset & { includeGlyph(glyphId: number): number; encode(): Uint8Array };
     for (const glyphId of glyphIds.slice(1)) subset.includeGlyph(glyphId);
-    return { bytes: subset.encode(), leadingRecords: { start: 0, end: 0 } };
+    return { bytes: subset.encode(), leadingRecords: { start: 0, end: 0 }, otherRecords: [] };
   };
   return {
     cached,
@@ -342,7 +344,7 @@ function trueTypeFile(fixedTables: Map<string, Uint8Array>, glyphs: GlyphRecord[
   view.setUint32(head + 8, (0xb1b0afba - fileSum) >>> 0);
   let leadingLength = 0;
   for (const glyph of glyphs.slice(0, leadingCount)) leadingLength += glyph.bytes.length;
-  return { bytes: file, leadingRecords: { start: glyf, end: glyf + leadingLength } };
+  return { bytes: file, leadingRecords: { start: glyf, end: glyf + leadingLength }, otherRecords: glyphs.slice(leadingCount).map((glyph) => glyph.bytes) };
 }
 
 /**

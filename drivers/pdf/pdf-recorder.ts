@@ -14,10 +14,10 @@
 // certificate both ways and compares, so a pdfkit upgrade that changes them fails there.
 
 import { createHash } from 'node:crypto';
-import { constants, deflateRawSync, deflateSync } from 'node:zlib';
 import { AppError } from '../../core/errors.ts';
+import { DEFAULT_LEVEL, FASTEST, rawDeflate, rawDeflateFlushed, zlibDeflate, zlibHeader } from './deflate.ts';
 import { pdfkitNumber } from './drawing-operators.ts';
-import { glyphRecordsOf, type FontFace } from './font-face.ts';
+import { glyphRecordsOf, type FontFace, type TrueTypeSubsetFile } from './font-face.ts';
 import { openDocument, type PageSetup } from './pdf-document.ts';
 import { SEAL_IMAGE_NAME, sealImageEntries, sealImagePlaceholder, statementPlaceholder } from './seal-blanks.ts';
 
@@ -332,7 +332,7 @@ function relativeToOrigin(operator: string, x: number, y: number): string | { x:
 
 /** pdfkit ends each operator with a newline (PDFReference.write); so does a content stream here. */
 function deflateOperators(operators: string[]): Uint8Array {
-  return deflateSync(Buffer.from(`${operators.join('\n')}\n`, 'latin1'), FAST);
+  return zlibDeflate(Buffer.from(`${operators.join('\n')}\n`, 'latin1'), FASTEST);
 }
 
 /** The glyphs one document uses, numbered in order of first use as pdfkit numbers its subset's. */
@@ -463,8 +463,8 @@ function fontObjectsOf(font: EmbeddedFont, glyphs: DocumentGlyphs, templateKey: 
   return {
     name: `${subsetTag(glyphs.fontGlyphIds)}+${font.font.postscriptName.replaceAll(' ', '_')}`,
     widths: glyphs.widths.map(pdfkitNumber).join(' '),
-    fontFile: templateKey === undefined ? deflateSync(subset.bytes, FAST) : deflateReusing(subset.bytes, subset.leadingRecords, templateKey),
-    toUnicode: deflateSync(Buffer.from(toUnicodeCmap(glyphs.codePoints), 'latin1'), FAST),
+    fontFile: templateKey === undefined ? zlibDeflate(subset.bytes, FASTEST) : deflateReusing(subset, templateKey),
+    toUnicode: zlibDeflate(Buffer.from(toUnicodeCmap(glyphs.codePoints), 'latin1'), FASTEST),
   };
 }
 
@@ -517,44 +517,74 @@ function subsetTag(glyphIds: number[]): string {
 }
 
 /**
- * What each certificate deflates afresh (its page contents, its names' glyphs, its ToUnicode map)
- * is deflated at zlib's fastest level: a 住民票 renders in 1.1 ms instead of 1.5 ms under Bun and
- * grows from 22.7 to 24.0 KB (docs/runtime-facts.md, "PDF and fonts").
- * The layouts' fixed glyph records, deflated once per layout, keep the default level.
+ * What each certificate deflates afresh (its page contents, the tables after its glyphs, its
+ * ToUnicode map) is deflated at zlib's fastest level: a 住民票 rendered in 1.1 ms instead of 1.5 ms
+ * under Bun and grew from 22.7 to 24.0 KB (docs/runtime-facts.md, "PDF and fonts"). Glyph records,
+ * deflated once per layout (the fixed text's) or once per glyph (the others), keep the default level.
  */
-const FAST = { level: constants.Z_BEST_SPEED };
-const compressedRecords = new Map<string, { records: Buffer; deflated: Buffer; adler: number }>();
+interface CompressedPart {
+  deflated: Uint8Array;
+  adler: number;
+  length: number;
+}
+
+const compressedRecords = new Map<string, CompressedPart & { records: Buffer }>();
+/** A glyph's record compressed on its own, kept as long as the face keeps the record (font-face.ts). */
+const compressedGlyphs = new WeakMap<Uint8Array, CompressedPart>();
+
+function compressedGlyph(record: Uint8Array): CompressedPart {
+  let part = compressedGlyphs.get(record);
+  if (part === undefined) {
+    part = { deflated: rawDeflateFlushed(record, DEFAULT_LEVEL), adler: adler32(record), length: record.length };
+    compressedGlyphs.set(record, part);
+  }
+  return part;
+}
 
 /**
- * A zlib stream (RFC 1950) of `bytes` whose middle, the fixed text's glyf records, is deflated once
- * per layout. Deflate blocks (RFC 1951) may follow one another from separate compressors: each
- * part is compressed on its own, so none refers back into another, and all but the last end with
- * a sync flush (a byte-aligned, non-final empty block). The checksum is over the whole file. The
- * cached part is used only while it holds exactly the bytes it was made from. The part before it
+ * A zlib stream (RFC 1950) of a font file whose glyph records are compressed once: the fixed text's
+ * together, once per layout, and every other glyph's on its own, once per glyph. Deflate blocks
+ * (RFC 1951) may follow one another from separate compressors: each part is compressed on its own,
+ * so none refers back into another, and all but the last end with a sync flush (a byte-aligned,
+ * non-final empty block). The checksum is over the whole file, joined from the parts'. A cached
+ * part is used only while it holds exactly the bytes it was made from. The part before the records
  * is the font's table directory (glyf comes first: drivers/pdf/font-face.ts), some 150 bytes that
- * deflate hardly shrinks: it is stored, without a call into zlib (docs/runtime-facts.md, "PDF and fonts").
+ * deflate hardly shrinks: it is stored. Only the tables after the glyphs (loca, hmtx and the small
+ * fixed ones, a few KB) are compressed for each file (docs/runtime-facts.md, "PDF and fonts").
  */
-function deflateReusing(bytes: Uint8Array, middle: { start: number; end: number }, key: string): Uint8Array {
-  if (middle.end - middle.start < 1024) return deflateSync(bytes, FAST);
+function deflateReusing(subset: TrueTypeSubsetFile, key: string): Uint8Array {
+  const { bytes, leadingRecords: middle } = subset;
+  if (middle.end - middle.start < 1024) return zlibDeflate(bytes, FASTEST);
   const records = Buffer.from(bytes.buffer, bytes.byteOffset + middle.start, middle.end - middle.start);
   let cached = compressedRecords.get(key);
   if (cached === undefined || !cached.records.equals(records)) {
     if (compressedRecords.size >= TEMPLATE_LIMIT) compressedRecords.clear();
-    cached = { records: Buffer.from(records), deflated: deflateRawSync(records, { finishFlush: constants.Z_SYNC_FLUSH }), adler: adler32(records) };
+    cached = { records: Buffer.from(records), deflated: rawDeflateFlushed(records, DEFAULT_LEVEL), adler: adler32(records), length: records.length };
     compressedRecords.set(key, cached);
   }
-  const before = storedBlocks(bytes.subarray(0, middle.start));
-  const after = deflateRawSync(bytes.subarray(middle.end), FAST);
-  const result = new Uint8Array(2 + before.length + cached.deflated.length + after.length + 4);
-  // CMF 0x78: deflate with a 32 KB window; FLG 0x9c makes the pair a multiple of 31 (RFC 1950 §2.2).
-  result[0] = 0x78;
-  result[1] = 0x9c;
-  result.set(before, 2);
-  result.set(cached.deflated, 2 + before.length);
-  result.set(after, 2 + before.length + cached.deflated.length);
-  const head = adler32(bytes.subarray(0, middle.start));
-  const tail = bytes.subarray(middle.end);
-  new DataView(result.buffer).setUint32(result.length - 4, adler32Combine(adler32Combine(head, cached.adler, records.length), adler32(tail), tail.length));
+  const head = bytes.subarray(0, middle.start);
+  const parts: CompressedPart[] = [{ deflated: storedBlocks(head), adler: adler32(head), length: head.length }, cached];
+  let at = middle.end;
+  for (const record of subset.otherRecords) {
+    // Each record must be the bytes that lie there: the part stands for them in the stream.
+    const part = compressedGlyph(record);
+    parts.push(part);
+    at += part.length;
+  }
+  const tail = bytes.subarray(at);
+  parts.push({ deflated: rawDeflate(tail, FASTEST), adler: adler32(tail), length: tail.length });
+  let length = 2 + 4;
+  for (const part of parts) length += part.deflated.length;
+  const result = new Uint8Array(length);
+  result.set(zlibHeader(DEFAULT_LEVEL), 0);
+  let offset = 2;
+  let sum = 1; // the Adler-32 of no bytes
+  for (const part of parts) {
+    result.set(part.deflated, offset);
+    offset += part.deflated.length;
+    sum = adler32Combine(sum, part.adler, part.length);
+  }
+  new DataView(result.buffer).setUint32(result.length - 4, sum);
   return result;
 }
 

@@ -72,25 +72,25 @@ const INFLATED: Record<string, string[]> = {
 const FILES: Record<string, Record<string, string[]>> = {
   // Node 20.20.2
   '1.3.1-e00f703': {
-    'resident 0 juminhyo, 1 copy': ['8cc2a7e7c233254f89eb3e260aaca0407a7c1ae728b133383fa9f12f8a4e117a'],
+    'resident 0 juminhyo, 1 copy': ['64e06c506a284182ed9e8937c507b60f7f88fb7a8e31350fa498508c9f57b538'],
     'resident 1 inkan, 3 copies': [
-      '197bd6305adb142f7caa37f61c6257a10b43b1d78956205cdf7d355a95d80e26',
-      'b2631eb0062274943ada38259374364f9ba717eb2cc70ae9185b4e9cbedf5fff',
-      '6d046d1cc875570574ace8d015a3c72eb34410efb8df743254bf0b821dacafc6',
+      'b97d457e55d2b62ce59ac654e05029531aced5c2b00076a48abf6b4f91788e25',
+      '0a80d90921209926491a8b53f2b4a6c23052c6ab74b97a957923c52960eab736',
+      '4793d7e9b25b71e20821bed682f9b4473f1e0b09075e55ae877de8efb3794cd7',
     ],
-    'resident 2 koseki-zenbu, 1 copy': ['1f5e00844683694b04d34302331a3dc8d9072c81721a8d61221b7348a8eb6c8b'],
-    'three pages, 2 copies': ['e99d80e4e758a8c99099232a1e4a7ee90c935f7b6b57418bf4f7b8e161480f2b', 'e2293a0dc2b6f090edef98da4001e9c5a14ef69b63a8b815c01aa2a58505de18'],
+    'resident 2 koseki-zenbu, 1 copy': ['19fd325925125f9addb796c219383b1c243984c60b4feae364a60e265438f0ee'],
+    'three pages, 2 copies': ['6cb1660512ea397c0f3f401d1c3f1e985f2d4fb6825c6a4936daeca1904b2053', '20d57950a8ea0edae23f349587b7deb5421ca1b51cc8f9217a3a001b37da554b'],
   },
   // Bun 1.4.5
   '12731092979c6d07f42da27da673a9f6c7b13586': {
-    'resident 0 juminhyo, 1 copy': ['7019ebdc129931f5e3f1050c5b5aff03991e058c7df339fffe38e3206a46e98c'],
+    'resident 0 juminhyo, 1 copy': ['ae5c3f50884ecad75b3f2f9625ab4852154220de93d28863d4919913ec6f57a5'],
     'resident 1 inkan, 3 copies': [
-      'c5c7ee09a1b69652285e0487da1e44a6bda8444c799e424ee9cbb3cd32bf206f',
-      'fa8041b5bd609bf8c3a49d0509fe599800b43c401541a941d4b7ad9a2d9b898a',
-      '2aa60a574ea7b3ddc225bb9a32a6b44256818ebd3f42fe0744057d1fc9d8704e',
+      '6283cfa99104131b3fbfb953fe739287f515189233414fd5f7473ad0bf1583e9',
+      '67a6bc6e0f2c22e6c6991345fd973b8a3a8ac77f169665d54eec5e014c38dd91',
+      'cc7e06d355c8f08097227015ce56f3135b12001e7f1121614b3655ed94e66187',
     ],
-    'resident 2 koseki-zenbu, 1 copy': ['5ce103c914455a33a0bd0a250600d5f7e3a1689e14d74dae6a9cd05a7d780d7d'],
-    'three pages, 2 copies': ['7f061e7cac00c3d079f3eafe749642e372022260772610fd9cc21d3186dc860b', '9f839250163f684f13b9f0b8d75584be79136263a413bd2923df4f92dcb01bb3'],
+    'resident 2 koseki-zenbu, 1 copy': ['2d614665a944edd02324bec2e2abcbc3fc88571f5f5af4c90c88a9499428fe32'],
+    'three pages, 2 copies': ['639c60a02df85b459c0a58d09d480845c1d0923cd2aefa0b2d8eb057386e7987', 'b0f26399bc40b75eb184eaa4b1807e49799dd8be58556936bf6fe64dfea2e85f'],
   },
 };
 
