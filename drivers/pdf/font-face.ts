@@ -334,7 +334,7 @@ function trueTypeFile(fixedTables: Map<string, Uint8Array>, glyphs: GlyphRecord[
     const length = lengths.get(tag)!;
     const entry = 12 + 16 * index;
     for (let character = 0; character < 4; character += 1) view.setUint8(entry + character, tag.charCodeAt(character));
-    const tableSum = tag === 'glyf' && joined !== undefined ? glyfChecksum(file, at, length, joined) : checksum(file, at, padded(length));
+    const tableSum = tag === 'glyf' && joined !== undefined ? glyfChecksum(joined, glyphs.slice(leadingCount)) : checksum(file, at, padded(length));
     fileSum = (fileSum + tableSum) >>> 0;
     view.setUint32(entry + 4, tableSum);
     view.setUint32(entry + 8, at);
@@ -348,16 +348,39 @@ function trueTypeFile(fixedTables: Map<string, Uint8Array>, glyphs: GlyphRecord[
 }
 
 /**
- * The glyf table's checksum from the leading records' share and the rest's: a sum of words is a
- * sum over bytes, each weighted by its place in its word, so the two parts add up.
+ * The glyf table's checksum from the leading records' share and each other record's: a sum of
+ * words is a sum over bytes, each weighted by its place in its word, so the parts add up, and a
+ * record's share depends only on where it starts within a word (recordSum). No byte of the table
+ * is summed for a file; the zero padding adds nothing.
  */
-function glyfChecksum(file: Uint8Array, at: number, length: number, leading: LeadingRecords): number {
-  const split = leading.bytes.length;
-  const aligned = padded(split);
+function glyfChecksum(leading: LeadingRecords, others: GlyphRecord[]): number {
   let sum = leading.sum;
-  // The word the leading records end in: its bytes after them.
-  for (let index = split; index < aligned; index += 1) sum += file[at + index]! * 2 ** (8 * (3 - (index & 3)));
-  return (sum + checksum(file, at + aligned, padded(length) - aligned)) >>> 0;
+  let offset = leading.bytes.length;
+  for (const record of others) {
+    sum = (sum + recordSum(record.bytes, offset & 3)) >>> 0;
+    offset += record.bytes.length;
+  }
+  return sum;
+}
+
+/** A record's share of a table's checksum when it starts `shift` bytes into a word, kept per record and shift. */
+const recordSums = new WeakMap<Uint8Array, number[]>();
+
+export function recordSum(bytes: Uint8Array, shift: number): number {
+  let sums = recordSums.get(bytes);
+  if (sums === undefined) {
+    sums = [];
+    recordSums.set(bytes, sums);
+  }
+  let sum = sums[shift];
+  if (sum === undefined) {
+    sum = 0;
+    for (let index = 0; index < bytes.length; index += 1) sum += bytes[index]! * 2 ** (8 * (3 - ((shift + index) & 3)));
+    // Each term is below 2^32, so the sum is exact below 2^53: for any record under 2^21 bytes (glyph records are a few hundred).
+    sum = sum % 2 ** 32;
+    sums[shift] = sum;
+  }
+  return sum;
 }
 
 function padded(length: number): number {

@@ -647,9 +647,15 @@ export function adler32(bytes: Uint8Array): number {
   return ((high << 16) | low) >>> 0;
 }
 
-/** pdfkit's ToUnicode CMap: one bfrange per 256 subset ids, UTF-16BE with surrogate pairs (𠮷). */
-function toUnicodeCmap(codePointsById: number[][]): string {
-  const entries = codePointsById.map((codePoints) => {
+/**
+ * A glyph's ToUnicode entry, by the array of its characters: fontkit gives each glyph object one
+ * array, set when the glyph is made and never changed, so the entry is written once per glyph, not per file.
+ */
+const unicodeEntries = new WeakMap<number[], string>();
+
+function unicodeEntry(codePoints: number[]): string {
+  let entry = unicodeEntries.get(codePoints);
+  if (entry === undefined) {
     const encoded: string[] = [];
     for (let value of codePoints) {
       if (value > 0xffff) {
@@ -659,8 +665,15 @@ function toUnicodeCmap(codePointsById: number[][]): string {
       }
       encoded.push(hex4(value));
     }
-    return `<${encoded.join(' ')}>`;
-  });
+    entry = `<${encoded.join(' ')}>`;
+    unicodeEntries.set(codePoints, entry);
+  }
+  return entry;
+}
+
+/** pdfkit's ToUnicode CMap: one bfrange per 256 subset ids, UTF-16BE with surrogate pairs (𠮷). */
+function toUnicodeCmap(codePointsById: number[][]): string {
+  const entries = codePointsById.map(unicodeEntry);
   const ranges: string[] = [];
   for (let start = 0; start < entries.length; start += 256) {
     const end = Math.min(start + 256, entries.length);
