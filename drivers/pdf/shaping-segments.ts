@@ -104,9 +104,9 @@ export interface SegmentPlan {
   readonly starts: ReadonlySet<number>;
   /** A ligature's start and the glyphs that may follow it in one (after any substitution of theirs). */
   readonly ligatures: ReadonlyMap<number, ReadonlySet<number>>;
-  /** Glyphs that may become the start of a ligature or a mark: the piece holds `reach` glyphs after them. */
+  /** Glyphs that may become the start of a ligature: the piece holds `reach` glyphs after them. */
   readonly reaching: ReadonlySet<number>;
-  /** Glyphs that look back (marks): a text with one is shaped whole. */
+  /** Glyphs that look back (marks) or may become marks: a text with one is shaped whole. */
   readonly whole: ReadonlySet<number>;
 }
 
@@ -133,13 +133,15 @@ export function segmentPlanOf(face: ShapedFace, script: string): SegmentPlan | u
       }
     }
   }
-  // A glyph substituted into a ligature's start or into a mark reaches as a ligature does; one
-  // substituted into a ligature's component may follow that ligature's start.
+  // A glyph substituted into a ligature's start reaches as a ligature does; one substituted into a
+  // ligature's component may follow that ligature's start; one substituted into a mark would
+  // attach to the glyph before it, so its text is shaped whole.
   const reaching = new Set<number>();
   const ligatures = new Map<number, Set<number>>();
   for (const [start, components] of found.ligatures) ligatures.set(start, new Set(components));
   for (const [glyph, outputs] of found.substitutes) {
-    if (outputs.some((output) => found.ligatures.has(output) || isMark(face, output))) reaching.add(glyph);
+    if (outputs.some((output) => found.ligatures.has(output))) reaching.add(glyph);
+    if (outputs.some((output) => isMark(face, output))) found.whole.add(glyph);
     for (const components of ligatures.values()) if (outputs.some((output) => components.has(output))) components.add(glyph);
   }
   return { reach: found.longest, starts: found.starts, ligatures, reaching, whole: found.whole };
@@ -303,10 +305,9 @@ export function segmentedShaper(face: ShapedFace, shape: Shape): (text: string) 
       const script = shape(String.fromCodePoint(value)).script;
       // A script fontkit has no tag for ends its search there. A character the font lacks is .notdef,
       // one glyph object for them all, whose characters are those it was first made for (fontkit
-      // hides it when those are default-ignorable). A variation selector chooses the glyph with the
-      // character before it; a fraction slash turns on features for the digits around it. Each such
-      // text is left to fontkit whole.
-      // A mark attaches to the glyph before it.
+      // hides it when those are default-ignorable). A mark attaches to the glyph before it. A
+      // variation selector chooses the glyph with the character before it; a fraction slash turns
+      // on features for the digits around it. Each such text is left to fontkit whole.
       const whole = script === undefined || glyph === 0 || isMark(face, glyph) || (value >= 0xfe00 && value <= 0xfe0f) || (value >= 0xe0100 && value <= 0xe01ef) || value === 0x2044;
       known = { glyph, script: script ?? NO_SCRIPT, whole };
       if (codePoints.size >= CODE_POINT_LIMIT) codePoints.clear();

@@ -153,4 +153,22 @@ describe('shaping text in pieces', () => {
     const shaped = segmentedShaper(face, shape);
     for (const text of ['xyzk', 'kxyzk', 'xyxyzk', 'xykz']) assert.deepEqual(shapeOf(shaped(text)!), shapeOf(shape(text)), text);
   });
+
+  it('leaves to fontkit whole a text with a glyph a default substitution may turn into a mark', () => {
+    // A made-up face: locl turns x (1) into the mark 5 (GDEF class 3), which would attach to the glyph before it.
+    const face: ShapedFace = {
+      glyphForCodePoint: (codePoint) => ({ id: ({ x: 1, y: 2 } as Record<string, number>)[String.fromCodePoint(codePoint)] ?? 0 }),
+      GDEF: { glyphClassDef: { startGlyph: 0, classValueArray: [0, 1, 1, 1, 1, 3] } },
+      GSUB: {
+        scriptList: [{ tag: 'latn', script: { defaultLangSys: { featureIndexes: [0] } } }],
+        featureList: [{ tag: 'locl', feature: { lookupListIndexes: [0] } }],
+        lookupList: { get: () => ({ lookupType: 1, flags: {}, subTables: [{ coverage: { glyphs: [1] }, substitute: [5] }] }) },
+      },
+    };
+    assert.deepEqual([...segmentPlanOf(face, 'latn')!.whole], [1]);
+    const shape: Shape = (text, _features, script) => ({ glyphs: [...text].map((character) => ({ id: character.charCodeAt(0) })), positions: [...text].map(() => ({ xAdvance: 500, yAdvance: 0, xOffset: 0, yOffset: 0 })), advanceWidth: 500 * text.length, script: script ?? 'latn' });
+    const shaped = segmentedShaper(face, shape);
+    assert.equal(shaped('yx'), undefined);
+    assert.ok(shaped('yy') !== undefined);
+  });
 });
