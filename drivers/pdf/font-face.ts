@@ -309,6 +309,7 @@ function trueTypeFile(fixedTables: Map<string, Uint8Array>, glyphs: GlyphRecord[
   const loca = positions.get('loca')!;
   const hmtx = positions.get('hmtx')!;
   const joined = leading?.glyphIds.length === leadingCount ? leading : undefined;
+  const others = glyphs.slice(leadingCount);
   if (joined !== undefined) file.set(joined.bytes, glyf);
   let offset = 0;
   glyphs.forEach((glyph, index) => {
@@ -334,7 +335,7 @@ function trueTypeFile(fixedTables: Map<string, Uint8Array>, glyphs: GlyphRecord[
     const length = lengths.get(tag)!;
     const entry = 12 + 16 * index;
     for (let character = 0; character < 4; character += 1) view.setUint8(entry + character, tag.charCodeAt(character));
-    const tableSum = tag === 'glyf' && joined !== undefined ? glyfChecksum(joined, glyphs.slice(leadingCount)) : checksum(file, at, padded(length));
+    const tableSum = tag === 'glyf' && joined !== undefined ? glyfChecksum(joined, others) : checksum(file, at, padded(length));
     fileSum = (fileSum + tableSum) >>> 0;
     view.setUint32(entry + 4, tableSum);
     view.setUint32(entry + 8, at);
@@ -344,7 +345,7 @@ function trueTypeFile(fixedTables: Map<string, Uint8Array>, glyphs: GlyphRecord[
   view.setUint32(head + 8, (0xb1b0afba - fileSum) >>> 0);
   let leadingLength = 0;
   for (const glyph of glyphs.slice(0, leadingCount)) leadingLength += glyph.bytes.length;
-  return { bytes: file, leadingRecords: { start: glyf, end: glyf + leadingLength }, otherRecords: glyphs.slice(leadingCount).map((glyph) => glyph.bytes) };
+  return { bytes: file, leadingRecords: { start: glyf, end: glyf + leadingLength }, otherRecords: others.map((glyph) => glyph.bytes) };
 }
 
 /**

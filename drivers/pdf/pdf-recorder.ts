@@ -335,11 +335,14 @@ function deflateOperators(operators: string[]): Uint8Array {
   return zlibDeflate(Buffer.from(`${operators.join('\n')}\n`, 'latin1'), FASTEST);
 }
 
+/** .notdef's characters in the ToUnicode map, as pdfkit writes them: one array, so its entry is written once (unicodeEntry). */
+const NOTDEF_CHARACTERS: readonly number[] = [0];
+
 /** The glyphs one document uses, numbered in order of first use as pdfkit numbers its subset's. */
 class DocumentGlyphs {
   readonly fontGlyphIds: number[] = [0];
   readonly widths: number[];
-  readonly codePoints: number[][] = [[0]];
+  readonly codePoints: (readonly number[])[] = [NOTDEF_CHARACTERS];
   private readonly subsetIds = new Map<number, string>([[0, '0000']]);
 
   /** How many glyphs after .notdef came from the layout's fixed text, whether drawn or not. */
@@ -651,9 +654,9 @@ export function adler32(bytes: Uint8Array): number {
  * A glyph's ToUnicode entry, by the array of its characters: fontkit gives each glyph object one
  * array, set when the glyph is made and never changed, so the entry is written once per glyph, not per file.
  */
-const unicodeEntries = new WeakMap<number[], string>();
+const unicodeEntries = new WeakMap<readonly number[], string>();
 
-function unicodeEntry(codePoints: number[]): string {
+function unicodeEntry(codePoints: readonly number[]): string {
   let entry = unicodeEntries.get(codePoints);
   if (entry === undefined) {
     const encoded: string[] = [];
@@ -672,7 +675,7 @@ function unicodeEntry(codePoints: number[]): string {
 }
 
 /** pdfkit's ToUnicode CMap: one bfrange per 256 subset ids, UTF-16BE with surrogate pairs (𠮷). */
-function toUnicodeCmap(codePointsById: number[][]): string {
+function toUnicodeCmap(codePointsById: (readonly number[])[]): string {
   const entries = codePointsById.map(unicodeEntry);
   const ranges: string[] = [];
   for (let start = 0; start < entries.length; start += 256) {
